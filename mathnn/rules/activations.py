@@ -1,0 +1,260 @@
+"""Activation functions of the lecture: sigmoid, tanh, ReLU and Leaky ReLU.
+
+Each rule declares the forward graph in the lecture's notation, the textbook derivative, and the
+kernels generated from it. Where the textbook form is numerically poor (σ for x ≪ 0 overflows
+``exp(-x)``; σ(1 − σ) cancels for x ≫ 0) the kernel uses an equivalent form that the proof shows
+equal, so the numbers are right and the math is still the lecture's.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .core import Claim, Fact, Kernel, Kink, Node, Rule, Statement, equal, sup_over_reals
+
+x = sp.Symbol("x", real=True)
+alpha = sp.Symbol("alpha", positive=True)
+
+
+def ref(name: str) -> sp.Symbol:
+    """The symbol standing for an earlier kernel statement's result."""
+    return sp.Symbol(name)
+
+
+def max_derivative_fact(value: sp.Expr, at: sp.Expr | None) -> Fact:
+    """The fact ``sup f′ = value`` (attained at ``x = at`` when given): the γ of the vanishing-gradient bound."""
+
+    def check(rule: Rule) -> Claim:
+        derivative = rule.derived_gradient(x)
+        supremum = sup_over_reals(derivative, x)
+        attained = at is None or sp.simplify(derivative.subs(x, at) - value) == 0
+        holds = sp.simplify(supremum - value) == 0 and attained
+        where = "" if at is None else f", attained at x = {at}"
+        return Claim(
+            f"sup over real x of {rule.name}′(x) is {value}{where}",
+            f"\\sup_{{x\\in\\mathbb{{R}}}} {rule.name}'(x) = {sp.latex(value)}",
+            "sympy.maximum over the reals, branch by branch for a piecewise derivative",
+            bool(holds),
+        )
+
+    return Fact("max_derivative", check)
+
+
+def sigmoid_peak_fact() -> Fact:
+    """σ′ has one critical point, x = 0, where it is 1/4 (not 0.3), and tends to 0 at ±∞."""
+
+    def check(rule: Rule) -> Claim:
+        derivative = rule.derived_gradient(x)
+        critical = sp.solve(sp.diff(derivative, x), x)
+        peak = derivative.subs(x, 0)
+        tails = (sp.limit(derivative, x, sp.oo), sp.limit(derivative, x, -sp.oo))
+        holds = critical == [0] and peak == sp.Rational(1, 4) and tails == (0, 0)
+        return Claim(
+            "σ″ vanishes only at x = 0, σ′(0) = 1/4 and σ′ → 0 at ±∞, "
+            "so max σ′ = 1/4 (a common misreading says 0.3)",
+            "\\sigma''(x) = 0 \\iff x = 0,\\quad \\sigma'(0) = \\tfrac14,\\quad "
+            "\\lim_{x\\to\\pm\\infty}\\sigma'(x) = 0",
+            f"solve(σ″ = 0) = {critical}; σ′(0) = {peak}; limits at ±∞ = {tails}",
+            bool(holds),
+        )
+
+    return Fact("sigmoid_peak", check)
+
+
+# -- sigmoid ---------------------------------------------------------------------------------
+
+u = sp.Symbol("u", positive=True)
+sigma = sp.Symbol("sigma", positive=True)
+
+# −|x| and z = e^{−|x|} ∈ (0, 1]: neither overflows for any float x.
+_stable_exp = (
+    Statement("neg_abs_x", sp.Piecewise((-x, x >= 0), (x, True)), "−|x| ≤ 0, so the next line cannot overflow"),
+    Statement("z", sp.exp(ref("neg_abs_x")), "z = e^{−|x|} ∈ (0, 1]"),
+)
+
+sigmoid = Rule(
+    name="sigmoid",
+    title="Sigmoid",
+    inputs=(x,),
+    nodes=(
+        Node(u, sp.exp(-x), "u"),
+        Node(sigma, 1 / (1 + u), "sigma"),
+    ),
+    closed_forms={x: sigma * (1 - sigma)},
+    domain={x: (-6.0, 6.0)},
+    kernels=(
+        Kernel(
+            "sigmoid",
+            (x,),
+            (
+                *_stable_exp,
+                Statement(
+                    "sigma",
+                    sp.Piecewise((1, x >= 0), (ref("z"), True)) / (1 + ref("z")),
+                    "σ = 1/(1 + e^{−x}) for x ≥ 0 and e^{x}/(1 + e^{x}) for x < 0",
+                ),
+            ),
+            sigma,
+            "Logistic sigmoid σ(x) = 1/(1 + e^{−x}), element-wise, without overflow.",
+            "σ(x), in (0, 1)",
+        ),
+        Kernel(
+            "sigmoid_grad",
+            (x,),
+            (
+                *_stable_exp,
+                Statement(
+                    "dsigma_dx",
+                    ref("z") / (1 + ref("z")) ** 2,
+                    "σ′ = σ(1 − σ) = e^{−|x|}/(1 + e^{−|x|})², even in x, no cancellation",
+                ),
+            ),
+            sigma * (1 - sigma),
+            "Derivative of the sigmoid σ′(x) = σ(x)(1 − σ(x)), element-wise.",
+            "σ′(x), in (0, 1/4]",
+        ),
+    ),
+    facts=(sigmoid_peak_fact(), max_derivative_fact(sp.Rational(1, 4), 0)),
+    note=(
+        "The sigmoid squashes any real number into (0, 1). Its derivative σ(1 − σ) is at most 1/4, "
+        "reached at x = 0: every sigmoid layer or time step a gradient passes through scales it by "
+        "at most 1/4, which is why deep sigmoid stacks and sigmoid RNNs lose their gradient."
+    ),
+)
+
+# -- tanh ------------------------------------------------------------------------------------
+
+p = sp.Symbol("p", positive=True)
+q = sp.Symbol("q", positive=True)
+t = sp.Symbol("t", real=True)
+
+tanh = Rule(
+    name="tanh",
+    title="Hyperbolic tangent",
+    inputs=(x,),
+    nodes=(
+        Node(p, sp.exp(x), "p"),
+        Node(q, sp.exp(-x), "q"),
+        Node(t, (p - q) / (p + q), "t"),
+    ),
+    closed_forms={x: 1 - t**2},
+    domain={x: (-3.0, 3.0)},
+    kernels=(
+        Kernel(
+            "tanh",
+            (x,),
+            (Statement("t", sp.tanh(x), "t = tanh x = (e^{x} − e^{−x})/(e^{x} + e^{−x})"),),
+            t,
+            "Hyperbolic tangent tanh(x), element-wise.",
+            "tanh(x), in (−1, 1)",
+        ),
+        Kernel(
+            "tanh_grad",
+            (x,),
+            (
+                Statement("t", sp.tanh(x), "t = tanh x"),
+                Statement("dt_dx", 1 - ref("t") ** 2, "tanh′ = 1 − tanh²"),
+            ),
+            1 - t**2,
+            "Derivative of tanh, 1 − tanh²(x), element-wise.",
+            "tanh′(x), in (0, 1]",
+        ),
+    ),
+    facts=(max_derivative_fact(sp.Integer(1), 0),),
+    note=(
+        "tanh is a sigmoid rescaled to (−1, 1): tanh x = 2σ(2x) − 1. The graph writes it with the two "
+        "exponentials, so x reaches t along two paths and the chain rule adds them. Its derivative "
+        "1 − tanh² peaks at 1, four times the sigmoid's, and is the default RNN activation."
+    ),
+)
+
+# -- ReLU ------------------------------------------------------------------------------------
+
+y = sp.Symbol("y", real=True)
+
+relu = Rule(
+    name="relu",
+    title="ReLU",
+    inputs=(x,),
+    nodes=(Node(y, sp.Piecewise((x, x > 0), (0, True)), "y"),),
+    closed_forms={x: sp.Piecewise((1, x > 0), (0, True))},
+    domain={x: (-3.0, 3.0)},
+    kinks=(Kink(x, sp.Integer(0), sp.Integer(0), "the value at 0 is 0, not SymPy's Heaviside(0) = 1/2"),),
+    kernels=(
+        Kernel(
+            "relu",
+            (x,),
+            (Statement("y", sp.Piecewise((x, x > 0), (0, True)), "ReLU(x) = max(0, x)"),),
+            y,
+            "Rectified linear unit max(0, x), element-wise.",
+            "max(0, x)",
+        ),
+        Kernel(
+            "relu_grad",
+            (x,),
+            (Statement("dy_dx", sp.Piecewise((1, x > 0), (0, True)), "ReLU′ = 1 for x > 0, 0 for x ≤ 0"),),
+            sp.Piecewise((1, x > 0), (0, True)),
+            "Derivative of ReLU: 1 where x > 0, 0 where x ≤ 0 (0 at the kink), element-wise.",
+            "1.0 or 0.0",
+        ),
+    ),
+    facts=(
+        Fact(
+            "relu_is_max",
+            lambda rule: equal(
+                rule.forward,
+                sp.Max(0, x).rewrite(sp.Piecewise),
+                "ReLU(x) as declared equals max(0, x)",
+                "\\mathrm{ReLU}(x) = \\max(0, x)",
+            ),
+        ),
+        max_derivative_fact(sp.Integer(1), 1),
+    ),
+    note=(
+        "ReLU passes positive inputs unchanged and zeroes the rest. Where it is active its derivative "
+        "is exactly 1, so it does not shrink gradients the way a sigmoid does; where it is inactive the "
+        "gradient is 0 (a \"dead\" unit). At x = 0 the derivative does not exist: any value in [0, 1] "
+        "is a subgradient, and mathnn uses 0, as PyTorch and CS231n do. SymPy would say "
+        "d/dx max(0, x) = Heaviside(x) with Heaviside(0) = 1/2, so the rule is written piecewise."
+    ),
+)
+
+# -- Leaky ReLU ------------------------------------------------------------------------------
+
+leaky_relu = Rule(
+    name="leaky_relu",
+    title="Leaky ReLU",
+    inputs=(x,),
+    params={alpha: 0.01},
+    param_checks={alpha: (0.01, 0.2)},
+    nodes=(Node(y, sp.Piecewise((x, x > 0), (alpha * x, True)), "y"),),
+    closed_forms={x: sp.Piecewise((1, x > 0), (alpha, True))},
+    domain={x: (-3.0, 3.0)},
+    kinks=(Kink(x, sp.Integer(0), alpha, "the value at 0 is α, the slope on the left"),),
+    kernels=(
+        Kernel(
+            "leaky_relu",
+            (x, alpha),
+            (Statement("y", sp.Piecewise((x, x > 0), (alpha * x, True)), "LeakyReLU(x) = x for x > 0, αx for x ≤ 0"),),
+            y,
+            "Leaky ReLU: x where x > 0, αx elsewhere, element-wise.",
+            "x or αx",
+        ),
+        Kernel(
+            "leaky_relu_grad",
+            (x, alpha),
+            (Statement("dy_dx", sp.Piecewise((1, x > 0), (alpha, True)), "LeakyReLU′ = 1 for x > 0, α for x ≤ 0"),),
+            sp.Piecewise((1, x > 0), (alpha, True)),
+            "Derivative of Leaky ReLU: 1 where x > 0, α where x ≤ 0 (α at the kink), element-wise.",
+            "1.0 or α",
+        ),
+    ),
+    facts=(max_derivative_fact(sp.Max(1, alpha), None),),
+    note=(
+        "Leaky ReLU keeps a small slope α (0.01 by default) for negative inputs, so a unit that is "
+        "switched off still passes a little gradient and can recover. At x = 0 mathnn uses α, the "
+        "left slope, as PyTorch does."
+    ),
+)
+
+RULES = (sigmoid, tanh, relu, leaky_relu)
