@@ -1,0 +1,7 @@
+"""``python -m mathnn``: the mathnn command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
