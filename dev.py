@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""mathnn's task runner: one file, standard library only.
+
+Quick start (from any directory, on a machine that only has python3):
+
+    python3 dev.py tour     # set up .venv, then run `mathnn tour`
+    python3 dev.py test     # set up .venv, then run the test suite
+
+Every command first makes sure the virtual environment `.venv/` next to this
+file exists and has mathnn installed in editable mode with its extras
+(`pip install -e .[test,docs]`).  The install is skipped when nothing changed:
+`.venv/.mathnn-install-stamp` holds a hash of pyproject.toml, the extras and
+the Python version, and a different hash means reinstall.
+
+Run `python3 dev.py --help` for the list of commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(ROOT, ".venv")
+VENV_BIN = os.path.join(VENV, "Scripts" if os.name == "nt" else "bin")
+VENV_PYTHON = os.path.join(VENV_BIN, "python.exe" if os.name == "nt" else "python")
+STAMP = os.path.join(VENV, ".mathnn-install-stamp")
+EXTRAS = "test,docs"
+MIN_PYTHON = (3, 11)
+
+HELP = """\
+usage: python3 dev.py COMMAND [ARGS...]
+
+mathnn's task runner (standard library only; works from any directory).
+Every command first ensures the virtual environment .venv/ at the repo root
+and installs mathnn[{extras}] into it in editable mode; that install is
+skipped while pyproject.toml and the Python version are unchanged
+(stamp: .venv/.mathnn-install-stamp).
+
+commands:
+  tour [ARGS...]   run `mathnn tour` from .venv, passing ARGS through
+  test [ARGS...]   run `python -m pytest` from .venv, passing ARGS through
+                   (e.g. `python3 dev.py test -k rnn -x`); exits with pytest's
+                   exit code, and "no tests collected" (5) counts as failure
+  docs [ARGS...]   build the MkDocs site with `mkdocs build --strict`
+                   (only when mkdocs.yml exists; otherwise says so and exits 0)
+  help, -h, --help show this message
+
+README quick start:
+  python3 dev.py tour
+  python3 dev.py test
+""".format(extras=EXTRAS)
+
+
+class StepFailed(Exception):
+    """A step of the runner failed; carries the exit code to propagate."""
+
+    def __init__(self, step: str, code: int, detail: str = "") -> None:
+        super().__init__(step)
+        self.step = step
+        self.code = code if code else 1
+        self.detail = detail
+
+
+def say(msg: str) -> None:
+    print(f"dev.py: {msg}", flush=True)
+
+
+def child_env() -> dict:
+    """Environment for subprocesses: the venv first on PATH, pip non-interactive."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = VENV
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env.pop("PYTHONHOME", None)
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    env.setdefault("PIP_NO_INPUT", "1")
+    if os.environ.get("CI"):
+        env.setdefault("PIP_PROGRESS_BAR", "off")
+    return env
+
+
+def run(step: str, cmd: list, **kwargs) -> None:
+    """Run one step; on failure raise StepFailed naming the step and its exit code."""
+    kwargs.setdefault("cwd", ROOT)
+    kwargs.setdefault("env", child_env())
+    try:
+        subprocess.run(cmd, check=True, **kwargs)
+    except subprocess.CalledProcessError as exc:
+        raise StepFailed(step, exc.returncode) from None
+    except OSError as exc:  # command not found, not executable, ...
+        raise StepFailed(step, 127, f"{cmd[0]}: {exc}") from None
+
+
+def sha256_of(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def install_fingerprint(root: str = ROOT, python_version: str = "") -> str:
+    """What the editable install depends on: pyproject.toml, the extras, the Python version."""
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        pyproject = f.read()
+    return sha256_of(pyproject, EXTRAS.encode(), python_version.encode())
+
+
+# --------------------------------------------------------------------------
+# virtual environment
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def venv_lock():
+    """Serialise setup between dev.py processes sharing this checkout (POSIX only)."""
+    os.makedirs(VENV, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no locking
+        yield
+        return
+    fd = os.open(VENV, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another dev.py that is setting up .venv")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def venv_python_version() -> str | None:
+    """sys.version of .venv's python, or None when it is missing or broken."""
+    if not os.path.exists(VENV_PYTHON):
+        return None
+    try:
+        out = subprocess.run(
+            [VENV_PYTHON, "-c", "import sys; print(sys.version)"],
+            capture_output=True, text=True, timeout=60, env=child_env(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def can_use_apt() -> bool:
+    return shutil.which("apt-get") is not None and (is_root() or shutil.which("sudo") is not None)
+
+
+def create_venv(clear: bool) -> None:
+    say("recreating .venv (it was broken)" if clear else "creating .venv")
+    cmd = [sys.executable, "-m", "venv"] + (["--clear"] if clear else []) + [VENV]
+    try:
+        run("create .venv", cmd)
+    except StepFailed:
+        # Debian's own python3 ships venv's pip bootstrap separately.
+        if not can_use_apt():
+            raise
+        pkg = "python{}.{}-venv".format(*sys.version_info[:2])
+        say(f"creating .venv failed; installing Debian's {pkg} and retrying")
+        apt_install([pkg])
+        run("create .venv", [sys.executable, "-m", "venv", "--clear", VENV])
+
+
+def ensure_venv() -> None:
+    """Create .venv if needed and (re)install mathnn[EXTRAS] into it when the stamp differs."""
+    if sys.version_info < MIN_PYTHON:
+        raise StepFailed(
+            "check python version", 2,
+            "mathnn needs Python >= {}.{}; this is {} ({})".format(
+                *MIN_PYTHON, sys.version.split()[0], sys.executable),
+        )
+    with venv_lock():
+        version = venv_python_version()
+        if version is None:
+            create_venv(clear=os.path.exists(VENV_PYTHON))
+            version = venv_python_version()
+            if version is None:
+                raise StepFailed("create .venv", 1, f"{VENV_PYTHON} does not run")
+        wanted = install_fingerprint(ROOT, version)
+        try:
+            with open(STAMP, encoding="utf-8") as f:
+                if f.read().strip() == wanted:
+                    return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            os.remove(STAMP)
+        start = time.perf_counter()
+        say("upgrading pip in .venv")
+        run("upgrade pip in .venv", [VENV_PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        say(f"installing mathnn[{EXTRAS}] into .venv")
+        run(f"install mathnn[{EXTRAS}] into .venv",
+            [VENV_PYTHON, "-m", "pip", "install", "-e", f".[{EXTRAS}]"])
+        tmp = STAMP + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(wanted + "\n")
+        os.replace(tmp, STAMP)
+        say(f"installed in {time.perf_counter() - start:.1f}s")
+
+
+# --------------------------------------------------------------------------
+# system tools (hook for the docs browser test)
+# --------------------------------------------------------------------------
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def privileged(cmd: list) -> list:
+    """Prefix cmd with sudo unless root (sudo -n when there is no terminal to ask on)."""
+    if is_root():
+        return cmd
+    if shutil.which("sudo") is None:
+        raise StepFailed(" ".join(cmd), 1, "not root and sudo is not installed")
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    return ["sudo"] + ([] if interactive else ["-n"]) + cmd
+
+
+def apt_install(packages: list) -> None:
+    env = child_env()
+    env["DEBIAN_FRONTEND"] = "noninteractive"
+    say("installing Debian packages: " + " ".join(packages))
+    run("apt-get update", privileged(["apt-get", "update"]), env=env)
+    run("apt-get install " + " ".join(packages),
+        privileged(["apt-get", "install", "-y", "--no-install-recommends"] + packages), env=env)
+
+
+def ensure_system_tools() -> None:
+    """HOOK for the docs browser test: Debian's chromium and the npm packages.
+
+    Called by `test` and `docs` only when package.json exists at the repo root
+    (it does not yet).  Installs chromium with apt-get when /usr/bin/chromium
+    is absent (npm too, when missing), then runs `npm ci` (with a lock file)
+    or `npm install`, skipped while package.json and the lock file are
+    unchanged (stamp: node_modules/.mathnn-npm-stamp).
+    """
+    package_json = os.path.join(ROOT, "package.json")
+    if not os.path.exists(package_json):
+        return
+    missing = []
+    if not os.path.exists("/usr/bin/chromium"):
+        missing.append("chromium")
+    if shutil.which("npm") is None:
+        missing.append("npm")
+    if missing:
+        apt_install(missing)
+
+    lock = os.path.join(ROOT, "package-lock.json")
+    parts = []
+    for path in (package_json, lock):
+        try:
+            with open(path, "rb") as f:
+                parts.append(f.read())
+        except OSError:
+            parts.append(b"")
+    wanted = sha256_of(*parts)
+    stamp = os.path.join(ROOT, "node_modules", ".mathnn-npm-stamp")
+    try:
+        with open(stamp, encoding="utf-8") as f:
+            if f.read().strip() == wanted:
+                return
+    except OSError:
+        pass
+    npm = ["npm", "ci"] if os.path.exists(lock) else ["npm", "install"]
+    say("running " + " ".join(npm))
+    run(" ".join(npm), npm)
+    os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    with open(stamp, "w", encoding="utf-8") as f:
+        f.write(wanted + "\n")
+
+
+def needs_system_tools() -> bool:
+    return os.path.exists(os.path.join(ROOT, "package.json"))
+
+
+# --------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------
+
+
+def cmd_tour(args: list) -> int:
+    ensure_venv()
+    run("mathnn tour", [os.path.join(VENV_BIN, "mathnn"), "tour"] + args)
+    return 0
+
+
+def cmd_test(args: list) -> int:
+    ensure_venv()
+    if needs_system_tools():
+        ensure_system_tools()
+    code = subprocess.run([VENV_PYTHON, "-m", "pytest"] + args, cwd=ROOT, env=child_env()).returncode
+    if code == 5:
+        say("pytest collected no tests: counting that as a failure (exit 5)")
+    elif code != 0:
+        say(f"step 'pytest' failed (exit {code})")
+    return code
+
+
+def cmd_docs(args: list) -> int:
+    ensure_venv()
+    if not os.path.exists(os.path.join(ROOT, "mkdocs.yml")):
+        say("no mkdocs.yml at the repo root: nothing to build")
+        return 0
+    if needs_system_tools():
+        ensure_system_tools()
+    say("building the docs: mkdocs build --strict")
+    run("mkdocs build --strict", [VENV_PYTHON, "-m", "mkdocs", "build", "--strict"] + args)
+    return 0
+
+
+COMMANDS = {"tour": cmd_tour, "test": cmd_test, "docs": cmd_docs}
+
+
+def main(argv: list | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(HELP, end="")
+        return 0
+    name, args = argv[0], argv[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    command = COMMANDS.get(name)
+    if command is None:
+        print(f"dev.py: unknown command {name!r}; commands: {', '.join(COMMANDS)}"
+              " (python3 dev.py --help)", file=sys.stderr)
+        return 2
+    try:
+        return command(args)
+    except StepFailed as exc:
+        if exc.detail:
+            say(exc.detail)
+        say(f"step '{exc.step}' failed (exit {exc.code})")
+        return exc.code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
