@@ -9,12 +9,71 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from ..rules.core import BatchSum
+
 
 class KernelPrinter(NumPyPrinter):
-    """Prints SymPy expressions as numpy code that reads like the equation it computes."""
+    """Prints SymPy expressions as numpy code that reads like the equation it computes.
 
-    def __init__(self) -> None:
+    ``batch_arrays`` names the (N, D) arrays of a batch kernel: a batch sum of a product of two of
+    them becomes one ``einsum`` (no (N, D) temporary), and a statement writing ``into`` a buffer puts
+    the batch array in the ufunc's first operand and everything per-feature in the second.
+    """
+
+    def __init__(self, batch_arrays: frozenset[str] = frozenset()) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+        self.batch_arrays = batch_arrays
+
+    def _is_batch(self, expr: sp.Expr) -> bool:
+        """Does ``expr`` have the batch shape (N, D)? A batch sum inside it is per-feature."""
+        per_feature = expr.xreplace({total: sp.Dummy() for total in expr.atoms(BatchSum)})
+        return any(symbol.name in self.batch_arrays for symbol in per_feature.free_symbols)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        # Per-feature factors first, then one multiplication by the batch array: one (N, D) temporary.
+        batch = [f for f in expr.args if self._is_batch(f)]
+        if len(batch) == 1 and len(expr.args) > 1:
+            rest = sp.Mul(*[f for f in expr.args if f is not batch[0]])
+            if rest == -1:
+                return f"-{self.parenthesize(batch[0], 50)}"
+            if isinstance(rest, sp.Pow) and rest.exp == -1:
+                return f"{self.parenthesize(batch[0], 50)}/{self.parenthesize(rest.base, 50)}"
+            return f"({self._print(rest)})*{self.parenthesize(batch[0], 50)}"
+        return super()._print_Mul(expr)
+
+    def _print_BatchSum(self, expr: sp.Expr) -> str:
+        (summand,) = expr.args
+        if isinstance(summand, sp.Pow) and summand.exp == 2:
+            summand = sp.Mul(summand.base, summand.base, evaluate=False)
+        factors = summand.args if isinstance(summand, sp.Mul) else (summand,)
+        arrays = [f for f in factors if self._is_batch(f)]
+        if len(arrays) == 2 and all(a.is_Symbol for a in arrays):
+            rest = sp.Mul(*[f for f in factors if not self._is_batch(f)])
+            product = f"np.einsum('ij,ij->j', {self._print(arrays[0])}, {self._print(arrays[1])})"
+            return product if rest == 1 else f"{self._print(rest)}*{product}"
+        return f"np.sum({self._print(summand)}, axis=0)"
+
+    def into(self, expr: sp.Expr, buffer: str) -> str:
+        """``expr`` computed by one ufunc call writing into ``buffer``.
+
+        ``expr`` must be a sum or a product whose batch part is one term (or factor); the other
+        operand is per-feature, or (for a sum) a further batch term, which then costs one temporary.
+        """
+        if isinstance(expr, sp.Add):
+            ufunc, parts, identity = "add", list(expr.args), sp.Integer(0)
+        elif isinstance(expr, sp.Mul):
+            ufunc, parts, identity = "multiply", list(expr.args), sp.Integer(1)
+        else:
+            raise ValueError(f"into={buffer!r} needs a sum or product; received {expr}")
+        own = [p for p in parts if p == sp.Symbol(buffer)] or [p for p in parts if self._is_batch(p)][:1]
+        if not own:
+            raise ValueError(f"into={buffer!r}: no batch array in {expr}")
+        first = own[0]
+        parts.remove(first)
+        rest = (sp.Add if ufunc == "add" else sp.Mul)(*parts) if parts else identity
+        if ufunc == "add" and isinstance(rest, sp.Mul) and rest.could_extract_minus_sign():
+            ufunc, rest = "subtract", -rest
+        return f"np.{ufunc}({self._print(first)}, {self._print(rest)}, out={buffer})"
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         name = super()._module_format(fqn, register)
@@ -40,6 +99,7 @@ class KernelPrinter(NumPyPrinter):
         return code
 
 
-def numpy_code(expr: sp.Expr) -> str:
-    """The numpy source for ``expr``."""
-    return KernelPrinter().doprint(expr)
+def numpy_code(expr: sp.Expr, batch_arrays: frozenset[str] = frozenset(), into: str | None = None) -> str:
+    """The numpy source for ``expr``, written into the buffer ``into`` when given."""
+    printer = KernelPrinter(batch_arrays)
+    return printer.into(expr, into) if into else printer.doprint(expr)

@@ -22,6 +22,16 @@ import sympy as sp
 from .textprint import text
 
 
+class BatchSum(sp.Function):
+    """Σᵢ over the mini-batch axis of an (N, D) array expression: ``np.sum(·, axis=0)`` in a kernel.
+
+    Rules over a batch declare their kernels in array notation with this reduction; the proof maps it
+    to ``Sum(·, (i, 0, m − 1))`` over indexed symbols.
+    """
+
+    nargs = 1
+
+
 @dataclass(frozen=True)
 class Node:
     """One named intermediate of a rule's graph: ``symbol := expr``.
@@ -39,28 +49,50 @@ class Statement:
     """One line of a generated kernel: ``target = expr``, commented with the equation it computes.
 
     ``expr`` may use the kernel's arguments and the targets of earlier statements (as plain symbols
-    named like the targets).
+    named like the targets). With ``into`` set, the result is written into that existing buffer
+    (``np.multiply(a, b, out=into)``) instead of a fresh array; the target may then reuse the name.
     """
 
     target: str
     expr: sp.Expr
     equation: str
+    into: str | None = None
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """A generated numpy function: arguments, statements, and the expression it must equal.
+    """A generated numpy function: arguments, statements, and what it must equal.
 
-    ``computes`` is written in the rule's own symbols (nodes allowed); :meth:`Rule.prove` checks that
-    the statements, substituted into each other, equal it.
+    ``computes`` is written in the rule's own symbols (nodes allowed); the rule's proof checks that
+    the statements, substituted into each other, equal it. A kernel with several ``outputs`` returns
+    them as a tuple and ``computes`` holds one expression per output.
+
+    ``defaults`` gives keyword defaults (``eps=1e-5``, ``out=None``); ``sizes`` defines names taken
+    from array shapes (``{"N": "x.shape[0]"}``); ``arg_docs`` documents arguments in the docstring;
+    ``batch_arrays`` names the (N, D) arrays, so the printer knows which operand a buffer holds.
     """
 
     name: str
     args: tuple[sp.Symbol, ...]
     statements: tuple[Statement, ...]
-    computes: sp.Expr
+    computes: sp.Expr | tuple[sp.Expr, ...]
     summary: str
     returns: str
+    outputs: tuple[str, ...] = ()
+    defaults: dict[str, object] = field(default_factory=dict)
+    sizes: dict[str, str] = field(default_factory=dict)
+    arg_docs: dict[str, str] = field(default_factory=dict)
+    batch_arrays: frozenset[str] = frozenset()
+
+    @property
+    def results(self) -> tuple[str, ...]:
+        """The names the kernel returns."""
+        return self.outputs or (self.statements[-1].target,)
+
+    @property
+    def targets(self) -> tuple[sp.Expr, ...]:
+        """What each result must equal, aligned with :attr:`results`."""
+        return self.computes if isinstance(self.computes, tuple) else (self.computes,)
 
 
 @dataclass(frozen=True)
@@ -276,9 +308,10 @@ class Rule:
                 )
             )
         for kernel in self.kernels:
+            composed = compose(kernel)
             claims.append(
                 equal(
-                    compose(kernel),
+                    composed[0],
                     self.expand(kernel.computes),
                     f"kernel {kernel.name} computes {text(kernel.computes)}",
                     sp.latex(kernel.computes),
@@ -289,6 +322,10 @@ class Rule:
         for fact in self.facts:
             claims.append(fact.check(self))
         return Proof(self.name, claims, time.perf_counter() - start)
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        """The derivation step by step, for ``mathnn derive`` and the docs."""
+        return graph_sections(self, proof)
 
     def _check_kink(self, kink: Kink, derived: sp.Expr) -> Claim:
         # Approach along at ± ε with ε > 0 so a Piecewise resolves its branch before the limit;
@@ -311,15 +348,126 @@ class Rule:
         )
 
 
+# -- the derivation as displayable sections ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One displayed line: a chain of equal expressions, each given as (text, latex)."""
+
+    parts: tuple[tuple[str, str], ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    equations: tuple[Equation, ...]
+
+
+def _expr(expr: sp.Expr) -> tuple[str, str]:
+    return text(expr), sp.latex(expr)
+
+
+def _partial(out: sp.Symbol, wrt: sp.Symbol) -> tuple[str, str]:
+    return (
+        f"∂{text(out)}/∂{text(wrt)}",
+        f"\\frac{{\\partial {sp.latex(out)}}}{{\\partial {sp.latex(wrt)}}}",
+    )
+
+
+def graph_sections(rule: Rule, proof: Proof | None = None) -> list[Section]:
+    """The derivation of a graph rule as titled sections of equations."""
+    derivation = rule.derivation()
+    out = rule.output
+    sections = [
+        Section(
+            "Forward graph",
+            tuple(Equation((_expr(node.symbol), _expr(node.expr))) for node in rule.nodes),
+        ),
+        Section(
+            "Local partials (sympy.diff of each node by each parent)",
+            tuple(
+                Equation((_partial(child, parent), _expr(partial)))
+                for child, parent, partial in derivation.local_partials
+            ),
+        ),
+    ]
+    chain = []
+    for step in derivation.steps:
+        # ∂out/∂child · ∂child/∂target for each child; the output's own factor 1 is left out.
+        products = [
+            [_partial(child, step.target)] if child == out else [_partial(out, child), _partial(child, step.target)]
+            for child, _ in step.terms
+        ]
+        symbolic = (
+            " + ".join("·".join(f[0] for f in factors) for factors in products),
+            " + ".join("\\,".join(f[1] for f in factors) for factors in products),
+        )
+        total = rule.contract(sp.simplify(step.total))
+        comment = f"{len(step.terms)} paths meet here: their contributions add" if len(step.terms) > 1 else ""
+        lhs = _partial(out, step.target)
+        parts = (lhs, _expr(total)) if symbolic == lhs else (lhs, symbolic, _expr(total))
+        chain.append(Equation(parts, comment))
+    sections.append(Section("Chain rule, from the output back to the input", tuple(chain)))
+    sections.append(
+        Section(
+            "Gradient in the input alone",
+            tuple(
+                Equation((_partial(out, wrt), _expr(sp.simplify(gradient))))
+                for wrt, gradient in derivation.gradients.items()
+            ),
+        )
+    )
+    sections.append(
+        Section(
+            "Textbook closed form (declared, then proven equal)",
+            tuple(Equation((_partial(out, wrt), _expr(closed))) for wrt, closed in rule.closed_forms.items()),
+        )
+    )
+    if rule.kinks:
+        sections.append(
+            Section(
+                "Kinks",
+                tuple(
+                    Equation(
+                        (
+                            (f"{_partial(out, kink.wrt)[0]} at {text(kink.wrt)} = {text(kink.at)}",
+                             f"\\left.{_partial(out, kink.wrt)[1]}\\right|_{{{sp.latex(kink.wrt)}={sp.latex(kink.at)}}}"),
+                            _expr(kink.value),
+                        ),
+                        kink.convention,
+                    )
+                    for kink in rule.kinks
+                ),
+            )
+        )
+    if proof is not None:
+        sections.append(
+            Section(
+                f"Proof ({'all claims hold' if proof.holds else 'NOT PROVEN'}, {proof.seconds:.2f} s)",
+                tuple(
+                    Equation(((claim.statement, claim.latex),), ("ok: " if claim.holds else "FAILED: ") + claim.method)
+                    for claim in proof.claims
+                ),
+            )
+        )
+    return sections
+
+
 # -- helpers shared by rules -----------------------------------------------------------------
 
 
-def compose(kernel: Kernel) -> sp.Expr:
-    """The kernel's last statement with every earlier statement substituted in: what it computes."""
-    expr = kernel.statements[-1].expr
-    for statement in reversed(kernel.statements[:-1]):
-        expr = expr.subs(sp.Symbol(statement.target), statement.expr)
-    return expr
+def compose(kernel: Kernel) -> tuple[sp.Expr, ...]:
+    """What the kernel returns, each result with every earlier statement substituted in.
+
+    Statements are replayed in order, so a name reassigned in place (``x_hat = x_hat·inv_std``)
+    takes its new value from that line on, as in the generated code.
+    """
+    values: dict[sp.Symbol, sp.Expr] = {}
+    for statement in kernel.statements:
+        values[sp.Symbol(statement.target)] = statement.expr.xreplace(values)
+    return tuple(values[sp.Symbol(name)] for name in kernel.results)
 
 
 def is_zero(expr: sp.Expr) -> tuple[bool, str]:
