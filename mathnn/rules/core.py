@@ -443,16 +443,19 @@ def graph_sections(rule: Rule, proof: Proof | None = None) -> list[Section]:
             )
         )
     if proof is not None:
-        sections.append(
-            Section(
-                f"Proof ({'all claims hold' if proof.holds else 'NOT PROVEN'}, {proof.seconds:.2f} s)",
-                tuple(
-                    Equation(((claim.statement, claim.latex),), ("ok: " if claim.holds else "FAILED: ") + claim.method)
-                    for claim in proof.claims
-                ),
-            )
-        )
+        sections.append(proof_section(proof))
     return sections
+
+
+def proof_section(proof: Proof) -> Section:
+    """The proof's claims as a section: each statement with how it was shown."""
+    return Section(
+        f"Proof ({'all claims hold' if proof.holds else 'NOT PROVEN'}, {proof.seconds:.2f} s)",
+        tuple(
+            Equation(((claim.statement, claim.latex),), ("ok: " if claim.holds else "FAILED: ") + claim.method)
+            for claim in proof.claims
+        ),
+    )
 
 
 # -- helpers shared by rules -----------------------------------------------------------------
