@@ -8,12 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mathnn.gradcheck import elementwise_central, elementwise_complex_step, rel_errors
-from mathnn.rules import RULES
+from mathnn.rules import RULES, Rule
 from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_kernels, kernel_pairs
 
 
+ELEMENTWISE = [rule for rule in RULES.values() if isinstance(rule, Rule)]
+
+
 def _cases():
-    for rule in RULES.values():
+    for rule in ELEMENTWISE:
         module = importlib.import_module(f"mathnn.kernels.{rule.name}")
         (wrt,) = rule.inputs
         for forward, gradient in kernel_pairs(rule):
@@ -44,7 +47,7 @@ def test_gradient_kernel_matches_numeric_derivatives(forward, gradient, params, 
     assert rel_errors(analytic, elementwise_central(f, x)).max() <= CENTRAL_TOL
 
 
-@pytest.mark.parametrize("name", list(RULES))
+@pytest.mark.parametrize("name", [rule.name for rule in ELEMENTWISE])
 def test_verify_checks_pass_including_points_next_to_kinks(name):
     checks = check_kernels(RULES[name], points=500, seed=1)
     for check in checks:

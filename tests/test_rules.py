@@ -111,5 +111,5 @@ def test_sup_of_derivative_is_proven(name, gamma):
 
 
 def test_unknown_rule_names_the_known_ones():
-    with pytest.raises(InputError, match="rule: expected one of sigmoid, tanh, relu, leaky_relu; received 'sigmod'"):
+    with pytest.raises(InputError, match="rule: expected one of sigmoid, tanh, relu, leaky_relu, batchnorm; received 'sigmod'"):
         get("sigmod")

@@ -55,7 +55,7 @@ def _docstring(kernel: Kernel, rule: Rule) -> list[str]:
 def render_kernel(kernel: Kernel, rule: Rule) -> str:
     """The source of one generated function: a comment naming each statement's equation above it."""
     lines = [_signature(kernel, rule), *_docstring(kernel, rule)]
-    for name, source in kernel.sizes.items():
+    for name, source in kernel.bindings.items():
         lines.append(f"    {name} = {source}")
     for statement in kernel.statements:
         lines.append(f"    # {statement.equation}")
@@ -79,7 +79,7 @@ def render_module(rule: Rule) -> str:
         f'"""{rule.title}: numpy kernels generated from the rule ``{rule.name}``.',
         "",
         "Inputs are assumed valid float32, float64 or complex arrays (complex for complex-step checks);",
-        "the checked public functions are in :mod:`mathnn.activations`.",
+        f"the checked public functions are in :mod:`{rule.public_module}`.",
         '"""',
         "",
         "import numpy as np",

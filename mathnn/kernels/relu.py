@@ -24,8 +24,8 @@ def relu(x: np.ndarray) -> np.ndarray:
     ndarray, same shape and dtype as x
         max(0, x)
     """
-    # ReLU(x) = max(0, x)
-    y = np.where(x.real > 0, x, 0)
+    # ReLU(x) = max(0, x); NaN passes through
+    y = np.where(x.real <= 0, 0, x)
     return np.asarray(y, dtype=x.dtype)
 
 

@@ -184,7 +184,7 @@ relu = Rule(
         Kernel(
             "relu",
             (x,),
-            (Statement("y", sp.Piecewise((x, x > 0), (0, True)), "ReLU(x) = max(0, x)"),),
+            (Statement("y", sp.Piecewise((0, x <= 0), (x, True)), "ReLU(x) = max(0, x); NaN passes through"),),
             y,
             "Rectified linear unit max(0, x), element-wise.",
             "max(0, x)",

@@ -67,8 +67,8 @@ class Kernel:
     the statements, substituted into each other, equal it. A kernel with several ``outputs`` returns
     them as a tuple and ``computes`` holds one expression per output.
 
-    ``defaults`` gives keyword defaults (``eps=1e-5``, ``out=None``); ``sizes`` defines names taken
-    from array shapes (``{"N": "x.shape[0]"}``); ``arg_docs`` documents arguments in the docstring;
+    ``defaults`` gives keyword defaults (``eps=1e-5``, ``out=None``); ``bindings`` defines names
+    taken from the arguments as numpy code (``{"N": "x.shape[0]", "first_row": "x[0]"}``); ``arg_docs`` documents arguments in the docstring;
     ``batch_arrays`` names the (N, D) arrays, so the printer knows which operand a buffer holds.
     """
 
@@ -80,7 +80,7 @@ class Kernel:
     returns: str
     outputs: tuple[str, ...] = ()
     defaults: dict[str, object] = field(default_factory=dict)
-    sizes: dict[str, str] = field(default_factory=dict)
+    bindings: dict[str, str] = field(default_factory=dict)
     arg_docs: dict[str, str] = field(default_factory=dict)
     batch_arrays: frozenset[str] = frozenset()
 
@@ -205,6 +205,7 @@ class Rule:
     kernels: tuple[Kernel, ...]
     note: str
     params: dict[sp.Symbol, float] = field(default_factory=dict)
+    public_module: str = "mathnn.activations"
     param_checks: dict[sp.Symbol, tuple[float, ...]] = field(default_factory=dict)
     kinks: tuple[Kink, ...] = ()
     facts: tuple[Fact, ...] = ()

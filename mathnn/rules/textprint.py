@@ -7,11 +7,31 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
 
+SUBSCRIPTS = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ", "m": "ₘ", "n": "ₙ", "t": "ₜ", "0": "₀", "1": "₁"}
+
+
 class TextPrinter(StrPrinter):
-    """Prints ``sigma`` as σ and a Piecewise as ``{1 if x > 0; 0 otherwise}``."""
+    """Prints ``sigma`` as σ, ``x[i]`` as xᵢ, a batch sum as Σᵢ(…) and a Piecewise as ``{1 if x > 0; 0 otherwise}``."""
+
+    # Indexed brings its own _sympystr, which would win over _print_Indexed below.
+    printmethod = "_mathnn_text"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return pretty_symbol(expr.name)
+
+    def _subscript(self, index: sp.Expr) -> str:
+        name = self._print(index)
+        return SUBSCRIPTS.get(name, f"_{name}")
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        return pretty_symbol(expr.base.label.name) + "".join(self._subscript(i) for i in expr.indices)
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        # Every sum in the lecture runs over the whole batch, so only its index is named.
+        body = self._print(expr.function)
+        for index, *_ in expr.limits:
+            body = f"Σ{self._subscript(index)}({body})"
+        return body
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         branches = [
