@@ -291,7 +291,7 @@ def test_vjp_message_names_dtype():
 
 
 def test_vjp_rejects_unknown_method():
-    with pytest.raises(InputError, match=r"^method: expected one of 'central', 'complex'; received 'forward'"):
+    with pytest.raises(InputError, match=r"^method: expected one of 'central', 'complex', 'richardson'; received 'forward'"):
         numerical_vjp(np.sin, np.ones(2), method="forward")
 
 

@@ -6,6 +6,7 @@ from mathnn.gradcheck.finite import (
     elementwise_central,
     elementwise_complex_step,
     numerical_vjp,
+    richardson_vjp,
     rel_error,
     rel_errors,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "elementwise_central",
     "elementwise_complex_step",
     "numerical_vjp",
+    "richardson_vjp",
     "rel_error",
     "rel_errors",
 ]
