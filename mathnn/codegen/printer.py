@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 
-from ..rules.core import BatchSum
+from ..rules.core import BatchSum, Dot, RowMax, RowSum, TotalSum, Transposed
 
 
 class KernelPrinter(NumPyPrinter):
@@ -38,7 +39,8 @@ class KernelPrinter(NumPyPrinter):
                 return f"-{self.parenthesize(batch[0], 50)}"
             if isinstance(rest, sp.Pow) and rest.exp == -1:
                 return f"{self.parenthesize(batch[0], 50)}/{self.parenthesize(rest.base, 50)}"
-            return f"({self._print(rest)})*{self.parenthesize(batch[0], 50)}"
+            # Left to right: the per-feature product first, then one pass over the batch array.
+            return f"{self.parenthesize(rest, PRECEDENCE['Mul'], strict=True)}*{self.parenthesize(batch[0], 50)}"
         return super()._print_Mul(expr)
 
     def _print_BatchSum(self, expr: sp.Expr) -> str:
@@ -53,18 +55,38 @@ class KernelPrinter(NumPyPrinter):
             return product if rest == 1 else f"{self._print(rest)}*{product}"
         return f"np.sum({self._print(summand)}, axis=0)"
 
+    def _print_Dot(self, expr: Dot) -> str:
+        left, right = (self.parenthesize(arg, 60) for arg in expr.args)
+        return f"{left} @ {right}"
+
+    def _print_Transposed(self, expr: Transposed) -> str:
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
+
+    def _print_RowSum(self, expr: RowSum) -> str:
+        return f"np.sum({self._print(expr.args[0])}, axis=-1, keepdims=True)"
+
+    def _print_RowMax(self, expr: RowMax) -> str:
+        return f"np.max(np.real({self._print(expr.args[0])}), axis=-1, keepdims=True)"
+
+    def _print_TotalSum(self, expr: TotalSum) -> str:
+        return f"np.sum({self._print(expr.args[0])})"
+
     def into(self, expr: sp.Expr, buffer: str) -> str:
         """``expr`` computed by one ufunc call writing into ``buffer``.
 
         ``expr`` must be a sum or a product whose batch part is one term (or factor); the other
         operand is per-feature, or (for a sum) a further batch term, which then costs one temporary.
         """
+        if isinstance(expr, sp.Function) and len(expr.args) == 1 and not isinstance(expr, (BatchSum, RowSum)):
+            # An element-wise function (tanh, exp) of one argument, computed in place.
+            call = self._print(expr)
+            return f"{call[:-1]}, out={buffer})"
         if isinstance(expr, sp.Add):
             ufunc, parts, identity = "add", list(expr.args), sp.Integer(0)
         elif isinstance(expr, sp.Mul):
             ufunc, parts, identity = "multiply", list(expr.args), sp.Integer(1)
         else:
-            raise ValueError(f"into={buffer!r} needs a sum or product; received {expr}")
+            raise ValueError(f"into={buffer!r} needs a sum, a product or a function; received {expr}")
         own = [p for p in parts if p == sp.Symbol(buffer)] or [p for p in parts if self._is_batch(p)][:1]
         if not own:
             raise ValueError(f"into={buffer!r}: no batch array in {expr}")

@@ -9,13 +9,12 @@ closed forms by mapping the array notation back to indexed sums.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from . import batchnorm_math as bn
-from .core import BatchSum, Claim, Equation, Kernel, Proof, Section, Statement, compose, equal, proof_section
+from .core import BatchSum, Claim, ClaimRule, Equation, Kernel, Proof, Section, Statement, compose, equal, proof_section
 from .textprint import text
 
 # -- array notation: an (N, D) batch, per-feature vectors of length D ----------------------------
@@ -188,8 +187,8 @@ STEP_NAMES = {
 
 
 @dataclass(frozen=True)
-class BatchNormRule:
-    """Batch normalization as a rule: same interface as :class:`mathnn.rules.core.Rule`."""
+class BatchNormRule(ClaimRule):
+    """Batch normalization as a rule: the symbolic-m proofs, then each kernel against its closed form."""
 
     name: str = "batchnorm"
     title: str = "Batch normalization"
@@ -206,11 +205,9 @@ class BatchNormRule:
         "size m; the kernels apply it to every column of an (N, D) batch at once."
     )
 
-    def prove(self) -> Proof:
+    def claims(self) -> list[Claim]:
         """The symbolic-m proofs of the backward pass, then that each kernel computes its closed form."""
-        start = time.perf_counter()
-        claims = [*bn.prove(), *_kernel_claims(self.kernels)]
-        return Proof(self.name, claims, time.perf_counter() - start)
+        return [*bn.prove(), *_kernel_claims(self.kernels)]
 
     def sections(self, proof: Proof | None = None) -> list[Section]:
         """Algorithm 1 forward, the paper's backward steps derived by SymPy, the forgettable paths."""

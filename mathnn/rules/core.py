@@ -32,6 +32,39 @@ class BatchSum(sp.Function):
     nargs = 1
 
 
+class RowSum(sp.Function):
+    """Σ over the last axis, keeping it: ``np.sum(·, axis=-1, keepdims=True)`` (softmax denominators)."""
+
+    nargs = 1
+
+
+class RowMax(sp.Function):
+    """Max over the last axis of the real part, kept: the shift of a stable log-sum-exp.
+
+    A proof treats it as an arbitrary constant per row: the identities it is used in hold for any shift.
+    """
+
+    nargs = 1
+
+
+class TotalSum(sp.Function):
+    """Σ over every entry: ``np.sum(·)``."""
+
+    nargs = 1
+
+
+class Dot(sp.Function):
+    """Matrix product of two arrays, ``a @ b`` in a kernel (row-major, as CS231n writes ``x @ Wx``)."""
+
+    nargs = 2
+
+
+class Transposed(sp.Function):
+    """Transpose of a 2-D array, ``a.T`` in a kernel."""
+
+    nargs = 1
+
+
 @dataclass(frozen=True)
 class Node:
     """One named intermediate of a rule's graph: ``symbol := expr``.
@@ -347,6 +380,30 @@ class Rule:
             "one-sided limits by sympy.limit; the value used must be one of them",
             bool(between),
         )
+
+
+class ClaimRule:
+    """A rule proven by claims written for it (a batch, a matrix recurrence) instead of a scalar graph.
+
+    Subclasses are frozen dataclasses with ``name``, ``title``, ``note``, ``kernels``,
+    ``public_module``, ``params`` and ``kinks`` (the interface codegen and the CLI use), and define
+    :meth:`claims` and :meth:`sections`.
+    """
+
+    name: str
+    kernels: tuple[Kernel, ...]
+
+    def claims(self) -> list[Claim]:
+        raise NotImplementedError
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        raise NotImplementedError
+
+    def prove(self) -> Proof:
+        """Every claim, decided by SymPy, and the time it took."""
+        start = time.perf_counter()
+        claims = self.claims()
+        return Proof(self.name, claims, time.perf_counter() - start)
 
 
 # -- the derivation as displayable sections ---------------------------------------------------

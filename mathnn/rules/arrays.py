@@ -1,0 +1,122 @@
+"""Kernel expressions in array notation, evaluated on SymPy matrices of symbols at concrete sizes.
+
+Kernels over matrices (the RNN step, softmax cross-entropy) are declared in numpy's array notation:
+``Dot`` for ``@``, ``Transposed`` for ``.T``, reductions, broadcasting of a row or a column, and
+element-wise functions. To prove what a kernel computes, :func:`evaluate` replays it on matrices of
+plain symbols (every entry its own symbol), where SymPy's scalar ``diff`` gives the true gradient
+entry by entry. DESIGN.md explains why matrix calculus is never left to ``MatrixSymbol.diff``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from functools import reduce
+
+import sympy as sp
+
+from .core import BatchSum, Dot, RowMax, RowSum, TotalSum, Transposed
+
+Value = sp.Matrix | sp.Expr
+
+
+def symbol_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
+    """A rows × cols matrix whose entries are the real symbols ``name_r_c``."""
+    return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{name}_{r}_{c}", real=True))
+
+
+def _broadcast(left: Value, right: Value, combine) -> Value:
+    """Combine two values entry by entry, broadcasting scalars, a (1, k) row or an (m, 1) column."""
+    if not isinstance(left, sp.MatrixBase) and not isinstance(right, sp.MatrixBase):
+        return combine(left, right)
+    if not isinstance(left, sp.MatrixBase):
+        return right.applyfunc(lambda entry: combine(left, entry))
+    if not isinstance(right, sp.MatrixBase):
+        return left.applyfunc(lambda entry: combine(entry, right))
+    rows, cols = max(left.rows, right.rows), max(left.cols, right.cols)
+    for value in (left, right):
+        if value.rows not in (1, rows) or value.cols not in (1, cols):
+            raise ValueError(f"cannot broadcast shapes {left.shape} and {right.shape}")
+    return sp.Matrix(
+        rows, cols,
+        lambda r, c: combine(left[r % left.rows, c % left.cols], right[r % right.rows, c % right.cols]),
+    )
+
+
+def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None = None) -> Value:
+    """``expr`` with its array symbols replaced by the matrices in ``env``, computed as numpy would.
+
+    ``RowMax`` (the shift of a stable log-sum-exp) becomes a column of fresh symbols, recorded in
+    ``shifts``: a claim proven with them holds for every shift, the maximum included.
+    """
+    shifts = {} if shifts is None else shifts
+
+    def walk(node: sp.Expr) -> Value:
+        if node in env:
+            return env[node]
+        if node.is_Number or not node.args and not isinstance(node, sp.Symbol):
+            return node
+        if isinstance(node, sp.Symbol):
+            return node
+        if isinstance(node, Dot):
+            left, right = (walk(arg) for arg in node.args)
+            return left * right
+        if isinstance(node, Transposed):
+            return walk(node.args[0]).T
+        if isinstance(node, BatchSum):
+            value = walk(node.args[0])
+            return sp.Matrix(1, value.cols, lambda _, c: sum(value[:, c]))
+        if isinstance(node, RowSum):
+            value = walk(node.args[0])
+            return sp.Matrix(value.rows, 1, lambda r, _: sum(value[r, :]))
+        if isinstance(node, TotalSum):
+            return sum(walk(node.args[0]))
+        if isinstance(node, RowMax):
+            if node in shifts:  # the same shift wherever the statement's result is reused
+                return shifts[node]
+            value = walk(node.args[0])
+            column = sp.Matrix(value.rows, 1, lambda r, _: sp.Symbol(f"c_{len(shifts)}_{r}", real=True))
+            shifts[node] = column
+            return column
+        if isinstance(node, sp.Add):
+            return reduce(lambda a, b: _broadcast(a, b, sp.Add), (walk(arg) for arg in node.args))
+        if isinstance(node, sp.Mul):
+            return reduce(lambda a, b: _broadcast(a, b, sp.Mul), (walk(arg) for arg in node.args))
+        if isinstance(node, sp.Pow):
+            base, exponent = walk(node.args[0]), walk(node.args[1])
+            return _broadcast(base, exponent, sp.Pow)
+        if isinstance(node, sp.Function) and len(node.args) == 1:
+            value = walk(node.args[0])
+            return value.applyfunc(node.func) if isinstance(value, sp.MatrixBase) else node.func(value)
+        raise TypeError(f"cannot evaluate {type(node).__name__} in array notation: {node}")
+
+    return walk(expr)
+
+
+def gradient(loss: sp.Expr, matrix: sp.Matrix) -> sp.Matrix:
+    """∂loss/∂(each entry of ``matrix``) by scalar ``diff``: the ground truth a kernel is proven against."""
+    return matrix.applyfunc(lambda entry: sp.diff(loss, entry))
+
+
+def matrices_equal(left: sp.Matrix, right: sp.Matrix) -> tuple[bool, str]:
+    """Decide entry-wise equality of two matrices of expressions in tanh/exp atoms of the inputs.
+
+    Each distinct ``tanh(·)``, ``exp(·)`` and ``log(·)`` is replaced by a fresh symbol (an identity
+    that holds for independent atoms holds for their actual values, and the derivative of each atom is
+    written in the same atom: tanh′ = 1 − tanh², exp′ = exp), then every difference must cancel to 0.
+    """
+    start = time.perf_counter()
+    if left.shape != right.shape:
+        return False, f"shapes differ: {left.shape} and {right.shape}"
+    difference = left - right
+    atoms = (left.atoms(sp.tanh, sp.exp, sp.log) | right.atoms(sp.tanh, sp.exp, sp.log))
+    replaced = difference.xreplace({atom: sp.Dummy(positive=isinstance(atom, sp.exp)) for atom in atoms})
+    nonzero = [(r, c) for r in range(left.rows) for c in range(left.cols) if sp.cancel(replaced[r, c]) != 0]
+    seconds = time.perf_counter() - start
+    how = (
+        f"entry by entry at {left.rows}×{left.cols}: {len(atoms)} tanh/exp/log atoms as independent "
+        f"symbols, every difference cancels to 0"
+    )
+    if nonzero:
+        return False, f"entries {nonzero[:4]} differ (tanh/exp/log atoms as symbols, cancel ≠ 0) [{seconds:.2f} s]"
+    return True, f"{how} [{seconds:.2f} s]"
