@@ -111,5 +111,6 @@ def test_sup_of_derivative_is_proven(name, gamma):
 
 
 def test_unknown_rule_names_the_known_ones():
-    with pytest.raises(InputError, match="rule: expected one of sigmoid, tanh, relu, leaky_relu, batchnorm; received 'sigmod'"):
+    known = "sigmoid, tanh, relu, leaky_relu, rnn, softmax_ce, batchnorm"
+    with pytest.raises(InputError, match=f"rule: expected one of {known}; received 'sigmod'"):
         get("sigmod")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InputError
-from . import activations, batchnorm
+from . import activations, batchnorm, rnn
 from .core import Claim, Derivation, Fact, Kernel, Kink, Node, Proof, Rule, Statement
 
 #: Each topic of the lecture and the module that declares its rules, in lecture order.
-TOPICS: dict[str, ModuleType] = {"activations": activations, "batchnorm": batchnorm}
+TOPICS: dict[str, ModuleType] = {"activations": activations, "rnn": rnn, "batchnorm": batchnorm}
 
 RULES: dict[str, Rule] = {rule.name: rule for module in TOPICS.values() for rule in module.RULES}
 

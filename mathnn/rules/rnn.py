@@ -1,0 +1,275 @@
+"""The recurrent network of the lecture: the tanh step and the softmax cross-entropy output, as rules.
+
+The lecture writes one step in column form, h_t = tanh(W_hh·h_{t−1} + W_xh·x_t + b). The kernels use
+CS231n's row form for a batch of N sequences, next_h = tanh(x @ Wx + prev_h @ Wh + b), with
+Wx = W_xhᵀ and Wh = W_hhᵀ; a claim below proves the two say the same. The backward kernels are split
+the way backpropagation through time needs them: inside the time loop only δ_t and the gradient
+flowing to h_{t−1}; after the loop the weight gradients of all steps at once, as one matrix product
+over the stacked steps. The symbolic derivation of the step and of BPTT is in
+:mod:`mathnn.rules.rnn_math`; here each kernel is proven, entry by entry at concrete sizes, to be
+the gradient SymPy's scalar ``diff`` gives.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .arrays import evaluate, gradient, matrices_equal, symbol_matrix
+from .core import (
+    BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Proof, RowMax, RowSum, Section, Statement, TotalSum,
+    Transposed, compose, proof_section,
+)
+
+# -- array notation -------------------------------------------------------------------------------
+x, prev_h, Wx, Wh, b, a = sp.symbols("x prev_h Wx Wh b a")
+next_h, dnext_h, da, dprev_h = sp.symbols("next_h dnext_h da dprev_h")
+scores, onehot, weights, shifted, exp_shifted, total = sp.symbols("scores onehot weights shifted exp_shifted total")
+
+RNN_ARRAYS = frozenset({"x", "prev_h", "a", "next_h", "dnext_h", "da", "dprev_h"})
+_N_BY = "ndarray of shape (N, {})"
+
+step_forward = Kernel(
+    name="rnn_step_forward",
+    args=(x, prev_h, Wx, Wh, b),
+    statements=(
+        Statement(
+            "a", Dot(x, Wx) + Dot(prev_h, Wh) + b,
+            "a_t = W_hh·h_{t−1} + W_xh·x_t + b, in row form x_t Wx + h_{t−1} Wh + b (one row per sequence)",
+        ),
+        Statement("next_h", sp.tanh(a), "h_t = tanh(a_t), in place", into="a"),
+    ),
+    computes=sp.Symbol("h_t"),
+    summary="One RNN step, CS231n row form: next_h = tanh(x @ Wx + prev_h @ Wh + b).",
+    returns="next_h : ndarray of shape (N, H)\n    h_t",
+    outputs=("next_h",),
+    arg_docs={
+        "x": _N_BY.format("D") + ", inputs x_t", "prev_h": _N_BY.format("H") + ", hidden state h_{t−1}",
+        "Wx": "ndarray of shape (D, H), W_xhᵀ", "Wh": "ndarray of shape (H, H), W_hhᵀ",
+        "b": "ndarray of shape (H,), bias",
+    },
+    batch_arrays=RNN_ARRAYS,
+)
+
+step_delta = Kernel(
+    name="rnn_step_delta",
+    args=(dnext_h, next_h, Wh),
+    statements=(
+        Statement("da", dnext_h * (1 - next_h**2), "δ_t = dh_t ⊙ tanh′(a_t) = dh_t ⊙ (1 − h_t²)"),
+        Statement("dprev_h", Dot(da, Transposed(Wh)), "∂L/∂h_{t−1} = W_hhᵀ δ_t, in row form δ_t Wh ᵀ"),
+    ),
+    computes=(sp.Symbol("delta_t"), sp.Symbol("dh_prev")),
+    summary="Backward through one tanh step inside the time loop: δ_t and the gradient reaching h_{t−1}.",
+    returns=(
+        "da : ndarray of shape (N, H)\n    δ_t = ∂L/∂a_t\n"
+        "dprev_h : ndarray of shape (N, H)\n    ∂L/∂h_{t−1} through this step"
+    ),
+    outputs=("da", "dprev_h"),
+    arg_docs={
+        "dnext_h": _N_BY.format("H") + ", total gradient reaching h_t",
+        "next_h": _N_BY.format("H") + ", h_t from the forward pass", "Wh": "ndarray of shape (H, H)",
+    },
+    batch_arrays=RNN_ARRAYS,
+)
+
+weight_gradients = Kernel(
+    name="rnn_weight_gradients",
+    args=(da, x, prev_h, Wx),
+    statements=(
+        Statement("dx", Dot(da, Transposed(Wx)), "∂L/∂x_t = W_xhᵀ δ_t, in row form δ_t Wxᵀ"),
+        Statement("dWx", Dot(Transposed(x), da), "∂L/∂W_xh = Σ δ_t x_tᵀ: one product over every row"),
+        Statement("dWh", Dot(Transposed(prev_h), da), "∂L/∂W_hh = Σ δ_t h_{t−1}ᵀ: one product over every row"),
+        Statement("db", BatchSum(da), "∂L/∂b = Σ δ_t"),
+    ),
+    computes=(sp.Symbol("dx"), sp.Symbol("dWx"), sp.Symbol("dWh"), sp.Symbol("db")),
+    summary=(
+        "Input and weight gradients of RNN steps from their δ. Rows may stack many steps (N·T rows), "
+        "so the weight gradients of a whole sequence are one matrix product each."
+    ),
+    returns=(
+        "dx : ndarray of shape (M, D)\n    ∂L/∂x for each row\n"
+        "dWx : ndarray of shape (D, H)\ndWh : ndarray of shape (H, H)\ndb : ndarray of shape (H,)\n"
+        "    weight gradients summed over the rows"
+    ),
+    outputs=("dx", "dWx", "dWh", "db"),
+    arg_docs={
+        "da": "ndarray of shape (M, H), δ of M stacked steps", "x": "ndarray of shape (M, D), their inputs",
+        "prev_h": "ndarray of shape (M, H), their h_{t−1}", "Wx": "ndarray of shape (D, H)",
+    },
+    batch_arrays=RNN_ARRAYS,
+)
+
+softmax_ce_kernel = Kernel(
+    name="softmax_cross_entropy",
+    args=(scores, onehot, weights),
+    statements=(
+        Statement("shifted", scores - RowMax(scores), "o − max o: the exponentials below cannot overflow"),
+        Statement("exp_shifted", sp.exp(shifted), "e^{o_k − c}"),
+        Statement("total", RowSum(exp_shifted), "Σ_k e^{o_k − c}"),
+        Statement(
+            "loss", TotalSum(weights * (sp.log(total) - RowSum(onehot * shifted))),
+            "L = Σ_rows w · (log Σ_k e^{o_k − c} − (o_y − c)) = −Σ_rows w · log p_y",
+        ),
+        Statement("dscores", (exp_shifted / total - onehot) * weights, "∂L/∂o = w · (p − onehot(y))"),
+    ),
+    computes=(sp.Symbol("L"), sp.Symbol("dL_do")),
+    summary="Softmax cross-entropy of rows of scores against one-hot targets, and its gradient.",
+    returns="loss : float\n    −Σ w log p_y\ndscores : ndarray of shape (M, V)\n    w (p − onehot)",
+    outputs=("loss", "dscores"),
+    arg_docs={
+        "scores": "ndarray of shape (M, V), unnormalized log-probabilities o",
+        "onehot": "ndarray of shape (M, V), one-hot targets",
+        "weights": "ndarray of shape (M, 1), weight of each row (mask / N in CS231n's temporal loss)",
+    },
+    batch_arrays=frozenset({"scores", "onehot", "shifted", "exp_shifted"}),
+)
+
+
+# -- proofs at concrete sizes -------------------------------------------------------------------------
+
+
+def _claim(statement: str, latex: str, left: sp.Matrix, right: sp.Matrix) -> Claim:
+    holds, how = matrices_equal(left, right)
+    return Claim(statement, latex, how, holds)
+
+
+def step_kernel_claims(kernels: dict[str, Kernel], n: int = 2, d: int = 2, h: int = 2) -> list[Claim]:
+    """The three step kernels against scalar ``diff`` of L = Σ dnext_h ⊙ next_h, at N = n, D = d, H = h."""
+    env = {
+        x: symbol_matrix("x", n, d), prev_h: symbol_matrix("h", n, h), Wx: symbol_matrix("Wx", d, h),
+        Wh: symbol_matrix("Wh", h, h), b: symbol_matrix("b", 1, h), dnext_h: symbol_matrix("dh", n, h),
+    }
+    (forward,) = (evaluate(expr, env) for expr in compose(kernels["rnn_step_forward"]))
+    column_form = [
+        (env[Wh].T * env[prev_h][row, :].T + env[Wx].T * env[x][row, :].T + env[b].T).applyfunc(sp.tanh).T
+        for row in range(n)
+    ]
+    loss = sum(env[dnext_h].multiply_elementwise(forward))
+    delta, to_prev = (evaluate(e, {**env, next_h: forward}) for e in compose(kernels["rnn_step_delta"]))
+    dx_, dWx_, dWh_, db_ = (evaluate(e, {**env, da: delta}) for e in compose(kernels["rnn_weight_gradients"]))
+    size = f"N={n}, D={d}, H={h}"
+    return [
+        _claim(
+            f"rnn_step_forward (row form, x @ Wx + prev_h @ Wh + b) is the lecture's "
+            f"tanh(W_hh·h + W_xh·x + b) with W_hh = Whᵀ, W_xh = Wxᵀ ({size})",
+            r"h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)", forward, sp.Matrix.vstack(*column_form),
+        ),
+        _claim(f"rnn_step_delta gives ∂L/∂h_{{t−1}} ({size})", r"\frac{\partial L}{\partial h_{t-1}} = W_{hh}^\top \delta_t",
+               to_prev, gradient(loss, env[prev_h])),
+        _claim(f"rnn_weight_gradients gives ∂L/∂x ({size})", r"\frac{\partial L}{\partial x_t} = W_{xh}^\top \delta_t",
+               dx_, gradient(loss, env[x])),
+        _claim(f"rnn_weight_gradients gives ∂L/∂Wx ({size})", r"\frac{\partial L}{\partial W_{xh}} = \delta_t x_t^\top",
+               dWx_, gradient(loss, env[Wx])),
+        _claim(f"rnn_weight_gradients gives ∂L/∂Wh ({size})", r"\frac{\partial L}{\partial W_{hh}} = \delta_t h_{t-1}^\top",
+               dWh_, gradient(loss, env[Wh])),
+        _claim(f"rnn_weight_gradients gives ∂L/∂b ({size})", r"\frac{\partial L}{\partial b} = \delta_t",
+               db_, gradient(loss, env[b])),
+    ]
+
+
+def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> list[Claim]:
+    """The softmax cross-entropy kernel against scalar ``diff`` for every assignment of targets."""
+    scores_m, weights_m = symbol_matrix("o", rows, classes), symbol_matrix("w", rows, 1)
+    claims = []
+    gradient_ok, loss_ok, hows = True, True, []
+    for targets in itertools.product(range(classes), repeat=rows):
+        onehot_m = sp.Matrix(rows, classes, lambda r, c: int(targets[r] == c))
+        shifts: dict = {}
+        loss_, dscores_ = (evaluate(e, {scores: scores_m, onehot: onehot_m, weights: weights_m}, shifts)
+                           for e in compose(kernel))
+        holds, how = matrices_equal(dscores_, gradient(loss_, scores_m))
+        gradient_ok &= holds
+        hows.append(how)
+        # The shift c is arbitrary: with c = 0 the loss is the textbook −Σ w log softmax(o)_y.
+        unshifted = loss_.xreplace({s: 0 for column in shifts.values() for s in column})
+        textbook = -sum(
+            weights_m[r] * sp.log(sp.exp(scores_m[r, targets[r]]) / sum(sp.exp(v) for v in scores_m[r, :]))
+            for r in range(rows)
+        )
+        loss_ok &= sp.simplify(sp.expand_log(unshifted - textbook, force=True)) == 0
+        shift_free = all(
+            sp.simplify(sp.diff(loss_, s)) == 0 for column in shifts.values() for s in column
+        )
+        loss_ok &= shift_free
+    size = f"{rows} rows × {classes} classes, all {classes ** rows} target assignments"
+    claims.append(Claim(
+        f"softmax_cross_entropy gives ∂L/∂o = w(p − onehot) ({size})",
+        r"\frac{\partial L}{\partial o} = p - \mathrm{onehot}(y)", hows[-1], gradient_ok,
+    ))
+    claims.append(Claim(
+        f"softmax_cross_entropy's loss does not depend on the shift c and equals −Σ w log softmax(o)_y ({size})",
+        r"\log\sum_k e^{o_k - c} - (o_y - c) = -\log \mathrm{softmax}(o)_y",
+        "∂L/∂c simplifies to 0; at c = 0, simplify(expand_log(L − textbook)) = 0", loss_ok,
+    ))
+    return claims
+
+
+@dataclass(frozen=True)
+class RnnRule(ClaimRule):
+    """The tanh RNN step and backpropagation through time."""
+
+    name: str = "rnn"
+    title: str = "Recurrent step and backpropagation through time"
+    public_module: str = "mathnn.layers"
+    kernels: tuple[Kernel, ...] = (step_forward, step_delta, weight_gradients)
+    params: dict = field(default_factory=dict)
+    kinks: tuple = ()
+    note: str = (
+        "An RNN carries a hidden state from step to step: h_t = tanh(W_hh·h_{t−1} + W_xh·x_t + b). "
+        "The same weights act at every step, so their gradient is a sum over time, and the gradient "
+        "reaching h_t arrives from two places: the output at t and the step t + 1 "
+        "(backpropagation through time)."
+    )
+
+    def claims(self) -> list[Claim]:
+        return step_kernel_claims({kernel.name: kernel for kernel in self.kernels})
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        equations = tuple(
+            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
+                      (statement.equation, sp.latex(statement.expr))))
+            for kernel in self.kernels for statement in kernel.statements
+        )
+        sections = [Section("Kernels, statement by statement", equations)]
+        if proof is not None:
+            sections.append(proof_section(proof))
+        return sections
+
+
+@dataclass(frozen=True)
+class SoftmaxCrossEntropyRule(ClaimRule):
+    """Softmax cross-entropy, the next-character model's loss."""
+
+    name: str = "softmax_ce"
+    title: str = "Softmax cross-entropy"
+    public_module: str = "mathnn.layers"
+    kernels: tuple[Kernel, ...] = (softmax_ce_kernel,)
+    params: dict = field(default_factory=dict)
+    kinks: tuple = ()
+    note: str = (
+        "The next-character model scores every character, turns the scores into probabilities with "
+        "softmax, p_k = e^{o_k}/Σ_j e^{o_j}, and pays −log p_y for the true next character y. Its "
+        "gradient is simply p − onehot(y). The kernel subtracts each row's maximum first, which "
+        "changes nothing mathematically but keeps e^{o} from overflowing."
+    )
+
+    def claims(self) -> list[Claim]:
+        return softmax_kernel_claims(self.kernels[0])
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        equations = tuple(
+            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
+                      (statement.equation, sp.latex(statement.expr))))
+            for statement in self.kernels[0].statements
+        )
+        sections = [Section("Kernel, statement by statement", equations)]
+        if proof is not None:
+            sections.append(proof_section(proof))
+        return sections
+
+
+rnn = RnnRule()
+softmax_ce = SoftmaxCrossEntropyRule()
+RULES = (rnn, softmax_ce)
