@@ -152,15 +152,19 @@ def _check_kink(check: KernelCheck, f, gradient, params: dict[str, float], at: f
 
 #: Batch shapes the batch-norm kernels are checked at: N = 1 (zero variance) and N = 2 included.
 BATCH_SHAPES = ((1, 3), (2, 4), (3, 3), (8, 5), (32, 6))
+#: (N, D, H) of the RNN step checks.
+RNN_SHAPES = ((1, 1, 1), (2, 3, 4), (3, 2, 5))
+#: (rows, classes) of the softmax cross-entropy checks.
+SOFTMAX_SHAPES = ((1, 2), (4, 5), (3, 10))
 
 
-def _batchnorm_errors(analytic: np.ndarray, numeric: np.ndarray, term_scale: np.ndarray) -> float:
+def scaled_errors(analytic: np.ndarray, numeric: np.ndarray, term_scale: np.ndarray | float) -> float:
     """Max of |a − n| / max(|a|, |n|, term_scale): relative error, measured against the terms' size.
 
-    Each batch-norm gradient is a sum of terms that can nearly cancel: dγ = Σ dy x̂ for a random dy,
-    and dx = γ/(m√(σ²+ε)) (m dy − Σ dy − x̂ Σ dy x̂), which at m = 2 is about ε/σ² times its terms.
-    Any evaluation of such a sum, the kernel's or a derivative of the forward pass, is accurate
-    relative to the size of its terms, not to the sum, so that is the scale errors are measured on.
+    A gradient that is a sum of terms (dW = Σ δ xᵀ, or batch norm's dx, which at m = 2 is about ε/σ²
+    times its terms) can nearly cancel. Any evaluation of such a sum, the kernel's or a derivative of
+    the forward pass, is accurate relative to the size of its terms, not to the sum; ``term_scale`` is
+    that size (the same formula evaluated on absolute values), and errors are measured against it.
     """
     scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), term_scale)
     with np.errstate(invalid="ignore"):
@@ -168,22 +172,36 @@ def _batchnorm_errors(analytic: np.ndarray, numeric: np.ndarray, term_scale: np.
     return float(errors.max())
 
 
+def _vjp_check(forward: str, gradient: str, params: dict, cases: list) -> KernelCheck:
+    """Compare analytic gradients with complex-step and Richardson-extrapolated central differences.
+
+    Each case is (function, point, dout, analytic gradient, term scale). Central differences are
+    extrapolated to step 0 (Ridders): near a degenerate batch-norm batch (two nearly equal entries at
+    N = 2) the forward pass varies on a length scale of √ε ≈ 0.003, where a single step of
+    ∛ε·max(1, |x|) leaves a truncation error up to ~1e-7.
+    """
+    from .gradcheck import numerical_vjp
+
+    worst = {"complex": 0.0, "richardson": 0.0}
+    for function, at, dout, analytic, term_scale in cases:
+        for method in worst:
+            numeric = numerical_vjp(function, at, dout, method=method)
+            worst[method] = max(worst[method], scaled_errors(analytic, numeric, term_scale))
+    entries = sum(case[1].size for case in cases)
+    return KernelCheck(forward, gradient, params, entries, worst["complex"], worst["richardson"])
+
+
 def check_batchnorm(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
     """Gradient-check the batch-norm backward kernel for x, γ and β on random batches.
 
-    ``points`` bounds the number of random batches per shape (at least one).
+    ``points`` sets the number of random batches per shape (1 to 3).
     """
-    from .gradcheck import numerical_vjp
     from .kernels.batchnorm import batchnorm_backward, batchnorm_train_forward
 
     rng = np.random.default_rng(seed)
     checks = []
     for shape in BATCH_SHAPES:
-        # Central differences extrapolated to step 0: near a degenerate batch (two nearly equal
-        # entries at N = 2) the forward pass varies on a length scale of √ε ≈ 0.003, where a
-        # single step of ∛ε·max(1, |x|) leaves a truncation error up to ~1e-7.
-        worst = {"complex": 0.0, "richardson": 0.0}
-        entries = 0
+        cases = []
         for _ in range(max(1, min(3, points // 500))):
             x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
             gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
@@ -194,30 +212,87 @@ def check_batchnorm(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
                 n * np.abs(dout) + np.abs(dout.sum(axis=0)) + np.abs(x_hat) * np.abs((dout * x_hat).sum(axis=0))
             )
             # The kernel accumulates in place, so x must be complex when γ or β carries a complex step.
-            x_like = lambda v: x.astype(v.dtype)  # noqa: E731
-            functions = {
-                "x": (lambda v: batchnorm_train_forward(v, gamma, beta)[0], x, dx, terms),
-                "gamma": (
-                    lambda v: batchnorm_train_forward(x_like(v), v, beta)[0], gamma, dgamma,
-                    np.abs(dout * x_hat).sum(axis=0),
-                ),
-                "beta": (lambda v: batchnorm_train_forward(x_like(v), gamma, v)[0], beta, dbeta, np.abs(dout).sum(axis=0)),
-            }
-            for function, at, analytic, term_scale in functions.values():
-                entries += at.size
-                for method in worst:
-                    numeric = numerical_vjp(function, at, dout, method=method)
-                    worst[method] = max(worst[method], _batchnorm_errors(analytic, numeric, term_scale))
-        checks.append(
-            KernelCheck(
-                "batchnorm_train_forward", "batchnorm_backward", {"N": shape[0], "D": shape[1]},
-                entries, worst["complex"], worst["richardson"],
-            )
-        )
+            x_like = lambda v, x=x: x.astype(v.dtype)  # noqa: E731
+            cases += [
+                (lambda v, g=gamma, b=beta: batchnorm_train_forward(v, g, b)[0], x, dout, dx, terms),
+                (lambda v, b=beta, xl=x_like: batchnorm_train_forward(xl(v), v, b)[0], gamma, dout, dgamma,
+                 np.abs(dout * x_hat).sum(axis=0)),
+                (lambda v, g=gamma, xl=x_like: batchnorm_train_forward(xl(v), g, v)[0], beta, dout, dbeta,
+                 np.abs(dout).sum(axis=0)),
+            ]
+        checks.append(_vjp_check("batchnorm_train_forward", "batchnorm_backward", {"N": shape[0], "D": shape[1]}, cases))
     return checks
+
+
+def check_rnn(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check rnn_step_delta and rnn_weight_gradients against rnn_step_forward."""
+    from .kernels.rnn import rnn_step_delta, rnn_step_forward, rnn_weight_gradients
+
+    rng = np.random.default_rng(seed)
+    checks = []
+    for n, d, h in RNN_SHAPES:
+        cases = []
+        for _ in range(max(1, min(3, points // 500))):
+            inputs = {
+                "x": rng.standard_normal((n, d)), "prev_h": rng.standard_normal((n, h)),
+                "Wx": rng.standard_normal((d, h)) / np.sqrt(d), "Wh": rng.standard_normal((h, h)) / np.sqrt(h),
+                "b": rng.standard_normal(h),
+            }
+            dnext_h = rng.standard_normal((n, h))
+            next_h = rnn_step_forward(**inputs)
+            da, dprev_h = rnn_step_delta(dnext_h, next_h, inputs["Wh"])
+            dx, dWx, dWh, db = rnn_weight_gradients(da, inputs["x"], inputs["prev_h"], inputs["Wx"])
+            # The same formulas on absolute values: the size of the terms each entry sums.
+            # δ = dh ⊙ (1 − h²) is computed as a difference, whose terms are |dh| ⊙ (1 + h²).
+            magnitude = {name: np.abs(value) for name, value in inputs.items()}
+            scale_da = np.abs(dnext_h) * (1 + next_h**2)
+            scale_dprev = scale_da @ magnitude["Wh"].T
+            scale_dx, scale_dWx, scale_dWh, scale_db = rnn_weight_gradients(
+                scale_da, magnitude["x"], magnitude["prev_h"], magnitude["Wx"]
+            )
+            analytic = {"x": (dx, scale_dx), "prev_h": (dprev_h, scale_dprev), "Wx": (dWx, scale_dWx),
+                        "Wh": (dWh, scale_dWh), "b": (db, scale_db)}
+            for name, (gradient, scale) in analytic.items():
+                def step(v: np.ndarray, name: str = name, inputs: dict = inputs) -> np.ndarray:
+                    return rnn_step_forward(**{**inputs, name: v})
+
+                cases.append((step, inputs[name], dnext_h, gradient, scale))
+        checks.append(_vjp_check("rnn_step_forward", "rnn_step_delta, rnn_weight_gradients",
+                                 {"N": n, "D": d, "H": h}, cases))
+    return checks
+
+
+def check_softmax_ce(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check softmax_cross_entropy's dscores against its own loss."""
+    from .kernels.softmax_ce import softmax_cross_entropy
+
+    rng = np.random.default_rng(seed)
+    checks = []
+    for rows, classes in SOFTMAX_SHAPES:
+        cases = []
+        for _ in range(max(1, min(3, points // 500))):
+            # Unit-scale scores over ten classes keep every p above ~1e-3. A difference quotient of
+            # the loss has a rounding floor of about ε·|L|/h ≈ 1e-12 here, so it cannot resolve a much
+            # smaller p to 1e-8 relative; the complex step has no such floor and checks every entry.
+            scores = rng.standard_normal((rows, classes))
+            onehot = np.eye(classes)[rng.integers(classes, size=rows)]
+            weights = rng.uniform(0.1, 1.0, size=(rows, 1))
+            _, dscores = softmax_cross_entropy(scores, onehot, weights)
+            probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            cases.append((
+                lambda v, o=onehot, w=weights: softmax_cross_entropy(v, o, w)[0], scores, None, dscores,
+                weights * (probabilities + onehot),
+            ))
+        checks.append(_vjp_check("softmax_cross_entropy", "softmax_cross_entropy", {"rows": rows, "V": classes}, cases))
+    return checks
+
+
+#: Numeric checks of the rules that are not element-wise.
+VJP_CHECKS = {"batchnorm": check_batchnorm, "rnn": check_rnn, "softmax_ce": check_softmax_ce}
 
 
 def verify(rule: Rule, points: int = 2000, seed: int = 0) -> RuleReport:
     """Prove ``rule`` and gradient-check its kernels."""
-    numeric = check_batchnorm(points, seed) if rule.name == "batchnorm" else check_kernels(rule, points, seed)
-    return RuleReport(rule.name, rule.prove(), numeric)
+    check = VJP_CHECKS.get(rule.name, check_kernels)
+    return RuleReport(rule.name, rule.prove(), check(rule, points, seed) if check is check_kernels else check(points, seed))
