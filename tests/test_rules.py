@@ -114,3 +114,22 @@ def test_unknown_rule_names_the_known_ones():
     known = "sigmoid, tanh, relu, leaky_relu, rnn, softmax_ce, batchnorm"
     with pytest.raises(InputError, match=f"rule: expected one of {known}; received 'sigmod'"):
         get("sigmod")
+
+
+def test_generated_gamma_is_the_proven_supremum():
+    """The γ the vanishing-gradient bound uses comes from the proven fact, not a second constant."""
+    from mathnn.kernels import leaky_relu as leaky_kernels
+    from mathnn.kernels import relu as relu_kernels
+    from mathnn.kernels import sigmoid as sigmoid_kernels
+    from mathnn.kernels import tanh as tanh_kernels
+    from mathnn.rules.core import sup_over_reals
+
+    generated = {
+        "sigmoid": sigmoid_kernels.sigmoid_grad_sup(), "tanh": tanh_kernels.tanh_grad_sup(),
+        "relu": relu_kernels.relu_grad_sup(), "leaky_relu": leaky_kernels.leaky_relu_grad_sup(0.2),
+    }
+    for name, gamma in generated.items():
+        rule = get(name)
+        supremum = sup_over_reals(rule.derived_gradient(x), x).subs(alpha, sp.Rational(1, 5))
+        assert gamma == float(supremum)
+    assert generated["sigmoid"] == 0.25 and leaky_kernels.leaky_relu_grad_sup(2.0) == 2.0

@@ -27,7 +27,12 @@ def _signature(kernel: Kernel, rule: Rule) -> str:
             params.append(f"{arg.name}: np.ndarray | None = None")
         else:
             params.append(f"{arg.name}: float = {defaults[arg.name]!r}")
-    returns = "np.ndarray" if len(kernel.results) == 1 else f"tuple[{', '.join(['np.ndarray'] * len(kernel.results))}]"
+    if len(kernel.results) > 1:
+        returns = f"tuple[{', '.join(['np.ndarray'] * len(kernel.results))}]"
+    elif all(arg.name in defaults for arg in kernel.args):
+        returns = "float"  # a constant of the rule, possibly of its parameters
+    else:
+        returns = "np.ndarray"
     one_line = f"def {kernel.name}({', '.join(params)}) -> {returns}:"
     if len(one_line) <= 110:
         return one_line
@@ -61,7 +66,9 @@ def render_kernel(kernel: Kernel, rule: Rule) -> str:
         lines.append(f"    # {statement.equation}")
         code = numpy_code(statement.expr, kernel.batch_arrays, statement.into)
         lines.append(f"    {statement.target} = {code}")
-    if kernel.outputs:
+    if kernel.outputs and _signature(kernel, rule).endswith("-> float:"):
+        lines.append(f"    return float({kernel.outputs[0]})")
+    elif kernel.outputs:
         lines.append(f"    return {', '.join(kernel.outputs)}")
     else:
         # Constant branches (ReLU′ = 1 or 0) would come out as integers: give the result x's dtype.

@@ -55,6 +55,13 @@ class KernelPrinter(NumPyPrinter):
             return product if rest == 1 else f"{self._print(rest)}*{product}"
         return f"np.sum({self._print(summand)}, axis=0)"
 
+    def _print_Max(self, expr: sp.Max) -> str:
+        first, *rest = expr.args
+        code = self._print(first)
+        for arg in rest:
+            code = f"np.maximum({code}, {self._print(arg)})"
+        return code
+
     def _print_Dot(self, expr: Dot) -> str:
         left, right = (self.parenthesize(arg, 60) for arg in expr.args)
         return f"{left} @ {right}"

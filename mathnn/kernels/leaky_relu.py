@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.activations`.
 
 import numpy as np
 
-__all__ = ['leaky_relu', 'leaky_relu_grad']
+__all__ = ['leaky_relu', 'leaky_relu_grad', 'leaky_relu_grad_sup']
 
 
 def leaky_relu(x: np.ndarray, alpha: float = 0.01) -> np.ndarray:
@@ -46,3 +46,19 @@ def leaky_relu_grad(x: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     # LeakyReLU′ = 1 for x > 0, α for x ≤ 0
     dy_dx = np.where(x.real > 0, 1, alpha)
     return np.asarray(dy_dx, dtype=x.dtype)
+
+
+def leaky_relu_grad_sup(alpha: float = 0.01) -> float:
+    """γ = sup over x of |leaky_relu′(x)|, the factor in the vanishing-gradient bound.
+
+    Parameters
+    ----------
+    alpha : float, default 0.01
+
+    Returns
+    -------
+    gamma : float
+    """
+    # γ = sup |leaky_relu′|, proven by mathnn verify leaky_relu
+    gamma = np.maximum(1, alpha)
+    return float(gamma)

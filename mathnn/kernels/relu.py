@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.activations`.
 
 import numpy as np
 
-__all__ = ['relu', 'relu_grad']
+__all__ = ['relu', 'relu_grad', 'relu_grad_sup']
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -44,3 +44,18 @@ def relu_grad(x: np.ndarray) -> np.ndarray:
     # ReLU′ = 1 for x > 0, 0 for x ≤ 0
     dy_dx = np.where(x.real > 0, 1, 0)
     return np.asarray(dy_dx, dtype=x.dtype)
+
+
+def relu_grad_sup() -> float:
+    """γ = sup over x of |relu′(x)|, the factor in the vanishing-gradient bound.
+
+    Parameters
+    ----------
+
+    Returns
+    -------
+    gamma : float
+    """
+    # γ = sup |relu′|, proven by mathnn verify relu
+    gamma = 1
+    return float(gamma)

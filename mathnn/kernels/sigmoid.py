@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.activations`.
 
 import numpy as np
 
-__all__ = ['sigmoid', 'sigmoid_grad']
+__all__ = ['sigmoid', 'sigmoid_grad', 'sigmoid_grad_sup']
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -52,3 +52,18 @@ def sigmoid_grad(x: np.ndarray) -> np.ndarray:
     # σ′ = σ(1 − σ) = e^{−|x|}/(1 + e^{−|x|})², even in x, no cancellation
     dsigma_dx = z/(z + 1)**2
     return np.asarray(dsigma_dx, dtype=x.dtype)
+
+
+def sigmoid_grad_sup() -> float:
+    """γ = sup over x of |sigmoid′(x)|, the factor in the vanishing-gradient bound.
+
+    Parameters
+    ----------
+
+    Returns
+    -------
+    gamma : float
+    """
+    # γ = sup |sigmoid′|, proven by mathnn verify sigmoid
+    gamma = 1/4
+    return float(gamma)

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.activations`.
 
 import numpy as np
 
-__all__ = ['tanh', 'tanh_grad']
+__all__ = ['tanh', 'tanh_grad', 'tanh_grad_sup']
 
 
 def tanh(x: np.ndarray) -> np.ndarray:
@@ -46,3 +46,18 @@ def tanh_grad(x: np.ndarray) -> np.ndarray:
     # tanh′ = 1 − tanh²
     dt_dx = 1 - t**2
     return np.asarray(dt_dx, dtype=x.dtype)
+
+
+def tanh_grad_sup() -> float:
+    """γ = sup over x of |tanh′(x)|, the factor in the vanishing-gradient bound.
+
+    Parameters
+    ----------
+
+    Returns
+    -------
+    gamma : float
+    """
+    # γ = sup |tanh′|, proven by mathnn verify tanh
+    gamma = 1
+    return float(gamma)

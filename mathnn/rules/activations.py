@@ -40,6 +40,24 @@ def max_derivative_fact(value: sp.Expr, at: sp.Expr | None) -> Fact:
     return Fact("max_derivative", check)
 
 
+def gamma_kernel(rule_name: str, value: sp.Expr, args: tuple[sp.Symbol, ...] = ()) -> Kernel:
+    """A generated function returning γ = sup |f′|, the proven value of the rule's max-derivative fact.
+
+    The vanishing-gradient bound ‖∂h_T/∂h_t‖ ≤ (γ λ₁)^{T−t} takes γ from here, so the number it uses
+    is the one the proof established, not a constant typed in again.
+    """
+    return Kernel(
+        name=f"{rule_name}_grad_sup",
+        args=args,
+        statements=(Statement("gamma", value, f"γ = sup |{rule_name}′|, proven by mathnn verify {rule_name}"),),
+        computes=value,
+        summary=f"γ = sup over x of |{rule_name}′(x)|, the factor in the vanishing-gradient bound.",
+        returns="gamma : float",
+        outputs=("gamma",),
+        arg_docs={arg.name: "float, default 0.01" for arg in args},
+    )
+
+
 def sigmoid_peak_fact() -> Fact:
     """σ′ has one critical point, x = 0, where it is 1/4 (not 0.3), and tends to 0 at ±∞."""
 
@@ -62,6 +80,9 @@ def sigmoid_peak_fact() -> Fact:
 
 
 # -- sigmoid ---------------------------------------------------------------------------------
+
+#: sup |f′| of each activation: declared once, proven by its rule's fact, generated as a function.
+SIGMOID_GAMMA, TANH_GAMMA, RELU_GAMMA, LEAKY_RELU_GAMMA = sp.Rational(1, 4), sp.Integer(1), sp.Integer(1), sp.Max(1, alpha)
 
 u = sp.Symbol("u", positive=True)
 sigma = sp.Symbol("sigma", positive=True)
@@ -113,8 +134,9 @@ sigmoid = Rule(
             "Derivative of the sigmoid σ′(x) = σ(x)(1 − σ(x)), element-wise.",
             "σ′(x), in (0, 1/4]",
         ),
+        gamma_kernel("sigmoid", SIGMOID_GAMMA),
     ),
-    facts=(sigmoid_peak_fact(), max_derivative_fact(sp.Rational(1, 4), 0)),
+    facts=(sigmoid_peak_fact(), max_derivative_fact(SIGMOID_GAMMA, 0)),
     note=(
         "The sigmoid squashes any real number into (0, 1). Its derivative σ(1 − σ) is at most 1/4, "
         "reached at x = 0: every sigmoid layer or time step a gradient passes through scales it by "
@@ -159,8 +181,9 @@ tanh = Rule(
             "Derivative of tanh, 1 − tanh²(x), element-wise.",
             "tanh′(x), in (0, 1]",
         ),
+        gamma_kernel("tanh", TANH_GAMMA),
     ),
-    facts=(max_derivative_fact(sp.Integer(1), 0),),
+    facts=(max_derivative_fact(TANH_GAMMA, 0),),
     note=(
         "tanh is a sigmoid rescaled to (−1, 1): tanh x = 2σ(2x) − 1. The graph writes it with the two "
         "exponentials, so x reaches t along two paths and the chain rule adds them. Its derivative "
@@ -197,6 +220,7 @@ relu = Rule(
             "Derivative of ReLU: 1 where x > 0, 0 where x ≤ 0 (0 at the kink), element-wise.",
             "1.0 or 0.0",
         ),
+        gamma_kernel("relu", RELU_GAMMA),
     ),
     facts=(
         Fact(
@@ -208,7 +232,7 @@ relu = Rule(
                 "\\mathrm{ReLU}(x) = \\max(0, x)",
             ),
         ),
-        max_derivative_fact(sp.Integer(1), 1),
+        max_derivative_fact(RELU_GAMMA, 1),
     ),
     note=(
         "ReLU passes positive inputs unchanged and zeroes the rest. Where it is active its derivative "
@@ -248,8 +272,9 @@ leaky_relu = Rule(
             "Derivative of Leaky ReLU: 1 where x > 0, α where x ≤ 0 (α at the kink), element-wise.",
             "1.0 or α",
         ),
+        gamma_kernel("leaky_relu", LEAKY_RELU_GAMMA, (alpha,)),
     ),
-    facts=(max_derivative_fact(sp.Max(1, alpha), None),),
+    facts=(max_derivative_fact(LEAKY_RELU_GAMMA, None),),
     note=(
         "Leaky ReLU keeps a small slope α (0.01 by default) for negative inputs, so a unit that is "
         "switched off still passes a little gradient and can recover. At x = 0 mathnn uses α, the "
