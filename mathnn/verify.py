@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .gradcheck import elementwise_central, elementwise_complex_step, rel_errors
+from .gradcheck import elementwise_central, elementwise_complex_step, relative_errors
 from .rules import Proof, Rule
 
 #: Pass marks: the complex step has no cancellation, so it agrees to rounding; central differences
@@ -124,8 +124,8 @@ def check_kernels(rule: Rule, points: int = 2000, seed: int = 0) -> list[KernelC
                 gradient_name,
                 params,
                 x.size,
-                float(rel_errors(analytic, elementwise_complex_step(f, x)).max()),
-                float(rel_errors(analytic, elementwise_central(f, x)).max()),
+                float(relative_errors(analytic, elementwise_complex_step(f, x)).max()),
+                float(relative_errors(analytic, elementwise_central(f, x)).max()),
             )
             values = {symbol: params[symbol.name] for symbol in rule.params}
             for kink in rule.kinks:

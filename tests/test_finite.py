@@ -21,8 +21,8 @@ from mathnn.gradcheck import (
     elementwise_central,
     elementwise_complex_step,
     numerical_vjp,
-    rel_error,
-    rel_errors,
+    max_relative_error,
+    relative_errors,
 )
 
 EPS64 = np.finfo(np.float64).eps
@@ -113,14 +113,14 @@ def test_central_step_rejects_integers_and_overflow():
 def test_elementwise_central_matches_exact_derivative(name):
     f, derivative, (low, high) = CASES[name]
     x = points(low, high, 10_000, seed=1)
-    assert rel_error(elementwise_central(f, x), derivative(x)) <= 1e-8
+    assert max_relative_error(elementwise_central(f, x), derivative(x)) <= 1e-8
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_elementwise_complex_step_matches_exact_derivative(name):
     f, derivative, (low, high) = CASES[name]
     x = points(low, high, 10_000, seed=2)
-    assert rel_error(elementwise_complex_step(f, x), derivative(x)) <= 1e-13
+    assert max_relative_error(elementwise_complex_step(f, x), derivative(x)) <= 1e-13
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -129,8 +129,8 @@ def test_both_methods_at_hypothesis_points(name, data):
     f, derivative, (low, high) = CASES[name]
     x = np.array(data.draw(st.lists(signed_floats(low, high), min_size=1, max_size=8)))
     exact = derivative(x)
-    assert rel_error(elementwise_central(f, x), exact) <= 1e-8
-    assert rel_error(elementwise_complex_step(f, x), exact) <= 1e-13
+    assert max_relative_error(elementwise_central(f, x), exact) <= 1e-8
+    assert max_relative_error(elementwise_complex_step(f, x), exact) <= 1e-13
 
 
 def test_elementwise_central_float32_stays_float32():
@@ -138,13 +138,13 @@ def test_elementwise_central_float32_stays_float32():
     derivative = elementwise_central(np.sin, x)
     assert derivative.dtype == np.float32
     # float32's eps**(2/3) is 1.4e-5; with float64's tiny step this would be noise.
-    assert rel_error(derivative, np.cos(x.astype(np.float64))) <= 1e-4
+    assert max_relative_error(derivative, np.cos(x.astype(np.float64))) <= 1e-4
 
 
 def test_elementwise_central_on_integers_converts_to_float64():
     derivative = elementwise_central(lambda v: v**2, [1, 2, 3])
     assert derivative.dtype == np.float64
-    assert rel_error(derivative, [2.0, 4.0, 6.0]) <= 1e-8
+    assert max_relative_error(derivative, [2.0, 4.0, 6.0]) <= 1e-8
 
 
 def test_elementwise_central_rejects_shape_changing_function():
@@ -208,7 +208,7 @@ def test_vjp_of_matrix_product(method, tolerance):
     saved = x.copy()
     gradient = numerical_vjp(lambda v: MATRIX @ v, x, dout, method=method)
     assert gradient.shape == (3, 4)
-    assert rel_error(gradient, MATRIX.T @ dout) <= tolerance
+    assert max_relative_error(gradient, MATRIX.T @ dout) <= tolerance
     assert np.array_equal(x, saved)
 
 
@@ -218,7 +218,7 @@ def test_vjp_of_softmax(method, tolerance):
     dout = np.random.default_rng(8).standard_normal(6)
     saved = x.copy()
     gradient = numerical_vjp(softmax, x, dout, method=method)
-    assert rel_error(gradient, softmax_vjp(x, dout)) <= tolerance
+    assert max_relative_error(gradient, softmax_vjp(x, dout)) <= tolerance
     assert np.array_equal(x, saved)
 
 
@@ -226,20 +226,20 @@ def test_vjp_of_softmax(method, tolerance):
 def test_vjp_of_scalar_function_with_default_dout(method):
     x = np.array([[0.3, -1.2], [2.0, 0.7]])
     gradient = numerical_vjp(lambda v: np.sum(np.sin(v) * v), x, method=method)
-    assert rel_error(gradient, np.cos(x) * x + np.sin(x)) <= 1e-8
+    assert max_relative_error(gradient, np.cos(x) * x + np.sin(x)) <= 1e-8
 
 
 @pytest.mark.parametrize("method", ["central", "complex"])
 def test_vjp_at_a_scalar_point(method):
     gradient = numerical_vjp(lambda v: np.array([v, v**2]), 1.5, dout=[2.0, 1.0], method=method)
     assert gradient.shape == ()
-    assert rel_error(gradient, 2.0 + 2 * 1.5) <= 1e-9
+    assert max_relative_error(gradient, 2.0 + 2 * 1.5) <= 1e-9
 
 
 def test_vjp_survives_function_returning_its_argument():
     # The identity returns the very array being perturbed; outputs must be copied before the next step.
     dout = np.array([1.0, -2.0, 3.0])
-    assert rel_error(numerical_vjp(lambda v: v, np.zeros(3), dout), dout) <= 1e-10
+    assert max_relative_error(numerical_vjp(lambda v: v, np.zeros(3), dout), dout) <= 1e-10
 
 
 @pytest.mark.parametrize("method", ["central", "complex"])
@@ -254,7 +254,7 @@ def test_vjp_on_integers_gives_float64_gradient_and_never_touches_x(method):
 
     gradient = numerical_vjp(square, x, method=method)
     assert gradient.dtype == np.float64
-    assert rel_error(gradient, [2.0, 4.0, 6.0]) <= 1e-8
+    assert max_relative_error(gradient, [2.0, 4.0, 6.0]) <= 1e-8
     assert x.dtype == saved.dtype and np.array_equal(x, saved)
     assert all(argument is not x and argument.dtype != x.dtype for argument in received)
 
@@ -263,7 +263,7 @@ def test_vjp_float32_central_stays_float32():
     x = np.array([0.2, -0.9, 1.3], dtype=np.float32)
     gradient = numerical_vjp(np.sin, x)
     assert gradient.dtype == np.float32
-    assert rel_error(gradient, np.cos(x.astype(np.float64))) <= 1e-4
+    assert max_relative_error(gradient, np.cos(x.astype(np.float64))) <= 1e-4
 
 
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=3), elements=st.floats(-10, 10)))
@@ -313,29 +313,29 @@ def test_vjp_rejects_non_callable():
         numerical_vjp(3, np.ones(2))
 
 
-# --- rel_error ----------------------------------------------------------------------------------
+# --- max_relative_error ----------------------------------------------------------------------------------
 
 
 def test_rel_error_of_zeros_is_zero():
-    assert rel_error(0, 0) == 0.0
-    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert max_relative_error(0, 0) == 0.0
+    assert max_relative_error(np.zeros(3), np.zeros(3)) == 0.0
 
 
 def test_rel_error_known_values():
-    assert rel_error([1.0, 2.0], [1.0, 2.2]) == pytest.approx(0.2 / 2.2, rel=1e-15)
-    assert rel_error(1.0, 0.0) == 1.0
-    assert rel_error(-1.0, 1.0) == 2.0
-    np.testing.assert_allclose(rel_errors([3.0, 0.0, -4.0], [4.0, 0.0, -4.0]), [0.25, 0.0, 0.0], rtol=1e-15)
+    assert max_relative_error([1.0, 2.0], [1.0, 2.2]) == pytest.approx(0.2 / 2.2, rel=1e-15)
+    assert max_relative_error(1.0, 0.0) == 1.0
+    assert max_relative_error(-1.0, 1.0) == 2.0
+    np.testing.assert_allclose(relative_errors([3.0, 0.0, -4.0], [4.0, 0.0, -4.0]), [0.25, 0.0, 0.0], rtol=1e-15)
 
 
 def test_rel_error_near_float64_maximum_does_not_overflow():
     huge = np.finfo(np.float64).max
-    assert rel_error(huge, -huge) == 2.0
+    assert max_relative_error(huge, -huge) == 2.0
 
 
 def test_rel_error_rejects_mismatched_shapes():
     with pytest.raises(InputError, match=r"a\.shape=\(2,\) and b\.shape=\(3,\)"):
-        rel_error(np.ones(2), np.ones(3))
+        max_relative_error(np.ones(2), np.ones(3))
 
 
 def test_importing_gradcheck_does_not_import_sympy():

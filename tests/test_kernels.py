@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mathnn.gradcheck import elementwise_central, elementwise_complex_step, rel_errors
+from mathnn.gradcheck import elementwise_central, elementwise_complex_step, relative_errors
 from mathnn.rules import RULES, Rule
 from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_kernels, kernel_pairs
 
@@ -43,8 +43,8 @@ def test_gradient_kernel_matches_numeric_derivatives(forward, gradient, params, 
         return
     f = lambda z: forward(z, **params)  # noqa: E731
     analytic = gradient(x, **params)
-    assert rel_errors(analytic, elementwise_complex_step(f, x)).max() <= COMPLEX_TOL
-    assert rel_errors(analytic, elementwise_central(f, x)).max() <= CENTRAL_TOL
+    assert relative_errors(analytic, elementwise_complex_step(f, x)).max() <= COMPLEX_TOL
+    assert relative_errors(analytic, elementwise_central(f, x)).max() <= CENTRAL_TOL
 
 
 @pytest.mark.parametrize("name", [rule.name for rule in ELEMENTWISE])

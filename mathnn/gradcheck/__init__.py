@@ -1,23 +1,42 @@
-"""Numerical derivatives for checking gradients, numpy only (this package never imports sympy)."""
+"""Gradient checks that never lie to a student, numpy only (this package never imports sympy).
 
+* :func:`check_vjp` — check a backward pass against its own forward pass, with a report that says
+  where the bug is; :func:`numerical_gradient` — the numeric gradient alone;
+* CS231n's helpers under their usual names: :func:`eval_numerical_gradient`,
+  :func:`eval_numerical_gradient_array`, :func:`grad_check_sparse`, :func:`rel_error`;
+* the finite-difference core the generated kernels are tested with (:mod:`.finite`).
+"""
+
+from mathnn.gradcheck.check import check_vjp, numerical_gradient
+from mathnn.gradcheck.cs231n import eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, rel_error
 from mathnn.gradcheck.finite import (
     NotComplexSafeError,
     central_step,
     elementwise_central,
     elementwise_complex_step,
+    max_relative_error,
     numerical_vjp,
+    relative_errors,
     richardson_vjp,
-    rel_error,
-    rel_errors,
 )
+from mathnn.gradcheck.report import Entry, GradientCheck, Report
 
 __all__ = [
+    "Entry",
+    "GradientCheck",
     "NotComplexSafeError",
+    "Report",
     "central_step",
+    "check_vjp",
     "elementwise_central",
     "elementwise_complex_step",
+    "eval_numerical_gradient",
+    "eval_numerical_gradient_array",
+    "grad_check_sparse",
+    "max_relative_error",
+    "numerical_gradient",
     "numerical_vjp",
-    "richardson_vjp",
     "rel_error",
-    "rel_errors",
+    "relative_errors",
+    "richardson_vjp",
 ]

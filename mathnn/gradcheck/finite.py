@@ -22,8 +22,8 @@ __all__ = [
     "elementwise_complex_step",
     "numerical_vjp",
     "richardson_vjp",
-    "rel_error",
-    "rel_errors",
+    "max_relative_error",
+    "relative_errors",
 ]
 
 ArrayFunction = Callable[[np.ndarray], npt.ArrayLike]
@@ -324,7 +324,7 @@ def richardson_vjp(
     return _richardson(f, point, weights, output_shape)
 
 
-def rel_errors(a: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
+def relative_errors(a: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
     """Entry-by-entry relative error |a - b| / max(|a|, |b|, tiny).
 
     tiny is the smallest normal float64, so two zeros give 0 rather than NaN.
@@ -348,8 +348,8 @@ def rel_errors(a: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
     return np.abs(first / scale - second / scale)
 
 
-def rel_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Largest entry-by-entry relative error between `a` and `b`; see `rel_errors`.
+def max_relative_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Largest entry-by-entry relative error between `a` and `b`; see `relative_errors`.
 
     Parameters
     ----------
@@ -361,4 +361,4 @@ def rel_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     float
         max |a - b| / max(|a|, |b|, tiny); 0.0 for empty arrays.
     """
-    return float(rel_errors(a, b).max(initial=0.0))
+    return float(relative_errors(a, b).max(initial=0.0))

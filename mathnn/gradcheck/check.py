@@ -1,0 +1,496 @@
+"""Check a backward pass against derivatives of its own forward pass, without lying either way.
+
+:func:`check_vjp` takes a forward function ``f(**inputs)`` and a backward function
+``f_vjp(dout, **inputs)`` (the shape of ``jax.test_util.check_vjp``, so any hand-written backward can be
+checked) and compares each returned gradient with a numeric one:
+
+* **method** — the complex step where ``f`` is complex-safe (it must keep the imaginary part *and*
+  agree with a real difference along a random direction, so ``np.var`` or ``np.abs`` inside ``f``
+  cannot fake a derivative), otherwise Richardson-extrapolated central differences;
+* **pass mark** — from the numeric method's own error estimate plus the rounding the dtype allows
+  (1e-9 of the gradient's scale in float64, 1e-4 in float32), never a fixed 1e-7;
+* **large inputs** — a few centred Gaussian probe directions (seed printed), each compared with
+  the directional derivative at the same pass mark; only an input whose probe fails is then checked
+  entry by entry, to say where;
+* **kinks** — an entry that fails is re-examined with left and right one-sided differences: if they
+  disagree the input sits on a kink, and an analytic value between them passes ("kink at index …");
+* **reports** — the worst entries, named patterns (a constant factor, a sign flip, a transpose, an
+  error that is the same in every row, the first time step that goes wrong) and an optional
+  diagnosis (for the layers mathnn has rules for, see :mod:`mathnn.gradcheck.diagnosis`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from .finite import NotComplexSafeError, richardson_vjp
+from .report import Entry, GradientCheck, Report
+
+#: Rounding each dtype allows in a hand-written gradient, relative to the gradient's largest entry.
+TOLERANCE = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
+#: A numeric value within this many error estimates of the analytic one passes.
+ESTIMATE_FACTOR = 10.0
+COMPLEX_STEP = 1e-20
+#: Inputs with more entries than this are probed along random directions in mode 'auto'.
+RANDOM_THRESHOLD = 256
+METHODS = ("auto", "complex", "central", "richardson")
+MODES = ("auto", "full", "random")
+
+Function = Callable[..., np.ndarray]
+
+
+class _Counted:
+    """``f`` with a count of its evaluations."""
+
+    def __init__(self, f: Function) -> None:
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, **inputs: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return np.asarray(self.f(**inputs))
+
+
+@dataclass
+class _Setup:
+    f: _Counted
+    inputs: dict[str, np.ndarray]  # float64 (or float32 when f only computes in float32)
+    dout: np.ndarray
+    tolerance: float
+    eps: float  # machine epsilon of the output, for rounding floors
+
+
+def _as_inputs(inputs: object) -> tuple[dict[str, np.ndarray], list[str]]:
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise InputError(f"inputs: expected a non-empty dict of name -> array; received {type(inputs).__name__}")
+    arrays, notes = {}, []
+    for name, value in inputs.items():
+        array = np.array(value)  # a private copy: the student's arrays are never touched
+        if array.dtype.kind in "biu":
+            notes.append(f"{name} is {array.dtype}: checked as float64 (x + h would truncate an integer array)")
+            array = array.astype(np.float64)
+        elif array.dtype.kind != "f":
+            raise InputError(f"inputs[{name!r}]: expected an array of real numbers; received dtype {array.dtype}")
+        arrays[str(name)] = array
+    return arrays, notes
+
+
+def _call(f: _Counted, inputs: dict[str, np.ndarray], name: str, value: np.ndarray) -> np.ndarray:
+    """``f`` with input ``name`` replaced by ``value``; the other inputs take its dtype (complex too)."""
+    return f(**{key: (value if key == name else array.astype(value.dtype)) for key, array in inputs.items()})
+
+
+def _directional_complex(setup: _Setup, name: str, direction: np.ndarray) -> tuple[float, float]:
+    """Σ dout·∂f/∂v by the complex step, and its rounding-level error estimate."""
+    point = setup.inputs[name].astype(np.complex128) + 1j * COMPLEX_STEP * direction
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            output = _call(setup.f, setup.inputs, name, point)
+        except (np.exceptions.ComplexWarning, TypeError, ValueError) as error:
+            raise NotComplexSafeError(f"f is not complex-safe in {name!r}: {error}") from error
+    if not np.iscomplexobj(output):
+        raise NotComplexSafeError(f"f dropped the imaginary part of {name!r} (returned {output.dtype})")
+    terms = setup.dout * output.imag / COMPLEX_STEP
+    return float(np.sum(terms)), float(np.sum(np.abs(terms))) * 4 * np.finfo(np.float64).eps
+
+
+def _directional_central(setup: _Setup, name: str, direction: np.ndarray) -> tuple[float, float]:
+    """Σ dout·∂f/∂v by central differences at steps h and h/2, extrapolated, with an error estimate."""
+    base = setup.inputs[name]
+    step = np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) / max(float(np.max(np.abs(direction))), 1e-300)
+
+    def along(t: float) -> float:
+        return float(np.sum(setup.dout * _call(setup.f, setup.inputs, name, base + t * direction)))
+
+    plus, minus = along(step), along(-step)
+    half_plus, half_minus = along(step / 2), along(-step / 2)
+    coarse = (plus - minus) / (2 * step)
+    fine = (half_plus - half_minus) / step
+    extrapolated = (4 * fine - coarse) / 3
+    rounding = setup.eps * (abs(plus) + abs(minus) + abs(half_plus) + abs(half_minus)) / step
+    return extrapolated, abs(extrapolated - fine) + rounding
+
+
+def _complex_safe(setup: _Setup, name: str, rng: np.random.Generator) -> tuple[bool, str, tuple]:
+    """Is the complex step trustworthy for ``name``? It must run and agree with a real difference.
+
+    Returns (safe, why, first_probe) where first_probe = (direction, complex value or None, real value,
+    real estimate) so the probe is not wasted.
+    """
+    direction = rng.standard_normal(setup.inputs[name].shape)
+    real_value, real_estimate = _directional_central(setup, name, direction)
+    try:
+        complex_value, complex_estimate = _directional_complex(setup, name, direction)
+    except NotComplexSafeError as error:
+        return False, str(error), (direction, None, real_value, real_estimate)
+    allowed = ESTIMATE_FACTOR * (real_estimate + complex_estimate) + 1e-6 * abs(real_value)
+    if abs(complex_value - real_value) > allowed:
+        why = (
+            f"the complex step along a random direction gave {complex_value:.6g} but real differences "
+            f"{real_value:.6g}: f loses part of the imaginary part (np.abs, np.var, .real…)"
+        )
+        return False, why, (direction, None, real_value, real_estimate)
+    return True, "complex step agrees with real differences", (direction, complex_value, real_value, real_estimate)
+
+
+def _entrywise(setup: _Setup, name: str, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric gradient of Σ dout·f with respect to every entry of ``name``, and error estimates."""
+    base = setup.inputs[name]
+    gradient = np.empty(base.shape)
+    estimate = np.empty(base.shape)
+    if method == "complex":
+        point = base.astype(np.complex128)
+        for index in np.ndindex(base.shape):
+            original = point[index]
+            point[index] = original + 1j * COMPLEX_STEP
+            terms = setup.dout * _call(setup.f, setup.inputs, name, point).imag / COMPLEX_STEP
+            point[index] = original
+            gradient[index] = np.sum(terms)
+            estimate[index] = np.sum(np.abs(terms)) * 4 * np.finfo(np.float64).eps
+        return gradient, estimate
+    if method == "richardson":
+        counted = setup.f
+
+        def of_input(value: np.ndarray) -> np.ndarray:
+            return _call(counted, setup.inputs, name, value.astype(base.dtype))
+
+        gradient, estimate = richardson_vjp(of_input, base, setup.dout)
+        return gradient, estimate + setup.eps * np.abs(gradient)
+    for index in np.ndindex(base.shape):  # 'central', with the same estimate as a probe
+        direction = np.zeros(base.shape)
+        direction[index] = 1.0
+        gradient[index], estimate[index] = _directional_central(setup, name, direction)
+    return gradient, estimate
+
+
+def _one_sided(setup: _Setup, name: str, index: tuple[int, ...]) -> tuple[float, float]:
+    """Left and right one-sided differences of Σ dout·f at one entry."""
+    base = setup.inputs[name]
+    step = np.cbrt(setup.eps) * max(1.0, abs(float(base[index])))
+    center = float(np.sum(setup.dout * _call(setup.f, setup.inputs, name, base)))
+
+    def shifted(delta: float) -> float:
+        moved = base.copy()
+        moved[index] += delta
+        return float(np.sum(setup.dout * _call(setup.f, setup.inputs, name, moved)))
+
+    return (center - shifted(-step)) / step, (shifted(step) - center) / step
+
+
+# -- patterns ---------------------------------------------------------------------------------------
+
+
+def describe_patterns(name: str, analytic: np.ndarray, numeric: np.ndarray, sizes: set[int]) -> list[str]:
+    """Named shapes of the error: a constant factor, a sign flip, a transpose, a row-constant error, …"""
+    found = []
+    if analytic.shape != numeric.shape:
+        if analytic.T.shape == numeric.shape and np.allclose(analytic.T, numeric, rtol=1e-6, atol=1e-12):
+            found.append(f"{name} is transposed: it has shape {analytic.shape}, the input has {numeric.shape}")
+        return found
+    norm = float(np.vdot(numeric, numeric))
+    if norm > 0:
+        factor = float(np.vdot(analytic, numeric)) / norm
+        residual = np.linalg.norm(analytic - factor * numeric)
+        if residual <= 1e-6 * max(np.linalg.norm(analytic), 1e-300) and abs(factor - 1) > 1e-6:
+            if abs(factor + 1) < 1e-6:
+                found.append(f"{name} has the wrong sign: yours = −1 × the true gradient")
+            else:
+                # Factors a slip typically leaves: 1/N or N for a size of the inputs, 2 or 1/2.
+                candidates = {"2": 2.0, "1/2": 0.5}
+                for n in sorted(sizes):
+                    candidates |= {f"1/{n}": 1 / n, str(n): float(n)}
+                named = [label for label, value in candidates.items() if abs(factor - value) < 1e-6 * value]
+                what = f"{named[0]} × the true gradient (a missing or extra factor {named[0]})" if named else (
+                    f"{factor:.6g} × the true gradient"
+                )
+                found.append(f"{name} is off by a constant factor: yours = {what}")
+    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1]:
+        if np.allclose(analytic.T, numeric, rtol=1e-6, atol=1e-12 * max(np.abs(numeric).max(), 1)):
+            found.append(f"{name} is transposed: yours equals the true gradient's transpose")
+    error = analytic - numeric
+    if error.ndim >= 2 and error.shape[0] > 1:
+        spread = np.abs(error - error.mean(axis=0, keepdims=True)).max()
+        size = np.abs(error).max()
+        if size > 0 and spread <= 1e-6 * size:
+            found.append(
+                f"{name}'s error is the same in every row (constant down each column): a term that depends "
+                "on the batch as a whole is missing — in batch norm, the path through the mean (the true dx "
+                "sums to zero down each column)"
+            )
+    if error.ndim == 3 and error.shape[1] > 1:
+        per_step = np.abs(error).max(axis=(0, 2))
+        wrong = np.flatnonzero(per_step > 1e-6 * max(np.abs(numeric).max(), 1e-300))
+        if wrong.size:
+            last = int(wrong.max())
+            found.append(
+                f"{name} over time: right for steps after t = {last}, wrong from t = {last} back to "
+                f"t = {int(wrong.min())} — backpropagation through time goes wrong first at step {last}"
+            )
+    return found
+
+
+# -- the check --------------------------------------------------------------------------------------
+
+
+def _normalise_gradients(gradients: object, names: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+    problems = []
+    if isinstance(gradients, Mapping):
+        found = {name: gradients[name] for name in names if name in gradients}
+        missing = [name for name in names if name not in gradients]
+        if missing:
+            problems.append(f"f_vjp returned no gradient for {', '.join(missing)}")
+    else:
+        values = list(gradients) if isinstance(gradients, (tuple, list)) else [gradients]
+        if len(values) != len(names):
+            problems.append(
+                f"f_vjp returned {len(values)} gradient(s); expected {len(names)} ({', '.join(names)})"
+            )
+        found = dict(zip(names, values))
+    arrays = {}
+    for name, value in found.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            problems.append(f"the gradient for {name} has dtype {array.dtype}; expected real floats")
+            continue
+        arrays[name] = array.astype(np.float64)
+    return arrays, problems
+
+
+def _precision(f: _Counted, inputs: dict[str, np.ndarray], notes: list[str]) -> tuple[dict, float, float, str]:
+    """Work in float64 when f computes in float64 for float64 input; else in f's own float32."""
+    wide = {name: array.astype(np.float64) for name, array in inputs.items()}
+    output = f(**wide)
+    narrow = any(array.dtype == np.float32 for array in inputs.values())
+    if output.dtype == np.float64:
+        note = "float32 inputs checked on float64 copies (f computes in float64 when given float64)" if narrow else "float64"
+        return wide, TOLERANCE[np.dtype(np.float64)], float(np.finfo(np.float64).eps), "; ".join([note, *notes])
+    note = (
+        f"f returns {output.dtype} even for float64 input: checked in float32, where about 7 digits are "
+        "meaningful; differences below 1e-4 of a gradient's scale are float32 rounding"
+    )
+    return wide, TOLERANCE[np.dtype(np.float32)], float(np.finfo(np.float32).eps), "; ".join([note, *notes])
+
+
+def check_vjp(
+    f: Function,
+    f_vjp: Callable[..., object],
+    inputs: Mapping[str, np.ndarray],
+    dout: np.ndarray | None = None,
+    *,
+    method: str = "auto",
+    mode: str = "auto",
+    seed: int = 0,
+    probes: int = 4,
+    diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
+) -> Report:
+    """Check that ``f_vjp`` returns the gradients of Σ dout·f(**inputs) with respect to every input.
+
+    Parameters
+    ----------
+    f : callable, f(**inputs) -> ndarray of shape (out...)
+        The forward pass (output only).
+    f_vjp : callable, f_vjp(dout, **inputs) -> tuple (or dict) of ndarray
+        The backward pass: one gradient per input, in the order of ``inputs``, each of its input's shape.
+    inputs : dict of str to ndarray
+        The point to check at; never modified (the check works on copies).
+    dout : ndarray of shape (out...), optional
+        Upstream gradient; a seeded standard normal by default (not all ones: a direction of all ones
+        hides errors that sum to zero, such as batch norm's missing x̂·Σ dy x̂ term).
+    method : {'auto', 'complex', 'central', 'richardson'}
+        'auto': the complex step where f proves complex-safe, otherwise Richardson extrapolation.
+    mode : {'auto', 'full', 'random'}
+        'full': entry by entry; 'random': ``probes`` centred Gaussian directions per input, entry by
+        entry only for an input whose probe fails; 'auto': random when the inputs hold more than 256
+        entries in all.
+    seed : int
+        Seeds dout and the probe directions; printed in the report.
+    probes : int
+        Directions per input in random mode.
+    diagnose : callable, optional
+        ``diagnose(name, analytic, numeric, inputs, dout)`` → a sentence explaining a failing gradient.
+
+    Returns
+    -------
+    Report
+        Truthy only if every gradient passed.
+    """
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {', '.join(METHODS)}; received {method!r}")
+    if mode not in MODES:
+        raise InputError(f"mode: expected one of {', '.join(MODES)}; received {mode!r}")
+    if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1:
+        raise InputError(f"probes: expected a positive integer; received {probes!r}")
+    for label, function in (("f", f), ("f_vjp", f_vjp)):
+        if not callable(function):
+            raise InputError(f"{label}: expected a callable; received {type(function).__name__}")
+    arrays, notes = _as_inputs(inputs)
+    counted = _Counted(f)
+    work, tolerance, eps, precision = _precision(counted, arrays, notes)
+    output = counted(**{name: array.copy() for name, array in work.items()})
+    rng = np.random.default_rng(seed)
+    if dout is None:
+        dout_array = rng.standard_normal(output.shape)
+    else:
+        dout_array = np.array(dout, dtype=np.float64)
+        if dout_array.shape != output.shape:
+            raise InputError(f"dout: expected shape {output.shape} (the shape of f's output); received {dout_array.shape}")
+    problems = []
+    if not np.all(np.isfinite(output)):
+        problems.append("f's output contains NaN or inf at the check point")
+
+    before = {name: array.copy() for name, array in work.items()}
+    dout_before = dout_array.copy()
+    given = {name: array.copy() for name, array in work.items()}
+    analytic, shape_problems = _normalise_gradients(f_vjp(dout_array, **given), list(work))
+    problems += shape_problems
+    if not np.array_equal(dout_array, dout_before):
+        problems.append("f_vjp modified dout in place")
+        dout_array = dout_before
+    changed = [name for name in work if not np.array_equal(given[name], before[name], equal_nan=True)]
+    problems += [f"f_vjp modified its input {name!r} in place" for name in changed]
+
+    setup = _Setup(counted, work, dout_array, tolerance, eps)
+    sizes = {int(n) for array in work.values() for n in array.shape if n > 1}
+    # Large problems are probed: the decision is for the whole call, so small inputs that come with a
+    # large one (γ and β with a 64×32 x) do not cost an evaluation per entry either.
+    if mode == "auto":
+        mode = "random" if sum(array.size for array in work.values()) > RANDOM_THRESHOLD else "full"
+    gradients = []
+    for name in work:
+        if name not in analytic:
+            continue
+        gradients.append(_check_one(setup, name, analytic[name], method, mode, probes, rng, sizes, diagnose))
+    return Report(gradients, seed, counted.calls, precision, problems)
+
+
+def _check_one(
+    setup: _Setup, name: str, analytic: np.ndarray, method: str, mode: str, probes: int,
+    rng: np.random.Generator, sizes: set[int], diagnose,
+) -> GradientCheck:
+    base = setup.inputs[name]
+    if analytic.shape != base.shape:
+        patterns = describe_patterns(name, analytic, _entrywise(setup, name, "richardson")[0], sizes)
+        return GradientCheck(
+            name, False, "—", "shape", float("inf"), setup.tolerance,
+            patterns=[f"{name} has shape {analytic.shape}; expected {base.shape} (the shape of {name})", *patterns],
+        )
+    notes = []
+    chosen = method
+    first_probe = None
+    if method in ("auto", "complex"):
+        safe, why, first_probe = _complex_safe(setup, name, rng)
+        if not safe:
+            if method == "complex":
+                notes.append(f"complex step requested but {why}")
+            chosen = "richardson"
+            notes.append(f"central differences instead of the complex step: {why}")
+        else:
+            chosen = "complex"
+    use_random = mode == "random"
+    if use_random:
+        failed_probe = _probe(setup, name, analytic, chosen, probes, rng, first_probe)
+        if failed_probe is None:
+            return GradientCheck(
+                name, True, _method_label(chosen), f"random ({probes} centred Gaussian probes)", 0.0,
+                setup.tolerance, notes=notes,
+            )
+        notes.append(f"probe {failed_probe} disagreed; checked entry by entry to locate the error")
+        # Locating the error needs less accuracy than deciding it: plain central differences suffice.
+        chosen = "central" if chosen == "richardson" else chosen
+    numeric, estimate = _entrywise(setup, name, chosen)
+    scale = max(float(np.abs(analytic).max(initial=0)), float(np.abs(numeric).max(initial=0)), 1e-300)
+    error = np.abs(analytic - numeric)
+    allowed = setup.tolerance * scale + ESTIMATE_FACTOR * estimate
+    failing = [tuple(int(i) for i in index) for index in zip(*np.nonzero(error > allowed))]
+    kinks = []
+    for index in failing:
+        left, right = _one_sided(setup, name, index)
+        jump = abs(left - right)
+        slack = 1e-6 * scale + ESTIMATE_FACTOR * float(estimate[index])
+        if jump > 1e-4 * scale and min(left, right) - slack <= analytic[index] <= max(left, right) + slack:
+            kinks.append(index)
+    remaining = [index for index in failing if index not in kinks]
+    passed = not remaining
+    relative = error / scale
+    for index in kinks:
+        relative[index] = 0.0
+    order = np.argsort(relative, axis=None)[::-1][:5]
+    worst = [
+        Entry(tuple(int(i) for i in np.unravel_index(flat, base.shape)), float(analytic.flat[flat]),
+              float(numeric.flat[flat]), float(relative.flat[flat]))
+        for flat in order
+    ]
+    patterns = [] if passed else describe_patterns(name, analytic, numeric, sizes)
+    diagnosis = None if passed or diagnose is None else diagnose(name, analytic, numeric, setup.inputs, setup.dout)
+    return GradientCheck(
+        name, passed, _method_label(chosen), "random → entry by entry" if use_random else "entry by entry",
+        float(relative.max(initial=0)), setup.tolerance, worst, patterns, diagnosis, kinks, notes,
+    )
+
+
+def _method_label(method: str) -> str:
+    return {
+        "complex": "complex step",
+        "richardson": "central differences, Richardson-extrapolated",
+        "central": "central differences",
+    }[method]
+
+
+def _probe(setup: _Setup, name: str, analytic: np.ndarray, method: str, probes: int,
+           rng: np.random.Generator, first_probe: tuple | None) -> int | None:
+    """Compare ⟨analytic, v⟩ with the directional derivative along centred Gaussian v; first failure."""
+    for number in range(1, probes + 1):
+        if number == 1 and first_probe is not None:
+            direction, complex_value, real_value, real_estimate = first_probe
+            value, estimate = (complex_value, 0.0) if complex_value is not None else (real_value, real_estimate)
+        else:
+            direction = rng.standard_normal(analytic.shape)
+            if method == "complex":
+                value, estimate = _directional_complex(setup, name, direction)
+            else:
+                value, estimate = _directional_central(setup, name, direction)
+        predicted = float(np.sum(analytic * direction))
+        scale = float(np.sum(np.abs(analytic * direction)))  # the size of the terms of ⟨analytic, v⟩
+        if abs(predicted - value) > setup.tolerance * scale + ESTIMATE_FACTOR * estimate:
+            return number
+    return None
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray | None = None, method: str = "auto"
+) -> np.ndarray:
+    """Gradient of Σ df·f(x) with respect to x (any shape), numerically; x is never modified.
+
+    Parameters
+    ----------
+    f : callable, ndarray of shape (...) -> ndarray of shape (out...)
+    x : ndarray of shape (...)
+    df : ndarray of shape (out...), optional; ones by default
+    method : {'auto', 'complex', 'central', 'richardson'}
+        'auto' uses the complex step where f is complex-safe (checked), Richardson otherwise.
+
+    Returns
+    -------
+    ndarray of shape (...), float64
+    """
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {', '.join(METHODS)}; received {method!r}")
+    arrays, _ = _as_inputs({"x": x})
+    counted = _Counted(lambda x: f(x))
+    output = counted(x=arrays["x"].copy())
+    weights = np.ones(output.shape) if df is None else np.array(df, dtype=np.float64)
+    if weights.shape != output.shape:
+        raise InputError(f"df: expected shape {output.shape} (the shape of f(x)); received {weights.shape}")
+    eps = float(np.finfo(output.dtype if output.dtype.kind == "f" else np.float64).eps)
+    setup = _Setup(counted, arrays, weights, TOLERANCE[np.dtype(np.float64)], eps)
+    chosen = method
+    if method == "auto":
+        safe, _, _ = _complex_safe(setup, "x", np.random.default_rng(0))
+        chosen = "complex" if safe else "richardson"
+    return _entrywise(setup, "x", chosen)[0]

@@ -1,0 +1,133 @@
+"""Say which piece of the math a wrong gradient is missing, for the layers mathnn has rules for.
+
+Batch norm: the rule's graph (:mod:`mathnn.rules.batchnorm_math`) gives the gradient with each path
+dropped; a student's dx that matches one of them is told which path it forgot. The rules are imported
+only here, when a diagnosis is asked for (they need SymPy); the check itself stays numpy-only.
+
+RNN: backpropagation through time without the gradient carried back from h_{t+1}, and the two
+classic weight-gradient slips (dWh transposed, h_t used instead of h_{t−1}), computed with the
+generated kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+#: Two gradients agree when their difference is this small relative to the larger one.
+MATCH = 1e-6
+
+Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
+
+
+def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
+    scale = max(float(np.abs(candidate).max(initial=0)), float(np.abs(gradient).max(initial=0)), 1e-300)
+    return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
+
+
+@lru_cache(maxsize=None)
+def _batchnorm_dx_functions() -> dict:
+    """For each forgettable path (and None), a numpy function of (dy, x̂, Σdy, Σdy·x̂, σ², ε, γ, m)."""
+    import sympy as sp
+
+    from ..rules import batchnorm_math as bn
+
+    dy_j, x_hat_j, sum_dy, sum_dy_x_hat = sp.symbols("dy_j x_hat_j sum_dy sum_dy_x_hat")
+    replacements = {bn.SUM_DY: sum_dy, bn.SUM_DY_X_HAT: sum_dy_x_hat, bn.dy[bn.j]: dy_j, bn.x_hat_sym[bn.j]: x_hat_j}
+    arguments = [dy_j, x_hat_j, sum_dy, sum_dy_x_hat, bn.var_sym, bn.eps, bn.gamma, bn.m]
+    functions = {}
+    for path in (None, *bn.PATH_EDGES):
+        expression = bn.dx_without(path).xreplace(replacements)
+        functions[path] = sp.lambdify(arguments, expression, "numpy")
+    return functions
+
+
+def batchnorm_dx_without_paths(x: np.ndarray, gamma: np.ndarray, dout: np.ndarray, eps: float) -> dict:
+    """dx of batch norm with each path of the graph dropped (None: no path dropped), at one point."""
+    from ..rules import batchnorm_math as bn
+
+    m = x.shape[0]
+    var = x.var(axis=0)
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(var + eps)
+    values = (dout, x_hat, dout.sum(axis=0), (dout * x_hat).sum(axis=0), var, eps, gamma, m)
+    return {
+        path: np.broadcast_to(function(*values), x.shape) for path, function in _batchnorm_dx_functions().items()
+    } | {"sentences": bn.PATHS}
+
+
+def batchnorm_diagnosis(eps: float = 1e-5) -> Diagnose:
+    """A ``diagnose`` callback for :func:`mathnn.gradcheck.check_vjp` on batch norm (inputs x, gamma, beta)."""
+
+    def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        if name != "x":
+            return None
+        candidates = batchnorm_dx_without_paths(inputs["x"], inputs["gamma"], dout, eps)
+        sentences = candidates.pop("sentences")
+        if _matches(candidates[None], analytic):
+            return "your dx is the true batch-norm gradient, so your forward pass is what differs from batch norm"
+        for path, candidate in candidates.items():
+            if path is not None and _matches(candidate, analytic):
+                return sentences[path]
+        return None
+
+    return diagnose
+
+
+def _rnn_variants(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+                  dh: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """rnn_backward's gradients, correct and with each classic slip, from the generated kernels."""
+    from ..kernels.rnn import rnn_step_delta, rnn_step_forward, rnn_weight_gradients
+
+    n, steps, _ = x.shape
+    states = [h0]
+    for t in range(steps):
+        states.append(rnn_step_forward(x[:, t], states[-1], Wx, Wh, b))
+    h = np.stack(states[1:], axis=1)
+    previous = np.stack(states[:-1], axis=1)
+
+    def backward(carry: bool) -> tuple[np.ndarray, np.ndarray]:
+        da = np.empty_like(h)
+        flowing = np.zeros_like(h0)
+        for t in reversed(range(steps)):
+            da[:, t], back = rnn_step_delta(dh[:, t] + (flowing if carry else 0), h[:, t], Wh)
+            flowing = back
+        return da, flowing
+
+    def gradients(da: np.ndarray, dh0: np.ndarray, rows_prev: np.ndarray) -> dict[str, np.ndarray]:
+        dx, dWx, dWh, db = rnn_weight_gradients(da.reshape(-1, da.shape[2]), x.reshape(-1, x.shape[2]),
+                                                rows_prev.reshape(-1, h.shape[2]), Wx)
+        return {"x": dx.reshape(x.shape), "h0": dh0, "Wx": dWx, "Wh": dWh, "b": db}
+
+    da, dh0 = backward(carry=True)
+    correct = gradients(da, dh0, previous)
+    no_carry_da, no_carry_dh0 = backward(carry=False)
+    return {
+        "correct": correct,
+        "no_accumulation": gradients(no_carry_da, no_carry_dh0, previous),
+        "transposed": {**correct, "Wh": correct["Wh"].T},
+        "uses_h_t": {**correct, "Wh": gradients(da, dh0, h)["Wh"]},
+    }
+
+
+RNN_SENTENCES = {
+    "no_accumulation": "your gradients match backpropagation through time without the path h_t → h_{t+1}: "
+    "the gradient flowing back from later steps is not added to dh_t",
+    "transposed": "your dWh is the transpose of the true gradient: dWh = h_{t−1}ᵀ δ_t (row form), not δ_tᵀ h_{t−1}",
+    "uses_h_t": "your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t",
+}
+
+
+def rnn_diagnosis() -> Diagnose:
+    """A ``diagnose`` callback for rnn_forward/rnn_backward (inputs x, h0, Wx, Wh, b)."""
+
+    def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        variants = _rnn_variants(inputs["x"], inputs["h0"], inputs["Wx"], inputs["Wh"], inputs["b"], dout)
+        for slip in ("no_accumulation", "transposed", "uses_h_t"):
+            candidate = variants[slip].get(name)
+            if candidate is not None and not _matches(variants["correct"][name], candidate) and _matches(candidate, analytic):
+                return RNN_SENTENCES[slip]
+        return None
+
+    return diagnose
