@@ -1,7 +1,9 @@
 """CS231n-compatible layers built on the generated kernels: input checks, caches, running statistics.
 
 Each layer is a pair ``<layer>_forward(...) -> (out, cache)`` and ``<layer>_backward(dout, cache)``
-with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)).
+with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)):
+batch norm, affine and ReLU from assignment 2; the RNN step and sequence, the temporal affine layer and
+the temporal softmax loss from assignment 3 (sequences are (N, T, ...)).
 The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); this
 module checks the input, keeps what the backward pass needs and handles the edge cases the kernels
 leave to the caller.
@@ -39,16 +41,27 @@ import numpy as np
 from .errors import InputError
 from .kernels import batchnorm as _bn
 from .kernels import relu as _relu
+from .kernels import rnn as _rnn
+from .kernels import softmax_ce as _softmax
 from .validate import as_float_array, describe, real_scalar
 
 __all__ = [
     "BatchNormCache",
+    "RNNCache",
+    "RNNStepCache",
     "affine_backward",
     "affine_forward",
     "batchnorm_backward",
     "batchnorm_forward",
     "relu_backward",
     "relu_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
 ]
 
 _MODES = ("train", "test")
@@ -407,3 +420,374 @@ def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     if dout.shape != x.shape:
         raise InputError(f"dout: expected shape {x.shape} (the shape of x in the forward pass); received shape {dout.shape}")
     return dout * _relu.relu_grad(x)
+
+
+# -- recurrent layers (CS231n assignment 3) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class RNNStepCache:
+    """What :func:`rnn_step_backward` needs from :func:`rnn_step_forward`.
+
+    Attributes
+    ----------
+    x : ndarray of shape (N, D)
+        Input of the step.
+    prev_h : ndarray of shape (N, H)
+        h_{t−1}.
+    Wx : ndarray of shape (D, H)
+        A copy of the input-to-hidden weights used in the forward pass.
+    Wh : ndarray of shape (H, H)
+        A copy of the hidden-to-hidden weights used in the forward pass.
+    next_h : ndarray of shape (N, H)
+        h_t = tanh(a_t); tanh′(a_t) = 1 − h_t² is taken from it.
+    """
+
+    x: np.ndarray
+    prev_h: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    next_h: np.ndarray
+
+
+@dataclass(frozen=True)
+class RNNCache:
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`.
+
+    Attributes
+    ----------
+    x : ndarray of shape (N, T, D)
+        The input sequences.
+    h0 : ndarray of shape (N, H)
+        The initial hidden state.
+    Wx : ndarray of shape (D, H)
+        A copy of the input-to-hidden weights used in the forward pass.
+    Wh : ndarray of shape (H, H)
+        A copy of the hidden-to-hidden weights used in the forward pass.
+    h : ndarray of shape (N, T, H)
+        Every hidden state h_1 … h_T.
+    """
+
+    x: np.ndarray
+    h0: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    h: np.ndarray
+
+
+def _shaped(value: object, name: str, layout: str, ndim: int) -> np.ndarray:
+    """``value`` as a float array with ``ndim`` dimensions, none of them empty; ``layout`` names them."""
+    array = as_float_array(value, name)
+    if array.ndim != ndim or 0 in array.shape:
+        raise InputError(
+            f"{name}: expected a {ndim}-D array of shape {layout} with every size ≥ 1; received shape {array.shape}"
+        )
+    return array
+
+
+def _expect_shape(array: np.ndarray, name: str, expected: tuple[int, ...], why: str) -> None:
+    if array.shape != expected:
+        raise InputError(f"{name}: expected shape {expected} ({why}); received shape {array.shape}")
+
+
+def _rnn_arguments(
+    x: object, h_name: str, prev_h: object, Wx: object, Wh: object, b: object, x_layout: str, x_ndim: int
+) -> tuple[np.ndarray, ...]:
+    """x, the initial hidden state, Wx, Wh and b, checked against each other.
+
+    N and D come from x, H from Wx; every other shape is stated in terms of them.
+    """
+    x = _shaped(x, "x", x_layout, x_ndim)
+    n, d = x.shape[0], x.shape[-1]
+    Wx = as_float_array(Wx, "Wx")
+    if Wx.ndim != 2 or Wx.shape[0] != d or Wx.shape[1] == 0:
+        raise InputError(
+            f"Wx: expected shape ({d}, H) with H ≥ 1 ({d} = D, the last dimension of x with shape {x.shape}); "
+            f"received shape {Wx.shape}"
+        )
+    h = Wx.shape[1]
+    Wh = as_float_array(Wh, "Wh")
+    _expect_shape(Wh, "Wh", (h, h), f"(H, H) with H = {h} from Wx with shape {Wx.shape}")
+    b = as_float_array(b, "b")
+    _expect_shape(b, "b", (h,), f"one per hidden unit, H = {h} from Wx with shape {Wx.shape}")
+    prev_h = as_float_array(prev_h, h_name)
+    _expect_shape(prev_h, h_name, (n, h), f"(N, H): N = {n} from x with shape {x.shape}, H = {h} from Wx")
+    return x, prev_h, Wx, Wh, b
+
+
+def _upstream(value: object, name: str, expected: tuple[int, ...], what: str) -> np.ndarray:
+    array = as_float_array(value, name)
+    _expect_shape(array, name, expected, what)
+    return array
+
+
+def _cache_of(cache: object, kind: type, producer: str) -> None:
+    if not isinstance(cache, kind):
+        # another layer's cache is named by its class: its repr would be a wall of arrays
+        received = f"an {type(cache).__name__}" if isinstance(cache, (RNNCache, RNNStepCache)) else describe(cache)
+        raise InputError(f"cache: expected the cache returned by {producer}; received {received}")
+
+
+def rnn_step_forward(
+    x: np.ndarray, prev_h: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, RNNStepCache]:
+    """One step of a tanh RNN, as in CS231n assignment 3: next_h = tanh(x @ Wx + prev_h @ Wh + b).
+
+    This is the lecture's h_t = tanh(W_hh h_{t−1} + W_xh x_t + b) with one row per sequence,
+    so Wx = W_xhᵀ and Wh = W_hhᵀ.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, D)
+        Inputs x_t of N sequences.
+    prev_h : array_like of shape (N, H)
+        Hidden state h_{t−1}.
+    Wx : array_like of shape (D, H)
+        Input-to-hidden weights.
+    Wh : array_like of shape (H, H)
+        Hidden-to-hidden weights.
+    b : array_like of shape (H,)
+        Bias.
+
+    Returns
+    -------
+    next_h : ndarray of shape (N, H)
+        h_t.
+    cache : RNNStepCache
+        For :func:`rnn_step_backward` (it holds copies of Wx and Wh, so updating the weights in
+        place before the backward pass does not change the gradient).
+    """
+    x, prev_h, Wx, Wh, b = _rnn_arguments(x, "prev_h", prev_h, Wx, Wh, b, "(N, D)", 2)
+    next_h = _rnn.rnn_step_forward(x, prev_h, Wx, Wh, b)
+    return next_h, RNNStepCache(x, prev_h, Wx.copy(), Wh.copy(), next_h)
+
+
+def rnn_step_backward(
+    dnext_h: np.ndarray, cache: RNNStepCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`rnn_step_forward`.
+
+    With δ = dnext_h ⊙ (1 − next_h²): dx = δ Wxᵀ, dprev_h = δ Whᵀ, dWx = xᵀ δ, dWh = prev_hᵀ δ,
+    db = Σ_rows δ.
+
+    Parameters
+    ----------
+    dnext_h : array_like of shape (N, H)
+        Upstream gradient ∂L/∂h_t.
+    cache : RNNStepCache
+        From :func:`rnn_step_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, D)
+    dprev_h : ndarray of shape (N, H)
+    dWx : ndarray of shape (D, H)
+    dWh : ndarray of shape (H, H)
+    db : ndarray of shape (H,)
+    """
+    _cache_of(cache, RNNStepCache, "rnn_step_forward")
+    dnext_h = _upstream(dnext_h, "dnext_h", cache.next_h.shape, "the shape of next_h from the forward pass")
+    da, dprev_h = _rnn.rnn_step_delta(dnext_h, cache.next_h, cache.Wh)
+    dx, dWx, dWh, db = _rnn.rnn_weight_gradients(da, cache.x, cache.prev_h, cache.Wx)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn_forward(
+    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, RNNCache]:
+    """A tanh RNN over whole sequences, as in CS231n assignment 3: :func:`rnn_step_forward` for t = 1 … T.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, T, D)
+        N input sequences of length T.
+    h0 : array_like of shape (N, H)
+        Initial hidden state.
+    Wx : array_like of shape (D, H)
+        Input-to-hidden weights.
+    Wh : array_like of shape (H, H)
+        Hidden-to-hidden weights.
+    b : array_like of shape (H,)
+        Bias.
+
+    Returns
+    -------
+    h : ndarray of shape (N, T, H)
+        Hidden states h_1 … h_T (h0 is not included).
+    cache : RNNCache
+        For :func:`rnn_backward` (with copies of Wx and Wh).
+    """
+    x, h0, Wx, Wh, b = _rnn_arguments(x, "h0", h0, Wx, Wh, b, "(N, T, D)", 3)
+    n, steps, _ = x.shape
+    h = np.empty((n, steps, Wx.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    prev_h = h0
+    for t in range(steps):
+        prev_h = _rnn.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        h[:, t] = prev_h
+    return h, RNNCache(x, h0, Wx.copy(), Wh.copy(), h)
+
+
+def rnn_backward(
+    dh: np.ndarray, cache: RNNCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    Going backwards over t, the gradient reaching h_t is the upstream dh[:, t] plus what flows back
+    from step t + 1; the step's δ_t = (that sum) ⊙ (1 − h_t²) then sends δ_t Whᵀ on to h_{t−1}.
+    Only this recursion runs in the loop: the weight gradients Σ_t x_tᵀ δ_t, Σ_t h_{t−1}ᵀ δ_t, Σ_t δ_t
+    and every dx_t = δ_t Wxᵀ are one matrix product each over the N·T stacked steps.
+
+    Parameters
+    ----------
+    dh : array_like of shape (N, T, H)
+        Upstream gradients ∂L/∂h_t of every hidden state (from the layer above only, not through
+        time). Never modified.
+    cache : RNNCache
+        From :func:`rnn_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, T, D)
+    dh0 : ndarray of shape (N, H)
+    dWx : ndarray of shape (D, H)
+    dWh : ndarray of shape (H, H)
+    db : ndarray of shape (H,)
+    """
+    _cache_of(cache, RNNCache, "rnn_forward")
+    dh = _upstream(dh, "dh", cache.h.shape, "the shape of h from the forward pass, (N, T, H)")
+    h = cache.h
+    n, steps, hidden = h.shape
+    da = np.empty(h.shape, dtype=np.result_type(dh, h, cache.Wh))
+    dprev_h = np.zeros((n, hidden), dtype=da.dtype)
+    for t in reversed(range(steps)):
+        dnext_h = dh[:, t] + dprev_h  # a new array: the caller's dh is never written to
+        da[:, t], dprev_h = _rnn.rnn_step_delta(dnext_h, h[:, t], cache.Wh)
+    # h_{t−1} of every step: h0, then h_1 … h_{T−1}
+    prev_h = np.concatenate((cache.h0[:, np.newaxis], h[:, :-1]), axis=1)
+    rows = n * steps
+    d = cache.x.shape[2]
+    dx, dWx, dWh, db = _rnn.rnn_weight_gradients(
+        da.reshape(rows, hidden), cache.x.reshape(rows, d), prev_h.reshape(rows, hidden), cache.Wx
+    )
+    return dx.reshape(n, steps, d), dprev_h, dWx, dWh, db
+
+
+def temporal_affine_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The same affine map at every time step, as in CS231n: out[n, t] = x[n, t] @ w + b.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, T, D)
+    w : array_like of shape (D, M)
+    b : array_like of shape (M,)
+
+    Returns
+    -------
+    out : ndarray of shape (N, T, M)
+    cache : tuple (x, w, b)
+        For :func:`temporal_affine_backward`.
+    """
+    x = _shaped(x, "x", "(N, T, D)", 3)
+    n, steps, d = x.shape
+    w = as_float_array(w, "w")
+    if w.ndim != 2 or w.shape[0] != d:
+        raise InputError(
+            f"w: expected shape ({d}, M) ({d} = D, the last dimension of x with shape {x.shape}); "
+            f"received shape {w.shape}"
+        )
+    b = as_float_array(b, "b")
+    _expect_shape(b, "b", (w.shape[1],), f"one per column of w with shape {w.shape}")
+    out = (x.reshape(n * steps, d) @ w + b).reshape(n, steps, w.shape[1])
+    return out, (x, w, b)
+
+
+def temporal_affine_backward(
+    dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`temporal_affine_forward`.
+
+    Parameters
+    ----------
+    dout : array_like of shape (N, T, M)
+        Upstream gradient.
+    cache : tuple (x, w, b)
+        From :func:`temporal_affine_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, T, D)
+        dout @ wᵀ at every step.
+    dw : ndarray of shape (D, M)
+        Σ_{n,t} x[n, t]ᵀ dout[n, t].
+    db : ndarray of shape (M,)
+        Σ_{n,t} dout[n, t].
+    """
+    if not (isinstance(cache, tuple) and len(cache) == 3 and all(isinstance(a, np.ndarray) for a in cache)):
+        raise InputError(f"cache: expected the cache (x, w, b) returned by temporal_affine_forward; received {describe(cache)}")
+    x, w, _ = cache
+    n, steps, d = x.shape
+    dout = _upstream(dout, "dout", (n, steps, w.shape[1]), "the shape of the forward output, (N, T, M)")
+    dout_rows = dout.reshape(n * steps, w.shape[1])
+    dx = (dout_rows @ w.T).reshape(x.shape)
+    dw = x.reshape(n * steps, d).T @ dout_rows
+    db = dout_rows.sum(axis=0)
+    return dx, dw, db
+
+
+def _class_indices(y: object, shape: tuple[int, int], classes: int, x_shape: tuple[int, ...]) -> np.ndarray:
+    expected = f"an integer array of shape (N, T) = {shape} with values in [0, {classes}) (V = {classes} from x with shape {x_shape})"
+    array = np.asarray(y)
+    if array.dtype.kind not in "iu" or array.shape != shape:
+        raise InputError(f"y: expected {expected}; received {describe(array)}")
+    if (outside := (array < 0) | (array >= classes)).any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise InputError(f"y: expected {expected}; received {array[index]} at index {index}")
+    return array
+
+
+def temporal_softmax_loss(
+    x: np.ndarray, y: np.ndarray, mask: np.ndarray, verbose: bool = False
+) -> tuple[np.generic, np.ndarray]:
+    """Softmax cross-entropy at every time step, as in CS231n assignment 3.
+
+    L = −(1/N) Σ_{n,t} mask[n, t] · log softmax(x[n, t])[y[n, t]]: summed over the time steps
+    that count (mask true) and averaged over the N sequences, as CS231n does (not over the
+    number of steps).
+
+    Parameters
+    ----------
+    x : array_like of shape (N, T, V)
+        Scores over V classes at every step.
+    y : array_like of int, shape (N, T)
+        Target class of every step, each in [0, V) (also where mask is false).
+    mask : array_like of bool, shape (N, T)
+        Which steps count in the loss (e.g. false on padding).
+    verbose : bool, default False
+        Print the shape of the flattened gradient, as CS231n's version does.
+
+    Returns
+    -------
+    loss : numpy scalar
+        L, in x's dtype (complex for complex x, so that a complex-step check can run through it).
+    dx : ndarray of shape (N, T, V)
+        ∂L/∂x = mask/N · (softmax(x) − onehot(y)).
+    """
+    x = _shaped(x, "x", "(N, T, V)", 3)
+    n, steps, classes = x.shape
+    targets = _class_indices(y, (n, steps), classes, x.shape)
+    flags = np.asarray(mask)
+    if flags.dtype != bool or flags.shape != (n, steps):
+        raise InputError(
+            f"mask: expected a boolean array of shape (N, T) = {(n, steps)} (from x with shape {x.shape}); "
+            f"received {describe(flags)}"
+        )
+    rows = n * steps
+    real = np.finfo(x.dtype).dtype  # float32 stays float32; the real part's dtype for complex x
+    onehot = np.zeros((rows, classes), dtype=real)
+    onehot[np.arange(rows), targets.reshape(rows)] = 1
+    weights = (flags.reshape(rows, 1) / n).astype(real)
+    loss, dx_flat = _softmax.softmax_cross_entropy(x.reshape(rows, classes), onehot, weights)
+    if verbose:
+        print("dx_flat:", dx_flat.shape)
+    return loss, dx_flat.reshape(n, steps, classes)

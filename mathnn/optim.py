@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .errors import InputError
-from .validate import as_float_array, describe, real_scalar
+from .validate import as_float_array, describe, positive_real
 
 __all__ = ["adagrad", "clip_by_global_norm", "clip_by_value", "sgd"]
 
@@ -50,12 +50,6 @@ def _entry(name: str, key: object) -> str:
 def _key_list(mapping: Mapping[object, object]) -> str:
     return ", ".join(str(key) for key in mapping) or "no keys"
 
-
-def _positive(value: object, name: str, meaning: str) -> float:
-    number = real_scalar(value, name, f"> 0, {meaning}")
-    if number <= 0:
-        raise InputError(f"{name}: expected a finite real number > 0; received {number!r}")
-    return number
 
 
 def _mapping(value: object, name: str, holds: str) -> Mapping[str, object]:
@@ -139,7 +133,7 @@ def sgd(params: Mapping[str, np.ndarray], grads: Mapping[str, ArrayLike], learni
         modified when an error is raised.
     """
     checked = _checked_params_and_grads(params, grads)
-    learning_rate = _positive(learning_rate, "learning_rate", "the step size η")
+    learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     for key, grad in checked.items():
         param = params[key]  # augmented assignment on the local name: updates the array, never the dict
         param -= learning_rate * grad
@@ -214,8 +208,8 @@ def adagrad(
         if not (valid := sums >= 0).all():  # also catches NaN
             bad = _first_index(~valid)
             raise InputError(f"{name}: expected sums of squared gradients (≥ 0); received {sums[bad]} at index {bad}")
-    learning_rate = _positive(learning_rate, "learning_rate", "the step size η")
-    eps = _positive(eps, "eps", "added to √memory")
+    learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
+    eps = positive_real(eps, "eps", "added to √memory")
     for key in params:
         # √memory + eps is computed in memory's dtype: an eps that rounds to 0 there divides 0 by 0
         owner = _entry("memory", key) if key in memory else _entry("params", key)
@@ -257,7 +251,7 @@ def clip_by_value(grads: Mapping[str, ArrayLike], limit: float) -> dict[str, np.
     :func:`clip_by_global_norm` keeps the direction and only shortens the step.
     """
     checked = _checked_grads(grads)
-    limit = _positive(limit, "limit", "the largest magnitude kept")
+    limit = positive_real(limit, "limit", "the largest magnitude kept")
     return {key: np.clip(grad, -limit, limit) for key, grad in checked.items()}
 
 
@@ -298,7 +292,7 @@ def clip_by_global_norm(grads: Mapping[str, ArrayLike], max_norm: float) -> tupl
         gradient.
     """
     checked = _checked_grads(grads)
-    max_norm = _positive(max_norm, "max_norm", "the threshold θ")
+    max_norm = positive_real(max_norm, "max_norm", "the threshold θ")
     norm = _global_norm(checked)
     if norm <= max_norm:
         return {key: grad.copy() for key, grad in checked.items()}, norm

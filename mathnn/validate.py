@@ -42,6 +42,21 @@ def real_scalar(value: object, name: str, meaning: str) -> float:
     return float(value)
 
 
+def positive_real(value: object, name: str, meaning: str) -> float:
+    """``value`` as a finite Python float > 0."""
+    number = real_scalar(value, name, f"> 0, {meaning}")
+    if number <= 0:
+        raise InputError(f"{name}: expected a finite real number > 0 ({meaning}); received {number!r}")
+    return number
+
+
+def count(value: object, name: str, meaning: str, minimum: int = 1) -> int:
+    """``value`` as a Python int ≥ ``minimum``; bools and floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name}: expected an integer ≥ {minimum} ({meaning}); received {describe(value)}")
+    return int(value)
+
+
 def like_input(result: np.ndarray, value: object) -> np.ndarray | np.generic:
     """Return a numpy scalar when the caller passed a scalar, the array otherwise."""
     return result if isinstance(value, np.ndarray) or np.ndim(value) else result[()]

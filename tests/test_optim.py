@@ -80,8 +80,8 @@ def test_mismatched_shapes_name_the_key_and_both_shapes():
 @pytest.mark.parametrize(
     ("learning_rate", "message"),
     [
-        (-0.1, "learning_rate: expected a finite real number > 0; received -0.1"),
-        (0, "learning_rate: expected a finite real number > 0; received 0.0"),
+        (-0.1, "learning_rate: expected a finite real number > 0 (the step size η); received -0.1"),
+        (0, "learning_rate: expected a finite real number > 0 (the step size η); received 0.0"),
         (math.nan, "learning_rate: expected a finite real number (> 0, the step size η); received float nan"),
         (math.inf, "learning_rate: expected a finite real number (> 0, the step size η); received float inf"),
         ("0.1", "learning_rate: expected a finite real number (> 0, the step size η); received str '0.1'"),
@@ -231,9 +231,9 @@ def test_adagrad_changes_nothing_when_an_argument_is_bad():
     memory = {}
     with pytest.raises(InputError) as error:
         adagrad(params, {"W": np.ones(2)}, memory, 0.1, eps=0.0)
-    assert str(error.value) == "eps: expected a finite real number > 0; received 0.0"
+    assert str(error.value) == "eps: expected a finite real number > 0 (added to √memory); received 0.0"
     assert memory == {} and params["W"].tolist() == [1.0, 1.0]
-    with pytest.raises(InputError, match=r"^learning_rate: expected a finite real number > 0; received -1\.0$"):
+    with pytest.raises(InputError, match=r"^learning_rate: expected a finite real number > 0 \(the step size η\); received -1\.0$"):
         adagrad(params, {"W": np.ones(2)}, memory, -1.0)
     assert memory == {}
 
@@ -255,7 +255,7 @@ def test_clip_by_value_values_and_inputs_untouched():
 def test_clip_by_value_refuses_a_bad_limit():
     with pytest.raises(InputError) as error:
         clip_by_value({"W": np.ones(1)}, limit=-5)
-    assert str(error.value) == "limit: expected a finite real number > 0; received -5.0"
+    assert str(error.value) == "limit: expected a finite real number > 0 (the largest magnitude kept); received -5.0"
 
 
 def test_clip_by_global_norm_values_and_norm():
@@ -299,6 +299,6 @@ def test_clipping_refuses_non_finite_gradients_and_bad_thresholds():
         clip_by_global_norm({"W": np.array([1.0, 2.0, np.nan])}, max_norm=1.0)
     with pytest.raises(InputError) as error:
         clip_by_global_norm({"W": np.ones(1)}, max_norm=0)
-    assert str(error.value) == "max_norm: expected a finite real number > 0; received 0.0"
+    assert str(error.value) == "max_norm: expected a finite real number > 0 (the threshold θ); received 0.0"
     with pytest.raises(InputError, match=r"^grads: expected a dict of arrays keyed by name; received array of dtype float64 and shape \(2,\)$"):
         clip_by_value(np.ones(2), limit=1.0)

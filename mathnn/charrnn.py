@@ -1,0 +1,519 @@
+"""A next-character model: the lecture's tanh RNN trained on text, in the manner of Karpathy's min-char-rnn.
+
+Each character of the text is a one-hot vector x_t over the V characters of the vocabulary. The
+model reads them one at a time and predicts the next::
+
+    h_t = tanh(x_t Wx + h_{t−1} Wh + b)        hidden state, H numbers
+    o_t = h_t Wy + by                          scores over the V characters
+    p_t = softmax(o_t)                         the predicted distribution of x_{t+1}
+
+(row form, as in :mod:`mathnn.layers`: Wx = W_xhᵀ, Wh = W_hhᵀ, Wy = W_hyᵀ in the lecture's column
+notation). Training reads the text in chunks of ``seq_length`` characters, backpropagates the
+cross-entropy −Σ_t log p_t[x_{t+1}] through the chunk (truncated BPTT), clips every gradient entry
+to [−5, 5] and takes an Adagrad step; the hidden state is carried from one chunk to the next and
+reset to zero whenever the text starts over.
+
+The arithmetic comes from the generated, proven kernels: :func:`mathnn.kernels.rnn.rnn_step_delta`
+runs backpropagation through time, :func:`~mathnn.kernels.rnn.rnn_weight_gradients` gives the
+weight gradients of a whole chunk as one product each, and
+:func:`~mathnn.kernels.softmax_ce.softmax_cross_entropy` the loss and its gradient. The forward
+recurrence is the kernel's statement ``tanh(x Wx + h Wh + b)`` with x Wx + b hoisted out of the time
+loop: for a one-hot x_t, x_t Wx is row x_t of Wx, so all T rows are gathered at once and the loop
+only adds h_{t−1} Wh (``tests/test_charrnn.py`` checks this against :func:`mathnn.layers.rnn_forward`).
+Likewise the output layer and the softmax run on all T steps at once. This module imports numpy only.
+
+Examples
+--------
+>>> from mathnn.charrnn import CharRNN
+>>> model = CharRNN(hidden_size=16, seq_length=10, seed=0)
+>>> losses = model.fit("hello " * 40, steps=150, progress=False)
+>>> model.sample("h", 11, temperature=0.1)
+'ello hello '
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zipfile
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .kernels.rnn import rnn_step_delta, rnn_weight_gradients
+from .kernels.softmax_ce import softmax_cross_entropy
+from .optim import adagrad, clip_by_value, sgd
+from .progress import progress as progress_bar
+from .validate import count, describe, positive_real
+
+__all__ = ["CharRNN", "unigram_loss"]
+
+FORMAT = "mathnn.charrnn"
+FORMAT_VERSION = 1
+OPTIMIZERS = ("adagrad", "sgd")
+PARAMETERS = ("Wx", "Wh", "b", "Wy", "by")
+INIT_SCALE = 0.01  # min-char-rnn's: small enough that tanh starts in its linear range
+SMOOTHING_WINDOW = 100  # steps averaged in the loss shown while training
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
+_HYPER = ("hidden_size", "seq_length", "learning_rate", "optimizer", "seed", "clip")
+
+
+
+
+def _text(value: object, name: str, minimum: int, why: str) -> str:
+    if not isinstance(value, str) or len(value) < minimum:
+        received = f"a str of {len(value)} characters" if isinstance(value, str) else describe(value)
+        raise InputError(f"{name}: expected a str of at least {minimum} characters ({why}); received {received}")
+    return value
+
+
+def _shown(characters: list[str]) -> str:
+    listed = ", ".join(repr(c) for c in characters[:10])
+    return listed + (f", … ({len(characters)} in all)" if len(characters) > 10 else "")
+
+
+def unigram_loss(text: str) -> float:
+    """Entropy of the character frequencies of ``text``, in nats per character.
+
+    H = −Σ_c p(c) log p(c) with p(c) the fraction of the text that is character c: the loss of the
+    best model that ignores context, measured on the same text. A next-character model that has
+    learned anything from the preceding characters does better.
+
+    Parameters
+    ----------
+    text : str
+        At least one character.
+
+    Returns
+    -------
+    float
+        Nats per character (divide by log 2 for bits).
+    """
+    text = _text(text, "text", 1, "the text whose character frequencies are measured")
+    counts = np.array(list(Counter(text).values()), dtype=np.float64)
+    frequencies = counts / len(text)
+    return float(-np.sum(frequencies * np.log(frequencies)))
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp_shifted = np.exp(scores - scores.max())
+    return exp_shifted / exp_shifted.sum()
+
+
+def _hidden_states(input_part: np.ndarray, h0: np.ndarray, Wh: np.ndarray) -> np.ndarray:
+    """h_0 … h_T from h_t = tanh(input_part[t] + h_{t−1} Wh), input_part[t] = x_t Wx + b.
+
+    Parameters
+    ----------
+    input_part : ndarray of shape (T, H)
+        x_t Wx + b for every step; overwritten (it holds a_t on return).
+    h0 : ndarray of shape (H,)
+    Wh : ndarray of shape (H, H)
+
+    Returns
+    -------
+    h : ndarray of shape (T + 1, H)
+        h[0] = h0, h[t] = h_t.
+    """
+    h = np.empty((input_part.shape[0] + 1, h0.shape[0]))
+    h[0] = h0
+    rows = list(h)  # views made once: indexing inside the loop would cost as much as the arithmetic
+    for t, a in enumerate(input_part):
+        a += rows[t] @ Wh
+        np.tanh(a, out=rows[t + 1])
+    return h
+
+
+class CharRNN:
+    """A character-level tanh RNN language model.
+
+    Parameters
+    ----------
+    hidden_size : int, default 100
+        H, the number of hidden units.
+    seq_length : int, default 25
+        T, the characters per training chunk (how far back the gradient flows).
+    learning_rate : float, default 0.1
+        The step size η of the optimizer.
+    optimizer : {'adagrad', 'sgd'}, default 'adagrad'
+        :func:`mathnn.optim.adagrad` or plain gradient descent :func:`mathnn.optim.sgd`.
+    seed : int, default 0
+        Seeds the initial weights and, unless :meth:`sample` is given its own, the sampling.
+    clip : float or None, default 5.0
+        Every gradient entry is clipped to [−clip, clip] before the step (None: no clipping).
+
+    Attributes
+    ----------
+    vocabulary : str
+        The characters the model knows, sorted; "" until the first :meth:`fit`.
+    params : dict of str to ndarray
+        Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,); empty until the first :meth:`fit`.
+
+    Notes
+    -----
+    Gradients are those of the chunk's summed loss −Σ_t log p_t (as in min-char-rnn, so the
+    learning rate and the clipping threshold mean the same as there); the losses reported are means
+    per character. The Adagrad memory is kept between calls of :meth:`fit` and saved with the model.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int = 100,
+        seq_length: int = 25,
+        learning_rate: float = 0.1,
+        optimizer: str = "adagrad",
+        seed: int = 0,
+        clip: float | None = 5.0,
+    ) -> None:
+        self.hidden_size = count(hidden_size, "hidden_size", "the number of hidden units H")
+        self.seq_length = count(seq_length, "seq_length", "characters per training chunk T")
+        self.learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
+        if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+            raise InputError(f"optimizer: expected 'adagrad' or 'sgd'; received {describe(optimizer)}")
+        self.optimizer = optimizer
+        self.seed = count(seed, "seed", "the random seed", minimum=0)
+        self.clip = None if clip is None else positive_real(clip, "clip", "gradient entries are clipped to [−clip, clip]")
+        self.vocabulary = ""
+        self.params: dict[str, np.ndarray] = {}
+        self._memory: dict[str, np.ndarray] = {}
+        self._index: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in _HYPER)
+        return f"CharRNN({settings}; {len(self.vocabulary)} characters)"
+
+    # -- vocabulary and weights --------------------------------------------------------------------
+
+    def _set_vocabulary(self, vocabulary: str) -> None:
+        self.vocabulary = vocabulary
+        self._index = {character: i for i, character in enumerate(vocabulary)}
+
+    def initialize(self, text: str) -> None:
+        """Take the vocabulary from ``text`` and draw fresh initial weights; the first :meth:`fit` calls it.
+
+        The weights are min-char-rnn's: Wx, Wh and Wy normal with standard deviation 0.01 (drawn in
+        that order from ``seed``), b and by zero. The Adagrad memory is cleared.
+
+        Parameters
+        ----------
+        text : str
+            At least one character; its distinct characters, sorted, become the vocabulary.
+        """
+        text = _text(text, "text", 1, "its characters become the vocabulary")
+        self._set_vocabulary("".join(sorted(set(text))))
+        rng = np.random.default_rng(self.seed)
+        vocabulary_size, hidden = len(self.vocabulary), self.hidden_size
+        self.params = {
+            "Wx": rng.standard_normal((vocabulary_size, hidden)) * INIT_SCALE,
+            "Wh": rng.standard_normal((hidden, hidden)) * INIT_SCALE,
+            "b": np.zeros(hidden),
+            "Wy": rng.standard_normal((hidden, vocabulary_size)) * INIT_SCALE,
+            "by": np.zeros(vocabulary_size),
+        }
+        self._memory = {}
+
+    def _trained(self) -> None:
+        if not self.params:
+            raise InputError("model: expected a trained model (call fit first, or CharRNN.load); received one without weights")
+
+    def _encode(self, text: str, name: str) -> np.ndarray:
+        """The vocabulary index of every character; unknown characters are refused, all listed."""
+        unknown = sorted(set(text) - set(self._index))
+        if unknown:
+            raise InputError(
+                f"{name}: expected characters of the model's vocabulary ({len(self.vocabulary)} characters "
+                f"seen in training); received unknown character(s) {_shown(unknown)}"
+            )
+        return np.fromiter((self._index[c] for c in text), dtype=np.intp, count=len(text))
+
+    # -- training ------------------------------------------------------------------------------------
+
+    def fit(self, text: str, steps: int, progress: bool = True) -> list[float]:
+        """Train for ``steps`` chunks of ``seq_length`` characters of ``text``.
+
+        Chunk k predicts text[p + 1 : p + T + 1] from text[p : p + T], p = kT; when fewer than T + 1
+        characters remain, reading starts over at p = 0 with a zero hidden state. Each call starts at
+        the beginning of the text with a zero hidden state; the first call also fixes the vocabulary
+        (the sorted characters of ``text``) and draws the initial weights.
+
+        Parameters
+        ----------
+        text : str
+            At least seq_length + 1 characters; after the first call, only characters of the
+            vocabulary.
+        steps : int
+            Number of chunks (parameter updates), ≥ 1.
+        progress : bool, default True
+            Show a progress bar with the step and the mean loss of the last 100 steps on stderr,
+            when stderr is a terminal.
+
+        Returns
+        -------
+        losses : list of float, length steps
+            The loss of each chunk before its update, in nats per character (mean −log p).
+        """
+        text = _text(text, "text", self.seq_length + 1, f"seq_length + 1 = {self.seq_length + 1}: one chunk and its targets")
+        steps = count(steps, "steps", "the number of training chunks")
+        if not self.params:
+            self.initialize(text)
+        encoded = self._encode(text, "text")
+        chunk = self.seq_length
+        onehot = np.eye(len(self.vocabulary))
+        recent: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
+        losses: list[float] = []
+        hidden = np.zeros(self.hidden_size)
+        position = 0
+        status = lambda: f"loss {sum(recent) / len(recent):.3f} nats/char"  # noqa: E731
+        for _ in progress_bar(range(steps), steps, "training", enabled=progress, status=status):
+            if position + chunk + 1 > len(encoded):
+                position, hidden = 0, np.zeros(self.hidden_size)
+            loss, hidden = self._step(encoded[position : position + chunk + 1], hidden, onehot)
+            losses.append(loss / chunk)
+            recent.append(losses[-1])
+            position += chunk
+        return losses
+
+    def _step(self, characters: np.ndarray, hidden: np.ndarray, onehot: np.ndarray) -> tuple[float, np.ndarray]:
+        """One chunk: forward, backward through time, clip, update. Returns (summed loss, last hidden state).
+
+        ``characters`` holds T + 1 indices: the inputs and, shifted by one, the targets.
+        """
+        p = self.params
+        Wh, Wy = p["Wh"], p["Wy"]
+        inputs, steps = characters[:-1], characters.size - 1
+        h = _hidden_states(p["Wx"][inputs] + p["b"], hidden, Wh)
+        h_out = h[1:]
+        encoded = onehot[characters]
+        loss, dscores = softmax_cross_entropy(h_out @ Wy + p["by"], encoded[1:], np.ones((steps, 1)))
+        # the gradient reaching each h_t from its own output; the loop adds what flows back in time
+        dh = dscores @ Wy.T
+        dprev_h = np.zeros(self.hidden_size)
+        h_rows, dh_rows = list(h), list(dh)
+        deltas = []
+        for t in range(steps - 1, -1, -1):
+            da_t, dprev_h = rnn_step_delta(dh_rows[t] + dprev_h, h_rows[t + 1], Wh)
+            deltas.append(da_t)
+        da = np.array(deltas[::-1])
+        _, dWx, dWh, db = rnn_weight_gradients(da, encoded[:-1], h[:-1], p["Wx"])
+        grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": h_out.T @ dscores, "by": dscores.sum(axis=0)}
+        self._update(grads)
+        return float(loss), h[-1].copy()
+
+    def _update(self, grads: dict[str, np.ndarray]) -> None:
+        if self.clip is not None:
+            grads = clip_by_value(grads, self.clip)
+        if self.optimizer == "adagrad":
+            adagrad(self.params, grads, self._memory, self.learning_rate)
+        else:
+            sgd(self.params, grads, self.learning_rate)
+
+    # -- using the model --------------------------------------------------------------------------------
+
+    def _read(self, encoded: np.ndarray) -> np.ndarray:
+        """Hidden states h_0 = 0, h_1 … h_L after reading the characters ``encoded`` (L of them)."""
+        p = self.params
+        return _hidden_states(p["Wx"][encoded] + p["b"], np.zeros(self.hidden_size), p["Wh"])
+
+    def loss(self, text: str) -> float:
+        """Mean cross-entropy of the model's next-character predictions over ``text``, in nats per character.
+
+        The model reads ``text`` from a zero hidden state, carrying it through the whole text, and
+        predicts each of text[1:] from the characters before it.
+
+        Parameters
+        ----------
+        text : str
+            At least 2 characters, all in the vocabulary.
+
+        Returns
+        -------
+        float
+            −(1/L) Σ_t log p_t[text[t + 1]], L = len(text) − 1.
+        """
+        self._trained()
+        text = _text(text, "text", 2, "at least one character to predict from the one before it")
+        encoded = self._encode(text, "text")
+        h = self._read(encoded[:-1])
+        count = encoded.size - 1
+        targets = np.zeros((count, len(self.vocabulary)))
+        targets[np.arange(count), encoded[1:]] = 1
+        loss, _ = softmax_cross_entropy(h[1:] @ self.params["Wy"] + self.params["by"], targets, np.full((count, 1), 1 / count))
+        return float(loss)
+
+    def probabilities(self, prefix: str) -> np.ndarray:
+        """The model's distribution of the character that follows ``prefix``.
+
+        Parameters
+        ----------
+        prefix : str
+            Characters of the vocabulary, read from a zero hidden state; "" gives softmax(by),
+            the prediction of the zero state.
+
+        Returns
+        -------
+        p : ndarray of shape (V,)
+            p[i] is the probability of ``vocabulary[i]``.
+        """
+        self._trained()
+        if not isinstance(prefix, str):
+            raise InputError(f"prefix: expected a str; received {describe(prefix)}")
+        h = self._read(self._encode(prefix, "prefix"))
+        return _softmax(h[-1] @ self.params["Wy"] + self.params["by"])
+
+    def sample(self, prefix: str, n: int, temperature: float = 1.0, seed: int | None = None) -> str:
+        """Generate ``n`` characters after ``prefix``, each drawn from the model's prediction.
+
+        Parameters
+        ----------
+        prefix : str
+            Characters of the vocabulary to read first ("" starts from the zero hidden state).
+        n : int
+            Number of characters to generate, ≥ 0.
+        temperature : float, default 1.0
+            The scores are divided by it before the softmax: below 1 sharpens the distribution
+            (towards always the most likely character), above 1 flattens it. Finite, > 0.
+        seed : int, optional
+            Seed of the draws; the model's ``seed`` when omitted, so the same call gives the same text.
+
+        Returns
+        -------
+        str
+            The ``n`` generated characters (without the prefix).
+        """
+        self._trained()
+        if not isinstance(prefix, str):
+            raise InputError(f"prefix: expected a str; received {describe(prefix)}")
+        encoded = self._encode(prefix, "prefix")
+        n = count(n, "n", "the number of characters to generate", minimum=0)
+        temperature = positive_real(temperature, "temperature", "scores are divided by it before the softmax")
+        rng = np.random.default_rng(self.seed if seed is None else count(seed, "seed", "the random seed", minimum=0))
+        p = self.params
+        hidden = self._read(encoded)[-1]
+        generated = []
+        for _ in range(n):
+            index = int(rng.choice(len(self.vocabulary), p=_softmax((hidden @ p["Wy"] + p["by"]) / temperature)))
+            generated.append(self.vocabulary[index])
+            hidden = _hidden_states(p["Wx"][[index]] + p["b"], hidden, p["Wh"])[-1]
+        return "".join(generated)
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to ``path`` as an ``.npz`` archive (no pickles; the name is used as given).
+
+        It holds the weights, the Adagrad memory, the vocabulary, the hyper-parameters and a format
+        name and version, so that :meth:`load` gives a model that samples, scores and trains on
+        exactly as this one.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        self._trained()
+        arrays: dict[str, Any] = {
+            "format": np.array(FORMAT),
+            "format_version": np.array(FORMAT_VERSION),
+            "vocabulary": np.array([ord(c) for c in self.vocabulary], dtype=np.int64),
+            "hidden_size": np.array(self.hidden_size),
+            "seq_length": np.array(self.seq_length),
+            "learning_rate": np.array(self.learning_rate),
+            "optimizer": np.array(self.optimizer),
+            "seed": np.array(self.seed),
+            "clip": np.array(np.nan if self.clip is None else self.clip),
+        }
+        arrays.update(self.params)
+        arrays.update({f"memory_{key}": value for key, value in self._memory.items()})
+        try:
+            with open(path, "wb") as file:  # a file object: np.savez would append ".npz" to a name
+                np.savez(file, **arrays)
+        except (OSError, TypeError) as error:
+            raise InputError(f"path: expected a writable file path; could not write {path!r} ({error})") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CharRNN:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        CharRNN
+
+        Raises
+        ------
+        InputError
+            One message naming the path and what is wrong: missing or unreadable, not an ``.npz``
+            archive (or truncated), not a CharRNN file, another format version, or inconsistent
+            contents (shapes, hyper-parameters, non-finite weights).
+        """
+        def refuse(problem: str) -> InputError:
+            return InputError(f"path: expected a CharRNN model file written by CharRNN.save; {path!r} {problem}")
+
+        try:
+            file = open(path, "rb")  # opened here, not by np.load, which leaks the handle of a bad zip file
+        except FileNotFoundError:
+            raise refuse("does not exist") from None
+        except IsADirectoryError:
+            raise refuse("is a folder") from None
+        except (OSError, TypeError) as error:
+            raise refuse(f"cannot be read ({error})") from None
+        with file:
+            start = file.read(len(_ZIP_MAGIC))
+            if not start:
+                raise refuse("is empty")
+            if start == _NPY_MAGIC[: len(start)]:
+                raise refuse("is a single .npy array, not an .npz archive")
+            if start != _ZIP_MAGIC:
+                raise refuse(f"is not an .npz archive (an .npz file is a zip archive; this one starts with {start!r})")
+            file.seek(0)
+            try:
+                with np.load(file, allow_pickle=False) as archive:
+                    arrays = {name: archive[name] for name in archive.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+                raise refuse(f"is a damaged or truncated .npz archive ({type(error).__name__}: {error})") from None
+        return cls._from_arrays(arrays, refuse)
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray], refuse: Callable[[str], InputError]) -> CharRNN:
+        required = ("format", "format_version", "vocabulary", *_HYPER, *PARAMETERS)
+        if missing := [name for name in required if name not in arrays]:
+            raise refuse(f"is not a CharRNN model file (missing {', '.join(missing)})")
+        if arrays["format"].shape != () or str(arrays["format"]) != FORMAT:
+            raise refuse(f"is not a CharRNN model file (its format is {arrays['format']!s:.40}, expected {FORMAT})")
+        if arrays["format_version"].shape != () or int(arrays["format_version"]) != FORMAT_VERSION:
+            raise refuse(f"has format version {arrays['format_version']}; this mathnn reads version {FORMAT_VERSION}")
+        try:
+            settings = {name: arrays[name].item() for name in _HYPER}
+            if isinstance(settings["clip"], float) and math.isnan(settings["clip"]):
+                settings["clip"] = None
+            model = cls(**settings)
+        except (InputError, ValueError) as error:
+            raise refuse(f"holds invalid hyper-parameters ({error})") from None
+        codes = arrays["vocabulary"]
+        if codes.ndim != 1 or codes.dtype.kind not in "iu" or codes.size == 0 or (codes < 0).any() or (codes > 0x10FFFF).any():
+            raise refuse(f"holds an invalid vocabulary ({describe(codes)})")
+        vocabulary = "".join(chr(int(code)) for code in codes)
+        if sorted(set(vocabulary)) != list(vocabulary):
+            raise refuse("holds an invalid vocabulary (not sorted, distinct characters)")
+        model._set_vocabulary(vocabulary)
+        size, hidden = len(vocabulary), model.hidden_size
+        shapes = {"Wx": (size, hidden), "Wh": (hidden, hidden), "b": (hidden,), "Wy": (hidden, size), "by": (size,)}
+        stored = {name: arrays[name] for name in PARAMETERS}
+        stored.update({f"memory_{k}": arrays[f"memory_{k}"] for k in PARAMETERS if f"memory_{k}" in arrays})
+        for name, value in stored.items():
+            expected = shapes[name.removeprefix("memory_")]
+            if value.shape != expected or value.dtype != np.float64:
+                raise refuse(f"is inconsistent: {name} has {describe(value)}, expected float64 of shape {expected} "
+                             f"(V = {size} characters, H = {hidden})")
+            if not np.isfinite(value).all() or (name.startswith("memory_") and (value < 0).any()):
+                raise refuse(f"is damaged: {name} holds {'negative or ' if name.startswith('memory_') else ''}non-finite values")
+        model.params = {name: stored[name].copy() for name in PARAMETERS}
+        model._memory = {name.removeprefix("memory_"): value.copy() for name, value in stored.items() if name.startswith("memory_")}
+        return model
