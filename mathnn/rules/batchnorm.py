@@ -9,12 +9,10 @@ closed forms by mapping the array notation back to indexed sums.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import sympy as sp
 
 from . import batchnorm_math as bn
-from .core import BatchSum, Claim, ClaimRule, Equation, Kernel, Proof, Section, Statement, compose, equal, proof_section
+from .core import BatchSum, Claim, ClaimRule, Equation, Kernel, Section, Statement, compose, equal
 from .textprint import text
 
 # -- array notation: an (N, D) batch, per-feature vectors of length D ----------------------------
@@ -186,58 +184,47 @@ STEP_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class BatchNormRule(ClaimRule):
-    """Batch normalization as a rule: the symbolic-m proofs, then each kernel against its closed form."""
+def _derivation() -> list[Section]:
+    """Algorithm 1 forward, the paper's backward steps derived by SymPy, the forgettable paths."""
+    closed = bn.compact_closed_forms()
+    names = {"mu": bn.mu_sym, "var": bn.var_sym, "x_hat": bn.x_hat_sym[bn.j], "y": sp.IndexedBase("y")[bn.j]}
+    forward = tuple(
+        Equation(((text(names[key]), sp.latex(names[key])), (text(closed[key]), sp.latex(closed[key]))))
+        for key in ("mu", "var", "x_hat", "y")
+    )
+    steps = tuple(
+        Equation(((STEP_NAMES[step.name], step.latex_lhs), (text(step.expr), sp.latex(step.expr))), step.note)
+        for step in bn.derivation_steps()
+    )
+    paths = tuple(
+        Equation(
+            ((f"dx without {path}", "\\text{without } " + path.replace("->", " \\to ")),
+             (text(bn.dx_without(path)), sp.latex(bn.dx_without(path)))),
+            bn.PATHS[path],
+        )
+        for path in bn.PATH_EDGES
+    )
+    return [
+        Section("Forward pass (Algorithm 1), one feature over a batch of m", forward),
+        Section("Backward pass, each adjoint derived by SymPy from the graph", steps),
+        Section("The gradient a student gets when one path is forgotten", paths),
+    ]
 
-    name: str = "batchnorm"
-    title: str = "Batch normalization"
-    public_module: str = "mathnn.layers"
-    kernels: tuple[Kernel, ...] = (train_forward, test_forward, backward)
-    params: dict = field(default_factory=dict)
-    kinks: tuple = ()
-    note: str = (
+
+batchnorm = ClaimRule(
+    name="batchnorm",
+    title="Batch normalization",
+    note=(
         "Batch normalization (Ioffe & Szegedy 2015, Algorithm 1) normalizes each feature over the "
         "mini-batch, x̂ = (x − μ)/√(σ² + ε), then scales and shifts it, y = γx̂ + β. Because μ and σ² "
         "depend on every xᵢ, the gradient of one xⱼ collects three paths: directly through x̂ⱼ, "
         "through the mean and through the variance. Forgetting one of them is the most common "
         "batch-norm homework bug. The derivation below is for one feature over a batch of symbolic "
         "size m; the kernels apply it to every column of an (N, D) batch at once."
-    )
+    ),
+    kernels=(train_forward, test_forward, backward),
+    claims_of=lambda kernels: [*bn.prove(), *_kernel_claims(kernels)],
+    derivation_of=_derivation,
+)
 
-    def claims(self) -> list[Claim]:
-        """The symbolic-m proofs of the backward pass, then that each kernel computes its closed form."""
-        return [*bn.prove(), *_kernel_claims(self.kernels)]
-
-    def sections(self, proof: Proof | None = None) -> list[Section]:
-        """Algorithm 1 forward, the paper's backward steps derived by SymPy, the forgettable paths."""
-        closed = bn.compact_closed_forms()
-        names = {"mu": bn.mu_sym, "var": bn.var_sym, "x_hat": bn.x_hat_sym[bn.j], "y": sp.IndexedBase("y")[bn.j]}
-        forward = tuple(
-            Equation(((text(names[key]), sp.latex(names[key])), (text(closed[key]), sp.latex(closed[key]))))
-            for key in ("mu", "var", "x_hat", "y")
-        )
-        steps = tuple(
-            Equation(((STEP_NAMES[step.name], step.latex_lhs), (text(step.expr), sp.latex(step.expr))), step.note)
-            for step in bn.derivation_steps()
-        )
-        paths = tuple(
-            Equation(
-                ((f"dx without {path}", "\\text{without } " + path.replace("->", " \\to ")),
-                 (text(bn.dx_without(path)), sp.latex(bn.dx_without(path)))),
-                bn.PATHS[path],
-            )
-            for path in bn.PATH_EDGES
-        )
-        sections = [
-            Section("Forward pass (Algorithm 1), one feature over a batch of m", forward),
-            Section("Backward pass, each adjoint derived by SymPy from the graph", steps),
-            Section("The gradient a student gets when one path is forgotten", paths),
-        ]
-        if proof is not None:
-            sections.append(proof_section(proof))
-        return sections
-
-
-batchnorm = BatchNormRule()
 RULES = (batchnorm,)

@@ -382,30 +382,6 @@ class Rule:
         )
 
 
-class ClaimRule:
-    """A rule proven by claims written for it (a batch, a matrix recurrence) instead of a scalar graph.
-
-    Subclasses are frozen dataclasses with ``name``, ``title``, ``note``, ``kernels``,
-    ``public_module``, ``params`` and ``kinks`` (the interface codegen and the CLI use), and define
-    :meth:`claims` and :meth:`sections`.
-    """
-
-    name: str
-    kernels: tuple[Kernel, ...]
-
-    def claims(self) -> list[Claim]:
-        raise NotImplementedError
-
-    def sections(self, proof: Proof | None = None) -> list[Section]:
-        raise NotImplementedError
-
-    def prove(self) -> Proof:
-        """Every claim, decided by SymPy, and the time it took."""
-        start = time.perf_counter()
-        claims = self.claims()
-        return Proof(self.name, claims, time.perf_counter() - start)
-
-
 # -- the derivation as displayable sections ---------------------------------------------------
 
 
@@ -512,6 +488,51 @@ def proof_section(proof: Proof) -> Section:
         tuple(
             Equation(((claim.statement, claim.latex),), ("ok: " if claim.holds else "FAILED: ") + claim.method)
             for claim in proof.claims
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    """A rule proven by claims written for it (a batch, a matrix recurrence) instead of a scalar graph.
+
+    It has the interface codegen, the CLI and the docs use (``name``, ``title``, ``note``,
+    ``kernels``, ``public_module``, ``params``, ``kinks``, :meth:`prove`, :meth:`sections`).
+    ``claims_of(kernels)`` returns every claim about the rule and those kernels, each decided by
+    SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
+    kernels statement by statement).
+    """
+
+    name: str
+    title: str
+    note: str
+    kernels: tuple[Kernel, ...]
+    claims_of: Callable[[tuple[Kernel, ...]], list[Claim]]
+    derivation_of: Callable[[], list[Section]] | None = None
+    public_module: str = "mathnn.layers"
+    params: dict[sp.Symbol, float] = field(default_factory=dict)
+    kinks: tuple[Kink, ...] = ()
+
+    def prove(self) -> Proof:
+        """Every claim, decided by SymPy, and the time it took."""
+        start = time.perf_counter()
+        claims = self.claims_of(self.kernels)
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        """The derivation, then the proof when given."""
+        sections = self.derivation_of() if self.derivation_of else [kernel_section(self.kernels)]
+        return sections + ([proof_section(proof)] if proof is not None else [])
+
+
+def kernel_section(kernels: tuple[Kernel, ...]) -> Section:
+    """Each kernel statement with the equation it computes."""
+    return Section(
+        "Kernels, statement by statement",
+        tuple(
+            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
+                      (statement.equation, sp.latex(statement.expr))))
+            for kernel in kernels for statement in kernel.statements
         ),
     )
 

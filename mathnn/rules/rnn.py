@@ -13,15 +13,10 @@ the gradient SymPy's scalar ``diff`` gives.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-
 import sympy as sp
 
 from .arrays import evaluate, gradient, matrices_equal, symbol_matrix
-from .core import (
-    BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Proof, RowMax, RowSum, Section, Statement, TotalSum,
-    Transposed, compose, proof_section,
-)
+from .core import BatchSum, Claim, ClaimRule, Dot, Kernel, RowMax, RowSum, Statement, TotalSum, Transposed, compose
 
 # -- array notation -------------------------------------------------------------------------------
 x, prev_h, Wx, Wh, b, a = sp.symbols("x prev_h Wx Wh b a")
@@ -206,70 +201,29 @@ def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> li
     return claims
 
 
-@dataclass(frozen=True)
-class RnnRule(ClaimRule):
-    """The tanh RNN step and backpropagation through time."""
-
-    name: str = "rnn"
-    title: str = "Recurrent step and backpropagation through time"
-    public_module: str = "mathnn.layers"
-    kernels: tuple[Kernel, ...] = (step_forward, step_delta, weight_gradients)
-    params: dict = field(default_factory=dict)
-    kinks: tuple = ()
-    note: str = (
+rnn = ClaimRule(
+    name="rnn",
+    title="Recurrent step and backpropagation through time",
+    note=(
         "An RNN carries a hidden state from step to step: h_t = tanh(W_hh·h_{t−1} + W_xh·x_t + b). "
         "The same weights act at every step, so their gradient is a sum over time, and the gradient "
         "reaching h_t arrives from two places: the output at t and the step t + 1 "
         "(backpropagation through time)."
-    )
+    ),
+    kernels=(step_forward, step_delta, weight_gradients),
+    claims_of=lambda kernels: step_kernel_claims({kernel.name: kernel for kernel in kernels}),
+)
 
-    def claims(self) -> list[Claim]:
-        return step_kernel_claims({kernel.name: kernel for kernel in self.kernels})
-
-    def sections(self, proof: Proof | None = None) -> list[Section]:
-        equations = tuple(
-            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
-                      (statement.equation, sp.latex(statement.expr))))
-            for kernel in self.kernels for statement in kernel.statements
-        )
-        sections = [Section("Kernels, statement by statement", equations)]
-        if proof is not None:
-            sections.append(proof_section(proof))
-        return sections
-
-
-@dataclass(frozen=True)
-class SoftmaxCrossEntropyRule(ClaimRule):
-    """Softmax cross-entropy, the next-character model's loss."""
-
-    name: str = "softmax_ce"
-    title: str = "Softmax cross-entropy"
-    public_module: str = "mathnn.layers"
-    kernels: tuple[Kernel, ...] = (softmax_ce_kernel,)
-    params: dict = field(default_factory=dict)
-    kinks: tuple = ()
-    note: str = (
+softmax_ce = ClaimRule(
+    name="softmax_ce",
+    title="Softmax cross-entropy",
+    note=(
         "The next-character model scores every character, turns the scores into probabilities with "
         "softmax, p_k = e^{o_k}/Σ_j e^{o_j}, and pays −log p_y for the true next character y. Its "
         "gradient is simply p − onehot(y). The kernel subtracts each row's maximum first, which "
         "changes nothing mathematically but keeps e^{o} from overflowing."
-    )
-
-    def claims(self) -> list[Claim]:
-        return softmax_kernel_claims(self.kernels[0])
-
-    def sections(self, proof: Proof | None = None) -> list[Section]:
-        equations = tuple(
-            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
-                      (statement.equation, sp.latex(statement.expr))))
-            for statement in self.kernels[0].statements
-        )
-        sections = [Section("Kernel, statement by statement", equations)]
-        if proof is not None:
-            sections.append(proof_section(proof))
-        return sections
-
-
-rnn = RnnRule()
-softmax_ce = SoftmaxCrossEntropyRule()
+    ),
+    kernels=(softmax_ce_kernel,),
+    claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
+)
 RULES = (rnn, softmax_ce)
