@@ -35,13 +35,18 @@ def derivation_latex(rule: Rule, proof: Proof | None = None) -> str:
         lines += [f"### {section.title}", ""]
         for equation in section.equations:
             if len(equation.parts) == 1 and proof is not None and section.title.startswith("Proof"):
-                lines.append(f"- {equation.parts[0][0]} — *{equation.comment}*")
+                lines.append(f"- {_markdown_text(equation.parts[0][0])} — {_markdown_text(equation.comment)}")
                 continue
             lines += ["$$", " = ".join(part[1] for part in equation.parts), "$$", ""]
             if equation.comment:
                 lines += [f"*{equation.comment}*", ""]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_text(text: str) -> str:
+    """Plain-text math (``γ*(m*dy_j)``) safe inside Markdown: no stray emphasis or subscripts."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
 def kernel_source(rule: Rule) -> str:

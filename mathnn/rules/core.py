@@ -31,11 +31,17 @@ class BatchSum(sp.Function):
 
     nargs = 1
 
+    def _latex(self, printer) -> str:
+        return rf"\sum_{{i}} {printer.parenthesize(self.args[0], 50)}"
+
 
 class RowSum(sp.Function):
     """Σ over the last axis, keeping it: ``np.sum(·, axis=-1, keepdims=True)`` (softmax denominators)."""
 
     nargs = 1
+
+    def _latex(self, printer) -> str:
+        return rf"\sum_{{k}} {printer.parenthesize(self.args[0], 50)}"
 
 
 class RowMax(sp.Function):
@@ -46,11 +52,17 @@ class RowMax(sp.Function):
 
     nargs = 1
 
+    def _latex(self, printer) -> str:
+        return rf"\max_{{k}} {printer.parenthesize(self.args[0], 50)}"
+
 
 class TotalSum(sp.Function):
     """Σ over every entry: ``np.sum(·)``."""
 
     nargs = 1
+
+    def _latex(self, printer) -> str:
+        return rf"\sum {printer.parenthesize(self.args[0], 50)}"
 
 
 class Dot(sp.Function):
@@ -58,11 +70,18 @@ class Dot(sp.Function):
 
     nargs = 2
 
+    def _latex(self, printer) -> str:
+        left, right = (printer.parenthesize(arg, 50) for arg in self.args)
+        return rf"{left} \, {right}"
+
 
 class Transposed(sp.Function):
     """Transpose of a 2-D array, ``a.T`` in a kernel."""
 
     nargs = 1
+
+    def _latex(self, printer) -> str:
+        return rf"{printer.parenthesize(self.args[0], 1000)}^{{\top}}"
 
 
 @dataclass(frozen=True)
