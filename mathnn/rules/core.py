@@ -81,7 +81,7 @@ class Transposed(sp.Function):
     nargs = 1
 
     def _latex(self, printer) -> str:
-        return rf"{printer.parenthesize(self.args[0], 1000)}^{{\top}}"
+        return rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}"
 
 
 @dataclass(frozen=True)
