@@ -208,8 +208,11 @@ def ensure_venv() -> None:
 
 
 # --------------------------------------------------------------------------
-# system tools (hook for the docs browser test)
+# system tools: Debian's chromium (docs browser test) and npm packages (KaTeX)
 # --------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+NPM_STAMP = os.path.join(ROOT, "node_modules", ".mathnn-npm-stamp")
 
 
 def is_root() -> bool:
@@ -229,54 +232,69 @@ def privileged(cmd: list) -> list:
 def apt_install(packages: list) -> None:
     env = child_env()
     env["DEBIAN_FRONTEND"] = "noninteractive"
+    # wait for a dpkg lock held by another apt (e.g. unattended upgrades) instead of failing
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
     say("installing Debian packages: " + " ".join(packages))
-    run("apt-get update", privileged(["apt-get", "update"]), env=env)
+    run("apt-get update", privileged(["apt-get", *wait, "update"]), env=env)
     run("apt-get install " + " ".join(packages),
-        privileged(["apt-get", "install", "-y", "--no-install-recommends"] + packages), env=env)
+        privileged(["apt-get", *wait, "install", "-y", "--no-install-recommends"] + packages), env=env)
 
 
-def ensure_system_tools() -> None:
-    """HOOK for the docs browser test: Debian's chromium and the npm packages.
-
-    Called by `test` and `docs` only when package.json exists at the repo root
-    (it does not yet).  Installs chromium with apt-get when /usr/bin/chromium
-    is absent (npm too, when missing), then runs `npm ci` (with a lock file)
-    or `npm install`, skipped while package.json and the lock file are
-    unchanged (stamp: node_modules/.mathnn-npm-stamp).
-    """
-    package_json = os.path.join(ROOT, "package.json")
-    if not os.path.exists(package_json):
-        return
-    missing = []
-    if not os.path.exists("/usr/bin/chromium"):
-        missing.append("chromium")
-    if shutil.which("npm") is None:
-        missing.append("npm")
-    if missing:
-        apt_install(missing)
-
-    lock = os.path.join(ROOT, "package-lock.json")
+def npm_fingerprint(root: str = ROOT) -> str:
+    """What node_modules depends on: package.json and package-lock.json."""
     parts = []
-    for path in (package_json, lock):
+    for name in ("package.json", "package-lock.json"):
         try:
-            with open(path, "rb") as f:
+            with open(os.path.join(root, name), "rb") as f:
                 parts.append(f.read())
         except OSError:
             parts.append(b"")
-    wanted = sha256_of(*parts)
-    stamp = os.path.join(ROOT, "node_modules", ".mathnn-npm-stamp")
-    try:
-        with open(stamp, encoding="utf-8") as f:
-            if f.read().strip() == wanted:
-                return
-    except OSError:
-        pass
-    npm = ["npm", "ci"] if os.path.exists(lock) else ["npm", "install"]
-    say("running " + " ".join(npm))
-    run(" ".join(npm), npm)
-    os.makedirs(os.path.dirname(stamp), exist_ok=True)
-    with open(stamp, "w", encoding="utf-8") as f:
-        f.write(wanted + "\n")
+    return sha256_of(*parts)
+
+
+def npm_packages_present(root: str = ROOT) -> bool:
+    """Every dependency of package.json is in node_modules (the stamp alone survives a partial delete)."""
+    import json
+
+    with open(os.path.join(root, "package.json"), encoding="utf-8") as f:
+        dependencies = json.load(f).get("dependencies", {})
+    return all(os.path.exists(os.path.join(root, "node_modules", name, "package.json")) for name in dependencies)
+
+
+def ensure_system_tools() -> None:
+    """Debian's chromium for tests/test_docs_browser.py and the npm packages the docs take KaTeX from.
+
+    Called by `test` and `docs` when package.json exists at the repo root. Installs chromium with
+    apt-get (as root, through sudo otherwise) when /usr/bin/chromium is absent, and npm too when it
+    is missing; then runs `npm ci` (`npm install` without a lock file), skipped while package.json
+    and package-lock.json are unchanged and their packages are in node_modules (stamp:
+    node_modules/.mathnn-npm-stamp). Serialised with the .venv setup of other dev.py processes.
+    """
+    with venv_lock():
+        missing = []
+        if not os.path.exists(CHROMIUM):
+            missing.append("chromium")
+        if shutil.which("npm") is None:
+            missing.append("npm")
+        if missing:
+            if not can_use_apt():
+                raise StepFailed("install " + " ".join(missing), 1,
+                                 "apt-get (as root or through sudo) is needed to install: " + " ".join(missing))
+            apt_install(missing)
+
+        wanted = npm_fingerprint()
+        try:
+            with open(NPM_STAMP, encoding="utf-8") as f:
+                if f.read().strip() == wanted and npm_packages_present():
+                    return
+        except OSError:
+            pass
+        lock = os.path.join(ROOT, "package-lock.json")
+        npm = (["npm", "ci"] if os.path.exists(lock) else ["npm", "install"]) + ["--no-audit", "--no-fund"]
+        say("running " + " ".join(npm))
+        run(" ".join(npm), npm)
+        with open(NPM_STAMP, "w", encoding="utf-8") as f:
+            f.write(wanted + "\n")
 
 
 def needs_system_tools() -> bool:

@@ -1,0 +1,49 @@
+"""MkDocs hook: serve KaTeX and Material's iframe-worker shim from node_modules, never from a CDN.
+
+The versions are pinned in package.json / package-lock.json at the repository root; ``npm ci``
+installs them (``python3 dev.py docs`` and ``python3 dev.py test`` run it). Nothing from npm is
+checked in: this hook adds the files below to the build as if they were under docs/, so
+``mkdocs build`` copies them into the site and ``mkdocs serve`` serves them. mkdocs.yml references
+them by their site paths (``extra_css``, ``extra_javascript``, ``extra.polyfills``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_MODULES = ROOT / "node_modules"
+
+#: Site path → path under node_modules/. A folder is copied with everything in it.
+ASSETS = {
+    "assets/vendor/katex/LICENSE": "katex/LICENSE",
+    "assets/vendor/katex/katex.min.css": "katex/dist/katex.min.css",
+    "assets/vendor/katex/katex.min.js": "katex/dist/katex.min.js",
+    "assets/vendor/katex/contrib/auto-render.min.js": "katex/dist/contrib/auto-render.min.js",
+    "assets/vendor/katex/fonts": "katex/dist/fonts",  # katex.min.css loads them from fonts/
+    "assets/vendor/iframe-worker/LICENSE": "iframe-worker/LICENSE",
+    "assets/vendor/iframe-worker/shim.js": "iframe-worker/shim/index.js",
+}
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    for site_path, npm_path in ASSETS.items():
+        source = NODE_MODULES / npm_path
+        if not source.exists():
+            package = npm_path.split("/")[0]
+            raise PluginError(
+                f"{source} is missing: the docs take {package} from npm. Run `npm ci` in {ROOT} "
+                "(python3 dev.py docs does it for you)."
+            )
+        if source.is_dir():
+            pairs = [(f"{site_path}/{p.relative_to(source).as_posix()}", p) for p in sorted(source.rglob("*"))
+                     if p.is_file()]
+        else:
+            pairs = [(site_path, source)]
+        for uri, path in pairs:
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+    return files

@@ -1,0 +1,249 @@
+"""The MkDocs site: a strict build, generated derivation pages equal to the rules, nothing from another host.
+
+The site is built once per session (``built_site``, shared with tests/test_docs_browser.py) into a
+temporary directory. KaTeX comes from ``node_modules`` (``npm ci``; ``python3 dev.py test`` runs it).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from mathnn.codegen.render import derivation_latex, kernel_source
+from mathnn.rules import RULES
+from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+#: The session's build: "dir" (the site) and "log" (mkdocs' stderr).
+_site: dict[str, object] = {}
+
+
+def build(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built with ``mkdocs build --strict``, once per session even when two modules use it."""
+    if "dir" not in _site:
+        site_dir = tmp_path_factory.mktemp("docs") / "site"
+        start = time.perf_counter()
+        proc = build(site_dir)
+        seconds = time.perf_counter() - start
+        assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+        print(f"\nmkdocs build --strict: {seconds:.1f} s into {site_dir}")
+        _site.update(dir=site_dir, log=proc.stderr)
+    return _site["dir"]
+
+
+def source_pages() -> list[str]:
+    """Every hand-written page, as its path under docs/ (the hooks are not pages)."""
+    return sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
+
+
+def built_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+# --------------------------------------------------------------------------------------------------
+# every page exists and is linked
+# --------------------------------------------------------------------------------------------------
+
+
+def test_build_is_clean(built_site: Path) -> None:
+    log = _site["log"]
+    assert not re.search(r"(?m)^(WARNING|ERROR)\b", log), log
+    # a page under docs/ that mkdocs.yml's nav forgets is only logged at INFO level
+    assert "not included in the \"nav\" configuration" not in log, log
+    assert (built_site / "index.html").is_file()
+
+
+def test_every_page_exists_and_derivations_are_in_the_nav(built_site: Path) -> None:
+    for page in source_pages():
+        assert (built_site / page).with_suffix(".html").is_file(), page
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    for name in RULES:
+        assert (built_site / "derivations" / f"{name}.html").is_file(), name
+        # in the navigation of every page, and in the list that docs/index.md asks for
+        assert home.count(f'href="derivations/{name}.html"') >= 2, name
+    assert (built_site / "derivations" / "index.html").is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# the generated pages show what the rules produce now
+# --------------------------------------------------------------------------------------------------
+
+DISPLAY_MATH_HTML = re.compile(r'<div class="arithmatex">(.*?)</div>', re.S)
+DISPLAY_MATH_MD = re.compile(r"^\$\$\n(.*?)\n\$\$$", re.S | re.M)
+TAG = re.compile(r"<[^>]+>")
+
+
+def display_math(page_html: str) -> list[str]:
+    """The TeX of each display formula, as arithmatex put it in the page (\\[ … \\])."""
+    blocks = []
+    for block in DISPLAY_MATH_HTML.findall(page_html):
+        tex = html.unescape(block).strip()
+        assert tex.startswith(r"\[") and tex.endswith(r"\]"), tex
+        blocks.append(tex[2:-2].strip())
+    return blocks
+
+
+def section(page_html: str, heading_id: str) -> str:
+    """The HTML from the heading with ``heading_id`` to the next h2 (or the end of the article)."""
+    start = page_html.index(f'id="{heading_id}"')
+    end = min(i for i in (page_html.find("<h2", start), page_html.find("</article>", start), len(page_html)) if i >= 0)
+    return page_html[start:end]
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_derivation_page_shows_the_rule(built_site: Path, name: str) -> None:
+    rule = RULES[name]
+    page = (built_site / "derivations" / f"{name}.html").read_text(encoding="utf-8")
+    expected = [tex.strip() for tex in DISPLAY_MATH_MD.findall(derivation_latex(rule, rule.prove()))]
+    assert expected, f"derivation_latex({name}) has no display math"
+    assert display_math(page) == expected
+
+    code = section(page, "generated-kernel")
+    source = html.unescape(TAG.sub("", code[code.index("<pre"):code.index("</pre>")]))
+    assert source.strip() == kernel_source(rule).strip()
+
+    rows = re.findall(r"<tr>(.*?)</tr>", section(page, "gradient-check"), re.S)
+    header = [html.unescape(TAG.sub("", cell)).strip() for cell in re.findall(r"<th[^>]*>(.*?)</th>", rows[0], re.S)]
+    assert header == ["kernel", "points", "max error, complex step", "max error, central"]
+    assert len(rows) > 1
+    for row in rows[1:]:
+        kernel, points, complex_step, central = (TAG.sub("", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S))
+        assert int(points) > 0 and kernel
+        assert float(complex_step) <= COMPLEX_TOL and float(central) <= CENTRAL_TOL, row
+
+
+# --------------------------------------------------------------------------------------------------
+# nothing is loaded from another host
+# --------------------------------------------------------------------------------------------------
+
+EXTERNAL = re.compile(r"https?://[^\s\"'`)<>\\]+|^//[^\s\"']+", re.I)
+#: XML namespaces name a vocabulary; nothing fetches them.
+NAMESPACES = ("http://www.w3.org/",)
+#: URLs that Material's JavaScript bundle loads only in situations this site never creates; the
+#: browser test confirms that no request leaves 127.0.0.1.
+MATERIAL_CONDITIONAL = {
+    "https://unpkg.com/mermaid@": "only for ```mermaid blocks: no page has one (checked below)",
+    "https://unpkg.com/resize-observer-polyfill": "only in browsers without ResizeObserver (none since 2020)",
+    "https://api.github.com/": "repository facts, only with repo_url (not set; checked below)",
+    "https://${": "GitLab repository facts, only with repo_url",
+    "https://bit.ly/": "a link in the search worker's warning for an invalid query",
+}
+
+
+class References(HTMLParser):
+    """Every attribute of an HTML page that makes the browser fetch something, and inline scripts/styles."""
+
+    LOADING = {"src", "href", "srcset", "poster", "data", "action", "formaction", "background", "content"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.inline: list[str] = []
+        self._in = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for attribute, value in attrs:
+            # <a href> is a link a reader may follow, not a load
+            if value and (attribute in self.LOADING and tag != "a" or attribute == "style"):
+                self.loads.append((tag, attribute, value))
+        self._in = tag if tag in ("script", "style") else None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.inline.append(data)
+
+
+def external(text: str) -> list[str]:
+    return [url for url in EXTERNAL.findall(text) if not url.startswith(NAMESPACES)]
+
+
+def without_comments(script: str) -> str:
+    """JavaScript without /* … */ and // … comments (licence headers name their project's site)."""
+    script = re.sub(r"/\*.*?\*/", "", script, flags=re.S)
+    return re.sub(r"(?m)(^|[\s;{}])//[^\n]*", r"\1", script)
+
+
+def test_no_external_references_in_html(built_site: Path) -> None:
+    found = {}
+    for page in built_pages(built_site):
+        parser = References()
+        parser.feed(page.read_text(encoding="utf-8"))
+        urls = [f"<{tag} {attribute}={value!r}>" for tag, attribute, value in parser.loads if external(value)]
+        urls += [url for text in parser.inline for url in external(without_comments(text))]
+        if urls:
+            found[page.relative_to(built_site).as_posix()] = urls
+    assert not found
+
+
+def test_no_external_references_in_css_and_js(built_site: Path) -> None:
+    found = {}
+    for path in sorted(built_site.rglob("*.css")):
+        # data: URLs carry inline SVGs, whose xmlns is a namespace
+        css = re.sub(r"url\(\s*[\"']?data:[^)]*\)", "", path.read_text(encoding="utf-8"))
+        if urls := external(css):
+            found[path.relative_to(built_site).as_posix()] = urls
+    for path in sorted(built_site.rglob("*.js")):
+        urls = [url for url in external(without_comments(path.read_text(encoding="utf-8", errors="replace")))
+                if not url.startswith(tuple(MATERIAL_CONDITIONAL))]
+        if urls:
+            found[path.relative_to(built_site).as_posix()] = urls
+    assert not found
+
+
+def test_material_conditional_loads_are_never_triggered(built_site: Path) -> None:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert not re.search(r"(?m)^repo_url:", config)
+    for page in built_pages(built_site):
+        assert 'class="mermaid"' not in page.read_text(encoding="utf-8"), page
+
+
+def test_local_references_resolve(built_site: Path) -> None:
+    """Every script, stylesheet, icon and font the pages load is in the site (mkdocs.yml ↔ npm_assets hook)."""
+    missing = []
+    for page in built_pages(built_site):
+        parser = References()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for tag, attribute, value in parser.loads:
+            if attribute in ("src", "href") and not value.startswith(("#", "data:", "mailto:")) and tag != "a":
+                path = value.split("#")[0].split("?")[0]
+                # 404.html is served for any path, so it links from the site root
+                target = built_site / path.lstrip("/") if path.startswith("/") else page.parent / path
+                if not target.exists():
+                    missing.append(f"{page.relative_to(built_site)}: <{tag} {attribute}={value!r}>")
+    for css in sorted(built_site.rglob("*.css")):
+        for url in re.findall(r"url\(\s*[\"']?(?!data:)([^\"')]+)", css.read_text(encoding="utf-8")):
+            if not (css.parent / url.split("#")[0].split("?")[0]).exists():
+                missing.append(f"{css.relative_to(built_site)}: url({url})")
+    assert not missing
+    assert (built_site / "assets/vendor/katex/katex.min.js").is_file()
+    assert list((built_site / "assets/vendor/katex/fonts").glob("KaTeX_Main-Regular.woff2"))
+
+
+def test_missing_katex_is_a_clear_error(tmp_path: Path) -> None:
+    """Without node_modules the build stops at once and says to run npm ci."""
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("__pycache__"))
+    proc = build(tmp_path / "site", tmp_path / "mkdocs.yml")
+    assert proc.returncode != 0
+    assert "node_modules" in proc.stderr and "npm ci" in proc.stderr, proc.stderr

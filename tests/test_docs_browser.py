@@ -1,0 +1,345 @@
+"""Every page of the built site in headless Chromium, driven over the DevTools protocol.
+
+The site (built once by tests/test_docs.py's ``built_site``) is served on 127.0.0.1 and each page is
+loaded in Debian's Chromium. For every page: each formula is rendered by KaTeX with no
+``.katex-error``, no raw ``$$``, ``\\(`` or ``\\[`` is left in the visible text, KaTeX's fonts and
+every image load, nothing answers 4xx/5xx, no script throws, and no request of the page or of its
+workers (Material's search) leaves 127.0.0.1, as the protocol's Network events report them.
+
+Chromium itself calls home whatever the page does (it lists Google accounts and checks for
+component updates at startup, with no flag to stop either), so it is started with
+``--proxy-server`` pointing at a local trap that refuses every request: nothing leaves the machine.
+Loopback addresses bypass a proxy in Chromium, so the site itself is reached directly.
+
+Chromium is installed by ``python3 dev.py test`` (apt-get install chromium); this test is never
+skipped: without /usr/bin/chromium it fails and says how to install it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import http.server
+import json
+import os
+import signal
+import socketserver
+import struct
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websocket
+
+from mathnn.rules import RULES
+from test_docs import built_site  # noqa: F401 - the shared session fixture (the site is built once)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--hide-scrollbars", "--mute-audio", "--remote-debugging-port=0",
+    # the browser's own calls that a page would set off (form predictions, network time)
+    "--disable-features=AutofillServerCommunication,NetworkTimeServiceQuerying,OptimizationHints",
+]
+#: Seconds a page may take to load and render its math.
+PAGE_TIMEOUT = 30
+
+
+# --------------------------------------------------------------------------------------------------
+# servers on 127.0.0.1: the site, and a proxy that refuses whatever is meant for another host
+# --------------------------------------------------------------------------------------------------
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+class Trap(socketserver.ThreadingTCPServer):
+    """A proxy that refuses every request: where Chromium's own calls home end."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), TrapHandler)
+
+
+class TrapHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.rfile.readline(65536)
+        self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer]:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path) -> Iterator[str]:  # noqa: F811 - the imported fixture
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+@pytest.fixture(scope="session")
+def trap() -> Iterator[Trap]:
+    with serving(Trap()) as server:
+        yield server
+
+
+# --------------------------------------------------------------------------------------------------
+# Chromium over the DevTools protocol
+# --------------------------------------------------------------------------------------------------
+
+
+class Browser:
+    """One headless Chromium with one page, driven over its DevTools websocket."""
+
+    def __init__(self, profile: Path, proxy: str) -> None:
+        if not os.access(CHROMIUM, os.X_OK):
+            pytest.fail(f"{CHROMIUM} is missing: run `python3 dev.py test` (it installs Debian's chromium) "
+                        "or `apt-get install -y chromium`")
+        self.log = profile / "chromium.log"
+        self.events: list[dict] = []
+        self.ws = None
+        self._id = 0
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--proxy-server={proxy}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        try:
+            port = self._devtools_port(profile)
+            # straight to 127.0.0.1, whatever http_proxy the environment sets
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with direct.open(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
+                targets = json.load(response)
+            page = next(t for t in targets if t["type"] == "page")
+            self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+            for domain in ("Page", "Network", "Runtime", "Log"):
+                self.call(f"{domain}.enable")
+            # workers start paused, so their requests are seen from the first one (see _receive)
+            self.call("Target.setAutoAttach", autoAttach=True, waitForDebuggerOnStart=True, flatten=True)
+            self.call("Emulation.setDeviceMetricsOverride", width=1280, height=1600, deviceScaleFactor=1,
+                      mobile=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def _devtools_port(self, profile: Path) -> int:
+        """Chromium writes the port it chose for --remote-debugging-port=0 into the profile."""
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"chromium exited with {self.process.returncode}:\n{self.log.read_text(errors='replace')}")
+            if active.exists() and (lines := active.read_text().split()):
+                return int(lines[0])
+            time.sleep(0.05)
+        pytest.fail(f"chromium did not open its DevTools port in 60 s:\n{self.log.read_text(errors='replace')}")
+
+    def _send(self, method: str, params: dict, session: str | None = None) -> int:
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        self.ws.send(json.dumps(message))
+        return self._id
+
+    def _receive(self, timeout: float) -> dict:
+        self.ws.settimeout(max(timeout, 0.01))
+        message = json.loads(self.ws.recv())
+        if "method" in message:
+            self.events.append(message)
+            if message["method"] == "Target.attachedToTarget":  # a worker of the page, paused
+                session = message["params"]["sessionId"]
+                for method in ("Network.enable", "Runtime.enable", "Runtime.runIfWaitingForDebugger"):
+                    self._send(method, {}, session)
+        return message
+
+    def call(self, method: str, **params: object) -> dict:
+        sent = self._send(method, params)
+        while True:
+            message = self._receive(PAGE_TIMEOUT)
+            if message.get("id") == sent:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def wait_for(self, method: str, since: int) -> None:
+        deadline = time.monotonic() + PAGE_TIMEOUT
+        while not any(event["method"] == method for event in self.events[since:]):
+            self._receive(deadline - time.monotonic())
+
+    def evaluate(self, expression: str) -> object:
+        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:80]}…: {result['exceptionDetails']}")
+        return result["result"]["value"]
+
+    def load(self, url: str) -> tuple[dict, list[dict]]:
+        """Navigate, wait for the load event and the math, and return the page's report and its events."""
+        since = len(self.events)
+        result = self.call("Page.navigate", url=url)
+        assert "errorText" not in result, f"{url}: {result['errorText']}"
+        self.wait_for("Page.loadEventFired", since)
+        report = self.evaluate(PAGE_REPORT)
+        return report, self.events[since:]
+
+    def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                self.call("Browser.close")
+            self.ws.close()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group Popen started: chromium and its children
+            self.process.wait()
+
+
+#: Runs in the page once it has loaded: waits for KaTeX (at most 10 s), the fonts and the images,
+#: then reports what a reader would see.
+PAGE_REPORT = r"""
+(async () => {
+  const unrendered = () => [...document.querySelectorAll(".arithmatex")].filter(e => !e.querySelector(".katex"));
+  for (const deadline = Date.now() + 10000; unrendered().length && Date.now() < deadline; )
+    await new Promise(resolve => setTimeout(resolve, 50));
+  await document.fonts.ready;
+  await Promise.all([...document.images].map(img => img.complete ? null :
+    new Promise(resolve => { img.onload = img.onerror = resolve; })));
+
+  // Visible text outside rendered math and code: KaTeX keeps the TeX source in a hidden annotation.
+  const raw = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(".katex, pre, code, script, style, noscript, textarea")) continue;
+    const text = node.textContent;
+    if (["$$", "\\(", "\\)", "\\[", "\\]"].some(s => text.includes(s))) raw.push(text.trim().slice(0, 120));
+  }
+  const loads = [...document.querySelectorAll("[src], link[href], [srcset], [poster], object[data]")]
+    .map(e => e.currentSrc || e.src || e.href || e.data || e.getAttribute("srcset"))
+    .filter(url => url && !url.startsWith(location.origin + "/") && !/^(data|blob|about):/.test(url));
+  const fonts = [...document.fonts];
+  return {
+    title: document.title,
+    arithmatex: document.querySelectorAll(".arithmatex").length,
+    unrendered: unrendered().map(e => e.textContent.slice(0, 120)),
+    katex: document.querySelectorAll(".katex").length,
+    // KaTeX shows an unknown command in red rather than as a .katex-error: parse each formula strictly too
+    katexErrors: [...document.querySelectorAll(".katex-error")].map(e => e.title || e.textContent).concat(
+      [...document.querySelectorAll('.arithmatex annotation[encoding="application/x-tex"]')].flatMap(tex => {
+        try { katex.renderToString(tex.textContent, { throwOnError: true }); return []; }
+        catch (error) { return [error.message]; }
+      })),
+    raw,
+    images: document.images.length,
+    brokenImages: [...document.images].filter(img => !(img.naturalWidth > 0)).map(img => img.src),
+    externalLoads: loads,
+    katexFontsLoaded: fonts.filter(f => f.family.replace(/["']/g, "").startsWith("KaTeX") && f.status === "loaded")
+      .map(f => f.family),
+    fontErrors: fonts.filter(f => f.status === "error").map(f => f.family),
+  };
+})()
+"""
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory, trap: Trap) -> Iterator[Browser]:
+    started = Browser(tmp_path_factory.mktemp("chromium-profile"), f"http://127.0.0.1:{trap.server_address[1]}")
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# the checks
+# --------------------------------------------------------------------------------------------------
+
+
+def problems(site_url: str, report: dict, events: list[dict]) -> list[str]:
+    """Everything wrong with one loaded page, as readable lines (empty when the page is fine)."""
+    found = []
+    if report["arithmatex"] and report["katex"] < report["arithmatex"]:
+        found.append(f"{report['arithmatex']} formulas but only {report['katex']} .katex elements")
+    found += [f"not rendered: {text!r}" for text in report["unrendered"]]
+    found += [f".katex-error: {text}" for text in report["katexErrors"]]
+    found += [f"raw TeX delimiters in visible text: {text!r}" for text in report["raw"]]
+    found += [f"image did not load: {src}" for src in report["brokenImages"]]
+    found += [f"external URL in the DOM: {src}" for src in report["externalLoads"]]
+    found += [f"font failed: {family}" for family in report["fontErrors"]]
+    if report["arithmatex"] and not report["katexFontsLoaded"]:
+        found.append("no KaTeX font loaded")
+    requests = {}
+    for event in events:
+        method, params = event["method"], event["params"]
+        if method == "Network.requestWillBeSent":
+            request_url = params["request"]["url"]
+            requests[params["requestId"]] = request_url
+            if not request_url.startswith(site_url) and not request_url.startswith(("data:", "blob:", "about:")):
+                found.append(f"request leaves 127.0.0.1: {request_url}")
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            found.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            found.append(f"failed to load {requests.get(params['requestId'], '?')}: {params['errorText']}")
+        elif method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            found.append(f"script error: {details.get('exception', {}).get('description', details['text'])}")
+        elif method == "Runtime.consoleAPICalled" and params["type"] == "error":
+            found.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            found.append(f"browser log: {params['entry']['text']}")
+    return found
+
+
+def test_every_page_renders_its_math_offline(
+    browser: Browser, site_url: str, built_site: Path  # noqa: F811
+) -> None:
+    pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html"))
+    with_math = {f"derivations/{name}.html" for name in RULES} | {"glossary.html"}
+    assert with_math <= set(pages)
+    failures, timings = {}, []
+    for page in pages:
+        start = time.perf_counter()
+        report, events = browser.load(site_url + page)
+        timings.append(time.perf_counter() - start)
+        found = problems(site_url, report, events)
+        if page in with_math and not report["arithmatex"]:
+            found.append("this page should have math and has none")
+        if found:
+            failures[page] = found
+    print(f"\n{len(pages)} pages loaded in Chromium in {sum(timings):.1f} s (slowest {max(timings):.2f} s)")
+    assert not failures, json.dumps(failures, indent=2, ensure_ascii=False)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_batchnorm_page_screenshot(browser: Browser, site_url: str, tmp_path: Path) -> None:
+    report, events = browser.load(site_url + "derivations/batchnorm.html")
+    assert not problems(site_url, report, events)
+    assert report["katex"] >= report["arithmatex"] > 0
+    shot = browser.call("Page.captureScreenshot", format="png")
+    data = base64.b64decode(shot["data"])
+    path = tmp_path / "batchnorm.png"
+    path.write_bytes(data)
+    print(f"\nscreenshot of derivations/batchnorm.html: {path}")
+    assert png_size(data) == (1280, 1600)
+    assert len(data) > 20_000  # a blank 1280×1600 page compresses to a few kB
