@@ -1,4 +1,4 @@
-"""The ``mathnn`` command: derive, verify, charrnn, tag, tour.
+"""The ``mathnn`` command: derive, verify, charrnn, tag, check, vanishing, tour.
 
 Only argument parsing happens at import; SymPy, the rules and the models are imported by the commands
 that need them.
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .progress import progress
+from .tables import format_table
 
 if TYPE_CHECKING:
     from .tagger import RNNTagger
@@ -29,6 +30,8 @@ commands:
   charrnn train  train a next-character RNN on a text (the embedded one by default) and save it
   charrnn sample generate text from a saved model
   tag SENTENCE   tag each word with its part of speech ("I work at google"), a many-to-many RNN
+  check FILE     gradient-check the CS231n layers of a homework file and say where the bug is
+  vanishing      measure the vanishing gradient through time and depth, and its remedies
   tour           the guided tour: everything mathnn can show and check, in lecture order
 """
 
@@ -40,13 +43,6 @@ def _resolve(parser: argparse.ArgumentParser, names: Sequence[str]) -> list:
     if unknown:
         parser.error(f"unknown rule {', '.join(map(repr, unknown))}; known rules: {', '.join(RULES)}")
     return [RULES[name] for name in (names or RULES)]
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain aligned text table."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    line = lambda cells: "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line("-" * w for w in widths), *(line(row) for row in rows)])
 
 
 def _derive(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -112,6 +108,8 @@ def _tour(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print("\n2. Every rule proven and every kernel gradient-checked (mathnn verify):\n")
     status = _verify_table(list(RULES.values()), points=2000, seed=0, as_json=False)
     _tour_models()
+    _tour_vanishing()
+    _tour_homework()
     return status
 
 
@@ -140,6 +138,28 @@ def _tour_models() -> None:
     print("\n4. Many-to-many: one tag per word (mathnn tag \"I work at google\"):\n")
     sentence = "I work at google"
     print("   " + _tagged(sentence, train_tagger(seed=0)))
+
+
+def _tour_vanishing() -> None:
+    from .vanishing import tour_table
+
+    print("\n5. The vanishing gradient (mathnn vanishing): ‖∂h_T/∂h_t‖ through a random recurrence, next to")
+    print("   the bound (γ·λ₁)^(T−t) of Pascanu, Mikolov & Bengio (2013), γ = sup|f′| as proven by the rules:\n")
+    print("\n".join("   " + line for line in tour_table().splitlines()))
+
+
+#: The buggy homework file the tour checks: batch norm that forgets the path through the mean.
+TOUR_HOMEWORK = "bn_missing_mean_path"
+
+
+def _tour_homework() -> None:
+    from .gradcheck.examples import example_path
+    from .gradcheck.runner import check_file, format_text
+
+    path = example_path(TOUR_HOMEWORK)
+    print(f"\n6. Checking a student's homework (mathnn check {path.name}): a batch norm whose backward pass")
+    print("   forgets the path through the mean; each function runs in its own sandboxed process:\n")
+    print("\n".join("   " + line for line in format_text(check_file(path, ["batchnorm"])).splitlines()))
 
 
 # -- charrnn and tag ----------------------------------------------------------------------------------
@@ -305,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--steps", type=_POSITIVE_INT, default=300, metavar="N", help="training steps (default 300)")
     tag.add_argument("--seed", type=_NATURAL, default=0, metavar="S", help="seed of the training (default 0)")
     tag.set_defaults(run=_tag, subparser=tag)
+
+    from .gradcheck.runner import add_cli as add_check
+    from .vanishing import add_cli as add_vanishing
+
+    add_check(commands)
+    add_vanishing(commands)
 
     tour = commands.add_parser("tour", help="the guided tour of everything mathnn shows and checks")
     tour.set_defaults(run=_tour)
