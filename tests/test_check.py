@@ -281,3 +281,14 @@ def test_cs231n_helpers_behave_as_students_know(capsys):
     assert rel_error(np.array([1.0]), np.array([1.1])) == pytest.approx(0.1 / 2.1)
     with pytest.raises(InputError, match="an integer array would truncate x \\+ h back to x"):
         eval_numerical_gradient(lambda v: float(np.sum(v)), np.array([1, 2, 3]))
+
+
+def test_a_near_zero_true_gradient_is_not_mistaken_for_kinks():
+    """dout affine in x makes batch norm's true dx almost 0; a dx 1% too large must still fail."""
+    inputs = bn_inputs()
+    dout = 2 * inputs["x"] + 1
+    f, f_vjp = bn_pair()
+    scaled = lambda d, **i: (f_vjp(d, **i)[0] * 1.01, *f_vjp(d, **i)[1:])  # noqa: E731
+    report = check_vjp(f, scaled, inputs, dout=dout)
+    assert not report["x"].passed and report["x"].kinks == []
+    assert check_vjp(f, f_vjp, inputs, dout=dout)

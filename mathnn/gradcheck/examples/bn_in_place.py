@@ -1,0 +1,32 @@
+"""Batch norm whose forward pass changes its input x in place.
+
+``x -= mu`` centres the caller's own array: the gradients are right, but after the forward pass the
+caller's x is no longer the batch it passed (and a gradient check that reuses x goes wrong).
+``mathnn check`` fails batchnorm and reports x as modified in place.
+"""
+
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    mu = np.mean(x, axis=0)
+    x -= mu  # BUG: in place; write x_mu = x - mu
+    var = np.mean(x**2, axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = x * inv_std
+    out = gamma * x_hat + beta
+    cache = (x_hat, x, inv_std, gamma)
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, x_mu, inv_std, gamma = cache
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx_hat = dout * gamma
+    dvar = np.sum(dx_hat * x_mu, axis=0) * -0.5 * inv_std**3
+    dmu = np.sum(-dx_hat * inv_std, axis=0) + dvar * np.mean(-2.0 * x_mu, axis=0)
+    dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N + dmu / N
+    return dx, dgamma, dbeta

@@ -1,0 +1,31 @@
+"""Batch norm whose dx forgets the path through the mean μ.
+
+The classic slip: dx keeps the direct path x → x̂ and the path through the variance, but drops the
+term dμ/N that every x_i gets because it moved the batch mean. ``mathnn check`` fails batchnorm on
+dx; dgamma and dbeta are right.
+"""
+
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    mu = np.mean(x, axis=0)
+    x_mu = x - mu
+    var = np.mean(x_mu**2, axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = x_mu * inv_std
+    out = gamma * x_hat + beta
+    cache = (x_hat, x_mu, inv_std, gamma)
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, x_mu, inv_std, gamma = cache
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx_hat = dout * gamma
+    dvar = np.sum(dx_hat * x_mu, axis=0) * -0.5 * inv_std**3
+    dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N  # BUG: + dmu / N is missing
+    return dx, dgamma, dbeta

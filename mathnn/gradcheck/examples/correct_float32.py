@@ -1,0 +1,135 @@
+"""A correct homework that computes in float32, as GPU code does.
+
+Every function converts its inputs to float32 first, so outputs and gradients carry about 7
+significant digits. The checker sees that the forward pass returns float32 even for float64 input
+and judges it with float32's pass marks. ``mathnn check`` passes every pair in this file.
+"""
+
+import numpy as np
+
+
+def _f32(*arrays):
+    return [np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+def affine_forward(x, w, b):
+    x, w, b = _f32(x, w, b)
+    out = x.reshape(x.shape[0], -1).dot(w) + b
+    cache = (x, w, b)
+    return out, cache
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    (dout,) = _f32(dout)
+    dx = dout.dot(w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T.dot(dout)
+    db = np.sum(dout, axis=0)
+    return dx, dw, db
+
+
+def relu_forward(x):
+    (x,) = _f32(x)
+    out = np.maximum(0, x)
+    cache = x
+    return out, cache
+
+
+def relu_backward(dout, cache):
+    x = cache
+    (dout,) = _f32(dout)
+    dx = dout * (x > 0)
+    return dx
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    x, gamma, beta = _f32(x, gamma, beta)
+    eps = np.float32(bn_param.get("eps", 1e-5))
+    mu = np.mean(x, axis=0)
+    x_mu = x - mu
+    var = np.mean(x_mu**2, axis=0)
+    inv_std = 1 / np.sqrt(var + eps)
+    x_hat = x_mu * inv_std
+    out = gamma * x_hat + beta
+    cache = (x_hat, inv_std, gamma)
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, inv_std, gamma = cache
+    (dout,) = _f32(dout)
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    # the one-line form: dx = γ/(N σ) (N dout − Σ dout − x̂ Σ dout x̂)
+    dx = gamma * inv_std / N * (N * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    x, prev_h, Wx, Wh, b = _f32(x, prev_h, Wx, Wh, b)
+    next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
+    cache = (x, prev_h, Wx, Wh, next_h)
+    return next_h, cache
+
+
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    (dnext_h,) = _f32(dnext_h)
+    dtanh = dnext_h * (1 - next_h**2)
+    dx = dtanh.dot(Wx.T)
+    dprev_h = dtanh.dot(Wh.T)
+    dWx = x.T.dot(dtanh)
+    dWh = prev_h.T.dot(dtanh)
+    db = np.sum(dtanh, axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    x, h0, Wx, Wh, b = _f32(x, h0, Wx, Wh, b)
+    N, T, D = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=np.float32)
+    cache = []
+    prev_h = h0
+    for t in range(T):
+        prev_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        h[:, t, :] = prev_h
+        cache.append(step_cache)
+    return h, cache
+
+
+def rnn_backward(dh, cache):
+    (dh,) = _f32(dh)
+    N, T, H = dh.shape
+    D = cache[0][0].shape[1]
+    dx = np.zeros((N, T, D), dtype=np.float32)
+    dWx = np.zeros((D, H), dtype=np.float32)
+    dWh = np.zeros((H, H), dtype=np.float32)
+    db = np.zeros(H, dtype=np.float32)
+    dprev_h = np.zeros((N, H), dtype=np.float32)
+    for t in reversed(range(T)):
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dx[:, t, :] = dx_t
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+def temporal_affine_forward(x, w, b):
+    x, w, b = _f32(x, w, b)
+    N, T, D = x.shape
+    out = x.reshape(N * T, D).dot(w).reshape(N, T, -1) + b
+    cache = (x, w, b)
+    return out, cache
+
+
+def temporal_affine_backward(dout, cache):
+    x, w, b = cache
+    (dout,) = _f32(dout)
+    N, T, D = x.shape
+    M = w.shape[1]
+    dx = dout.reshape(N * T, M).dot(w.T).reshape(N, T, D)
+    dw = x.reshape(N * T, D).T.dot(dout.reshape(N * T, M))
+    db = dout.sum(axis=(0, 1))
+    return dx, dw, db

@@ -1,0 +1,533 @@
+"""``mathnn check``: the shipped examples are judged right, and broken homework gives clear errors, never a hang.
+
+Every example is checked once, through the sandboxed runner (one process per function pair), and the
+results are shared by the tests below. Each buggy example must fail the right function on the right
+gradients and nothing else; each correct one must pass everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from mathnn.errors import InputError
+from mathnn.gradcheck.examples import EXAMPLES, example_path
+from mathnn.gradcheck.homework import PAIRS, check_pair, error_details, resolve
+from mathnn.gradcheck.runner import add_cli, check_file, exit_code, main
+
+ALL_PAIRS = list(PAIRS)
+#: A sandbox test may take the limit plus starting Python and killing the process group.
+SLACK = 4.0
+
+
+@pytest.fixture(scope="module")
+def examples() -> dict[str, dict]:
+    """Every shipped example checked once, several files at a time (the checks mostly wait on processes)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(EXAMPLES, pool.map(lambda name: check_file(example_path(name)), EXAMPLES)))
+
+
+def by_name(summary: dict) -> dict[str, dict]:
+    return {result["name"]: result for result in summary["functions"]}
+
+
+def gradients(result: dict) -> dict[str, dict]:
+    return {gradient["name"]: gradient for gradient in result["gradients"]}
+
+
+def write(directory: Path, name: str, *sources: str) -> Path:
+    """A file made of ``sources``, each dedented on its own."""
+    path = directory / name
+    path.write_text("".join(textwrap.dedent(source) for source in sources))
+    return path
+
+
+# -- the shipped examples ---------------------------------------------------------------------------
+
+CORRECT = {
+    "correct": ALL_PAIRS,
+    "correct_float32": ALL_PAIRS,
+    "correct_dict_cache": ["affine", "batchnorm", "rnn_step", "rnn"],
+    "relu_kink": ["relu"],
+}
+
+#: example -> {pair: (failing gradients, text the diagnosis must contain)}; every other gradient passes.
+BUGGY = {
+    "bn_missing_mean_path": {"batchnorm": ({"dx"}, "x → μ")},
+    "bn_missing_var_path": {"batchnorm": ({"dx"}, "x → σ²")},
+    "bn_missing_inv_n": {"batchnorm": ({"dx"}, "dx is wrong")},
+    "bn_wrong_axis": {"batchnorm": ({"dx"}, "output differs from mathnn.layers.batchnorm_forward")},
+    "rnn_no_accumulation": {
+        "rnn_step": (set(), None),
+        "rnn": ({"dx", "dh0", "dWx", "dWh", "db"}, "without the path h_t → h_{t+1}"),
+    },
+    "rnn_dwh_transposed": {"rnn_step": ({"dWh"}, "transpose"), "rnn": ({"dWh"}, "transpose")},
+    "rnn_uses_h_t": {
+        "rnn_step": ({"dWh"}, "dWh is wrong"),
+        "rnn": ({"dWh"}, "uses h_t where the step multiplies h_{t−1}"),
+    },
+}
+
+
+def test_every_shipped_example_is_tested_here():
+    assert set(EXAMPLES) == set(CORRECT) | set(BUGGY) | {"bn_in_place"}
+    assert example_path("correct.py") == example_path("correct")
+    with pytest.raises(InputError, match="expected one of bn_in_place, .*received 'nope'"):
+        example_path("nope")
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_examples_pass_every_pair(name, examples):
+    summary = examples[name]
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == CORRECT[name]
+    assert summary["passed"] is True and exit_code(summary) == 0
+    float32 = name == "correct_float32"
+    for result in summary["functions"]:
+        assert result["passed"] is True, result["diagnosis"]
+        assert result["in_place"] == [] and result["problems"] == [] and result["error"] is None
+        assert result["forward"]["status"] == "ok"
+        assert result["forward"]["max_error"] <= (1e-4 if float32 else 1e-6)
+        assert ("float32" in result["precision"]) is float32
+        assert [g["name"] for g in result["gradients"]] == list(PAIRS[result["name"]].gradients)
+        assert all(g["passed"] for g in result["gradients"])
+
+
+def test_a_correct_relu_passes_at_its_kinks(examples):
+    (relu,) = examples["relu_kink"]["functions"]
+    dx = gradients(relu)["dx"]
+    # the four exact zeros of the test input are the kinks; nowhere else is the ReLU's slope in doubt
+    x = PAIRS["relu"].test_inputs(seed=0)["x"]
+    assert sorted(map(tuple, dx["kinks"])) == sorted(map(tuple, np.argwhere(x == 0).tolist()))
+    assert len(dx["kinks"]) == 4
+
+
+@pytest.mark.parametrize("name", sorted(BUGGY))
+def test_each_buggy_example_fails_the_right_function_on_the_right_gradients(name, examples):
+    summary = examples[name]
+    assert summary["error"] is None and exit_code(summary) == 1
+    results = by_name(summary)
+    assert set(results) == set(BUGGY[name])
+    for pair, (failing, text) in BUGGY[name].items():
+        result = results[pair]
+        checks = gradients(result)
+        assert set(checks) == set(PAIRS[pair].gradients)
+        assert {g for g, check in checks.items() if not check["passed"]} == failing
+        assert result["passed"] is (not failing)
+        for gradient in failing:
+            assert checks[gradient]["max_error"] > 1e-2  # wrong by a lot, not by rounding
+        for gradient in set(checks) - failing:
+            assert checks[gradient]["max_error"] <= 1e-6
+        if text is not None:
+            assert text in result["diagnosis"]
+        assert result["in_place"] == [] and result["error"] is None
+
+
+def test_wrong_axis_is_reported_as_a_forward_that_is_not_batch_norm(examples):
+    batchnorm = by_name(examples["bn_wrong_axis"])["batchnorm"]
+    assert batchnorm["forward"]["status"] == "mismatch"
+    assert batchnorm["forward"]["max_error"] > 0.1
+    assert batchnorm["forward"]["tolerance"] == 1e-6
+
+
+def test_a_forward_pass_that_changes_its_input_is_reported_in_place(examples):
+    batchnorm = by_name(examples["bn_in_place"])["batchnorm"]
+    assert batchnorm["passed"] is False
+    assert batchnorm["in_place"] == [{"function": "batchnorm_forward", "argument": "x"}]
+    # the math is right: only the side effect fails it
+    assert batchnorm["forward"]["status"] == "ok"
+    assert all(g["passed"] for g in batchnorm["gradients"])
+    assert "batchnorm_forward changed x in place" in batchnorm["diagnosis"]
+    assert "`x -= …`" in batchnorm["diagnosis"]
+
+
+# -- the catalogue and check_pair in this process ----------------------------------------------------
+
+def test_catalogue_names_and_inputs():
+    assert resolve("batchnorm_backward") is PAIRS["batchnorm"] is resolve("batchnorm")
+    with pytest.raises(InputError, match="expected one of affine, relu, batchnorm"):
+        resolve("conv")
+    assert PAIRS["batchnorm"].gradients == ("dx", "dgamma", "dbeta")
+    assert PAIRS["rnn"].gradients == ("dx", "dh0", "dWx", "dWh", "db")
+    for pair in PAIRS.values():
+        first = pair.make_inputs(np.random.default_rng(3))
+        again = pair.make_inputs(np.random.default_rng(3))
+        assert list(first) == list(pair.arguments)
+        for name in pair.differentiated:
+            np.testing.assert_array_equal(first[name], again[name])  # seeded
+        assert sum(np.size(first[name]) for name in pair.differentiated) <= 256  # small enough to check in full
+    rnn = PAIRS["rnn"].make_inputs(np.random.default_rng(0))
+    assert rnn["x"].shape == (2, 3, 4) and rnn["h0"].shape == (2, 5) and rnn["Wh"].shape == (5, 5)
+    assert PAIRS["batchnorm"].make_inputs(np.random.default_rng(0))["bn_param"] == {"mode": "train"}
+
+
+def _module(source: str, tmp_path: Path) -> ModuleType:
+    path = write(tmp_path, "student_in_process.py", source)
+    module = ModuleType("student_in_process")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    return module
+
+
+def test_check_pair_reports_the_students_line_when_the_code_raises(tmp_path):
+    module = _module(
+        """
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            out = x @ w + b
+            return out, (x, w)
+
+        def affine_backward(dout, cache):
+            return None
+        """,
+        tmp_path,
+    )
+    result = check_pair(module, "affine")
+    assert result["passed"] is False
+    error = result["error"]
+    assert error["kind"] == "exception" and error["type"] == "ValueError"
+    assert error["stage"] == "affine_forward"
+    assert error["where"] == "student_in_process.py:5" and error["line"] == "out = x @ w + b"
+    assert result["diagnosis"].startswith("affine_forward raised ValueError: ")
+
+
+def test_check_pair_names_a_gradient_of_the_wrong_shape(tmp_path):
+    module = _module(
+        """
+        def affine_forward(x, w, b):
+            return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+        def affine_backward(dout, cache):
+            x, w = cache
+            dx = (dout @ w.T).reshape(x.shape)
+            dw = dout.T @ x.reshape(x.shape[0], -1)  # transposed: shape (M, D)
+            return dx, dw, dout.sum(axis=0)
+        """,
+        tmp_path,
+    )
+    result = check_pair(module, "affine_backward")
+    checks = gradients(result)
+    assert result["passed"] is False
+    assert "affine_backward returned dw of shape (4, 6); expected (6, 4), the shape of w" in result["problems"]
+    assert checks["dx"]["passed"] and checks["db"]["passed"] and not checks["dw"]["passed"]
+    assert any("transposed" in pattern for pattern in checks["dw"]["patterns"])
+
+
+@pytest.mark.parametrize(("example", "factor", "method"), [
+    ("correct", 1 + 1e-4, "central differences, Richardson-extrapolated"),  # np.var: no complex step
+    ("correct_float32", 1 + 1e-2, "central differences"),
+])
+def test_a_batchnorm_dx_off_by_a_small_factor_is_caught(example, factor, method, tmp_path):
+    module = _module(
+        f"""
+        from mathnn.gradcheck.examples import {example} as right
+        from mathnn.gradcheck.examples.{example} import batchnorm_forward
+
+        def batchnorm_backward(dout, cache):
+            dx, dgamma, dbeta = right.batchnorm_backward(dout, cache)
+            return dx * {factor!r}, dgamma, dbeta
+        """,
+        tmp_path,
+    )
+    result = check_pair(module, "batchnorm")
+    checks = gradients(result)
+    assert [name for name, check in checks.items() if not check["passed"]] == ["dx"]
+    assert checks["dx"]["method"] == method
+    assert checks["dx"]["kinks"] == []
+    assert checks["dx"]["max_error"] == pytest.approx(1 - 1 / factor, rel=0.05)
+
+
+def test_a_backward_pass_that_writes_into_the_cached_input_is_reported(tmp_path):
+    module = _module(
+        """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            x = cache
+            x[x < 0] = 0  # the cache is the caller's x
+            return dout * (x > 0)
+        """,
+        tmp_path,
+    )
+    result = check_pair(module, "relu")
+    assert result["in_place"] == [{"function": "relu_backward", "argument": "x"}]
+    assert result["passed"] is False and result["gradients"][0]["passed"] is True
+    assert result["diagnosis"].startswith("relu_backward changed x in place, so the caller's array changed")
+
+
+def test_error_details_points_at_the_students_line(tmp_path):
+    path = write(tmp_path, "hw.py", "def f():\n    return 1 / 0\n")
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    with pytest.raises(ZeroDivisionError) as caught:
+        namespace["f"]()
+    details = error_details(caught.value, path, None)
+    assert details == {
+        "kind": "exception", "stage": "f", "type": "ZeroDivisionError", "message": "division by zero",
+        "where": "hw.py:2", "line": "return 1 / 0",
+    }
+    assert error_details(SystemExit(3), path, "importing hw.py")["message"] == "sys.exit(3)"
+
+
+# -- a sandbox for homework that misbehaves ----------------------------------------------------------
+
+RELU_BACKWARD = """
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+"""
+
+
+def _timed(path: Path, **options) -> tuple[dict, float]:
+    start = time.perf_counter()
+    summary = check_file(path, **options)
+    return summary, time.perf_counter() - start
+
+
+def test_an_endless_loop_at_import_is_stopped_at_the_limit(tmp_path):
+    path = write(tmp_path, "loops.py", "import numpy as np\nwhile True: pass\n")  # one line: where it is stuck
+    summary, elapsed = _timed(path, timeout=3)
+    assert elapsed < 3 + SLACK
+    assert exit_code(summary) == 2
+    assert summary["error"] == (
+        "importing loops.py did not finish within 3 s (an endless loop?) at loops.py:2: while True: pass"
+    )
+
+
+def test_an_endless_loop_in_one_function_fails_that_function_only(tmp_path):
+    path = write(tmp_path, "loops_in_relu.py", """
+        import numpy as np
+        from mathnn.gradcheck.examples.correct import affine_forward, affine_backward
+
+        def relu_forward(x):
+            while True: x = x + 0
+        """, RELU_BACKWARD)
+    summary, elapsed = _timed(path, timeout=3)
+    assert elapsed < 3 + SLACK
+    results = by_name(summary)
+    assert exit_code(summary) == 1
+    assert results["affine"]["passed"] is True
+    relu = results["relu"]
+    assert relu["passed"] is False
+    assert relu["error"]["kind"] == "timeout"
+    assert relu["diagnosis"] == (
+        "relu_forward did not finish within 3 s (an endless loop?) at loops_in_relu.py:6: while True: x = x + 0"
+    )
+
+
+def test_sys_exit_at_import_is_an_import_error(tmp_path):
+    path = write(tmp_path, "exits.py", "import sys\nsys.exit(3)\n")
+    summary = check_file(path, timeout=3)
+    assert exit_code(summary) == 2
+    assert summary["error"] == "importing exits.py called sys.exit(3) at exits.py:2: sys.exit(3)"
+
+
+def test_sys_exit_in_a_function_fails_that_function(tmp_path):
+    path = write(tmp_path, "exits_in_relu.py", "import sys\n\ndef relu_forward(x):\n    sys.exit('bye')\n",
+                 RELU_BACKWARD)
+    (relu,) = check_file(path, timeout=3)["functions"]
+    assert relu["error"]["kind"] == "exit"
+    assert relu["diagnosis"] == "relu_forward called sys.exit('bye') at exits_in_relu.py:4: sys.exit('bye')"
+
+
+def test_an_exception_at_import_names_the_line(tmp_path):
+    path = write(tmp_path, "raises.py", "import numpy as np\n\nx = np.zeros(3)\ny = undefined_name + x\n")
+    summary = check_file(path, timeout=3)
+    assert exit_code(summary) == 2
+    assert summary["error"] == (
+        "importing raises.py raised NameError: name 'undefined_name' is not defined "
+        "at raises.py:4: y = undefined_name + x"
+    )
+
+
+def test_exhausting_memory_is_a_clear_error_within_the_limit(tmp_path):
+    path = write(tmp_path, "greedy.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            waste = np.ones(10 * 2**30 // 8)  # 10 GB
+            return np.maximum(0, x), x
+        """, RELU_BACKWARD)
+    summary, elapsed = _timed(path, timeout=3)
+    assert elapsed < 3 + SLACK
+    (relu,) = summary["functions"]
+    assert relu["error"]["kind"] == "memory"
+    assert relu["diagnosis"].startswith("relu_forward ran out of memory: MemoryError: Unable to allocate 10.0 GiB")
+    assert relu["diagnosis"].endswith(
+        "(the limit is 1024 MB; --memory raises it) at greedy.py:5: waste = np.ones(10 * 2**30 // 8)  # 10 GB"
+    )
+
+
+def test_a_crash_is_reported_with_the_signal_and_the_line(tmp_path):
+    path = write(tmp_path, "aborts.py", "import os\n\ndef relu_forward(x):\n    os.abort()\n", RELU_BACKWARD)
+    summary, elapsed = _timed(path, timeout=3)
+    assert elapsed < 3 + SLACK
+    (relu,) = summary["functions"]
+    assert exit_code(summary) == 1
+    assert relu["error"]["kind"] == "crash"
+    assert relu["diagnosis"] == "relu_forward crashed the Python process (SIGABRT) at aborts.py:4: os.abort()"
+
+
+def test_wrong_outputs_are_named_for_the_student(tmp_path):
+    path = write(tmp_path, "sloppy.py", """
+        import numpy as np
+
+        def affine_forward(x, w, b):
+            return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+        def affine_backward(dout, cache):
+            x, w = cache
+            return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            dout[cache <= 0] = 0
+            return dout
+
+        def rnn_step_forward(x, prev_h, Wx, Wh, b):
+            return np.tanh(x @ Wx + prev_h @ Wh + b)
+
+        def rnn_step_backward(dnext_h, cache):
+            return 0
+
+        def batchnorm_forward(x, gamma, beta, bn_param):
+            return x, None
+        """)
+    summary = check_file(path, timeout=5)
+    results = by_name(summary)
+    assert exit_code(summary) == 1 and not any(result["passed"] for result in results.values())
+    assert results["affine"]["diagnosis"] == "affine_backward returned 2 gradient(s); expected 3 (dx, dw, db)"
+    assert results["relu"]["in_place"] == [{"function": "relu_backward", "argument": "dout"}]
+    assert all(g["passed"] for g in results["relu"]["gradients"])  # right values, wrong side effect
+    assert results["rnn_step"]["diagnosis"] == (
+        "rnn_step_forward must return (out, cache); it returned an array of shape (2, 5)"
+    )
+    assert results["batchnorm"]["diagnosis"] == "batchnorm_backward is not defined in sloppy.py"
+
+
+def test_a_module_inside_a_package_is_imported_as_part_of_it(tmp_path):
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(package, "layers.py", "from mathnn.gradcheck.examples.correct import relu_forward, relu_backward\n")
+    write(package, "rnn_layers.py", "from .layers import *\n")
+    summary = check_file(package / "rnn_layers.py", timeout=5)
+    assert [result["name"] for result in summary["functions"]] == ["relu"]
+    assert summary["passed"] is True
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+def test_exit_status_0_when_everything_passes(capsys):
+    assert main([str(example_path("relu_kink"))]) == 0
+    out = capsys.readouterr().out
+    assert "relu_forward / relu_backward: passed" in out
+    assert "kink at 4 entries" in out
+    assert "1 of 1 function pair(s) passed" in out
+
+
+def test_json_and_gradescope_outputs(tmp_path, capsys):
+    results_file = tmp_path / "results.json"
+    path = example_path("rnn_dwh_transposed")
+    assert main([str(path), "--json", "--gradescope", str(results_file), "--function", "rnn_step_forward"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"file", "seed", "passed", "error", "functions"}
+    assert document["passed"] is False and document["error"] is None
+    (rnn_step,) = document["functions"]
+    assert rnn_step["name"] == "rnn_step" and rnn_step["passed"] is False
+    assert set(rnn_step) == {
+        "name", "forward_function", "backward_function", "passed", "forward", "in_place", "gradients", "diagnosis",
+        "error",
+    }
+    assert [g["name"] for g in rnn_step["gradients"]] == ["dx", "dprev_h", "dWx", "dWh", "db"]
+    for gradient in rnn_step["gradients"]:
+        assert set(gradient) == {"name", "passed", "max_error", "tolerance", "method"}
+        assert gradient["passed"] is (gradient["name"] != "dWh")
+        assert gradient["method"] == "complex step"
+    assert "Wh is transposed" in rnn_step["diagnosis"]
+
+    gradescope = json.loads(results_file.read_text())
+    assert gradescope["score"] == 0.0
+    (test,) = gradescope["tests"]
+    assert test["name"] == "rnn_step_forward / rnn_step_backward"
+    assert test["score"] == 0.0 and test["max_score"] == 1.0
+    assert "dWh       FAIL" in test["output"]
+
+
+def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
+    results_file = tmp_path / "results.json"
+    path = write(tmp_path, "half_right.py", """
+        from mathnn.gradcheck.examples.correct import relu_forward, relu_backward
+        from mathnn.gradcheck.examples.bn_missing_mean_path import batchnorm_forward, batchnorm_backward
+        """)
+    assert main([str(path), "--gradescope", str(results_file)]) == 1
+    capsys.readouterr()
+    gradescope = json.loads(results_file.read_text())
+    assert [(t["name"], t["score"], t["max_score"]) for t in gradescope["tests"]] == [
+        ("relu_forward / relu_backward", 1.0, 1.0), ("batchnorm_forward / batchnorm_backward", 0.0, 1.0),
+    ]
+    assert gradescope["score"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["no_such_file.py"], "mathnn check: could not check no_such_file.py: no such file"),
+        (["{empty}"], "empty.py defines none of the functions mathnn can check (affine_forward/affine_backward, "),
+        (["{empty}", "--function", "relu"], "empty.py does not define relu_forward and relu_backward"),
+        (["{empty}", "--function", "conv"], "argument --function: expected one of affine, relu, batchnorm"),
+        (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds > 0; received '0'"),
+        (["{empty}", "--memory", "20"], "--memory 20 MB is below what the checker itself uses"),
+    ],
+)
+def test_exit_status_2_with_a_one_line_error_when_nothing_can_be_checked(argv, message, tmp_path, capsys):
+    empty = write(tmp_path, "empty.py", "def hello():\n    return 1\n")
+    assert main([arg.format(empty=empty) for arg in argv]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_gradescope_file_records_an_import_error(tmp_path, capsys):
+    results_file = tmp_path / "results.json"
+    path = write(tmp_path, "broken.py", "def relu_forward(x)\n    return x\n")
+    assert main([str(path), "--gradescope", str(results_file)]) == 2
+    assert "importing broken.py raised SyntaxError: expected ':'" in capsys.readouterr().err
+    gradescope = json.loads(results_file.read_text())
+    assert gradescope["score"] == 0.0
+    assert gradescope["tests"][0]["max_score"] == 1.0
+    assert "at broken.py:1: def relu_forward(x)" in gradescope["tests"][0]["output"]
+
+
+def test_add_cli_registers_the_check_subcommand(capsys):
+    parser = argparse.ArgumentParser(prog="mathnn")
+    add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["check", str(example_path("relu_kink")), "--timeout", "9", "--memory", "900"])
+    assert (args.timeout, args.memory, args.function, args.seed) == (9.0, 900, None, 0)
+    assert args.run(args, parser) == 0
+    assert "1 of 1 function pair(s) passed" in capsys.readouterr().out
+
+
+def test_the_worker_runs_as_a_module_entry_point():
+    import subprocess
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "mathnn.gradcheck.runner", str(example_path("relu_kink")), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["passed"] is True
