@@ -261,10 +261,11 @@ def npm_packages_present(root: str = ROOT) -> bool:
     return all(os.path.exists(os.path.join(root, "node_modules", name, "package.json")) for name in dependencies)
 
 
-def ensure_system_tools() -> None:
+def ensure_system_tools(browser: bool = True) -> None:
     """Debian's chromium for tests/test_docs_browser.py and the npm packages the docs take KaTeX from.
 
-    Called by `test` and `docs` when package.json exists at the repo root. Installs chromium with
+    Called by `test`, `docs` and (without the browser) `tour` when package.json exists at the repo
+    root. Installs chromium with
     apt-get (as root, through sudo otherwise) when /usr/bin/chromium is absent, and npm too when it
     is missing; then runs `npm ci` (`npm install` without a lock file), skipped while package.json
     and package-lock.json are unchanged and their packages are in node_modules (stamp:
@@ -272,7 +273,7 @@ def ensure_system_tools() -> None:
     """
     with venv_lock():
         missing = []
-        if not os.path.exists(CHROMIUM):
+        if browser and not os.path.exists(CHROMIUM):
             missing.append("chromium")
         if shutil.which("npm") is None:
             missing.append("npm")
@@ -308,6 +309,8 @@ def needs_system_tools() -> bool:
 
 def cmd_tour(args: list) -> int:
     ensure_venv()
+    if needs_system_tools():
+        ensure_system_tools(browser=False)  # the tour builds the docs, which take KaTeX from npm
     run("mathnn tour", [os.path.join(VENV_BIN, "mathnn"), "tour"] + args)
     return 0
 

@@ -32,7 +32,7 @@ commands:
   tag SENTENCE   tag each word with its part of speech ("I work at google"), a many-to-many RNN
   check FILE     gradient-check the CS231n layers of a homework file and say where the bug is
   vanishing      measure the vanishing gradient through time and depth, and its remedies
-  tour           the guided tour: everything mathnn can show and check, in lecture order
+  tour           the guided tour: everything mathnn can show and check, in lecture order (and the docs)
 """
 
 
@@ -110,6 +110,8 @@ def _tour(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _tour_models()
     _tour_vanishing()
     _tour_homework()
+    if not args.no_docs:
+        _tour_docs()
     return status
 
 
@@ -160,6 +162,28 @@ def _tour_homework() -> None:
     print(f"\n6. Checking a student's homework (mathnn check {path.name}): a batch norm whose backward pass")
     print("   forgets the path through the mean; each function runs in its own sandboxed process:\n")
     print("\n".join("   " + line for line in format_text(check_file(path, ["batchnorm"])).splitlines()))
+
+
+def _tour_docs() -> None:
+    """Build the docs site when this is a source checkout with the docs tools; say where it is."""
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    config, katex = root / "mkdocs.yml", root / "node_modules" / "katex"
+    print("\n7. The documentation: every derivation and experiment above, rendered with its math:\n")
+    if not config.exists() or importlib.util.find_spec("mkdocs") is None or not katex.exists():
+        print("   build it from a source checkout with:  python3 dev.py docs")
+        return
+    site = root / "site"
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
+                             "-d", str(site)], capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    if result.returncode != 0:
+        print("   the docs did not build:\n" + "\n".join("   " + line for line in result.stderr.splitlines()[-10:]))
+        return
+    print(f"   built in {time.perf_counter() - start:.0f} s: open {site / 'index.html'}")
 
 
 # -- charrnn and tag ----------------------------------------------------------------------------------
@@ -333,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_vanishing(commands)
 
     tour = commands.add_parser("tour", help="the guided tour of everything mathnn shows and checks")
+    tour.add_argument("--no-docs", action="store_true", help="skip building the documentation site at the end")
     tour.set_defaults(run=_tour)
     return parser
 
