@@ -1610,7 +1610,7 @@ def tour_table(seed: int = 0) -> str:
     return _time_table(experiment, _distances(20))
 
 
-def _time_report(experiment: TimeExperiment) -> str:
+def time_report(experiment: TimeExperiment) -> str:
     lines = [
         "1. Through time: exact ‖∂h_T/∂h_t‖₂ (a product of Jacobians diag(f′(a_k)) W_hh) vs the bound",
         _time_table(experiment, _distances(experiment.steps)),
@@ -1620,7 +1620,7 @@ def _time_report(experiment: TimeExperiment) -> str:
     return "\n".join(lines)
 
 
-def _depth_report(experiment: DepthExperiment) -> str:
+def depth_report(experiment: DepthExperiment) -> str:
     headers = ["variant", "‖∂L/∂W_1‖/‖∂L/∂W_L‖ init", "after", "‖∂L/∂W_1‖ init", "after", "loss init", "after",
                "‖ΔW_1‖/‖W_1‖"]
     rows = [
@@ -1641,7 +1641,7 @@ def _depth_report(experiment: DepthExperiment) -> str:
     )
 
 
-def _recall_report(experiment: RecallExperiment) -> str:
+def recall_report(experiment: RecallExperiment) -> str:
     headers = ["k"] + [f"{name} accuracy" for name in experiment.activations]
     rows = [[str(k)] + [_short(row[j]) for row in experiment.accuracy] for j, k in enumerate(experiment.distances)]
     return (
@@ -1651,7 +1651,8 @@ def _recall_report(experiment: RecallExperiment) -> str:
     )
 
 
-def _shift_report(experiment: ShiftExperiment) -> str:
+def shift_report(experiment: ShiftExperiment, with_reading: bool = True) -> str:
+    """The drift table of one activation, followed (unless ``with_reading`` is false) by what it shows."""
     headers = ["variant", "drift μ(z)", "drift σ(z)", "drift μ(u)", "drift σ(u)", "‖G′−G‖/‖G‖", "cos(G,G′)",
                "loss init", "after"]
     rows = [
@@ -1664,7 +1665,7 @@ def _shift_report(experiment: ShiftExperiment) -> str:
         f"4. Internal covariate shift, {experiment.activation}: {experiment.depth} layers, {experiment.steps} steps, "
         f"η = {experiment.learning_rate:g}, injected noise {experiment.noise:g}; per-step drift of unit means μ and "
         "spreads σ, averaged over hidden layers, of z (before BN) and u (what f sees)\n"
-        + format_table(headers, rows, align="right") + "\n" + experiment.measured
+        + format_table(headers, rows, align="right") + ("\n" + experiment.measured if with_reading else "")
     )
 
 
@@ -1682,13 +1683,13 @@ def report(results: dict[str, Any]) -> str:
     """
     sections = []
     if "time" in results:
-        sections.append(_time_report(results["time"]) + f"\n({results['time'].seconds:.1f} s)")
+        sections.append(time_report(results["time"]) + f"\n({results['time'].seconds:.1f} s)")
     if "depth" in results:
-        sections.append(_depth_report(results["depth"]) + f"\n({results['depth'].seconds:.1f} s)")
+        sections.append(depth_report(results["depth"]) + f"\n({results['depth'].seconds:.1f} s)")
     if "recall" in results:
-        sections.append(_recall_report(results["recall"]) + f"\n({results['recall'].seconds:.1f} s)")
+        sections.append(recall_report(results["recall"]) + f"\n({results['recall'].seconds:.1f} s)")
     for experiment in results.get("shift", []):
-        sections.append(_shift_report(experiment) + f"\n({experiment.seconds:.1f} s)")
+        sections.append(shift_report(experiment) + f"\n({experiment.seconds:.1f} s)")
     if results.get("shift"):
         sections.append(CURRENT_UNDERSTANDING)
     return "\n\n".join(sections)

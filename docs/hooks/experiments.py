@@ -1,0 +1,260 @@
+"""MkDocs hook: the lecture pages' experiments, run while the site is built.
+
+A page asks for one with a line holding only ``<!-- mathnn:experiment NAME -->``; the line is
+replaced by the experiment's Markdown (a table, a sample, a figure, a proven claim). Nothing on the
+lecture pages is a pasted number: each figure is computed from the package at build time, with a
+fixed seed, so a change in the code shows up on the page.
+
+The vanishing-gradient figures are drawn once per build (``mathnn.vanishing.plot_results``) and
+added to the site under ``images/vanishing/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+log = logging.getLogger("mkdocs.hooks.experiments")
+
+MARKER = re.compile(r"^<!-- mathnn:experiment ([a-z0-9-]+) -->$", re.MULTILINE)
+FIGURES = "images/vanishing"
+SEED = 0
+
+_cache: dict[str, object] = {}
+
+
+def _fenced(text: str) -> str:
+    return "```text\n" + text.rstrip() + "\n```"
+
+
+def _vanishing() -> dict:
+    """All four vanishing-gradient experiments, run once per build."""
+    if "vanishing" not in _cache:
+        from mathnn.vanishing import run_experiments
+
+        _cache["vanishing"] = run_experiments(seed=SEED)
+    return _cache["vanishing"]
+
+
+def _figure(name: str, caption: str) -> str:
+    return f"![{caption}](../{FIGURES}/{name}.svg)\n\n*{caption}* ([PNG](../{FIGURES}/{name}.png))"
+
+
+# -- the experiments -------------------------------------------------------------------------------
+
+
+def tagger() -> str:
+    from mathnn.tagger import train_tagger
+
+    model = train_tagger(seed=SEED)
+    rows = ["| sentence | tags |", "|---|---|"]
+    for sentence in ("I work at google", "she lives in seoul", "we study at the university"):
+        tags = model.tag(sentence)
+        rows.append(f"| {sentence} | {' '.join(f'{w}/{t}' for w, t in zip(sentence.split(), tags))} |")
+    return (
+        f"Trained while this page was built: `train_tagger(seed={SEED})`, {len(model.losses)} steps, "
+        f"final loss {model.losses[-1]:.3f} nats per word.\n\n" + "\n".join(rows)
+    )
+
+
+def rnn_forms() -> str:
+    return _claims("rnn")
+
+
+def charrnn() -> str:
+    from mathnn.charrnn import CharRNN, unigram_loss
+    from mathnn.data import load_text
+
+    text = load_text()
+    model = CharRNN(seed=SEED)
+    start = time.perf_counter()
+    losses = model.fit(text, 2000, progress=False)
+    seconds = time.perf_counter() - start
+    prefix = "We hold these truths"
+    sample = model.sample(prefix, 200, temperature=0.7)
+    return "\n".join([
+        f"`CharRNN(seed={SEED}).fit(load_text(), 2000)` while this page was built ({seconds:.1f} s):",
+        "",
+        "| | nats per character |",
+        "|---|--:|",
+        f"| first training chunk | {losses[0]:.3f} |",
+        f"| model, on the whole text | {model.loss(text):.3f} |",
+        f"| unigram baseline (character frequencies) | {unigram_loss(text):.3f} |",
+        f"| uniform over {len(set(text))} characters | {np.log(len(set(text))):.3f} |",
+        "",
+        f"A sample at temperature 0.7, starting from “{prefix}”:",
+        "",
+        _fenced(prefix + sample),
+    ])
+
+
+def vanishing_time() -> str:
+    from mathnn.vanishing import time_report
+
+    return _fenced(time_report(_vanishing()["time"])) + "\n\n" + _figure(
+        "vanishing_time", "‖∂h_T/∂h_t‖ against the distance T − t, measured (solid) and the bound (dashed)")
+
+
+def vanishing_depth() -> str:
+    from mathnn.vanishing import depth_report
+
+    return _fenced(depth_report(_vanishing()["depth"])) + "\n\n" + _figure(
+        "vanishing_depth", "‖∂L/∂W_l‖ per layer of a 20-layer stack, at initialization and after training")
+
+
+def vanishing_recall() -> str:
+    from mathnn.vanishing import recall_report
+
+    return _fenced(recall_report(_vanishing()["recall"])) + "\n\n" + _figure(
+        "vanishing_recall", "Recall accuracy against the distance k between the token and where it is used")
+
+
+def covariate_shift() -> str:
+    from mathnn.vanishing import CURRENT_UNDERSTANDING, shift_report
+
+    parts = [
+        _fenced(shift_report(experiment, with_reading=False)) + "\n\n" + experiment.measured
+        for experiment in _vanishing()["shift"]
+    ]
+    return "\n\n".join(parts) + "\n\n" + _figure(
+        "vanishing_shift", "Per-layer drift of what the activation sees, with and without batch norm"
+    ) + "\n\n" + CURRENT_UNDERSTANDING
+
+
+def _claims(rule: str) -> str:
+    from mathnn.rules import RULES
+
+    proof = RULES[rule].prove()
+    lines = [f"- {'proven' if claim.holds else '**not proven**'}: {claim.statement} — {claim.method}"
+             for claim in proof.claims]
+    return f"Proven while this page was built (`mathnn verify {rule}`):\n\n" + "\n".join(lines)
+
+
+def sigmoid_max() -> str:
+    return _claims("sigmoid")
+
+
+def batchnorm_facts() -> str:
+    return _claims("batchnorm")
+
+
+def gradient_descent() -> str:
+    from mathnn.optim import sgd
+
+    target = np.array([3.0, -2.0])
+    rows = ["| η | ‖W − W*‖ after 1 step | after 10 | after 50 | behaviour |", "|--:|--:|--:|--:|---|"]
+    for rate in (0.1, 0.5, 1.0, 1.9, 2.1):
+        params = {"W": np.zeros(2)}
+        distances = {}
+        for step in range(1, 51):
+            sgd(params, {"W": params["W"] - target}, rate)
+            distances[step] = float(np.linalg.norm(params["W"] - target))
+        factor = abs(1 - rate)
+        behaviour = ("converges" if factor < 1 else "diverges") + (", oscillating" if rate > 1 else "")
+        if rate == 1.0:
+            behaviour = "exact in one step"
+        rows.append(f"| {rate:g} | {distances[1]:.3g} | {distances[10]:.3g} | {distances[50]:.3g} | {behaviour} |")
+    return (
+        "L(W) = ½‖W − W*‖² with W* = (3, −2), from W = 0, with `mathnn.optim.sgd` (the lecture's update); "
+        "each step multiplies the error by (1 − η):\n\n" + "\n".join(rows)
+    )
+
+
+def relu_kinks() -> str:
+    import mathnn
+
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    rows = ["| x | " + " | ".join(f"{v:g}" for v in x) + " |", "|---|" + "--:|" * len(x)]
+    for label, values in (
+        ("ReLU(x)", mathnn.relu(x)), ("ReLU′(x)", mathnn.relu_grad(x)),
+        ("LeakyReLU(x), α = 0.01", mathnn.leaky_relu(x)), ("LeakyReLU′(x), α = 0.01", mathnn.leaky_relu_grad(x)),
+    ):
+        rows.append(f"| {label} | " + " | ".join(f"{v:g}" for v in values) + " |")
+    return "Computed by the generated kernels while this page was built:\n\n" + "\n".join(rows)
+
+
+def _check_example(example: str, function: str) -> str:
+    from mathnn.gradcheck.examples import example_path
+    from mathnn.gradcheck.runner import check_file, format_text
+
+    path = example_path(example)
+    # The report names the file it checked; on the page, by its name alone.
+    text = format_text(check_file(path, [function])).replace(str(path), path.name)
+    return "Run while this page was built:\n\n" + _fenced(f"$ mathnn check {path.name}\n" + text)
+
+
+def check_homework() -> str:
+    return _check_example("bn_missing_mean_path", "batchnorm")
+
+
+def check_rnn() -> str:
+    return _check_example("rnn_no_accumulation", "rnn")
+
+
+def sigmoid_precision() -> str:
+    import mpmath
+
+    import mathnn
+
+    x = np.array([5.0, 20.0, 30.0, 36.0, 40.0])
+    sigma = 1 / (1 + np.exp(-x))
+    rows = ["| x | σ(1 − σ) in float64 | `mathnn.sigmoid_grad(x)` | exact (50 digits) |", "|--:|--:|--:|--:|"]
+    with mpmath.workdps(50):
+        for value, naive, kernel in zip(x, sigma * (1 - sigma), mathnn.sigmoid_grad(x)):
+            s = 1 / (1 + mpmath.exp(-mpmath.mpf(value)))
+            rows.append(f"| {value:g} | {naive:.6e} | {kernel:.6e} | {float(s * (1 - s)):.6e} |")
+    return "Computed while this page was built:\n\n" + "\n".join(rows)
+
+
+EXPERIMENTS: dict[str, Callable[[], str]] = {
+    "tagger": tagger,
+    "rnn-forms": rnn_forms,
+    "charrnn": charrnn,
+    "vanishing-time": vanishing_time,
+    "vanishing-depth": vanishing_depth,
+    "vanishing-recall": vanishing_recall,
+    "covariate-shift": covariate_shift,
+    "sigmoid-max": sigmoid_max,
+    "batchnorm-facts": batchnorm_facts,
+    "gradient-descent": gradient_descent,
+    "relu-kinks": relu_kinks,
+    "check-homework": check_homework,
+    "check-rnn": check_rnn,
+    "sigmoid-precision": sigmoid_precision,
+}
+
+
+# -- MkDocs events ---------------------------------------------------------------------------------
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Draw the vanishing-gradient figures and add them to the site."""
+    from mathnn.vanishing import plot_results
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as directory:
+        for path in plot_results(_vanishing(), directory):
+            files.append(File.generated(config, f"{FIGURES}/{path.name}", content=Path(path).read_bytes()))
+    log.info("experiments: vanishing-gradient experiments and figures in %.1f s", time.perf_counter() - start)
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    def run(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in EXPERIMENTS:
+            log.warning("experiments: %s asks for an unknown experiment %r (known: %s)",
+                        page.file.src_uri, name, ", ".join(EXPERIMENTS))
+            return match.group(0)
+        return EXPERIMENTS[name]()
+
+    return MARKER.sub(run, markdown)
