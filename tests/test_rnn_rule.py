@@ -21,6 +21,11 @@ def test_rnn_and_softmax_rules_are_proven():
     for name in ("rnn", "softmax_ce"):
         proof = RULES[name].prove()
         assert proof.holds, str(proof)
+    statements = [claim.statement for claim in RULES["rnn"].prove().claims]
+    # BPTT at the sizes the lecture asks for, and the step for every activation.
+    assert any(s.startswith("BPTT") and "n=3, d=2" in s and "T=4" in s for s in statements), statements
+    for activation in ("tanh", "sigmoid", "relu", "leaky_relu"):
+        assert any(s.startswith(f"{activation} step") for s in statements), activation
 
 
 def test_transposed_weight_gradient_is_refuted():
@@ -53,8 +58,8 @@ def test_softmax_gradient_with_the_wrong_sign_is_refuted():
 
 
 def test_forward_kernel_is_the_lecture_column_form():
-    claim = RULES["rnn"].prove().claims[0]
-    assert claim.holds and "W_hh = Whᵀ" in claim.statement
+    (claim,) = [c for c in RULES["rnn"].prove().claims if c.statement.startswith("rnn_step_forward (row form")]
+    assert claim.holds and "W_hh = Whᵀ, W_xh = Wxᵀ" in claim.statement
 
 
 def test_numeric_checks_pass_and_catch_a_wrong_kernel(monkeypatch):

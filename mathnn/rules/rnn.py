@@ -16,7 +16,12 @@ import itertools
 import sympy as sp
 
 from .arrays import evaluate, gradient, matrices_equal, symbol_matrix
-from .core import BatchSum, Claim, ClaimRule, Dot, Kernel, RowMax, RowSum, Statement, TotalSum, Transposed, compose
+from . import rnn_math
+from .core import (
+    BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, RowMax, RowSum, Section, Statement, TotalSum, Transposed,
+    compose, kernel_section,
+)
+from .textprint import text
 
 # -- array notation -------------------------------------------------------------------------------
 x, prev_h, Wx, Wh, b, a = sp.symbols("x prev_h Wx Wh b a")
@@ -201,6 +206,25 @@ def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> li
     return claims
 
 
+def _derivation() -> list[Section]:
+    """The lecture's column-form derivation (step, local gradients, BPTT), then the row-form kernels."""
+    steps = tuple(
+        Equation(
+            ((step.name, step.latex_lhs),
+             (step.expr if isinstance(step.expr, str) else text(step.expr),
+              step.expr if isinstance(step.expr, str) else sp.latex(step.expr, order="none"))),
+            step.note,
+        )
+        for step in rnn_math.derivation_steps()
+    )
+    return [
+        Section("The step and backpropagation through time, in the lecture's column form", steps),
+        kernel_section(RNN_KERNELS),
+    ]
+
+
+RNN_KERNELS = (step_forward, step_delta, weight_gradients)
+
 rnn = ClaimRule(
     name="rnn",
     title="Recurrent step and backpropagation through time",
@@ -210,8 +234,11 @@ rnn = ClaimRule(
         "reaching h_t arrives from two places: the output at t and the step t + 1 "
         "(backpropagation through time)."
     ),
-    kernels=(step_forward, step_delta, weight_gradients),
-    claims_of=lambda kernels: step_kernel_claims({kernel.name: kernel for kernel in kernels}),
+    kernels=RNN_KERNELS,
+    # The column-form math for every activation and BPTT at (n, d, v, T) = (3, 2, 2, 4), then each
+    # row-form kernel entry by entry.
+    claims_of=lambda kernels: [*rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels})],
+    derivation_of=_derivation,
 )
 
 softmax_ce = ClaimRule(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
@@ -17,7 +19,27 @@ class TextPrinter(StrPrinter):
     printmethod = "_mathnn_text"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return pretty_symbol(expr.name)
+        return _from_latex(expr.name) if "\\" in expr.name else pretty_symbol(expr.name)
+
+    _print_MatrixSymbol = _print_Symbol
+
+    def _print_HadamardProduct(self, expr: sp.Expr) -> str:
+        return " ⊙ ".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_HadamardPower(self, expr: sp.Expr) -> str:
+        return f"{self.parenthesize(expr.base, 60)}^∘{self._print(expr.exp)}"
+
+    def _print_MatMul(self, expr: sp.Expr) -> str:
+        return "·".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_Transpose(self, expr: sp.Expr) -> str:
+        return f"{self.parenthesize(expr.arg, 1000, strict=True)}ᵀ"
+
+    def _print_Identity(self, expr: sp.Expr) -> str:
+        return "I"
+
+    def _print_OneMatrix(self, expr: sp.Expr) -> str:
+        return "1"
 
     def _subscript(self, index: sp.Expr) -> str:
         name = self._print(index)
@@ -40,6 +62,16 @@ class TextPrinter(StrPrinter):
             for value, condition in expr.args
         ]
         return "{" + "; ".join(branches) + "}"
+
+
+#: LaTeX found in display-only symbol names, and its plain-text reading.
+_LATEX_WORDS = {"\\delta": "δ", "\\left(": "(", "\\right)": ")", "\\mathbf{1}": "1"}
+
+
+def _from_latex(name: str) -> str:
+    for latex, plain in _LATEX_WORDS.items():
+        name = name.replace(latex, plain)
+    return re.sub(r"_\{(\w)\}", r"_\1", name)  # δ_{t} → δ_t, δ_{t+1} stays
 
 
 def text(expr: sp.Expr) -> str:
