@@ -54,7 +54,7 @@ import numbers
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -559,15 +559,10 @@ class TimeExperiment:
     def to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
         return {
-            "hidden": self.hidden,
-            "steps": self.steps,
-            "inputs": self.inputs,
-            "seed": self.seed,
-            "init": self.init,
+            **_settings(self),
             "lambda1": self.flows[0].lambda1,
             "bound": BOUND_GENERAL,
             "flows": [flow.to_dict() for flow in self.flows],
-            "seconds": self.seconds,
         }
 
 
@@ -891,8 +886,30 @@ class DepthRun:
         }
 
 
+class _Variants:
+    """An experiment made of one run per variant ('sigmoid', 'sigmoid+bn', …)."""
+
+    runs: list
+
+    def run(self, variant: str):
+        """The run of one variant, e.g. 'sigmoid+bn'."""
+        for run in self.runs:
+            if run.variant == variant:
+                return run
+        raise InputError(f"variant: expected one of {', '.join(r.variant for r in self.runs)}; received {variant!r}")
+
+
+def _settings(experiment: object) -> dict[str, Any]:
+    """The experiment's scalar fields (sizes, rates, seed, seconds) as plain Python."""
+    return {
+        field.name: getattr(experiment, field.name)
+        for field in fields(experiment)
+        if isinstance(getattr(experiment, field.name), (int, float, str))
+    }
+
+
 @dataclass(frozen=True)
-class DepthExperiment:
+class DepthExperiment(_Variants):
     """:class:`DepthRun` for each variant on one task.
 
     Attributes
@@ -912,25 +929,12 @@ class DepthExperiment:
     runs: list[DepthRun]
     seconds: float
 
-    def run(self, variant: str) -> DepthRun:
-        """The run of one variant, e.g. 'sigmoid+bn'."""
-        for run in self.runs:
-            if run.variant == variant:
-                return run
-        raise InputError(f"variant: expected one of {', '.join(r.variant for r in self.runs)}; received {variant!r}")
-
     def to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
         return {
-            "depth": self.depth,
-            "width": self.width,
-            "steps": self.steps,
-            "batch": self.batch,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
+            **_settings(self),
             "layers": list(range(1, self.depth + 1)),
             "runs": [run.to_dict() for run in self.runs],
-            "seconds": self.seconds,
         }
 
 
@@ -1307,7 +1311,7 @@ class ShiftRun:
 
 
 @dataclass(frozen=True)
-class ShiftExperiment:
+class ShiftExperiment(_Variants):
     """:class:`ShiftRun` for a stack without batch norm, with it, and with noise injected after it.
 
     Attributes
@@ -1334,30 +1338,14 @@ class ShiftExperiment:
     measured: str
     seconds: float
 
-    def run(self, variant: str) -> ShiftRun:
-        """The run of one variant, e.g. 'sigmoid+bn'."""
-        for run in self.runs:
-            if run.variant == variant:
-                return run
-        raise InputError(f"variant: expected one of {', '.join(r.variant for r in self.runs)}; received {variant!r}")
-
     def to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
         return {
-            "activation": self.activation,
-            "depth": self.depth,
-            "width": self.width,
-            "steps": self.steps,
-            "batch": self.batch,
-            "learning_rate": self.learning_rate,
-            "noise": self.noise,
-            "seed": self.seed,
+            **_settings(self),
             "layers": list(range(1, self.depth)),
             "gradient_shift_layers": list(range(2, self.depth)),
             "runs": [run.to_dict() for run in self.runs],
-            "measured": self.measured,
             "current_understanding": CURRENT_UNDERSTANDING,
-            "seconds": self.seconds,
         }
 
 

@@ -27,6 +27,17 @@ def _floating(x: np.ndarray, name: str = "x") -> np.ndarray:
     return x
 
 
+def _perturbed(f: Callable[[np.ndarray], object], x: np.ndarray, index: tuple[int, ...], h: float) -> tuple:
+    """f at x with x[index] moved by +h and by −h, as CS231n does: in place, then restored."""
+    original = x[index]
+    x[index] = original + h
+    above = np.array(f(x), copy=True)
+    x[index] = original - h
+    below = np.array(f(x), copy=True)
+    x[index] = original
+    return above, below
+
+
 def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True,
                             h: float = 1e-5) -> np.ndarray:
     """Central-difference gradient of a scalar function ``f`` at ``x`` (any shape).
@@ -37,12 +48,7 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, ver
     _floating(x)
     gradient = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + h
-        above = f(x)
-        x[index] = original - h
-        below = f(x)
-        x[index] = original
+        above, below = _perturbed(f, x, index, h)
         gradient[index] = (above - below) / (2 * h)
         if verbose:
             print(index, gradient[index])
@@ -55,12 +61,7 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     _floating(x)
     gradient = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + h
-        above = np.array(f(x), copy=True)
-        x[index] = original - h
-        below = np.array(f(x), copy=True)
-        x[index] = original
+        above, below = _perturbed(f, x, index, h)
         gradient[index] = np.sum((above - below) * df) / (2 * h)
     return gradient
 
@@ -71,13 +72,8 @@ def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_
     _floating(x)
     for _ in range(num_checks):
         index = tuple(randrange(size) for size in x.shape)
-        original = x[index]
-        x[index] = original + h
-        above = f(x)
-        x[index] = original - h
-        below = f(x)
-        x[index] = original
-        numeric = (above - below) / (2 * h)
+        above, below = _perturbed(f, x, index, h)
+        numeric = float(above - below) / (2 * h)
         analytic = analytic_grad[index]
         error = abs(numeric - analytic) / (abs(numeric) + abs(analytic))
         print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
