@@ -82,6 +82,26 @@ def test_every_page_exists_and_derivations_are_in_the_nav(built_site: Path) -> N
     assert (built_site / "derivations" / "index.html").is_file()
 
 
+LECTURE = ["rnn", "recurrence", "next-character", "vanishing", "sigmoid", "gradient-descent", "relu",
+           "leaky-relu", "covariate-shift", "batchnorm"]
+
+
+@pytest.mark.parametrize("topic", LECTURE)
+def test_each_lecture_topic_shows_an_experiment_run_during_the_build(built_site: Path, topic: str) -> None:
+    """Every topic page asks for an experiment, and the build replaced the request with its output."""
+    source = (DOCS / "lecture" / f"{topic}.md").read_text(encoding="utf-8")
+    assert "<!-- mathnn:experiment " in source, topic
+    page = (built_site / "lecture" / f"{topic}.html").read_text(encoding="utf-8")
+    assert "mathnn:experiment" not in page, topic
+    assert "while this page was built" in page or "<img" in page, topic
+
+
+def test_lecture_pages_are_in_the_lecture_order(built_site: Path) -> None:
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    positions = [home.index(f'href="lecture/{topic}.html"') for topic in LECTURE]
+    assert positions == sorted(positions)
+
+
 # --------------------------------------------------------------------------------------------------
 # the generated pages show what the rules produce now
 # --------------------------------------------------------------------------------------------------

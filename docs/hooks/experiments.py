@@ -164,8 +164,8 @@ def gradient_descent() -> str:
             behaviour = "exact in one step"
         rows.append(f"| {rate:g} | {distances[1]:.3g} | {distances[10]:.3g} | {distances[50]:.3g} | {behaviour} |")
     return (
-        "L(W) = ½‖W − W*‖² with W* = (3, −2), from W = 0, with `mathnn.optim.sgd` (the lecture's update); "
-        "each step multiplies the error by (1 − η):\n\n" + "\n".join(rows)
+        "Computed while this page was built: L(W) = ½‖W − W*‖² with W* = (3, −2), from W = 0, with "
+        "`mathnn.optim.sgd` (the lecture's update); each step multiplies the error by (1 − η):\n\n" + "\n".join(rows)
     )
 
 
