@@ -404,7 +404,8 @@ class LayerRule:
     def mistake_gradient(self, mistake: Mistake) -> sp.Expr:
         """The gradient a student with this mistake computes, for one row, in node symbols."""
         if mistake.closed is not None:
-            return self.indexed(mistake.closed)
+            helpers = {sp.Symbol(helper.target): helper.expr for helper in reversed(self.helpers)}
+            return self.indexed(mistake.closed.xreplace(helpers))
         return self.derived_gradient(mistake.wrt, mistake.drop)
 
     def _refute(self, mistake: Mistake, kernel_values: Mapping[sp.Symbol, sp.Expr]) -> Claim:
