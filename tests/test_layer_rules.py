@@ -129,3 +129,21 @@ def test_every_rule_has_all_six_artifacts():
             spec = rule.spec()
             assert callable(getattr(public, spec["forward"])) and callable(getattr(public, spec["backward"]))
             assert isinstance(public.layernorm_forward(np.ones((1, 2)), np.ones(2), np.ones(2))[1], LayerCache)
+
+
+def test_the_diagnosis_names_each_mistake_and_nothing_for_the_right_gradient():
+    from mathnn.gradcheck.diagnosis import layer_diagnosis
+
+    layer = layers()["layernorm"]
+    diagnose = layer_diagnosis("layernorm")
+    rng = np.random.default_rng(5)
+    inputs = draw_inputs(layer, {"N": 3, "D": 4}, rng)
+    dout = rng.standard_normal((3, 4))
+    out, *cached = layer.kernel("layernorm_forward_kernel")(**inputs)
+    right = layer.kernel("layernorm_backward_kernel")(dout, *cached)[0]
+    assert diagnose("x", right, right, {**inputs, "ln_param": {}}, dout) is None
+    for mistake in layer.spec["mistakes"]:
+        wrong = layer.kernel(mistake["kernel"])(dout, **inputs)
+        assert diagnose("x", wrong, right, {**inputs, "ln_param": {}}, dout) == mistake["sentence"]
+        # the same slip in dgamma's place is not blamed on dx's paths
+        assert diagnose("gamma", wrong, right, {**inputs, "ln_param": {}}, dout) is None
