@@ -71,11 +71,14 @@ class LayerCache:
         The cached arrays, named as in the layer's rule (``x_hat``, ``gamma``, ``inv_std``).
     out_shape : tuple of int
         The shape of the forward's output, which ``dout`` must have.
+    flattened : tuple of int or None
+        The original shape of the argument the layer flattens (CS231n's affine x), for its gradient.
     """
 
     layer: str
     values: dict[str, np.ndarray]
     out_shape: tuple[int, ...]
+    flattened: tuple[int, ...] | None = None
 
 
 def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], owner: str) -> np.ndarray:
@@ -92,6 +95,16 @@ def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], ow
                              f"received shape {array.shape}")
         sizes.setdefault(size, actual)
     return array
+
+
+def _flattened(bound: dict[str, object], name: str) -> tuple[int, ...]:
+    """Flatten ``bound[name]`` of shape (N, d₁, …, d_k) to (N, d₁⋯d_k) in place; its shape before."""
+    array = as_float_array(bound[name], name)
+    if array.ndim < 2:
+        raise InputError(f"{name}: expected an array of shape (N, d_1, ..., d_k) with at least 2 dimensions; "
+                         f"received shape {array.shape}")
+    bound[name] = array.reshape(array.shape[0], -1)
+    return array.shape
 
 
 def _settings(layer: Layer, value: object) -> dict[str, float]:
@@ -121,6 +134,9 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
 
     def forward(*args: object, **kwargs: object) -> tuple[np.ndarray, LayerCache]:
         bound = _bind(spec["forward"], spec["arguments"], args, kwargs, optional={spec["param_dict"]})
+        flattened = None
+        if spec["flatten"]:
+            flattened = _flattened(bound, spec["flatten"])
         sizes: dict[str, int] = {}
         values = {
             name: _array(bound[name], name, spec["shapes"][name], sizes, arrays[0]) for name in arrays
@@ -130,7 +146,7 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
         out, *cached = forward_kernel(*values.values(), **settings)
         names = [name for name in spec["cache"] if name != "out"]
-        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape)
+        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, flattened)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
         if not isinstance(cache, LayerCache) or cache.layer != layer.name:
@@ -139,7 +155,11 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         if upstream.shape != cache.out_shape:
             raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
                              f"output); received shape {upstream.shape}")
-        return tuple(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
+        gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
+        if cache.flattened is not None:
+            position = spec["differentiated"].index(spec["flatten"])
+            gradients[position] = gradients[position].reshape(cache.flattened)
+        return tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
     forward.__doc__ = _doc(layer, forward=True)

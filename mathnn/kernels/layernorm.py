@@ -244,6 +244,7 @@ SPEC = {'rule': 'layernorm',
            'gamma': {'shape': ['D'], 'loc': 1.0, 'scale': 0.5, 'away_from': None},
            'beta': {'shape': ['D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None}},
  'check_sizes': [{'N': 4, 'D': 5}, {'N': 1, 'D': 3}, {'N': 3, 'D': 2}],
+ 'flatten': None,
  'mistakes': [{'name': 'no mean path',
                'wrt': 'x',
                'sentence': 'dx misses the path through the row mean μ: add the term −(1/D) Σₖ ∂L/∂x̂ₖ / '

@@ -35,6 +35,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import InputError
+from .arrays import evaluate, matrices_equal, symbol_matrix
 from .batchnorm_math import SumAtoms, resolve_deltas, vanishes
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
@@ -102,8 +103,9 @@ class LayerRule:
     ----------
     name, title, note : str
         Identifier (CLI, kernels module, docs page), human title, a paragraph for the docs.
-    size : Symbol
-        The length of the reduced axis, symbolic in the proof (D for layer norm).
+    size : Symbol or None
+        The length of the reduced axis, symbolic in the proof (D for layer norm); None for a layer that
+        reduces over no axis of its own (affine), proven entry by entry at ``proof_sizes``.
     element_arrays : tuple of Symbol
         Inputs with one entry per position of the reduced axis (x, γ, β); ``dout`` is added.
     scalars : dict
@@ -122,6 +124,11 @@ class LayerRule:
         How random check inputs are drawn, by argument name.
     check_sizes : tuple of dict
         Concrete sizes the numeric checks use, e.g. ``({"N": 4, "D": 5}, {"N": 1, "D": 3})``.
+    proof_sizes : tuple of dict
+        With ``size`` None: the concrete sizes the proof works at, entry by entry.
+    flatten : str, optional
+        An argument whose trailing axes the public function flattens into one (CS231n's affine layer
+        takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
     cs231n : CS231n
         The public functions.
     mistakes : tuple of Mistake
@@ -131,7 +138,7 @@ class LayerRule:
     name: str
     title: str
     note: str
-    size: sp.Symbol
+    size: sp.Symbol | None
     element_arrays: tuple[sp.Symbol, ...]
     scalars: dict[sp.Symbol, float]
     nodes: tuple[Node, ...]
@@ -143,6 +150,8 @@ class LayerRule:
     check_sizes: tuple[dict[str, int], ...]
     cs231n: CS231n
     mistakes: tuple[Mistake, ...] = ()
+    proof_sizes: tuple[dict[str, int], ...] = ()
+    flatten: str | None = None
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)
     kinks: tuple = ()
@@ -277,7 +286,7 @@ class LayerRule:
             returns="\n".join(f"{name} : ndarray" for name in self._forward_outputs),
             outputs=self._forward_outputs,
             defaults=defaults,
-            bindings={self.size.name: f"{first}.shape[-1]"},
+            bindings=self._binding(first),
             arg_docs=self._arg_docs(),
             batch_arrays=arrays,
         )
@@ -294,7 +303,7 @@ class LayerRule:
             summary=f"{self.title}, backward: the declared closed forms, proven equal to the derivation.",
             returns="\n".join(f"{name} : ndarray" for name in gradient_names),
             outputs=gradient_names,
-            bindings={self.size.name: f"{self.dout.name}.shape[-1]"},
+            bindings=self._binding(self.dout.name),
             arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out",
                       **{name: "ndarray, from the forward kernel's cache" for name in self.cs231n.cache}},
             batch_arrays=arrays,
@@ -319,8 +328,8 @@ class LayerRule:
             Kernel(
                 name=self.mistake_kernel_name(mistake),
                 args=(self.dout, *self.inputs),
-                statements=(*self._needed(node_statements, self.mistake_gradient(mistake)), Statement(
-                    f"d{mistake.wrt.name}", self.array_form(self.mistake_gradient(mistake), mistake.wrt),
+                statements=(*self._needed(node_statements, self.mistake_array(mistake)), Statement(
+                    f"d{mistake.wrt.name}", self.mistake_array(mistake),
                     f"∂L/∂{text(mistake.wrt)} with the mistake: {mistake.name}",
                 )),
                 computes=sp.Symbol(f"d{mistake.wrt.name}"),
@@ -328,13 +337,28 @@ class LayerRule:
                 returns=f"d{mistake.wrt.name} : ndarray",
                 outputs=(f"d{mistake.wrt.name}",),
                 defaults=defaults,
-                bindings={self.size.name: f"{first}.shape[-1]"},
+                bindings=self._binding(first),
                 arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out", **self._arg_docs()},
                 batch_arrays=arrays,
             )
-            for mistake in self.mistakes
+            for mistake in self.diagnosable
         )
         return (forward, backward, magnitude, *mistakes)
+
+    @property
+    def diagnosable(self) -> tuple[Mistake, ...]:
+        """The mistakes with a kernel: all of them, except dropped paths of a rule proven at concrete sizes."""
+        return tuple(m for m in self.mistakes if self.size is not None or m.closed is not None)
+
+    def mistake_array(self, mistake: Mistake) -> sp.Expr:
+        """The gradient a mistake gives, in array notation (what its kernel computes)."""
+        if mistake.closed is not None:
+            helpers = {sp.Symbol(helper.target): helper.expr for helper in reversed(self.helpers)}
+            return mistake.closed.xreplace(helpers)
+        return self.array_form(self.mistake_gradient(mistake), mistake.wrt)
+
+    def _binding(self, array: str) -> dict[str, str]:
+        return {} if self.size is None else {self.size.name: f"{array}.shape[-1]"}
 
     def _needed(self, statements: tuple[Statement, ...], expr: sp.Expr) -> tuple[Statement, ...]:
         """The node statements ``expr`` (indexed or in arrays) depends on, in order."""
@@ -382,6 +406,8 @@ class LayerRule:
 
     def prove(self) -> Proof:
         """Derived = closed form for every gradient (symbolic size), the kernels, and every mistake refuted."""
+        if self.size is None:
+            return self._prove_concrete()
         start = time.perf_counter()
         claims: list[Claim] = []
         derivation = self.derivation()
@@ -401,11 +427,96 @@ class LayerRule:
             claims.append(self._refute(mistake, kernel_values))
         return Proof(self.name, claims, time.perf_counter() - start)
 
+    # -- layers with no reduction of their own: entry by entry at concrete sizes -------------------
+
+    def symbol_inputs(self, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
+        """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""
+        env = {}
+        for symbol in self.element_arrays:
+            shape = [sizes[name] for name in self.draws[symbol.name].shape]
+            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+            env[symbol] = symbol_matrix(symbol.name, rows, cols)
+        return env
+
+    def concrete_adjoints(self, sizes: Mapping[str, int],
+                          drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> tuple[dict, dict]:
+        """Node values and adjoints at ``sizes`` by reverse accumulation over the graph.
+
+        Each node is evaluated with its parents as fresh matrices of symbols, so every local partial
+        ∂childₖ/∂parentₑ is ``sympy.diff`` of one entry by one symbol; the contributions
+        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs.
+        """
+        values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
+        values.update({symbol: symbol for symbol in self.scalars})
+        local: dict[sp.Symbol, tuple[Any, dict]] = {}
+        for node in self.nodes:
+            stand_ins = {p: symbol_matrix(f"{p.name}_in", *values[p].shape) for p in self.parents(node)}
+            local[node.symbol] = (evaluate(node.expr, {**values, **stand_ins}), stand_ins)
+            values[node.symbol] = evaluate(node.expr, values)
+        out = values[self.output]
+        adjoint: dict[sp.Symbol, sp.Matrix] = {self.output: symbol_matrix(self.dout.name, *out.shape)}
+        dropped = set(drop)
+        for node in reversed(self.nodes):
+            seed = adjoint.get(node.symbol)
+            if seed is None:
+                continue
+            child, stand_ins = local[node.symbol]
+            actual = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
+            for parent, stand_in in stand_ins.items():
+                if (parent, node.symbol) in dropped:
+                    continue
+                contribution = stand_in.applyfunc(
+                    lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, child))
+                ).xreplace(actual)
+                adjoint[parent] = adjoint[parent] + contribution if parent in adjoint else contribution
+        values[self.dout] = adjoint[self.output]
+        return values, adjoint
+
+    def _prove_concrete(self) -> Proof:
+        start = time.perf_counter()
+        claims: list[Claim] = []
+        backward = self.kernels[1]
+        evaluated = []
+        for sizes in self.proof_sizes:
+            shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            values, adjoint = self.concrete_adjoints(sizes)
+            for wrt, closed in zip(self.differentiated, compose(backward)):
+                claims.append(_claim(
+                    f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
+                    f"{text(self.closed_forms[wrt])}, entry by entry at {shown}",
+                    sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
+                                   self.closed_forms[wrt], evaluate=False)),
+                    lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
+                        adjoint[wrt], evaluate(closed, values)),
+                ))
+            evaluated.append((shown, sizes, values, adjoint))
+        for mistake in self.mistakes:
+            claims.append(_claim(
+                f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
+                f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+                lambda mistake=mistake: self._differs_somewhere(mistake, evaluated),
+            ))
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _differs_somewhere(self, mistake: Mistake, evaluated: list) -> tuple[bool, str]:
+        """A mistake is refuted by one size where it differs (at N = 1 an unsummed db is right)."""
+        notes = []
+        for shown, sizes, values, adjoint in evaluated:
+            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values), adjoint[mistake.wrt])
+            if differs:
+                return True, f"at {shown}: {how}"
+            notes.append(f"equal at {shown}")
+        return False, "; ".join(notes)
+
+    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
+        if mistake.closed is not None:
+            return evaluate(self.mistake_array(mistake), values)
+        return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
+
     def mistake_gradient(self, mistake: Mistake) -> sp.Expr:
         """The gradient a student with this mistake computes, for one row, in node symbols."""
         if mistake.closed is not None:
-            helpers = {sp.Symbol(helper.target): helper.expr for helper in reversed(self.helpers)}
-            return self.indexed(mistake.closed.xreplace(helpers))
+            return self.indexed(self.mistake_array(mistake))
         return self.derived_gradient(mistake.wrt, mistake.drop)
 
     def _refute(self, mistake: Mistake, kernel_values: Mapping[sp.Symbol, sp.Expr]) -> Claim:
@@ -420,6 +531,8 @@ class LayerRule:
     # -- what the docs and ``mathnn derive`` show ------------------------------------------------
 
     def sections(self, proof: Proof | None = None) -> list[Section]:
+        if self.size is None:
+            return self._concrete_sections(proof)
         derivation = self.derivation()
         forward = tuple(
             Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
@@ -448,6 +561,37 @@ class LayerRule:
             Section("Textbook closed form (declared, then proven equal)", closed),
             Section("Named mistakes: the gradient each one gives", mistakes),
         ]
+        return sections + ([proof_section(proof)] if proof is not None else [])
+
+    def _concrete_sections(self, proof: Proof | None) -> list[Section]:
+        sizes = self.proof_sizes[0]
+        shown = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        values, adjoint = self.concrete_adjoints(sizes)
+        forward = tuple(
+            Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
+            for n in self.nodes
+        )
+        derived = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"), _shown(adjoint[wrt])))
+            for wrt in self.differentiated
+        )
+        closed = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
+                      _shown(self.closed_forms[wrt])))
+            for wrt in self.differentiated
+        )
+        mistakes = tuple(
+            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), _shown(self.mistake_array(mistake))),
+                     mistake.sentence)
+            for mistake in self.diagnosable
+        )
+        sections = [
+            Section("Forward graph, in array notation", forward),
+            Section(f"Reverse accumulation entry by entry, at {shown}", derived),
+            Section("Textbook closed form (declared, then proven equal at each size)", closed),
+        ]
+        if mistakes:
+            sections.append(Section("Named mistakes: the gradient each one gives", mistakes))
         return sections + ([proof_section(proof)] if proof is not None else [])
 
     def compact(self, expr: sp.Expr) -> sp.Expr:
@@ -480,9 +624,10 @@ class LayerRule:
                 for name, d in self.draws.items()
             },
             "check_sizes": [dict(sizes) for sizes in self.check_sizes],
+            "flatten": self.flatten,
             "mistakes": [
                 {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
-                for m in self.mistakes
+                for m in self.diagnosable
             ],
         }
 
@@ -528,6 +673,23 @@ def _claim(statement: str, latex: str, decide) -> Claim:
 
 
 # -- deciding ----------------------------------------------------------------------------------------
+
+
+def _matrices_equal(left: Any, right: Any) -> tuple[bool, str]:
+    if not isinstance(right, sp.MatrixBase):  # a constant closed form (0) broadcast to the gradient
+        right = sp.ones(*left.shape) * right
+    holds, how = matrices_equal(left, right)
+    return holds, how.rsplit(" [", 1)[0]  # _claim times it
+
+
+def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
+    """A mistake differs from the true gradient: by its shape, or by an entry that does not cancel."""
+    if not isinstance(wrong, sp.MatrixBase) or wrong.shape != right.shape:
+        shape = wrong.shape if isinstance(wrong, sp.MatrixBase) else "a scalar"
+        return True, f"its shape is {shape}, the gradient's is {right.shape}"
+    holds, how = matrices_equal(wrong, right)
+    how = how.rsplit(" [", 1)[0]
+    return not holds, ("it equals the true gradient: " + how) if holds else how
 
 
 def decide_zero(expr: sp.Expr) -> tuple[bool, str]:
