@@ -56,6 +56,7 @@ def test_write_regenerates_an_edited_kernel(kernel_copy):
     assert codegen.drift() == []
 
 
+@pytest.mark.slow
 def test_an_unproven_rule_is_not_generated(kernel_copy, monkeypatch):
     wrong = replace(RULES["sigmoid"], closed_forms={x: sigma * (1 + sigma)})
     monkeypatch.setitem(RULES, "sigmoid", wrong)
