@@ -29,6 +29,7 @@ import importlib.metadata
 import inspect
 import json
 import os
+import re
 import sys
 import tempfile
 import types
@@ -108,7 +109,7 @@ def proven(rule: Any, *, cache: bool = True) -> Proof:
     except _Uncacheable:
         STATS.misses += 1
         return rule.prove()
-    path = cache_dir() / f"{rule.name}-{key}.json"
+    path = cache_dir() / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', str(rule.name))}-{key}.json"
     if cache:
         proof = _load(path, rule.name)
         if proof is not None:
