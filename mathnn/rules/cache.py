@@ -26,7 +26,6 @@ import dataclasses
 import functools
 import hashlib
 import importlib.metadata
-import inspect
 import json
 import os
 import re
