@@ -455,13 +455,13 @@ def test_json_and_gradescope_outputs(tmp_path, capsys):
     path = example_path("rnn_dwh_transposed")
     assert main([str(path), "--json", "--gradescope", str(results_file), "--function", "rnn_step_forward"]) == 1
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"file", "seed", "passed", "error", "functions"}
+    assert set(document) == {"file", "seed", "passed", "error", "output", "protections", "functions"}
     assert document["passed"] is False and document["error"] is None
     (rnn_step,) = document["functions"]
     assert rnn_step["name"] == "rnn_step" and rnn_step["passed"] is False
     assert set(rnn_step) == {
         "name", "forward_function", "backward_function", "passed", "forward", "in_place", "gradients", "diagnosis",
-        "error",
+        "error", "points", "output",
     }
     assert [g["name"] for g in rnn_step["gradients"]] == ["dx", "dprev_h", "dWx", "dWh", "db"]
     for gradient in rnn_step["gradients"]:
@@ -501,7 +501,7 @@ def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
         (["{empty}"], "empty.py defines none of the functions mathnn can check (affine_forward/affine_backward, "),
         (["{empty}", "--function", "relu"], "empty.py does not define relu_forward and relu_backward"),
         (["{empty}", "--function", "conv"], "argument --function: expected one of affine, relu, batchnorm"),
-        (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds > 0; received '0'"),
+        (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received '0'"),
         (["{empty}", "--memory", "20"], "--memory 20 MB is below what the checker itself uses"),
     ],
 )
@@ -528,7 +528,7 @@ def test_add_cli_registers_the_check_subcommand(capsys):
     parser = argparse.ArgumentParser(prog="mathnn")
     add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["check", str(example_path("relu_kink")), "--timeout", "9", "--memory", "900"])
-    assert (args.timeout, args.memory, args.function, args.seed) == (9.0, 900, None, 0)
+    assert (args.timeout, args.memory, args.function, args.seed) == (9.0, 900, None, None)  # None: a secret seed
     assert args.run(args, parser) == 0
     assert "1 of 1 function pair(s) passed" in capsys.readouterr().out
 

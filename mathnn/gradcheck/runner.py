@@ -24,13 +24,17 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+from .assignment import Assignment, Graded, load_assignment
 from .homework import (
     PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence, resolve,
 )
@@ -38,7 +42,7 @@ from .sandbox import Sandbox, SandboxFailure, install_signal_handlers, kill_orph
 from .student import StudentCode, StudentRaised
 
 __all__ = [
-    "add_cli", "check_file", "configure", "exit_code", "format_pair", "format_text", "main", "run", "to_gradescope",
+    "add_cli", "add_limits", "assignment_of", "check_file", "configure", "exit_code", "format_pair", "format_text", "main", "run", "to_gradescope",
     "to_json", "write_results",
 ]
 
@@ -46,7 +50,7 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_MB = 1024
 #: Accepted ranges of --timeout (seconds) and --memory (MB).
 TIMEOUT_RANGE = (0.5, 3600.0)
-MEMORY_RANGE = (64, 65536)
+MEMORY_RANGE = (16, 65536)
 #: What a student's code printed is shown up to this many characters per pair.
 OUTPUT_SHOWN = 2000
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_CHECKED = 0, 1, 2
@@ -210,7 +214,8 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
             if requested and name not in incomplete and name not in required:
                 summary["error"] = f"{student.name} does not define {absent}"
                 return
-            outcomes[name] = _failed(name, seed, _failure("missing", f"is not defined in {student.name}", absent))
+            verb = "are" if " and " in absent else "is"
+            outcomes[name] = _failed(name, seed, _failure("missing", f"{verb} not defined in {student.name}", absent))
             continue
         try:
             sandbox = session.start()
@@ -285,6 +290,9 @@ def format_pair(result: Result) -> str:
         lines += ["  " + line for line in table.splitlines()]
     if result["diagnosis"]:
         lines += ["  " + line for line in result["diagnosis"].splitlines()]
+    if result.get("output"):
+        lines.append("  your code printed:")
+        lines += ["  | " + line for line in result["output"].splitlines()]
     return "\n".join(lines)
 
 
@@ -295,7 +303,8 @@ def format_text(summary: Result) -> str:
     functions = summary["functions"]
     passed = [result["name"] for result in functions if result["passed"]]
     failed = [result["name"] for result in functions if not result["passed"]]
-    blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']}"]
+    blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']} "
+              f"(--seed {summary['seed']} repeats this run)"]
     blocks += [format_pair(result) for result in functions]
     tail = f"{len(passed)} of {len(functions)} function pair(s) passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))
@@ -320,6 +329,8 @@ def to_json(summary: Result) -> Result:
         "seed": summary["seed"],
         "passed": summary["passed"],
         "error": summary["error"],
+        "output": summary.get("output", ""),
+        "protections": summary.get("protections", {}),
         "functions": [
             {
                 "name": result["name"],
@@ -334,40 +345,72 @@ def to_json(summary: Result) -> Result:
                 ],
                 "diagnosis": result["diagnosis"],
                 "error": result["error"],
+                "points": result.get("points", []),
+                "output": result.get("output", ""),
             }
             for result in summary["functions"]
         ],
     })
 
 
-def to_gradescope(summary: Result) -> Result:
-    """A Gradescope autograder ``results.json``: one test per pair, worth 1 point."""
-    if summary["error"]:
+def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Result:
+    """A Gradescope autograder ``results.json``: one test per pair (the assignment's points and visibility).
+
+    Without an assignment every checked pair is worth 1 point and visible. With one, exactly its pairs
+    are tests: a pair that was not checked (missing, or the file could not be imported) scores 0
+    with the reason.
+    """
+    seed_line = f"mathnn check, seed {summary['seed']} (--seed {summary['seed']} repeats this run)"
+    results = {result["name"]: result for result in summary["functions"]}
+    if assignment is None and summary["error"]:
         name = f"check {Path(summary['file']).name}"
-        tests = [{"name": name, "score": 0.0, "max_score": 1.0, "output": format_text(summary)}]
+        tests = [{"name": name, "score": 0.0, "max_score": 1.0, "output": format_text(summary),
+                  "visibility": "visible"}]
     else:
-        tests = [
-            {
-                "name": f"{result['forward_function']} / {result['backward_function']}",
-                "score": 1.0 if result["passed"] else 0.0,
-                "max_score": 1.0,
-                "output": format_pair(result),
-            }
-            for result in summary["functions"]
-        ]
-    return {"tests": tests, "score": sum(test["score"] for test in tests)}
+        graded = assignment.pairs if assignment is not None else [Graded(name) for name in results]
+        tests = []
+        for entry in graded:
+            pair = PAIRS[entry.name]
+            result = results.get(entry.name)
+            if result is not None:
+                output, passed = format_pair(result), result["passed"]
+            else:
+                reason = summary["error"] or f"{Path(summary['file']).name} does not define {pair.forward} and " \
+                    f"{pair.backward}"
+                output, passed = f"{pair.forward} / {pair.backward}: not checked: {reason}", False
+            tests.append({
+                "name": f"{pair.forward} / {pair.backward}", "score": entry.points if passed else 0.0,
+                "max_score": entry.points, "output": output, "visibility": entry.visibility,
+            })
+    return {"score": sum(test["score"] for test in tests), "output": seed_line, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests}
+
+
+def write_results(path: str | os.PathLike, document: Result) -> None:
+    """Write ``document`` as JSON to ``path`` once, atomically (a temporary file beside it, then a rename)."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # -- the command ------------------------------------------------------------------------------------
 
-def _positive(kind: Callable[[str], float | int], what: str) -> Callable[[str], float | int]:
+def _within(kind: Callable[[str], float | int], what: str, low: float, high: float
+            ) -> Callable[[str], float | int]:
+    """An argparse type: ``kind(text)`` within [low, high], else a one-line error naming the range."""
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}; received {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"expected {what}; received {text!r}")
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"expected {what} between {low:g} and {high:g}; received {text!r}")
         return value
 
     return parse
@@ -385,9 +428,41 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0; received {text!r}")
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an integer between 0 and 2**64 - 1; received {text!r}")
     return value
+
+
+def _assignment(text: str) -> Assignment:
+    try:
+        return load_assignment(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def assignment_of(args: argparse.Namespace) -> Assignment | None:
+    """The assignment of ``--assignment`` or ``--require`` (None when neither was given)."""
+    if args.assignment is not None:
+        return args.assignment
+    return Assignment.from_names(args.require) if args.require else None
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``check`` and ``grade`` share: limits, seed, required pairs."""
+    parser.add_argument(
+        "--timeout", type=_within(float, "a number of seconds", *TIMEOUT_RANGE), default=DEFAULT_TIMEOUT,
+        metavar="S", help=f"wall-clock limit per function pair, in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--memory", type=_within(int, "a whole number of MB", *MEMORY_RANGE), default=DEFAULT_MEMORY_MB,
+        metavar="MB", help=f"address-space limit of the sandbox, in MB (default {DEFAULT_MEMORY_MB})",
+    )
+    parser.add_argument("--seed", type=_seed, default=None,
+                        help="seed of the test inputs (default: a secret random seed, printed in the report)")
+    parser.add_argument("--require", nargs="+", type=_function_name, metavar="NAME", default=[],
+                        help="pairs that must be there: a missing or unfinished one scores zero")
+    parser.add_argument("--assignment", type=_assignment, metavar="FILE",
+                        help="JSON file of required pairs with points and visibility (see mathnn.gradcheck.assignment)")
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -399,21 +474,17 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--gradescope", metavar="FILE", help="also write a Gradescope results.json to FILE")
-    parser.add_argument(
-        "--timeout", type=_positive(float, "a number of seconds > 0"), default=DEFAULT_TIMEOUT, metavar="S",
-        help=f"wall-clock limit per function pair, in seconds (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--memory", type=_positive(int, "a whole number of MB > 0"), default=DEFAULT_MEMORY_MB, metavar="MB",
-        help=f"memory limit of each checking process, in MB (default {DEFAULT_MEMORY_MB})",
-    )
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the test inputs (default 0)")
+    add_limits(parser)
     return parser
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """Run ``mathnn check`` with parsed arguments; returns the exit status."""
-    summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed)
+    if threading.current_thread() is threading.main_thread():
+        install_signal_handlers()  # Ctrl-C or a kill of the grader kills every sandbox at once
+    assignment = assignment_of(args)
+    summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed,
+                         require=assignment.names if assignment else ())
     if args.json:
         print(json.dumps(to_json(summary), indent=2, allow_nan=False))
     elif summary["error"]:
@@ -421,8 +492,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
     else:
         print(format_text(summary))
     if args.gradescope:
-        try:
-            Path(args.gradescope).write_text(json.dumps(to_gradescope(summary), indent=2) + "\n", encoding="utf-8")
+        try:  # after check_file returned: no student process is alive
+            write_results(args.gradescope, to_gradescope(summary, assignment))
         except OSError as error:
             print(f"mathnn check: error: cannot write {args.gradescope}: {error.strerror or error}", file=sys.stderr)
             return EXIT_NOT_CHECKED
@@ -455,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return EXIT_PASSED
+    except KeyboardInterrupt:  # the sandboxes were killed by the signal handler
+        print("mathnn check: interrupted; every sandbox was stopped", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":
