@@ -217,6 +217,7 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
             verb = "are" if " and " in absent else "is"
             outcomes[name] = _failed(name, seed, _failure("missing", f"{verb} not defined in {student.name}", absent))
             continue
+        started = time.perf_counter()
         try:
             sandbox = session.start()
             offset = sandbox.output_since(0, 0)[1]
@@ -236,6 +237,7 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
                 result["output"] = session.sandbox.output_since(offset, OUTPUT_SHOWN)[0]
         except StudentRaised as failure:  # the file stopped importing after a restart
             result = _failed(name, seed, failure.details)
+        result["seconds"] = time.perf_counter() - started
         outcomes[name] = result
     for name in incomplete:
         if name not in outcomes and not requested:
