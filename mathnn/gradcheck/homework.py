@@ -34,7 +34,7 @@ from . import worker as wire
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
-    "POINTS", "PAIRS", "Pair", "check_pair", "describe_result", "empty_result", "error_details", "error_sentence", "find_pairs",
+    "POINTS", "PAIRS", "Pair", "check_pair", "describe_result", "empty_result", "error_details", "error_sentence",
     "resolve",
 ]
 
@@ -224,26 +224,6 @@ def resolve(name: str) -> Pair:
     raise InputError(
         f"function: expected one of {', '.join(PAIRS)} (or their _forward/_backward names); received {name!r}"
     )
-
-
-def find_pairs(module: ModuleType) -> tuple[list[str], dict[str, str]]:
-    """The pairs a module defines completely, and for the half-defined ones the function that is missing.
-
-    Returns
-    -------
-    complete : list of str
-        Pair names whose forward and backward functions are both callable attributes of ``module``.
-    incomplete : dict of str to str
-        Pair name -> the missing function's name, for pairs with only one of the two.
-    """
-    complete, incomplete = [], {}
-    for pair in PAIRS.values():
-        present = [callable(getattr(module, function, None)) for function in (pair.forward, pair.backward)]
-        if all(present):
-            complete.append(pair.name)
-        elif any(present):
-            incomplete[pair.name] = pair.backward if present[0] else pair.forward
-    return complete, incomplete
 
 
 # -- errors in the student's code -------------------------------------------------------------------
