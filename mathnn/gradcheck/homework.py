@@ -5,15 +5,22 @@ CS231n's order, which of them are differentiated, the name of every gradient the
 (in the same order), seeded random test inputs small enough for an entry-by-entry check, and mathnn's
 reference forward in :mod:`mathnn.layers`.
 
-:func:`check_pair` checks a student's ``<name>_forward`` / ``<name>_backward`` the way a grader would:
+:func:`check_pair` checks a student's ``<name>_forward`` / ``<name>_backward`` the way a grader would,
+at :data:`POINTS` points alternating between two shapes (variant 0, the documented sizes, and variant
+1, sizes drawn from the seed), stopping at the first point that fails:
 
 1. the forward pass is called on copies of the inputs, and any array it changes in place is reported;
 2. its output is compared with mathnn's reference forward (relative to the output's scale);
 3. the backward pass is called with the cache of a forward call; a changed ``dout``, a wrong number
-   of gradients and wrong shapes are reported, naming the student's function;
-4. :func:`mathnn.gradcheck.check_vjp` checks every gradient against the student's *own* forward
-   pass, so a backward pass is judged on its own, even when the forward pass is wrong.
+   of gradients, wrong shapes and NaN or inf entries are reported, naming the student's function;
+4. at the first point both are called a second time with the same inputs: a different answer means
+   state kept between calls or random numbers;
+5. :func:`mathnn.gradcheck.check.check_gradients` checks every gradient against the student's *own*
+   forward pass (entry by entry at the first point, along random directions at the others), so a
+   backward pass is judged on its own, even when the forward pass is wrong.
 
+The student's functions are reached through :class:`mathnn.gradcheck.student.StudentCode`: in a
+sandbox process when grading (only arrays come back), or in this process for a module given directly.
 An exception in the student's code is reported with its type, message and the student's line.
 Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported when used.
 """

@@ -307,6 +307,9 @@ def format_text(summary: Result) -> str:
     failed = [result["name"] for result in functions if not result["passed"]]
     blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']} "
               f"(--seed {summary['seed']} repeats this run)"]
+    if summary.get("output"):
+        blocks.append("\n".join([f"importing {Path(summary['file']).name} printed:",
+                                 *("  | " + line for line in summary["output"].splitlines())]))
     blocks += [format_pair(result) for result in functions]
     tail = f"{len(passed)} of {len(functions)} function pair(s) passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))

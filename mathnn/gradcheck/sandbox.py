@@ -99,8 +99,12 @@ def become_subreaper() -> bool:
 
 
 def _children() -> list[int]:
-    """Processes whose parent is this one (Linux /proc), whatever session or group they moved to."""
-    me, found = os.getpid(), []
+    """Children of this process in another session (Linux /proc): sandboxes and what they left behind.
+
+    Every student process is in a sandbox's session or one it created with setsid, never in ours, so
+    the grader's own children (in its session) are left alone.
+    """
+    me, session, found = os.getpid(), os.getsid(0), []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -112,14 +116,14 @@ def _children() -> list[int]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == me:
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, session, …
+        if len(fields) > 3 and int(fields[1]) == me and int(fields[3]) != session:
             found.append(int(entry))
     return found
 
 
 def kill_orphans(rounds: int = 50) -> int:
-    """Kill and reap every child of this process that is not a live sandbox; returns how many.
+    """Kill and reap every child of this process in another session that is not a live sandbox; how many.
 
     A killed orphan's own children are adopted next, so this repeats until a scan finds none.
     """
