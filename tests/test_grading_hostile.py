@@ -120,6 +120,24 @@ def test_patching_the_checker_or_walking_the_stack_cannot_pass_a_wrong_backward(
     assert relu["error"] is not None or relu["gradients"][0]["passed"] is False
 
 
+def test_a_forward_that_answers_differently_near_its_last_input_cannot_pass_a_wrong_backward(tmp_path):
+    # the finite differences evaluate the forward pass near the point: this one then turns into the
+    # identity, whose derivative is what the wrong backward returns
+    path = write(tmp_path, "two_faced.py", """
+        SEEN = []
+
+        def relu_forward(x):
+            for old in SEEN:
+                if old.shape == x.shape and 0 < np.max(np.abs(x - old)) < 1e-2:
+                    return x.copy(), x
+            SEEN.append(np.array(x, dtype=float))
+            return np.maximum(0, x), x
+        """, WRONG_RELU_BACKWARD)
+    relu = only_relu(path)
+    assert relu["forward"]["status"] == "ok" and relu["gradients"][0]["passed"] is True  # it fools that much
+    assert "dx disagrees with the derivatives of mathnn.layers.relu_forward" in relu["diagnosis"]
+
+
 def test_the_reference_layers_cannot_be_imported_by_a_student(tmp_path):
     path = write(tmp_path, "borrows.py", "from mathnn.layers import relu_forward, relu_backward\n")
     summary = check_file(path, timeout=5, seed=0)

@@ -393,12 +393,46 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names,
     )
     checked = report.to_dict()
+    if report and result["forward"]["status"] == "ok":
+        result["problems"] += _against_reference(pair, values, fixed, gradients, dout, out.dtype, seed)
     inputs_of = {gradient: name for name, gradient in names.items()}
     result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
     result["problems"] += [problem.replace("f_vjp", pair.backward) for problem in checked["problems"]]
     result["precision"] = checked["precision"]
     result["evaluations"] += checked["evaluations"]
     return result
+
+
+def _against_reference(pair: Pair, values: Inputs, fixed: Inputs, gradients: list[np.ndarray], dout: np.ndarray,
+                       dtype: np.dtype, seed: int) -> list[str]:
+    """The gradients against derivatives of mathnn's reference forward, computed in this process.
+
+    The student's forward matched the reference at the point; its derivatives must match too. A
+    forward pass that answers differently when it sees inputs near the last one (the finite
+    differences) could otherwise make a wrong backward pass agree with it. Random probes suffice.
+    """
+    from .check import check_gradients
+
+    reference = pair.reference()
+
+    def f(**inputs: np.ndarray) -> np.ndarray:
+        out = np.asarray(reference(*pair.call_arguments({**fixed, **inputs}))[0])
+        return out if np.iscomplexobj(out) else out.astype(dtype)  # the student's precision sets the pass mark
+
+    report = check_gradients(
+        f, {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
+        {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), mode="random", seed=seed,
+        names=dict(zip(pair.differentiated, pair.gradients)),
+    )
+    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
+    if not wrong:
+        return []
+    return [
+        f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of "
+        f"mathnn.layers.{pair.forward}, which your forward pass matches at this point, although they agree with "
+        f"finite differences of your forward pass: {pair.forward} answers differently near the point it was "
+        "called at"
+    ]
 
 
 def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0, *, points: int = POINTS
