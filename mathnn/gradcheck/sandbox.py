@@ -24,6 +24,9 @@ whole tree dies               own process group (killpg); the grader is a child 
                               subreaper, so a ``setsid`` grandchild comes back to it     subreaper and the
                               and is killed; PR_SET_PDEATHSIG kills the sandbox when    parent-death signal
                               the grader dies
+one budget for the tree       a pids and a memory cgroup per sandbox: every process it  Linux, root and a
+                              starts is counted, capped (16 processes, --memory in      writable cgroup
+                              all) and killed with it                                   filesystem (v1 or v2)
 ============================  =======================================================  =====================
 
 Without root, a student process runs as the grader's user: it could signal the grader or write where
@@ -179,6 +182,127 @@ def install_signal_handlers() -> None:
         signal.signal(number, stop)
 
 
+# -- cgroups ------------------------------------------------------------------------------------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class _Cgroups:
+    """Control groups for one sandbox (Linux, root): its whole tree counted, capped and killed together.
+
+    The sandbox joins them before any student code runs, and every process it starts stays in
+    them whatever session or group it moves to. Best effort: where the cgroup filesystem is absent
+    or read-only there are none, and the process group, the subreaper and RLIMIT_NPROC remain.
+    """
+
+    def __init__(self, name: str, processes: int, memory_bytes: int) -> None:
+        self.paths: list[Path] = []
+        if not sys.platform.startswith("linux") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return
+        if (CGROUP_ROOT / "cgroup.controllers").is_file():  # the unified hierarchy (cgroup v2)
+            try:
+                enabled = (CGROUP_ROOT / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                enabled = []
+            settings = {"pids.max": processes} if "pids" in enabled else {}
+            if "memory" in enabled:
+                settings["memory.max"] = memory_bytes
+            candidates = [(CGROUP_ROOT, settings)] if settings else []
+        else:  # cgroup v1: one hierarchy per controller
+            candidates = [(CGROUP_ROOT / "pids", {"pids.max": processes}),
+                          (CGROUP_ROOT / "memory", {"memory.limit_in_bytes": memory_bytes})]
+        for root, settings in candidates:
+            if not (root / "cgroup.procs").is_file():
+                continue
+            self._sweep(root)
+            path = root / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                for key, value in settings.items():
+                    (path / key).write_text(str(value))
+            except OSError:
+                self._rmdir(path)
+                continue
+            self.paths.append(path)
+
+    @classmethod
+    def _sweep(cls, root: Path) -> None:
+        """Remove the cgroups of graders that died without removing theirs (killed with SIGKILL)."""
+        for path in root.glob("mathnn-*-*"):
+            try:
+                os.kill(int(path.name.split("-")[1]), 0)
+                continue  # its grader is alive
+            except (ValueError, ProcessLookupError):
+                pass
+            except PermissionError:
+                continue
+            leftover = cls.__new__(cls)
+            leftover.paths = [path]
+            leftover.remove()
+
+    @property
+    def procs(self) -> list[str]:
+        """The ``cgroup.procs`` files the sandbox writes its pid into."""
+        return [str(path / "cgroup.procs") for path in self.paths]
+
+    def members(self) -> set[int]:
+        found: set[int] = set()
+        for path in self.paths:
+            try:
+                found |= {int(line) for line in (path / "cgroup.procs").read_text().split()}
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def memory_exceeded(self) -> bool:
+        for path in self.paths:
+            for name in ("memory.failcnt", "memory.events"):
+                try:
+                    text = (path / name).read_text()
+                except OSError:
+                    continue
+                if name == "memory.failcnt" and text.strip() not in ("", "0"):
+                    return True
+                if name == "memory.events" and any(
+                    line.split()[0] in ("oom", "oom_kill") and line.split()[1] != "0" for line in text.splitlines()
+                ):
+                    return True
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL every member until none is left (new ones may appear while a fork was under way)."""
+        for _ in range(200):
+            members = self.members()
+            if not members:
+                return
+            for pid in members:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.005)
+
+    @staticmethod
+    def _rmdir(path: Path) -> None:
+        for _ in range(50):
+            try:
+                path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.01)  # the last members are still being reaped
+
+    def remove(self) -> None:
+        self.kill()
+        for path in self.paths:
+            self._rmdir(path)
+        self.paths = []
+
+
 # -- the isolated environment --------------------------------------------------------------------------
 
 def _unprivileged() -> tuple[int, int] | None:
@@ -301,10 +425,12 @@ class Sandbox:
         output = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         faults = os.open(self.faults, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         reply_read, reply_write = os.pipe()
+        processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
+        self.cgroups = _Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
         config = {
             "numpy": _numpy_folder(), "reply": reply_write, "fault": faults,
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
-            "nproc": EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES,
+            "nproc": processes, "cgroups": self.cgroups.procs,
             "uid": account[0] if account else None, "gid": account[1] if account else None,
             "network": network, "parent": os.getpid(),
         }
@@ -327,14 +453,17 @@ class Sandbox:
         self.load = {"root": str(root), "module": dotted, "file": str(copied), "name": "_mathnn_student"
                      if not (student.stem.isidentifier() and student.stem not in sys.builtin_module_names)
                      else student.stem}
-        header, _ = self._exchange(None, time.monotonic() + STARTUP, "starting Python")
-        if "too_small" in header:
-            self.close()
-            raise SandboxFailure({
-                "kind": "limits", "stage": None, "type": None, "where": None, "line": None,
-                "message": f"--memory {memory_mb} MB is below what the checker itself uses "
-                f"({header['too_small']} MB)",
-            })
+        try:
+            header, _ = self._exchange(None, time.monotonic() + STARTUP, "starting Python")
+            if "too_small" in header:
+                raise SandboxFailure({
+                    "kind": "limits", "stage": None, "type": None, "where": None, "line": None,
+                    "message": f"--memory {memory_mb} MB is below what the checker itself uses "
+                    f"({header['too_small']} MB)",
+                })
+        except BaseException:
+            self.remove()  # nobody else holds this sandbox yet
+            raise
         protections = header.get("protections")
         self.protections = protections if isinstance(protections, dict) else {}
 
@@ -389,6 +518,9 @@ class Sandbox:
             name = signal.Signals(number).name if number in signal.valid_signals() else f"signal {number}"
             if number == signal.SIGXCPU:
                 return self._details("timeout", "used up its CPU time (an endless loop?)", stage)
+            if number == signal.SIGKILL and self.cgroups.memory_exceeded():
+                return self._details("memory", f"ran out of memory (the limit is {self.memory_mb} MB for all its "
+                                     "processes; --memory raises it)", stage)
             return self._details("crash", f"crashed the Python process ({name})", stage)
         if self._output_mentions("MemoryError"):
             return self._details("memory", f"ran out of memory (the limit is {self.memory_mb} MB; --memory raises it)",
@@ -432,6 +564,7 @@ class Sandbox:
         if self.process is None:
             return
         _kill_group(self.process)
+        self.cgroups.kill()
         try:
             self.process.stdin.close()
         except OSError:
@@ -444,6 +577,7 @@ class Sandbox:
         self.process = None
 
     def remove(self) -> None:
-        """Close, then delete the sandbox's folder."""
+        """Close, then delete the sandbox's folder and cgroups."""
         self.close()
+        self.cgroups.remove()
         shutil.rmtree(self.folder, ignore_errors=True)

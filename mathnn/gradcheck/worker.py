@@ -358,6 +358,15 @@ def _isolate(config: dict) -> dict:
             applied[label] = value
         except (ValueError, OSError):
             applied[label] = False
+    joined = 0
+    for procs in config.get("cgroups") or ():  # before setuid: only root may move a process
+        try:
+            with open(procs, "w") as stream:
+                stream.write(str(os.getpid()))
+            joined += 1
+        except OSError:
+            continue
+    applied["cgroups"] = joined
     if config.get("uid") is not None and os.geteuid() == 0:
         os.setgroups([])
         os.setgid(config["gid"])
