@@ -478,6 +478,31 @@ def test_a_malformed_answer_is_a_failure_not_a_traceback(tmp_path):
     assert "an array description is malformed" in relu["diagnosis"]
 
 
+def test_outputs_that_change_shape_or_turn_complex_are_failures_not_tracebacks(tmp_path):
+    path = write(tmp_path, "shifty.py", """
+        CALLS = []
+
+        def relu_forward(x):
+            CALLS.append(1)
+            out = np.maximum(0, x)
+            return (out if len(CALLS) <= 2 else out[:1]), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+
+        def affine_forward(x, w, b):
+            return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+        def affine_backward(dout, cache):
+            x, w = cache
+            return (dout @ w.T).reshape(x.shape) + 0j, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+        """)
+    summary = check_file(path, timeout=5, seed=0)
+    results = {result["name"]: result for result in summary["functions"]}
+    assert results["relu"]["diagnosis"].startswith("relu_forward returned out of shape (1, 5) at an input near the point")
+    assert results["affine"]["diagnosis"] == "affine_backward returned dx of dtype complex128; expected real floats"
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--timeout", "1e9"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received '1e9'"),
     (["--timeout", "nan"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received 'nan'"),

@@ -237,6 +237,9 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
                 result["output"] = session.sandbox.output_since(offset, OUTPUT_SHOWN)[0]
         except StudentRaised as failure:  # the file stopped importing after a restart
             result = _failed(name, seed, failure.details)
+        except Exception as error:  # noqa: BLE001 - a fault of the checker on this pair: reported, never raised
+            result = _failed(name, seed, _failure("checker", f"the checker failed on this pair ({type(error).__name__}: "
+                                                  f"{error}); please report it with the file"))
         result["seconds"] = time.perf_counter() - started
         outcomes[name] = result
     for name in incomplete:

@@ -71,6 +71,7 @@ class StudentCode:
         self.transport = transport
         self.pair = pair
         self.slot = 0
+        self.out_shape: tuple[int, ...] | None = None  # of the last forward call: every nearby point must match
 
     def _ask(self, header: dict, arrays: list, stage: str) -> tuple[dict, list]:
         answer, outputs = self.transport(header, arrays, stage)
@@ -109,8 +110,10 @@ class StudentCode:
         if len(outputs) != 1 + len(names):
             raise wire.ProtocolError("the forward answer has the wrong number of arrays")
         out = outputs[0]
-        if out.dtype.kind not in "fc":
-            raise WrongOutputError(f"{pair.forward} must return a floating array as out; it returned dtype {out.dtype}")
+        if out.dtype.kind != "f":
+            raise WrongOutputError(f"{pair.forward} must return a real floating array as out; it returned dtype "
+                                   f"{out.dtype}")
+        self.out_shape = out.shape
         after = dict(zip(names, outputs[1:]))
         for name in names:
             if after[name].shape != values[name].shape:
@@ -135,7 +138,11 @@ class StudentCode:
         arrays = []
         for name, spec in zip(pair.gradients, gradients):
             if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < count:
-                arrays.append(outputs[spec["array"]])
+                gradient = outputs[spec["array"]]
+                if gradient.dtype.kind not in "fiu":
+                    raise WrongOutputError(f"{pair.backward} returned {name} of dtype {gradient.dtype}; expected "
+                                           "real floats")
+                arrays.append(gradient)
             elif isinstance(spec, dict) and "describe" in spec:
                 raise WrongOutputError(f"{pair.backward} returned {str(spec['describe'])[:80]} as {name}; "
                                        "expected an array")
@@ -170,7 +177,13 @@ class StudentCode:
                 if not (isinstance(result, dict) and type(result.get("array")) is int
                         and 0 <= result["array"] < len(outputs)):
                     raise wire.ProtocolError("an evaluation's description is malformed")
-                found.append(outputs[result["array"]])
+                output = outputs[result["array"]]
+                if output.shape != self.out_shape:
+                    raise WrongOutputError(f"{pair.forward} returned out of shape {output.shape} at an input near "
+                                           f"the point, and of shape {self.out_shape} at the point itself")
+                if not complex_points and output.dtype.kind not in "fiu":
+                    raise WrongOutputError(f"{pair.forward} returned out of dtype {output.dtype} at a real input")
+                found.append(output)
             if len(found) != len(values):
                 raise wire.ProtocolError("the evaluation answer has the wrong number of outputs")
             return found
