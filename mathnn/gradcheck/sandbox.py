@@ -450,9 +450,8 @@ class Sandbox:
             os.close(descriptor)
         self.replies = reply_read
         os.set_blocking(self.process.stdin.fileno(), False)
-        self.load = {"root": str(root), "module": dotted, "file": str(copied), "name": "_mathnn_student"
-                     if not (student.stem.isidentifier() and student.stem not in sys.builtin_module_names)
-                     else student.stem}
+        self.load = {"root": str(root), "module": dotted, "file": str(copied),
+                     "name": student.stem if student.stem.isidentifier() else "_mathnn_student"}
         try:
             header, _ = self._exchange(None, time.monotonic() + STARTUP, "starting Python")
             if "too_small" in header:
