@@ -455,6 +455,9 @@ def test_killing_the_grader_kills_the_sandbox(how, tmp_path, shared):
         time.sleep(0.05)
     assert not alive(pid)
     assert "Traceback" not in err
+    # after a SIGKILL nothing of the grader's ran; the next grader removes what it left
+    check_file(example_path("relu_kink"), timeout=5, seed=0)
+    assert not list(Path(tempfile.gettempdir()).glob(f"mathnn-*-{grader.pid}-*"))
 
 
 # -- grader tracebacks --------------------------------------------------------------------------------------

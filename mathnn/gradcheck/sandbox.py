@@ -330,13 +330,33 @@ def _user_processes() -> int:
     return count
 
 
+def _grader_alive(name: str) -> bool:
+    """Whether the grader whose pid is the third part of ``name`` (mathnn-sandbox-PID-…) still runs."""
+    try:
+        os.kill(int(name.split("-")[2]), 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_folders() -> None:
+    """Delete the folders of graders that were killed with SIGKILL (nothing else leaves them behind)."""
+    for pattern in ("mathnn-sandbox-*-*", "mathnn-numpy-*-*"):
+        for folder in Path(tempfile.gettempdir()).glob(pattern):
+            if not _grader_alive(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def _numpy_folder() -> str:
     """A folder holding only numpy (links to this interpreter's copy): the sandbox's one import path."""
     folder = _state.get("numpy")
     if folder is None or not Path(str(folder)).is_dir():
         import numpy
 
-        folder = tempfile.mkdtemp(prefix="mathnn-numpy-")
+        _sweep_folders()
+        folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-")
         site = Path(numpy.__file__).resolve().parent.parent
         for name in ("numpy", "numpy.libs"):
             if (site / name).exists():
@@ -404,7 +424,7 @@ class Sandbox:
         self.student = student
         self.memory_mb = memory_mb
         self.process: subprocess.Popen | None = None
-        self.folder = Path(tempfile.mkdtemp(prefix="mathnn-sandbox-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
         root, dotted, copied = _copy_sources(student, source)
