@@ -355,7 +355,6 @@ def _numpy_folder() -> str:
     if folder is None or not Path(str(folder)).is_dir():
         import numpy
 
-        _sweep_folders()
         folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-")
         site = Path(numpy.__file__).resolve().parent.parent
         for name in ("numpy", "numpy.libs"):
@@ -421,6 +420,7 @@ class Sandbox:
 
     def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True) -> None:
         become_subreaper()
+        _sweep_folders()
         self.student = student
         self.memory_mb = memory_mb
         self.process: subprocess.Popen | None = None
