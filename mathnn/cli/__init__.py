@@ -24,6 +24,8 @@ commands:
   charrnn sample generate text from a saved model
   tag SENTENCE   tag each word with its part of speech ("I work at google"), a many-to-many RNN
   check FILE     gradient-check the CS231n layers of a homework file and say where the bug is
+  grade DIR      grade a folder of submissions in parallel: grades.csv and grades.json
+  autograder build  write a Gradescope autograder bundle running the trusted checker
   vanishing      measure the vanishing gradient through time and depth, and its remedies
   tour           the guided tour: everything mathnn can show and check, in lecture order (and the docs)
 """
@@ -38,10 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (derive, verify, charrnn, tag):
         module.register(commands)
 
+    from ..gradcheck.autograder import add_cli as add_autograder
+    from ..gradcheck.grading import add_cli as add_grade
     from ..gradcheck.runner import add_cli as add_check
     from ..vanishing import add_cli as add_vanishing
 
     add_check(commands)
+    add_grade(commands)
+    add_autograder(commands)
     add_vanishing(commands)
     tour.register(commands)
     return parser
