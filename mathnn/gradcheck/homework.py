@@ -82,6 +82,11 @@ class Pair:
         cannot know in advance.
     diagnosis : callable, () -> diagnose callback, or None
         Makes the ``diagnose`` argument of :func:`mathnn.gradcheck.check_vjp` for this layer.
+    layer : str, optional
+        The layer whose functions these are, when the pair's own name is not (``batchnorm_alt`` is
+        batch norm's forward with the backward ``batchnorm_backward_alt``).
+    backward_function : str, optional
+        The backward function's name, when it is not ``<layer>_backward``.
     """
 
     name: str
@@ -91,19 +96,21 @@ class Pair:
     upstream: str
     make_inputs: Callable[[np.random.Generator], Inputs]
     diagnosis: Callable[[], Diagnose] | None = None
+    layer: str | None = None
+    backward_function: str | None = None
 
     @property
     def forward(self) -> str:
         """The forward function's name."""
-        return f"{self.name}_forward"
+        return f"{self.layer or self.name}_forward"
 
     @property
     def backward(self) -> str:
         """The backward function's name."""
-        return f"{self.name}_backward"
+        return self.backward_function or f"{self.layer or self.name}_backward"
 
     def reference(self) -> Callable[..., tuple[np.ndarray, object]]:
-        """mathnn's reference forward function, :mod:`mathnn.layers`.<name>_forward."""
+        """mathnn's reference forward function, :mod:`mathnn.layers`.<layer>_forward."""
         from .. import layers
 
         return getattr(layers, self.forward)
@@ -190,7 +197,39 @@ def _rnn_diagnosis() -> Diagnose:
     return rnn_diagnosis()
 
 
+def _layer_pairs() -> list[Pair]:
+    """A pair for every layer declared as a rule (and each alias of its backward), from its SPEC."""
+    from ..catalogue import draw_inputs, layers
+
+    pairs = []
+    for layer in layers().values():
+        spec = layer.spec
+        documented = spec["check_sizes"][0]
+
+        def make_inputs(rng: np.random.Generator, variant: int = 0, layer=layer, documented=documented) -> Inputs:
+            sizes = dict(zip(documented, _sizes(rng, variant, tuple(documented.values()), 2, 6)))
+            inputs: Inputs = dict(draw_inputs(layer, sizes, rng))
+            if layer.spec["param_dict"]:
+                inputs[layer.spec["param_dict"]] = {}
+            return inputs
+
+        def diagnosis(name: str = layer.name) -> Diagnose:
+            from .diagnosis import layer_diagnosis
+
+            return layer_diagnosis(name)
+
+        fields = (tuple(spec["arguments"]), tuple(spec["differentiated"]), tuple(spec["gradients"]), spec["upstream"],
+                  make_inputs, diagnosis)
+        pairs.append(Pair(layer.name, *fields))
+        for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
+            suffix = alias.removeprefix(f"{layer.name}_backward_")
+            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias))
+    return pairs
+
+
 _RNN = ("x", "Wx", "Wh", "b")
+_BATCHNORM = (("x", "gamma", "beta", "bn_param"), ("x", "gamma", "beta"), ("dx", "dgamma", "dbeta"), "dout",
+              _batchnorm_inputs, _batchnorm_diagnosis)
 
 #: The catalogue, in the order of the lecture and the assignments.
 PAIRS: dict[str, Pair] = {
@@ -198,10 +237,9 @@ PAIRS: dict[str, Pair] = {
     for pair in (
         Pair("affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _affine_inputs),
         Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs),
-        Pair(
-            "batchnorm", ("x", "gamma", "beta", "bn_param"), ("x", "gamma", "beta"), ("dx", "dgamma", "dbeta"),
-            "dout", _batchnorm_inputs, _batchnorm_diagnosis,
-        ),
+        Pair("batchnorm", *_BATCHNORM),
+        # the lecture's exercise: the same layer, its backward simplified on paper first
+        Pair("batchnorm_alt", *_BATCHNORM, layer="batchnorm", backward_function="batchnorm_backward_alt"),
         Pair(
             "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
             ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs,
@@ -211,6 +249,7 @@ PAIRS: dict[str, Pair] = {
             "dh", _rnn_inputs, _rnn_diagnosis,
         ),
         Pair("temporal_affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _temporal_affine_inputs),
+        *_layer_pairs(),
     )
 }
 
@@ -223,11 +262,11 @@ def resolve(name: str) -> Pair:
     InputError
         For a name the catalogue does not know; the message lists the known ones.
     """
-    for suffix in ("_forward", "_backward"):
-        if name.endswith(suffix) and name[: -len(suffix)] in PAIRS:
-            return PAIRS[name[: -len(suffix)]]
     if name in PAIRS:
         return PAIRS[name]
+    for pair in PAIRS.values():
+        if name in (pair.forward, pair.backward):
+            return pair
     raise InputError(
         f"function: expected one of {', '.join(PAIRS)} (or their _forward/_backward names); received {name!r}"
     )

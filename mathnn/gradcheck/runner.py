@@ -105,7 +105,11 @@ class _Session:
 
 
 def _pair_states(functions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Pairs defined completely, and the missing function of each half-defined pair."""
+    """Pairs defined completely, and the missing function of each half-defined pair.
+
+    A forward shared by two pairs (``batchnorm_forward`` with ``batchnorm_backward`` or
+    ``batchnorm_backward_alt``) does not make the other pair half-defined once one is complete.
+    """
     complete, incomplete = [], {}
     for pair in PAIRS.values():
         present = [name in functions for name in (pair.forward, pair.backward)]
@@ -113,6 +117,11 @@ def _pair_states(functions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
             complete.append(pair.name)
         elif any(present):
             incomplete[pair.name] = pair.backward if present[0] else pair.forward
+    used_forwards = {PAIRS[name].forward for name in complete}
+    incomplete = {
+        name: missing for name, missing in incomplete.items()
+        if not (missing == PAIRS[name].backward and PAIRS[name].forward in used_forwards)
+    }
     return complete, incomplete
 
 
