@@ -143,7 +143,7 @@ def _tour_models() -> None:
 
 
 def _tour_vanishing() -> None:
-    from .vanishing import tour_table
+    from .experiments import tour_table
 
     print("\n5. The vanishing gradient (mathnn vanishing): ‖∂h_T/∂h_t‖ through a random recurrence, next to")
     print("   the bound (γ·λ₁)^(T−t) of Pascanu, Mikolov & Bengio (2013), γ = sup|f′| as proven by the rules:\n")
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.set_defaults(run=_tag, subparser=tag)
 
     from .gradcheck.runner import add_cli as add_check
-    from .vanishing import add_cli as add_vanishing
+    from .experiments.cli import add_cli as add_vanishing
 
     add_check(commands)
     add_vanishing(commands)

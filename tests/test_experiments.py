@@ -1,4 +1,4 @@
-"""mathnn.vanishing: exact Jacobian products against finite differences and the bound, the depth,
+"""mathnn.experiments: exact Jacobian products against finite differences and the bound, the depth,
 recall and covariate-shift experiments on fixed seeds, the report, its JSON, the plots and the errors."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mathnn.kernels import relu as relu_kernels
 from mathnn.kernels import sigmoid as sigmoid_kernels
 from mathnn.kernels import tanh as tanh_kernels
 from mathnn.kernels.rnn import rnn_step_forward
-from mathnn.vanishing import (
+from mathnn.experiments import (
     ACTIVATIONS,
     BOUND_GENERAL,
     Stack,
@@ -393,14 +393,14 @@ def test_cli_bad_input_is_one_message_and_exit_code_2(capsys):
 
 
 def test_import_stays_numpy_only():
-    code = "import sys, mathnn.vanishing; print('sympy' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import sys, mathnn.experiments; print('sympy' in sys.modules, 'matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_recall_rnn_backpropagation_through_time_matches_finite_differences(name):
-    from mathnn.vanishing import _RecurrentClassifier
+    from mathnn.experiments.recall import _RecurrentClassifier
 
     rng = np.random.default_rng(5)
     params = {"Wx": rng.standard_normal((5, 4)), "Wh": 0.7 * rng.standard_normal((4, 4)), "b": 0.1 * rng.standard_normal(4),
