@@ -1,5 +1,5 @@
-"""mathnn.experiments: exact Jacobian products against finite differences and the bound, the depth,
-recall and covariate-shift experiments on fixed seeds, the report, its JSON, the plots and the errors."""
+"""mathnn.experiments as a whole: reproducibility, the report, its JSON, the plots, the command line and the
+errors."""
 
 from __future__ import annotations
 
@@ -13,25 +13,13 @@ import numpy as np
 import pytest
 
 from mathnn.errors import InputError
-from mathnn.gradcheck import numerical_vjp
-from mathnn.kernels import leaky_relu as leaky_relu_kernels
-from mathnn.kernels import relu as relu_kernels
-from mathnn.kernels import sigmoid as sigmoid_kernels
-from mathnn.kernels import tanh as tanh_kernels
-from mathnn.kernels.rnn import rnn_step_forward
 from mathnn.experiments import (
-    ACTIVATIONS,
-    BOUND_GENERAL,
-    Stack,
-    activation_kernels,
     add_cli,
     depth_experiment,
     gradient_flow,
-    hidden_states,
     init_stack,
     jacobian,
     plot_results,
-    random_recurrence,
     recall_batch,
     recall_experiment,
     regression_task,
@@ -42,183 +30,12 @@ from mathnn.experiments import (
     tour_table,
 )
 
-GRAD_SUP = {
-    "sigmoid": sigmoid_kernels.sigmoid_grad_sup,
-    "tanh": tanh_kernels.tanh_grad_sup,
-    "relu": relu_kernels.relu_grad_sup,
-    "leaky_relu": leaky_relu_kernels.leaky_relu_grad_sup,
-}
-
 
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="mathnn")
     add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["vanishing", *argv])
     return args.run(args, parser)
-
-
-# -- 1. through time ----------------------------------------------------------------------------------
-
-def test_gamma_is_the_proven_value_from_the_generated_kernels():
-    for name in ACTIVATIONS:
-        assert activation_kernels(name).gamma == GRAD_SUP[name]()
-    assert [activation_kernels(name).gamma for name in ACTIVATIONS] == [0.25, 1.0, 1.0, 1.0]
-    assert activation_kernels("leaky_relu", alpha=3.0).gamma == leaky_relu_kernels.leaky_relu_grad_sup(3.0) == 3.0
-    experiment = time_experiment(steps=5)
-    assert {flow.activation: flow.gamma for flow in experiment.flows} == {n: GRAD_SUP[n]() for n in ACTIVATIONS}
-
-
-@pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize(("init", "spectral_norm"), [("gaussian", None), ("orthogonal", 1.5), ("gaussian", 0.8), ("identity", None)])
-def test_measured_norm_never_exceeds_the_bound(seed, init, spectral_norm):
-    experiment = time_experiment(steps=40, hidden=16, seed=seed, init=init, spectral_norm=spectral_norm)
-    for flow in experiment.flows:
-        assert np.all(np.isfinite(flow.norms))
-        # ‖J‖ ≤ Π‖D_k W‖ ≤ (γλ₁)^d, each up to rounding
-        assert np.all(flow.norms <= flow.step_bounds * (1 + 1e-10)), flow.activation
-        assert np.all(flow.step_bounds <= flow.bounds * (1 + 1e-10)), flow.activation
-        assert flow.bounds[0] == pytest.approx(flow.gamma * flow.lambda1, rel=1e-12)
-
-
-def test_sigmoid_gradient_vanishes_by_orders_of_magnitude():
-    for spectral_norm in (1.0, 1.5, 2.0):
-        (flow,) = time_experiment(["sigmoid"], hidden=32, steps=20, spectral_norm=spectral_norm).flows
-        assert flow.lambda1 == pytest.approx(spectral_norm)
-        assert flow.norm_at(20) <= 1e-3 * flow.norm_at(1)
-        assert flow.rate < 1 and "provably vanishes" in flow.meaning
-    # the default recurrence (λ₁ ≈ 1.8): ten orders of magnitude by distance 20
-    (flow,) = time_experiment(["sigmoid"]).flows
-    assert 1.5 < flow.lambda1 < 2 and flow.norm_at(20) < 1e-10 * flow.norm_at(1)
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-def test_jacobian_product_equals_finite_differences_of_the_recurrence(name):
-    W_hh, x, W_xh, b = random_recurrence(hidden=5, steps=7, inputs=3, seed=1, spectral_norm=1.3)
-    b = b + 0.1
-    t = 2
-    _, states = hidden_states(W_hh, x, W_xh, b, name)
-    exact = jacobian(W_hh, x, W_xh, b, t, name)
-
-    def last_state(h_t: np.ndarray) -> np.ndarray:
-        return hidden_states(W_hh, x[t:], W_xh, b, name, h0=h_t)[1][-1]
-
-    assert np.allclose(last_state(states[t]), states[-1], rtol=0, atol=1e-14)
-    numeric = np.array([numerical_vjp(last_state, states[t], dout=np.eye(5)[i]) for i in range(5)])
-    assert np.max(np.abs(exact - numeric)) <= 1e-6 * max(1.0, np.max(np.abs(exact)))
-    # gradient_flow's renormalized running product gives the same norms as the plain product
-    flow = gradient_flow(W_hh, x, W_xh, b, name)
-    for earlier in range(7):
-        expected = np.linalg.norm(jacobian(W_hh, x, W_xh, b, earlier, name), 2)
-        assert flow.norm_at(7 - earlier) == pytest.approx(expected, rel=1e-10, abs=1e-300)
-
-
-def test_tanh_recurrence_is_the_generated_rnn_step():
-    W_hh, x, W_xh, b = random_recurrence(hidden=6, steps=4, inputs=3, seed=2)
-    pre_activations, states = hidden_states(W_hh, x, W_xh, b, "tanh")
-    for k in range(4):
-        row = rnn_step_forward(x[k][None], states[k][None], W_xh.T, W_hh.T, b)  # CS231n row form
-        assert np.allclose(row[0], states[k + 1], rtol=0, atol=1e-15)
-    assert np.allclose(np.tanh(pre_activations), states[1:])
-
-
-def test_long_products_neither_underflow_nor_lose_the_logarithm():
-    (flow,) = time_experiment(["sigmoid"], steps=1000, hidden=8).flows
-    assert flow.norms[-1] == 0.0  # below float64's range …
-    assert np.all(np.isfinite(flow.log10_norms))  # … but the logarithm is exact
-    slope = (flow.log10_norms[-1] - flow.log10_norms[499]) / 500
-    assert -2.0 < slope < np.log10(flow.rate)
-    assert flow.to_dict()["norms"][-1] == 0.0 and flow.to_dict()["log10_norms"][-1] < -500
-
-
-def test_bound_meaning_says_sufficient_for_vanishing_and_only_necessary_for_exploding():
-    assert "λ₁ < 1/γ is sufficient for vanishing" in BOUND_GENERAL
-    assert "λ₁ > 1/γ is only necessary for exploding" in BOUND_GENERAL
-    flows = {flow.activation: flow for flow in time_experiment(steps=10).flows}
-    assert "1/γ = 4" in flows["sigmoid"].meaning and "provably vanishes" in flows["sigmoid"].meaning
-    assert flows["tanh"].rate > 1 and "proves nothing" in flows["tanh"].meaning
-    # relu with the identity (IRNN): all units stay on, the gradient neither vanishes nor grows
-    (flow,) = time_experiment(["relu"], init="identity", steps=30).flows
-    assert np.allclose(flow.norms, 1.0)
-
-
-# -- 2. through depth ---------------------------------------------------------------------------------
-
-def test_first_to_last_layer_ratio_sigmoid_vanishes_remedies_do_not():
-    experiment = depth_experiment(("sigmoid", "relu", "leaky_relu"), batchnorm=(False, True), steps=20)
-    ratios = {run.variant: run.ratio_init for run in experiment.runs}
-    assert ratios["sigmoid"] < 1e-11  # 19 factors of σ′ ≤ 1/4
-    for remedy in ("relu", "leaky_relu", "sigmoid+bn"):
-        assert ratios[remedy] > 0.1
-        assert ratios["sigmoid"] < 1e-9 * ratios[remedy]
-    plain, normalized = experiment.run("sigmoid"), experiment.run("sigmoid+bn")
-    # the plain sigmoid stack's first layer does not move; with batch norm it learns and the loss falls
-    assert plain.first_layer_change < 1e-10
-    assert normalized.first_layer_change > 1e-2
-    assert normalized.losses[-1] < 0.5 * plain.losses[-1]
-    assert np.all(np.diff(np.log(plain.grad_norms_init)) > 0)  # growing layer by layer towards the output
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-@pytest.mark.parametrize("normalized", [False, True])
-def test_stack_backpropagation_matches_finite_differences(name, normalized):
-    stack = init_stack(name, normalized, depth=3, width=5, inputs=3, outputs=2, seed=3)
-    rng = np.random.default_rng(4)
-    x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
-    noise = [(rng.uniform(0.5, 1.5, 5), rng.uniform(-1, 1, 5)) for _ in range(2)] if normalized else None
-    for key in stack.params:  # move off the symmetric start (γ = 1, β = 0, b = 0)
-        stack.params[key] = stack.params[key] + 0.3 * rng.standard_normal(stack.params[key].shape)
-    grads = stack.loss_and_gradients(x, y, noise).grads
-    assert set(grads) == set(stack.params)
-    for key, value in stack.params.items():
-        def loss(p: np.ndarray, key: str = key) -> np.ndarray:
-            return np.asarray(Stack(name, normalized, {**stack.params, key: p}).loss_and_gradients(x, y, noise).loss)
-
-        numeric = numerical_vjp(loss, value)
-        assert np.linalg.norm(grads[key] - numeric) <= 1e-7 * max(np.linalg.norm(numeric), 1e-3), key
-
-
-# -- 3. long-distance recall --------------------------------------------------------------------------
-
-def test_recall_batch_puts_the_signal_k_steps_before_the_end():
-    tokens, targets = recall_batch(50, 10, 3, np.random.default_rng(0), classes=4, distractors=5)
-    assert tokens.shape == (50, 10) and np.array_equal(tokens[:, 6], targets)
-    others = np.delete(tokens, 6, axis=1)
-    assert others.min() >= 4 and others.max() <= 8 and set(targets) <= {0, 1, 2, 3}
-
-
-def test_tanh_rnn_recall_falls_to_chance_with_distance():
-    experiment = recall_experiment(("tanh",), distances=(1, 16))
-    near, far = experiment.accuracy[0]
-    assert experiment.chance == 0.25 and experiment.length == 21
-    assert near > 0.9  # recalled
-    assert far < 0.35  # chance: 0.25 ± 0.02 on 500 test sequences
-    assert experiment.final_loss[0, 0] < 0.1
-    assert experiment.final_loss[0, 1] > 1.3  # log 4 ≈ 1.39: guessing
-
-
-# -- 4. internal covariate shift ----------------------------------------------------------------------
-
-def test_batch_norm_removes_drift_of_what_f_sees_but_not_gradient_shift():
-    experiment = shift_experiment("tanh", probes=2)
-    plain, normalized, noisy = experiment.runs
-    assert [run.variant for run in experiment.runs] == ["tanh", "tanh+bn", "tanh+bn+noise"]
-    for run in experiment.runs:
-        for name in ("drift_mean_z", "drift_std_z", "drift_mean_u", "drift_std_u", "gradient_shift", "gradient_cosine"):
-            assert np.all(np.isfinite(getattr(run, name))), (run.variant, name)
-        assert run.drift_mean_u.shape == (19,) and run.gradient_shift.shape == (18,)
-    mean = lambda run, name: float(np.mean(getattr(run, name)))
-    # without batch norm u = z; with it, what f sees drifts ~20× less than z before it …
-    assert np.array_equal(plain.drift_mean_u, plain.drift_mean_z)
-    assert mean(normalized, "drift_mean_u") < 0.1 * mean(normalized, "drift_mean_z")
-    # … and ~100× less than f's input in the plain stack (on this seed)
-    assert mean(normalized, "drift_mean_u") < 0.02 * mean(plain, "drift_mean_u")
-    # Santurkar et al.'s gradient-based shift is not reduced by batch norm here
-    assert mean(normalized, "gradient_shift") > mean(plain, "gradient_shift")
-    # injected noise makes f's inputs drift more than without batch norm, and the stack still trains better
-    assert mean(noisy, "drift_mean_u") > 5 * mean(plain, "drift_mean_u")
-    assert noisy.losses[-1] < 0.5 * plain.losses[-1]
-    assert normalized.losses[-1] < noisy.losses[-1]
-    assert "not lower with it" in experiment.measured
 
 
 # -- reproducibility, report, JSON, plots, command line -----------------------------------------------
@@ -396,21 +213,3 @@ def test_import_stays_numpy_only():
     code = "import sys, mathnn.experiments; print('sympy' in sys.modules, 'matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-def test_recall_rnn_backpropagation_through_time_matches_finite_differences(name):
-    from mathnn.experiments.recall import _RecurrentClassifier
-
-    rng = np.random.default_rng(5)
-    params = {"Wx": rng.standard_normal((5, 4)), "Wh": 0.7 * rng.standard_normal((4, 4)), "b": 0.1 * rng.standard_normal(4),
-              "Wy": rng.standard_normal((4, 3)), "by": rng.standard_normal(3)}
-    tokens, targets = recall_batch(3, 6, 4, rng, classes=3, distractors=2)
-    model = _RecurrentClassifier(activation_kernels(name), params)
-    _, grads = model.loss_and_gradients(tokens, targets)
-    for key, value in params.items():
-        def loss(p: np.ndarray, key: str = key) -> np.ndarray:
-            return np.asarray(_RecurrentClassifier(model.f, {**params, key: p}).loss_and_gradients(tokens, targets)[0])
-
-        numeric = numerical_vjp(loss, value)
-        assert np.linalg.norm(grads[key] - numeric) <= 1e-7 * max(np.linalg.norm(numeric), 1e-3), key
