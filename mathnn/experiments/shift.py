@@ -154,7 +154,8 @@ def _gradient_shift(stack: Stack, x: np.ndarray, y: np.ndarray, grads: dict[str,
     """Santurkar et al.'s G_l vs G′_l for hidden layers l = 2 … depth − 1: relative difference and cosine."""
     relative, cosine = [], []
     for layer in range(2, stack.depth):
-        earlier = {key: value - learning_rate * grads[key] for key, value in stack.params.items() if _layer(key) < layer}
+        earlier = {key: value.copy() for key, value in stack.params.items() if _layer(key) < layer}
+        sgd(earlier, {key: grads[key] for key in earlier}, learning_rate)  # the step the layers before l take
         shifted = Stack(stack.activation, stack.batchnorm, {**stack.params, **earlier}, stack.alpha)
         before, after = grads[f"W{layer}"], shifted.loss_and_gradients(x, y, noise).grads[f"W{layer}"]
         tiny = np.finfo(float).tiny  # a layer with no gradient at all (every ReLU off) gives 0, not NaN
