@@ -36,6 +36,7 @@ def as_integer(value: object, name: str, meaning: str, low: int, high: int | Non
 
 
 def as_seed(value: object) -> int:
+    """``value`` as a seed: an int ≥ 0."""
     return as_integer(value, "seed", "the seed of the random numbers", 0)
 
 
@@ -123,7 +124,7 @@ class Variants:
 
     runs: list
 
-    def run(self, variant: str):
+    def run(self, variant: str) -> Any:
         """The run of one variant, e.g. 'sigmoid+bn'."""
         for run in self.runs:
             if run.variant == variant:

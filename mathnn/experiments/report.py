@@ -69,6 +69,7 @@ def tour_table(seed: int = 0) -> str:
 
 
 def time_report(experiment: TimeExperiment) -> str:
+    """The through-time table (norm and bound at a few distances) and the bound's verdict per activation."""
     lines = [
         "1. Through time: exact ‖∂h_T/∂h_t‖₂ (a product of Jacobians diag(f′(a_k)) W_hh) vs the bound",
         _time_table(experiment, _distances(experiment.steps)),
@@ -79,6 +80,7 @@ def time_report(experiment: TimeExperiment) -> str:
 
 
 def depth_report(experiment: DepthExperiment) -> str:
+    """The first-to-last gradient ratio, loss and first-layer change per variant, and norms by layer."""
     headers = ["variant", "‖∂L/∂W_1‖/‖∂L/∂W_L‖ init", "after", "‖∂L/∂W_1‖ init", "after", "loss init", "after",
                "‖ΔW_1‖/‖W_1‖"]
     rows = [
@@ -100,6 +102,7 @@ def depth_report(experiment: DepthExperiment) -> str:
 
 
 def recall_report(experiment: RecallExperiment) -> str:
+    """Recall accuracy per distance k (rows) and activation (columns), with the training settings."""
     headers = ["k"] + [f"{name} accuracy" for name in experiment.activations]
     rows = [[str(k)] + [_short(row[j]) for row in experiment.accuracy] for j, k in enumerate(experiment.distances)]
     return (
