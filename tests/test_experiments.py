@@ -213,3 +213,18 @@ def test_import_stays_numpy_only():
     code = "import sys, mathnn.experiments; print('sympy' in sys.modules, 'matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_sequence_kernels_the_experiments_call_agree_with_the_tanh_rnn_layer():
+    from mathnn.experiments._rnn_sequence import rnn_sequence_backward, rnn_sequence_forward
+    from mathnn.layers import rnn_backward, rnn_forward
+
+    rng = np.random.default_rng(6)
+    x, h0 = rng.standard_normal((3, 5, 4)), rng.standard_normal((3, 6))
+    Wx, Wh, b = rng.standard_normal((4, 6)), 0.5 * rng.standard_normal((6, 6)), rng.standard_normal(6)
+    dh = rng.standard_normal((3, 5, 6))
+    h, a = rnn_sequence_forward(x, h0, Wx, Wh, b)
+    expected_h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    assert np.allclose(h, expected_h, rtol=0, atol=1e-14) and np.allclose(np.tanh(a), h, rtol=0, atol=1e-15)
+    for got, expected in zip(rnn_sequence_backward(dh, x, h0, h, a, Wx, Wh), rnn_backward(dh, cache)):
+        assert got.shape == expected.shape and np.allclose(got, expected, rtol=1e-12, atol=1e-12)

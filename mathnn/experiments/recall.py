@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..kernels.rnn import rnn_weight_gradients
 from ..kernels.softmax_ce import softmax_cross_entropy
+from ..layers import affine_backward, affine_forward
 from ..optim import clip_by_global_norm, sgd
 from ..progress import progress
 from ..validate import describe, positive_real
+from ._rnn_sequence import rnn_sequence_backward, rnn_sequence_forward  # STAND-IN: → ..kernels.rnn
 from .common import Activation, activation_kernels, activation_names, as_integer, as_seed, json_floats
 
 
@@ -64,44 +65,41 @@ def recall_batch(
 
 @dataclass
 class _RecurrentClassifier:
-    """h_t = f(x_t Wx + h_{t−1} Wh + b) over one-hot tokens, scores = h_T Wy + by (CS231n row form)."""
+    """h_t = f(x_t Wx + h_{t−1} Wh + b) over one-hot tokens x_t, scores = h_T Wy + by (CS231n row form).
+
+    No math of its own: the sequence kernels run the recurrence and backpropagation through time,
+    :func:`~mathnn.layers.affine_forward` and :func:`~mathnn.layers.affine_backward` the scores,
+    and the generated softmax cross-entropy kernel the loss.
+    """
 
     f: Activation
     params: dict[str, np.ndarray]
 
-    def loss_and_gradients(self, tokens: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        count, length = tokens.shape
+    def _states(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One-hot inputs (N, T, V), h0 (N, H), and h, a of shape (N, T, H) for tokens of shape (N, T)."""
         vocabulary, hidden = self.params["Wx"].shape
-        onehots = np.eye(vocabulary)[tokens]  # (N, T, V)
-        states = [np.zeros((count, hidden))]
-        pre_activations = []
-        for step in range(length):
-            a = onehots[:, step] @ self.params["Wx"] + states[-1] @ self.params["Wh"] + self.params["b"]
-            pre_activations.append(a)
-            states.append(self.f.forward(a))
-        scores = states[-1] @ self.params["Wy"] + self.params["by"]
-        labels = np.eye(scores.shape[1])[targets]
-        loss, dscores = softmax_cross_entropy(scores, labels, np.full((count, 1), 1.0 / count))
-        grads = {"Wy": states[-1].T @ dscores, "by": dscores.sum(axis=0)}
-        grads.update(Wx=np.zeros((vocabulary, hidden)), Wh=np.zeros((hidden, hidden)), b=np.zeros(hidden))
-        dh = dscores @ self.params["Wy"].T
-        for step in range(length - 1, -1, -1):
-            delta = dh * self.f.grad(pre_activations[step])  # δ_t = dh_t ⊙ f′(a_t)
-            dh = delta @ self.params["Wh"].T
-            # one step at a time: stacking all steps into one product is tidier, but a product that
-            # large goes multi-threaded in OpenBLAS, which is ~20× slower on two busy cores
-            _, dWx, dWh, db = rnn_weight_gradients(delta, onehots[:, step], states[step], self.params["Wx"])
-            grads["Wx"] += dWx
-            grads["Wh"] += dWh
-            grads["b"] += db
+        onehots = np.eye(vocabulary)[tokens]
+        h0 = np.zeros((tokens.shape[0], hidden))
+        h, a = rnn_sequence_forward(onehots, h0, self.params["Wx"], self.params["Wh"], self.params["b"], f=self.f.forward)
+        return onehots, h0, h, a
+
+    def loss_and_gradients(self, tokens: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        onehots, h0, h, a = self._states(tokens)
+        scores, scores_cache = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
+        count, classes = scores.shape
+        loss, dscores = softmax_cross_entropy(scores, np.eye(classes)[targets], np.full((count, 1), 1.0 / count))
+        grads: dict[str, np.ndarray] = {}
+        dh = np.zeros_like(h)  # only h_T feeds the scores; BPTT carries its gradient back
+        dh[:, -1], grads["Wy"], grads["by"] = affine_backward(dscores, scores_cache)
+        _, _, grads["Wx"], grads["Wh"], grads["b"] = rnn_sequence_backward(
+            dh, onehots, h0, h, a, self.params["Wx"], self.params["Wh"], f_grad=self.f.grad
+        )
         return float(loss), grads
 
     def predict(self, tokens: np.ndarray) -> np.ndarray:
-        hidden = self.params["Wh"].shape[0]
-        h = np.zeros((tokens.shape[0], hidden))
-        for step in range(tokens.shape[1]):
-            h = self.f.forward(self.params["Wx"][tokens[:, step]] + h @ self.params["Wh"] + self.params["b"])
-        return np.argmax(h @ self.params["Wy"] + self.params["by"], axis=1)
+        _, _, h, _ = self._states(tokens)
+        scores, _ = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
+        return np.argmax(scores, axis=1)
 
 
 @dataclass(frozen=True)

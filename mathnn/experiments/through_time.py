@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validate import as_float_array, describe, positive_real, real_scalar
+from ._rnn_sequence import rnn_sequence_forward  # STAND-IN: → ..kernels.rnn
 from .common import (
     LEAKY_ALPHA,
     Activation,
@@ -71,16 +72,14 @@ def _recurrence_inputs(
 def _run_recurrence(
     W_hh: np.ndarray, x: np.ndarray, W_xh: np.ndarray, b: np.ndarray, h0: np.ndarray, f: Activation
 ) -> tuple[np.ndarray, np.ndarray]:
-    steps, n = x.shape[0], W_hh.shape[0]
-    pre_activations = np.empty((steps, n))
-    states = np.empty((steps + 1, n))
-    states[0] = h0
-    input_terms = x @ W_xh.T + b  # W_xh x_k + b for every k at once
+    """a_1 … a_T of shape (T, n) and h_0 … h_T of shape (T + 1, n), from the sequence kernel.
+
+    The kernel takes CS231n's row form, here one sequence: x_k W_xhᵀ + h_{k−1} W_hhᵀ + b is the
+    lecture's W_hh h_{k−1} + W_xh x_k + b.
+    """
     with np.errstate(over="ignore", invalid="ignore"):  # an exploding relu recurrence may overflow: reported, not hidden
-        for k in range(steps):
-            pre_activations[k] = W_hh @ states[k] + input_terms[k]
-            states[k + 1] = f.forward(pre_activations[k])
-    return pre_activations, states
+        h, a = rnn_sequence_forward(x[np.newaxis], h0[np.newaxis], W_xh.T, W_hh.T, b, f=f.forward)
+    return a[0], np.concatenate((h0[np.newaxis], h[0]))
 
 
 def hidden_states(
