@@ -791,3 +791,11 @@ def temporal_softmax_loss(
     if verbose:
         print("dx_flat:", dx_flat.shape)
     return loss, dx_flat.reshape(n, steps, classes)
+
+
+# -- layers declared as rules: their CS231n functions are built from the generated SPEC -------------
+
+from .catalogue import public_functions as _generated_functions  # noqa: E402
+
+globals().update(_generated_functions())
+__all__ += list(_generated_functions())

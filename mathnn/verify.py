@@ -1,6 +1,7 @@
 """``mathnn verify``: prove each rule and gradient-check its generated kernels.
 
-The symbolic half is each rule's ``prove()``. The numeric half compares every generated gradient
+The symbolic half is each rule's ``prove()``, read from the proof cache when the rule is unchanged
+(:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise activations at random points of the rule's declared domain and next to its kinks; for
 batch norm, the RNN step and softmax cross-entropy as vector-Jacobian products on random batches
@@ -14,13 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .gradcheck.tolerances import tolerance
 from .gradcheck import elementwise_central, elementwise_complex_step, relative_errors
 from .rules import Proof, Rule
+from .rules.cache import proven
 
-#: Pass marks: the complex step has no cancellation, so it agrees to rounding; central differences
-#: with h = ∛ε·max(1, |x|) leave an error of order ε^(2/3) ≈ 4e-11 times |f|/|f′| and |f‴|/|f′|.
-COMPLEX_TOL = 1e-13
-CENTRAL_TOL = 1e-8
+#: Pass marks, from the one table (mathnn.gradcheck.tolerances).
+COMPLEX_TOL = tolerance("kernel_complex")
+CENTRAL_TOL = tolerance("kernel_central")
 
 #: Offsets from a kink at which the derivative is checked: larger than the central step there, so no
 #: difference straddles the kink.
@@ -290,14 +292,50 @@ def check_softmax_ce(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
     return checks
 
 
+def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check a layer rule's generated backward kernel against its forward kernel.
+
+    Everything comes from the layer's generated ``SPEC``: the sizes to check at, how inputs are drawn,
+    which inputs are differentiated and what the backward takes from the forward's cache. Errors are
+    measured against the size of the terms each gradient sums (the generated magnitude kernel).
+    """
+    from .catalogue import draw_inputs, layers
+
+    layer = layers()[name]
+    spec = layer.spec
+    forward, backward = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
+    magnitude = layer.kernel(spec["magnitude_kernel"])
+    rng = np.random.default_rng(seed)
+    checks = []
+    for sizes in spec["check_sizes"]:
+        cases = []
+        for _ in range(max(1, min(3, points // 500))):
+            inputs = draw_inputs(layer, sizes, rng)
+            out, *cached = forward(**inputs)
+            dout = rng.standard_normal(out.shape)
+            gradients = backward(dout, *cached)
+            for wrt, gradient, scale in zip(spec["differentiated"], gradients, magnitude(dout, *cached)):
+                def f(v: np.ndarray, wrt: str = wrt, inputs: dict = inputs) -> np.ndarray:
+                    return forward(**{**inputs, wrt: v})[0]
+
+                cases.append((f, inputs[wrt], dout, gradient, scale))
+        checks.append(_vjp_check(spec["forward_kernel"], spec["backward_kernel"], dict(sizes), cases))
+    return checks
+
+
 #: Numeric checks of the rules that are not element-wise.
 VJP_CHECKS = {"batchnorm": check_batchnorm, "rnn": check_rnn, "softmax_ce": check_softmax_ce}
 
 
-def verify(rule: Rule, points: int = 2000, seed: int = 0) -> RuleReport:
-    """Prove ``rule`` and gradient-check its kernels."""
-    if rule.name in VJP_CHECKS:
+def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True) -> RuleReport:
+    """Prove ``rule`` (from the proof cache when it is unchanged) and gradient-check its kernels.
+
+    ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
+    """
+    if hasattr(rule, "spec"):
+        numeric = check_layer(rule.name, points, seed)
+    elif rule.name in VJP_CHECKS:
         numeric = VJP_CHECKS[rule.name](points, seed)
     else:
         numeric = check_kernels(rule, points, seed)
-    return RuleReport(rule.name, rule.prove(), numeric)
+    return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import pprint
 from pathlib import Path
 
 from ..rules import RULES, Rule, topic_of
+from ..rules.cache import proven
 from ..rules.core import Kernel
 from .printer import numpy_code
 
@@ -91,10 +93,17 @@ def render_module(rule: Rule) -> str:
         "",
         "import numpy as np",
         "",
-        f"__all__ = {[kernel.name for kernel in rule.kernels]!r}",
+        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else [])!r}",
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
+    if hasattr(rule, "spec"):
+        parts += [
+            "", "",
+            "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
+            "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
+            f"SPEC = {pprint.pformat(rule.spec(), width=110, sort_dicts=False)}",
+        ]
     return "\n".join(parts) + "\n"
 
 
@@ -136,12 +145,15 @@ def drift() -> list[str]:
     return diffs
 
 
-def write(prove: bool = True) -> list[Path]:
-    """Prove every rule, then write its kernels; a rule whose proof fails is not written."""
+def write(prove: bool = True, *, cache: bool = True) -> list[Path]:
+    """Prove every rule, then write its kernels; a rule whose proof fails is not written.
+
+    Proofs come from the proof cache when a rule is unchanged; ``cache=False`` proves every rule again.
+    """
     failed = []
     if prove:
         for rule in RULES.values():
-            proof = rule.prove()
+            proof = proven(rule, cache=cache)
             if not proof:
                 failed.append(str(proof))
     if failed:
