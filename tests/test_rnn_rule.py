@@ -96,12 +96,12 @@ def test_sequence_kernels_are_proven_for_any_activation():
 
 def test_bptt_without_accumulation_through_time_is_refuted():
     """The sequence backward that forgets what step t + 1 sends back must fail its proof."""
-    loop = rnn_rules.sequence_backward.statements[0]
+    first, loop, *rest = rnn_rules.sequence_backward.statements
     forgetful = replace(loop, body=tuple(
-        replace(s, expr=rnn_rules.Step(rnn_rules.dh_steps) * rnn_rules.f_grad(rnn_rules.Step(rnn_rules.a_steps)))
-        if s.target == "da" else s for s in loop.body
+        replace(s, expr=rnn_rules.Step(rnn_rules.dh_steps) * rnn_rules.Step(rnn_rules.fprime))
+        if s.target == "da[t]" else s for s in loop.body
     ))
-    broken = replace(rnn_rules.sequence_backward, statements=(forgetful, *rnn_rules.sequence_backward.statements[1:]))
+    broken = replace(rnn_rules.sequence_backward, statements=(first, forgetful, *rest))
     claims = rnn_rules.sequence_kernel_claims(rnn_rules.sequence_forward, broken)
     failing = {c.statement.split(" of the")[0] for c in claims if not c.holds}
     assert failing == {f"rnn_sequence_backward gives ∂L/∂{name}" for name in ("x", "h0", "Wx", "Wh", "b")}

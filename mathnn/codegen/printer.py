@@ -11,7 +11,7 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from ..rules.core import BatchMajor, BatchSum, Dot, RowMax, RowSum, Step, TotalSum, Transposed
+from ..rules.core import BatchMajor, BatchSum, Dot, RowMax, Rows, RowSum, Step, TotalSum, Transposed
 
 
 class KernelPrinter(NumPyPrinter):
@@ -75,6 +75,10 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_Step(self, expr: Step) -> str:
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}[t]"
+
+    def _print_Rows(self, expr: Rows) -> str:
+        name = self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)
+        return f"{name}.reshape(-1, {name}.shape[-1])"
 
     def _print_BatchMajor(self, expr: BatchMajor) -> str:
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.swapaxes(0, 1)"

@@ -130,14 +130,15 @@ def rnn_sequence_forward(
     f = np.tanh if f is None else f
     T = x.shape[1]
     x_steps = x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows
-    a = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
-    h = np.empty_like(a)
+    h = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    # x_t Wx + b for every step at once: one product, outside the loop
+    a = b + x_steps @ Wx
     # h_0 starts the recurrence
     prev_h = h0
     # the step, once per time step t = 1 … T
     for t in range(T):
-        # a_t = x_t Wx + h_{t−1} Wh + b: the step rule's pre-activation
-        a[t] = b + prev_h @ Wh + x_steps[t] @ Wx
+        # a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation
+        a[t] = prev_h @ Wh + a[t]
         # h_t = f(a_t)
         h[t] = f(a[t])
         # the state step t + 1 reads
@@ -180,33 +181,30 @@ def rnn_sequence_backward(
     dWh : ndarray of shape (H, H)
     db : ndarray of shape (H,)
     """
-    f_grad = (lambda a_t: 1 - np.tanh(a_t) ** 2) if f_grad is None else f_grad
-    T = x.shape[1]
+    f_grad = (lambda a: 1 - np.tanh(a) ** 2) if f_grad is None else f_grad  # tanh′, the tanh rule's
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
-    prev_steps = [h0, *h.swapaxes(0, 1)[:-1]]  # h_{t−1} of every step
-    dx = np.empty(x_steps.shape, dtype=np.result_type(x, dh, Wx, Wh))
-    dWx = np.zeros(Wx.shape, dtype=dx.dtype)
-    dWh = np.zeros(Wh.shape, dtype=dx.dtype)
-    db = np.zeros(Wh.shape[0], dtype=dx.dtype)
-    dprev_h = np.zeros(h0.shape, dtype=dx.dtype)
-    # backpropagation through time, t = T … 1: the weights are shared, so their gradients add up
+    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # h_{t−1} of every step
+    T = x.shape[1]
+    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
+    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    # f′(a_t) for every step at once
+    fprime = f_grad(a_steps)
+    # backpropagation through time, t = T … 1: only the recursion is step by step
     for t in reversed(range(T)):
         # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
-        da = (dprev_h + dh_steps[t])*f_grad(a_steps[t])
+        da[t] = (dprev_h + dh_steps[t])*fprime[t]
         # what step t sends back to h_{t−1}: δ_t Whᵀ
-        dprev_h = da @ Wh.T
-        # ∂L/∂x_t = δ_t Wxᵀ
-        dx[t] = da @ Wx.T
-        # ∂L/∂Wx = Σ_t x_tᵀ δ_t
-        dWx = dWx + x_steps[t].T @ da
-        # ∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t
-        dWh = dWh + prev_steps[t].T @ da
-        # ∂L/∂b = Σ_t Σ_rows δ_t
-        db = db + np.sum(da, axis=0)
-    # ∂L/∂x as (N, T, D), a view
-    dx = dx.swapaxes(0, 1)
+        dprev_h = da[t] @ Wh.T
+    # ∂L/∂x_t = δ_t Wxᵀ for every step, as (N, T, D)
+    dx = (da @ Wx.T).swapaxes(0, 1)
+    # ∂L/∂Wx = Σ_t x_tᵀ δ_t: the weights are shared, one product over the N·T rows
+    dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # ∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t, likewise
+    dWh = (prev_steps.reshape(-1, prev_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # ∂L/∂b = Σ_t Σ_rows δ_t
+    db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
     # ∂L/∂h_0: what step 1 sent back
     dh0 = dprev_h
     return dx, dh0, dWx, dWh, db

@@ -14,7 +14,7 @@ from functools import reduce
 
 import sympy as sp
 
-from .core import BatchMajor, BatchSum, Dot, Kernel, Loop, RowMax, RowSum, Step, TotalSum, Transposed
+from .core import BatchMajor, BatchSum, Dot, Kernel, Loop, RowMax, Rows, RowSum, Step, TotalSum, Transposed
 
 Value = sp.Matrix | sp.Expr
 
@@ -50,9 +50,28 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
     """
     shifts = {} if shifts is None else shifts
 
+    memo: dict[sp.Expr, Value] = {}
+
     def walk(node: sp.Expr) -> Value:
+        if node not in memo:
+            memo[node] = visit(node)
+        return memo[node]
+
+    def visit(node: sp.Expr) -> Value:
         if node in env:
             return env[node]
+        if isinstance(node, Rows):  # a sequence (a list, one matrix per step) stacked into rows
+            return sp.Matrix.vstack(*walk(node.args[0]))
+        if not isinstance(node, (Step, BatchMajor)) and node.args:
+            parts = [walk(arg) for arg in node.args]
+            steps = [len(part) for part in parts if isinstance(part, list)]
+            if steps:  # an operation on whole sequences: the same operation at every step
+                return [
+                    evaluate(node.func(*(sp.Symbol(f"_arg{i}") for i in range(len(parts)))),
+                             {sp.Symbol(f"_arg{i}"): part[t] if isinstance(part, list) else part
+                              for i, part in enumerate(parts)}, shifts)
+                    for t in range(steps[0])
+                ]
         if node.is_Number or not node.args and not isinstance(node, sp.Symbol):
             return node
         if isinstance(node, sp.Symbol):

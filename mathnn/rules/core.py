@@ -93,6 +93,18 @@ class Step(sp.Function):
         return f"{printer.parenthesize(self.args[0], 1000, strict=True)}_{{t}}"
 
 
+class Rows(sp.Function):
+    """The steps of a time-major (T, N, K) sequence stacked into T·N rows: ``v.reshape(-1, v.shape[-1])``.
+
+    One product over the stacked rows sums what each step contributes to a shared weight's gradient.
+    """
+
+    nargs = 1
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.args[0])
+
+
 class BatchMajor(sp.Function):
     """A time-major (T, N, …) sequence as CS231n's batch-major (N, T, …): ``x.swapaxes(0, 1)``, a view."""
 
@@ -605,13 +617,19 @@ class ClaimRule:
 
 
 def kernel_section(kernels: tuple[Kernel, ...]) -> Section:
-    """Each kernel statement with the equation it computes."""
+    """Each kernel statement with the equation it computes (a loop's body statement by statement)."""
+    statements = [
+        inner
+        for kernel in kernels
+        for statement in kernel.statements
+        for inner in (statement.body if isinstance(statement, Loop) else (statement,))
+    ]
     return Section(
         "Kernels, statement by statement",
         tuple(
             Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
                       (statement.equation, sp.latex(statement.expr))))
-            for kernel in kernels for statement in kernel.statements
+            for statement in statements
         ),
     )
 

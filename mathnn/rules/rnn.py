@@ -19,7 +19,7 @@ from .arrays import evaluate, gradient, run, symbol_matrix
 from . import rnn_math
 from .decide import matrices_equal
 from .core import (
-    BatchMajor, BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Loop, RowMax, RowSum, Section, Statement, Step,
+    BatchMajor, BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Loop, RowMax, Rows, RowSum, Section, Statement, Step,
     TotalSum, Transposed, compose, kernel_section,
 )
 from .textprint import text
@@ -141,11 +141,11 @@ sequence_forward = Kernel(
     name="rnn_sequence_forward",
     args=(x, h0, Wx, Wh, b, f_arg),
     statements=(
+        Statement("a", Dot(x_steps, Wx) + b, "x_t Wx + b for every step at once: one product, outside the loop"),
         Statement("prev_h", h0, "h_0 starts the recurrence"),
         Loop(
             (
-                Statement("a[t]", Dot(Step(x_steps), Wx) + Dot(prev_h, Wh) + b,
-                          "a_t = x_t Wx + h_{t−1} Wh + b: the step rule's pre-activation"),
+                Statement("a[t]", Step(a) + Dot(prev_h, Wh), "a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation"),
                 Statement("h[t]", f(Step(a)), "h_t = f(a_t)"),
                 Statement("prev_h", Step(h), "the state step t + 1 reads"),
             ),
@@ -163,8 +163,7 @@ sequence_forward = Kernel(
         "f": "np.tanh if f is None else f",
         "T": "x.shape[1]",
         "x_steps": "x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows",
-        "a": "np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))",
-        "h": "np.empty_like(a)",
+        "h": "np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))",
     },
     arg_docs={
         "x": "ndarray of shape (N, T, D)", "h0": "ndarray of shape (N, H)", "Wx": "ndarray of shape (D, H)",
@@ -174,24 +173,27 @@ sequence_forward = Kernel(
     arg_types={"f": _CALLABLE},
 )
 
+fprime = sp.Symbol("fprime")
+
 sequence_backward = Kernel(
     name="rnn_sequence_backward",
     args=(dh, x, h0, h, a, Wx, Wh, f_grad_arg),
     statements=(
+        Statement("fprime", f_grad(a_steps), "f′(a_t) for every step at once"),
         Loop(
             (
-                Statement("da", (Step(dh_steps) + dprev_h) * f_grad(Step(a_steps)),
+                Statement("da[t]", (Step(dh_steps) + dprev_h) * Step(fprime),
                           "δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)"),
-                Statement("dprev_h", Dot(da, Transposed(Wh)), "what step t sends back to h_{t−1}: δ_t Whᵀ"),
-                Statement("dx[t]", Dot(da, Transposed(Wx)), "∂L/∂x_t = δ_t Wxᵀ"),
-                Statement("dWx", dWx + Dot(Transposed(Step(x_steps)), da), "∂L/∂Wx = Σ_t x_tᵀ δ_t"),
-                Statement("dWh", dWh + Dot(Transposed(Step(prev_steps)), da), "∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t"),
-                Statement("db", db + BatchSum(da), "∂L/∂b = Σ_t Σ_rows δ_t"),
+                Statement("dprev_h", Dot(Step(da), Transposed(Wh)), "what step t sends back to h_{t−1}: δ_t Whᵀ"),
             ),
-            "backpropagation through time, t = T … 1: the weights are shared, so their gradients add up",
+            "backpropagation through time, t = T … 1: only the recursion is step by step",
             reverse=True,
         ),
-        Statement("dx", BatchMajor(dx), "∂L/∂x as (N, T, D), a view"),
+        Statement("dx", BatchMajor(Dot(da, Transposed(Wx))), "∂L/∂x_t = δ_t Wxᵀ for every step, as (N, T, D)"),
+        Statement("dWx", Dot(Transposed(Rows(x_steps)), Rows(da)),
+                  "∂L/∂Wx = Σ_t x_tᵀ δ_t: the weights are shared, one product over the N·T rows"),
+        Statement("dWh", Dot(Transposed(Rows(prev_steps)), Rows(da)), "∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t, likewise"),
+        Statement("db", BatchSum(Rows(da)), "∂L/∂b = Σ_t Σ_rows δ_t"),
         Statement("dh0", dprev_h, "∂L/∂h_0: what step 1 sent back"),
     ),
     computes=(dx, dh0, dWx, dWh, db),
@@ -203,17 +205,14 @@ sequence_backward = Kernel(
     outputs=("dx", "dh0", "dWx", "dWh", "db"),
     defaults={"f_grad": None},
     bindings={
-        "f_grad": "(lambda a_t: 1 - np.tanh(a_t) ** 2) if f_grad is None else f_grad",
-        "T": "x.shape[1]",
+        "f_grad": "(lambda a: 1 - np.tanh(a) ** 2) if f_grad is None else f_grad  # tanh′, the tanh rule's",
         "dh_steps": "dh.swapaxes(0, 1)",
         "x_steps": "x.swapaxes(0, 1)",
         "a_steps": "a.swapaxes(0, 1)",
-        "prev_steps": "[h0, *h.swapaxes(0, 1)[:-1]]  # h_{t−1} of every step",
-        "dx": "np.empty(x_steps.shape, dtype=np.result_type(x, dh, Wx, Wh))",
-        "dWx": "np.zeros(Wx.shape, dtype=dx.dtype)",
-        "dWh": "np.zeros(Wh.shape, dtype=dx.dtype)",
-        "db": "np.zeros(Wh.shape[0], dtype=dx.dtype)",
-        "dprev_h": "np.zeros(h0.shape, dtype=dx.dtype)",
+        "prev_steps": "np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # h_{t−1} of every step",
+        "T": "x.shape[1]",
+        "da": "np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))",
+        "dprev_h": "np.zeros(h0.shape, dtype=da.dtype)",
     },
     arg_docs={
         "dh": "ndarray of shape (N, T, H), upstream ∂L/∂h_t of every step (not through time)",
@@ -243,7 +242,7 @@ def sequence_kernel_claims(forward_kernel: Kernel = sequence_forward, backward_k
     dhs = [symbol_matrix(f"dh{t}", n, hidden) for t in range(steps)]
     weights = {Wx: symbol_matrix("Wx", d, hidden), Wh: symbol_matrix("Wh", hidden, hidden), b: symbol_matrix("b", 1, hidden)}
     start = symbol_matrix("h0", n, hidden)
-    forward = run(forward_kernel, {x_steps: xs, h0: start, T: steps, a: [None] * steps, h: [None] * steps, **weights})
+    forward = run(forward_kernel, {x_steps: xs, h0: start, T: steps, h: [None] * steps, **weights})
     hs, pre = forward[h], forward[a]
     size = f"N={n}, D={d}, H={hidden}, T={steps}"
     # the loop is the step kernel applied T times (with f = tanh, the step kernel's activation)
@@ -257,8 +256,8 @@ def sequence_kernel_claims(forward_kernel: Kernel = sequence_forward, backward_k
     )]
     loss = sum(sum(dht.multiply_elementwise(ht)) for dht, ht in zip(dhs, hs))
     backward = run(backward_kernel, {
-        dh_steps: dhs, x_steps: xs, a_steps: pre, prev_steps: [start, *hs[:-1]], T: steps, dx: [None] * steps,
-        dWx: zero(d, hidden), dWh: zero(hidden, hidden), db: zero(1, hidden), dprev_h: zero(n, hidden), **weights,
+        dh_steps: dhs, x_steps: xs, a_steps: pre, prev_steps: [start, *hs[:-1]], T: steps, da: [None] * steps,
+        dprev_h: zero(n, hidden), **weights,
     })
     truth = {name: gradient(loss, matrix).applyfunc(_fprime) for name, matrix in (
         ("dx", sp.Matrix.vstack(*xs)), ("dh0", start), ("dWx", weights[Wx]), ("dWh", weights[Wh]), ("db", weights[b]),

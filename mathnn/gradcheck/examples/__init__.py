@@ -33,6 +33,7 @@ import ast
 import atexit
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,9 @@ EXAMPLES: tuple[str, ...] = tuple(sorted(
 ))
 
 _written: list[Path] = []
+# CPython 3.11's ast.parse is not safe to run in two threads at once (a SystemError about the AST
+# constructor's recursion depth), and a graders' pool asks for examples from several threads.
+_lock = threading.Lock()
 
 
 def _source(name: str, mistake: Mistake) -> str:
@@ -152,6 +156,11 @@ def _source(name: str, mistake: Mistake) -> str:
 
 def _write(name: str) -> Path:
     """Write the declared example ``name`` once per process into a temporary folder."""
+    with _lock:
+        return _write_locked(name)
+
+
+def _write_locked(name: str) -> Path:
     if not _written:
         folder = Path(tempfile.mkdtemp(prefix="mathnn-examples-"))
         atexit.register(shutil.rmtree, folder, True)
