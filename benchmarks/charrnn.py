@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from mathnn.charrnn import CharRNN
+from mathnn.models import CharRNN
 from mathnn.data import load_text
 
 TARGET = 3.0

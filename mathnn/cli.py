@@ -18,7 +18,7 @@ from .progress import progress
 from .tables import format_table
 
 if TYPE_CHECKING:
-    from .tagger import RNNTagger
+    from .models.tagger import RNNTagger
 
 DESCRIPTION = """\
 mathnn: the math of RNNs, vanishing gradients and batch normalization, derived by SymPy, proven equal
@@ -121,9 +121,9 @@ TOUR_PREFIX = "We hold these truths"
 
 
 def _tour_models() -> None:
-    from .charrnn import CharRNN, unigram_loss
+    from .models.charrnn import CharRNN, unigram_loss
     from .data import load_text
-    from .tagger import train_tagger
+    from .models.tagger import train_tagger
 
     text = load_text()
     model = CharRNN(seed=0)
@@ -230,7 +230,7 @@ def _read_text(parser: argparse.ArgumentParser, path: str | None) -> tuple[str, 
 
 
 def _charrnn_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .charrnn import CharRNN, unigram_loss
+    from .models.charrnn import CharRNN, unigram_loss
     from .errors import InputError
 
     parser = args.subparser
@@ -266,7 +266,7 @@ def _charrnn_train(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 
 def _charrnn_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .charrnn import CharRNN
+    from .models.charrnn import CharRNN
     from .errors import InputError
 
     parser = args.subparser
@@ -284,7 +284,7 @@ def _charrnn_sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
 def _tagged(sentence: str, tagger: RNNTagger) -> str:
     """'I/pronoun work/verb …', and which words were unknown to the tagger."""
-    from .tagger import split_words
+    from .models.tagger import split_words
 
     words = split_words(sentence)
     tags = tagger.tag(sentence)
@@ -296,7 +296,7 @@ def _tagged(sentence: str, tagger: RNNTagger) -> str:
 
 def _tag(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .errors import InputError
-    from .tagger import train_tagger
+    from .models.tagger import train_tagger
 
     parser = args.subparser
     try:

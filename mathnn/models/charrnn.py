@@ -24,7 +24,7 @@ Likewise the output layer and the softmax run on all T steps at once. This modul
 
 Examples
 --------
->>> from mathnn.charrnn import CharRNN
+>>> from mathnn.models import CharRNN
 >>> model = CharRNN(hidden_size=16, seq_length=10, seed=0)
 >>> losses = model.fit("hello " * 40, steps=150, progress=False)
 >>> model.sample("h", 11, temperature=0.1)
@@ -42,12 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
-from .kernels.rnn import rnn_step_delta, rnn_weight_gradients
-from .kernels.softmax_ce import softmax_cross_entropy
-from .optim import adagrad, clip_by_value, sgd
-from .progress import progress as progress_bar
-from .validate import count, describe, positive_real
+from ..errors import InputError
+from ..kernels.rnn import rnn_step_delta, rnn_weight_gradients
+from ..kernels.softmax_ce import softmax_cross_entropy
+from ..optim import adagrad, clip_by_value, sgd
+from ..progress import progress as progress_bar
+from ..validate import count, describe, positive_real
 
 __all__ = ["CharRNN", "unigram_loss"]
 
