@@ -186,10 +186,11 @@ def rnn_forward(
     x, h0, Wx, Wh, b = _rnn_arguments(x, "h0", h0, Wx, Wh, b, "(N, T, D)", 3)
     n, steps, _ = x.shape
     h = np.empty((n, steps, Wx.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    # per-step views made once: indexing inside the loop would cost as much as the arithmetic
+    x_steps, h_steps = list(x.swapaxes(0, 1)), list(h.swapaxes(0, 1))
     prev_h = h0
-    for t in range(steps):
-        prev_h = _rnn.rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
-        h[:, t] = prev_h
+    for x_t, h_t in zip(x_steps, h_steps):
+        h_t[...] = prev_h = _rnn.rnn_step_forward(x_t, prev_h, Wx, Wh, b)
     return h, RNNCache(x, h0, Wx.copy(), Wh.copy(), h)
 
 
@@ -225,9 +226,11 @@ def rnn_backward(
     n, steps, hidden = h.shape
     da = np.empty(h.shape, dtype=np.result_type(dh, h, cache.Wh))
     dprev_h = np.zeros((n, hidden), dtype=da.dtype)
-    for t in reversed(range(steps)):
-        dnext_h = dh[:, t] + dprev_h  # a new array: the caller's dh is never written to
-        da[:, t], dprev_h = _rnn.rnn_step_delta(dnext_h, h[:, t], cache.Wh)
+    # per-step views made once, as in rnn_forward
+    steps_back = zip(*(reversed(list(array.swapaxes(0, 1))) for array in (dh, h, da)))
+    for dh_t, h_t, da_t in steps_back:
+        dnext_h = dh_t + dprev_h  # a new array: the caller's dh is never written to
+        da_t[...], dprev_h = _rnn.rnn_step_delta(dnext_h, h_t, cache.Wh)
     # h_{t−1} of every step: h0, then h_1 … h_{T−1}
     prev_h = np.concatenate((cache.h0[:, np.newaxis], h[:, :-1]), axis=1)
     rows = n * steps
