@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import pprint
 from pathlib import Path
 
 from ..rules import RULES, Rule, topic_of
@@ -91,10 +92,17 @@ def render_module(rule: Rule) -> str:
         "",
         "import numpy as np",
         "",
-        f"__all__ = {[kernel.name for kernel in rule.kernels]!r}",
+        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else [])!r}",
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
+    if hasattr(rule, "spec"):
+        parts += [
+            "", "",
+            "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
+            "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
+            f"SPEC = {pprint.pformat(rule.spec(), width=110, sort_dicts=False)}",
+        ]
     return "\n".join(parts) + "\n"
 
 

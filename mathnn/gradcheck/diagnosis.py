@@ -131,3 +131,27 @@ def rnn_diagnosis() -> Diagnose:
         return None
 
     return diagnose
+
+
+def layer_diagnosis(name: str) -> Diagnose:
+    """A ``diagnose`` callback for a layer declared as a rule: its named mistakes, as generated kernels.
+
+    Each mistake of the rule (a dropped path of its graph, or a wrong closed form) is a generated
+    kernel computing the gradient a student with that mistake gets; a wrong gradient that matches one
+    is told that mistake's sentence.
+    """
+    from ..catalogue import layers
+
+    layer = layers()[name]
+    spec = layer.spec
+
+    def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
+        settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
+        for mistake in spec["mistakes"]:
+            if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
+                return mistake["sentence"]
+        return None
+
+    return diagnose

@@ -56,3 +56,11 @@ __all__ = [
     "temporal_affine_forward",
     "temporal_softmax_loss",
 ]
+
+
+# -- layers declared as rules: their CS231n functions are built from the generated SPEC -------------
+
+from ..catalogue import public_functions as _generated_functions  # noqa: E402
+
+globals().update(_generated_functions())
+__all__ += list(_generated_functions())

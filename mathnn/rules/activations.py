@@ -282,4 +282,6 @@ leaky_relu = Rule(
     ),
 )
 
+#: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
+LECTURE_ORDER = 1
 RULES = (sigmoid, tanh, relu, leaky_relu)

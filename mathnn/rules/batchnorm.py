@@ -227,4 +227,6 @@ batchnorm = ClaimRule(
     derivation_of=_derivation,
 )
 
+#: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
+LECTURE_ORDER = 3
 RULES = (batchnorm,)

@@ -94,6 +94,7 @@ class Node:
     symbol: sp.Symbol
     expr: sp.Expr
     name: str
+    equation: str = ""
 
 
 @dataclass(frozen=True)

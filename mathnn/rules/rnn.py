@@ -253,4 +253,6 @@ softmax_ce = ClaimRule(
     kernels=(softmax_ce_kernel,),
     claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
 )
+#: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
+LECTURE_ORDER = 2
 RULES = (rnn, softmax_ce)

@@ -1,0 +1,230 @@
+"""Layers declared as rules, on the numpy side: each generated module's ``SPEC`` becomes CS231n functions.
+
+A layer rule (:class:`mathnn.rules.layer.LayerRule`) is printed by the code generator into
+``mathnn/kernels/<rule>.py`` with its kernels and ``SPEC``, plain data naming the public functions,
+their arguments, the cache, how random check inputs are drawn and the named mistakes. This module
+finds every such module and builds from it, with no per-layer code:
+
+* ``<name>_forward(*arguments) -> (out, cache)`` and ``<name>_backward(dout, cache) -> gradients``,
+  with CS231n's signatures and the house's input checks (:func:`layer_functions`);
+* random inputs at a given set of sizes (:func:`draw_inputs`), for ``mathnn verify`` and the checker.
+
+numpy only: importing this module never imports SymPy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import kernels
+from .errors import InputError
+from .validate import as_float_array, describe
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One generated layer: its ``SPEC`` and the module holding its kernels."""
+
+    spec: Mapping[str, Any]
+    module: ModuleType
+
+    @property
+    def name(self) -> str:
+        return str(self.spec["forward"]).removesuffix("_forward")
+
+    def kernel(self, name: str) -> Callable[..., Any]:
+        return getattr(self.module, name)
+
+
+@cache
+def layers() -> dict[str, Layer]:
+    """Every generated module with a ``SPEC``, by layer name (``layernorm``)."""
+    found = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
+        spec = getattr(module, "SPEC", None)
+        if isinstance(spec, dict):
+            layer = Layer(spec, module)
+            found[layer.name] = layer
+    return found
+
+
+@dataclass
+class LayerCache:
+    """What a generated layer's forward keeps for its backward: the kernel's cache, by name.
+
+    Attributes
+    ----------
+    layer : str
+        The layer that made it (``layernorm``): a cache from another layer is refused by the backward.
+    values : dict of str to ndarray
+        The cached arrays, named as in the layer's rule (``x_hat``, ``gamma``, ``inv_std``).
+    out_shape : tuple of int
+        The shape of the forward's output, which ``dout`` must have.
+    flattened : tuple of int or None
+        The original shape of the argument the layer flattens (CS231n's affine x), for its gradient.
+    """
+
+    layer: str
+    values: dict[str, np.ndarray]
+    out_shape: tuple[int, ...]
+    flattened: tuple[int, ...] | None = None
+
+
+def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], owner: str) -> np.ndarray:
+    """``value`` as a float array whose shape matches the named sizes, fixing sizes seen first."""
+    array = as_float_array(value, name)
+    layout = f"({', '.join(shape)}{',' if len(shape) == 1 else ''})"
+    if array.ndim != len(shape) or 0 in array.shape:
+        raise InputError(f"{name}: expected a {len(shape)}-D array of shape {layout} with every size ≥ 1; "
+                         f"received shape {array.shape}")
+    for size, actual in zip(shape, array.shape):
+        if size in sizes and sizes[size] != actual:
+            expected = tuple(sizes.get(s, "?") for s in shape)
+            raise InputError(f"{name}: expected shape {expected} ({size} = {sizes[size]} from {owner}); "
+                             f"received shape {array.shape}")
+        sizes.setdefault(size, actual)
+    return array
+
+
+def _flattened(bound: dict[str, object], name: str) -> tuple[int, ...]:
+    """Flatten ``bound[name]`` of shape (N, d₁, …, d_k) to (N, d₁⋯d_k) in place; its shape before."""
+    array = as_float_array(bound[name], name)
+    if array.ndim < 2:
+        raise InputError(f"{name}: expected an array of shape (N, d_1, ..., d_k) with at least 2 dimensions; "
+                         f"received shape {array.shape}")
+    bound[name] = array.reshape(array.shape[0], -1)
+    return array.shape
+
+
+def _settings(layer: Layer, value: object) -> dict[str, float]:
+    """The settings dictionary (``ln_param``), with the rule's defaults for keys it leaves out."""
+    spec = layer.spec
+    name, defaults = spec["param_dict"], spec["settings"]
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise InputError(f"{name}: expected a dict (keys {', '.join(defaults) or 'none'}); received {describe(value)}")
+    settings = {}
+    for key, default in defaults.items():
+        setting = value.get(key, default)
+        if isinstance(setting, bool) or not isinstance(setting, numbers.Real) or not math.isfinite(setting) \
+                or setting <= 0:
+            raise InputError(f'{name}["{key}"]: expected a finite real number > 0 (default {default!r}); '
+                             f"received {describe(setting)}")
+        settings[key] = float(setting)
+    return settings
+
+
+def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
+    """The CS231n forward and backward functions of ``layer`` (and their aliases), by name."""
+    spec = layer.spec
+    arrays = [name for name in spec["arguments"] if name != spec["param_dict"]]
+    forward_kernel, backward_kernel = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
+
+    def forward(*args: object, **kwargs: object) -> tuple[np.ndarray, LayerCache]:
+        bound = _bind(spec["forward"], spec["arguments"], args, kwargs, optional={spec["param_dict"]})
+        flattened = None
+        if spec["flatten"]:
+            flattened = _flattened(bound, spec["flatten"])
+        sizes: dict[str, int] = {}
+        values = {
+            name: _array(bound[name], name, spec["shapes"][name], sizes, arrays[0]) for name in arrays
+        }
+        dtype = np.result_type(*values.values())
+        values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
+        settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
+        out, *cached = forward_kernel(*values.values(), **settings)
+        names = [name for name in spec["cache"] if name != "out"]
+        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, flattened)
+
+    def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
+        if not isinstance(cache, LayerCache) or cache.layer != layer.name:
+            raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
+        upstream = as_float_array(dout, spec["upstream"])
+        if upstream.shape != cache.out_shape:
+            raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
+                             f"output); received shape {upstream.shape}")
+        gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
+        if cache.flattened is not None:
+            position = spec["differentiated"].index(spec["flatten"])
+            gradients[position] = gradients[position].reshape(cache.flattened)
+        return tuple(gradients)
+
+    forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
+    forward.__doc__ = _doc(layer, forward=True)
+    backward.__doc__ = _doc(layer, forward=False)
+    functions = {spec["forward"]: forward, spec["backward"]: backward}
+    for alias in spec["aliases"]:
+        functions[alias] = backward
+    return functions
+
+
+def _bind(function: str, names: list[str], args: tuple, kwargs: dict, optional: set) -> dict[str, object]:
+    if len(args) > len(names):
+        raise InputError(f"{function}: expected at most {len(names)} arguments ({', '.join(names)}); "
+                         f"received {len(args)}")
+    bound = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in names or key in bound:
+            raise InputError(f"{function}: unexpected or repeated argument {key!r}; arguments: {', '.join(names)}")
+        bound[key] = value
+    missing = [name for name in names if name not in bound and name not in optional]
+    if missing:
+        raise InputError(f"{function}: missing argument(s) {', '.join(missing)}; arguments: {', '.join(names)}")
+    return bound
+
+
+def _doc(layer: Layer, forward: bool) -> str:
+    spec = layer.spec
+    shapes = "\n".join(
+        f"{name} : ndarray of shape ({', '.join(shape)}{',' if len(shape) == 1 else ''})"
+        for name, shape in spec["shapes"].items()
+    )
+    module = layer.module.__name__
+    if forward:
+        settings = ", ".join(f'"{key}" (default {value!r})' for key, value in spec["settings"].items())
+        param = f"\n{spec['param_dict']} : dict, optional\n    Keys {settings}." if spec["param_dict"] else ""
+        return (f"{spec['forward']}: forward pass, generated from the rule {spec['rule']!r} "
+                f"(kernels in {module}).\n\nParameters\n----------\n{shapes}{param}\n\nReturns\n-------\n"
+                f"out : ndarray, the shape of {spec['arguments'][0]}\ncache : LayerCache\n"
+                f"    {', '.join(spec['cache'])}, for {spec['backward']}")
+    gradients = "\n".join(f"{name} : ndarray, the shape of {wrt}"
+                          for name, wrt in zip(spec["gradients"], spec["differentiated"]))
+    return (f"{spec['backward']}: backward pass, the closed forms proven equal to the derivation of the rule "
+            f"{spec['rule']!r}.\n\nParameters\n----------\n{spec['upstream']} : ndarray, the shape of the output\n"
+            f"cache : LayerCache from {spec['forward']}\n\nReturns\n-------\n{gradients}")
+
+
+def draw_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random inputs of every array argument at ``sizes``, drawn as the rule declares."""
+    drawn = {}
+    for name, draw in layer.spec["draws"].items():
+        shape = tuple(sizes[size] for size in draw["shape"])
+        value = draw["loc"] + draw["scale"] * rng.standard_normal(shape)
+        if draw["away_from"] is not None:
+            value = np.where(value >= 0, 1.0, -1.0) * (draw["away_from"] + np.abs(value))
+        drawn[name] = value
+    return drawn
+
+
+@cache
+def public_functions() -> dict[str, Callable[..., Any]]:
+    """Every generated layer's CS231n functions, by name, for :mod:`mathnn.layers`."""
+    functions: dict[str, Callable[..., Any]] = {}
+    for layer in layers().values():
+        functions.update(layer_functions(layer))
+    return functions
+
+
+__all__ = ["Layer", "LayerCache", "draw_inputs", "layer_functions", "layers", "public_functions"]

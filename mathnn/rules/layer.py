@@ -1,0 +1,764 @@
+"""Array layers as rules: one declaration gives the derivation, the proof, the kernels and the checks.
+
+A :class:`LayerRule` declares a layer the way the lecture writes it, in numpy's row-major array
+notation: named nodes over array operations (element-wise functions, broadcasting of a per-feature
+vector or a per-row scalar, ``RowSum`` over the feature axis, ``BatchSum`` over the batch axis), the
+inputs that are differentiated, and the textbook's compact backward as declared closed forms. From
+that declaration alone:
+
+* :meth:`LayerRule.derivation` derives every vector-Jacobian product by **reverse accumulation**
+  over the graph, in indexed notation along the reduced axis, whose length is a *symbol*: a node
+  holding one entry per feature is ``IndexedBase``-valued, a reduction is a ``Sum`` over
+  ``0 … D − 1``, ``sympy.diff`` of a sum by one entry gives ``KroneckerDelta`` terms, and
+  :func:`~mathnn.rules.batchnorm_math.resolve_deltas` sums them out. The rows of a batch are
+  independent, so one row of symbolic length is the whole layer; a parameter shared by the rows
+  (γ, β) collects one such contribution per row, which the array notation writes as ``BatchSum``;
+* :meth:`LayerRule.prove` shows each derived gradient equal to its declared closed form for the
+  symbolic size, with :func:`decide_zero` (sums split into placeholder symbols, square roots as a
+  symbol s with s² = its radicand); the generated kernels are the closed forms themselves, printed
+  statement by statement;
+* each named :class:`Mistake` — a dropped path of the graph, or a wrong closed form — is shown to
+  *differ* from the true gradient, by an exact witness at a concrete size;
+* :attr:`LayerRule.kernels` are printed by :mod:`mathnn.codegen` together with :meth:`LayerRule.spec`,
+  the numpy-only description (CS231n names, cache, random inputs, mistakes) that
+  :mod:`mathnn.layers`, ``mathnn verify`` and ``mathnn check`` use.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from ..errors import InputError
+from .arrays import evaluate, matrices_equal, symbol_matrix
+from .batchnorm_math import SumAtoms, resolve_deltas, vanishes
+from .core import (
+    BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
+)
+from .textprint import text
+
+#: The summation index of reductions over the feature axis, and the entry a gradient is taken for.
+_I = sp.Symbol("i", integer=True)
+_J = sp.Symbol("j", integer=True)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How the random check inputs of one argument are drawn: ``loc + scale · N(0, 1)`` of ``shape``.
+
+    ``shape`` names sizes of the rule (``("N", "D")``); ``away_from`` keeps every entry at least that
+    far from 0 (for arguments with a kink there).
+    """
+
+    shape: tuple[str, ...]
+    loc: float = 0.0
+    scale: float = 1.0
+    away_from: float | None = None
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A mistake students make, as data: a dropped path (``drop``) or a wrong closed form (``closed``).
+
+    ``wrt`` names the gradient it spoils; ``sentence`` is what the checker tells a student whose
+    gradient matches it.
+    """
+
+    name: str
+    wrt: sp.Symbol
+    sentence: str
+    drop: tuple[tuple[sp.Symbol, sp.Symbol], ...] = ()
+    closed: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class CS231n:
+    """The layer's CS231n functions: ``<name>_forward(*arguments) -> (out, cache)`` and the backward.
+
+    ``param_dict`` is the name of the settings dictionary argument (``ln_param``) and ``settings``
+    its keys with defaults (``{"eps": 1e-5}``); ``cache`` lists what the forward keeps for the
+    backward, by node or input name; ``gradients`` are the returned names, in order.
+    """
+
+    name: str
+    arguments: tuple[str, ...]
+    gradients: tuple[str, ...]
+    cache: tuple[str, ...]
+    param_dict: str | None = None
+    settings: Mapping[str, float] = field(default_factory=dict)
+    upstream: str = "dout"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LayerRule:
+    """A layer declared once, in the lecture's notation (see the module docstring).
+
+    Parameters
+    ----------
+    name, title, note : str
+        Identifier (CLI, kernels module, docs page), human title, a paragraph for the docs.
+    size : Symbol or None
+        The length of the reduced axis, symbolic in the proof (D for layer norm); None for a layer that
+        reduces over no axis of its own (affine), proven entry by entry at ``proof_sizes``.
+    element_arrays : tuple of Symbol
+        Inputs with one entry per position of the reduced axis (x, γ, β); ``dout`` is added.
+    scalars : dict
+        Non-differentiated scalar settings and their defaults (ε).
+    nodes : tuple of Node
+        The forward graph in array notation, topological order; the last node is the output.
+    differentiated : tuple of Symbol
+        The inputs the backward returns gradients for, in CS231n's order.
+    closed_forms : dict
+        The textbook's compact gradient of each differentiated input, in array notation.
+    helpers : tuple of Statement
+        Backward statements computed before the gradients (shared sums), used by the closed forms.
+    shared : tuple of Symbol
+        Inputs shared by every row (γ, β): their gradient sums the rows (``BatchSum`` in the arrays).
+    draws : dict
+        How random check inputs are drawn, by argument name.
+    check_sizes : tuple of dict
+        Concrete sizes the numeric checks use, e.g. ``({"N": 4, "D": 5}, {"N": 1, "D": 3})``.
+    proof_sizes : tuple of dict
+        With ``size`` None: the concrete sizes the proof works at, entry by entry.
+    flatten : str, optional
+        An argument whose trailing axes the public function flattens into one (CS231n's affine layer
+        takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
+    cs231n : CS231n
+        The public functions.
+    mistakes : tuple of Mistake
+        Named mistakes, refuted by the proof and recognised by the checker.
+    """
+
+    name: str
+    title: str
+    note: str
+    size: sp.Symbol | None
+    element_arrays: tuple[sp.Symbol, ...]
+    scalars: dict[sp.Symbol, float]
+    nodes: tuple[Node, ...]
+    differentiated: tuple[sp.Symbol, ...]
+    closed_forms: dict[sp.Symbol, sp.Expr]
+    helpers: tuple[Statement, ...]
+    shared: tuple[sp.Symbol, ...]
+    draws: dict[str, Draw]
+    check_sizes: tuple[dict[str, int], ...]
+    cs231n: CS231n
+    mistakes: tuple[Mistake, ...] = ()
+    proof_sizes: tuple[dict[str, int], ...] = ()
+    flatten: str | None = None
+    public_module: str = "mathnn.layers"
+    params: dict[sp.Symbol, float] = field(default_factory=dict)
+    kinks: tuple = ()
+    dout: sp.Symbol = sp.Symbol("dout")
+
+    # -- the graph -------------------------------------------------------------------------------
+
+    @property
+    def output(self) -> sp.Symbol:
+        return self.nodes[-1].symbol
+
+    @property
+    def inputs(self) -> tuple[sp.Symbol, ...]:
+        """Every input of the forward graph: the arrays, then the scalars."""
+        return (*self.element_arrays, *self.scalars)
+
+    def _node(self, symbol: sp.Symbol) -> Node | None:
+        return next((node for node in self.nodes if node.symbol == symbol), None)
+
+    def is_element(self, symbol: sp.Symbol) -> bool:
+        """Does ``symbol`` hold one entry per position of the reduced axis (else one per row)?"""
+        if symbol in self.element_arrays or symbol == self.dout:
+            return True
+        node = self._node(symbol)
+        return node is not None and self._expr_is_element(node.expr)
+
+    def _expr_is_element(self, expr: sp.Expr) -> bool:
+        if isinstance(expr, (RowSum, BatchSum)):
+            return False
+        if isinstance(expr, sp.Symbol):
+            return self.is_element(expr)
+        return any(self._expr_is_element(arg) for arg in expr.args)
+
+    def parents(self, node: Node) -> list[sp.Symbol]:
+        """The arrays and nodes ``node`` is computed from (scalar settings such as ε are constants)."""
+        known = set(self.element_arrays) | {n.symbol for n in self.nodes}
+        return sorted(node.expr.free_symbols & known, key=sp.default_sort_key)
+
+    def edges(self) -> list[tuple[sp.Symbol, sp.Symbol]]:
+        """Every (parent, child) edge, in node order."""
+        return [(parent, node.symbol) for node in self.nodes for parent in self.parents(node)]
+
+    # -- indexed notation ------------------------------------------------------------------------
+
+    def indexed(self, expr: sp.Expr, at: sp.Expr = _J) -> sp.Expr:
+        """``expr`` for one row, at position ``at`` of the reduced axis: arrays indexed, RowSum a Sum.
+
+        ``BatchSum`` (the sum over rows of a shared parameter's gradient) is one row's contribution.
+        """
+        if isinstance(expr, RowSum):
+            index = sp.Dummy("i", integer=True)
+            return sp.Sum(self.indexed(expr.args[0], index), (index, 0, self.size - 1))
+        if isinstance(expr, BatchSum):
+            return self.indexed(expr.args[0], at)
+        if isinstance(expr, sp.Symbol):
+            return sp.IndexedBase(expr.name, real=True)[at] if self.is_element(expr) else expr
+        if not expr.args:
+            return expr
+        return expr.func(*(self.indexed(arg, at) for arg in expr.args))
+
+    def expand(self, expr: sp.Expr) -> sp.Expr:
+        """Every node in ``expr`` (indexed or per-row) replaced by its definition, down to the inputs."""
+        names = {node.symbol.name: node for node in self.nodes}
+
+        def walk(e: sp.Expr) -> sp.Expr:
+            if isinstance(e, sp.Indexed) and e.base.name in names:
+                return walk(self.indexed(names[e.base.name].expr, e.indices[0]))
+            if isinstance(e, sp.Symbol) and e.name in names and not self.is_element(e):
+                return walk(self.indexed(names[e.name].expr))
+            if not e.args or isinstance(e, sp.Indexed):
+                return e
+            return e.func(*(walk(arg) for arg in e.args))
+
+        return walk(expr)
+
+    # -- derivation: reverse accumulation in indexed notation ----------------------------------
+
+    def derivation(self, drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> LayerDerivation:
+        """Adjoints of every node and input, from L = Σⱼ doutⱼ outⱼ back to the inputs.
+
+        A per-position adjoint is a function of the entry ``j``; a per-row one is a plain expression.
+        ``drop`` removes (parent, child) edges: the gradient of a student who forgets that path.
+        """
+        dropped = set(drop)
+        adjoint: dict[sp.Symbol, sp.Expr] = {self.output: self.indexed(self.dout)}
+        steps: list[tuple[sp.Symbol, sp.Symbol, sp.Expr]] = []
+        for node in reversed(self.nodes):
+            child = node.symbol
+            seed = adjoint.get(child, sp.Integer(0))
+            for parent in self.parents(node):
+                if (parent, child) in dropped:
+                    continue
+                contribution = self._vjp(child, node.expr, parent, seed)
+                adjoint[parent] = adjoint.get(parent, sp.Integer(0)) + contribution
+                steps.append((child, parent, contribution))
+        return LayerDerivation(tuple(steps), adjoint)
+
+    def _vjp(self, child: sp.Symbol, expr: sp.Expr, parent: sp.Symbol, seed: sp.Expr) -> sp.Expr:
+        """What the adjoint ``seed`` of ``child`` contributes to ``parent``'s: Σ seed · ∂child/∂parent."""
+        index = sp.Dummy("i", integer=True)
+        wrt = self.indexed(parent, _J)
+        if self.is_element(child):
+            # Σᵢ ādjᵢ ∂childᵢ/∂parent(ⱼ): the sum runs over the child's entries
+            local = sp.diff(self.indexed(expr, index), wrt)
+            total = sp.Sum(seed.xreplace({_J: index}) * local, (index, 0, self.size - 1))
+        else:
+            total = seed * sp.diff(self.indexed(expr), wrt)
+        return sp.expand(resolve_deltas(total)) if self.is_element(parent) else total
+
+    def derived_gradient(self, wrt: sp.Symbol, drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> sp.Expr:
+        """∂L/∂wrt(ⱼ) for one row, in node symbols, as reverse accumulation gives it."""
+        return self.derivation(drop).adjoint.get(wrt, sp.Integer(0))
+
+    # -- kernels ---------------------------------------------------------------------------------
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        """Forward (nodes, then the cache), backward (helpers, then the closed forms), then one kernel
+        per named mistake (the forward nodes, then the gradient that mistake gives)."""
+        arrays = frozenset(s.name for s in (*self.element_arrays, self.dout) if s not in self.shared) | frozenset(
+            node.symbol.name for node in self.nodes if self.is_element(node.symbol)
+        )
+        first = self.element_arrays[0].name
+        defaults = {symbol.name: value for symbol, value in self.scalars.items()}
+        node_statements = tuple(Statement(node.name, node.expr, node.equation or node.name) for node in self.nodes)
+        forward = Kernel(
+            name=f"{self.name}_forward_kernel",
+            args=self.inputs,
+            statements=node_statements,
+            computes=tuple(sp.Symbol(name) for name in (self.output.name, *self.cs231n.cache)),
+            summary=f"{self.title}, forward: every node of the graph; returns the output, then the cache.",
+            returns="\n".join(f"{name} : ndarray" for name in self._forward_outputs),
+            outputs=self._forward_outputs,
+            defaults=defaults,
+            bindings=self._binding(first),
+            arg_docs=self._arg_docs(),
+            batch_arrays=arrays,
+        )
+        gradient_names = tuple(f"d{symbol.name}" for symbol in self.differentiated)
+        backward = Kernel(
+            name=f"{self.name}_backward_kernel",
+            args=(self.dout, *(sp.Symbol(name) for name in self.cs231n.cache)),
+            statements=(
+                *self.helpers,
+                *(Statement(f"d{wrt.name}", self.closed_forms[wrt], f"∂L/∂{text(wrt)}, the closed form")
+                  for wrt in self.differentiated),
+            ),
+            computes=tuple(self.closed_forms[wrt] for wrt in self.differentiated),
+            summary=f"{self.title}, backward: the declared closed forms, proven equal to the derivation.",
+            returns="\n".join(f"{name} : ndarray" for name in gradient_names),
+            outputs=gradient_names,
+            bindings=self._binding(self.dout.name),
+            arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out",
+                      **{name: "ndarray, from the forward kernel's cache" for name in self.cs231n.cache}},
+            batch_arrays=arrays,
+        )
+        magnitude = Kernel(
+            name=f"{self.name}_backward_magnitude",
+            args=backward.args,
+            statements=tuple(
+                Statement(st.target, magnitude_of(st.expr), f"{st.equation}, every term by its absolute value")
+                for st in backward.statements
+            ),
+            computes=tuple(magnitude_of(e) for e in backward.computes),
+            summary=(f"The size of the terms each gradient of {self.name}_backward_kernel sums: the same "
+                     "formulas on absolute values, so a check can measure errors against them."),
+            returns=backward.returns,
+            outputs=backward.outputs,
+            bindings=backward.bindings,
+            arg_docs=backward.arg_docs,
+            batch_arrays=arrays,
+        )
+        mistakes = tuple(
+            Kernel(
+                name=self.mistake_kernel_name(mistake),
+                args=(self.dout, *self.inputs),
+                statements=(*self._needed(node_statements, self.mistake_array(mistake)), Statement(
+                    f"d{mistake.wrt.name}", self.mistake_array(mistake),
+                    f"∂L/∂{text(mistake.wrt)} with the mistake: {mistake.name}",
+                )),
+                computes=sp.Symbol(f"d{mistake.wrt.name}"),
+                summary=f"The gradient a student gets with the mistake '{mistake.name}' (for the diagnosis).",
+                returns=f"d{mistake.wrt.name} : ndarray",
+                outputs=(f"d{mistake.wrt.name}",),
+                defaults=defaults,
+                bindings=self._binding(first),
+                arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out", **self._arg_docs()},
+                batch_arrays=arrays,
+            )
+            for mistake in self.diagnosable
+        )
+        return (forward, backward, magnitude, *mistakes)
+
+    @property
+    def diagnosable(self) -> tuple[Mistake, ...]:
+        """The mistakes with a kernel: all of them, except dropped paths of a rule proven at concrete sizes."""
+        return tuple(m for m in self.mistakes if self.size is not None or m.closed is not None)
+
+    def mistake_array(self, mistake: Mistake) -> sp.Expr:
+        """The gradient a mistake gives, in array notation (what its kernel computes)."""
+        if mistake.closed is not None:
+            helpers = {sp.Symbol(helper.target): helper.expr for helper in reversed(self.helpers)}
+            return mistake.closed.xreplace(helpers)
+        return self.array_form(self.mistake_gradient(mistake), mistake.wrt)
+
+    def _binding(self, array: str) -> dict[str, str]:
+        return {} if self.size is None else {self.size.name: f"{array}.shape[-1]"}
+
+    def _needed(self, statements: tuple[Statement, ...], expr: sp.Expr) -> tuple[Statement, ...]:
+        """The node statements ``expr`` (indexed or in arrays) depends on, in order."""
+        names = {s.name for s in expr.free_symbols} | {i.base.name for i in expr.atoms(sp.Indexed)}
+        keep = []
+        for statement in reversed(statements):
+            if statement.target in names:
+                keep.append(statement)
+                names |= {s.name for s in statement.expr.free_symbols}
+        return tuple(reversed(keep))
+
+    @property
+    def _forward_outputs(self) -> tuple[str, ...]:
+        return (self.output.name, *(name for name in self.cs231n.cache if name != self.output.name))
+
+    def _arg_docs(self) -> dict[str, str]:
+        docs = {
+            name: f"ndarray of shape ({', '.join(draw.shape)}{',' if len(draw.shape) == 1 else ''})"
+            for name, draw in self.draws.items()
+        }
+        docs.update({symbol.name: f"float, default {value!r}" for symbol, value in self.scalars.items()})
+        return docs
+
+    def array_form(self, expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
+        """An indexed expression for entry j back in array notation (sums over the row as RowSum)."""
+
+        def walk(e: sp.Expr) -> sp.Expr:
+            if isinstance(e, sp.Indexed):
+                return sp.Symbol(e.base.name)
+            if isinstance(e, sp.Sum):
+                return RowSum(walk(e.function))
+            if not e.args:
+                return e
+            return e.func(*(walk(arg) for arg in e.args))
+
+        array = walk(expr)
+        return BatchSum(array) if wrt in self.shared else array
+
+    def backward_values(self, kernel_values: Mapping[sp.Symbol, sp.Expr] | None = None) -> dict[sp.Symbol, sp.Expr]:
+        """What the backward kernel returns for each differentiated input, helpers substituted."""
+        backward = self.kernels[1]
+        return dict(zip(self.differentiated, compose(backward)))
+
+    # -- proof -----------------------------------------------------------------------------------
+
+    def prove(self) -> Proof:
+        """Derived = closed form for every gradient (symbolic size), the kernels, and every mistake refuted."""
+        if self.size is None:
+            return self._prove_concrete()
+        start = time.perf_counter()
+        claims: list[Claim] = []
+        derivation = self.derivation()
+        kernel_values = self.backward_values()
+        for wrt in self.differentiated:
+            derived = derivation.adjoint[wrt]
+            closed = self.indexed(kernel_values[wrt])
+            shared = " per row (the kernel sums the rows)" if wrt in self.shared else ""
+            claims.append(_claim(
+                f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
+                f"{text(self.closed_forms[wrt])}{shared}, for symbolic {self.size}",
+                sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
+                               self.closed_forms[wrt], evaluate=False)),
+                lambda derived=derived, closed=closed: decide_zero(self.expand(derived - closed)),
+            ))
+        for mistake in self.mistakes:
+            claims.append(self._refute(mistake, kernel_values))
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    # -- layers with no reduction of their own: entry by entry at concrete sizes -------------------
+
+    def symbol_inputs(self, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
+        """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""
+        env = {}
+        for symbol in self.element_arrays:
+            shape = [sizes[name] for name in self.draws[symbol.name].shape]
+            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+            env[symbol] = symbol_matrix(symbol.name, rows, cols)
+        return env
+
+    def concrete_adjoints(self, sizes: Mapping[str, int],
+                          drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> tuple[dict, dict]:
+        """Node values and adjoints at ``sizes`` by reverse accumulation over the graph.
+
+        Each node is evaluated with its parents as fresh matrices of symbols, so every local partial
+        ∂childₖ/∂parentₑ is ``sympy.diff`` of one entry by one symbol; the contributions
+        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs.
+        """
+        values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
+        values.update({symbol: symbol for symbol in self.scalars})
+        local: dict[sp.Symbol, tuple[Any, dict]] = {}
+        for node in self.nodes:
+            stand_ins = {p: symbol_matrix(f"{p.name}_in", *values[p].shape) for p in self.parents(node)}
+            local[node.symbol] = (evaluate(node.expr, {**values, **stand_ins}), stand_ins)
+            values[node.symbol] = evaluate(node.expr, values)
+        out = values[self.output]
+        adjoint: dict[sp.Symbol, sp.Matrix] = {self.output: symbol_matrix(self.dout.name, *out.shape)}
+        dropped = set(drop)
+        for node in reversed(self.nodes):
+            seed = adjoint.get(node.symbol)
+            if seed is None:
+                continue
+            child, stand_ins = local[node.symbol]
+            actual = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
+            for parent, stand_in in stand_ins.items():
+                if (parent, node.symbol) in dropped:
+                    continue
+                contribution = stand_in.applyfunc(
+                    lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, child))
+                ).xreplace(actual)
+                adjoint[parent] = adjoint[parent] + contribution if parent in adjoint else contribution
+        values[self.dout] = adjoint[self.output]
+        return values, adjoint
+
+    def _prove_concrete(self) -> Proof:
+        start = time.perf_counter()
+        claims: list[Claim] = []
+        backward = self.kernels[1]
+        evaluated = []
+        for sizes in self.proof_sizes:
+            shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            values, adjoint = self.concrete_adjoints(sizes)
+            for wrt, closed in zip(self.differentiated, compose(backward)):
+                claims.append(_claim(
+                    f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
+                    f"{text(self.closed_forms[wrt])}, entry by entry at {shown}",
+                    sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
+                                   self.closed_forms[wrt], evaluate=False)),
+                    lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
+                        adjoint[wrt], evaluate(closed, values)),
+                ))
+            evaluated.append((shown, sizes, values, adjoint))
+        for mistake in self.mistakes:
+            claims.append(_claim(
+                f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
+                f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+                lambda mistake=mistake: self._differs_somewhere(mistake, evaluated),
+            ))
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _differs_somewhere(self, mistake: Mistake, evaluated: list) -> tuple[bool, str]:
+        """A mistake is refuted by one size where it differs (at N = 1 an unsummed db is right)."""
+        notes = []
+        for shown, sizes, values, adjoint in evaluated:
+            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values), adjoint[mistake.wrt])
+            if differs:
+                return True, f"at {shown}: {how}"
+            notes.append(f"equal at {shown}")
+        return False, "; ".join(notes)
+
+    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
+        if mistake.closed is not None:
+            return evaluate(self.mistake_array(mistake), values)
+        return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
+
+    def mistake_gradient(self, mistake: Mistake) -> sp.Expr:
+        """The gradient a student with this mistake computes, for one row, in node symbols."""
+        if mistake.closed is not None:
+            return self.indexed(self.mistake_array(mistake))
+        return self.derived_gradient(mistake.wrt, mistake.drop)
+
+    def _refute(self, mistake: Mistake, kernel_values: Mapping[sp.Symbol, sp.Expr]) -> Claim:
+        wrong = self.expand(self.mistake_gradient(mistake))
+        right = self.expand(self.indexed(kernel_values[mistake.wrt]))
+        return _claim(
+            f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
+            f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+            lambda: witness_of_difference(wrong, right, self.size),
+        )
+
+    # -- what the docs and ``mathnn derive`` show ------------------------------------------------
+
+    def sections(self, proof: Proof | None = None) -> list[Section]:
+        if self.size is None:
+            return self._concrete_sections(proof)
+        derivation = self.derivation()
+        forward = tuple(
+            Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
+            for n in self.nodes
+        )
+        steps = tuple(
+            Equation(
+                ((f"from {text(child)} to {text(parent)}", rf"\bar{{{sp.latex(parent)}}} \mathrel{{+}}="),
+                 _shown(self.compact(contribution))),
+            )
+            for child, parent, contribution in derivation.steps
+        )
+        closed = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
+                      _shown(self.closed_forms[wrt])))
+            for wrt in self.differentiated
+        )
+        mistakes = tuple(
+            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), _shown(self.compact(self.mistake_gradient(mistake)))),
+                     mistake.sentence)
+            for mistake in self.mistakes
+        )
+        sections = [
+            Section(f"Forward graph, one row of {self.size} features, in array notation", forward),
+            Section("Reverse accumulation: each edge's contribution to its parent's adjoint (entry j)", steps),
+            Section("Textbook closed form (declared, then proven equal)", closed),
+            Section("Named mistakes: the gradient each one gives", mistakes),
+        ]
+        return sections + ([proof_section(proof)] if proof is not None else [])
+
+    def _concrete_sections(self, proof: Proof | None) -> list[Section]:
+        sizes = self.proof_sizes[0]
+        shown = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        values, adjoint = self.concrete_adjoints(sizes)
+        forward = tuple(
+            Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
+            for n in self.nodes
+        )
+        derived = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"), _shown(adjoint[wrt])))
+            for wrt in self.differentiated
+        )
+        closed = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
+                      _shown(self.closed_forms[wrt])))
+            for wrt in self.differentiated
+        )
+        mistakes = tuple(
+            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), _shown(self.mistake_array(mistake))),
+                     mistake.sentence)
+            for mistake in self.diagnosable
+        )
+        sections = [
+            Section("Forward graph, in array notation", forward),
+            Section(f"Reverse accumulation entry by entry, at {shown}", derived),
+            Section("Textbook closed form (declared, then proven equal at each size)", closed),
+        ]
+        if mistakes:
+            sections.append(Section("Named mistakes: the gradient each one gives", mistakes))
+        return sections + ([proof_section(proof)] if proof is not None else [])
+
+    def compact(self, expr: sp.Expr) -> sp.Expr:
+        """A derived expression tidied for display: dummies named i, sums kept."""
+        return expr.xreplace({d: _I for d in expr.atoms(sp.Dummy)})
+
+    # -- the numpy-side description --------------------------------------------------------------
+
+    def spec(self) -> dict[str, Any]:
+        """Everything numpy-only code needs, as plain data (written into the generated module)."""
+        forward, backward = self.kernels[:2]
+        return {
+            "rule": self.name,
+            "forward": f"{self.cs231n.name}_forward",
+            "backward": f"{self.cs231n.name}_backward",
+            "aliases": list(self.cs231n.aliases),
+            "arguments": list(self.cs231n.arguments),
+            "differentiated": [s.name for s in self.differentiated],
+            "gradients": list(self.cs231n.gradients),
+            "upstream": self.cs231n.upstream,
+            "param_dict": self.cs231n.param_dict,
+            "settings": dict(self.cs231n.settings),
+            "cache": list(self.cs231n.cache),
+            "forward_kernel": forward.name,
+            "backward_kernel": backward.name,
+            "magnitude_kernel": f"{self.name}_backward_magnitude",
+            "shapes": {s.name: list(self.draws[s.name].shape) for s in self.element_arrays},
+            "draws": {
+                name: {"shape": list(d.shape), "loc": d.loc, "scale": d.scale, "away_from": d.away_from}
+                for name, d in self.draws.items()
+            },
+            "check_sizes": [dict(sizes) for sizes in self.check_sizes],
+            "flatten": self.flatten,
+            "mistakes": [
+                {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
+                for m in self.diagnosable
+            ],
+        }
+
+    def mistake_kernel_name(self, mistake: Mistake) -> str:
+        return f"{self.name}_mistake_{mistake.name.replace(' ', '_').replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class LayerDerivation:
+    """Each edge's contribution (child, parent, Σ adjoint · local partial) and every adjoint."""
+
+    steps: tuple[tuple[sp.Symbol, sp.Symbol, sp.Expr], ...]
+    adjoint: dict[sp.Symbol, sp.Expr]
+
+
+def magnitude_of(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every term and factor replaced by its absolute value: the size of what it sums.
+
+    Evaluated, it bounds the rounding error of ``expr`` up to a factor of the machine epsilon, which a
+    gradient that nearly cancels (batch norm's dx at two rows) needs as its error scale.
+    """
+    if isinstance(expr, (sp.Symbol, sp.Indexed)):
+        return sp.Abs(expr)
+    if expr.is_Number:
+        return abs(expr)
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return expr.func(*(magnitude_of(arg) for arg in expr.args))
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(magnitude_of(expr.base), expr.exp)
+    if isinstance(expr, (RowSum, BatchSum)):
+        return expr.func(magnitude_of(expr.args[0]))
+    return sp.Abs(expr)
+
+
+def _shown(expr: sp.Expr) -> tuple[str, str]:
+    return text(expr), sp.latex(expr)
+
+
+def _claim(statement: str, latex: str, decide) -> Claim:
+    start = time.perf_counter()
+    holds, how = decide()
+    return Claim(statement, latex, f"{how} [{time.perf_counter() - start:.2f} s]", bool(holds))
+
+
+# -- deciding ----------------------------------------------------------------------------------------
+
+
+def _matrices_equal(left: Any, right: Any) -> tuple[bool, str]:
+    if not isinstance(right, sp.MatrixBase):  # a constant closed form (0) broadcast to the gradient
+        right = sp.ones(*left.shape) * right
+    holds, how = matrices_equal(left, right)
+    return holds, how.rsplit(" [", 1)[0]  # _claim times it
+
+
+def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
+    """A mistake differs from the true gradient: by its shape, or by an entry that does not cancel."""
+    if not isinstance(wrong, sp.MatrixBase) or wrong.shape != right.shape:
+        shape = wrong.shape if isinstance(wrong, sp.MatrixBase) else "a scalar"
+        return True, f"its shape is {shape}, the gradient's is {right.shape}"
+    holds, how = matrices_equal(wrong, right)
+    how = how.rsplit(" [", 1)[0]
+    return not holds, ("it equals the true gradient: " + how) if holds else how
+
+
+def decide_zero(expr: sp.Expr) -> tuple[bool, str]:
+    """Decide ``expr == 0`` for an expression in sums over a symbolic size and square roots.
+
+    Every sum is split into sums of monomials, each an independent placeholder symbol; every
+    half-integer power of a radicand r is written with a symbol s, s² = r (one radicand at most);
+    the numerator of the cancelled difference is then reduced modulo s² − r. An identity of
+    independent placeholders holds for the actual sums: a zero remainder is a proof.
+    """
+    atoms = SumAtoms()
+    flat = atoms.atomize(resolve_deltas(expr))
+    # one canonical form per radicand: (S[x²] − S[x]²/D)/D + ε and ε + S[x²]/D − S[x]²/D² are one
+    flat = flat.replace(
+        lambda e: e.is_Pow and not e.exp.is_integer and (2 * e.exp).is_integer,
+        lambda e: sp.Pow(sp.expand(e.base), e.exp),
+    )
+    if flat.has(sp.Sum, sp.KroneckerDelta, sp.Piecewise):
+        return False, f"could not reduce to placeholders: {text(flat)}"
+    radicands = {p.base for p in flat.atoms(sp.Pow) if not p.exp.is_integer and (2 * p.exp).is_integer}
+    if len(radicands) > 1:
+        return False, f"more than one square root: {', '.join(text(r) for r in radicands)}"
+    how = f"sums as {len(atoms.sums)} placeholders"
+    if not radicands:
+        holds = sp.expand(sp.cancel(sp.together(flat))) == 0
+        return holds, f"{how}; cancel(derived − closed) {'= 0' if holds else '≠ 0'}"
+    (radicand,) = radicands
+    root = sp.Symbol("s", positive=True)
+    replaced = flat.replace(
+        lambda e: e.is_Pow and e.base == radicand and (2 * e.exp).is_integer, lambda e: root ** (2 * e.exp)
+    )
+    holds, remainder = vanishes(replaced, root, radicand)
+    how += f", √({text(atoms.restore(radicand))}) as s; numerator reduced modulo s² − radicand"
+    return holds, how + (": remainder 0" if holds else f": remainder {text(atoms.restore(remainder))}, not 0")
+
+
+def witness_of_difference(wrong: sp.Expr, right: sp.Expr, size: sp.Symbol, length: int = 3,
+                          tries: int = 5) -> tuple[bool, str]:
+    """Show ``wrong ≠ right`` by exact evaluation at ``size = length`` and rational inputs.
+
+    One point where the two differ is a proof that they differ; a few seeded points are tried, since
+    one can happen to lie where the difference vanishes.
+    """
+    concrete = [sp.expand(resolve_deltas(e.subs(size, length))).doit().xreplace({_J: 0}) for e in (wrong, right)]
+    atoms = sorted(
+        {a for e in concrete for a in e.atoms(sp.Indexed, sp.Symbol)
+         if not (isinstance(a, sp.Symbol) and a.is_integer)} - {i for e in concrete for i in e.atoms(sp.Indexed)
+                                                                for i in i.indices},
+        key=sp.default_sort_key,
+    )
+    for seed in range(tries):
+        rng = random.Random(seed)
+        values = {atom: sp.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 5)) for atom in atoms}
+        gap = sp.N(concrete[0].xreplace(values) - concrete[1].xreplace(values), 30)
+        if gap.free_symbols:
+            return False, f"could not evaluate the difference: {text(gap)}"
+        if abs(gap) > sp.Rational(1, 10**20):
+            return True, (f"at {size} = {length}, entry 0, rational inputs (seed {seed}): difference "
+                          f"{sp.N(gap, 6)}")
+    return False, f"no difference found at {tries} rational points with {size} = {length}"
+
+
+def check_declaration(rule: LayerRule) -> None:
+    """Refuse a declaration whose pieces do not fit, with one clear message."""
+    for wrt in rule.differentiated:
+        if wrt not in rule.closed_forms:
+            raise InputError(f"{rule.name}: closed_forms: expected a closed form for {wrt}; received none")
+    for name in rule.cs231n.cache:
+        known = {s.name for s in rule.inputs} | {n.symbol.name for n in rule.nodes}
+        if name not in known:
+            raise InputError(f"{rule.name}: cache: expected names of inputs or nodes ({', '.join(sorted(known))}); "
+                             f"received {name!r}")
