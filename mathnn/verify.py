@@ -1,6 +1,7 @@
 """``mathnn verify``: prove each rule and gradient-check its generated kernels.
 
-The symbolic half is each rule's ``prove()``. The numeric half compares every generated gradient
+The symbolic half is each rule's ``prove()``, read from the proof cache when the rule is unchanged
+(:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise activations at random points of the rule's declared domain and next to its kinks; for
 batch norm, the RNN step and softmax cross-entropy as vector-Jacobian products on random batches
@@ -16,6 +17,7 @@ import numpy as np
 
 from .gradcheck import elementwise_central, elementwise_complex_step, relative_errors
 from .rules import Proof, Rule
+from .rules.cache import proven
 
 #: Pass marks: the complex step has no cancellation, so it agrees to rounding; central differences
 #: with h = ∛ε·max(1, |x|) leave an error of order ε^(2/3) ≈ 4e-11 times |f|/|f′| and |f‴|/|f′|.
@@ -325,12 +327,15 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
 VJP_CHECKS = {"batchnorm": check_batchnorm, "rnn": check_rnn, "softmax_ce": check_softmax_ce}
 
 
-def verify(rule: Rule, points: int = 2000, seed: int = 0) -> RuleReport:
-    """Prove ``rule`` and gradient-check its kernels."""
+def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True) -> RuleReport:
+    """Prove ``rule`` (from the proof cache when it is unchanged) and gradient-check its kernels.
+
+    ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
+    """
     if hasattr(rule, "spec"):
         numeric = check_layer(rule.name, points, seed)
     elif rule.name in VJP_CHECKS:
         numeric = VJP_CHECKS[rule.name](points, seed)
     else:
         numeric = check_kernels(rule, points, seed)
-    return RuleReport(rule.name, rule.prove(), numeric)
+    return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -64,6 +64,7 @@ def evaluate_dx(expr: sp.Expr) -> np.ndarray:
 # -- proofs ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_claim_holds_quickly():
     start = time.perf_counter()
     claims = prove()
@@ -75,8 +76,9 @@ def test_every_claim_holds_quickly():
     assert seconds < 30, seconds
 
 
-def test_claims_cover_the_brief():
-    statements = " | ".join(c.statement for c in prove())
+def test_claims_cover_the_brief(proofs):
+    # The batch-norm rule's proof makes every claim of prove() (then its kernels'): read them from the session.
+    statements = " | ".join(c.statement for c in proofs["batchnorm"].claims)
     for fragment in ("Σᵢ x̂ᵢ = 0", "Σᵢ x̂ᵢ² = mσ²/(σ² + ε)", "∂L/∂xⱼ derived", "∂L/∂γ", "∂L/∂β",
                      "m = 1, 2, 3, 4, 5, 6", "Σⱼ dxⱼ = 0", "Σⱼ dxⱼ x̂ⱼ = γ ε"):
         assert fragment in statements

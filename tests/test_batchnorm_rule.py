@@ -13,8 +13,8 @@ from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_batchnorm
 RULE = RULES["batchnorm"]
 
 
-def test_batchnorm_is_proven_for_symbolic_batch_size_including_its_kernels():
-    proof = RULE.prove()
+def test_batchnorm_is_proven_for_symbolic_batch_size_including_its_kernels(proofs):
+    proof = proofs["batchnorm"]
     assert proof.holds, str(proof)
     statements = [claim.statement for claim in proof.claims]
     assert any("for every batch size m" in s for s in statements)
@@ -28,6 +28,7 @@ def _with(kernel, statements):
     return replace(RULE, kernels=tuple(changed if k.name == kernel.name else k for k in RULE.kernels))
 
 
+@pytest.mark.slow
 def test_a_kernel_that_forgets_the_mean_path_is_not_proven():
     # Drop "+ (1/m) Σᵢ dyᵢ": the kernel then computes the gradient without the path x → μ → x̂.
     statements = tuple(s for s in rule_module.backward.statements if s.equation != "+ (1/m) Σᵢ dyᵢ, in place")
@@ -37,6 +38,7 @@ def test_a_kernel_that_forgets_the_mean_path_is_not_proven():
     assert "remainder" in failing[0].method and "not 0" in failing[0].method
 
 
+@pytest.mark.slow
 def test_a_kernel_with_the_unbiased_variance_is_not_proven():
     statements = tuple(
         replace(s, expr=s.expr * rule_module.N / (rule_module.N - 1)) if s.target == "var" else s

@@ -292,3 +292,14 @@ def test_a_near_zero_true_gradient_is_not_mistaken_for_kinks():
     report = check_vjp(f, scaled, inputs, dout=dout)
     assert not report["x"].passed and report["x"].kinks == []
     assert check_vjp(f, f_vjp, inputs, dout=dout)
+
+
+def test_a_function_that_gives_nan_at_complex_points_is_checked_by_real_differences():
+    # np.where keeps the imaginary part, so f looks complex-safe, but its value at complex points is NaN
+    def f(x):
+        return np.where(np.iscomplexobj(x), np.nan, 1.0) * np.tanh(x)
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    report = check_vjp(f, lambda dout, x: (dout * (1 - np.tanh(x) ** 2),), {"x": x})
+    assert report, str(report)
+    assert "complex" not in report.gradients[0].method

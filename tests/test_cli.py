@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mathnn.cli import main
 
 
@@ -11,6 +13,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mathnn", *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_verify_proves_and_checks_all_four_activations():
     result = run("verify")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -74,6 +77,7 @@ def test_help_explains_the_commands():
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_tour_runs_verify_over_everything():
     result = run("tour", "--no-docs")  # the site is built and checked by tests/test_docs.py
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,7 +10,7 @@ import pytest
 from mathnn import codegen
 from mathnn.codegen import __main__ as codegen_main
 from mathnn.codegen import generate
-from mathnn.rules import RULES
+from mathnn.rules import RULES, Proof
 from mathnn.rules.activations import sigma, x
 
 
@@ -56,6 +56,21 @@ def test_write_regenerates_an_edited_kernel(kernel_copy):
     assert codegen.drift() == []
 
 
+def test_no_cache_proves_every_rule_again(kernel_copy, monkeypatch):
+    calls = []
+
+    def recording(rule, *, cache=True):
+        calls.append((rule.name, cache))
+        return Proof(rule.name, [], 0.0)
+
+    monkeypatch.setattr(generate, "proven", recording)
+    assert codegen_main.main(["--no-cache"]) == 0
+    assert calls == [(name, False) for name in RULES]
+    assert codegen_main.main([]) == 0
+    assert calls[len(RULES):] == [(name, True) for name in RULES]
+
+
+@pytest.mark.slow
 def test_an_unproven_rule_is_not_generated(kernel_copy, monkeypatch):
     wrong = replace(RULES["sigmoid"], closed_forms={x: sigma * (1 + sigma)})
     monkeypatch.setitem(RULES, "sigmoid", wrong)

@@ -1,7 +1,8 @@
 """The MkDocs site: a strict build, generated derivation pages equal to the rules, nothing from another host.
 
-The site is built once per session (``built_site``, shared with tests/test_docs_browser.py) into a
-temporary directory. KaTeX comes from ``node_modules`` (``npm ci``; ``python3 dev.py test`` runs it).
+The site is built once per session (``built_site`` in tests/conftest.py, shared with
+tests/test_docs_browser.py) into a temporary directory. KaTeX comes from ``node_modules`` (``npm ci``;
+``python3 dev.py test`` runs it).
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import html
 import re
 import shutil
-import subprocess
-import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,29 +22,7 @@ from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-#: The session's build: "dir" (the site) and "log" (mkdocs' stderr).
-_site: dict[str, object] = {}
-
-
-def build(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
-        capture_output=True, text=True, timeout=600,
-    )
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site built with ``mkdocs build --strict``, once per session even when two modules use it."""
-    if "dir" not in _site:
-        site_dir = tmp_path_factory.mktemp("docs") / "site"
-        start = time.perf_counter()
-        proc = build(site_dir)
-        seconds = time.perf_counter() - start
-        assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
-        print(f"\nmkdocs build --strict: {seconds:.1f} s into {site_dir}")
-        _site.update(dir=site_dir, log=proc.stderr)
-    return _site["dir"]
+pytestmark = pytest.mark.docs
 
 
 def source_pages() -> list[str]:
@@ -63,8 +39,8 @@ def built_pages(site: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_build_is_clean(built_site: Path) -> None:
-    log = _site["log"]
+def test_build_is_clean(site_build, built_site: Path) -> None:
+    log = site_build.log
     assert not re.search(r"(?m)^(WARNING|ERROR)\b", log), log
     # a page under docs/ that mkdocs.yml's nav forgets is only logged at INFO level
     assert "not included in the \"nav\" configuration" not in log, log
@@ -129,10 +105,10 @@ def section(page_html: str, heading_id: str) -> str:
 
 
 @pytest.mark.parametrize("name", list(RULES))
-def test_derivation_page_shows_the_rule(built_site: Path, name: str) -> None:
+def test_derivation_page_shows_the_rule(built_site: Path, proofs, name: str) -> None:
     rule = RULES[name]
     page = (built_site / "derivations" / f"{name}.html").read_text(encoding="utf-8")
-    expected = [tex.strip() for tex in DISPLAY_MATH_MD.findall(derivation_latex(rule, rule.prove()))]
+    expected = [tex.strip() for tex in DISPLAY_MATH_MD.findall(derivation_latex(rule, proofs[name]))]
     assert expected, f"derivation_latex({name}) has no display math"
     assert display_math(page) == expected
 
@@ -260,10 +236,10 @@ def test_local_references_resolve(built_site: Path) -> None:
     assert list((built_site / "assets/vendor/katex/fonts").glob("KaTeX_Main-Regular.woff2"))
 
 
-def test_missing_katex_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_katex_is_a_clear_error(tmp_path: Path, build_docs) -> None:
     """Without node_modules the build stops at once and says to run npm ci."""
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     shutil.copytree(DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("__pycache__"))
-    proc = build(tmp_path / "site", tmp_path / "mkdocs.yml")
+    proc = build_docs(tmp_path / "site", tmp_path / "mkdocs.yml")
     assert proc.returncode != 0
     assert "node_modules" in proc.stderr and "npm ci" in proc.stderr, proc.stderr

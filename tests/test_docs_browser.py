@@ -1,6 +1,6 @@
 """Every page of the built site in headless Chromium, driven over the DevTools protocol.
 
-The site (built once by tests/test_docs.py's ``built_site``) is served on 127.0.0.1 and each page is
+The site (built once per session by ``built_site`` in tests/conftest.py) is served on 127.0.0.1 and each page is
 loaded in Debian's Chromium. For every page: each formula is rendered by KaTeX with no
 ``.katex-error``, no raw ``$$``, ``\\(`` or ``\\[`` is left in the visible text, KaTeX's fonts and
 every image load, nothing answers 4xx/5xx, no script throws, and no request of the page or of its
@@ -37,7 +37,8 @@ import pytest
 import websocket
 
 from mathnn.rules import RULES
-from test_docs import built_site  # noqa: F401 - the shared session fixture (the site is built once)
+
+pytestmark = [pytest.mark.docs, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -89,7 +90,7 @@ def serving(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer
 
 
 @pytest.fixture(scope="session")
-def site_url(built_site: Path) -> Iterator[str]:  # noqa: F811 - the imported fixture
+def site_url(built_site: Path) -> Iterator[str]:
     handler = functools.partial(QuietHandler, directory=str(built_site))
     with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -308,7 +309,7 @@ def problems(site_url: str, report: dict, events: list[dict]) -> list[str]:
 
 
 def test_every_page_renders_its_math_offline(
-    browser: Browser, site_url: str, built_site: Path  # noqa: F811
+    browser: Browser, site_url: str, built_site: Path
 ) -> None:
     pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html"))
     with_math = {f"derivations/{name}.html" for name in RULES} | {"glossary.html"}

@@ -154,6 +154,7 @@ def test_bptt_rejects_bad_input():
         bptt_claim(**FAST_SIZES, recursion=lambda u: {"W_hh": backward(u)["W_hh"]})
 
 
+@pytest.mark.slow
 def test_bptt_at_the_default_sizes():
     start = time.process_time()  # CPU time: other processes on the machine cannot inflate it
     claim = bptt_claim(**DEFAULT_SIZES)

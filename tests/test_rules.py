@@ -11,8 +11,8 @@ from mathnn.rules.activations import alpha, sigma, t, x
 
 
 @pytest.mark.parametrize("name", list(RULES))
-def test_every_rule_is_proven(name):
-    proof = get(name).prove()
+def test_every_rule_is_proven(name, proofs):
+    proof = proofs[name]
     assert proof.holds, str(proof)
     assert all(claim.holds for claim in proof.claims)
 
@@ -26,8 +26,8 @@ def test_sigmoid_derivative_is_sigma_times_one_minus_sigma():
     assert derived.subs(x, 0) == sp.Rational(1, 4)
 
 
-def test_sigmoid_max_derivative_is_a_quarter_not_point_three():
-    claims = {claim.statement: claim for claim in get("sigmoid").prove().claims}
+def test_sigmoid_max_derivative_is_a_quarter_not_point_three(proofs):
+    claims = {claim.statement: claim for claim in proofs["sigmoid"].claims}
     peak = next(c for s, c in claims.items() if "max σ′ = 1/4" in s)
     assert peak.holds
     assert "solve(σ″ = 0) = [0]" in peak.method
@@ -61,12 +61,12 @@ def test_kernel_that_does_not_compute_its_claim_fails_the_proof():
     assert [c.statement for c in proof.claims if not c.holds] == ["kernel sigmoid_grad computes σ*(1 - σ)"]
 
 
-def test_relu_value_at_kink_is_zero_and_a_one_sided_derivative():
+def test_relu_value_at_kink_is_zero_and_a_one_sided_derivative(proofs):
     rule = get("relu")
     derived = rule.derived_gradient(x)
     assert derived.subs(x, 0) == 0
     assert sp.diff(sp.Max(0, x), x).subs(x, 0) == sp.Rational(1, 2)  # what SymPy would say by default
-    kink_claim = next(c for c in rule.prove().claims if "kink" in c.statement)
+    kink_claim = next(c for c in proofs["relu"].claims if "kink" in c.statement)
     assert kink_claim.holds
     assert "left derivative 0, right derivative 1" in kink_claim.statement
 
@@ -104,8 +104,8 @@ def test_dropping_a_path_changes_the_gradient_to_the_forgotten_path_result():
 
 
 @pytest.mark.parametrize(("name", "gamma"), [("sigmoid", sp.Rational(1, 4)), ("tanh", 1), ("relu", 1)])
-def test_sup_of_derivative_is_proven(name, gamma):
-    claims = [c for c in get(name).prove().claims if c.statement.startswith("sup over real x")]
+def test_sup_of_derivative_is_proven(name, gamma, proofs):
+    claims = [c for c in proofs[name].claims if c.statement.startswith("sup over real x")]
     assert len(claims) == 1 and claims[0].holds
     assert f"is {gamma}" in claims[0].statement
 

@@ -1,8 +1,8 @@
 """``mathnn check``: the shipped examples are judged right, and broken homework gives clear errors, never a hang.
 
-Every example is checked once, through the sandboxed runner (one process per function pair), and the
-results are shared by the tests below. Each buggy example must fail the right function on the right
-gradients and nothing else; each correct one must pass everything.
+Every example is checked once, through the sandboxed runner (a sandbox process per file, restarted after
+a pair that kills it), and the results are shared by the tests below. Each buggy example must fail the right
+function on the right gradients and nothing else; each correct one must pass everything.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ SLACK = 4.0
 def examples() -> dict[str, dict]:
     """Every shipped example checked once, several files at a time (the checks mostly wait on processes)."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(EXAMPLES, pool.map(lambda name: check_file(example_path(name)), EXAMPLES)))
+        return dict(zip(EXAMPLES, pool.map(lambda name: check_file(example_path(name), seed=0), EXAMPLES)))
 
 
 def by_name(summary: dict) -> dict[str, dict]:
@@ -49,6 +49,15 @@ def write(directory: Path, name: str, *sources: str) -> Path:
     path = directory / name
     path.write_text("".join(textwrap.dedent(source) for source in sources))
     return path
+
+
+def beside(directory: Path, *examples: str) -> None:
+    """Copy shipped examples next to a student file, which imports them as sibling modules.
+
+    The sandbox cannot import mathnn (nor its examples): student code gets its layers from its own folder.
+    """
+    for name in examples:
+        (directory / f"{name}.py").write_text(example_path(name).read_text())
 
 
 # -- the shipped examples ---------------------------------------------------------------------------
@@ -106,7 +115,7 @@ def test_a_correct_relu_passes_at_its_kinks(examples):
     (relu,) = examples["relu_kink"]["functions"]
     dx = gradients(relu)["dx"]
     # the four exact zeros of the test input are the kinks; nowhere else is the ReLU's slope in doubt
-    x = PAIRS["relu"].test_inputs(seed=0)["x"]
+    x = PAIRS["relu"].test_inputs(seed=examples["relu_kink"]["seed"])["x"]
     assert sorted(map(tuple, dx["kinks"])) == sorted(map(tuple, np.argwhere(x == 0).tolist()))
     assert len(dx["kinks"]) == 4
 
@@ -307,9 +316,10 @@ def test_an_endless_loop_at_import_is_stopped_at_the_limit(tmp_path):
 
 
 def test_an_endless_loop_in_one_function_fails_that_function_only(tmp_path):
+    beside(tmp_path, "correct")
     path = write(tmp_path, "loops_in_relu.py", """
         import numpy as np
-        from mathnn.gradcheck.examples.correct import affine_forward, affine_backward
+        from correct import affine_forward, affine_backward
 
         def relu_forward(x):
             while True: x = x + 0
@@ -423,7 +433,7 @@ def test_a_module_inside_a_package_is_imported_as_part_of_it(tmp_path):
     package = tmp_path / "cs231n"
     package.mkdir()
     write(package, "__init__.py", "")
-    write(package, "layers.py", "from mathnn.gradcheck.examples.correct import relu_forward, relu_backward\n")
+    write(package, "layers.py", example_path("relu_kink").read_text())
     write(package, "rnn_layers.py", "from .layers import *\n")
     summary = check_file(package / "rnn_layers.py", timeout=5)
     assert [result["name"] for result in summary["functions"]] == ["relu"]
@@ -445,13 +455,13 @@ def test_json_and_gradescope_outputs(tmp_path, capsys):
     path = example_path("rnn_dwh_transposed")
     assert main([str(path), "--json", "--gradescope", str(results_file), "--function", "rnn_step_forward"]) == 1
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"file", "seed", "passed", "error", "functions"}
+    assert set(document) == {"file", "seed", "passed", "error", "output", "protections", "functions"}
     assert document["passed"] is False and document["error"] is None
     (rnn_step,) = document["functions"]
     assert rnn_step["name"] == "rnn_step" and rnn_step["passed"] is False
     assert set(rnn_step) == {
         "name", "forward_function", "backward_function", "passed", "forward", "in_place", "gradients", "diagnosis",
-        "error",
+        "error", "points", "output",
     }
     assert [g["name"] for g in rnn_step["gradients"]] == ["dx", "dprev_h", "dWx", "dWh", "db"]
     for gradient in rnn_step["gradients"]:
@@ -470,9 +480,10 @@ def test_json_and_gradescope_outputs(tmp_path, capsys):
 
 def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
     results_file = tmp_path / "results.json"
+    beside(tmp_path, "correct", "bn_missing_mean_path")
     path = write(tmp_path, "half_right.py", """
-        from mathnn.gradcheck.examples.correct import relu_forward, relu_backward
-        from mathnn.gradcheck.examples.bn_missing_mean_path import batchnorm_forward, batchnorm_backward
+        from correct import relu_forward, relu_backward
+        from bn_missing_mean_path import batchnorm_forward, batchnorm_backward
         """)
     assert main([str(path), "--gradescope", str(results_file)]) == 1
     capsys.readouterr()
@@ -490,7 +501,7 @@ def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
         (["{empty}"], "empty.py defines none of the functions mathnn can check (affine_forward/affine_backward, "),
         (["{empty}", "--function", "relu"], "empty.py does not define relu_forward and relu_backward"),
         (["{empty}", "--function", "conv"], "argument --function: expected one of affine, relu, batchnorm"),
-        (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds > 0; received '0'"),
+        (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received '0'"),
         (["{empty}", "--memory", "20"], "--memory 20 MB is below what the checker itself uses"),
     ],
 )
@@ -517,7 +528,7 @@ def test_add_cli_registers_the_check_subcommand(capsys):
     parser = argparse.ArgumentParser(prog="mathnn")
     add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["check", str(example_path("relu_kink")), "--timeout", "9", "--memory", "900"])
-    assert (args.timeout, args.memory, args.function, args.seed) == (9.0, 900, None, 0)
+    assert (args.timeout, args.memory, args.function, args.seed) == (9.0, 900, None, None)  # None: a secret seed
     assert args.run(args, parser) == 0
     assert "1 of 1 function pair(s) passed" in capsys.readouterr().out
 

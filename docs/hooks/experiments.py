@@ -132,8 +132,9 @@ def covariate_shift() -> str:
 
 def _claims(rule: str) -> str:
     from mathnn.rules import RULES
+    from mathnn.rules.cache import proven
 
-    proof = RULES[rule].prove()
+    proof = proven(RULES[rule])
     lines = [f"- {'proven' if claim.holds else '**not proven**'}: {claim.statement} — {claim.method}"
              for claim in proof.claims]
     return f"Proven while this page was built (`mathnn verify {rule}`):\n\n" + "\n".join(lines)

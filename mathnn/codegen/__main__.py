@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write nothing; print a diff and exit 1 if any kernel differs from what the rules generate",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="prove every rule again instead of reading the proof cache (and refresh the cache)",
+    )
     args = parser.parse_args(argv)
     if args.check:
         diffs = drift()
@@ -32,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print("kernels match the rules")
         return 0
     try:
-        written = write()
+        written = write(cache=not args.no_cache)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1

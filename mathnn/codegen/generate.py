@@ -7,6 +7,7 @@ import pprint
 from pathlib import Path
 
 from ..rules import RULES, Rule, topic_of
+from ..rules.cache import proven
 from ..rules.core import Kernel
 from .printer import numpy_code
 
@@ -144,12 +145,15 @@ def drift() -> list[str]:
     return diffs
 
 
-def write(prove: bool = True) -> list[Path]:
-    """Prove every rule, then write its kernels; a rule whose proof fails is not written."""
+def write(prove: bool = True, *, cache: bool = True) -> list[Path]:
+    """Prove every rule, then write its kernels; a rule whose proof fails is not written.
+
+    Proofs come from the proof cache when a rule is unchanged; ``cache=False`` proves every rule again.
+    """
     failed = []
     if prove:
         for rule in RULES.values():
-            proof = rule.prove()
+            proof = proven(rule, cache=cache)
             if not proof:
                 failed.append(str(proof))
     if failed:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .finite import NotComplexSafeError, richardson_vjp
+from .finite import NotComplexSafeError, ridders_extrapolate, ridders_steps
 from .report import Entry, GradientCheck, Report
 
 #: Rounding each dtype allows in a hand-written gradient, relative to the gradient's largest entry.
@@ -44,18 +44,33 @@ KINK_LOOKUPS = 8
 MODES = ("auto", "full", "random")
 
 Function = Callable[..., np.ndarray]
+#: ``along(inputs, name, values)`` -> f at ``inputs`` with input ``name`` replaced by each of ``values`` in turn
+#: (the other inputs cast to that value's dtype): one call for many evaluations, e.g. one request to a sandbox.
+Along = Callable[[dict, str, list], list]
 
 
 class _Counted:
-    """``f`` with a count of its evaluations."""
+    """``f`` with a count of its evaluations; :meth:`along` evaluates many points at once."""
 
-    def __init__(self, f: Function) -> None:
+    def __init__(self, f: Function, along: Along | None = None) -> None:
         self.f = f
+        self.batch = along
         self.calls = 0
 
     def __call__(self, **inputs: np.ndarray) -> np.ndarray:
         self.calls += 1
         return np.asarray(self.f(**inputs))
+
+    def along(self, inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
+        """f with input ``name`` replaced by each of ``values``; the other inputs take the value's dtype."""
+        self.calls += len(values)
+        if self.batch is not None:
+            return self.batch(inputs, name, values)
+        return [
+            np.asarray(self.f(**{key: (value if key == name else array.astype(value.dtype))
+                                 for key, array in inputs.items()}))
+            for value in values
+        ]
 
 
 @dataclass
@@ -84,7 +99,13 @@ def _as_inputs(inputs: object) -> tuple[dict[str, np.ndarray], list[str]]:
 
 def _call(f: _Counted, inputs: dict[str, np.ndarray], name: str, value: np.ndarray) -> np.ndarray:
     """``f`` with input ``name`` replaced by ``value``; the other inputs take its dtype (complex too)."""
-    return f(**{key: (value if key == name else array.astype(value.dtype)) for key, array in inputs.items()})
+    return f.along(inputs, name, [value])[0]
+
+
+def _weighted_sums(setup: _Setup, name: str, points: list[np.ndarray]) -> np.ndarray:
+    """Σ dout·f at each point (input ``name`` replaced), evaluated in one batch."""
+    outputs = setup.f.along(setup.inputs, name, points)
+    return np.array([float(np.sum(setup.dout * output)) for output in outputs])
 
 
 def _directional_complex(setup: _Setup, name: str, direction: np.ndarray) -> tuple[float, float]:
@@ -107,11 +128,9 @@ def _directional_central(setup: _Setup, name: str, direction: np.ndarray) -> tup
     base = setup.inputs[name]
     step = np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) / max(float(np.max(np.abs(direction))), 1e-300)
 
-    def along(t: float) -> float:
-        return float(np.sum(setup.dout * _call(setup.f, setup.inputs, name, base + t * direction)))
-
-    plus, minus = along(step), along(-step)
-    half_plus, half_minus = along(step / 2), along(-step / 2)
+    plus, minus, half_plus, half_minus = _weighted_sums(
+        setup, name, [base + t * direction for t in (step, -step, step / 2, -step / 2)]
+    )
     coarse = (plus - minus) / (2 * step)
     fine = (half_plus - half_minus) / step
     extrapolated = (4 * fine - coarse) / 3
@@ -132,7 +151,7 @@ def _complex_safe(setup: _Setup, name: str, rng: np.random.Generator) -> tuple[b
     except NotComplexSafeError as error:
         return False, str(error), (direction, None, real_value, real_estimate)
     allowed = ESTIMATE_FACTOR * (real_estimate + complex_estimate) + 1e-6 * abs(real_value)
-    if abs(complex_value - real_value) > allowed:
+    if not abs(complex_value - real_value) <= allowed:  # NaN at complex points: not complex-safe
         why = (
             f"the complex step along a random direction gave {complex_value:.6g} but real differences "
             f"{real_value:.6g}: f loses part of the imaginary part (np.abs, np.var, .real…)"
@@ -142,32 +161,55 @@ def _complex_safe(setup: _Setup, name: str, rng: np.random.Generator) -> tuple[b
 
 
 def _entrywise(setup: _Setup, name: str, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric gradient of Σ dout·f with respect to every entry of ``name``, and error estimates."""
+    """Numeric gradient of Σ dout·f with respect to every entry of ``name``, and error estimates.
+
+    Every point is built first and evaluated in one batch (:meth:`_Counted.along`).
+    """
     base = setup.inputs[name]
+    indices = list(np.ndindex(base.shape))
     gradient = np.empty(base.shape)
     estimate = np.empty(base.shape)
     if method == "complex":
-        point = base.astype(np.complex128)
-        for index in np.ndindex(base.shape):
-            original = point[index]
-            point[index] = original + 1j * COMPLEX_STEP
-            terms = setup.dout * _call(setup.f, setup.inputs, name, point).imag / COMPLEX_STEP
-            point[index] = original
+        points = []
+        for index in indices:
+            point = base.astype(np.complex128)
+            point[index] += 1j * COMPLEX_STEP
+            points.append(point)
+        for index, output in zip(indices, setup.f.along(setup.inputs, name, points)):
+            terms = setup.dout * np.asarray(output).imag / COMPLEX_STEP
             gradient[index] = np.sum(terms)
             estimate[index] = np.sum(np.abs(terms)) * 4 * np.finfo(np.float64).eps
         return gradient, estimate
     if method == "richardson":
-        counted = setup.f
-
-        def of_input(value: np.ndarray) -> np.ndarray:
-            return _call(counted, setup.inputs, name, value.astype(base.dtype))
-
-        gradient, estimate = richardson_vjp(of_input, base, setup.dout)
+        steps = {index: ridders_steps(float(base[index])) for index in indices}
+        points = []
+        for index in indices:
+            for step in steps[index]:
+                for signed in (step, -step):
+                    point = base.copy()
+                    point[index] += signed
+                    points.append(point)
+        sums = _weighted_sums(setup, name, points).reshape(len(indices), -1, 2)
+        for index, pairs in zip(indices, sums):
+            differences = [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, steps[index])]
+            gradient[index], estimate[index] = ridders_extrapolate(differences)
         return gradient, estimate + setup.eps * np.abs(gradient)
-    for index in np.ndindex(base.shape):  # 'central', with the same estimate as a probe
-        direction = np.zeros(base.shape)
-        direction[index] = 1.0
-        gradient[index], estimate[index] = _directional_central(setup, name, direction)
+    # 'central': steps h and h/2, extrapolated, with the same estimate as a probe
+    steps = {index: np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) for index in indices}
+    points = []
+    for index in indices:
+        for t in (steps[index], -steps[index], steps[index] / 2, -steps[index] / 2):
+            point = base.copy()
+            point[index] += t
+            points.append(point)
+    sums = _weighted_sums(setup, name, points).reshape(len(indices), 4)
+    for index, (plus, minus, half_plus, half_minus) in zip(indices, sums):
+        step = steps[index]
+        coarse = (plus - minus) / (2 * step)
+        fine = (half_plus - half_minus) / step
+        gradient[index] = (4 * fine - coarse) / 3
+        rounding = setup.eps * (abs(plus) + abs(minus) + abs(half_plus) + abs(half_minus)) / step
+        estimate[index] = abs(gradient[index] - fine) + rounding
     return gradient, estimate
 
 
@@ -181,15 +223,15 @@ def _kink(setup: _Setup, name: str, index: tuple[int, ...]) -> tuple[float, floa
     base = setup.inputs[name]
     step = np.cbrt(setup.eps) * max(1.0, abs(float(base[index])))
 
-    def at(delta: float) -> float:
+    deltas = (0.0, -step, step, -step / 2, step / 2)
+    points = []
+    for delta in deltas:
         moved = base.copy()
         moved[index] += delta
-        return float(np.sum(setup.dout * _call(setup.f, setup.inputs, name, moved)))
-
-    center = at(0.0)
-    slopes = []
-    for h in (step, step / 2):
-        slopes.append(((center - at(-h)) / h, (at(h) - center) / h))
+        points.append(moved)
+    center, below, above, half_below, half_above = _weighted_sums(setup, name, points)
+    slopes = [((center - below) / step, (above - center) / step),
+              ((center - half_below) / (step / 2), (half_above - center) / (step / 2))]
     (left, right), (half_left, half_right) = slopes
     gap, half_gap = abs(right - left), abs(half_right - half_left)
     rounding = 8 * setup.eps * abs(center) / (step / 2)
@@ -347,8 +389,26 @@ def check_vjp(
     for label, function in (("f", f), ("f_vjp", f_vjp)):
         if not callable(function):
             raise InputError(f"{label}: expected a callable; received {type(function).__name__}")
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, None, inputs, dout, seed)
+    before = {name: array.copy() for name, array in work.items()}
+    dout_before = dout_array.copy()
+    given = {name: array.copy() for name, array in work.items()}
+    analytic, shape_problems = _normalise_gradients(f_vjp(dout_array, **given), list(work))
+    problems += shape_problems
+    if not np.array_equal(dout_array, dout_before):
+        problems.append("f_vjp modified dout in place")
+        dout_array = dout_before
+    changed = [name for name in work if not np.array_equal(given[name], before[name], equal_nan=True)]
+    problems += [f"f_vjp modified its input {name!r} in place" for name in changed]
+    setup = _Setup(counted, work, dout_array, tolerance, eps)
+    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
+
+
+def _prepare(f: Function, along: Along | None, inputs: Mapping[str, np.ndarray], dout: np.ndarray | None,
+             seed: int) -> tuple:
+    """Inputs, precision, output and dout of a check: (counted f, work inputs, dout, rng, precision, problems)."""
     arrays, notes = _as_inputs(inputs)
-    counted = _Counted(f)
+    counted = _Counted(f, along)
     work, tolerance, eps, precision = _precision(counted, arrays, notes)
     output = counted(**{name: array.copy() for name, array in work.items()})
     rng = np.random.default_rng(seed)
@@ -361,19 +421,52 @@ def check_vjp(
     problems = []
     if not np.all(np.isfinite(output)):
         problems.append("f's output contains NaN or inf at the check point")
+    return counted, work, dout_array, rng, (tolerance, eps, precision), problems
 
-    before = {name: array.copy() for name, array in work.items()}
-    dout_before = dout_array.copy()
-    given = {name: array.copy() for name, array in work.items()}
-    analytic, shape_problems = _normalise_gradients(f_vjp(dout_array, **given), list(work))
-    problems += shape_problems
-    if not np.array_equal(dout_array, dout_before):
-        problems.append("f_vjp modified dout in place")
-        dout_array = dout_before
-    changed = [name for name in work if not np.array_equal(given[name], before[name], equal_nan=True)]
-    problems += [f"f_vjp modified its input {name!r} in place" for name in changed]
 
+def check_gradients(
+    f: Function,
+    gradients: Mapping[str, np.ndarray],
+    inputs: Mapping[str, np.ndarray],
+    dout: np.ndarray,
+    *,
+    along: Along | None = None,
+    method: str = "auto",
+    mode: str = "auto",
+    seed: int = 0,
+    probes: int = 4,
+    diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Report:
+    """Check gradients already computed (by a backward pass run elsewhere) against derivatives of ``f``.
+
+    As :func:`check_vjp`, but the analytic gradients are given instead of a backward function, and
+    ``along(inputs, name, values)`` (optional) evaluates f at many points in one call, e.g. one request
+    to the sandbox that runs a student's forward pass.
+
+    Parameters
+    ----------
+    f : callable, f(**inputs) -> ndarray of shape (out...)
+    gradients : dict of str to ndarray
+        One gradient per input name, each of its input's shape (float64; checked for finiteness).
+    inputs : dict of str to ndarray
+    dout : ndarray of shape (out...)
+        The upstream gradient the gradients were computed with.
+
+    Returns
+    -------
+    Report
+    """
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, along, inputs, dout, seed)
+    analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
     setup = _Setup(counted, work, dout_array, tolerance, eps)
+    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
+
+
+def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
+             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str]) -> Report:
+    """Every gradient in ``analytic`` against its numeric counterpart: the Report."""
+    work, counted = setup.inputs, setup.f
     sizes = {int(n) for array in work.values() for n in array.shape if n > 1}
     # Large problems are probed: the decision is for the whole call, so small inputs that come with a
     # large one (γ and β with a 64×32 x) do not cost an evaluation per entry either.
@@ -399,6 +492,13 @@ def _check_one(
         return GradientCheck(
             label, False, "—", "shape", float("inf"), setup.tolerance,
             patterns=[f"{label} has shape {analytic.shape}; expected {base.shape} (the shape of {name})", *patterns],
+        )
+    non_finite = analytic.size - int(np.isfinite(analytic).sum())
+    if non_finite:  # a comparison with NaN is never "greater": refuse it before comparing anything
+        return GradientCheck(
+            label, False, "—", "finiteness", float("inf"), setup.tolerance,
+            patterns=[f"{label} contains {non_finite} NaN or inf entr{'y' if non_finite == 1 else 'ies'} "
+                      f"of {analytic.size}: a gradient must be finite"],
         )
     notes = []
     chosen = method
@@ -429,19 +529,24 @@ def _check_one(
         # Locating the error needs less accuracy than deciding it: plain central differences suffice.
         chosen = "central" if chosen == "richardson" else chosen
     numeric, estimate = _entrywise(setup, name, chosen)
-    scale = max(float(np.abs(analytic).max(initial=0)), float(np.abs(numeric).max(initial=0)), 1e-300)
+    finite = np.isfinite(numeric) & np.isfinite(estimate)
+    scale = max(float(np.abs(analytic).max(initial=0)),
+                float(np.max(np.abs(numeric), initial=0, where=finite)), 1e-300)
     error = np.abs(analytic - numeric)
     allowed = setup.tolerance * scale + ESTIMATE_FACTOR * estimate
-    excess = np.where(error > allowed, error - allowed, 0.0)
+    wrong = ~(error <= allowed)  # NaN-safe: an entry the derivative cannot be computed at fails
+    excess = np.where(wrong, np.where(np.isfinite(error - allowed), error - allowed, np.inf), 0.0)
     failing = [tuple(int(i) for i in np.unravel_index(flat, base.shape))
-               for flat in np.argsort(excess, axis=None)[::-1][: int(np.count_nonzero(excess))]]
+               for flat in np.argsort(excess, axis=None)[::-1][: int(wrong.sum())]]
     kinks, not_kinks = [], 0
     for index in failing:
         if not_kinks >= KINK_LOOKUPS:  # a real error, not a few inputs on kinks: stop looking
             break
         slopes = _kink(setup, name, index)
         slack = 1e-6 * scale + ESTIMATE_FACTOR * float(estimate[index])
-        if slopes is not None and min(slopes) - slack <= analytic[index] <= max(slopes) + slack:
+        if slopes is not None and all(map(np.isfinite, slopes)) and (
+            min(slopes) - slack <= analytic[index] <= max(slopes) + slack
+        ):
             kinks.append(index)
         else:
             not_kinks += 1
@@ -487,7 +592,7 @@ def _probe(setup: _Setup, name: str, analytic: np.ndarray, method: str, probes: 
                 value, estimate = _directional_central(setup, name, direction)
         predicted = float(np.sum(analytic * direction))
         scale = float(np.sum(np.abs(analytic * direction)))  # the size of the terms of ⟨analytic, v⟩
-        if abs(predicted - value) > setup.tolerance * scale + ESTIMATE_FACTOR * estimate:
+        if not abs(predicted - value) <= setup.tolerance * scale + ESTIMATE_FACTOR * estimate:  # NaN fails
             return number
     return None
 

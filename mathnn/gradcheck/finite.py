@@ -22,6 +22,8 @@ __all__ = [
     "elementwise_complex_step",
     "numerical_vjp",
     "richardson_vjp",
+    "ridders_extrapolate",
+    "ridders_steps",
     "max_relative_error",
     "relative_errors",
 ]
@@ -282,22 +284,35 @@ def _richardson(
         return float(np.sum(weights * (forward - backward))) / (2 * step)
 
     for index in np.ndindex(point.shape):
-        step = RIDDERS_FIRST_STEP * max(1.0, abs(float(work[index])))
-        previous_row = [difference(index, step)]
-        best, best_error = previous_row[0], np.inf
-        for _ in range(1, RIDDERS_STEPS):
-            step /= RIDDERS_SHRINK
-            row = [difference(index, step)]
-            factor = RIDDERS_SHRINK**2
-            for order in range(1, len(previous_row) + 1):
-                row.append((row[order - 1] * factor - previous_row[order - 1]) / (factor - 1))
-                factor *= RIDDERS_SHRINK**2
-                change = max(abs(row[order] - row[order - 1]), abs(row[order] - previous_row[order - 1]))
-                if change <= best_error:
-                    best, best_error = row[order], change
-            previous_row = row
-        gradient[index], error[index] = best, best_error
+        steps = ridders_steps(float(work[index]))
+        gradient[index], error[index] = ridders_extrapolate([difference(index, step) for step in steps])
     return gradient, error
+
+
+def ridders_steps(value: float) -> list[float]:
+    """The steps of Ridders' tableau for an entry of size ``value``: from RIDDERS_FIRST_STEP·max(1, |value|) down."""
+    first = RIDDERS_FIRST_STEP * max(1.0, abs(value))
+    return [first / RIDDERS_SHRINK**k for k in range(RIDDERS_STEPS)]
+
+
+def ridders_extrapolate(differences: list[float]) -> tuple[float, float]:
+    """Ridders' Neville tableau over central differences at :func:`ridders_steps`: (best value, its error estimate).
+
+    All steps are known in advance, so a caller may evaluate every difference in one batch.
+    """
+    previous_row = [differences[0]]
+    best, best_error = previous_row[0], np.inf
+    for difference in differences[1:]:
+        row = [difference]
+        factor = RIDDERS_SHRINK**2
+        for order in range(1, len(previous_row) + 1):
+            row.append((row[order - 1] * factor - previous_row[order - 1]) / (factor - 1))
+            factor *= RIDDERS_SHRINK**2
+            change = max(abs(row[order] - row[order - 1]), abs(row[order] - previous_row[order - 1]))
+            if change <= best_error:
+                best, best_error = row[order], change
+        previous_row = row
+    return best, best_error
 
 
 def richardson_vjp(

@@ -5,15 +5,22 @@ CS231n's order, which of them are differentiated, the name of every gradient the
 (in the same order), seeded random test inputs small enough for an entry-by-entry check, and mathnn's
 reference forward in :mod:`mathnn.layers`.
 
-:func:`check_pair` checks a student's ``<name>_forward`` / ``<name>_backward`` the way a grader would:
+:func:`check_pair` checks a student's ``<name>_forward`` / ``<name>_backward`` the way a grader would,
+at :data:`POINTS` points alternating between two shapes (variant 0, the documented sizes, and variant
+1, sizes drawn from the seed), stopping at the first point that fails:
 
 1. the forward pass is called on copies of the inputs, and any array it changes in place is reported;
 2. its output is compared with mathnn's reference forward (relative to the output's scale);
 3. the backward pass is called with the cache of a forward call; a changed ``dout``, a wrong number
-   of gradients and wrong shapes are reported, naming the student's function;
-4. :func:`mathnn.gradcheck.check_vjp` checks every gradient against the student's *own* forward
-   pass, so a backward pass is judged on its own, even when the forward pass is wrong.
+   of gradients, wrong shapes and NaN or inf entries are reported, naming the student's function;
+4. at the first point both are called a second time with the same inputs: a different answer means
+   state kept between calls or random numbers;
+5. :func:`mathnn.gradcheck.check.check_gradients` checks every gradient against the student's *own*
+   forward pass (entry by entry at the first point, along random directions at the others), so a
+   backward pass is judged on its own, even when the forward pass is wrong.
 
+The student's functions are reached through :class:`mathnn.gradcheck.student.StudentCode`: in a
+sandbox process when grading (only arrays come back), or in this process for a module given directly.
 An exception in the student's code is reported with its type, message and the student's line.
 Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported when used.
 """
@@ -21,7 +28,6 @@ Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported
 from __future__ import annotations
 
 import copy
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +37,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from . import worker as wire
+from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
-    "PAIRS", "Pair", "check_pair", "describe_result", "empty_result", "error_details", "error_sentence", "find_pairs",
+    "POINTS", "PAIRS", "Pair", "check_pair", "describe_result", "empty_result", "error_details", "error_sentence",
     "resolve",
 ]
 
@@ -43,15 +51,13 @@ FORWARD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
 #: from default_rng(seed), and a dout equal to x up to scale and shift (the same draws) makes batch
 #: norm's dx vanish, which would hide any error in it.
 INPUT_STREAM = 1
-#: Longest exception message kept in a report.
-MESSAGE_LIMIT = 500
+#: Points checked per pair (variants 0, 1, 0…: two shapes at least).
+POINTS = 3
+#: Two answers to the same call may differ by this much of their scale (summation order), no more.
+DETERMINISM_TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
 Inputs = dict[str, Any]
 Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
-
-
-class WrongOutputError(Exception):
-    """A student's function returned something of the wrong form (not (out, cache), too few gradients…)."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,17 @@ class Pair:
         The names of the returned gradients (dx, dgamma, dbeta…), one per differentiated argument.
     upstream : str
         The backward pass's name for the upstream gradient (dout, dnext_h, dh).
-    make_inputs : callable, numpy.random.Generator -> dict
-        Random test inputs: one value per argument.
+    make_inputs : callable, (numpy.random.Generator, variant: int = 0) -> dict
+        Random test inputs: one value per argument. Variant 0 has the documented sizes; variant 1
+        draws other sizes from the generator, so a check covers at least two shapes that the student
+        cannot know in advance.
     diagnosis : callable, () -> diagnose callback, or None
         Makes the ``diagnose`` argument of :func:`mathnn.gradcheck.check_vjp` for this layer.
+    layer : str, optional
+        The layer whose functions these are, when the pair's own name is not (``batchnorm_alt`` is
+        batch norm's forward with the backward ``batchnorm_backward_alt``).
+    backward_function : str, optional
+        The backward function's name, when it is not ``<layer>_backward``.
     """
 
     name: str
@@ -83,26 +96,28 @@ class Pair:
     upstream: str
     make_inputs: Callable[[np.random.Generator], Inputs]
     diagnosis: Callable[[], Diagnose] | None = None
+    layer: str | None = None
+    backward_function: str | None = None
 
     @property
     def forward(self) -> str:
         """The forward function's name."""
-        return f"{self.name}_forward"
+        return f"{self.layer or self.name}_forward"
 
     @property
     def backward(self) -> str:
         """The backward function's name."""
-        return f"{self.name}_backward"
+        return self.backward_function or f"{self.layer or self.name}_backward"
 
     def reference(self) -> Callable[..., tuple[np.ndarray, object]]:
-        """mathnn's reference forward function, :mod:`mathnn.layers`.<name>_forward."""
+        """mathnn's reference forward function, :mod:`mathnn.layers`.<layer>_forward."""
         from .. import layers
 
         return getattr(layers, self.forward)
 
     def test_inputs(self, seed: int = 0) -> Inputs:
-        """The inputs :func:`check_pair` uses with this seed: ``make_inputs(default_rng([seed, INPUT_STREAM]))``."""
-        return self.make_inputs(np.random.default_rng([seed, INPUT_STREAM]))
+        """The inputs of :func:`check_pair`'s first point with this seed: ``make_inputs(default_rng([seed, INPUT_STREAM]))``."""
+        return self.make_inputs(np.random.default_rng([seed, INPUT_STREAM]), 0)
 
     def call_arguments(self, values: Mapping[str, Any]) -> list[Any]:
         """Fresh copies of ``values`` in the forward function's order (the callee may change them freely)."""
@@ -111,24 +126,37 @@ class Pair:
 
 # -- random test inputs -----------------------------------------------------------------------------
 
-def _affine_inputs(rng: np.random.Generator) -> Inputs:
-    # x has two trailing dimensions, as CS231n's affine layer flattens them: D = 2·3 = 6
-    return {"x": rng.standard_normal((3, 2, 3)), "w": rng.standard_normal((6, 4)), "b": rng.standard_normal(4)}
+def _sizes(rng: np.random.Generator, variant: int, documented: tuple[int, ...], low: int, high: int) -> tuple[int, ...]:
+    """``documented`` for variant 0; otherwise sizes drawn in [low, high], each unlike the documented one.
+
+    Every size differs, so code that hard-codes any of the documented sizes (N = 8) meets another.
+    """
+    if variant == 0:
+        return documented
+    return tuple(int(rng.choice([n for n in range(low, high + 1) if n != size])) for size in documented)
 
 
-def _relu_inputs(rng: np.random.Generator) -> Inputs:
+def _affine_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
+    # x has two trailing dimensions, as CS231n's affine layer flattens them: D = 2·3 = 6 in variant 0
+    n, d1, d2, m = _sizes(rng, variant, (3, 2, 3, 4), 2, 4)
+    return {"x": rng.standard_normal((n, d1, d2)), "w": rng.standard_normal((d1 * d2, m)), "b": rng.standard_normal(m)}
+
+
+def _relu_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     # |x| ≥ 0.1 so that no difference step crosses 0, plus four exact zeros: the kink, which the check
     # must accept whatever value between the one-sided slopes the backward pass chooses there.
-    x = rng.choice([-1.0, 1.0], size=(4, 5)) * (0.1 + np.abs(rng.standard_normal((4, 5))))
-    x.flat[rng.choice(x.size, size=4, replace=False)] = 0.0
+    shape = _sizes(rng, variant, (4, 5), 2, 6)
+    x = rng.choice([-1.0, 1.0], size=shape) * (0.1 + np.abs(rng.standard_normal(shape)))
+    x.flat[rng.choice(x.size, size=min(4, x.size // 3), replace=False)] = 0.0
     return {"x": x}
 
 
-def _batchnorm_inputs(rng: np.random.Generator) -> Inputs:
+def _batchnorm_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
+    n, d = _sizes(rng, variant, (8, 5), 4, 10)
     return {
-        "x": 2.0 * rng.standard_normal((8, 5)) + 1.0,
-        "gamma": 1.0 + 0.5 * rng.standard_normal(5),
-        "beta": rng.standard_normal(5),
+        "x": 2.0 * rng.standard_normal((n, d)) + 1.0,
+        "gamma": 1.0 + 0.5 * rng.standard_normal(d),
+        "beta": rng.standard_normal(d),
         "bn_param": {"mode": "train"},
     }
 
@@ -142,18 +170,18 @@ def _rnn_weights(rng: np.random.Generator, d: int, h: int) -> Inputs:
     }
 
 
-def _rnn_step_inputs(rng: np.random.Generator) -> Inputs:
-    n, d, h = 2, 4, 5
+def _rnn_step_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
+    n, d, h = _sizes(rng, variant, (2, 4, 5), 2, 5)
     return {"x": rng.standard_normal((n, d)), "prev_h": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
 
 
-def _rnn_inputs(rng: np.random.Generator) -> Inputs:
-    n, steps, d, h = 2, 3, 4, 5
+def _rnn_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
+    n, steps, d, h = _sizes(rng, variant, (2, 3, 4, 5), 2, 4)
     return {"x": rng.standard_normal((n, steps, d)), "h0": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
 
 
-def _temporal_affine_inputs(rng: np.random.Generator) -> Inputs:
-    n, steps, d, m = 2, 3, 4, 5
+def _temporal_affine_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
+    n, steps, d, m = _sizes(rng, variant, (2, 3, 4, 5), 2, 5)
     return {"x": rng.standard_normal((n, steps, d)), "w": rng.standard_normal((d, m)), "b": rng.standard_normal(m)}
 
 
@@ -169,7 +197,39 @@ def _rnn_diagnosis() -> Diagnose:
     return rnn_diagnosis()
 
 
+def _layer_pairs() -> list[Pair]:
+    """A pair for every layer declared as a rule (and each alias of its backward), from its SPEC."""
+    from ..catalogue import draw_inputs, layers
+
+    pairs = []
+    for layer in layers().values():
+        spec = layer.spec
+        documented = spec["check_sizes"][0]
+
+        def make_inputs(rng: np.random.Generator, variant: int = 0, layer=layer, documented=documented) -> Inputs:
+            sizes = dict(zip(documented, _sizes(rng, variant, tuple(documented.values()), 2, 6)))
+            inputs: Inputs = dict(draw_inputs(layer, sizes, rng))
+            if layer.spec["param_dict"]:
+                inputs[layer.spec["param_dict"]] = {}
+            return inputs
+
+        def diagnosis(name: str = layer.name) -> Diagnose:
+            from .diagnosis import layer_diagnosis
+
+            return layer_diagnosis(name)
+
+        fields = (tuple(spec["arguments"]), tuple(spec["differentiated"]), tuple(spec["gradients"]), spec["upstream"],
+                  make_inputs, diagnosis)
+        pairs.append(Pair(layer.name, *fields))
+        for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
+            suffix = alias.removeprefix(f"{layer.name}_backward_")
+            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias))
+    return pairs
+
+
 _RNN = ("x", "Wx", "Wh", "b")
+_BATCHNORM = (("x", "gamma", "beta", "bn_param"), ("x", "gamma", "beta"), ("dx", "dgamma", "dbeta"), "dout",
+              _batchnorm_inputs, _batchnorm_diagnosis)
 
 #: The catalogue, in the order of the lecture and the assignments.
 PAIRS: dict[str, Pair] = {
@@ -177,10 +237,9 @@ PAIRS: dict[str, Pair] = {
     for pair in (
         Pair("affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _affine_inputs),
         Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs),
-        Pair(
-            "batchnorm", ("x", "gamma", "beta", "bn_param"), ("x", "gamma", "beta"), ("dx", "dgamma", "dbeta"),
-            "dout", _batchnorm_inputs, _batchnorm_diagnosis,
-        ),
+        Pair("batchnorm", *_BATCHNORM),
+        # the lecture's exercise: the same layer, its backward simplified on paper first
+        Pair("batchnorm_alt", *_BATCHNORM, layer="batchnorm", backward_function="batchnorm_backward_alt"),
         Pair(
             "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
             ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs,
@@ -190,6 +249,7 @@ PAIRS: dict[str, Pair] = {
             "dh", _rnn_inputs, _rnn_diagnosis,
         ),
         Pair("temporal_affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _temporal_affine_inputs),
+        *_layer_pairs(),
     )
 }
 
@@ -202,46 +262,17 @@ def resolve(name: str) -> Pair:
     InputError
         For a name the catalogue does not know; the message lists the known ones.
     """
-    for suffix in ("_forward", "_backward"):
-        if name.endswith(suffix) and name[: -len(suffix)] in PAIRS:
-            return PAIRS[name[: -len(suffix)]]
     if name in PAIRS:
         return PAIRS[name]
+    for pair in PAIRS.values():
+        if name in (pair.forward, pair.backward):
+            return pair
     raise InputError(
         f"function: expected one of {', '.join(PAIRS)} (or their _forward/_backward names); received {name!r}"
     )
 
 
-def find_pairs(module: ModuleType) -> tuple[list[str], dict[str, str]]:
-    """The pairs a module defines completely, and for the half-defined ones the function that is missing.
-
-    Returns
-    -------
-    complete : list of str
-        Pair names whose forward and backward functions are both callable attributes of ``module``.
-    incomplete : dict of str to str
-        Pair name -> the missing function's name, for pairs with only one of the two.
-    """
-    complete, incomplete = [], {}
-    for pair in PAIRS.values():
-        present = [callable(getattr(module, function, None)) for function in (pair.forward, pair.backward)]
-        if all(present):
-            complete.append(pair.name)
-        elif any(present):
-            incomplete[pair.name] = pair.backward if present[0] else pair.forward
-    return complete, incomplete
-
-
 # -- errors in the student's code -------------------------------------------------------------------
-
-def _same_file(filename: str, path: Path | None) -> bool:
-    if path is None:
-        return False
-    try:
-        return Path(filename).resolve() == path
-    except OSError:
-        return False
-
 
 def error_details(error: BaseException, path: str | Path | None, stage: str | None) -> dict[str, Any]:
     """A JSON-able description of an exception raised by a student's code.
@@ -261,28 +292,7 @@ def error_details(error: BaseException, path: str | Path | None, stage: str | No
         ``kind`` ('exception', 'exit' for ``sys.exit`` or 'memory'), ``stage``, ``type``, ``message``,
         ``where`` ('file.py:12' or None) and ``line`` (the source line or None).
     """
-    student = Path(path).resolve() if path is not None else None
-    where = line = function = None
-    if isinstance(error, SyntaxError) and error.filename and _same_file(error.filename, student):
-        where, line = f"{Path(error.filename).name}:{error.lineno}", (error.text or "").strip() or None
-    else:
-        for frame in reversed(traceback.extract_tb(error.__traceback__)):
-            if _same_file(frame.filename, student):
-                where, function = f"{Path(frame.filename).name}:{frame.lineno}", frame.name
-                line = (frame.line or "").strip() or None
-                break
-    if isinstance(error, SystemExit):
-        kind, message = "exit", f"sys.exit({'' if error.code is None else repr(error.code)})"
-    elif isinstance(error, MemoryError):
-        kind, message = "memory", str(error) or "out of memory"
-    else:
-        kind, message = "exception", str(error)
-    if len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 1] + "…"
-    if stage is None:
-        stage = function if function and function != "<module>" else "your code"
-    name = "MemoryError" if isinstance(error, MemoryError) else type(error).__name__
-    return {"kind": kind, "stage": stage, "type": name, "message": message, "where": where, "line": line}
+    return wire.error_details(error, None if path is None else str(path), stage)
 
 
 def error_sentence(error: Mapping[str, Any]) -> str:
@@ -307,37 +317,9 @@ def error_sentence(error: Mapping[str, Any]) -> str:
     return f"{error['stage']} {what}{where}" if error.get("stage") else f"{what}{where}"
 
 
-def _wrong_output(message: str) -> dict[str, Any]:
-    return {"kind": "wrong output", "stage": None, "type": None, "message": message, "where": None, "line": None}
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} item(s)"
-    return f"a {type(value).__name__}"
-
-
-# -- the check --------------------------------------------------------------------------------------
-
-def _forward_output(pair: Pair, result: object) -> tuple[np.ndarray, object]:
-    """(out, cache) from what the student's forward returned, or WrongOutputError."""
-    if not (isinstance(result, (tuple, list)) and len(result) == 2):
-        raise WrongOutputError(f"{pair.forward} must return (out, cache); it returned {_describe(result)}")
-    out = np.asarray(result[0])
-    if out.dtype.kind not in "fc":
-        raise WrongOutputError(f"{pair.forward} must return a floating array as out; it returned dtype {out.dtype}")
-    return out, result[1]
-
-
-def _gradient_tuple(pair: Pair, result: object) -> tuple[object, ...]:
-    """The backward pass's gradients as a tuple (a lone array is one gradient), or WrongOutputError."""
-    values = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-    if len(values) != len(pair.gradients):
-        expected = f"{len(pair.gradients)} ({', '.join(pair.gradients)})"
-        raise WrongOutputError(f"{pair.backward} returned {len(values)} gradient(s); expected {expected}")
-    return values
+def _wrong_output(message: str, kind: str | None = None) -> dict[str, Any]:
+    return {"kind": kind or "wrong output", "stage": None, "type": None, "message": message, "where": None,
+            "line": None}
 
 
 def _compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -367,12 +349,9 @@ def _compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> 
     return report
 
 
-def _changed(given: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
-    return [
-        name for name, original in saved.items()
-        if isinstance(original, np.ndarray)
-        and not (np.shape(given[name]) == original.shape and np.array_equal(given[name], original, equal_nan=True))
-    ]
+def _changed(given: Mapping[str, Any], after: Mapping[str, np.ndarray]) -> list[str]:
+    """The array arguments a call wrote into (compared NaN-safely with what was sent)."""
+    return [name for name, value in after.items() if not np.array_equal(value, given[name], equal_nan=True)]
 
 
 def empty_result(pair_name: str, seed: int = 0) -> dict[str, Any]:
@@ -383,115 +362,199 @@ def empty_result(pair_name: str, seed: int = 0) -> dict[str, Any]:
         "forward": {"status": "not run", "max_error": None, "tolerance": None,
                     "reference": f"mathnn.layers.{pair.forward}", "message": None},
         "in_place": [], "gradients": [], "problems": [], "precision": None, "seed": seed, "evaluations": 0,
-        "diagnosis": None, "error": None,
+        "points": [], "diagnosis": None, "error": None, "output": "",
     }
 
 
-def check_pair(module: ModuleType, pair_name: str, seed: int = 0) -> dict[str, Any]:
-    """Check a student's ``<pair>_forward`` / ``<pair>_backward`` from ``module``.
+def _differs(first: np.ndarray, second: np.ndarray, dtype: np.dtype) -> float | None:
+    """How far two answers to the same call are apart, relative to their scale; None when they agree."""
+    if first.shape != second.shape:
+        return float("inf")
+    if np.array_equal(first, second, equal_nan=True):
+        return None
+    scale = max(float(np.max(np.abs(first), initial=0, where=np.isfinite(first))), np.finfo(np.float64).tiny)
+    gap = float(np.max(np.abs(first.astype(np.float64) - second), initial=0)) / scale
+    return None if gap <= DETERMINISM_TOLERANCE.get(dtype, DETERMINISM_TOLERANCE[np.dtype(np.float64)]) else gap
+
+
+def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.random.Generator, seed: int,
+                 first_point: bool, result: dict[str, Any]) -> dict[str, Any]:
+    """One point of :func:`check_pair`: fills ``result`` (forward, in place, problems, gradients)."""
+    from .check import check_gradients
+
+    arrays = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
+    out, after, slot = student.forward(values)
+    if not np.all(np.isfinite(out)):
+        result["problems"].append(f"{pair.forward} returned out with NaN or inf entries at finite inputs")
+    changed = _changed(values, after)
+    result["in_place"] += [{"function": pair.forward, "argument": name} for name in changed]
+    result["forward"] = _compare_forward(pair, out, values)
+    dout = rng.standard_normal(out.shape).astype(out.dtype if out.dtype.kind == "f" else np.float64)
+    gradients, dout_after, after_backward = student.backward(slot, dout, arrays)
+    if not np.array_equal(dout_after, dout, equal_nan=True):
+        result["in_place"].append({"function": pair.backward, "argument": pair.upstream})
+    # the cache holds the forward's arrays: writing into them changes the caller's x, w…
+    result["in_place"] += [
+        {"function": pair.backward, "argument": name} for name in _changed(after, after_backward)
+        if name not in changed
+    ]
+    for gradient_name, input_name, gradient in zip(pair.gradients, pair.differentiated, gradients):
+        expected = np.shape(values[input_name])
+        if gradient.shape != expected:
+            result["problems"].append(
+                f"{pair.backward} returned {gradient_name} of shape {gradient.shape}; "
+                f"expected {expected}, the shape of {input_name}"
+            )
+    if first_point:  # the same call twice must give the same answer: no state kept, no random numbers drawn
+        again, _, slot = student.forward(values)
+        gap = _differs(out, again, out.dtype)
+        if gap is not None:
+            result["problems"].append(
+                f"{pair.forward} returned a different out when called again with the same inputs (relative "
+                f"difference {gap:.1e}): it keeps state between calls or draws random numbers"
+            )
+        gradients_again, _, _ = student.backward(slot, dout, arrays)
+        for name, first, second in zip(pair.gradients, gradients, gradients_again):
+            gap = _differs(first, second, first.dtype)
+            if gap is not None:
+                result["problems"].append(
+                    f"{pair.backward} returned a different {name} when called again with the same dout and cache "
+                    f"(relative difference {gap:.1e}): it keeps state between calls or draws random numbers"
+                )
+    fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
+    along = student.along(fixed)
+    names = dict(zip(pair.differentiated, pair.gradients))
+    report = check_gradients(
+        lambda **inputs: along(inputs, next(iter(inputs)), [inputs[next(iter(inputs))]])[0],
+        {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
+        {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), along=along,
+        mode="full" if first_point else "random",  # entry by entry once, then random probes
+        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names,
+    )
+    checked = report.to_dict()
+    if report and result["forward"]["status"] == "ok":
+        result["problems"] += _against_reference(pair, values, fixed, gradients, dout, out.dtype, seed)
+    inputs_of = {gradient: name for name, gradient in names.items()}
+    result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
+    result["problems"] += [problem.replace("f_vjp", pair.backward) for problem in checked["problems"]]
+    result["precision"] = checked["precision"]
+    result["evaluations"] += checked["evaluations"]
+    return result
+
+
+def _against_reference(pair: Pair, values: Inputs, fixed: Inputs, gradients: list[np.ndarray], dout: np.ndarray,
+                       dtype: np.dtype, seed: int) -> list[str]:
+    """The gradients against derivatives of mathnn's reference forward, computed in this process.
+
+    The student's forward matched the reference at the point; its derivatives must match too. A
+    forward pass that answers differently when it sees inputs near the last one (the finite
+    differences) could otherwise make a wrong backward pass agree with it. Random probes suffice.
+    """
+    from .check import check_gradients
+
+    reference = pair.reference()
+
+    def f(**inputs: np.ndarray) -> np.ndarray:
+        out = np.asarray(reference(*pair.call_arguments({**fixed, **inputs}))[0])
+        return out if np.iscomplexobj(out) else out.astype(dtype)  # the student's precision sets the pass mark
+
+    report = check_gradients(
+        f, {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
+        {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), mode="random", seed=seed,
+        names=dict(zip(pair.differentiated, pair.gradients)),
+    )
+    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
+    if not wrong:
+        return []
+    return [
+        f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of "
+        f"mathnn.layers.{pair.forward}, which your forward pass matches at this point, although they agree with "
+        f"finite differences of your forward pass: {pair.forward} answers differently near the point it was "
+        "called at"
+    ]
+
+
+def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0, *, points: int = POINTS
+               ) -> dict[str, Any]:
+    """Check a student's ``<pair>_forward`` / ``<pair>_backward`` at several points and two shapes.
 
     Parameters
     ----------
-    module : module
-        The student's module; it must define both functions of the pair.
+    student : module or StudentCode
+        The student's module (run in this process: for tests and the pytest plugin), or the pair's
+        functions behind a sandbox (:class:`mathnn.gradcheck.student.StudentCode`, for grading).
     pair_name : str
         A name :func:`resolve` accepts, e.g. 'batchnorm' or 'rnn_backward'.
     seed : int
-        Seeds the test inputs, dout and the check's random directions.
+        Seeds the test inputs (their values and the second shape), dout and the check's directions.
+    points : int
+        Points checked; they alternate between variant 0 (the documented sizes) and variant 1 (sizes
+        drawn from the seed). The check stops at the first point that fails.
 
     Returns
     -------
     dict
         JSON-able: ``name``, ``forward_function``, ``backward_function``, ``passed``, ``forward``
-        (``status`` 'ok' | 'mismatch' | 'not run', ``max_error``, ``tolerance``, ``reference``,
-        ``message``), ``in_place`` (list of {``function``, ``argument``}: the student's function that
-        wrote into the caller's array ``argument``, directly or through the cache), ``gradients`` (from
-        :meth:`Report.to_dict`, each ``name`` being the gradient's name — dx, dgamma… — and ``input``
-        the differentiated argument), ``problems``, ``precision``, ``seed``, ``evaluations``,
-        ``diagnosis`` (text, None when passed) and ``error`` (None, or the details of an exception
-        raised by the student's code — ``kind``, ``stage``, ``type``, ``message``, ``where``,
-        ``line`` — or of a wrong output).
+        (``status`` 'ok' | 'mismatch' | 'not run', ``max_error`` — the largest over the points —,
+        ``tolerance``, ``reference``, ``message``), ``in_place`` (list of {``function``, ``argument``}),
+        ``gradients`` (from :meth:`Report.to_dict`, of the first failing point, or of the first point
+        when all passed, with ``max_error`` the largest over the points; ``name`` is the gradient's
+        name — dx, dgamma… — and ``input`` the differentiated argument), ``problems``, ``precision``,
+        ``seed``, ``evaluations``, ``points`` (per point checked: ``variant``, ``shapes``, ``passed``),
+        ``diagnosis`` (text, None when passed), ``error`` (None, or the details of an exception raised
+        by the student's code — ``kind``, ``stage``, ``type``, ``message``, ``where``, ``line`` — or
+        of a wrong output) and ``output`` (what the student's code printed, filled in by the runner).
 
     Raises
     ------
     InputError
         For an unknown pair name or a module that does not define both functions.
-
-    Notes
-    -----
-    The check runs entry by entry (``mode='full'``; the inputs are small) with ``method='auto'``.
     """
-    from . import check_vjp
-
     pair = resolve(pair_name)
-    forward = getattr(module, pair.forward, None)
-    backward = getattr(module, pair.backward, None)
-    for label, function in ((pair.forward, forward), (pair.backward, backward)):
-        if not callable(function):
-            name = getattr(module, "__name__", module)
-            raise InputError(f"module: expected a function {label} in {name!r}; received a module without it")
-    path = getattr(module, "__file__", None)
+    if isinstance(student, ModuleType):
+        for label in (pair.forward, pair.backward):
+            if not callable(getattr(student, label, None)):
+                name = getattr(student, "__name__", student)
+                raise InputError(f"module: expected a function {label} in {name!r}; received a module without it")
+        student = StudentCode(in_process(student), pair)
     rng = np.random.default_rng([seed, INPUT_STREAM])
-    values = pair.make_inputs(rng)
-    fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
     result = empty_result(pair.name, seed)
-
-    def run_forward(arrays: Mapping[str, Any]) -> tuple[np.ndarray, object]:
-        return _forward_output(pair, forward(*pair.call_arguments({**fixed, **arrays})))
-
-    def f(**arrays: np.ndarray) -> np.ndarray:
-        return run_forward(arrays)[0]
-
-    def f_vjp(dout: np.ndarray, **arrays: np.ndarray) -> tuple[object, ...]:
-        _, cache = run_forward(arrays)
-        # a copy: a backward pass that writes into dout is reported by the dry run below, once
-        return _gradient_tuple(pair, backward(dout.copy(), cache))
-
-    stage = pair.forward
+    worst_forward, worst_gradient = 0.0, {}
+    first: dict[str, Any] | None = None
     try:
-        # dry run: in-place changes, the forward output, the form of the gradients, named for the student
-        given = dict(zip(pair.arguments, pair.call_arguments(values)))
-        out, cache = _forward_output(pair, forward(*given.values()))
-        changed = _changed(given, values)
-        result["in_place"] += [{"function": pair.forward, "argument": name} for name in changed]
-        result["forward"] = _compare_forward(pair, out, values)
-        stage = pair.backward
-        dout = rng.standard_normal(out.shape).astype(out.dtype if out.dtype.kind == "f" else np.float64)
-        dout_given = dout.copy()
-        gradients = _gradient_tuple(pair, backward(dout_given, cache))
-        if not np.array_equal(dout_given, dout):
-            result["in_place"].append({"function": pair.backward, "argument": pair.upstream})
-        # the cache holds the caller's arrays: writing into them changes the caller's x, w…
-        result["in_place"] += [
-            {"function": pair.backward, "argument": name} for name in _changed(given, values) if name not in changed
-        ]
-        for gradient_name, input_name, gradient in zip(pair.gradients, pair.differentiated, gradients):
-            expected = np.shape(values[input_name])
-            if np.shape(gradient) != expected:
-                result["problems"].append(
-                    f"{pair.backward} returned {gradient_name} of shape {np.shape(gradient)}; "
-                    f"expected {expected}, the shape of {input_name}"
-                )
-        stage = None  # the traceback names the student's function that failed
-        names = dict(zip(pair.differentiated, pair.gradients))
-        report = check_vjp(
-            f, f_vjp, {name: values[name] for name in pair.differentiated}, mode="full", seed=seed,
-            diagnose=pair.diagnosis() if pair.diagnosis else None, names=names,
-        )
-    except WrongOutputError as error:
-        result["error"] = _wrong_output(str(error))
-    except (Exception, SystemExit) as error:
-        result["error"] = error_details(error, path, stage)
+        for number in range(points):
+            variant = number % 2
+            values = pair.make_inputs(rng, variant)
+            point = _check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
+            passed = (point["forward"]["status"] == "ok" and not point["in_place"] and not point["problems"]
+                      and all(gradient["passed"] for gradient in point["gradients"]))
+            result["points"].append({
+                "variant": variant, "passed": passed,
+                "shapes": {name: list(np.shape(values[name])) for name in pair.arguments
+                           if isinstance(values[name], np.ndarray)},
+            })
+            result["evaluations"] += point["evaluations"]
+            if point["forward"]["max_error"] is not None:
+                worst_forward = max(worst_forward, point["forward"]["max_error"])
+            for gradient in point["gradients"]:
+                worst_gradient[gradient["name"]] = max(worst_gradient.get(gradient["name"], 0.0), gradient["max_error"])
+            if first is None or not passed:
+                first = point
+            if not passed:
+                break
+    except (WrongOutputError, wire.ProtocolError) as error:
+        result["error"] = _wrong_output(str(error), "starter code" if isinstance(error, StarterCodeError) else None)
+    except StudentRaised as error:
+        result["error"] = error.details
     else:
-        checked = report.to_dict()
-        inputs_of = {gradient: name for name, gradient in names.items()}
-        result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
-        result["problems"] += [problem.replace("f_vjp", pair.backward) for problem in checked["problems"]]
-        result["precision"] = checked["precision"]
-        result["evaluations"] = checked["evaluations"]
-        result["passed"] = (
-            bool(report) and result["forward"]["status"] == "ok" and not result["in_place"] and not result["problems"]
-        )
+        evaluations, points_checked = result["evaluations"], result["points"]
+        result.update({key: first[key] for key in ("forward", "in_place", "gradients", "problems", "precision")})
+        result["evaluations"], result["points"] = evaluations, points_checked
+        if all(point["passed"] for point in points_checked):
+            result["forward"]["max_error"] = worst_forward
+            for gradient in result["gradients"]:
+                gradient["max_error"] = worst_gradient[gradient["name"]]
+        result["passed"] = all(point["passed"] for point in points_checked)
     if not result["passed"]:
         result["diagnosis"] = describe_result(result)
     return result

@@ -1,19 +1,17 @@
-"""``mathnn check student.py``: gradient-check a student's CS231n layers, each pair in its own process.
+"""``mathnn check student.py``: gradient-check a student's CS231n layers; the verdict never leaves this process.
 
-The student's file is never imported into this process. A first child process imports it and lists
-the function pairs it defines (see :data:`mathnn.gradcheck.homework.PAIRS`); then each pair is checked
-in a child of its own (``python -m mathnn.gradcheck.runner --worker …``), which sends its result back
-as JSON on a pipe. Each child runs in its own process group with
+The student's file is never imported into this process. A sandbox process
+(:class:`mathnn.gradcheck.sandbox.Sandbox`: ``python -I -S``, an empty temporary cwd, a minimal
+environment, hard resource limits, ``nobody`` when run as root, no network where the platform allows)
+imports a copy of it and answers requests — call this forward pass at these inputs, this backward
+pass with this dout — with plain arrays. Everything else happens here: the test inputs (from a secret
+seed, printed so that ``--seed`` repeats the run), the reference forward, the finite differences
+(many perturbed inputs per request), the comparisons, the verdict and ``results.json``.
 
-* a wall-clock limit (``--timeout``, default 20 s): on expiry the whole group is killed, and the
-  child's ``faulthandler`` has just written where the student's code was stuck;
-* a memory limit (``--memory``, default 1024 MB) set with ``resource.setrlimit(RLIMIT_AS)`` after the
-  checker's own imports and before the student's, so an enormous allocation raises MemoryError;
-* the student's ``print`` output sent to a log file capped at 64 MB, never to the result pipe.
-
-So a file that fails to import, loops forever, calls ``sys.exit``, aborts, segfaults or exhausts
-memory gives one clear error for the function concerned (or for the file, when importing it fails)
-within the limit, and never a hang.
+Each pair has its own wall-clock budget (``--timeout``, default 20 s) and every read from the
+sandbox has a deadline. A pair whose code loops, crashes, exits, runs out of memory or answers
+garbage fails with one clear error; the sandbox is then killed (its whole process tree) and a fresh
+one checks the next pair. What the student's code prints is captured per pair and shown truncated.
 
 Exit status: 0 every pair passed, 1 some pair failed, 2 nothing could be checked (no such file,
 no known function in it, an error while importing it).
@@ -22,141 +20,109 @@ no known function in it, an error while importing it).
 from __future__ import annotations
 
 import argparse
-import faulthandler
-import importlib
-import importlib.machinery
-import importlib.util
 import json
-import linecache
 import math
 import os
-import re
+import secrets
 import signal
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
-from typing import Any, NoReturn
+from typing import Any
 
+from ..errors import InputError
+from .assignment import Assignment, Graded, load_assignment
 from .homework import (
-    PAIRS, check_pair, describe_result, empty_result, error_details, error_sentence, find_pairs, resolve,
+    PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence, resolve,
 )
+from .sandbox import Sandbox, SandboxFailure, install_signal_handlers, kill_orphans
+from .student import StudentCode, StudentRaised
 
 __all__ = [
-    "add_cli", "check_file", "configure", "exit_code", "format_pair", "format_text", "main", "run", "to_gradescope",
-    "to_json",
+    "add_cli", "add_limits", "assignment_of", "check_file", "configure", "exit_code", "format_pair", "format_text", "main", "run", "to_gradescope",
+    "to_json", "write_results",
 ]
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_MB = 1024
-#: The student's printed output is kept in a log file of at most this size (RLIMIT_FSIZE in the child).
-OUTPUT_LIMIT = 64 * 2**20
-#: Only the end of the child's log is read back: enough for faulthandler's traceback.
-LOG_TAIL = 64 * 2**10
+#: Accepted ranges of --timeout (seconds) and --memory (MB).
+TIMEOUT_RANGE = (0.5, 3600.0)
+MEMORY_RANGE = (16, 65536)
+#: What a student's code printed is shown up to this many characters per pair.
+OUTPUT_SHOWN = 2000
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_CHECKED = 0, 1, 2
-
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
 
 Result = dict[str, Any]
 
 
-# -- the parent: spawn, time, kill ----------------------------------------------------------------
-
-def _worker_environment() -> dict[str, str]:
-    environment = dict(os.environ)
-    paths = [str(_PACKAGE_ROOT), *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]
-    environment["PYTHONPATH"] = os.pathsep.join(paths)
-    # One BLAS thread: children run side by side, and every thread reserves address space (RLIMIT_AS).
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        environment[variable] = "1"
-    environment["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ next to the student's file
-    environment["PYTHONIOENCODING"] = "utf-8"
-    return environment
+def _failure(kind: str, message: str, stage: str | None = None) -> dict:
+    return {"kind": kind, "stage": stage, "type": None, "message": message, "where": None, "line": None}
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is already gone
+class _Session:
+    """The sandbox of one file, restarted after a pair that killed it."""
+
+    def __init__(self, student: Path, timeout: float, memory_mb: int, pairs: int, network: bool) -> None:
+        self.student, self.timeout, self.memory_mb, self.network = student, timeout, memory_mb, network
+        self.cpu_seconds = math.ceil(timeout * (pairs + 1)) + 5
+        self.sandbox: Sandbox | None = None
+        self.protections: dict = {}
+        self.functions: list[str] = []
+
+    def start(self) -> Sandbox:
+        """A live sandbox with the student's file imported; SandboxFailure or StudentRaised otherwise."""
+        if self.sandbox is not None and self.sandbox.alive:
+            return self.sandbox
+        if self.sandbox is not None:
+            self.sandbox.remove()
+        self.sandbox = Sandbox(self.student, memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
+                               network=self.network)
+        self.protections = self.sandbox.protections
+        names = [name for pair in PAIRS.values() for name in (pair.forward, pair.backward)]
+        stage = f"importing {self.student.name}"
+        answer, _ = self.sandbox.request({"op": "load", **self.sandbox.load, "names": names, "stage": stage}, [],
+                                         self.timeout, stage)
+        if "error" in answer:
+            from .student import _clean
+
+            details = _clean(answer["error"])
+            details["stage"] = stage
+            if details["kind"] == "memory":
+                details["message"] += f" (the limit is {self.memory_mb} MB; --memory raises it)"
+            raise StudentRaised(details)
+        functions = answer.get("functions")
+        self.functions = [name for name in functions if name in names] if isinstance(functions, list) else []
+        return self.sandbox
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.remove()
+            self.sandbox = None
+        kill_orphans()
 
 
-def _student_frame(log: str, student: Path) -> dict[str, str | None]:
-    """Where faulthandler's traceback in ``log`` was in the student's file (its innermost frame)."""
-    for match in _FRAME.finditer(log):  # faulthandler lists the most recent call first
-        try:
-            same = Path(match["file"]).resolve() == student
-        except OSError:
-            same = False
-        if same:
-            number = int(match["line"])
-            function = match["function"]
-            return {
-                "where": f"{student.name}:{number}",
-                "line": linecache.getline(str(student), number).strip() or None,
-                "function": function,
-            }
-    return {"where": None, "line": None, "function": None}
+def _pair_states(functions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Pairs defined completely, and the missing function of each half-defined pair.
 
-
-def _spawn(
-    arguments: list[str], student: Path, timeout: float, memory_mb: int, stage: str
-) -> tuple[dict | None, dict | None]:
-    """Run one worker; (its JSON payload, None) or (None, the error that stopped it).
-
-    ``stage`` names what the worker was doing, for an error whose traceback does not say.
+    A forward shared by two pairs (``batchnorm_forward`` with ``batchnorm_backward`` or
+    ``batchnorm_backward_alt``) does not make the other pair half-defined once one is complete.
     """
-    deadline = time.time() + timeout
-    command = [
-        sys.executable, "-m", "mathnn.gradcheck.runner", "--worker", *arguments, str(student),
-        "--memory", str(memory_mb), "--deadline", repr(deadline),
-    ]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-            env=_worker_environment(), start_new_session=True,
-        )
-        try:
-            output, _ = process.communicate(timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            output, _ = process.communicate()
-            timed_out = True
-        finally:
-            _kill_group(process)  # anything the student's code started in the background
-        size = log.seek(0, os.SEEK_END)
-        log.seek(max(0, size - LOG_TAIL))
-        text = log.read().decode("utf-8", "replace")
-    if not timed_out and process.returncode == 0:
-        try:
-            return json.loads(output), None
-        except ValueError:
-            pass
-    frame = _student_frame(text, student)
-    if timed_out:
-        kind, message = "timeout", f"did not finish within {timeout:g} s (an endless loop?)"
-    elif "MemoryError" in text:
-        kind, message = "memory", f"ran out of memory (the limit is {memory_mb} MB; --memory raises it)"
-    elif process.returncode < 0:
-        number = -process.returncode
-        name = signal.Signals(number).name if number in signal.valid_signals() else f"signal {number}"
-        kind, message = "crash", f"crashed the Python process ({name})"
-    else:
-        status = process.returncode
-        kind, message = "exit", f"ended the Python process with status {status} (os._exit?) before the check finished"
-    if frame["function"] == "<module>":
-        stage = f"importing {student.name}"
-    elif frame["function"]:
-        stage = frame["function"]
-    return None, {
-        "kind": kind, "stage": stage, "type": None, "message": message, "where": frame["where"], "line": frame["line"],
+    complete, incomplete = [], {}
+    for pair in PAIRS.values():
+        present = [name in functions for name in (pair.forward, pair.backward)]
+        if all(present):
+            complete.append(pair.name)
+        elif any(present):
+            incomplete[pair.name] = pair.backward if present[0] else pair.forward
+    used_forwards = {PAIRS[name].forward for name in complete}
+    incomplete = {
+        name: missing for name, missing in incomplete.items()
+        if not (missing == PAIRS[name].backward and PAIRS[name].forward in used_forwards)
     }
+    return complete, incomplete
 
 
 def check_file(
@@ -165,9 +131,12 @@ def check_file(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
-    seed: int = 0,
+    seed: int | None = None,
+    require: Sequence[str] = (),
+    points: int = POINTS,
+    network: bool = True,
 ) -> Result:
-    """Check the function pairs a student's file defines, each in a sandboxed child process.
+    """Check the function pairs a student's file defines, in a sandbox; the verdict is computed here.
 
     Parameters
     ----------
@@ -177,17 +146,26 @@ def check_file(
         Pairs to check, by layer ('batchnorm') or function name ('batchnorm_forward'); by default
         every pair the file defines.
     timeout : float
-        Wall-clock seconds allowed per child process (the import, or one pair's check).
+        Wall-clock seconds allowed for importing the file, and for each pair's check.
     memory_mb : int
-        Address-space limit of each child, in MB.
-    seed : int
-        Seeds the test inputs and the check.
+        Address-space limit of the sandbox, in MB.
+    seed : int, optional
+        Seeds the test inputs and the check; a secret random seed by default (reported, so that a
+        run can be repeated).
+    require : sequence of str
+        Pairs that must be there: a required pair the file does not define, or defines only half of,
+        fails with that reason instead of being left out.
+    points : int
+        Points checked per pair (two shapes at least when ≥ 2).
+    network : bool
+        Run the sandbox in a network namespace of its own where the platform allows.
 
     Returns
     -------
     dict
-        ``file``, ``seed``, ``passed``, ``error`` (a sentence when nothing could be checked, else None)
-        and ``functions``: one :func:`mathnn.gradcheck.homework.check_pair` result per pair, in the
+        ``file``, ``seed``, ``passed``, ``error`` (a sentence when nothing could be checked, else None),
+        ``output`` (what importing the file printed), ``protections`` (what the sandbox applied) and
+        ``functions``: one :func:`mathnn.gradcheck.homework.check_pair` result per pair, in the
         catalogue's order.
 
     Raises
@@ -195,55 +173,90 @@ def check_file(
     InputError
         For an unknown function name.
     """
+    if seed is None:
+        seed = secrets.randbelow(2**32)
     student = Path(path).resolve()
-    summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "functions": []}
+    summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
+                       "protections": {}, "functions": []}
     requested = list(dict.fromkeys(resolve(name).name for name in functions or ()))
+    required = list(dict.fromkeys(resolve(name).name for name in require))
     if not student.is_file():
         summary["error"] = "no such file"
         return summary
     if student.suffix == ".ipynb":
         summary["error"] = "this is a notebook: check the .py file it imports your layers from (e.g. cs231n/layers.py)"
         return summary
-    incomplete: dict[str, str] = {}
+    session = _Session(student, timeout, memory_mb, len(requested or PAIRS), network)
+    try:
+        _check_pairs(session, student, summary, requested, required, seed, points)
+    finally:
+        session.close()
+    return summary
+
+
+def _check_pairs(session: _Session, student: Path, summary: Result, requested: list[str], required: list[str],
+                 seed: int, points: int) -> None:
+    try:
+        sandbox = session.start()
+    except (SandboxFailure, StudentRaised) as failure:
+        summary["error"] = error_sentence(failure.details)
+        summary["functions"] = [_failed(name, seed, {**failure.details, "kind": "import"} | {
+            "message": f"could not be checked: {error_sentence(failure.details)}", "stage": None,
+            "where": None, "line": None, "type": None}) for name in required]
+        return
+    summary["protections"] = session.protections
+    summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
+    complete, incomplete = _pair_states(session.functions)
     if requested:
         pairs = requested
     else:
-        payload, failure = _spawn(["discover"], student, timeout, memory_mb, f"importing {student.name}")
-        if failure is not None or payload.get("import_error"):
-            summary["error"] = error_sentence(failure or payload["import_error"])
-            return summary
-        pairs, incomplete = payload["pairs"], payload["incomplete"]
+        pairs = complete + [name for name in required if name not in complete]
         if not pairs and not incomplete:
             known = ", ".join(f"{pair.forward}/{pair.backward}" for pair in PAIRS.values())
             summary["error"] = f"{student.name} defines none of the functions mathnn can check ({known})"
-            return summary
+            return
+    outcomes: dict[str, Result] = {}
+    for name in pairs:
+        pair = PAIRS[name]
+        if name not in complete:
+            absent = incomplete.get(name) or f"{pair.forward} and {pair.backward}"
+            if requested and name not in incomplete and name not in required:
+                summary["error"] = f"{student.name} does not define {absent}"
+                return
+            verb = "are" if " and " in absent else "is"
+            outcomes[name] = _failed(name, seed, _failure("missing", f"{verb} not defined in {student.name}", absent))
+            continue
+        started = time.perf_counter()
+        try:
+            sandbox = session.start()
+            offset = sandbox.output_since(0, 0)[1]
+            deadline = time.monotonic() + session.timeout
 
-    def run(name: str) -> tuple[Result | None, str | None]:
-        arguments = ["check", "--function", name, "--seed", str(seed)]
-        payload, failure = _spawn(arguments, student, timeout, memory_mb, f"checking {name}")
-        if failure is not None:
-            return _failed(name, seed, failure), None
-        if payload.get("import_error"):
-            return None, error_sentence(payload["import_error"])
-        if payload.get("missing"):
-            return None, payload["missing"]
-        return payload["result"], None
+            def transport(header: dict, arrays: list, stage: str, sandbox: Sandbox = sandbox) -> tuple[dict, list]:
+                return sandbox.request(header, arrays, max(deadline - time.monotonic(), 0.01), stage, session.timeout)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(pairs), os.cpu_count() or 1))) as pool:
-        outcomes = dict(zip(pairs, pool.map(run, pairs)))
+            result = check_pair(StudentCode(transport, pair), name, seed, points=points)
+            result["output"] = sandbox.output_since(offset, OUTPUT_SHOWN)[0]
+            if result["error"] and result["error"]["kind"] == "memory":
+                result["error"]["message"] += f" (the limit is {session.memory_mb} MB; --memory raises it)"
+                result["diagnosis"] = describe_result(result)
+        except SandboxFailure as failure:
+            result = _failed(name, seed, failure.details)
+            if session.sandbox is not None:
+                result["output"] = session.sandbox.output_since(offset, OUTPUT_SHOWN)[0]
+        except StudentRaised as failure:  # the file stopped importing after a restart
+            result = _failed(name, seed, failure.details)
+        except Exception as error:  # noqa: BLE001 - a fault of the checker on this pair: reported, never raised
+            result = _failed(name, seed, _failure("checker", f"the checker failed on this pair ({type(error).__name__}: "
+                                                  f"{error}); please report it with the file"))
+        result["seconds"] = time.perf_counter() - started
+        outcomes[name] = result
     for name in incomplete:
-        missing = incomplete[name]
-        outcomes[name] = (_failed(name, seed, {
-            "kind": "missing", "stage": missing, "type": None, "where": None, "line": None,
-            "message": f"is not defined in {student.name}",
-        }), None)
-    errors = [error for _, error in outcomes.values() if error]
-    if errors:
-        summary["error"] = errors[0]
-        return summary
-    summary["functions"] = [outcomes[name][0] for name in PAIRS if name in outcomes]
-    summary["passed"] = all(result["passed"] for result in summary["functions"])
-    return summary
+        if name not in outcomes and not requested:
+            outcomes[name] = _failed(name, seed, _failure("missing", f"is not defined in {student.name}",
+                                                          incomplete[name]))
+    summary["functions"] = [outcomes[name] for name in PAIRS if name in outcomes]
+    summary["passed"] = bool(summary["functions"]) and all(result["passed"] for result in summary["functions"])
 
 
 def _failed(name: str, seed: int, error: dict) -> Result:
@@ -291,6 +304,9 @@ def format_pair(result: Result) -> str:
         lines += ["  " + line for line in table.splitlines()]
     if result["diagnosis"]:
         lines += ["  " + line for line in result["diagnosis"].splitlines()]
+    if result.get("output"):
+        lines.append("  your code printed:")
+        lines += ["  | " + line for line in result["output"].splitlines()]
     return "\n".join(lines)
 
 
@@ -301,7 +317,11 @@ def format_text(summary: Result) -> str:
     functions = summary["functions"]
     passed = [result["name"] for result in functions if result["passed"]]
     failed = [result["name"] for result in functions if not result["passed"]]
-    blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']}"]
+    blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']} "
+              f"(--seed {summary['seed']} repeats this run)"]
+    if summary.get("output"):
+        blocks.append("\n".join([f"importing {Path(summary['file']).name} printed:",
+                                 *("  | " + line for line in summary["output"].splitlines())]))
     blocks += [format_pair(result) for result in functions]
     tail = f"{len(passed)} of {len(functions)} function pair(s) passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))
@@ -326,6 +346,8 @@ def to_json(summary: Result) -> Result:
         "seed": summary["seed"],
         "passed": summary["passed"],
         "error": summary["error"],
+        "output": summary.get("output", ""),
+        "protections": summary.get("protections", {}),
         "functions": [
             {
                 "name": result["name"],
@@ -340,40 +362,72 @@ def to_json(summary: Result) -> Result:
                 ],
                 "diagnosis": result["diagnosis"],
                 "error": result["error"],
+                "points": result.get("points", []),
+                "output": result.get("output", ""),
             }
             for result in summary["functions"]
         ],
     })
 
 
-def to_gradescope(summary: Result) -> Result:
-    """A Gradescope autograder ``results.json``: one test per pair, worth 1 point."""
-    if summary["error"]:
+def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Result:
+    """A Gradescope autograder ``results.json``: one test per pair (the assignment's points and visibility).
+
+    Without an assignment every checked pair is worth 1 point and visible. With one, exactly its pairs
+    are tests: a pair that was not checked (missing, or the file could not be imported) scores 0
+    with the reason.
+    """
+    seed_line = f"mathnn check, seed {summary['seed']} (--seed {summary['seed']} repeats this run)"
+    results = {result["name"]: result for result in summary["functions"]}
+    if assignment is None and summary["error"]:
         name = f"check {Path(summary['file']).name}"
-        tests = [{"name": name, "score": 0.0, "max_score": 1.0, "output": format_text(summary)}]
+        tests = [{"name": name, "score": 0.0, "max_score": 1.0, "output": format_text(summary),
+                  "visibility": "visible"}]
     else:
-        tests = [
-            {
-                "name": f"{result['forward_function']} / {result['backward_function']}",
-                "score": 1.0 if result["passed"] else 0.0,
-                "max_score": 1.0,
-                "output": format_pair(result),
-            }
-            for result in summary["functions"]
-        ]
-    return {"tests": tests, "score": sum(test["score"] for test in tests)}
+        graded = assignment.pairs if assignment is not None else [Graded(name) for name in results]
+        tests = []
+        for entry in graded:
+            pair = PAIRS[entry.name]
+            result = results.get(entry.name)
+            if result is not None:
+                output, passed = format_pair(result), result["passed"]
+            else:
+                reason = summary["error"] or f"{Path(summary['file']).name} does not define {pair.forward} and " \
+                    f"{pair.backward}"
+                output, passed = f"{pair.forward} / {pair.backward}: not checked: {reason}", False
+            tests.append({
+                "name": f"{pair.forward} / {pair.backward}", "score": entry.points if passed else 0.0,
+                "max_score": entry.points, "output": output, "visibility": entry.visibility,
+            })
+    return {"score": sum(test["score"] for test in tests), "output": seed_line, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests}
+
+
+def write_results(path: str | os.PathLike, document: Result) -> None:
+    """Write ``document`` as JSON to ``path`` once, atomically (a temporary file beside it, then a rename)."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # -- the command ------------------------------------------------------------------------------------
 
-def _positive(kind: Callable[[str], float | int], what: str) -> Callable[[str], float | int]:
+def _within(kind: Callable[[str], float | int], what: str, low: float, high: float
+            ) -> Callable[[str], float | int]:
+    """An argparse type: ``kind(text)`` within [low, high], else a one-line error naming the range."""
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}; received {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"expected {what}; received {text!r}")
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"expected {what} between {low:g} and {high:g}; received {text!r}")
         return value
 
     return parse
@@ -391,9 +445,41 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0; received {text!r}")
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an integer between 0 and 2**64 - 1; received {text!r}")
     return value
+
+
+def _assignment(text: str) -> Assignment:
+    try:
+        return load_assignment(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def assignment_of(args: argparse.Namespace) -> Assignment | None:
+    """The assignment of ``--assignment`` or ``--require`` (None when neither was given)."""
+    if args.assignment is not None:
+        return args.assignment
+    return Assignment.from_names(args.require) if args.require else None
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``check`` and ``grade`` share: limits, seed, required pairs."""
+    parser.add_argument(
+        "--timeout", type=_within(float, "a number of seconds", *TIMEOUT_RANGE), default=DEFAULT_TIMEOUT,
+        metavar="S", help=f"wall-clock limit per function pair, in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--memory", type=_within(int, "a whole number of MB", *MEMORY_RANGE), default=DEFAULT_MEMORY_MB,
+        metavar="MB", help=f"address-space limit of the sandbox, in MB (default {DEFAULT_MEMORY_MB})",
+    )
+    parser.add_argument("--seed", type=_seed, default=None,
+                        help="seed of the test inputs (default: a secret random seed, printed in the report)")
+    parser.add_argument("--require", nargs="+", type=_function_name, metavar="NAME", default=[],
+                        help="pairs that must be there: a missing or unfinished one scores zero")
+    parser.add_argument("--assignment", type=_assignment, metavar="FILE",
+                        help="JSON file of required pairs with points and visibility (see mathnn.gradcheck.assignment)")
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -405,21 +491,17 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--gradescope", metavar="FILE", help="also write a Gradescope results.json to FILE")
-    parser.add_argument(
-        "--timeout", type=_positive(float, "a number of seconds > 0"), default=DEFAULT_TIMEOUT, metavar="S",
-        help=f"wall-clock limit per function pair, in seconds (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--memory", type=_positive(int, "a whole number of MB > 0"), default=DEFAULT_MEMORY_MB, metavar="MB",
-        help=f"memory limit of each checking process, in MB (default {DEFAULT_MEMORY_MB})",
-    )
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the test inputs (default 0)")
+    add_limits(parser)
     return parser
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """Run ``mathnn check`` with parsed arguments; returns the exit status."""
-    summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed)
+    if threading.current_thread() is threading.main_thread():
+        install_signal_handlers()  # Ctrl-C or a kill of the grader kills every sandbox at once
+    assignment = assignment_of(args)
+    summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed,
+                         require=assignment.names if assignment else ())
     if args.json:
         print(json.dumps(to_json(summary), indent=2, allow_nan=False))
     elif summary["error"]:
@@ -427,8 +509,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
     else:
         print(format_text(summary))
     if args.gradescope:
-        try:
-            Path(args.gradescope).write_text(json.dumps(to_gradescope(summary), indent=2) + "\n", encoding="utf-8")
+        try:  # after check_file returned: no student process is alive
+            write_results(args.gradescope, to_gradescope(summary, assignment))
         except OSError as error:
             print(f"mathnn check: error: cannot write {args.gradescope}: {error.strerror or error}", file=sys.stderr)
             return EXIT_NOT_CHECKED
@@ -461,127 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return EXIT_PASSED
-
-
-# -- the child --------------------------------------------------------------------------------------
-
-def _virtual_memory() -> int | None:
-    """This process's address-space size in bytes (Linux), or None where it cannot be read."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def _limit_resources(memory_mb: int) -> None:
-    """Cap the address space, the output log and core dumps of this (child) process.
-
-    Raises MemoryError when ``memory_mb`` is below what the process already uses. A limit the
-    system refuses (macOS does not enforce RLIMIT_AS) is skipped: the wall-clock limit still holds.
-    """
-    import resource
-
-    limit = memory_mb * 2**20
-    used = _virtual_memory()
-    if used is not None and used >= limit:
-        raise MemoryError(
-            f"--memory {memory_mb} MB is below what the checker itself uses ({math.ceil(used / 2**20)} MB)"
-        )
-    for which, value in ((resource.RLIMIT_AS, limit), (resource.RLIMIT_FSIZE, OUTPUT_LIMIT), (resource.RLIMIT_CORE, 0)):
-        _, hard = resource.getrlimit(which)
-        try:
-            resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
-        except (ValueError, OSError):
-            continue
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full log makes print raise, not kill silently
-
-
-def _import_student(path: Path) -> ModuleType:
-    """Import the student's file; a file inside a package (cs231n/layers.py) is imported as part of it."""
-    package = path.parent
-    parts = [path.stem]
-    while (package / "__init__.py").is_file():
-        parts.insert(0, package.name)
-        package = package.parent
-    sys.path.insert(0, str(package))
-    if len(parts) > 1 and all(part.isidentifier() for part in parts):
-        return importlib.import_module(".".join(parts))
-    name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else "_mathnn_student"
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
-
-
-def _worker(argv: Sequence[str]) -> NoReturn:
-    """The child: import the student's file, discover or check one pair, write JSON to the result pipe."""
-    parser = argparse.ArgumentParser(prog="mathnn.gradcheck.runner --worker")
-    parser.add_argument("task", choices=("discover", "check"))
-    parser.add_argument("student")
-    parser.add_argument("--function")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB)
-    parser.add_argument("--deadline", type=float)
-    args = parser.parse_args(argv)
-    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # the student's prints go to the log, never into the result pipe
-    faulthandler.enable()
-    if args.deadline is not None:
-        # say where the code is stuck just before the parent kills the process
-        left = args.deadline - time.time()
-        faulthandler.dump_traceback_later(max(left - min(0.5, 0.2 * left), 0.05))
-    student = Path(args.student).resolve()
-    importlib.import_module("mathnn.layers")  # the reference forwards: loaded before the memory limit
-    payload: Result
-    try:
-        _limit_resources(args.memory)
-    except MemoryError as error:
-        payload = {"import_error": {"kind": "limits", "stage": None, "type": None, "message": str(error),
-                                    "where": None, "line": None}}
-    else:
-        payload = _work(args, student)
-    faulthandler.cancel_dump_traceback_later()
-    results.write(json.dumps(payload, default=_plain))
-    results.flush()
-    os._exit(0)  # neither threads nor atexit handlers the student's code left behind can hold us up
-
-
-def _plain(value: object) -> object:
-    """JSON for what json cannot encode itself: numpy scalars and arrays as numbers and lists, the rest as text."""
-    tolist = getattr(value, "tolist", None)
-    return tolist() if callable(tolist) else str(value)
-
-
-def _work(args: argparse.Namespace, student: Path) -> Result:
-    try:
-        module = _import_student(student)
-    except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt from the import too
-        details = error_details(error, student, f"importing {student.name}")
-        if details["kind"] == "memory":
-            details["message"] += f" (the limit is {args.memory} MB; --memory raises it)"
-        return {"import_error": details}
-    complete, incomplete = find_pairs(module)
-    if args.task == "discover":
-        return {"pairs": complete, "incomplete": incomplete}
-    pair = resolve(args.function)
-    if pair.name not in complete:
-        absent = incomplete.get(pair.name) or f"{pair.forward} and {pair.backward}"
-        return {"missing": f"{student.name} does not define {absent}"}
-    try:
-        result = check_pair(module, pair.name, seed=args.seed)
-    except BaseException as error:  # noqa: BLE001 - a failure of the checker itself, reported not raised
-        result = empty_result(pair.name, args.seed)
-        result["error"] = {**error_details(error, student, "the checker"), "kind": "checker"}
-    if result["error"] and result["error"]["kind"] == "memory":
-        result["error"]["message"] += f" (the limit is {args.memory} MB; --memory raises it)"
-    result["diagnosis"] = None if result["passed"] else describe_result(result)
-    return {"result": result}
+    except KeyboardInterrupt:  # the sandboxes were killed by the signal handler
+        print("mathnn check: interrupted; every sandbox was stopped", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:
-        _worker(sys.argv[2:])
     sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,6 @@ entry by entry. DESIGN.md explains why matrix calculus is never left to ``Matrix
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from functools import reduce
 
@@ -96,27 +95,3 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
 def gradient(loss: sp.Expr, matrix: sp.Matrix) -> sp.Matrix:
     """∂loss/∂(each entry of ``matrix``) by scalar ``diff``: the ground truth a kernel is proven against."""
     return matrix.applyfunc(lambda entry: sp.diff(loss, entry))
-
-
-def matrices_equal(left: sp.Matrix, right: sp.Matrix) -> tuple[bool, str]:
-    """Decide entry-wise equality of two matrices of expressions in tanh/exp atoms of the inputs.
-
-    Each distinct ``tanh(·)``, ``exp(·)`` and ``log(·)`` is replaced by a fresh symbol (an identity
-    that holds for independent atoms holds for their actual values, and the derivative of each atom is
-    written in the same atom: tanh′ = 1 − tanh², exp′ = exp), then every difference must cancel to 0.
-    """
-    start = time.perf_counter()
-    if left.shape != right.shape:
-        return False, f"shapes differ: {left.shape} and {right.shape}"
-    difference = left - right
-    atoms = (left.atoms(sp.tanh, sp.exp, sp.log) | right.atoms(sp.tanh, sp.exp, sp.log))
-    replaced = difference.xreplace({atom: sp.Dummy(positive=isinstance(atom, sp.exp)) for atom in atoms})
-    nonzero = [(r, c) for r in range(left.rows) for c in range(left.cols) if sp.cancel(replaced[r, c]) != 0]
-    seconds = time.perf_counter() - start
-    how = (
-        f"entry by entry at {left.rows}×{left.cols}: {len(atoms)} tanh/exp/log atoms as independent "
-        f"symbols, every difference cancels to 0"
-    )
-    if nonzero:
-        return False, f"entries {nonzero[:4]} differ (tanh/exp/log atoms as symbols, cancel ≠ 0) [{seconds:.2f} s]"
-    return True, f"{how} [{seconds:.2f} s]"

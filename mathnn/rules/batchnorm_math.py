@@ -37,9 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.concrete.delta import deltasummation
-
 from .core import Claim
+from .decide import CANONICAL, SumAtoms, decide_zero, resolve_deltas, vanishes
 from .textprint import text
 
 __all__ = [
@@ -147,67 +146,6 @@ loss = expand_nodes(LOSS_OF_X_HAT)
 # -- resolving Kronecker deltas and sums ----------------------------------------------------------
 
 
-def resolve_deltas(expr: sp.Expr) -> sp.Expr:
-    """Sum out every ``KroneckerDelta`` in the batch sums of ``expr``, for indices in ``0 … m−1``.
-
-    ``Sum(...).doit()`` would wrap the result in a ``Piecewise`` range guard (or fail); the index a
-    gradient is taken for always lies in the batch, so ``no_piecewise=True`` is exact here.
-    """
-    def sum_out(s: sp.Sum) -> sp.Expr:
-        if not s.function.has(sp.KroneckerDelta):
-            return s
-        summand = sp.expand(s.function)
-        return deltasummation(summand, s.limits[0], no_piecewise=True)
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), sum_out)
-
-
-_CANONICAL = sp.Symbol("n", integer=True)
-
-
-class SumAtoms:
-    """Splits batch sums linearly into sums of monomials and names each such sum by a placeholder.
-
-    ``Σᵢ (xᵢ − μ)²`` becomes ``S[x²] − 2μ S[x] + m μ²`` with placeholder symbols ``S[…]``. The same
-    monomial summed over any index gets the same placeholder, so ``Σⱼ dyⱼ`` and ``Σᵢ dyᵢ`` agree.
-    """
-
-    def __init__(self) -> None:
-        self.sums: dict[sp.Symbol, sp.Sum] = {}
-        self._by_key: dict[tuple[sp.Expr, sp.Expr, sp.Expr], sp.Symbol] = {}
-
-    def placeholder(self, monomial: sp.Expr, lower: sp.Expr, upper: sp.Expr) -> sp.Symbol:
-        key = (monomial, lower, upper)
-        if key not in self._by_key:
-            symbol = sp.Symbol(f"S[{monomial}]", real=True)
-            self._by_key[key] = symbol
-            self.sums[symbol] = sp.Sum(monomial.xreplace({_CANONICAL: i}), (i, lower, upper))
-        return self._by_key[key]
-
-    def split(self, s: sp.Sum) -> sp.Expr:
-        """One ``Sum`` (whose summand holds no other ``Sum``) as constants times placeholders."""
-        if len(s.limits) != 1:
-            raise ValueError(f"expected a single summation index, got {s}")
-        index, lower, upper = s.limits[0]
-        total = sp.Integer(0)
-        for term in sp.Add.make_args(sp.expand(s.function)):
-            constant, dependent = term.as_independent(index, as_Add=False)
-            if dependent == 1:
-                total += constant * (upper - lower + 1)
-            else:
-                monomial = dependent.xreplace({index: _CANONICAL})
-                total += constant * self.placeholder(monomial, lower, upper)
-        return total
-
-    def atomize(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` with every ``Sum`` split, innermost first, into placeholders."""
-        return expr.replace(lambda e: isinstance(e, sp.Sum), self.split)
-
-    def restore(self, expr: sp.Expr) -> sp.Expr:
-        """Placeholders back to the sums they stand for (with summation index ``i``)."""
-        return expr.xreplace(self.sums)
-
-
 #: Stands for √(σ² + ε) while deciding and rewriting: positive, tied to σ² by s² = σ² + ε.
 STD = sp.Symbol("s", positive=True)
 
@@ -220,37 +158,14 @@ def powers_to_std(expr: sp.Expr, base: sp.Expr = var_sym + eps, std: sp.Symbol =
     )
 
 
-def vanishes(expr: sp.Expr, std: sp.Symbol, square: sp.Expr) -> tuple[bool, sp.Expr]:
-    """Decide ``expr == 0`` for a rational ``expr`` in ``std`` where ``std² = square``.
-
-    The numerator of ``cancel(expr)`` is reduced modulo ``std² − square``; a zero remainder shows the
-    numerator vanishes wherever the relation holds. Returns (holds, remainder).
-    """
-    numerator, _ = sp.fraction(sp.cancel(sp.together(expr)))
-    remainder = sp.expand(sp.rem(sp.expand(numerator), std**2 - square, std))
-    return remainder == 0, remainder
-
-
 def _is_zero(difference: sp.Expr) -> tuple[bool, str]:
-    """Decide ``difference == 0`` for symbolic m, every batch sum an independent placeholder."""
-    atoms = SumAtoms()
+    """Decide ``difference == 0`` for symbolic m: nodes written in x, then :func:`decide_zero`."""
     in_nodes = resolve_deltas(difference).replace(
         lambda e: isinstance(e, sp.Indexed) and e.base == x_hat_sym,
         lambda e: x_hat_of(e.indices[0]),
     )
-    in_x = powers_to_std(in_nodes).subs(var_sym, VAR_OF_X_MU).subs(mu_sym, MU_OF_X)
-    flat = atoms.atomize(in_x)
-    if flat.has(sp.Sum, sp.KroneckerDelta, sp.Piecewise):
-        return False, f"could not reduce to placeholders: {text(flat)}"
-    placeholders = ", ".join(text(s) for s in atoms.sums.values()) or "none"
-    square = atoms.atomize(expand_nodes(var_sym)) + eps
-    # √(σ² + ε) written out in x (not through the node σ²) is the same s.
-    holds, remainder = vanishes(powers_to_std(flat, square), STD, square)
-    how = (
-        f"nodes expanded to x, batch sums split into placeholders ({placeholders}), √(σ²+ε) as a "
-        "symbol s; numerator of cancel(derived − closed) reduced modulo s² − (σ² + ε): "
-    )
-    return holds, how + ("remainder 0" if holds else f"remainder {text(atoms.restore(remainder))}, not 0")
+    holds, how = decide_zero(in_nodes.subs(var_sym, VAR_OF_X_MU).subs(mu_sym, MU_OF_X))
+    return holds, "nodes expanded to x; " + how
 
 
 def _timed_claim(statement: str, latex: str, decide: Callable[[], tuple[bool, str]]) -> Claim:
@@ -359,7 +274,7 @@ def _in_x_hat_std(expr: sp.Expr, use_lemmas: bool) -> sp.Expr:
     atoms = SumAtoms()
     flat = atoms.atomize(centred)
     if use_lemmas:
-        flat = flat.xreplace({atoms.placeholder(x_hat_sym[_CANONICAL], 0, m - 1): 0})
+        flat = flat.xreplace({atoms.placeholder(x_hat_sym[CANONICAL], 0, m - 1): 0})
     return atoms.restore(sp.expand(flat))
 
 

@@ -572,19 +572,11 @@ def compose(kernel: Kernel) -> tuple[sp.Expr, ...]:
     return tuple(values[sp.Symbol(name)] for name in kernel.results)
 
 
-def is_zero(expr: sp.Expr) -> tuple[bool, str]:
-    """Decide ``expr == 0`` symbolically; returns (holds, how it was shown)."""
-    folded = sp.piecewise_fold(expr)
-    if sp.simplify(folded) == 0:
-        return True, "simplify(derived − closed) = 0"
-    if sp.simplify(folded.rewrite(sp.exp)) == 0:
-        return True, "simplify(rewrite(derived − closed, exp)) = 0"
-    return False, f"simplify left {text(sp.simplify(folded))}, not 0"
-
-
 def equal(lhs: sp.Expr, rhs: sp.Expr, statement: str, latex: str) -> Claim:
-    """A claim that two expressions are equal, decided by :func:`is_zero` on their difference."""
-    holds, method = is_zero(lhs - rhs)
+    """A claim that two expressions are equal, decided by :func:`~mathnn.rules.decide.decide_zero`."""
+    from .decide import decide_zero
+
+    holds, method = decide_zero(lhs - rhs)
     return Claim(statement, latex, method, holds)
 
 

@@ -14,7 +14,7 @@ that declaration alone:
   independent, so one row of symbolic length is the whole layer; a parameter shared by the rows
   (γ, β) collects one such contribution per row, which the array notation writes as ``BatchSum``;
 * :meth:`LayerRule.prove` shows each derived gradient equal to its declared closed form for the
-  symbolic size, with :func:`decide_zero` (sums split into placeholder symbols, square roots as a
+  symbolic size, with :func:`~mathnn.rules.decide.decide_zero` (sums split into placeholder symbols, square roots as a
   symbol s with s² = its radicand); the generated kernels are the closed forms themselves, printed
   statement by statement;
 * each named :class:`Mistake` — a dropped path of the graph, or a wrong closed form — is shown to
@@ -35,8 +35,8 @@ from typing import Any
 import sympy as sp
 
 from ..errors import InputError
-from .arrays import evaluate, matrices_equal, symbol_matrix
-from .batchnorm_math import SumAtoms, resolve_deltas, vanishes
+from .arrays import evaluate, symbol_matrix
+from .decide import decide_zero, matrices_equal, resolve_deltas
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
 )
@@ -690,40 +690,6 @@ def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
     holds, how = matrices_equal(wrong, right)
     how = how.rsplit(" [", 1)[0]
     return not holds, ("it equals the true gradient: " + how) if holds else how
-
-
-def decide_zero(expr: sp.Expr) -> tuple[bool, str]:
-    """Decide ``expr == 0`` for an expression in sums over a symbolic size and square roots.
-
-    Every sum is split into sums of monomials, each an independent placeholder symbol; every
-    half-integer power of a radicand r is written with a symbol s, s² = r (one radicand at most);
-    the numerator of the cancelled difference is then reduced modulo s² − r. An identity of
-    independent placeholders holds for the actual sums: a zero remainder is a proof.
-    """
-    atoms = SumAtoms()
-    flat = atoms.atomize(resolve_deltas(expr))
-    # one canonical form per radicand: (S[x²] − S[x]²/D)/D + ε and ε + S[x²]/D − S[x]²/D² are one
-    flat = flat.replace(
-        lambda e: e.is_Pow and not e.exp.is_integer and (2 * e.exp).is_integer,
-        lambda e: sp.Pow(sp.expand(e.base), e.exp),
-    )
-    if flat.has(sp.Sum, sp.KroneckerDelta, sp.Piecewise):
-        return False, f"could not reduce to placeholders: {text(flat)}"
-    radicands = {p.base for p in flat.atoms(sp.Pow) if not p.exp.is_integer and (2 * p.exp).is_integer}
-    if len(radicands) > 1:
-        return False, f"more than one square root: {', '.join(text(r) for r in radicands)}"
-    how = f"sums as {len(atoms.sums)} placeholders"
-    if not radicands:
-        holds = sp.expand(sp.cancel(sp.together(flat))) == 0
-        return holds, f"{how}; cancel(derived − closed) {'= 0' if holds else '≠ 0'}"
-    (radicand,) = radicands
-    root = sp.Symbol("s", positive=True)
-    replaced = flat.replace(
-        lambda e: e.is_Pow and e.base == radicand and (2 * e.exp).is_integer, lambda e: root ** (2 * e.exp)
-    )
-    holds, remainder = vanishes(replaced, root, radicand)
-    how += f", √({text(atoms.restore(radicand))}) as s; numerator reduced modulo s² − radicand"
-    return holds, how + (": remainder 0" if holds else f": remainder {text(atoms.restore(remainder))}, not 0")
 
 
 def witness_of_difference(wrong: sp.Expr, right: sp.Expr, size: sp.Symbol, length: int = 3,

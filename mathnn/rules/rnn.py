@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import sympy as sp
 
-from .arrays import evaluate, gradient, matrices_equal, symbol_matrix
+from .arrays import evaluate, gradient, symbol_matrix
 from . import rnn_math
+from .decide import matrices_equal
 from .core import (
     BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, RowMax, RowSum, Section, Statement, TotalSum, Transposed,
     compose, kernel_section,

@@ -73,6 +73,32 @@ def batchnorm_backward(dout, cache):
     return dx, dgamma, dbeta
 
 
+def batchnorm_backward_alt(dout, cache):
+    x_hat, _, inv_std, gamma = cache
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx = (gamma * inv_std / N) * (N * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    eps = ln_param.get("eps", 1e-5)
+    x_mu = x - np.mean(x, axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(np.var(x, axis=1, keepdims=True) + eps)
+    x_hat = x_mu * inv_std
+    return gamma * x_hat + beta, (x_hat, inv_std, gamma)
+
+
+def layernorm_backward(dout, cache):
+    x_hat, inv_std, gamma = cache
+    D = dout.shape[1]
+    dx_hat = dout * gamma
+    dx = (inv_std / D) * (D * dx_hat - np.sum(dx_hat, axis=1, keepdims=True)
+                          - x_hat * np.sum(dx_hat * x_hat, axis=1, keepdims=True))
+    return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+
+
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
     next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
     cache = (x, prev_h, Wx, Wh, next_h)

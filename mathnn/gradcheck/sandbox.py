@@ -1,0 +1,602 @@
+"""The sandbox a student's file runs in, seen from the trusted side: start, ask, time, kill.
+
+A :class:`Sandbox` is one process running :mod:`mathnn.gradcheck.worker` on a copy of the student's
+file. The grader sends it requests and reads plain arrays back (:func:`worker.read_message`: a size
+cap, a deadline on every read and write, numeric dtypes only). What protects what, and what it needs:
+
+============================  =======================================================  =====================
+protection                    how                                                      needs
+============================  =======================================================  =====================
+verdict out of reach          the verdict is computed here; the sandbox only returns   nothing
+                              arrays, rebuilt as fresh ``np.ndarray``
+no mathnn, no cwd, no env     ``python -I -S``; ``sys.path`` = the standard library     nothing
+                              and a folder holding only numpy; an empty temporary
+                              cwd; an environment of PATH, HOME, LANG and BLAS threads
+hard limits                   address space, CPU time, file size, open files,           POSIX (address space:
+                              processes, core dumps: soft = hard, set before the        Linux; macOS ignores it)
+                              student's import
+unprivileged user             setgid/setuid to ``nobody``: cannot write the results     root
+                              folder, signal the grader or read its files
+no network                    a new network namespace (``unshare``)                     Linux; root or
+                                                                                        unprivileged user
+                                                                                        namespaces
+whole tree dies               own process group (killpg); the grader is a child         Linux for the
+                              subreaper, so a ``setsid`` grandchild comes back to it     subreaper and the
+                              and is killed; PR_SET_PDEATHSIG kills the sandbox when    parent-death signal
+                              the grader dies
+one budget for the tree       a pids and a memory cgroup per sandbox: every process it  Linux, root and a
+                              starts is counted, capped (16 processes, --memory in      writable cgroup
+                              all) and killed with it                                   filesystem (v1 or v2)
+============================  =======================================================  =====================
+
+Without root, a student process runs as the grader's user: it could signal the grader or write where
+the grader can. The process limit (RLIMIT_NPROC) counts every process of that user, so it is set to
+what the user already runs plus :data:`EXTRA_PROCESSES`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import worker as wire
+
+#: The sandbox answers with at most this many bytes per message.
+REPLY_LIMIT = 64 * 2**20
+#: The student's printed output is kept up to this size (RLIMIT_FSIZE: writes beyond it fail).
+OUTPUT_LIMIT = 8 * 2**20
+OPEN_FILES = 64
+EXTRA_PROCESSES = 16
+#: Seconds to start Python and numpy in the sandbox (on top of the per-pair timeout).
+STARTUP = 20.0
+#: Source files copied from the student's package, and their total size.
+COPY_LIMIT = 16 * 2**20
+MAX_SIBLINGS = 200
+WORKER = Path(wire.__file__)
+_OWN_PACKAGE = WORKER.resolve().parent.parent
+
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+_lock = threading.Lock()
+_live: dict[int, subprocess.Popen] = {}
+_state: dict[str, object] = {}
+
+
+class SandboxFailure(Exception):
+    """The sandbox stopped answering: a timeout, a crash, an exit, a reply too large or malformed.
+
+    ``details`` is an error dict (``kind``, ``stage``, ``type``, ``message``, ``where``, ``line``).
+    """
+
+    def __init__(self, details: dict) -> None:
+        super().__init__(details["message"])
+        self.details = details
+
+
+# -- process lifetime ----------------------------------------------------------------------------------
+
+def _prctl(option: int, value: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def become_subreaper() -> bool:
+    """Make this process adopt its orphaned descendants (Linux), so none escapes :func:`kill_orphans`."""
+    if "subreaper" not in _state:
+        _state["subreaper"] = _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    return bool(_state["subreaper"])
+
+
+def _children() -> list[int]:
+    """Children of this process in another session (Linux /proc): sandboxes and what they left behind.
+
+    Every student process is in a sandbox's session or one it created with setsid, never in ours, so
+    the grader's own children (in its session) are left alone.
+    """
+    me, session, found = os.getpid(), os.getsid(0), []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, session, …
+        if len(fields) > 3 and int(fields[1]) == me and int(fields[3]) != session:
+            found.append(int(entry))
+    return found
+
+
+def kill_orphans(rounds: int = 50) -> int:
+    """Kill and reap every child of this process in another session that is not a live sandbox; how many.
+
+    A killed orphan's own children are adopted next, so this repeats until a scan finds none.
+    """
+    killed = 0
+    for _ in range(rounds):
+        with _lock:
+            strays = [pid for pid in _children() if pid not in _live]
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if not strays:
+            return killed
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        killed += len(strays)
+    return killed
+
+
+def kill_all() -> None:
+    """Kill every live sandbox's process group and every orphan: for SIGINT/SIGTERM and exit."""
+    with _lock:
+        processes = list(_live.values())
+    for process in processes:
+        _kill_group(process)
+    kill_orphans()
+
+
+atexit.register(kill_all)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def install_signal_handlers() -> None:
+    """On SIGINT or SIGTERM, kill every sandbox at once, then stop as the signal asks (main thread only)."""
+
+    def stop(number: int, frame: object) -> None:
+        kill_all()
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + number)
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop)
+
+
+# -- cgroups ------------------------------------------------------------------------------------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class _Cgroups:
+    """Control groups for one sandbox (Linux, root): its whole tree counted, capped and killed together.
+
+    The sandbox joins them before any student code runs, and every process it starts stays in
+    them whatever session or group it moves to. Best effort: where the cgroup filesystem is absent
+    or read-only there are none, and the process group, the subreaper and RLIMIT_NPROC remain.
+    """
+
+    def __init__(self, name: str, processes: int, memory_bytes: int) -> None:
+        self.paths: list[Path] = []
+        if not sys.platform.startswith("linux") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return
+        if (CGROUP_ROOT / "cgroup.controllers").is_file():  # the unified hierarchy (cgroup v2)
+            try:
+                enabled = (CGROUP_ROOT / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                enabled = []
+            settings = {"pids.max": processes} if "pids" in enabled else {}
+            if "memory" in enabled:
+                settings["memory.max"] = memory_bytes
+            candidates = [(CGROUP_ROOT, settings)] if settings else []
+        else:  # cgroup v1: one hierarchy per controller
+            candidates = [(CGROUP_ROOT / "pids", {"pids.max": processes}),
+                          (CGROUP_ROOT / "memory", {"memory.limit_in_bytes": memory_bytes})]
+        for root, settings in candidates:
+            if not (root / "cgroup.procs").is_file():
+                continue
+            self._sweep(root)
+            path = root / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                for key, value in settings.items():
+                    (path / key).write_text(str(value))
+            except OSError:
+                self._rmdir(path)
+                continue
+            self.paths.append(path)
+
+    @classmethod
+    def _sweep(cls, root: Path) -> None:
+        """Remove the cgroups of graders that died without removing theirs (killed with SIGKILL)."""
+        for path in root.glob("mathnn-*-*"):
+            try:
+                os.kill(int(path.name.split("-")[1]), 0)
+                continue  # its grader is alive
+            except (ValueError, ProcessLookupError):
+                pass
+            except PermissionError:
+                continue
+            leftover = cls.__new__(cls)
+            leftover.paths = [path]
+            leftover.remove()
+
+    @property
+    def procs(self) -> list[str]:
+        """The ``cgroup.procs`` files the sandbox writes its pid into."""
+        return [str(path / "cgroup.procs") for path in self.paths]
+
+    def members(self) -> set[int]:
+        found: set[int] = set()
+        for path in self.paths:
+            try:
+                found |= {int(line) for line in (path / "cgroup.procs").read_text().split()}
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def memory_exceeded(self) -> bool:
+        for path in self.paths:
+            for name in ("memory.failcnt", "memory.events"):
+                try:
+                    text = (path / name).read_text()
+                except OSError:
+                    continue
+                if name == "memory.failcnt" and text.strip() not in ("", "0"):
+                    return True
+                if name == "memory.events" and any(
+                    line.split()[0] in ("oom", "oom_kill") and line.split()[1] != "0" for line in text.splitlines()
+                ):
+                    return True
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL every member until none is left (new ones may appear while a fork was under way)."""
+        for _ in range(200):
+            members = self.members()
+            if not members:
+                return
+            for pid in members:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.005)
+
+    @staticmethod
+    def _rmdir(path: Path) -> None:
+        for _ in range(50):
+            try:
+                path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.01)  # the last members are still being reaped
+
+    def remove(self) -> None:
+        self.kill()
+        for path in self.paths:
+            self._rmdir(path)
+        self.paths = []
+
+
+# -- the isolated environment --------------------------------------------------------------------------
+
+def _unprivileged() -> tuple[int, int] | None:
+    """(uid, gid) of ``nobody`` when this process is root, else None."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def _user_processes() -> int:
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                continue
+    return count
+
+
+def _grader_alive(name: str) -> bool:
+    """Whether the grader whose pid is the third part of ``name`` (mathnn-sandbox-PID-…) still runs."""
+    try:
+        os.kill(int(name.split("-")[2]), 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_folders() -> None:
+    """Delete the folders of graders that were killed with SIGKILL (nothing else leaves them behind)."""
+    for pattern in ("mathnn-sandbox-*-*", "mathnn-numpy-*-*"):
+        for folder in Path(tempfile.gettempdir()).glob(pattern):
+            if not _grader_alive(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _numpy_folder() -> str:
+    """A folder holding only numpy (links to this interpreter's copy): the sandbox's one import path."""
+    folder = _state.get("numpy")
+    if folder is None or not Path(str(folder)).is_dir():
+        import numpy
+
+        folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-")
+        site = Path(numpy.__file__).resolve().parent.parent
+        for name in ("numpy", "numpy.libs"):
+            if (site / name).exists():
+                os.symlink(site / name, Path(folder) / name)
+        os.chmod(folder, 0o755)
+        _state["numpy"] = folder
+        atexit.register(shutil.rmtree, folder, True)
+    return str(folder)
+
+
+def _module_name(path: Path) -> tuple[Path, str | None]:
+    """The folder to import from and the dotted module name when ``path`` sits in a package (cs231n/layers.py)."""
+    package, parts = path.parent, [path.stem]
+    if _OWN_PACKAGE in path.parents:  # mathnn's own examples: never copy the reference package along
+        return path.parent, None
+    while (package / "__init__.py").is_file():
+        parts.insert(0, package.name)
+        package = package.parent
+    if len(parts) > 1 and all(part.isidentifier() for part in parts):
+        return package, ".".join(parts)
+    return path.parent, None
+
+
+def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
+    """Copy the student's file (and its package's .py files) into ``into``; (root, dotted name, copied file)."""
+    root, dotted = _module_name(path)
+    if dotted is None:  # the file and its sibling modules, which it may import
+        target = into / path.name
+        shutil.copyfile(path, target)
+        total = path.stat().st_size
+        for source in sorted(path.parent.glob("*.py"))[:MAX_SIBLINGS]:
+            total += source.stat().st_size
+            if source != path and total <= COPY_LIMIT and source.name.isascii():
+                shutil.copyfile(source, into / source.name)
+        return into, None, target
+    top = root / dotted.split(".")[0]
+    total = 0
+    for source in sorted(top.rglob("*.py")):
+        total += source.stat().st_size
+        if total > COPY_LIMIT:
+            break
+        target = into / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return into, dotted, into / path.relative_to(root)
+
+
+class Sandbox:
+    """One sandboxed process running the student's file; :meth:`request` asks it for one call.
+
+    Parameters
+    ----------
+    student : Path
+        The student's file (copied; the original is never opened by the sandbox).
+    memory_mb : int
+        Address-space limit, in MB.
+    cpu_seconds : int
+        CPU-time limit of the whole process.
+    network : bool
+        Try a network namespace (no network at all).
+    """
+
+    def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True) -> None:
+        become_subreaper()
+        _sweep_folders()
+        self.student = student
+        self.memory_mb = memory_mb
+        self.process: subprocess.Popen | None = None
+        self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
+        source = self.folder / "src"
+        source.mkdir()
+        root, dotted, copied = _copy_sources(student, source)
+        self.copied = copied
+        cwd = self.folder / "cwd"
+        cwd.mkdir()
+        shutil.copyfile(WORKER, self.folder / "worker.py")
+        account = _unprivileged()
+        for directory, _, files in os.walk(self.folder):
+            os.chmod(directory, 0o755)
+            for name in files:
+                os.chmod(os.path.join(directory, name), 0o644)
+        if account is not None:
+            os.chown(cwd, *account)
+            os.chmod(cwd, 0o700)
+        # appended to by the sandbox, read here through handles of our own (no shared file offset)
+        self.output, self.faults = self.folder / "output", self.folder / "faults"
+        output = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        faults = os.open(self.faults, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        reply_read, reply_write = os.pipe()
+        processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
+        self.cgroups = _Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
+        config = {
+            "numpy": _numpy_folder(), "reply": reply_write, "fault": faults,
+            "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
+            "nproc": processes, "cgroups": self.cgroups.procs,
+            "uid": account[0] if account else None, "gid": account[1] if account else None,
+            "network": network, "parent": os.getpid(),
+        }
+        environment = {
+            "PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        command = [sys.executable, "-I", "-S", str(self.folder / "worker.py"), json.dumps(config)]
+        with _lock:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=output, stderr=output, cwd=cwd, env=environment,
+                pass_fds=(reply_write, faults), start_new_session=True,
+            )
+            _live[self.process.pid] = self.process
+        for descriptor in (reply_write, output, faults):
+            os.close(descriptor)
+        self.replies = reply_read
+        os.set_blocking(self.process.stdin.fileno(), False)
+        self.load = {"root": str(root), "module": dotted, "file": str(copied),
+                     "name": student.stem if student.stem.isidentifier() else "_mathnn_student"}
+        try:
+            header, _ = self._exchange(None, time.monotonic() + STARTUP, "starting Python")
+            if "too_small" in header:
+                raise SandboxFailure({
+                    "kind": "limits", "stage": None, "type": None, "where": None, "line": None,
+                    "message": f"--memory {memory_mb} MB is below what the checker itself uses "
+                    f"({header['too_small']} MB)",
+                })
+        except BaseException:
+            self.remove()  # nobody else holds this sandbox yet
+            raise
+        protections = header.get("protections")
+        self.protections = protections if isinstance(protections, dict) else {}
+
+    def output_since(self, offset: int, limit: int) -> tuple[str, int]:
+        """What the student's code printed after byte ``offset`` (at most ``limit`` characters), and the new end."""
+        with open(self.output, "rb") as output:
+            end = output.seek(0, os.SEEK_END)
+            output.seek(offset)
+            text = output.read(min(end - offset, limit * 4)).decode("utf-8", "replace")
+        if len(text) > limit or end - offset > limit * 4:
+            text = text[:limit] + f"\n… ({end - offset} bytes in all; the rest is not shown)"
+        return text, end
+
+    def request(self, header: dict, arrays: list, seconds: float, stage: str, budget: float | None = None
+                ) -> tuple[dict, list]:
+        """Send one request and read its answer within ``seconds``; SandboxFailure when the sandbox fails.
+
+        ``budget`` is the limit a timeout message names (the pair's whole allowance), ``seconds`` by default.
+        """
+        return self._exchange((header, arrays, seconds, budget or seconds), time.monotonic() + seconds, stage)
+
+    def _exchange(self, message: tuple | None, deadline: float, stage: str) -> tuple[dict, list]:
+        try:
+            if message is not None:
+                header, arrays, seconds, _ = message
+                data = wire.encode({**header, "seconds": seconds}, arrays)
+                wire.write_all(self.process.stdin.fileno(), data, deadline)
+            return wire.read_message(self.replies, deadline, REPLY_LIMIT)
+        except wire.Timeout:
+            self.close()
+            seconds = message[3] if message else STARTUP
+            raise SandboxFailure(self._details("timeout", f"did not finish within {seconds:g} s (an endless loop?)",
+                                               stage)) from None
+        except wire.ProtocolError as error:
+            self.close()
+            raise SandboxFailure({"kind": "protocol", "stage": None, "type": None, "where": None, "line": None,
+                                  "message": f"the sandbox's answer was refused: {error}"}) from None
+        except (EOFError, BrokenPipeError, OSError):
+            status = self._wait_briefly()
+            self.close()
+            raise SandboxFailure(self._ended(status, stage)) from None
+
+    def _wait_briefly(self) -> int | None:
+        try:
+            return self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _ended(self, status: int | None, stage: str) -> dict:
+        if status is not None and status < 0:
+            number = -status
+            name = signal.Signals(number).name if number in signal.valid_signals() else f"signal {number}"
+            if number == signal.SIGXCPU:
+                return self._details("timeout", "used up its CPU time (an endless loop?)", stage)
+            if number == signal.SIGKILL and self.cgroups.memory_exceeded():
+                return self._details("memory", f"ran out of memory (the limit is {self.memory_mb} MB for all its "
+                                     "processes; --memory raises it)", stage)
+            return self._details("crash", f"crashed the Python process ({name})", stage)
+        if self._output_mentions("MemoryError"):
+            return self._details("memory", f"ran out of memory (the limit is {self.memory_mb} MB; --memory raises it)",
+                                 stage)
+        return self._details("exit", f"ended the Python process with status {status} (os._exit?) before the "
+                             "check finished", stage)
+
+    def _output_mentions(self, text: str) -> bool:
+        with open(self.output, "rb") as output:
+            end = output.seek(0, os.SEEK_END)
+            output.seek(max(0, end - (1 << 16)))
+            return text in output.read().decode("utf-8", "replace")
+
+    def _details(self, kind: str, message: str, stage: str) -> dict:
+        """An error dict, with the student's line faulthandler saw last (the innermost frame in their file)."""
+        with open(self.faults, "rb") as faults:
+            log = faults.read()[-(1 << 16):].decode("utf-8", "replace")
+        where = line = None
+        copied = os.path.realpath(self.copied)
+        for match in _FRAME.finditer(log):  # most recent call first
+            if os.path.realpath(match["file"]) == copied:
+                number = int(match["line"])
+                where = f"{self.student.name}:{number}"
+                try:
+                    line = self.student.read_text(errors="replace").splitlines()[number - 1].strip() or None
+                except (OSError, IndexError):
+                    line = None
+                if match["function"] == "<module>":
+                    stage = f"importing {self.student.name}"
+                elif not stage.startswith("importing"):
+                    stage = match["function"]
+                break
+        return {"kind": kind, "stage": stage, "type": None, "message": message, "where": where, "line": line}
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def close(self) -> None:
+        """Kill the sandbox's whole tree and reap it; no student process is left when this returns."""
+        if self.process is None:
+            return
+        _kill_group(self.process)
+        self.cgroups.kill()
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        self.process.wait()
+        with _lock:
+            _live.pop(self.process.pid, None)
+        kill_orphans()
+        os.close(self.replies)
+        self.process = None
+
+    def remove(self) -> None:
+        """Close, then delete the sandbox's folder and cgroups."""
+        self.close()
+        self.cgroups.remove()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,201 @@
+"""A student's functions seen from the trusted side: ask for calls, validate every answer.
+
+:class:`StudentCode` turns "call ``batchnorm_forward`` at these inputs" into a request to a
+:class:`~mathnn.gradcheck.worker.Worker` — in a sandbox process (:mod:`mathnn.gradcheck.sandbox`) when
+grading, or in this process when a test checks a module directly — and turns the answer back into
+plain float arrays of the expected shapes, or into a clear error. Nothing the student's code returns
+is used here except numbers in fresh ``np.ndarray``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import worker as wire
+from .finite import NotComplexSafeError
+
+#: transport(header, arrays, stage) -> (header, arrays): one request answered.
+Transport = Callable[[dict, list, str], tuple[dict, list]]
+
+
+class StudentRaised(Exception):
+    """The student's code raised (or exited); ``details`` as :func:`worker.error_details` makes them."""
+
+    def __init__(self, details: dict) -> None:
+        super().__init__(details.get("message"))
+        self.details = details
+
+
+class WrongOutputError(Exception):
+    """A student's function returned something of the wrong form (not (out, cache), too few gradients…)."""
+
+
+class StarterCodeError(WrongOutputError):
+    """A function that still returns None: the assignment's starter code, not yet written."""
+
+
+def _plain(array: object) -> np.ndarray:
+    """A fresh base-class ndarray with the same numbers (never a student subclass, never a view)."""
+    return np.array(array, copy=True, subok=False)
+
+
+def _field(header: object, key: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(header, dict) or not isinstance(header.get(key), kind):
+        raise wire.ProtocolError(f"the answer lacks a valid {key!r}")
+    return header[key]
+
+
+def in_process(module: ModuleType) -> Transport:
+    """A transport that runs the calls on ``module`` in this process (tests, the pytest plugin; not grading)."""
+    worker = wire.Worker(module, getattr(module, "__file__", None))
+
+    def transport(header: dict, arrays: list, stage: str) -> tuple[dict, list]:
+        answer, outputs = worker.handle(header, arrays)
+        return answer, [_plain(output) for output in outputs]
+
+    return transport
+
+
+class StudentCode:
+    """The functions of one pair in a student's module, called through ``transport``.
+
+    Every call gets fresh copies of the inputs; answers are validated (count, dtype, shape) and
+    rebuilt as plain arrays.
+    """
+
+    def __init__(self, transport: Transport, pair: Any) -> None:
+        self.transport = transport
+        self.pair = pair
+        self.slot = 0
+        self.out_shape: tuple[int, ...] | None = None  # of the last forward call: every nearby point must match
+
+    def _ask(self, header: dict, arrays: list, stage: str) -> tuple[dict, list]:
+        answer, outputs = self.transport(header, arrays, stage)
+        if not isinstance(answer, dict):
+            raise wire.ProtocolError("the answer is not an object")
+        if "error" in answer:
+            raise StudentRaised(_clean(answer["error"]))
+        return answer, outputs
+
+    def _arguments(self, values: Mapping[str, Any]) -> tuple[list[dict], list[np.ndarray]]:
+        specs, arrays = [], []
+        for name in self.pair.arguments:
+            value = values[name]
+            if isinstance(value, np.ndarray):
+                specs.append({"array": len(arrays)})
+                arrays.append(value)
+            else:
+                specs.append({"value": value})
+        return specs, arrays
+
+    def forward(self, values: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+        """(out, the array arguments after the call, the slot holding the cache) of ``<name>_forward``."""
+        pair = self.pair
+        specs, arrays = self._arguments(values)
+        self.slot += 1
+        header = {"op": "forward", "function": pair.forward, "arguments": specs, "slot": self.slot}
+        answer, outputs = self._ask(header, arrays, pair.forward)
+        if "wrong" in answer:
+            raise WrongOutputError(f"{pair.forward} must return (out, cache); it returned {str(answer['wrong'])[:80]}")
+        if answer.get("out_none"):
+            raise StarterCodeError(f"{pair.forward} returned None as out: it is still the starter code")
+        if "out_dtype" in answer:
+            raise WrongOutputError(f"{pair.forward} must return a floating array as out; it returned dtype "
+                                   f"{str(answer['out_dtype'])[:40]}")
+        names = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
+        if len(outputs) != 1 + len(names):
+            raise wire.ProtocolError("the forward answer has the wrong number of arrays")
+        out = outputs[0]
+        if out.dtype.kind != "f":
+            raise WrongOutputError(f"{pair.forward} must return a real floating array as out; it returned dtype "
+                                   f"{out.dtype}")
+        self.out_shape = out.shape
+        after = dict(zip(names, outputs[1:]))
+        for name in names:
+            if after[name].shape != values[name].shape:
+                raise wire.ProtocolError("an argument came back with another shape")
+        return out, after, self.slot
+
+    def backward(
+        self, slot: int, dout: np.ndarray, names: list[str]
+    ) -> tuple[list[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+        """(gradients, dout after the call, the forward's array arguments ``names`` after it) of ``<name>_backward``."""
+        pair = self.pair
+        answer, outputs = self._ask({"op": "backward", "function": pair.backward, "slot": slot}, [dout], pair.backward)
+        gradients = _field(answer, "gradients", list)
+        count = _field(answer, "after", int)
+        if not 0 <= count <= len(outputs) - 1:
+            raise wire.ProtocolError("the backward answer has the wrong number of arrays")
+        if all(isinstance(g, dict) and "describe" in g and "NoneType" in str(g["describe"]) for g in gradients):
+            raise StarterCodeError(f"{pair.backward} returned None: it is still the starter code")
+        if len(gradients) != len(pair.gradients):
+            expected = f"{len(pair.gradients)} ({', '.join(pair.gradients)})"
+            raise WrongOutputError(f"{pair.backward} returned {len(gradients)} gradient(s); expected {expected}")
+        arrays = []
+        for name, spec in zip(pair.gradients, gradients):
+            if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < count:
+                gradient = outputs[spec["array"]]
+                if gradient.dtype.kind not in "fiu":
+                    raise WrongOutputError(f"{pair.backward} returned {name} of dtype {gradient.dtype}; expected "
+                                           "real floats")
+                arrays.append(gradient)
+            elif isinstance(spec, dict) and "describe" in spec:
+                raise WrongOutputError(f"{pair.backward} returned {str(spec['describe'])[:80]} as {name}; "
+                                       "expected an array")
+            else:
+                raise wire.ProtocolError("a gradient's description is malformed")
+        dout_after = outputs[count]
+        after = dict(zip(names, outputs[count + 1:]))
+        if dout_after.shape != dout.shape:
+            raise wire.ProtocolError("dout came back with another shape")
+        return arrays, dout_after, after
+
+    def along(self, fixed: Mapping[str, Any]) -> Callable[[dict, str, list], list]:
+        """The ``along`` of :func:`mathnn.gradcheck.check.check_gradients`: many forward outputs per request."""
+        pair = self.pair
+
+        def evaluate(inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
+            specs, arrays = self._arguments({**fixed, **inputs})
+            position = pair.arguments.index(name)
+            cast = [pair.arguments.index(other) for other in inputs if other != name]
+            points = list(range(len(arrays), len(arrays) + len(values)))
+            header = {"op": "evaluate", "function": pair.forward, "arguments": specs, "position": position,
+                      "cast": cast, "points": points}
+            answer, outputs = self._ask(header, [*arrays, *values], pair.forward)
+            results = _field(answer, "results", list)
+            complex_points = bool(values) and np.iscomplexobj(values[0])
+            found = []
+            for result in results:
+                if isinstance(result, dict) and "error" in result:
+                    if complex_points:
+                        raise NotComplexSafeError(f"{pair.forward} fails at complex points")
+                    raise StudentRaised(_clean(result["error"]))
+                if not (isinstance(result, dict) and type(result.get("array")) is int
+                        and 0 <= result["array"] < len(outputs)):
+                    raise wire.ProtocolError("an evaluation's description is malformed")
+                output = outputs[result["array"]]
+                if output.shape != self.out_shape:
+                    raise WrongOutputError(f"{pair.forward} returned out of shape {output.shape} at an input near "
+                                           f"the point, and of shape {self.out_shape} at the point itself")
+                if not complex_points and output.dtype.kind not in "fiu":
+                    raise WrongOutputError(f"{pair.forward} returned out of dtype {output.dtype} at a real input")
+                found.append(output)
+            if len(found) != len(values):
+                raise wire.ProtocolError("the evaluation answer has the wrong number of outputs")
+            return found
+
+        return evaluate
+
+
+def _clean(details: object) -> dict:
+    """The error details a worker sent, reduced to short strings under the known keys."""
+    keys = ("kind", "stage", "type", "message", "where", "line")
+    if not isinstance(details, dict):
+        details = {}
+    clean = {key: (str(details[key])[: wire.MESSAGE_LIMIT] if details.get(key) is not None else None) for key in keys}
+    clean["kind"] = clean["kind"] if clean["kind"] in ("exception", "exit", "memory") else "exception"
+    return clean

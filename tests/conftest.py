@@ -1,0 +1,125 @@
+"""Shared fixtures and the markers of the test suite.
+
+Markers select, they never skip: ``pytest -m "not slow"`` for a quick run, ``-m docs`` for the site.
+
+* ``slow``: a test that takes more than a few seconds on its own (a training run, the tour);
+* ``docs``: builds or reads the MkDocs site (needs the ``[test]`` extra and ``node_modules``);
+* ``browser``: drives Debian's Chromium over the site.
+
+The proof cache (:mod:`mathnn.rules.cache`) points at a fresh folder for the whole session, shared by
+every test and every ``mathnn``/``mkdocs`` subprocess: each rule is proven for real at least once
+per run, no developer's cache is read, and no rule is proven twice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_SESSION_CACHE = "_mathnn_session_cache"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = tempfile.mkdtemp(prefix="mathnn-proofs-")
+    setattr(config, _SESSION_CACHE, (folder, os.environ.get("MATHNN_CACHE_DIR")))
+    os.environ["MATHNN_CACHE_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = getattr(config, _SESSION_CACHE, (None, None))
+    if folder is None:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    if before is None:
+        os.environ.pop("MATHNN_CACHE_DIR", None)
+    else:
+        os.environ["MATHNN_CACHE_DIR"] = before
+
+
+class Proofs(Mapping):
+    """Each rule's proof by name, proven at most once per session (through the session's proof cache).
+
+    Only for rules as declared: a test that changes a rule to see its proof fail calls ``prove()``.
+    """
+
+    def __init__(self) -> None:
+        self._proofs: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        from mathnn.rules import RULES
+        from mathnn.rules.cache import proven
+
+        if name not in self._proofs:
+            self._proofs[name] = proven(RULES[name])
+        return self._proofs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        from mathnn.rules import RULES
+
+        return iter(RULES)
+
+    def __len__(self) -> int:
+        from mathnn.rules import RULES
+
+        return len(RULES)
+
+
+@pytest.fixture(scope="session")
+def proofs() -> Proofs:
+    """``proofs[name]``: the proof of the declared rule ``name``, proven once for the session."""
+    return Proofs()
+
+
+# -- the documentation site ------------------------------------------------------------------------
+
+
+def mkdocs_build(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` of ``config`` into ``site_dir``."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@dataclass(frozen=True)
+class SiteBuild:
+    """The session's build of the site: where it is, mkdocs' log (stderr), and how long it took."""
+
+    dir: Path
+    log: str
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def site_build(tmp_path_factory: pytest.TempPathFactory) -> SiteBuild:
+    """The site built with ``mkdocs build --strict`` once per session, for every module that reads it."""
+    site_dir = tmp_path_factory.mktemp("docs") / "site"
+    start = time.perf_counter()
+    proc = mkdocs_build(site_dir)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    print(f"\nmkdocs build --strict: {seconds:.1f} s into {site_dir}")
+    return SiteBuild(site_dir, proc.stderr, seconds)
+
+
+@pytest.fixture(scope="session")
+def built_site(site_build: SiteBuild) -> Path:
+    """The folder of the session's built site."""
+    return site_build.dir
+
+
+@pytest.fixture(scope="session")
+def build_docs():
+    """The function that builds a site: ``build_docs(site_dir, config)`` (for builds of changed copies)."""
+    return mkdocs_build

@@ -1,0 +1,81 @@
+"""`mathnn check` knows every layer declared as a rule, and batch norm's second backward, with no edit of its own."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mathnn.gradcheck.runner import check_file
+
+LAYERNORM = '''
+import numpy as np
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    eps = ln_param.get("eps", 1e-5)
+    mu = x.mean(axis=1, keepdims=True)
+    std = np.sqrt(x.var(axis=1, keepdims=True) + eps)
+    xhat = (x - mu) / std
+    return gamma * xhat + beta, {{"xhat": xhat, "gamma": gamma, "std": std}}
+
+
+def layernorm_backward(dout, cache):
+    xhat, gamma, std = cache["xhat"], cache["gamma"], cache["std"]
+    g = dout * gamma
+    dx = {dx}
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+'''
+
+RIGHT = "(g - g.mean(axis=1, keepdims=True) - xhat * (g * xhat).mean(axis=1, keepdims=True)) / std"
+NO_VARIANCE = "(g - g.mean(axis=1, keepdims=True)) / std"
+NO_GAMMA = "(dout - dout.mean(axis=1, keepdims=True) - xhat * (dout * xhat).mean(axis=1, keepdims=True)) / std"
+
+BATCHNORM_ALT = '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    return gamma * xhat + beta, (xhat, gamma, np.sqrt(var + eps))
+
+
+def batchnorm_backward_alt(dout, cache):
+    xhat, gamma, std = cache
+    n = dout.shape[0]
+    dgamma, dbeta = (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    dx = gamma / (n * std) * ({scale}n * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+'''
+
+
+def _check(tmp_path, source: str) -> dict:
+    path = tmp_path / "student.py"
+    path.write_text(textwrap.dedent(source))
+    return check_file(path, seed=3, timeout=20)
+
+
+@pytest.mark.parametrize("dx, sentence", [
+    (RIGHT, None),
+    (NO_VARIANCE, "misses the path through the row variance"),
+    (NO_GAMMA, "multiply by gamma before the row sums"),
+])
+def test_layernorm_homework_is_checked_and_each_mistake_named(tmp_path, dx, sentence):
+    (result,) = _check(tmp_path, LAYERNORM.format(dx=dx))["functions"]
+    assert result["name"] == "layernorm"
+    assert result["passed"] is (sentence is None)
+    diagnoses = [g.get("diagnosis") or "" for g in result["gradients"]]
+    if sentence is None:
+        assert not any(diagnoses)
+    else:
+        assert any(sentence in d for d in diagnoses), diagnoses
+
+
+@pytest.mark.parametrize("scale, passes", [("", True), ("0.5 * ", False)])
+def test_batchnorm_backward_alt_is_checked_as_batch_norm(tmp_path, scale, passes):
+    (result,) = _check(tmp_path, BATCHNORM_ALT.format(scale=scale))["functions"]
+    assert result["name"] == "batchnorm_alt"
+    assert result["backward_function"] == "batchnorm_backward_alt"
+    assert result["passed"] is passes

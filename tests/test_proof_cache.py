@@ -1,0 +1,154 @@
+"""The proof cache: hits only for an unchanged declaration, never keeps a failure, survives bad files."""
+
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+import sympy as sp
+
+from mathnn.cli import main
+from mathnn.rules import RULES, get
+from mathnn.rules import cache as proof_cache
+from mathnn.rules.activations import max_derivative_fact, x
+from mathnn.rules.cache import cache_dir, proof_key, proven
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """A cache folder of this test's own, and counters from zero."""
+    folder = tmp_path / "proofs"
+    monkeypatch.setenv("MATHNN_CACHE_DIR", str(folder))
+    monkeypatch.setattr(proof_cache, "STATS", proof_cache.CacheStats())
+    return folder
+
+
+def counts():
+    return proof_cache.STATS.hits, proof_cache.STATS.misses, proof_cache.STATS.stored
+
+
+def claims(proof):
+    return [(c.statement, c.latex, c.method, c.holds) for c in proof.claims]
+
+
+def test_an_unchanged_rule_is_proven_once_then_read_back_equal(empty_cache):
+    rule = get("relu")
+    first = proven(rule)
+    assert counts() == (0, 1, 1)
+    assert [path.name for path in empty_cache.iterdir()] == [f"relu-{proof_key(rule)}.json"]
+    second = proven(rule)
+    assert counts() == (1, 1, 1)
+    assert second.holds and second.rule == "relu"
+    assert claims(second) == claims(first) == claims(rule.prove())
+
+
+def test_a_changed_declaration_misses_and_its_failure_is_never_stored(empty_cache):
+    rule = get("relu")
+    proven(rule)
+    wrong = replace(rule, closed_forms={x: sp.Integer(1)})  # forgets that ReLU′ is 0 for x ≤ 0
+    assert proof_key(wrong) != proof_key(rule)
+    for attempt in (1, 2):
+        proof = proven(wrong)
+        assert not proof.holds
+        assert any("closed form" in c.statement and not c.holds for c in proof.claims)
+        assert counts() == (0, 1 + attempt, 1)
+    assert len(list(empty_cache.iterdir())) == 1
+
+
+def test_no_cache_proves_again_and_refreshes_the_file(empty_cache):
+    rule = get("relu")
+    proven(rule)
+    path = empty_cache / f"relu-{proof_key(rule)}.json"
+    path.write_text("{}", encoding="utf-8")
+    assert proven(rule, cache=False).holds
+    assert counts() == (0, 2, 2)
+    assert json.loads(path.read_text(encoding="utf-8"))["rule"] == "relu"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "wrong rule", "a stored failure"])
+def test_a_corrupted_file_is_ignored_and_rewritten(empty_cache, damage):
+    rule = get("relu")
+    proven(rule)
+    path = empty_cache / f"relu-{proof_key(rule)}.json"
+    good = path.read_text(encoding="utf-8")
+    data = json.loads(good)
+    if damage == "truncated":
+        path.write_text(good[: len(good) // 2], encoding="utf-8")
+    elif damage == "not json":
+        path.write_bytes(b"\xff\xfe\x00garbage")
+    elif damage == "wrong rule":
+        path.write_text(json.dumps({**data, "rule": "tanh"}), encoding="utf-8")
+    else:
+        data["claims"][0]["holds"] = False
+        path.write_text(json.dumps(data), encoding="utf-8")
+    proof = proven(rule)
+    assert proof.holds
+    assert counts() == (0, 2, 2)
+    assert json.loads(path.read_text(encoding="utf-8")) == json.loads(good) | {"seconds": proof.seconds}
+    proven(rule)
+    assert counts() == (1, 2, 2)
+
+
+def test_an_unwritable_folder_still_proves_and_warns_once(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("MATHNN_CACHE_DIR", str(blocker / "proofs"))
+    monkeypatch.setattr(proof_cache, "STATS", proof_cache.CacheStats())
+    monkeypatch.setattr(proof_cache, "_warned", False)
+    assert proven(get("relu")).holds and proven(get("leaky_relu")).holds
+    assert counts() == (0, 2, 0)
+    err = capsys.readouterr().err
+    assert err.count("not caching proofs") == 1 and str(blocker) in err
+
+
+def test_closures_of_one_factory_and_nested_fields_change_the_key():
+    rule = get("relu")
+    keys = {
+        proof_key(rule),
+        proof_key(replace(rule, facts=(max_derivative_fact(sp.Integer(1), 1),))),
+        proof_key(replace(rule, facts=(max_derivative_fact(sp.Integer(2), 1),))),
+        proof_key(replace(rule, kernels=(replace(rule.kernels[0], summary="another"), *rule.kernels[1:]))),
+        proof_key(replace(rule, kinks=(replace(rule.kinks[0], value=sp.Rational(1, 2)),))),
+        proof_key(replace(rule, domain={x: (-3.0, 3.5)})),
+    }
+    assert len(keys) == 6
+    assert proof_key(rule) == proof_key(replace(rule))  # an equal copy is the same declaration
+
+
+def test_claim_rules_key_on_the_source_of_their_claims_function():
+    keys = {name: proof_key(RULES[name]) for name in ("rnn", "softmax_ce", "batchnorm")}
+    assert len(set(keys.values())) == 3
+    batchnorm = RULES["batchnorm"]
+    assert proof_key(replace(batchnorm, claims_of=lambda kernels: [])) != keys["batchnorm"]
+
+
+def test_a_change_to_the_engine_source_changes_every_key(tmp_path, monkeypatch):
+    before = {name: proof_key(rule) for name, rule in RULES.items()}
+    engine = tmp_path / "rules"
+    shutil.copytree(proof_cache.RULES_DIR, engine)
+    with open(engine / "textprint.py", "a", encoding="utf-8") as file:
+        file.write("\n# an edit\n")
+    monkeypatch.setattr(proof_cache, "RULES_DIR", engine)
+    after = {name: proof_key(rule) for name, rule in RULES.items()}
+    assert all(after[name] != before[name] for name in RULES)
+
+
+def test_the_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MATHNN_CACHE_DIR", str(tmp_path / "here"))
+    assert cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("MATHNN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "mathnn" / "proofs"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "mathnn" / "proofs"
+
+
+def test_derive_and_verify_read_the_cache_unless_told_not_to(empty_cache, capsys):
+    assert main(["derive", "relu"]) == 0
+    assert counts() == (0, 1, 1)
+    assert main(["verify", "relu", "--points", "50"]) == 0
+    assert counts() == (1, 1, 1)
+    assert main(["derive", "relu", "--no-cache"]) == 0 and main(["verify", "relu", "--points", "50", "--no-cache"]) == 0
+    assert counts() == (1, 3, 3)
+    assert "Proof (all claims hold" in capsys.readouterr().out
