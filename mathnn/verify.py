@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .gradcheck.tolerances import tolerance
 from .gradcheck import elementwise_central, elementwise_complex_step, relative_errors
 from .rules import Proof, Rule
 from .rules.cache import proven
 
-#: Pass marks: the complex step has no cancellation, so it agrees to rounding; central differences
-#: with h = ∛ε·max(1, |x|) leave an error of order ε^(2/3) ≈ 4e-11 times |f|/|f′| and |f‴|/|f′|.
-COMPLEX_TOL = 1e-13
-CENTRAL_TOL = 1e-8
+#: Pass marks, from the one table (mathnn.gradcheck.tolerances).
+COMPLEX_TOL = tolerance("kernel_complex")
+CENTRAL_TOL = tolerance("kernel_central")
 
 #: Offsets from a kink at which the derivative is checked: larger than the central step there, so no
 #: difference straddles the kink.

@@ -303,3 +303,22 @@ def test_a_function_that_gives_nan_at_complex_points_is_checked_by_real_differen
     report = check_vjp(f, lambda dout, x: (dout * (1 - np.tanh(x) ** 2),), {"x": x})
     assert report, str(report)
     assert "complex" not in report.gradients[0].method
+
+
+def test_one_tolerance_table_and_a_per_call_override():
+    """A gradient off by 1e-7 of its scale fails the float64 mark, and passes when rtol widens it for that call."""
+    from mathnn.gradcheck.tolerances import TOLERANCES, tolerance
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+
+    def f(x):
+        return np.sin(x)
+
+    def f_vjp(dout, x):
+        return (dout * np.cos(x) * (1 + 1e-7),)
+
+    assert not check_vjp(f, f_vjp, {"x": x}, mode="full").passed
+    assert check_vjp(f, f_vjp, {"x": x}, mode="full", rtol=1e-5).passed
+    assert tolerance("gradient", np.float32) == TOLERANCES["gradient"][np.dtype(np.float32)]
+    assert tolerance("forward", np.float16) == TOLERANCES["forward"][np.dtype(np.float64)]

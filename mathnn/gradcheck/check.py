@@ -30,9 +30,8 @@ import numpy as np
 from ..errors import InputError
 from .finite import NotComplexSafeError, ridders_extrapolate, ridders_steps
 from .report import Entry, GradientCheck, Report
+from .tolerances import tolerance as pass_mark
 
-#: Rounding each dtype allows in a hand-written gradient, relative to the gradient's largest entry.
-TOLERANCE = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
 #: A numeric value within this many error estimates of the analytic one passes.
 ESTIMATE_FACTOR = 10.0
 COMPLEX_STEP = 1e-20
@@ -319,19 +318,20 @@ def _normalise_gradients(gradients: object, names: list[str]) -> tuple[dict[str,
     return arrays, problems
 
 
-def _precision(f: _Counted, inputs: dict[str, np.ndarray], notes: list[str]) -> tuple[dict, float, float, str]:
+def _precision(f: _Counted, inputs: dict[str, np.ndarray], notes: list[str],
+               rtol: float | None = None) -> tuple[dict, float, float, str]:
     """Work in float64 when f computes in float64 for float64 input; else in f's own float32."""
     wide = {name: array.astype(np.float64) for name, array in inputs.items()}
     output = f(**wide)
     narrow = any(array.dtype == np.float32 for array in inputs.values())
     if output.dtype == np.float64:
         note = "float32 inputs checked on float64 copies (f computes in float64 when given float64)" if narrow else "float64"
-        return wide, TOLERANCE[np.dtype(np.float64)], float(np.finfo(np.float64).eps), "; ".join([note, *notes])
+        return wide, pass_mark("gradient", np.float64, rtol), float(np.finfo(np.float64).eps), "; ".join([note, *notes])
     note = (
         f"f returns {output.dtype} even for float64 input: checked in float32, where about 7 digits are "
         "meaningful; differences below 1e-4 of a gradient's scale are float32 rounding"
     )
-    return wide, TOLERANCE[np.dtype(np.float32)], float(np.finfo(np.float32).eps), "; ".join([note, *notes])
+    return wide, pass_mark("gradient", np.float32, rtol), float(np.finfo(np.float32).eps), "; ".join([note, *notes])
 
 
 def check_vjp(
@@ -346,6 +346,7 @@ def check_vjp(
     probes: int = 4,
     diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
     names: Mapping[str, str] | None = None,
+    rtol: float | None = None,
 ) -> Report:
     """Check that ``f_vjp`` returns the gradients of Σ dout·f(**inputs) with respect to every input.
 
@@ -374,6 +375,9 @@ def check_vjp(
         ``diagnose(name, analytic, numeric, inputs, dout)`` → a sentence explaining a failing gradient.
     names : dict of str to str, optional
         How to call each input's gradient in the report (``{"x": "dx"}``); the input's name otherwise.
+    rtol : float, optional
+        The pass mark for this call, instead of the table's entry for the dtype
+        (:data:`mathnn.gradcheck.tolerances.TOLERANCES` ``["gradient"]``).
 
     Returns
     -------
@@ -389,7 +393,7 @@ def check_vjp(
     for label, function in (("f", f), ("f_vjp", f_vjp)):
         if not callable(function):
             raise InputError(f"{label}: expected a callable; received {type(function).__name__}")
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, None, inputs, dout, seed)
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, None, inputs, dout, seed, rtol)
     before = {name: array.copy() for name, array in work.items()}
     dout_before = dout_array.copy()
     given = {name: array.copy() for name, array in work.items()}
@@ -405,11 +409,11 @@ def check_vjp(
 
 
 def _prepare(f: Function, along: Along | None, inputs: Mapping[str, np.ndarray], dout: np.ndarray | None,
-             seed: int) -> tuple:
+             seed: int, rtol: float | None = None) -> tuple:
     """Inputs, precision, output and dout of a check: (counted f, work inputs, dout, rng, precision, problems)."""
     arrays, notes = _as_inputs(inputs)
     counted = _Counted(f, along)
-    work, tolerance, eps, precision = _precision(counted, arrays, notes)
+    work, tolerance, eps, precision = _precision(counted, arrays, notes, rtol)
     output = counted(**{name: array.copy() for name, array in work.items()})
     rng = np.random.default_rng(seed)
     if dout is None:
@@ -623,7 +627,7 @@ def numerical_gradient(
     if weights.shape != output.shape:
         raise InputError(f"df: expected shape {output.shape} (the shape of f(x)); received {weights.shape}")
     eps = float(np.finfo(output.dtype if output.dtype.kind == "f" else np.float64).eps)
-    setup = _Setup(counted, arrays, weights, TOLERANCE[np.dtype(np.float64)], eps)
+    setup = _Setup(counted, arrays, weights, pass_mark("gradient"), eps)
     chosen = method
     if method == "auto":
         safe, _, _ = _complex_safe(setup, "x", np.random.default_rng(0))

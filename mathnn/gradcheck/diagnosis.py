@@ -16,8 +16,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from .tolerances import tolerance
+
 #: Two gradients agree when their difference is this small relative to the larger one.
-MATCH = 1e-6
+MATCH = tolerance("mistake")
 
 Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from . import tolerances
 from . import worker as wire
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
@@ -45,16 +46,12 @@ __all__ = [
     "resolve",
 ]
 
-#: Pass mark of the forward comparison: max |out − reference| ≤ tolerance · max |reference|.
-FORWARD_TOLERANCE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
 #: Test inputs come from default_rng([seed, INPUT_STREAM]), a stream of their own: check_vjp draws dout
 #: from default_rng(seed), and a dout equal to x up to scale and shift (the same draws) makes batch
 #: norm's dx vanish, which would hide any error in it.
 INPUT_STREAM = 1
 #: Points checked per pair (variants 0, 1, 0…: two shapes at least).
 POINTS = 3
-#: Two answers to the same call may differ by this much of their scale (summation order), no more.
-DETERMINISM_TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
 Inputs = dict[str, Any]
 Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
@@ -325,7 +322,7 @@ def _wrong_output(message: str, kind: str | None = None) -> dict[str, Any]:
 def _compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> dict[str, Any]:
     """The student's forward output against mathnn's reference at the same inputs."""
     reference, _ = pair.reference()(*pair.call_arguments(values))
-    tolerance = FORWARD_TOLERANCE.get(out.dtype, FORWARD_TOLERANCE[np.dtype(np.float64)])
+    tolerance = tolerances.tolerance("forward", out.dtype)
     report: dict[str, Any] = {
         "status": "ok", "max_error": None, "tolerance": tolerance, "reference": f"mathnn.layers.{pair.forward}",
         "message": None,
@@ -374,7 +371,7 @@ def _differs(first: np.ndarray, second: np.ndarray, dtype: np.dtype) -> float | 
         return None
     scale = max(float(np.max(np.abs(first), initial=0, where=np.isfinite(first))), np.finfo(np.float64).tiny)
     gap = float(np.max(np.abs(first.astype(np.float64) - second), initial=0)) / scale
-    return None if gap <= DETERMINISM_TOLERANCE.get(dtype, DETERMINISM_TOLERANCE[np.dtype(np.float64)]) else gap
+    return None if gap <= tolerances.tolerance("determinism", dtype) else gap
 
 
 def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.random.Generator, seed: int,
