@@ -5,7 +5,7 @@ replaced by the experiment's Markdown (a table, a sample, a figure, a proven cla
 lecture pages is a pasted number: each figure is computed from the package at build time, with a
 fixed seed, so a change in the code shows up on the page.
 
-The vanishing-gradient figures are drawn once per build (``mathnn.vanishing.plot_results``) and
+The vanishing-gradient figures are drawn once per build (``mathnn.experiments.plot_results``) and
 added to the site under ``images/vanishing/``.
 """
 
@@ -39,7 +39,7 @@ def _fenced(text: str) -> str:
 def _vanishing() -> dict:
     """All four vanishing-gradient experiments, run once per build."""
     if "vanishing" not in _cache:
-        from mathnn.vanishing import run_experiments
+        from mathnn.experiments import run_experiments
 
         _cache["vanishing"] = run_experiments(seed=SEED)
     return _cache["vanishing"]
@@ -98,28 +98,29 @@ def charrnn() -> str:
 
 
 def vanishing_time() -> str:
-    from mathnn.vanishing import time_report
+    from mathnn.experiments.report import time_report
 
     return _fenced(time_report(_vanishing()["time"])) + "\n\n" + _figure(
         "vanishing_time", "‖∂h_T/∂h_t‖ against the distance T − t, measured (solid) and the bound (dashed)")
 
 
 def vanishing_depth() -> str:
-    from mathnn.vanishing import depth_report
+    from mathnn.experiments.report import depth_report
 
     return _fenced(depth_report(_vanishing()["depth"])) + "\n\n" + _figure(
         "vanishing_depth", "‖∂L/∂W_l‖ per layer of a 20-layer stack, at initialization and after training")
 
 
 def vanishing_recall() -> str:
-    from mathnn.vanishing import recall_report
+    from mathnn.experiments.report import recall_report
 
     return _fenced(recall_report(_vanishing()["recall"])) + "\n\n" + _figure(
         "vanishing_recall", "Recall accuracy against the distance k between the token and where it is used")
 
 
 def covariate_shift() -> str:
-    from mathnn.vanishing import CURRENT_UNDERSTANDING, shift_report
+    from mathnn.experiments import CURRENT_UNDERSTANDING
+    from mathnn.experiments.report import shift_report
 
     parts = [
         _fenced(shift_report(experiment, with_reading=False)) + "\n\n" + experiment.measured
@@ -239,7 +240,7 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Draw the vanishing-gradient figures and add them to the site."""
-    from mathnn.vanishing import plot_results
+    from mathnn.experiments import plot_results
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..gradcheck.autograder import add_cli as add_autograder
     from ..gradcheck.grading import add_cli as add_grade
     from ..gradcheck.runner import add_cli as add_check
-    from ..vanishing import add_cli as add_vanishing
+    from ..experiments.cli import add_cli as add_vanishing
 
     add_check(commands)
     add_grade(commands)

@@ -59,7 +59,7 @@ def _tour_models() -> None:
 
 
 def _tour_vanishing() -> None:
-    from ..vanishing import tour_table
+    from ..experiments import tour_table
 
     print("\n5. The vanishing gradient (mathnn vanishing): ‖∂h_T/∂h_t‖ through a random recurrence, next to")
     print("   the bound (γ·λ₁)^(T−t) of Pascanu, Mikolov & Bengio (2013), γ = sup|f′| as proven by the rules:\n")

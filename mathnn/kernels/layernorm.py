@@ -37,7 +37,7 @@ def layernorm_forward_kernel(
     D = x.shape[-1]
     # μ = (1/D) Σₖ xₖ, the mean of each row
     mean = np.sum(x, axis=-1, keepdims=True)/D
-    # xⱼ − μ
+    # x̃ⱼ = xⱼ − μ, the row centred
     x_centered = -mean + x
     # σ² = (1/D) Σₖ (xₖ − μ)², the variance of each row
     var = np.sum(x_centered**2, axis=-1, keepdims=True)/D
@@ -46,7 +46,7 @@ def layernorm_forward_kernel(
     # x̂ⱼ = (xⱼ − μ)/√(σ² + ε)
     x_hat = inv_std*x_centered
     # yⱼ = γⱼ x̂ⱼ + βⱼ
-    out = beta + gamma*x_hat
+    out = gamma*x_hat + beta
     return out, x_hat, gamma, inv_std
 
 
@@ -110,7 +110,7 @@ def layernorm_backward_magnitude(
     # ∂L/∂x, the closed form, every term by its absolute value
     dx = abs(inv_std)*(abs(dx_hat) + abs(x_hat)*np.sum(abs(dx_hat)*abs(x_hat), axis=-1, keepdims=True)/D + np.sum(abs(dx_hat), axis=-1, keepdims=True)/D)
     # ∂L/∂γ, the closed form, every term by its absolute value
-    dgamma = np.sum(abs(dout)*abs(x_hat), axis=0)
+    dgamma = np.sum(abs(x_hat)*abs(dout), axis=0)
     # ∂L/∂β, the closed form, every term by its absolute value
     dbeta = np.sum(abs(dout), axis=0)
     return dx, dgamma, dbeta
@@ -140,14 +140,14 @@ def layernorm_mistake_no_mean_path(
     D = x.shape[-1]
     # μ = (1/D) Σₖ xₖ, the mean of each row
     mean = np.sum(x, axis=-1, keepdims=True)/D
-    # xⱼ − μ
+    # x̃ⱼ = xⱼ − μ, the row centred
     x_centered = -mean + x
     # σ² = (1/D) Σₖ (xₖ − μ)², the variance of each row
     var = np.sum(x_centered**2, axis=-1, keepdims=True)/D
     # 1/√(σ² + ε)
     inv_std = 1/np.sqrt(eps + var)
     # ∂L/∂x with the mistake: no mean path
-    dx = gamma*inv_std*dout - x_centered*np.sum(dout*gamma*x_centered, axis=-1, keepdims=True)/(D*eps*np.sqrt(eps + var) + D*var*np.sqrt(eps + var))
+    dx = inv_std*gamma*dout - x_centered*np.sum(x_centered*dout*gamma, axis=-1, keepdims=True)/(eps*D*np.sqrt(eps + var) + var*D*np.sqrt(eps + var))
     return dx
 
 
@@ -175,14 +175,14 @@ def layernorm_mistake_no_variance_path(
     D = x.shape[-1]
     # μ = (1/D) Σₖ xₖ, the mean of each row
     mean = np.sum(x, axis=-1, keepdims=True)/D
-    # xⱼ − μ
+    # x̃ⱼ = xⱼ − μ, the row centred
     x_centered = -mean + x
     # σ² = (1/D) Σₖ (xₖ − μ)², the variance of each row
     var = np.sum(x_centered**2, axis=-1, keepdims=True)/D
     # 1/√(σ² + ε)
     inv_std = 1/np.sqrt(eps + var)
     # ∂L/∂x with the mistake: no variance path
-    dx = gamma*inv_std*dout + np.sum((-gamma*inv_std)*dout, axis=-1, keepdims=True)/D
+    dx = inv_std*gamma*dout + np.sum((-inv_std*gamma)*dout, axis=-1, keepdims=True)/D
     return dx
 
 
@@ -210,7 +210,7 @@ def layernorm_mistake_gamma_left_out_of_dx(
     D = x.shape[-1]
     # μ = (1/D) Σₖ xₖ, the mean of each row
     mean = np.sum(x, axis=-1, keepdims=True)/D
-    # xⱼ − μ
+    # x̃ⱼ = xⱼ − μ, the row centred
     x_centered = -mean + x
     # σ² = (1/D) Σₖ (xₖ − μ)², the variance of each row
     var = np.sum(x_centered**2, axis=-1, keepdims=True)/D
@@ -219,7 +219,7 @@ def layernorm_mistake_gamma_left_out_of_dx(
     # x̂ⱼ = (xⱼ − μ)/√(σ² + ε)
     x_hat = inv_std*x_centered
     # ∂L/∂x with the mistake: gamma left out of dx
-    dx = inv_std*(dout - x_hat*np.sum(dout*x_hat, axis=-1, keepdims=True)/D + (-1/D)*np.sum(dout, axis=-1, keepdims=True))
+    dx = inv_std*(-x_hat*np.sum(x_hat*dout, axis=-1, keepdims=True)/D + dout + (-1/D)*np.sum(dout, axis=-1, keepdims=True))
     return dx
 
 

@@ -84,6 +84,31 @@ class Transposed(sp.Function):
         return rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}"
 
 
+class Named(sp.Symbol):
+    """A symbol with a code name (``x_hat``, what generated kernels call it) and the lecture's notation.
+
+    SymPy's LaTeX printer shows ``latex`` (``\\hat{x}``) and :func:`~mathnn.rules.textprint.text` shows
+    ``shown`` (``x̂``); the code printer and every comparison use the name alone.
+    """
+
+    _notation: dict[str, tuple[str, str]] = {}
+
+    def __new__(cls, name: str, latex: str, shown: str | None = None, **assumptions: bool) -> "Named":
+        symbol = super().__new__(cls, name, **assumptions)
+        cls._notation[name] = (latex, shown or name)
+        return symbol
+
+    def __getnewargs_ex__(self) -> tuple[tuple, dict]:
+        latex, shown = self._notation[self.name]
+        return (self.name, latex, shown), self.assumptions0
+
+    def _latex(self, printer: object) -> str:
+        return self._notation[self.name][0]
+
+    def _mathnn_text(self, printer: object) -> str:
+        return self._notation[self.name][1]
+
+
 @dataclass(frozen=True)
 class Node:
     """One named intermediate of a rule's graph: ``symbol := expr``.
@@ -566,10 +591,11 @@ def compose(kernel: Kernel) -> tuple[sp.Expr, ...]:
     Statements are replayed in order, so a name reassigned in place (``x_hat = x_hat·inv_std``)
     takes its new value from that line on, as in the generated code.
     """
-    values: dict[sp.Symbol, sp.Expr] = {}
+    values: dict[str, sp.Expr] = {}  # by name: a target may be a plain or a Named symbol in expressions
     for statement in kernel.statements:
-        values[sp.Symbol(statement.target)] = statement.expr.xreplace(values)
-    return tuple(values[sp.Symbol(name)] for name in kernel.results)
+        earlier = {s: values[s.name] for s in statement.expr.free_symbols if s.name in values}
+        values[statement.target] = statement.expr.xreplace(earlier)
+    return tuple(values[name] for name in kernel.results)
 
 
 def equal(lhs: sp.Expr, rhs: sp.Expr, statement: str, latex: str) -> Claim:

@@ -207,7 +207,7 @@ class LayerRule:
         if isinstance(expr, BatchSum):
             return self.indexed(expr.args[0], at)
         if isinstance(expr, sp.Symbol):
-            return sp.IndexedBase(expr.name, real=True)[at] if self.is_element(expr) else expr
+            return sp.IndexedBase(expr, real=True)[at] if self.is_element(expr) else expr
         if not expr.args:
             return expr
         return expr.func(*(self.indexed(arg, at) for arg in expr.args))
@@ -353,8 +353,10 @@ class LayerRule:
     def mistake_array(self, mistake: Mistake) -> sp.Expr:
         """The gradient a mistake gives, in array notation (what its kernel computes)."""
         if mistake.closed is not None:
-            helpers = {sp.Symbol(helper.target): helper.expr for helper in reversed(self.helpers)}
-            return mistake.closed.xreplace(helpers)
+            expr = mistake.closed
+            for helper in reversed(self.helpers):  # by name: a helper may be a Named symbol
+                expr = expr.xreplace({s: helper.expr for s in expr.free_symbols if s.name == helper.target})
+            return expr
         return self.array_form(self.mistake_gradient(mistake), mistake.wrt)
 
     def _binding(self, array: str) -> dict[str, str]:
@@ -387,7 +389,7 @@ class LayerRule:
 
         def walk(e: sp.Expr) -> sp.Expr:
             if isinstance(e, sp.Indexed):
-                return sp.Symbol(e.base.name)
+                return e.base.label
             if isinstance(e, sp.Sum):
                 return RowSum(walk(e.function))
             if not e.args:
@@ -538,10 +540,13 @@ class LayerRule:
             Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
             for n in self.nodes
         )
+        reached = [parent for _, parent, _ in derivation.steps]
         steps = tuple(
             Equation(
-                ((f"from {text(child)} to {text(parent)}", rf"\bar{{{sp.latex(parent)}}} \mathrel{{+}}="),
+                ((f"∂L/∂{text(parent)} (from {text(child)})",
+                  rf"\frac{{\partial L}}{{\partial {sp.latex(parent)}}}\;\text{{from }}{sp.latex(child)}"),
                  _shown(self.compact(contribution))),
+                "one of several edges into this node: their contributions add up" if reached.count(parent) > 1 else "",
             )
             for child, parent, contribution in derivation.steps
         )
@@ -557,7 +562,7 @@ class LayerRule:
         )
         sections = [
             Section(f"Forward graph, one row of {self.size} features, in array notation", forward),
-            Section("Reverse accumulation: each edge's contribution to its parent's adjoint (entry j)", steps),
+            Section("Reverse accumulation: what each edge adds to ∂L/∂(its parent), at entry j", steps),
             Section("Textbook closed form (declared, then proven equal)", closed),
             Section("Named mistakes: the gradient each one gives", mistakes),
         ]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Node, RowSum, Statement
+from .core import BatchSum, Named, Node, RowSum, Statement
 from .layer import CS231n, Draw, LayerRule, Mistake
 
 D = sp.Symbol("D", integer=True, positive=True)
 x, gamma, beta, dout = sp.symbols("x gamma beta dout")
-mean, x_centered, var, inv_std, x_hat, out = sp.symbols("mean x_centered var inv_std x_hat out")
-dx_hat = sp.Symbol("dx_hat")
-eps = sp.Symbol("eps", positive=True)
+mean, var = Named("mean", r"\mu", "μ"), Named("var", r"\sigma^2", "σ²")
+x_centered = Named("x_centered", r"\tilde{x}", "x̃")
+inv_std = Named("inv_std", r"\tfrac{1}{\sqrt{\sigma^2 + \epsilon}}", "1/√(σ²+ε)")
+x_hat, out = Named("x_hat", r"\hat{x}", "x̂"), Named("out", "y", "y")
+dx_hat = Named("dx_hat", r"\tfrac{\partial L}{\partial \hat{x}}", "∂L/∂x̂")
+eps = Named("eps", r"\epsilon", "ε", positive=True)
 
 #: ∂L/∂x in the textbook's compact form: (1/σ)(g − mean(g) − x̂ · mean(g x̂)), g = ∂L/∂x̂ = dout ⊙ γ.
 DX = inv_std * (dx_hat - RowSum(dx_hat) / D - x_hat * RowSum(dx_hat * x_hat) / D)
@@ -38,7 +41,7 @@ layernorm = LayerRule(
     scalars={eps: 1e-5},
     nodes=(
         Node(mean, RowSum(x) / D, "mean", "μ = (1/D) Σₖ xₖ, the mean of each row"),
-        Node(x_centered, x - mean, "x_centered", "xⱼ − μ"),
+        Node(x_centered, x - mean, "x_centered", "x̃ⱼ = xⱼ − μ, the row centred"),
         Node(var, RowSum(x_centered**2) / D, "var", "σ² = (1/D) Σₖ (xₖ − μ)², the variance of each row"),
         Node(inv_std, 1 / sp.sqrt(var + eps), "inv_std", "1/√(σ² + ε)"),
         Node(x_hat, x_centered * inv_std, "x_hat", "x̂ⱼ = (xⱼ − μ)/√(σ² + ε)"),

@@ -46,7 +46,9 @@ class TextPrinter(StrPrinter):
         return SUBSCRIPTS.get(name, f"_{name}")
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
-        return pretty_symbol(expr.base.label.name) + "".join(self._subscript(i) for i in expr.indices)
+        label = expr.base.label
+        shown = self._print(label) if hasattr(label, "_mathnn_text") else pretty_symbol(label.name)
+        return shown + "".join(self._subscript(i) for i in expr.indices)
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         # Every sum in the lecture runs over the whole batch, so only its index is named.

@@ -1,7 +1,9 @@
 """Example CS231n homework files shipped with mathnn: correct ones, and one classic bug per file.
 
-Each file defines only the layers it is about. ``mathnn check`` passes the correct ones and, for each
-buggy one, fails the function (and names the gradient) that the bug breaks:
+The correct files are shipped as they are; each buggy one is *declared* in :data:`MISTAKES` as the
+layers it is about, taken from ``correct.py``, with the lines the bug changes, and written out on
+first use. ``mathnn check`` passes the correct ones and, for each buggy one, fails the function (and
+names the gradient) that the bug breaks:
 
 =========================  ===============================================================
 correct                    every layer, plainly in numpy, caches as tuples: passes
@@ -27,20 +29,143 @@ Examples
 
 from __future__ import annotations
 
+import ast
+import atexit
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import InputError
 
-__all__ = ["EXAMPLES", "example_path"]
+__all__ = ["EXAMPLES", "MISTAKES", "Mistake", "example_path"]
 
 _HERE = Path(__file__).resolve().parent
 
-#: The example names, without ".py".
-EXAMPLES: tuple[str, ...] = tuple(sorted(path.stem for path in _HERE.glob("*.py") if path.stem != "__init__"))
+_BATCHNORM = ("batchnorm_forward", "batchnorm_backward")
+_RNN = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A classic bug as data: functions of a correct example with some of their lines changed.
+
+    ``changes`` pairs a line of the base example (stripped of indentation; it must occur exactly once
+    in the chosen functions) with the line(s) the bug puts in its place, at the same indentation.
+    """
+
+    summary: str
+    functions: tuple[str, ...]
+    changes: tuple[tuple[str, str], ...]
+    base: str = "correct"
+
+
+#: The buggy examples: what each gets wrong and how ``mathnn check`` must report it.
+MISTAKES: dict[str, Mistake] = {
+    "bn_missing_mean_path": Mistake(
+        "Batch norm whose dx forgets the path through the mean μ: dx keeps the direct path x → x̂ and the\n"
+        "path through the variance, but drops the term dμ/N that every x_i gets because it moved the batch\n"
+        "mean. ``mathnn check`` fails batchnorm on dx; dgamma and dbeta are right.",
+        _BATCHNORM,
+        (("dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N + dmu / N",
+          "dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N  # BUG: + dmu / N is missing"),),
+    ),
+    "bn_missing_var_path": Mistake(
+        "Batch norm whose dx forgets the path through the variance σ²: x_i also moves σ², which rescales\n"
+        "every x̂_j, and that term is dropped. ``mathnn check`` fails batchnorm on dx; dgamma and dbeta\n"
+        "are right.",
+        _BATCHNORM,
+        (("dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N + dmu / N",
+          "dx = dx_hat * inv_std + dmu / N  # BUG: the path through the variance, dvar * 2 * x_mu / N"),),
+    ),
+    "bn_missing_inv_n": Mistake(
+        "Batch norm whose dx forgets a 1/N: σ² = (1/N) Σ (x_i − μ)², so ∂σ²/∂x_i = 2(x_i − μ)/N, and the\n"
+        "/N is lost. ``mathnn check`` fails batchnorm on dx; dgamma and dbeta are right.",
+        _BATCHNORM,
+        (("dx = dx_hat * inv_std + dvar * 2.0 * x_mu / N + dmu / N",
+          "dx = dx_hat * inv_std + dvar * 2.0 * x_mu + dmu / N  # BUG: dvar * 2 * x_mu / N"),),
+    ),
+    "bn_wrong_axis": Mistake(
+        "Batch norm that normalizes over axis 1 (each example across its features: that is layer norm)\n"
+        "instead of axis 0; the backward pass is the batch-norm formula. ``mathnn check`` reports that the\n"
+        "forward output differs from batch norm and fails dx; dgamma and dbeta are right for this forward.",
+        _BATCHNORM,
+        (("sample_mean = np.mean(x, axis=0)", "sample_mean = np.mean(x, axis=1, keepdims=True)  # BUG: axis=0"),
+         ("sample_var = np.var(x, axis=0)  # what students write; the checker must not be fooled by it",
+          "sample_var = np.var(x, axis=1, keepdims=True)  # BUG: axis=0")),
+    ),
+    "bn_in_place": Mistake(
+        "Batch norm whose forward pass changes its input x in place: ``x -= mu`` centres the caller's own\n"
+        "array. The gradients are right, but the caller's x is no longer the batch it passed. ``mathnn\n"
+        "check`` fails batchnorm and reports x as modified in place.",
+        _BATCHNORM,
+        (("x_mu = x - sample_mean", "x -= sample_mean  # BUG: in place; write x_mu = x - sample_mean\nx_mu = x"),),
+    ),
+    "rnn_no_accumulation": Mistake(
+        "Backpropagation through time that forgets the gradient flowing back from h_{t+1}: h_t feeds both\n"
+        "the loss at step t and the next step, but each step here only sees dh[:, t]. ``mathnn check``\n"
+        "passes rnn_step and fails rnn on dx, dh0, dWx, dWh and db.",
+        _RNN,
+        (("dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])",
+          "# BUG: the upstream gradient of step t is dh[:, t, :] + dprev_h from step t + 1\n"
+          "dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :], cache[t])"),),
+    ),
+    "rnn_dwh_transposed": Mistake(
+        "An RNN step whose dWh is transposed: δᵀ prev_h has the shape of prev_hᵀ δ (H, H) and so raises no\n"
+        "error. ``mathnn check`` fails rnn_step and rnn on dWh only.",
+        _RNN,
+        (("dWh = prev_h.T.dot(dtanh)", "dWh = dtanh.T.dot(prev_h)  # BUG: prev_h.T.dot(dtanh)"),),
+    ),
+    "rnn_uses_h_t": Mistake(
+        "An RNN step whose dWh uses h_t instead of h_{t−1}: the step multiplies the previous hidden state\n"
+        "by Wh. ``mathnn check`` fails rnn_step and rnn on dWh only.",
+        _RNN,
+        (("dWh = prev_h.T.dot(dtanh)", "dWh = next_h.T.dot(dtanh)  # BUG: h_{t-1} is prev_h, not next_h"),),
+    ),
+}
+
+#: The example names, without ".py": the shipped files and the declared mistakes.
+EXAMPLES: tuple[str, ...] = tuple(sorted(
+    [path.stem for path in _HERE.glob("*.py") if path.stem != "__init__"] + list(MISTAKES)
+))
+
+_written: list[Path] = []
+
+
+def _source(name: str, mistake: Mistake) -> str:
+    """The buggy file: the docstring, the imports and the chosen functions of the base, with the changes."""
+    base = (_HERE / f"{mistake.base}.py").read_text(encoding="utf-8")
+    tree = ast.parse(base)
+    chosen = {node.name: ast.get_source_segment(base, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+    code = "\n\n\n".join(chosen[function] for function in mistake.functions)
+    for old, new in mistake.changes:
+        lines = code.split("\n")
+        at = [i for i, line in enumerate(lines) if line.strip() == old]
+        if len(at) != 1:
+            raise RuntimeError(f"example {name}: the line {old!r} occurs {len(at)} times in {mistake.base}.py, not once")
+        indent = lines[at[0]][: len(lines[at[0]]) - len(lines[at[0]].lstrip())]
+        lines[at[0]: at[0] + 1] = [indent + line for line in new.split("\n")]
+        code = "\n".join(lines)
+    return f'"""{mistake.summary}\n\nWritten from {mistake.base}.py by mathnn.gradcheck.examples.MISTAKES."""\n\n' \
+           f"import numpy as np\n\n\n{code}\n"
+
+
+def _write(name: str) -> Path:
+    """Write the declared example ``name`` once per process into a temporary folder."""
+    if not _written:
+        folder = Path(tempfile.mkdtemp(prefix="mathnn-examples-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _written.append(folder)
+    path = _written[0] / f"{name}.py"
+    if not path.exists():
+        path.write_text(_source(name, MISTAKES[name]), encoding="utf-8")
+    return path
 
 
 def example_path(name: str) -> Path:
     """The path of the example homework file ``name`` (with or without '.py').
+
+    A declared mistake is written to a temporary folder on first use.
 
     Raises
     ------
@@ -50,4 +175,4 @@ def example_path(name: str) -> Path:
     stem = name.removesuffix(".py")
     if stem not in EXAMPLES:
         raise InputError(f"name: expected one of {', '.join(EXAMPLES)}; received {name!r}")
-    return _HERE / f"{stem}.py"
+    return _write(stem) if stem in MISTAKES else _HERE / f"{stem}.py"

@@ -1,0 +1,71 @@
+"""All experiments at once, with their defaults and the settings they share (``mathnn vanishing``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import InputError
+from ..validate import describe
+from .common import activation_names, as_integer, as_seed
+from .depth import depth_experiment
+from .recall import recall_experiment
+from .shift import shift_experiment
+from .through_time import time_experiment
+
+
+EXPERIMENTS = ("time", "depth", "recall", "shift")
+
+
+def run_experiments(
+    experiments: Sequence[str] = EXPERIMENTS,
+    activations: Sequence[str] | None = None,
+    hidden: int | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """Run the chosen experiments with their defaults and the shared settings given.
+
+    Parameters
+    ----------
+    experiments : sequence of {'time', 'depth', 'recall', 'shift'}, default all
+    activations : sequence of str, optional
+        Default: all four.
+    hidden : int, optional
+        n of the RNNs (time, recall) and the width of the stacks (depth, shift); default each
+        experiment's own (32, 64, 32, 64).
+    steps : int, optional
+        Sequence length T of the time experiment; default 50.
+    seed : int, default 0
+    show_progress : bool, default False
+
+    Returns
+    -------
+    dict
+        'time' : TimeExperiment, 'depth' : DepthExperiment, 'recall' : RecallExperiment,
+        'shift' : list of ShiftExperiment (one per activation), for the experiments chosen.
+    """
+    if isinstance(experiments, str):
+        experiments = (experiments,)
+    chosen = tuple(dict.fromkeys(experiments))
+    for name in chosen:
+        if name not in EXPERIMENTS:
+            raise InputError(f"experiment: expected one of {', '.join(map(repr, EXPERIMENTS))}; received {describe(name)}")
+    names = activation_names(activations)
+    seed = as_seed(seed)
+    hidden_override = {} if hidden is None else {"hidden": as_integer(hidden, "hidden", "hidden units or width", 1)}
+    width_override = {} if hidden is None else {"width": hidden_override["hidden"]}
+    results: dict[str, Any] = {}
+    if "time" in chosen:
+        steps_override = {} if steps is None else {"steps": steps}
+        results["time"] = time_experiment(names, seed=seed, **hidden_override, **steps_override)
+    if "depth" in chosen:
+        results["depth"] = depth_experiment(names, seed=seed, show_progress=show_progress, **width_override)
+    if "recall" in chosen:
+        results["recall"] = recall_experiment(names, seed=seed, show_progress=show_progress, **hidden_override)
+    if "shift" in chosen:
+        results["shift"] = [
+            shift_experiment(name, seed=seed, show_progress=show_progress, **width_override) for name in names
+        ]
+    return results
