@@ -216,7 +216,7 @@ def test_import_stays_numpy_only():
 
 
 def test_sequence_kernels_the_experiments_call_agree_with_the_tanh_rnn_layer():
-    from mathnn.experiments._rnn_sequence import rnn_sequence_backward, rnn_sequence_forward
+    from mathnn.kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
     from mathnn.layers import rnn_backward, rnn_forward
 
     rng = np.random.default_rng(6)

@@ -86,3 +86,40 @@ def test_softmax_kernel_is_stable_for_huge_scores():
     assert loss == 0.0 and np.all(np.isfinite(dscores))
     loss, _ = softmax_cross_entropy(scores, np.array([[0.0, 1.0, 0.0]]), np.ones((1, 1)))
     assert loss == 2000.0
+
+
+def test_sequence_kernels_are_proven_for_any_activation():
+    claims = rnn_rules.sequence_kernel_claims()
+    assert all(c.holds for c in claims), [c.method for c in claims if not c.holds]
+    assert any("for any activation f" in c.statement for c in claims)
+
+
+def test_bptt_without_accumulation_through_time_is_refuted():
+    """The sequence backward that forgets what step t + 1 sends back must fail its proof."""
+    loop = rnn_rules.sequence_backward.statements[0]
+    forgetful = replace(loop, body=tuple(
+        replace(s, expr=rnn_rules.Step(rnn_rules.dh_steps) * rnn_rules.f_grad(rnn_rules.Step(rnn_rules.a_steps)))
+        if s.target == "da" else s for s in loop.body
+    ))
+    broken = replace(rnn_rules.sequence_backward, statements=(forgetful, *rnn_rules.sequence_backward.statements[1:]))
+    claims = rnn_rules.sequence_kernel_claims(rnn_rules.sequence_forward, broken)
+    failing = {c.statement.split(" of the")[0] for c in claims if not c.holds}
+    assert failing == {f"rnn_sequence_backward gives ∂L/∂{name}" for name in ("x", "h0", "Wx", "Wh", "b")}
+
+
+def test_sequence_kernels_match_complex_step_for_relu():
+    from mathnn.kernels.relu import relu, relu_grad
+    from mathnn.kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
+
+    rng = np.random.default_rng(2)
+    x, h0 = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5))
+    Wx, Wh, b = 0.5 * rng.standard_normal((3, 5)), 0.5 * rng.standard_normal((5, 5)), rng.standard_normal(5)
+    dh = rng.standard_normal((2, 4, 5))
+    h, a = rnn_sequence_forward(x, h0, Wx, Wh, b, f=relu)
+    dWh = rnn_sequence_backward(dh, x, h0, h, a, Wx, Wh, f_grad=relu_grad)[3]
+    numeric = np.zeros_like(Wh)
+    for index in np.ndindex(Wh.shape):
+        stepped = Wh.astype(complex)
+        stepped[index] += 1e-20j
+        numeric[index] = np.sum(rnn_sequence_forward(x.astype(complex), h0, Wx, stepped, b, f=relu)[0] * dh).imag / 1e-20
+    assert np.allclose(dWh, numeric, rtol=1e-12, atol=1e-12)

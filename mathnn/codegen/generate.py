@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..rules import RULES, Rule, topic_of
 from ..rules.cache import proven
-from ..rules.core import Kernel
+from ..rules.core import Kernel, Loop
 from .printer import numpy_code
 
 KERNELS_DIR = Path(__file__).resolve().parent.parent / "kernels"
@@ -23,7 +23,10 @@ def _signature(kernel: Kernel, rule: Rule) -> str:
     defaults = _defaults(kernel, rule)
     params = []
     for arg in kernel.args:
-        if arg.name not in defaults:
+        if arg.name in kernel.arg_types:
+            default = f" = {defaults[arg.name]!r}" if arg.name in defaults else ""
+            params.append(f"{arg.name}: {kernel.arg_types[arg.name]}{default}")
+        elif arg.name not in defaults:
             params.append(f"{arg.name}: np.ndarray")
         elif defaults[arg.name] is None:
             params.append(f"{arg.name}: np.ndarray | None = None")
@@ -66,6 +69,13 @@ def render_kernel(kernel: Kernel, rule: Rule) -> str:
         lines.append(f"    {name} = {source}")
     for statement in kernel.statements:
         lines.append(f"    # {statement.equation}")
+        if isinstance(statement, Loop):
+            steps = f"range({statement.count})"
+            lines.append(f"    for t in {f'reversed({steps})' if statement.reverse else steps}:")
+            for inner in statement.body:
+                lines.append(f"        # {inner.equation}")
+                lines.append(f"        {inner.target} = {numpy_code(inner.expr, kernel.batch_arrays, inner.into)}")
+            continue
         code = numpy_code(statement.expr, kernel.batch_arrays, statement.into)
         lines.append(f"    {statement.target} = {code}")
     if kernel.outputs and _signature(kernel, rule).endswith("-> float:"):
@@ -91,6 +101,9 @@ def render_module(rule: Rule) -> str:
         f"the checked public functions are in :mod:`{rule.public_module}`.",
         '"""',
         "",
+        *(["from collections.abc import Callable", ""] if any(
+            "Callable" in annotation for kernel in rule.kernels for annotation in kernel.arg_types.values()
+        ) else []),
         "import numpy as np",
         "",
         f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else [])!r}",

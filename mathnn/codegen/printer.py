@@ -7,10 +7,11 @@ same branch as at ``x``: that keeps every kernel usable for complex-step derivat
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from ..rules.core import BatchSum, Dot, RowMax, RowSum, TotalSum, Transposed
+from ..rules.core import BatchMajor, BatchSum, Dot, RowMax, RowSum, Step, TotalSum, Transposed
 
 
 class KernelPrinter(NumPyPrinter):
@@ -67,7 +68,20 @@ class KernelPrinter(NumPyPrinter):
         return f"{left} @ {right}"
 
     def _print_Transposed(self, expr: Transposed) -> str:
-        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
+        (arg,) = expr.args
+        if isinstance(arg, Step):  # x[t].T needs no parentheses
+            return f"{self._print(arg)}.T"
+        return f"{self.parenthesize(arg, PRECEDENCE['Atom'], strict=True)}.T"
+
+    def _print_Step(self, expr: Step) -> str:
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}[t]"
+
+    def _print_BatchMajor(self, expr: BatchMajor) -> str:
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.swapaxes(0, 1)"
+
+    def _print_AppliedUndef(self, expr: AppliedUndef) -> str:
+        # an activation passed in as an argument (f, f_grad): called by its name
+        return f"{expr.func.__name__}({', '.join(self._print(arg) for arg in expr.args)})"
 
     def _print_RowSum(self, expr: RowSum) -> str:
         return f"np.sum({self._print(expr.args[0])}, axis=-1, keepdims=True)"

@@ -22,7 +22,7 @@ from ..layers import affine_backward, affine_forward
 from ..optim import clip_by_global_norm, sgd
 from ..progress import progress
 from ..validate import describe, positive_real
-from ._rnn_sequence import rnn_sequence_backward, rnn_sequence_forward  # STAND-IN: → ..kernels.rnn
+from ..kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
 from .common import Activation, activation_kernels, activation_names, as_integer, as_seed, json_floats
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validate import as_float_array, describe, positive_real, real_scalar
-from ._rnn_sequence import rnn_sequence_forward  # STAND-IN: → ..kernels.rnn
+from ..kernels.rnn import rnn_sequence_forward
 from .common import (
     LEAKY_ALPHA,
     Activation,

@@ -7,9 +7,11 @@ Inputs are assumed valid float32, float64 or complex arrays (complex for complex
 the checked public functions are in :mod:`mathnn.layers`.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ['rnn_step_forward', 'rnn_step_delta', 'rnn_weight_gradients']
+__all__ = ['rnn_step_forward', 'rnn_step_delta', 'rnn_weight_gradients', 'rnn_sequence_forward', 'rnn_sequence_backward']
 
 
 def rnn_step_forward(
@@ -97,3 +99,114 @@ def rnn_weight_gradients(
     # ∂L/∂b = Σ δ_t
     db = np.sum(da, axis=0)
     return dx, dWx, dWh, db
+
+
+def rnn_sequence_forward(
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    f: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The RNN step unrolled over a sequence, for any element-wise activation f (tanh by default).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, T, D)
+    h0 : ndarray of shape (N, H)
+    Wx : ndarray of shape (D, H)
+    Wh : ndarray of shape (H, H)
+    b : ndarray of shape (H,)
+    f : callable, element-wise activation; np.tanh when None
+
+    Returns
+    -------
+    h : ndarray of shape (N, T, H)
+        h_1 … h_T
+    a : ndarray of shape (N, T, H)
+        a_1 … a_T, for f′
+    """
+    f = np.tanh if f is None else f
+    T = x.shape[1]
+    x_steps = x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows
+    a = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    h = np.empty_like(a)
+    # h_0 starts the recurrence
+    prev_h = h0
+    # the step, once per time step t = 1 … T
+    for t in range(T):
+        # a_t = x_t Wx + h_{t−1} Wh + b: the step rule's pre-activation
+        a[t] = b + prev_h @ Wh + x_steps[t] @ Wx
+        # h_t = f(a_t)
+        h[t] = f(a[t])
+        # the state step t + 1 reads
+        prev_h = h[t]
+    # h_1 … h_T as (N, T, H), a view
+    h = h.swapaxes(0, 1)
+    # a_1 … a_T as (N, T, H), a view
+    a = a.swapaxes(0, 1)
+    return h, a
+
+
+def rnn_sequence_backward(
+    dh: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    f_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for rnn_sequence_forward, for any activation (tanh′ by default).
+
+    Parameters
+    ----------
+    dh : ndarray of shape (N, T, H), upstream ∂L/∂h_t of every step (not through time)
+    x : ndarray of shape (N, T, D)
+    h0 : ndarray of shape (N, H)
+    h : ndarray of shape (N, T, H), from rnn_sequence_forward
+    a : ndarray of shape (N, T, H), likewise
+    Wx : ndarray of shape (D, H)
+    Wh : ndarray of shape (H, H)
+    f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
+
+    Returns
+    -------
+    dx : ndarray of shape (N, T, D)
+    dh0 : ndarray of shape (N, H)
+    dWx : ndarray of shape (D, H)
+    dWh : ndarray of shape (H, H)
+    db : ndarray of shape (H,)
+    """
+    f_grad = (lambda a_t: 1 - np.tanh(a_t) ** 2) if f_grad is None else f_grad
+    T = x.shape[1]
+    dh_steps = dh.swapaxes(0, 1)
+    x_steps = x.swapaxes(0, 1)
+    a_steps = a.swapaxes(0, 1)
+    prev_steps = [h0, *h.swapaxes(0, 1)[:-1]]  # h_{t−1} of every step
+    dx = np.empty(x_steps.shape, dtype=np.result_type(x, dh, Wx, Wh))
+    dWx = np.zeros(Wx.shape, dtype=dx.dtype)
+    dWh = np.zeros(Wh.shape, dtype=dx.dtype)
+    db = np.zeros(Wh.shape[0], dtype=dx.dtype)
+    dprev_h = np.zeros(h0.shape, dtype=dx.dtype)
+    # backpropagation through time, t = T … 1: the weights are shared, so their gradients add up
+    for t in reversed(range(T)):
+        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
+        da = (dprev_h + dh_steps[t])*f_grad(a_steps[t])
+        # what step t sends back to h_{t−1}: δ_t Whᵀ
+        dprev_h = da @ Wh.T
+        # ∂L/∂x_t = δ_t Wxᵀ
+        dx[t] = da @ Wx.T
+        # ∂L/∂Wx = Σ_t x_tᵀ δ_t
+        dWx = dWx + x_steps[t].T @ da
+        # ∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t
+        dWh = dWh + prev_steps[t].T @ da
+        # ∂L/∂b = Σ_t Σ_rows δ_t
+        db = db + np.sum(da, axis=0)
+    # ∂L/∂x as (N, T, D), a view
+    dx = dx.swapaxes(0, 1)
+    # ∂L/∂h_0: what step 1 sent back
+    dh0 = dprev_h
+    return dx, dh0, dWx, dWh, db

@@ -14,7 +14,7 @@ from functools import reduce
 
 import sympy as sp
 
-from .core import BatchSum, Dot, RowMax, RowSum, TotalSum, Transposed
+from .core import BatchMajor, BatchSum, Dot, Kernel, Loop, RowMax, RowSum, Step, TotalSum, Transposed
 
 Value = sp.Matrix | sp.Expr
 
@@ -42,7 +42,7 @@ def _broadcast(left: Value, right: Value, combine) -> Value:
     )
 
 
-def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None = None) -> Value:
+def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None = None, step: int | None = None) -> Value:
     """``expr`` with its array symbols replaced by the matrices in ``env``, computed as numpy would.
 
     ``RowMax`` (the shift of a stable log-sum-exp) becomes a column of fresh symbols, recorded in
@@ -57,6 +57,10 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
             return node
         if isinstance(node, sp.Symbol):
             return node
+        if isinstance(node, Step):  # a time-major sequence is a list of matrices, one per step
+            return env[node.args[0]][step]
+        if isinstance(node, BatchMajor):
+            return walk(node.args[0])
         if isinstance(node, Dot):
             left, right = (walk(arg) for arg in node.args)
             return left * right
@@ -95,3 +99,29 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
 def gradient(loss: sp.Expr, matrix: sp.Matrix) -> sp.Matrix:
     """∂loss/∂(each entry of ``matrix``) by scalar ``diff``: the ground truth a kernel is proven against."""
     return matrix.applyfunc(lambda entry: sp.diff(loss, entry))
+
+
+def run(kernel: Kernel, env: Mapping[sp.Symbol, object]) -> dict[sp.Symbol, object]:
+    """Replay a kernel's statements on matrices of symbols, loops included.
+
+    ``env`` gives the arguments and what the kernel's bindings mean (sizes, time-major views as
+    lists of matrices, zeroed buffers and accumulators); a sequence is a list with one matrix per
+    step, and a target ``name[t]`` writes its step t. Returns every value by symbol.
+    """
+    values: dict[sp.Symbol, object] = dict(env)
+
+    def assign(target: str, value: object, t: int | None) -> None:
+        if target.endswith("[t]"):
+            values[sp.Symbol(target[:-3])][t] = value  # type: ignore[index]
+        else:
+            values[sp.Symbol(target)] = value
+
+    for statement in kernel.statements:
+        if isinstance(statement, Loop):
+            count = int(values[sp.Symbol(statement.count)])  # type: ignore[call-overload]
+            for t in reversed(range(count)) if statement.reverse else range(count):
+                for inner in statement.body:
+                    assign(inner.target, evaluate(inner.expr, values, step=t), t)
+        else:
+            assign(statement.target, evaluate(statement.expr, values), None)
+    return values

@@ -227,7 +227,7 @@ def _canonical_function(function: types.FunctionType, modules: set[str], walk: C
 
 
 def _note_module(kind: type, modules: set[str]) -> None:
-    if kind.__module__.split(".")[0] == "mathnn":
+    if (kind.__module__ or "").split(".")[0] == "mathnn":
         modules.add(kind.__module__)
 
 

@@ -84,6 +84,24 @@ class Transposed(sp.Function):
         return rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}"
 
 
+class Step(sp.Function):
+    """Step t of a time-major sequence, ``x[t]`` in a kernel: inside a :class:`Loop` only."""
+
+    nargs = 1
+
+    def _latex(self, printer) -> str:
+        return f"{printer.parenthesize(self.args[0], 1000, strict=True)}_{{t}}"
+
+
+class BatchMajor(sp.Function):
+    """A time-major (T, N, …) sequence as CS231n's batch-major (N, T, …): ``x.swapaxes(0, 1)``, a view."""
+
+    nargs = 1
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.args[0])
+
+
 class Named(sp.Symbol):
     """A symbol with a code name (``x_hat``, what generated kernels call it) and the lecture's notation.
 
@@ -138,6 +156,20 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """Statements run once per step t of a sequence: t = 0 … T − 1, or T − 1 … 0 with ``reverse``.
+
+    A body statement whose target is ``name[t]`` writes step t of a time-major buffer; ``Step(x)``
+    reads step t of one.
+    """
+
+    body: tuple[Statement, ...]
+    equation: str
+    reverse: bool = False
+    count: str = "T"
+
+
+@dataclass(frozen=True)
 class Kernel:
     """A generated numpy function: arguments, statements, and what it must equal.
 
@@ -147,12 +179,13 @@ class Kernel:
 
     ``defaults`` gives keyword defaults (``eps=1e-5``, ``out=None``); ``bindings`` defines names
     taken from the arguments as numpy code (``{"N": "x.shape[0]", "first_row": "x[0]"}``); ``arg_docs`` documents arguments in the docstring;
-    ``batch_arrays`` names the (N, D) arrays, so the printer knows which operand a buffer holds.
+    ``batch_arrays`` names the (N, D) arrays, so the printer knows which operand a buffer holds;
+    ``arg_types`` overrides an argument's annotation (a callable). A statement may be a :class:`Loop`.
     """
 
     name: str
     args: tuple[sp.Symbol, ...]
-    statements: tuple[Statement, ...]
+    statements: tuple[Statement | Loop, ...]
     computes: sp.Expr | tuple[sp.Expr, ...]
     summary: str
     returns: str
@@ -161,6 +194,7 @@ class Kernel:
     bindings: dict[str, str] = field(default_factory=dict)
     arg_docs: dict[str, str] = field(default_factory=dict)
     batch_arrays: frozenset[str] = frozenset()
+    arg_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def results(self) -> tuple[str, ...]:

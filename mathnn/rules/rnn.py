@@ -15,12 +15,12 @@ from __future__ import annotations
 import itertools
 import sympy as sp
 
-from .arrays import evaluate, gradient, symbol_matrix
+from .arrays import evaluate, gradient, run, symbol_matrix
 from . import rnn_math
 from .decide import matrices_equal
 from .core import (
-    BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, RowMax, RowSum, Section, Statement, TotalSum, Transposed,
-    compose, kernel_section,
+    BatchMajor, BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Loop, RowMax, RowSum, Section, Statement, Step,
+    TotalSum, Transposed, compose, kernel_section,
 )
 from .textprint import text
 
@@ -128,6 +128,151 @@ softmax_ce_kernel = Kernel(
 )
 
 
+# -- the step unrolled over a sequence: forward and backpropagation through time ---------------------
+
+h0, h, dh, x_steps, dh_steps, a_steps, prev_steps = sp.symbols("h0 h dh x_steps dh_steps a_steps prev_steps")
+dWx, dWh, db, dx, dh0 = sp.symbols("dWx dWh db dx dh0")
+f_arg, f_grad_arg, T = sp.symbols("f f_grad T")
+#: Any element-wise activation and its derivative: the sequence kernels are proven for every f.
+f, f_grad = sp.Function("f"), sp.Function("f_grad")
+_CALLABLE = "Callable[[np.ndarray], np.ndarray] | None"
+
+sequence_forward = Kernel(
+    name="rnn_sequence_forward",
+    args=(x, h0, Wx, Wh, b, f_arg),
+    statements=(
+        Statement("prev_h", h0, "h_0 starts the recurrence"),
+        Loop(
+            (
+                Statement("a[t]", Dot(Step(x_steps), Wx) + Dot(prev_h, Wh) + b,
+                          "a_t = x_t Wx + h_{t−1} Wh + b: the step rule's pre-activation"),
+                Statement("h[t]", f(Step(a)), "h_t = f(a_t)"),
+                Statement("prev_h", Step(h), "the state step t + 1 reads"),
+            ),
+            "the step, once per time step t = 1 … T",
+        ),
+        Statement("h", BatchMajor(h), "h_1 … h_T as (N, T, H), a view"),
+        Statement("a", BatchMajor(a), "a_1 … a_T as (N, T, H), a view"),
+    ),
+    computes=(sp.Symbol("h_seq"), sp.Symbol("a_seq")),
+    summary="The RNN step unrolled over a sequence, for any element-wise activation f (tanh by default).",
+    returns="h : ndarray of shape (N, T, H)\n    h_1 … h_T\na : ndarray of shape (N, T, H)\n    a_1 … a_T, for f′",
+    outputs=("h", "a"),
+    defaults={"f": None},
+    bindings={
+        "f": "np.tanh if f is None else f",
+        "T": "x.shape[1]",
+        "x_steps": "x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows",
+        "a": "np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))",
+        "h": "np.empty_like(a)",
+    },
+    arg_docs={
+        "x": "ndarray of shape (N, T, D)", "h0": "ndarray of shape (N, H)", "Wx": "ndarray of shape (D, H)",
+        "Wh": "ndarray of shape (H, H)", "b": "ndarray of shape (H,)",
+        "f": "callable, element-wise activation; np.tanh when None",
+    },
+    arg_types={"f": _CALLABLE},
+)
+
+sequence_backward = Kernel(
+    name="rnn_sequence_backward",
+    args=(dh, x, h0, h, a, Wx, Wh, f_grad_arg),
+    statements=(
+        Loop(
+            (
+                Statement("da", (Step(dh_steps) + dprev_h) * f_grad(Step(a_steps)),
+                          "δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)"),
+                Statement("dprev_h", Dot(da, Transposed(Wh)), "what step t sends back to h_{t−1}: δ_t Whᵀ"),
+                Statement("dx[t]", Dot(da, Transposed(Wx)), "∂L/∂x_t = δ_t Wxᵀ"),
+                Statement("dWx", dWx + Dot(Transposed(Step(x_steps)), da), "∂L/∂Wx = Σ_t x_tᵀ δ_t"),
+                Statement("dWh", dWh + Dot(Transposed(Step(prev_steps)), da), "∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t"),
+                Statement("db", db + BatchSum(da), "∂L/∂b = Σ_t Σ_rows δ_t"),
+            ),
+            "backpropagation through time, t = T … 1: the weights are shared, so their gradients add up",
+            reverse=True,
+        ),
+        Statement("dx", BatchMajor(dx), "∂L/∂x as (N, T, D), a view"),
+        Statement("dh0", dprev_h, "∂L/∂h_0: what step 1 sent back"),
+    ),
+    computes=(dx, dh0, dWx, dWh, db),
+    summary="Backpropagation through time for rnn_sequence_forward, for any activation (tanh′ by default).",
+    returns=(
+        "dx : ndarray of shape (N, T, D)\ndh0 : ndarray of shape (N, H)\ndWx : ndarray of shape (D, H)\n"
+        "dWh : ndarray of shape (H, H)\ndb : ndarray of shape (H,)"
+    ),
+    outputs=("dx", "dh0", "dWx", "dWh", "db"),
+    defaults={"f_grad": None},
+    bindings={
+        "f_grad": "(lambda a_t: 1 - np.tanh(a_t) ** 2) if f_grad is None else f_grad",
+        "T": "x.shape[1]",
+        "dh_steps": "dh.swapaxes(0, 1)",
+        "x_steps": "x.swapaxes(0, 1)",
+        "a_steps": "a.swapaxes(0, 1)",
+        "prev_steps": "[h0, *h.swapaxes(0, 1)[:-1]]  # h_{t−1} of every step",
+        "dx": "np.empty(x_steps.shape, dtype=np.result_type(x, dh, Wx, Wh))",
+        "dWx": "np.zeros(Wx.shape, dtype=dx.dtype)",
+        "dWh": "np.zeros(Wh.shape, dtype=dx.dtype)",
+        "db": "np.zeros(Wh.shape[0], dtype=dx.dtype)",
+        "dprev_h": "np.zeros(h0.shape, dtype=dx.dtype)",
+    },
+    arg_docs={
+        "dh": "ndarray of shape (N, T, H), upstream ∂L/∂h_t of every step (not through time)",
+        "x": "ndarray of shape (N, T, D)", "h0": "ndarray of shape (N, H)",
+        "h": "ndarray of shape (N, T, H), from rnn_sequence_forward", "a": "ndarray of shape (N, T, H), likewise",
+        "Wx": "ndarray of shape (D, H)", "Wh": "ndarray of shape (H, H)",
+        "f_grad": "callable, f′ element-wise at the pre-activation; tanh′ when None",
+    },
+    arg_types={"f_grad": _CALLABLE},
+)
+
+
+def _fprime(expr: sp.Expr) -> sp.Expr:
+    """SymPy's derivative of the undefined f at a point, written as f_grad at that point."""
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Subs) and isinstance(e.expr, sp.Derivative) and e.expr.expr.func == f,
+        lambda e: f_grad(*e.point),
+    )
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func == f, lambda e: f_grad(e.expr.args[0]))
+
+
+def sequence_kernel_claims(forward_kernel: Kernel = sequence_forward, backward_kernel: Kernel = sequence_backward,
+                           n: int = 1, d: int = 1, hidden: int = 2, steps: int = 3) -> list[Claim]:
+    """The sequence kernels: the step unrolled, and BPTT = scalar diff of the unrolled loss, for any f."""
+    zero = lambda rows, cols: sp.zeros(rows, cols)  # noqa: E731
+    xs = [symbol_matrix(f"x{t}", n, d) for t in range(steps)]
+    dhs = [symbol_matrix(f"dh{t}", n, hidden) for t in range(steps)]
+    weights = {Wx: symbol_matrix("Wx", d, hidden), Wh: symbol_matrix("Wh", hidden, hidden), b: symbol_matrix("b", 1, hidden)}
+    start = symbol_matrix("h0", n, hidden)
+    forward = run(forward_kernel, {x_steps: xs, h0: start, T: steps, a: [None] * steps, h: [None] * steps, **weights})
+    hs, pre = forward[h], forward[a]
+    size = f"N={n}, D={d}, H={hidden}, T={steps}"
+    # the loop is the step kernel applied T times (with f = tanh, the step kernel's activation)
+    stepped, previous = [], start
+    for t in range(steps):
+        (previous,) = (evaluate(e, {x: xs[t], prev_h: previous, **weights}) for e in compose(step_forward))
+        stepped.append(previous)
+    claims = [_claim(
+        f"rnn_sequence_forward is rnn_step_forward applied at t = 1 … T ({size})", r"h_t = f(a_t),\ t = 1 \dots T",
+        sp.Matrix.vstack(*[m.replace(f, sp.tanh) for m in hs]), sp.Matrix.vstack(*stepped),
+    )]
+    loss = sum(sum(dht.multiply_elementwise(ht)) for dht, ht in zip(dhs, hs))
+    backward = run(backward_kernel, {
+        dh_steps: dhs, x_steps: xs, a_steps: pre, prev_steps: [start, *hs[:-1]], T: steps, dx: [None] * steps,
+        dWx: zero(d, hidden), dWh: zero(hidden, hidden), db: zero(1, hidden), dprev_h: zero(n, hidden), **weights,
+    })
+    truth = {name: gradient(loss, matrix).applyfunc(_fprime) for name, matrix in (
+        ("dx", sp.Matrix.vstack(*xs)), ("dh0", start), ("dWx", weights[Wx]), ("dWh", weights[Wh]), ("db", weights[b]),
+    )}
+    kernel = {"dx": sp.Matrix.vstack(*backward[dx]), "dh0": backward[dh0], "dWx": backward[dWx],
+              "dWh": backward[dWh], "db": backward[db]}
+    claims += [
+        _claim(f"rnn_sequence_backward gives ∂L/∂{name[1:]} of the unrolled loss, for any activation f ({size})",
+               rf"\frac{{\partial L}}{{\partial {name[1:]}}}", kernel[name], truth[name])
+        for name in ("dx", "dh0", "dWx", "dWh", "db")
+    ]
+    return claims
+
+
 # -- proofs at concrete sizes -------------------------------------------------------------------------
 
 
@@ -224,7 +369,7 @@ def _derivation() -> list[Section]:
     ]
 
 
-RNN_KERNELS = (step_forward, step_delta, weight_gradients)
+RNN_KERNELS = (step_forward, step_delta, weight_gradients, sequence_forward, sequence_backward)
 
 rnn = ClaimRule(
     name="rnn",
@@ -238,7 +383,9 @@ rnn = ClaimRule(
     kernels=RNN_KERNELS,
     # The column-form math for every activation and BPTT at (n, d, v, T) = (3, 2, 2, 4), then each
     # row-form kernel entry by entry.
-    claims_of=lambda kernels: [*rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels})],
+    claims_of=lambda kernels: [
+        *rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(*kernels[3:5]),
+    ],
     derivation_of=_derivation,
 )
 
