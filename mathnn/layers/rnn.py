@@ -1,22 +1,38 @@
 """Recurrent layers, as in CS231n assignment 3: one tanh RNN step and the RNN over whole sequences.
 
-The arithmetic is the generated kernel :mod:`mathnn.kernels.rnn`; this module checks the input and
-keeps what the backward pass needs (with copies of the weights, so that updating them in place before
-the backward pass does not change the gradient).
+The arithmetic is the generated kernel :mod:`mathnn.kernels.rnn`: the step kernels for one step, the
+sequence kernels (the recurrence and backpropagation through time) for whole sequences. This module
+checks the input and keeps what the backward pass needs (with copies of the weights, so that
+updating them in place before the backward pass does not change the gradient). The sequence layer
+also runs with the other activations of the lecture (``activation=``), for the vanishing-gradient
+experiments; tanh, CS231n's, is the default.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels as _kernels
 from ..errors import InputError
 from ..kernels import rnn as _rnn
-from ..validate import as_float_array
+from ..validate import as_float_array, describe, real_scalar
 from ._checks import check_cache, expect_shape, shaped, upstream
 
 __all__ = ["RNNCache", "RNNStepCache", "rnn_backward", "rnn_forward", "rnn_step_backward", "rnn_step_forward"]
+
+#: The element-wise activations :func:`rnn_forward` accepts, each with its generated kernel
+#: ``mathnn.kernels.<name>`` (``<name>`` and ``<name>_grad``); tanh is CS231n's and the default.
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
+DEFAULT_ACTIVATION = "tanh"
+LEAKY_ALPHA = 0.01
+
+Elementwise = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,13 @@ class RNNCache:
         A copy of the hidden-to-hidden weights used in the forward pass.
     h : ndarray of shape (N, T, H)
         Every hidden state h_1 … h_T.
+    a : ndarray of shape (N, T, H) or None
+        The pre-activations a_t = x_t Wx + h_{t−1} Wh + b (f′ is evaluated there for every
+        activation but tanh, whose f′ = 1 − h² comes from h).
+    activation : str
+        One of ``mathnn.layers.rnn.ACTIVATIONS``.
+    alpha : float
+        Leaky ReLU's slope for a ≤ 0 (unused by the other activations).
     """
 
     x: np.ndarray
@@ -67,6 +90,29 @@ class RNNCache:
     Wx: np.ndarray
     Wh: np.ndarray
     h: np.ndarray
+    a: np.ndarray | None = None
+    activation: str = DEFAULT_ACTIVATION
+    alpha: float = LEAKY_ALPHA
+
+
+def _activation(activation: object, alpha: object) -> tuple[Elementwise | None, Elementwise | None]:
+    """f and f′ for the sequence kernels, from :mod:`mathnn.kernels.<activation>`; (None, None) for tanh.
+
+    For tanh the kernels' own default is used (f′ = 1 − h², from the output), which is CS231n's
+    arithmetic. A kernel with a slope parameter (Leaky ReLU's) gets ``alpha``.
+    """
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise InputError(
+            f"activation: expected one of {', '.join(map(repr, ACTIVATIONS))}; received {describe(activation)}"
+        )
+    slope = real_scalar(alpha, "alpha", f"Leaky ReLU's slope for a ≤ 0, default {LEAKY_ALPHA}")
+    if activation == DEFAULT_ACTIVATION:
+        return None, None
+    module = importlib.import_module(f"{_kernels.__name__}.{activation}")
+    f, f_grad = getattr(module, activation), getattr(module, f"{activation}_grad")
+    if "alpha" in inspect.signature(f).parameters:
+        return functools.partial(f, alpha=slope), functools.partial(f_grad, alpha=slope)
+    return f, f_grad
 
 
 def _rnn_arguments(
@@ -159,9 +205,17 @@ def rnn_step_backward(
 
 
 def rnn_forward(
-    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    activation: str = DEFAULT_ACTIVATION,
+    alpha: float = LEAKY_ALPHA,
 ) -> tuple[np.ndarray, RNNCache]:
-    """A tanh RNN over whole sequences, as in CS231n assignment 3: :func:`rnn_step_forward` for t = 1 … T.
+    """An RNN over whole sequences, as in CS231n assignment 3: h_t = f(x_t Wx + h_{t−1} Wh + b) for t = 1 … T.
+
+    With the default f = tanh this is :func:`rnn_step_forward` for every step, CS231n's layer.
 
     Parameters
     ----------
@@ -175,6 +229,10 @@ def rnn_forward(
         Hidden-to-hidden weights.
     b : array_like of shape (H,)
         Bias.
+    activation : {'tanh', 'sigmoid', 'relu', 'leaky_relu'}, default 'tanh'
+        The element-wise f, from its generated kernel (``mathnn.layers.rnn.ACTIVATIONS``).
+    alpha : float, default 0.01
+        Leaky ReLU's slope for a ≤ 0 (ignored by the other activations).
 
     Returns
     -------
@@ -184,14 +242,9 @@ def rnn_forward(
         For :func:`rnn_backward` (with copies of Wx and Wh).
     """
     x, h0, Wx, Wh, b = _rnn_arguments(x, "h0", h0, Wx, Wh, b, "(N, T, D)", 3)
-    n, steps, _ = x.shape
-    h = np.empty((n, steps, Wx.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
-    # per-step views made once: indexing inside the loop would cost as much as the arithmetic
-    x_steps, h_steps = list(x.swapaxes(0, 1)), list(h.swapaxes(0, 1))
-    prev_h = h0
-    for x_t, h_t in zip(x_steps, h_steps):
-        h_t[...] = prev_h = _rnn.rnn_step_forward(x_t, prev_h, Wx, Wh, b)
-    return h, RNNCache(x, h0, Wx.copy(), Wh.copy(), h)
+    f, _ = _activation(activation, alpha)
+    h, a = _rnn.rnn_sequence_forward(x, h0, Wx, Wh, b, f=f)
+    return h, RNNCache(x, h0, Wx.copy(), Wh.copy(), h, a, activation, float(alpha))
 
 
 def rnn_backward(
@@ -200,9 +253,8 @@ def rnn_backward(
     """Backpropagation through time for :func:`rnn_forward`.
 
     Going backwards over t, the gradient reaching h_t is the upstream dh[:, t] plus what flows back
-    from step t + 1; the step's δ_t = (that sum) ⊙ (1 − h_t²) then sends δ_t Whᵀ on to h_{t−1}.
-    Only this recursion runs in the loop: the weight gradients Σ_t x_tᵀ δ_t, Σ_t h_{t−1}ᵀ δ_t, Σ_t δ_t
-    and every dx_t = δ_t Wxᵀ are one matrix product each over the N·T stacked steps.
+    from step t + 1; the step's δ_t = (that sum) ⊙ f′(a_t) then sends δ_t Whᵀ on to h_{t−1}. The
+    weight gradients are the sums Σ_t x_tᵀ δ_t, Σ_t h_{t−1}ᵀ δ_t, Σ_t δ_t and dx_t = δ_t Wxᵀ.
 
     Parameters
     ----------
@@ -222,20 +274,5 @@ def rnn_backward(
     """
     check_cache(cache, RNNCache, "rnn_forward", named=(RNNStepCache,))
     dh = upstream(dh, "dh", cache.h.shape, "the shape of h from the forward pass, (N, T, H)")
-    h = cache.h
-    n, steps, hidden = h.shape
-    da = np.empty(h.shape, dtype=np.result_type(dh, h, cache.Wh))
-    dprev_h = np.zeros((n, hidden), dtype=da.dtype)
-    # per-step views made once, as in rnn_forward
-    steps_back = zip(*(reversed(list(array.swapaxes(0, 1))) for array in (dh, h, da)))
-    for dh_t, h_t, da_t in steps_back:
-        dnext_h = dh_t + dprev_h  # a new array: the caller's dh is never written to
-        da_t[...], dprev_h = _rnn.rnn_step_delta(dnext_h, h_t, cache.Wh)
-    # h_{t−1} of every step: h0, then h_1 … h_{T−1}
-    prev_h = np.concatenate((cache.h0[:, np.newaxis], h[:, :-1]), axis=1)
-    rows = n * steps
-    d = cache.x.shape[2]
-    dx, dWx, dWh, db = _rnn.rnn_weight_gradients(
-        da.reshape(rows, hidden), cache.x.reshape(rows, d), prev_h.reshape(rows, hidden), cache.Wx
-    )
-    return dx.reshape(n, steps, d), dprev_h, dWx, dWh, db
+    _, f_grad = _activation(cache.activation, cache.alpha)
+    return _rnn.rnn_sequence_backward(dh, cache.x, cache.h0, cache.h, cache.a, cache.Wx, cache.Wh, f_grad=f_grad)
