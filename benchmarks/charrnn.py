@@ -11,10 +11,11 @@ weights, one sequence at a time (batch 1):
   one-hot input, computes W_xh x + W_hh h + b, the output scores, the softmax and the loss on its
   own; the backward pass adds one outer product per weight matrix per step; then each gradient is
   clipped to [−5, 5] and Adagrad updates each weight.
-- CharRNN.fit: the generated kernels, with everything that does not depend on the previous step
-  done for all T steps at once (the input term as a row gather, the output layer, the softmax, the
-  weight gradients as one product each); only the recurrence is left in the time loop.
-  ``mathnn.optim`` clips and updates, checking its input on every call.
+- CharRNN.fit: the checked CS231n layers of ``mathnn.layers`` on one sequence, with everything that
+  does not depend on the previous step done for all T steps at once (the output layer, the softmax,
+  the weight gradients as one product each); only the recurrence and backpropagation through time
+  are left in the time loops of ``rnn_forward`` / ``rnn_backward``, one generated step kernel call
+  per step. ``mathnn.optim`` clips and updates, checking its input on every call.
 
 First, both run 50 steps from the same weights and their losses are compared: they must agree to
 1e-9, being the same arithmetic in a different order. This check runs at learning rate 0.01:
@@ -37,7 +38,7 @@ import time
 
 import numpy as np
 
-from mathnn.charrnn import CharRNN
+from mathnn.models import CharRNN
 from mathnn.data import load_text
 
 TARGET = 3.0

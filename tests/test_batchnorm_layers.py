@@ -494,6 +494,8 @@ def test_affine_keeps_float32_and_error_messages():
         affine_forward(x32, w32, np.ones(3))
     with _raises("dout: expected shape (2, 4) (the shape of the forward output); received shape (4, 2)"):
         affine_backward(np.ones((4, 2)), cache)
+    with _raises("cache: expected the cache (x, w, b) returned by affine_forward; received tuple (1, 2)"):
+        affine_backward(np.ones((2, 4)), (1, 2))
 
 
 def test_relu_layer_values_gradient_and_errors():

@@ -1,4 +1,4 @@
-"""mathnn.charrnn and the `mathnn charrnn` / `mathnn tag` commands: what the model learns, that its fast
+"""mathnn.models.CharRNN and the `mathnn charrnn` / `mathnn tag` commands: what the model learns, that its fast
 training is the same arithmetic as the layers, files, reproducibility and every error.
 
 Agreement with the layers is measured as max |a − b| (losses, nats/char) and as normwise relative error
@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mathnn.charrnn import CharRNN, unigram_loss
+from mathnn.models import CharRNN, unigram_loss
 from mathnn.cli import main
 from mathnn.data import load_text
 from mathnn.errors import InputError
@@ -392,8 +392,20 @@ def test_the_status_is_asked_for_only_when_drawn():
     assert list(progress(range(4), 4, "counting", enabled=False, status=status)) == [0, 1, 2, 3]
 
 
+def test_the_models_package_exports_both_models():
+    import mathnn.models
+    from mathnn.models import charrnn, tagger
+
+    assert mathnn.models.CharRNN is charrnn.CharRNN and mathnn.models.unigram_loss is charrnn.unigram_loss
+    for name in ("SENTENCES", "TAGS", "UNKNOWN", "RNNTagger", "split_words", "train_tagger"):
+        assert getattr(mathnn.models, name) is getattr(tagger, name), name
+    assert sorted(mathnn.models.__all__) == sorted(
+        ["CharRNN", "unigram_loss", "SENTENCES", "TAGS", "UNKNOWN", "RNNTagger", "split_words", "train_tagger"]
+    )
+
+
 def test_the_models_do_not_import_sympy():
-    code = "import sys, mathnn.charrnn, mathnn.tagger, mathnn.cli; print('sympy' in sys.modules)"
+    code = "import sys, mathnn.models, mathnn.cli; print('sympy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

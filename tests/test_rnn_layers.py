@@ -468,3 +468,54 @@ Y_EXPECTED = "y: expected an integer array of shape (N, T) = (2, 3) with values 
 def test_temporal_softmax_loss_error_messages(y, mask, message):
     with _raises(message):
         temporal_softmax_loss(X, y, mask)
+
+
+# -- other activations (for the vanishing-gradient experiments) -------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky_relu"])
+def test_rnn_with_another_activation_is_its_recurrence_and_its_gradient(activation):
+    import importlib
+
+    kernels = importlib.import_module(f"mathnn.kernels.{activation}")
+    f = getattr(kernels, activation)
+    inputs, dh = _sequence_inputs((2, 4, 3, 5), seed=21)
+    h, cache = rnn_forward(**inputs, activation=activation)
+    state = inputs["h0"]
+    for t in range(4):  # h_t = f(x_t Wx + h_{t−1} Wh + b), written out
+        state = f(inputs["x"][:, t] @ inputs["Wx"] + state @ inputs["Wh"] + inputs["b"])
+        np.testing.assert_allclose(h[:, t], state, rtol=1e-13, atol=1e-15)
+    analytic = dict(zip(("x", "h0", "Wx", "Wh", "b"), rnn_backward(dh, cache), strict=True))
+    for name, point in inputs.items():
+        numeric = numerical_vjp(
+            lambda v, name=name: rnn_forward(**{**inputs, name: v}, activation=activation)[0], point, dh, method="complex"
+        )
+        np.testing.assert_allclose(analytic[name], numeric, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_tanh_is_the_default_activation_and_cs231n_arithmetic():
+    inputs, dh = _sequence_inputs((2, 3, 4, 5), seed=22)
+    h, cache = rnn_forward(**inputs)
+    h_tanh, cache_tanh = rnn_forward(**inputs, activation="tanh")
+    assert np.array_equal(h, h_tanh)
+    for default, explicit in zip(rnn_backward(dh, cache), rnn_backward(dh, cache_tanh), strict=True):
+        assert np.array_equal(default, explicit)
+    np.testing.assert_allclose(h, reference_rnn_forward(**inputs), rtol=1e-13, atol=0)
+
+
+def test_leaky_relu_slope_is_used():
+    inputs, _ = _sequence_inputs((1, 2, 3, 4), seed=23)
+    steep, _ = rnn_forward(**inputs, activation="leaky_relu", alpha=0.5)
+    shallow, _ = rnn_forward(**inputs, activation="leaky_relu")
+    assert not np.array_equal(steep, shallow)
+
+
+@pytest.mark.parametrize(
+    ("activation", "message"),
+    [
+        ("softplus", "activation: expected one of 'tanh', 'sigmoid', 'relu', 'leaky_relu'; received str 'softplus'"),
+        (None, "activation: expected one of 'tanh', 'sigmoid', 'relu', 'leaky_relu'; received NoneType None"),
+    ],
+)
+def test_rnn_forward_activation_errors(activation, message):
+    with _raises(message):
+        rnn_forward(X, H0, WX, WH, B, activation=activation)

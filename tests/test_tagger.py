@@ -1,4 +1,4 @@
-"""mathnn.tagger: the lecture's "I work at google" tagged by a many-to-many RNN, unknown words, errors."""
+"""mathnn.models.tagger: the lecture's "I work at google" tagged by a many-to-many RNN, unknown words, errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mathnn.errors import InputError
-from mathnn.tagger import SENTENCES, TAGS, UNKNOWN, RNNTagger, train_tagger
+from mathnn.models import SENTENCES, TAGS, UNKNOWN, RNNTagger, train_tagger
 
 
 @pytest.fixture(autouse=True)

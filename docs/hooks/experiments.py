@@ -53,7 +53,7 @@ def _figure(name: str, caption: str) -> str:
 
 
 def tagger() -> str:
-    from mathnn.tagger import train_tagger
+    from mathnn.models import train_tagger
 
     model = train_tagger(seed=SEED)
     rows = ["| sentence | tags |", "|---|---|"]
@@ -71,7 +71,7 @@ def rnn_forms() -> str:
 
 
 def charrnn() -> str:
-    from mathnn.charrnn import CharRNN, unigram_loss
+    from mathnn.models import CharRNN, unigram_loss
     from mathnn.data import load_text
 
     text = load_text()

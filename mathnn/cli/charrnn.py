@@ -12,7 +12,7 @@ from .common import NATURAL, POSITIVE_FLOAT, POSITIVE_INT, _fail, _read_text
 
 
 def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ..charrnn import CharRNN, unigram_loss
+    from ..models.charrnn import CharRNN, unigram_loss
     from ..errors import InputError
 
     parser = args.subparser
@@ -48,7 +48,7 @@ def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def sample(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ..charrnn import CharRNN
+    from ..models.charrnn import CharRNN
     from ..errors import InputError
 
     parser = args.subparser

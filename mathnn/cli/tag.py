@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from .common import NATURAL, POSITIVE_INT, _fail
 
 if TYPE_CHECKING:
-    from ..tagger import RNNTagger
+    from ..models.tagger import RNNTagger
 
 
 def tagged(sentence: str, tagger: RNNTagger) -> str:
     """'I/pronoun work/verb …', and which words were unknown to the tagger."""
-    from ..tagger import split_words
+    from ..models.tagger import split_words
 
     words = split_words(sentence)
     tags = tagger.tag(sentence)
@@ -25,7 +25,7 @@ def tagged(sentence: str, tagger: RNNTagger) -> str:
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..errors import InputError
-    from ..tagger import train_tagger
+    from ..models.tagger import train_tagger
 
     parser = args.subparser
     try:

@@ -36,9 +36,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _tour_models() -> None:
-    from ..charrnn import CharRNN, unigram_loss
+    from ..models.charrnn import CharRNN, unigram_loss
     from ..data import load_text
-    from ..tagger import train_tagger
+    from ..models.tagger import train_tagger
     from .tag import tagged
 
     text = load_text()

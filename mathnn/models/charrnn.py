@@ -13,18 +13,18 @@ cross-entropy −Σ_t log p_t[x_{t+1}] through the chunk (truncated BPTT), clips
 to [−5, 5] and takes an Adagrad step; the hidden state is carried from one chunk to the next and
 reset to zero whenever the text starts over.
 
-The arithmetic comes from the generated, proven kernels: :func:`mathnn.kernels.rnn.rnn_step_delta`
-runs backpropagation through time, :func:`~mathnn.kernels.rnn.rnn_weight_gradients` gives the
-weight gradients of a whole chunk as one product each, and
-:func:`~mathnn.kernels.softmax_ce.softmax_cross_entropy` the loss and its gradient. The forward
-recurrence is the kernel's statement ``tanh(x Wx + h Wh + b)`` with x Wx + b hoisted out of the time
-loop: for a one-hot x_t, x_t Wx is row x_t of Wx, so all T rows are gathered at once and the loop
-only adds h_{t−1} Wh (``tests/test_charrnn.py`` checks this against :func:`mathnn.layers.rnn_forward`).
-Likewise the output layer and the softmax run on all T steps at once. This module imports numpy only.
+A chunk is one sequence (N = 1) through the CS231n layers of :mod:`mathnn.layers`, which run the
+generated, proven kernels: :func:`~mathnn.layers.rnn_forward` and :func:`~mathnn.layers.rnn_backward`
+for the recurrence and backpropagation through time, :func:`~mathnn.layers.temporal_affine_forward`
+and its backward for the output layer, :func:`~mathnn.layers.temporal_softmax_loss` for the loss and
+its gradient. Sampling goes one character at a time with the step kernel
+:func:`mathnn.kernels.rnn.rnn_step_forward`, and the softmax of the scores is the generated
+:func:`~mathnn.kernels.softmax_ce.softmax_cross_entropy` kernel's gradient against no target. This
+module has no arithmetic of its own; it imports numpy only.
 
 Examples
 --------
->>> from mathnn.charrnn import CharRNN
+>>> from mathnn.models import CharRNN
 >>> model = CharRNN(hidden_size=16, seq_length=10, seed=0)
 >>> losses = model.fit("hello " * 40, steps=150, progress=False)
 >>> model.sample("h", 11, temperature=0.1)
@@ -42,12 +42,20 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
-from .kernels.rnn import rnn_step_delta, rnn_weight_gradients
-from .kernels.softmax_ce import softmax_cross_entropy
-from .optim import adagrad, clip_by_value, sgd
-from .progress import progress as progress_bar
-from .validate import count, describe, positive_real
+from ..errors import InputError
+from ..kernels.rnn import rnn_step_forward
+from ..kernels.softmax_ce import softmax_cross_entropy
+from ..layers import (
+    affine_forward,
+    rnn_backward,
+    rnn_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+)
+from ..optim import adagrad, clip_by_value, sgd
+from ..progress import progress as progress_bar
+from ..validate import count, describe, positive_real
 
 __all__ = ["CharRNN", "unigram_loss"]
 
@@ -100,33 +108,22 @@ def unigram_loss(text: str) -> float:
     return float(-np.sum(frequencies * np.log(frequencies)))
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    exp_shifted = np.exp(scores - scores.max())
-    return exp_shifted / exp_shifted.sum()
+def _distribution(scores: np.ndarray) -> np.ndarray:
+    """softmax(scores), from the generated softmax cross-entropy kernel.
 
-
-def _hidden_states(input_part: np.ndarray, h0: np.ndarray, Wh: np.ndarray) -> np.ndarray:
-    """h_0 … h_T from h_t = tanh(input_part[t] + h_{t−1} Wh), input_part[t] = x_t Wx + b.
+    The kernel's gradient is w (p − onehot); with weight 1 and no target (onehot = 0) it is p itself.
 
     Parameters
     ----------
-    input_part : ndarray of shape (T, H)
-        x_t Wx + b for every step; overwritten (it holds a_t on return).
-    h0 : ndarray of shape (H,)
-    Wh : ndarray of shape (H, H)
+    scores : ndarray of shape (V,)
 
     Returns
     -------
-    h : ndarray of shape (T + 1, H)
-        h[0] = h0, h[t] = h_t.
+    p : ndarray of shape (V,)
     """
-    h = np.empty((input_part.shape[0] + 1, h0.shape[0]))
-    h[0] = h0
-    rows = list(h)  # views made once: indexing inside the loop would cost as much as the arithmetic
-    for t, a in enumerate(input_part):
-        a += rows[t] @ Wh
-        np.tanh(a, out=rows[t + 1])
-    return h
+    row = scores[np.newaxis]
+    _, p = softmax_cross_entropy(row, np.zeros_like(row), np.ones((1, 1)))
+    return p[0]
 
 
 class CharRNN:
@@ -266,12 +263,12 @@ class CharRNN:
         onehot = np.eye(len(self.vocabulary))
         recent: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
         losses: list[float] = []
-        hidden = np.zeros(self.hidden_size)
+        hidden = np.zeros((1, self.hidden_size))
         position = 0
         status = lambda: f"loss {sum(recent) / len(recent):.3f} nats/char"  # noqa: E731
         for _ in progress_bar(range(steps), steps, "training", enabled=progress, status=status):
             if position + chunk + 1 > len(encoded):
-                position, hidden = 0, np.zeros(self.hidden_size)
+                position, hidden = 0, np.zeros((1, self.hidden_size))
             loss, hidden = self._step(encoded[position : position + chunk + 1], hidden, onehot)
             losses.append(loss / chunk)
             recent.append(losses[-1])
@@ -281,28 +278,18 @@ class CharRNN:
     def _step(self, characters: np.ndarray, hidden: np.ndarray, onehot: np.ndarray) -> tuple[float, np.ndarray]:
         """One chunk: forward, backward through time, clip, update. Returns (summed loss, last hidden state).
 
-        ``characters`` holds T + 1 indices: the inputs and, shifted by one, the targets.
+        ``characters`` holds T + 1 indices: the inputs and, shifted by one, the targets; ``hidden``
+        (shape (1, H)) is h_0 of the chunk.
         """
         p = self.params
-        Wh, Wy = p["Wh"], p["Wy"]
-        inputs, steps = characters[:-1], characters.size - 1
-        h = _hidden_states(p["Wx"][inputs] + p["b"], hidden, Wh)
-        h_out = h[1:]
-        encoded = onehot[characters]
-        loss, dscores = softmax_cross_entropy(h_out @ Wy + p["by"], encoded[1:], np.ones((steps, 1)))
-        # the gradient reaching each h_t from its own output; the loop adds what flows back in time
-        dh = dscores @ Wy.T
-        dprev_h = np.zeros(self.hidden_size)
-        h_rows, dh_rows = list(h), list(dh)
-        deltas = []
-        for t in range(steps - 1, -1, -1):
-            da_t, dprev_h = rnn_step_delta(dh_rows[t] + dprev_h, h_rows[t + 1], Wh)
-            deltas.append(da_t)
-        da = np.array(deltas[::-1])
-        _, dWx, dWh, db = rnn_weight_gradients(da, encoded[:-1], h[:-1], p["Wx"])
-        grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": h_out.T @ dscores, "by": dscores.sum(axis=0)}
-        self._update(grads)
-        return float(loss), h[-1].copy()
+        x, targets = onehot[characters[np.newaxis, :-1]], characters[np.newaxis, 1:]
+        h, rnn_cache = rnn_forward(x, hidden, p["Wx"], p["Wh"], p["b"])
+        scores, affine_cache = temporal_affine_forward(h, p["Wy"], p["by"])
+        loss, dscores = temporal_softmax_loss(scores, targets, np.ones(targets.shape, dtype=bool))
+        dh, dWy, dby = temporal_affine_backward(dscores, affine_cache)
+        _, _, dWx, dWh, db = rnn_backward(dh, rnn_cache)
+        self._update({"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby})
+        return float(loss), h[:, -1]
 
     def _update(self, grads: dict[str, np.ndarray]) -> None:
         if self.clip is not None:
@@ -315,9 +302,16 @@ class CharRNN:
     # -- using the model --------------------------------------------------------------------------------
 
     def _read(self, encoded: np.ndarray) -> np.ndarray:
-        """Hidden states h_0 = 0, h_1 … h_L after reading the characters ``encoded`` (L of them)."""
+        """Hidden states h_1 … h_L, shape (L, H), after reading the characters ``encoded`` (L ≥ 1 of them) from h_0 = 0."""
         p = self.params
-        return _hidden_states(p["Wx"][encoded] + p["b"], np.zeros(self.hidden_size), p["Wh"])
+        x = np.eye(len(self.vocabulary))[encoded[np.newaxis]]
+        return rnn_forward(x, np.zeros((1, self.hidden_size)), p["Wx"], p["Wh"], p["b"])[0][0]
+
+    def _last_state(self, encoded: np.ndarray) -> np.ndarray:
+        """h_L, shape (1, H), after reading ``encoded`` from h_0 = 0 (h_0 itself when nothing is read)."""
+        if encoded.size == 0:
+            return np.zeros((1, self.hidden_size))
+        return self._read(encoded)[np.newaxis, -1]
 
     def loss(self, text: str) -> float:
         """Mean cross-entropy of the model's next-character predictions over ``text``, in nats per character.
@@ -338,12 +332,11 @@ class CharRNN:
         self._trained()
         text = _text(text, "text", 2, "at least one character to predict from the one before it")
         encoded = self._encode(text, "text")
-        h = self._read(encoded[:-1])
-        count = encoded.size - 1
-        targets = np.zeros((count, len(self.vocabulary)))
-        targets[np.arange(count), encoded[1:]] = 1
-        loss, _ = softmax_cross_entropy(h[1:] @ self.params["Wy"] + self.params["by"], targets, np.full((count, 1), 1 / count))
-        return float(loss)
+        h = self._read(encoded[:-1])[np.newaxis]
+        scores, _ = temporal_affine_forward(h, self.params["Wy"], self.params["by"])
+        targets = encoded[np.newaxis, 1:]
+        loss, _ = temporal_softmax_loss(scores, targets, np.ones(targets.shape, dtype=bool))
+        return float(loss) / targets.size
 
     def probabilities(self, prefix: str) -> np.ndarray:
         """The model's distribution of the character that follows ``prefix``.
@@ -362,8 +355,8 @@ class CharRNN:
         self._trained()
         if not isinstance(prefix, str):
             raise InputError(f"prefix: expected a str; received {describe(prefix)}")
-        h = self._read(self._encode(prefix, "prefix"))
-        return _softmax(h[-1] @ self.params["Wy"] + self.params["by"])
+        scores, _ = affine_forward(self._last_state(self._encode(prefix, "prefix")), self.params["Wy"], self.params["by"])
+        return _distribution(scores[0])
 
     def sample(self, prefix: str, n: int, temperature: float = 1.0, seed: int | None = None) -> str:
         """Generate ``n`` characters after ``prefix``, each drawn from the model's prediction.
@@ -393,12 +386,14 @@ class CharRNN:
         temperature = positive_real(temperature, "temperature", "scores are divided by it before the softmax")
         rng = np.random.default_rng(self.seed if seed is None else count(seed, "seed", "the random seed", minimum=0))
         p = self.params
-        hidden = self._read(encoded)[-1]
+        onehot = np.eye(len(self.vocabulary))
+        hidden = self._last_state(encoded)
         generated = []
         for _ in range(n):
-            index = int(rng.choice(len(self.vocabulary), p=_softmax((hidden @ p["Wy"] + p["by"]) / temperature)))
+            scores, _ = affine_forward(hidden, p["Wy"], p["by"])
+            index = int(rng.choice(len(self.vocabulary), p=_distribution(scores[0] / temperature)))
             generated.append(self.vocabulary[index])
-            hidden = _hidden_states(p["Wx"][[index]] + p["b"], hidden, p["Wh"])[-1]
+            hidden = rnn_step_forward(onehot[[index]], hidden, p["Wx"], p["Wh"], p["b"])
         return "".join(generated)
 
     # -- files ---------------------------------------------------------------------------------------------

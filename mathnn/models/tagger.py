@@ -17,7 +17,7 @@ the words before it ("I work at amazon": a word after a preposition is most like
 
 Examples
 --------
->>> from mathnn.tagger import train_tagger
+>>> from mathnn.models import train_tagger
 >>> tagger = train_tagger(seed=0)
 >>> tagger.tag("I work at google")
 ['pronoun', 'verb', 'preposition', 'noun']
@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
-from .layers import (
+from ..errors import InputError
+from ..layers import (
     rnn_backward,
     rnn_forward,
     temporal_affine_backward,
     temporal_affine_forward,
     temporal_softmax_loss,
 )
-from .optim import adagrad
-from .validate import count, describe, positive_real, real_scalar
+from ..optim import adagrad
+from ..validate import count, describe, positive_real, real_scalar
 
 __all__ = ["SENTENCES", "TAGS", "UNKNOWN", "RNNTagger", "split_words", "train_tagger"]
 

@@ -1,0 +1,66 @@
+"""CS231n-compatible layers built on the generated kernels: input checks, caches, running statistics.
+
+Each layer is a pair ``<layer>_forward(...) -> (out, cache)`` and ``<layer>_backward(dout, cache)``
+with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)):
+batch norm, affine and ReLU from assignment 2; the RNN step and sequence, the temporal affine layer and
+the temporal softmax loss from assignment 3 (sequences are (N, T, ...)).
+The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); the
+layers check the input, keep what the backward pass needs and handle the edge cases the kernels
+leave to the caller. One module per topic: :mod:`~mathnn.layers.affine` (affine and temporal affine),
+:mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.rnn` and
+:mod:`~mathnn.layers.losses` (temporal softmax loss); every name is importable from
+:mod:`mathnn.layers` itself.
+
+dtypes: integers and booleans become float64; float32 stays float32 and is computed in float32;
+the result has numpy's promoted dtype of the inputs, so all-float32 input gives float32 output.
+Complex input is accepted so that complex-step gradient checks can run through the layers.
+Every error is a :class:`mathnn.InputError` naming the argument, what was expected and what was received.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mathnn.layers import batchnorm_forward, batchnorm_backward
+>>> x = np.array([[1.0, 2.0], [3.0, 2.0]])
+>>> bn_param = {"mode": "train"}
+>>> out, cache = batchnorm_forward(x, np.ones(2), np.zeros(2), bn_param)
+>>> out.round(3).tolist()
+[[-1.0, 0.0], [1.0, 0.0]]
+>>> bn_param["running_mean"].round(6).tolist()
+[0.2, 0.2]
+>>> dx, dgamma, dbeta = batchnorm_backward(np.ones((2, 2)), cache)
+>>> dbeta.tolist()
+[2.0, 2.0]
+"""
+
+from .affine import affine_backward, affine_forward, temporal_affine_backward, temporal_affine_forward
+from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .losses import temporal_softmax_loss
+from .relu import relu_backward, relu_forward
+from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+
+__all__ = [
+    "BatchNormCache",
+    "RNNCache",
+    "RNNStepCache",
+    "affine_backward",
+    "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "relu_backward",
+    "relu_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+]
+
+
+# -- layers declared as rules: their CS231n functions are built from the generated SPEC -------------
+
+from ..catalogue import public_functions as _generated_functions  # noqa: E402
+
+globals().update(_generated_functions())
+__all__ += list(_generated_functions())

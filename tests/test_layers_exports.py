@@ -1,0 +1,70 @@
+"""mathnn.layers is a package with one module per topic; every CS231n name it had as one module stays importable."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import mathnn.layers
+
+#: Every public name mathnn.layers exported when it was a single module.
+CS231N_NAMES = (
+    "BatchNormCache",
+    "RNNCache",
+    "RNNStepCache",
+    "affine_backward",
+    "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "relu_backward",
+    "relu_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+)
+
+#: The module of each topic and the names it defines.
+TOPICS = {
+    "affine": ("affine_forward", "affine_backward", "temporal_affine_forward", "temporal_affine_backward"),
+    "relu": ("relu_forward", "relu_backward"),
+    "batchnorm": ("BatchNormCache", "batchnorm_forward", "batchnorm_backward"),
+    "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
+    "losses": ("temporal_softmax_loss",),
+}
+
+
+@pytest.mark.parametrize("name", CS231N_NAMES)
+def test_every_name_is_importable_from_mathnn_layers(name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from mathnn.layers import {name}", namespace)
+    assert callable(namespace[name])
+    assert name in mathnn.layers.__all__
+
+
+def test_all_lists_those_names_and_the_generated_layers() -> None:
+    generated = [name for name in mathnn.layers.__all__ if name not in CS231N_NAMES]
+    assert len(mathnn.layers.__all__) == len(set(mathnn.layers.__all__)) == len(CS231N_NAMES) + len(generated)
+    for name in generated:  # layers declared as rules (LayerNorm, …) come as forward/backward pairs
+        assert name.endswith(("_forward", "_backward")), name
+    namespace: dict[str, object] = {}
+    exec("from mathnn.layers import *", namespace)
+    assert set(CS231N_NAMES) <= set(namespace)
+
+
+@pytest.mark.parametrize("topic", sorted(TOPICS))
+def test_each_name_is_defined_in_its_topic_module(topic: str) -> None:
+    module = importlib.import_module(f"mathnn.layers.{topic}")
+    assert sorted(module.__all__) == sorted(TOPICS[topic])
+    for name in TOPICS[topic]:
+        assert getattr(mathnn.layers, name) is getattr(module, name)
+        assert getattr(module, name).__module__ == f"mathnn.layers.{topic}"
+
+
+def test_the_topics_cover_every_name_once() -> None:
+    names = [name for topic in TOPICS.values() for name in topic]
+    assert sorted(names) == sorted(CS231N_NAMES)
