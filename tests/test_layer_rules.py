@@ -147,3 +147,36 @@ def test_the_diagnosis_names_each_mistake_and_nothing_for_the_right_gradient():
         assert diagnose("x", wrong, right, {**inputs, "ln_param": {}}, dout) == mistake["sentence"]
         # the same slip in dgamma's place is not blamed on dx's paths
         assert diagnose("gamma", wrong, right, {**inputs, "ln_param": {}}, dout) is None
+
+
+def test_a_layer_without_a_reduction_is_proven_entry_by_entry_and_its_mistakes_refuted():
+    """The affine layer declared as a layer rule: proven at concrete sizes, a wrong dx refuted."""
+    import sympy as sp
+
+    from mathnn.rules.core import BatchSum, Dot, Node, Transposed
+    from mathnn.rules.layer import CS231n, Draw, LayerRule, Mistake
+
+    x, w, b, dout, out = sp.symbols("x w b dout out")
+    affine = LayerRule(
+        name="affine_example", title="Affine", note="out = x w + b", size=None,
+        element_arrays=(x, w, b), scalars={}, nodes=(Node(out, Dot(x, w) + b, "out"),),
+        differentiated=(x, w, b),
+        closed_forms={x: Dot(dout, Transposed(w)), w: Dot(Transposed(x), dout), b: BatchSum(dout)},
+        helpers=(), shared=(b,), draws={"x": Draw(("N", "D")), "w": Draw(("D", "M")), "b": Draw(("M",))},
+        check_sizes=({"N": 3, "D": 2, "M": 2},), proof_sizes=({"N": 1, "D": 2, "M": 3}, {"N": 2, "D": 3, "M": 2}),
+        cs231n=CS231n("affine_example", ("x", "w", "b"), ("dx", "dw", "db"), ("x", "w", "b")),
+        mistakes=(Mistake("db not summed over the batch", b, "sum dout over the rows", closed=dout),),
+    )
+    proof = affine.prove()
+    assert proof.holds, str(proof)
+    # an unsummed db equals the true one when N = 1: the refutation must come from the N = 2 size
+    (refuted,) = [c for c in proof.claims if "mistake" in c.statement]
+    assert "N=2" in refuted.method and "N=1" not in refuted.method
+    wrong = dataclasses.replace(affine, closed_forms={**affine.closed_forms, x: Dot(dout, w)})
+    failing = [c.method for c in wrong.prove().claims if not c.holds]  # dout (N, M) @ w (D, M) has no shape
+    assert failing and all("has no shape here" in method for method in failing)
+    transposed = dataclasses.replace(affine, closed_forms={**affine.closed_forms, w: Transposed(Dot(Transposed(dout), x))})
+    assert transposed.prove().holds  # (doutᵀ x)ᵀ is xᵀ dout: the same matrix, proven so
+    swapped = dataclasses.replace(affine, closed_forms={**affine.closed_forms, x: Dot(dout, Transposed(w)) * 2})
+    failing = [c.statement for c in swapped.prove().claims if not c.holds]
+    assert len(failing) == 2 and all(s.startswith("∂L/∂x derived") for s in failing)

@@ -489,7 +489,7 @@ class LayerRule:
                     sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
                                    self.closed_forms[wrt], evaluate=False)),
                     lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
-                        adjoint[wrt], evaluate(closed, values)),
+                        adjoint[wrt], closed, values),
                 ))
             evaluated.append((shown, sizes, values, adjoint))
         for mistake in self.mistakes:
@@ -680,7 +680,11 @@ def _claim(statement: str, latex: str, decide) -> Claim:
 # -- deciding ----------------------------------------------------------------------------------------
 
 
-def _matrices_equal(left: Any, right: Any) -> tuple[bool, str]:
+def _matrices_equal(left: Any, closed: Any, values: Mapping) -> tuple[bool, str]:
+    try:
+        right = evaluate(closed, values)
+    except sp.ShapeError as error:  # dout @ w where dout @ wᵀ was meant: no shape at all
+        return False, f"the closed form {text(closed)} has no shape here: {error}"
     if not isinstance(right, sp.MatrixBase):  # a constant closed form (0) broadcast to the gradient
         right = sp.ones(*left.shape) * right
     holds, how = matrices_equal(left, right)
