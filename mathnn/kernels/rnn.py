@@ -130,15 +130,14 @@ def rnn_sequence_forward(
     f = np.tanh if f is None else f
     T = x.shape[1]
     x_steps = x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows
-    h = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
-    # x_t Wx + b for every step at once: one product, outside the loop
-    a = b + x_steps @ Wx
+    a = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    h = np.empty_like(a)
     # h_0 starts the recurrence
     prev_h = h0
     # the step, once per time step t = 1 … T
     for t in range(T):
-        # a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation
-        a[t] = prev_h @ Wh + a[t]
+        # a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation, in rnn_step_forward's order
+        a[t] = b + prev_h @ Wh + x_steps[t] @ Wx
         # h_t = f(a_t)
         h[t] = f(a[t])
         # the state step t + 1 reads

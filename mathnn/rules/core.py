@@ -90,7 +90,7 @@ class Step(sp.Function):
     nargs = 1
 
     def _latex(self, printer) -> str:
-        return f"{printer.parenthesize(self.args[0], 1000, strict=True)}_{{t}}"
+        return f"{{{printer._print(self.args[0])}}}_{{t}}"
 
 
 class Rows(sp.Function):

@@ -141,11 +141,11 @@ sequence_forward = Kernel(
     name="rnn_sequence_forward",
     args=(x, h0, Wx, Wh, b, f_arg),
     statements=(
-        Statement("a", Dot(x_steps, Wx) + b, "x_t Wx + b for every step at once: one product, outside the loop"),
         Statement("prev_h", h0, "h_0 starts the recurrence"),
         Loop(
             (
-                Statement("a[t]", Step(a) + Dot(prev_h, Wh), "a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation"),
+                Statement("a[t]", Dot(Step(x_steps), Wx) + Dot(prev_h, Wh) + b,
+                          "a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation, in rnn_step_forward's order"),
                 Statement("h[t]", f(Step(a)), "h_t = f(a_t)"),
                 Statement("prev_h", Step(h), "the state step t + 1 reads"),
             ),
@@ -163,7 +163,8 @@ sequence_forward = Kernel(
         "f": "np.tanh if f is None else f",
         "T": "x.shape[1]",
         "x_steps": "x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows",
-        "h": "np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))",
+        "a": "np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))",
+        "h": "np.empty_like(a)",
     },
     arg_docs={
         "x": "ndarray of shape (N, T, D)", "h0": "ndarray of shape (N, H)", "Wx": "ndarray of shape (D, H)",
@@ -242,7 +243,7 @@ def sequence_kernel_claims(forward_kernel: Kernel = sequence_forward, backward_k
     dhs = [symbol_matrix(f"dh{t}", n, hidden) for t in range(steps)]
     weights = {Wx: symbol_matrix("Wx", d, hidden), Wh: symbol_matrix("Wh", hidden, hidden), b: symbol_matrix("b", 1, hidden)}
     start = symbol_matrix("h0", n, hidden)
-    forward = run(forward_kernel, {x_steps: xs, h0: start, T: steps, h: [None] * steps, **weights})
+    forward = run(forward_kernel, {x_steps: xs, h0: start, T: steps, a: [None] * steps, h: [None] * steps, **weights})
     hs, pre = forward[h], forward[a]
     size = f"N={n}, D={d}, H={hidden}, T={steps}"
     # the loop is the step kernel applied T times (with f = tanh, the step kernel's activation)
