@@ -132,12 +132,14 @@ def rnn_sequence_forward(
     x_steps = x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows
     a = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
     h = np.empty_like(a)
+    # x_t Wx for every step in one call, outside the loop
+    x_Wx = x_steps @ Wx
     # h_0 starts the recurrence
     prev_h = h0
     # the step, once per time step t = 1 … T
     for t in range(T):
         # a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation, in rnn_step_forward's order
-        a[t] = b + prev_h @ Wh + x_steps[t] @ Wx
+        a[t] = b + prev_h @ Wh + x_Wx[t]
         # h_t = f(a_t)
         h[t] = f(a[t])
         # the state step t + 1 reads

@@ -131,7 +131,7 @@ softmax_ce_kernel = Kernel(
 # -- the step unrolled over a sequence: forward and backpropagation through time ---------------------
 
 h0, h, dh, x_steps, dh_steps, a_steps, prev_steps = sp.symbols("h0 h dh x_steps dh_steps a_steps prev_steps")
-dWx, dWh, db, dx, dh0 = sp.symbols("dWx dWh db dx dh0")
+dWx, dWh, db, dx, dh0, x_Wx = sp.symbols("dWx dWh db dx dh0 x_Wx")
 f_arg, f_grad_arg, T = sp.symbols("f f_grad T")
 #: Any element-wise activation and its derivative: the sequence kernels are proven for every f.
 f, f_grad = sp.Function("f"), sp.Function("f_grad")
@@ -141,10 +141,11 @@ sequence_forward = Kernel(
     name="rnn_sequence_forward",
     args=(x, h0, Wx, Wh, b, f_arg),
     statements=(
+        Statement("x_Wx", Dot(x_steps, Wx), "x_t Wx for every step in one call, outside the loop"),
         Statement("prev_h", h0, "h_0 starts the recurrence"),
         Loop(
             (
-                Statement("a[t]", Dot(Step(x_steps), Wx) + Dot(prev_h, Wh) + b,
+                Statement("a[t]", Step(x_Wx) + Dot(prev_h, Wh) + b,
                           "a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation, in rnn_step_forward's order"),
                 Statement("h[t]", f(Step(a)), "h_t = f(a_t)"),
                 Statement("prev_h", Step(h), "the state step t + 1 reads"),
