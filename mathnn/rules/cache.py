@@ -46,7 +46,7 @@ FORMAT = 1
 
 #: Files of the rule engine: a change to any of them invalidates every cached proof.
 RULES_DIR = Path(__file__).resolve().parent
-ENGINE_PATTERNS = ("core.py", "arrays.py", "decide.py", "layer.py", "textprint.py", "*_math.py")
+ENGINE_PATTERNS = ("core.py", "arrays.py", "decide.py", "layer*.py", "textprint.py", "*_math.py")
 
 
 @dataclasses.dataclass

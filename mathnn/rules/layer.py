@@ -26,7 +26,6 @@ that declaration alone:
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,69 +33,21 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import InputError
-from .arrays import evaluate, symbol_matrix
-from .decide import decide_zero, matrices_equal, resolve_deltas
+from .decide import decide_zero, resolve_deltas
+from .layer_concrete import ConcreteLayer
+from .layer_parts import CS231n, Draw, LayerDerivation, Mistake, J, magnitude_of, shown, timed_claim, \
+    witness_of_difference
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
 )
 from .textprint import text
 
-#: The summation index of reductions over the feature axis, and the entry a gradient is taken for.
+#: The summation index shown for reductions over the feature axis.
 _I = sp.Symbol("i", integer=True)
-_J = sp.Symbol("j", integer=True)
 
 
 @dataclass(frozen=True)
-class Draw:
-    """How the random check inputs of one argument are drawn: ``loc + scale · N(0, 1)`` of ``shape``.
-
-    ``shape`` names sizes of the rule (``("N", "D")``); ``away_from`` keeps every entry at least that
-    far from 0 (for arguments with a kink there).
-    """
-
-    shape: tuple[str, ...]
-    loc: float = 0.0
-    scale: float = 1.0
-    away_from: float | None = None
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A mistake students make, as data: a dropped path (``drop``) or a wrong closed form (``closed``).
-
-    ``wrt`` names the gradient it spoils; ``sentence`` is what the checker tells a student whose
-    gradient matches it.
-    """
-
-    name: str
-    wrt: sp.Symbol
-    sentence: str
-    drop: tuple[tuple[sp.Symbol, sp.Symbol], ...] = ()
-    closed: sp.Expr | None = None
-
-
-@dataclass(frozen=True)
-class CS231n:
-    """The layer's CS231n functions: ``<name>_forward(*arguments) -> (out, cache)`` and the backward.
-
-    ``param_dict`` is the name of the settings dictionary argument (``ln_param``) and ``settings``
-    its keys with defaults (``{"eps": 1e-5}``); ``cache`` lists what the forward keeps for the
-    backward, by node or input name; ``gradients`` are the returned names, in order.
-    """
-
-    name: str
-    arguments: tuple[str, ...]
-    gradients: tuple[str, ...]
-    cache: tuple[str, ...]
-    param_dict: str | None = None
-    settings: Mapping[str, float] = field(default_factory=dict)
-    upstream: str = "dout"
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LayerRule:
+class LayerRule(ConcreteLayer):
     """A layer declared once, in the lecture's notation (see the module docstring).
 
     Parameters
@@ -196,7 +147,7 @@ class LayerRule:
 
     # -- indexed notation ------------------------------------------------------------------------
 
-    def indexed(self, expr: sp.Expr, at: sp.Expr = _J) -> sp.Expr:
+    def indexed(self, expr: sp.Expr, at: sp.Expr = J) -> sp.Expr:
         """``expr`` for one row, at position ``at`` of the reduced axis: arrays indexed, RowSum a Sum.
 
         ``BatchSum`` (the sum over rows of a shared parameter's gradient) is one row's contribution.
@@ -252,11 +203,11 @@ class LayerRule:
     def _vjp(self, child: sp.Symbol, expr: sp.Expr, parent: sp.Symbol, seed: sp.Expr) -> sp.Expr:
         """What the adjoint ``seed`` of ``child`` contributes to ``parent``'s: Σ seed · ∂child/∂parent."""
         index = sp.Dummy("i", integer=True)
-        wrt = self.indexed(parent, _J)
+        wrt = self.indexed(parent, J)
         if self.is_element(child):
             # Σᵢ ādjᵢ ∂childᵢ/∂parent(ⱼ): the sum runs over the child's entries
             local = sp.diff(self.indexed(expr, index), wrt)
-            total = sp.Sum(seed.xreplace({_J: index}) * local, (index, 0, self.size - 1))
+            total = sp.Sum(seed.xreplace({J: index}) * local, (index, 0, self.size - 1))
         else:
             total = seed * sp.diff(self.indexed(expr), wrt)
         return sp.expand(resolve_deltas(total)) if self.is_element(parent) else total
@@ -418,7 +369,7 @@ class LayerRule:
             derived = derivation.adjoint[wrt]
             closed = self.indexed(kernel_values[wrt])
             shared = " per row (the kernel sums the rows)" if wrt in self.shared else ""
-            claims.append(_claim(
+            claims.append(timed_claim(
                 f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
                 f"{text(self.closed_forms[wrt])}{shared}, for symbolic {self.size}",
                 sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
@@ -429,92 +380,6 @@ class LayerRule:
             claims.append(self._refute(mistake, kernel_values))
         return Proof(self.name, claims, time.perf_counter() - start)
 
-    # -- layers with no reduction of their own: entry by entry at concrete sizes -------------------
-
-    def symbol_inputs(self, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
-        """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""
-        env = {}
-        for symbol in self.element_arrays:
-            shape = [sizes[name] for name in self.draws[symbol.name].shape]
-            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
-            env[symbol] = symbol_matrix(symbol.name, rows, cols)
-        return env
-
-    def concrete_adjoints(self, sizes: Mapping[str, int],
-                          drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> tuple[dict, dict]:
-        """Node values and adjoints at ``sizes`` by reverse accumulation over the graph.
-
-        Each node is evaluated with its parents as fresh matrices of symbols, so every local partial
-        ∂childₖ/∂parentₑ is ``sympy.diff`` of one entry by one symbol; the contributions
-        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs.
-        """
-        values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
-        values.update({symbol: symbol for symbol in self.scalars})
-        local: dict[sp.Symbol, tuple[Any, dict]] = {}
-        for node in self.nodes:
-            stand_ins = {p: symbol_matrix(f"{p.name}_in", *values[p].shape) for p in self.parents(node)}
-            local[node.symbol] = (evaluate(node.expr, {**values, **stand_ins}), stand_ins)
-            values[node.symbol] = evaluate(node.expr, values)
-        out = values[self.output]
-        adjoint: dict[sp.Symbol, sp.Matrix] = {self.output: symbol_matrix(self.dout.name, *out.shape)}
-        dropped = set(drop)
-        for node in reversed(self.nodes):
-            seed = adjoint.get(node.symbol)
-            if seed is None:
-                continue
-            child, stand_ins = local[node.symbol]
-            actual = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
-            for parent, stand_in in stand_ins.items():
-                if (parent, node.symbol) in dropped:
-                    continue
-                contribution = stand_in.applyfunc(
-                    lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, child))
-                ).xreplace(actual)
-                adjoint[parent] = adjoint[parent] + contribution if parent in adjoint else contribution
-        values[self.dout] = adjoint[self.output]
-        return values, adjoint
-
-    def _prove_concrete(self) -> Proof:
-        start = time.perf_counter()
-        claims: list[Claim] = []
-        backward = self.kernels[1]
-        evaluated = []
-        for sizes in self.proof_sizes:
-            shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
-            values, adjoint = self.concrete_adjoints(sizes)
-            for wrt, closed in zip(self.differentiated, compose(backward)):
-                claims.append(_claim(
-                    f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
-                    f"{text(self.closed_forms[wrt])}, entry by entry at {shown}",
-                    sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
-                                   self.closed_forms[wrt], evaluate=False)),
-                    lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
-                        adjoint[wrt], closed, values),
-                ))
-            evaluated.append((shown, sizes, values, adjoint))
-        for mistake in self.mistakes:
-            claims.append(_claim(
-                f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
-                f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
-                lambda mistake=mistake: self._differs_somewhere(mistake, evaluated),
-            ))
-        return Proof(self.name, claims, time.perf_counter() - start)
-
-    def _differs_somewhere(self, mistake: Mistake, evaluated: list) -> tuple[bool, str]:
-        """A mistake is refuted by one size where it differs (at N = 1 an unsummed db is right)."""
-        notes = []
-        for shown, sizes, values, adjoint in evaluated:
-            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values), adjoint[mistake.wrt])
-            if differs:
-                return True, f"at {shown}: {how}"
-            notes.append(f"equal at {shown}")
-        return False, "; ".join(notes)
-
-    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
-        if mistake.closed is not None:
-            return evaluate(self.mistake_array(mistake), values)
-        return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
-
     def mistake_gradient(self, mistake: Mistake) -> sp.Expr:
         """The gradient a student with this mistake computes, for one row, in node symbols."""
         if mistake.closed is not None:
@@ -524,7 +389,7 @@ class LayerRule:
     def _refute(self, mistake: Mistake, kernel_values: Mapping[sp.Symbol, sp.Expr]) -> Claim:
         wrong = self.expand(self.mistake_gradient(mistake))
         right = self.expand(self.indexed(kernel_values[mistake.wrt]))
-        return _claim(
+        return timed_claim(
             f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
             f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
             lambda: witness_of_difference(wrong, right, self.size),
@@ -545,18 +410,18 @@ class LayerRule:
             Equation(
                 ((f"∂L/∂{text(parent)} (from {text(child)})",
                   rf"\frac{{\partial L}}{{\partial {sp.latex(parent)}}}\;\text{{from }}{sp.latex(child)}"),
-                 _shown(self.compact(contribution))),
+                 shown(self.compact(contribution))),
                 "one of several edges into this node: their contributions add up" if reached.count(parent) > 1 else "",
             )
             for child, parent, contribution in derivation.steps
         )
         closed = tuple(
             Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
-                      _shown(self.closed_forms[wrt])))
+                      shown(self.closed_forms[wrt])))
             for wrt in self.differentiated
         )
         mistakes = tuple(
-            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), _shown(self.compact(self.mistake_gradient(mistake)))),
+            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), shown(self.compact(self.mistake_gradient(mistake)))),
                      mistake.sentence)
             for mistake in self.mistakes
         )
@@ -566,37 +431,6 @@ class LayerRule:
             Section("Textbook closed form (declared, then proven equal)", closed),
             Section("Named mistakes: the gradient each one gives", mistakes),
         ]
-        return sections + ([proof_section(proof)] if proof is not None else [])
-
-    def _concrete_sections(self, proof: Proof | None) -> list[Section]:
-        sizes = self.proof_sizes[0]
-        shown = ", ".join(f"{k} = {v}" for k, v in sizes.items())
-        values, adjoint = self.concrete_adjoints(sizes)
-        forward = tuple(
-            Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
-            for n in self.nodes
-        )
-        derived = tuple(
-            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"), _shown(adjoint[wrt])))
-            for wrt in self.differentiated
-        )
-        closed = tuple(
-            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
-                      _shown(self.closed_forms[wrt])))
-            for wrt in self.differentiated
-        )
-        mistakes = tuple(
-            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), _shown(self.mistake_array(mistake))),
-                     mistake.sentence)
-            for mistake in self.diagnosable
-        )
-        sections = [
-            Section("Forward graph, in array notation", forward),
-            Section(f"Reverse accumulation entry by entry, at {shown}", derived),
-            Section("Textbook closed form (declared, then proven equal at each size)", closed),
-        ]
-        if mistakes:
-            sections.append(Section("Named mistakes: the gradient each one gives", mistakes))
         return sections + ([proof_section(proof)] if proof is not None else [])
 
     def compact(self, expr: sp.Expr) -> sp.Expr:
@@ -638,102 +472,3 @@ class LayerRule:
 
     def mistake_kernel_name(self, mistake: Mistake) -> str:
         return f"{self.name}_mistake_{mistake.name.replace(' ', '_').replace('-', '_')}"
-
-
-@dataclass(frozen=True)
-class LayerDerivation:
-    """Each edge's contribution (child, parent, Σ adjoint · local partial) and every adjoint."""
-
-    steps: tuple[tuple[sp.Symbol, sp.Symbol, sp.Expr], ...]
-    adjoint: dict[sp.Symbol, sp.Expr]
-
-
-def magnitude_of(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with every term and factor replaced by its absolute value: the size of what it sums.
-
-    Evaluated, it bounds the rounding error of ``expr`` up to a factor of the machine epsilon, which a
-    gradient that nearly cancels (batch norm's dx at two rows) needs as its error scale.
-    """
-    if isinstance(expr, (sp.Symbol, sp.Indexed)):
-        return sp.Abs(expr)
-    if expr.is_Number:
-        return abs(expr)
-    if isinstance(expr, (sp.Add, sp.Mul)):
-        return expr.func(*(magnitude_of(arg) for arg in expr.args))
-    if isinstance(expr, sp.Pow):
-        return sp.Pow(magnitude_of(expr.base), expr.exp)
-    if isinstance(expr, (RowSum, BatchSum)):
-        return expr.func(magnitude_of(expr.args[0]))
-    return sp.Abs(expr)
-
-
-def _shown(expr: sp.Expr) -> tuple[str, str]:
-    return text(expr), sp.latex(expr)
-
-
-def _claim(statement: str, latex: str, decide) -> Claim:
-    start = time.perf_counter()
-    holds, how = decide()
-    return Claim(statement, latex, f"{how} [{time.perf_counter() - start:.2f} s]", bool(holds))
-
-
-# -- deciding ----------------------------------------------------------------------------------------
-
-
-def _matrices_equal(left: Any, closed: Any, values: Mapping) -> tuple[bool, str]:
-    try:
-        right = evaluate(closed, values)
-    except sp.ShapeError as error:  # dout @ w where dout @ wᵀ was meant: no shape at all
-        return False, f"the closed form {text(closed)} has no shape here: {error}"
-    if not isinstance(right, sp.MatrixBase):  # a constant closed form (0) broadcast to the gradient
-        right = sp.ones(*left.shape) * right
-    holds, how = matrices_equal(left, right)
-    return holds, how.rsplit(" [", 1)[0]  # _claim times it
-
-
-def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
-    """A mistake differs from the true gradient: by its shape, or by an entry that does not cancel."""
-    if not isinstance(wrong, sp.MatrixBase) or wrong.shape != right.shape:
-        shape = wrong.shape if isinstance(wrong, sp.MatrixBase) else "a scalar"
-        return True, f"its shape is {shape}, the gradient's is {right.shape}"
-    holds, how = matrices_equal(wrong, right)
-    how = how.rsplit(" [", 1)[0]
-    return not holds, ("it equals the true gradient: " + how) if holds else how
-
-
-def witness_of_difference(wrong: sp.Expr, right: sp.Expr, size: sp.Symbol, length: int = 3,
-                          tries: int = 5) -> tuple[bool, str]:
-    """Show ``wrong ≠ right`` by exact evaluation at ``size = length`` and rational inputs.
-
-    One point where the two differ is a proof that they differ; a few seeded points are tried, since
-    one can happen to lie where the difference vanishes.
-    """
-    concrete = [sp.expand(resolve_deltas(e.subs(size, length))).doit().xreplace({_J: 0}) for e in (wrong, right)]
-    atoms = sorted(
-        {a for e in concrete for a in e.atoms(sp.Indexed, sp.Symbol)
-         if not (isinstance(a, sp.Symbol) and a.is_integer)} - {i for e in concrete for i in e.atoms(sp.Indexed)
-                                                                for i in i.indices},
-        key=sp.default_sort_key,
-    )
-    for seed in range(tries):
-        rng = random.Random(seed)
-        values = {atom: sp.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 5)) for atom in atoms}
-        gap = sp.N(concrete[0].xreplace(values) - concrete[1].xreplace(values), 30)
-        if gap.free_symbols:
-            return False, f"could not evaluate the difference: {text(gap)}"
-        if abs(gap) > sp.Rational(1, 10**20):
-            return True, (f"at {size} = {length}, entry 0, rational inputs (seed {seed}): difference "
-                          f"{sp.N(gap, 6)}")
-    return False, f"no difference found at {tries} rational points with {size} = {length}"
-
-
-def check_declaration(rule: LayerRule) -> None:
-    """Refuse a declaration whose pieces do not fit, with one clear message."""
-    for wrt in rule.differentiated:
-        if wrt not in rule.closed_forms:
-            raise InputError(f"{rule.name}: closed_forms: expected a closed form for {wrt}; received none")
-    for name in rule.cs231n.cache:
-        known = {s.name for s in rule.inputs} | {n.symbol.name for n in rule.nodes}
-        if name not in known:
-            raise InputError(f"{rule.name}: cache: expected names of inputs or nodes ({', '.join(sorted(known))}); "
-                             f"received {name!r}")

@@ -1,0 +1,160 @@
+"""Layer rules that reduce over no axis of their own (affine), proven entry by entry at concrete sizes.
+
+Reverse accumulation on matrices of symbols: each node is evaluated with its parents as fresh
+matrices of symbols, so every local partial is one scalar ``diff``; the result is compared with the
+closed form evaluated at the same size, entry by entry (:func:`~mathnn.rules.decide.matrices_equal`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+
+from .arrays import evaluate, symbol_matrix
+from .core import Claim, Equation, Proof, Section, compose, proof_section
+from .decide import matrices_equal
+from .layer_parts import Mistake, shown, timed_claim
+from .textprint import text
+
+
+class ConcreteLayer:
+    """What :class:`~mathnn.rules.layer.LayerRule` does when its ``size`` is None."""
+
+    def symbol_inputs(self, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
+        """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""
+        env = {}
+        for symbol in self.element_arrays:
+            shape = [sizes[name] for name in self.draws[symbol.name].shape]
+            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+            env[symbol] = symbol_matrix(symbol.name, rows, cols)
+        return env
+
+    def concrete_adjoints(self, sizes: Mapping[str, int],
+                          drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> tuple[dict, dict]:
+        """Node values and adjoints at ``sizes`` by reverse accumulation over the graph.
+
+        Each node is evaluated with its parents as fresh matrices of symbols, so every local partial
+        ∂childₖ/∂parentₑ is ``sympy.diff`` of one entry by one symbol; the contributions
+        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs.
+        """
+        values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
+        values.update({symbol: symbol for symbol in self.scalars})
+        local: dict[sp.Symbol, tuple[Any, dict]] = {}
+        for node in self.nodes:
+            stand_ins = {p: symbol_matrix(f"{p.name}_in", *values[p].shape) for p in self.parents(node)}
+            local[node.symbol] = (evaluate(node.expr, {**values, **stand_ins}), stand_ins)
+            values[node.symbol] = evaluate(node.expr, values)
+        out = values[self.output]
+        adjoint: dict[sp.Symbol, sp.Matrix] = {self.output: symbol_matrix(self.dout.name, *out.shape)}
+        dropped = set(drop)
+        for node in reversed(self.nodes):
+            seed = adjoint.get(node.symbol)
+            if seed is None:
+                continue
+            child, stand_ins = local[node.symbol]
+            actual = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
+            for parent, stand_in in stand_ins.items():
+                if (parent, node.symbol) in dropped:
+                    continue
+                contribution = stand_in.applyfunc(
+                    lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, child))
+                ).xreplace(actual)
+                adjoint[parent] = adjoint[parent] + contribution if parent in adjoint else contribution
+        values[self.dout] = adjoint[self.output]
+        return values, adjoint
+
+    def _prove_concrete(self) -> Proof:
+        start = time.perf_counter()
+        claims: list[Claim] = []
+        backward = self.kernels[1]
+        evaluated = []
+        for sizes in self.proof_sizes:
+            at_size = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            values, adjoint = self.concrete_adjoints(sizes)
+            for wrt, closed in zip(self.differentiated, compose(backward)):
+                claims.append(timed_claim(
+                    f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
+                    f"{text(self.closed_forms[wrt])}, entry by entry at {at_size}",
+                    sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
+                                   self.closed_forms[wrt], evaluate=False)),
+                    lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
+                        adjoint[wrt], closed, values),
+                ))
+            evaluated.append((at_size, sizes, values, adjoint))
+        for mistake in self.mistakes:
+            claims.append(timed_claim(
+                f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
+                f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+                lambda mistake=mistake: self._differs_somewhere(mistake, evaluated),
+            ))
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _differs_somewhere(self, mistake: Mistake, evaluated: list) -> tuple[bool, str]:
+        """A mistake is refuted by one size where it differs (at N = 1 an unsummed db is right)."""
+        notes = []
+        for at_size, sizes, values, adjoint in evaluated:
+            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values), adjoint[mistake.wrt])
+            if differs:
+                return True, f"at {at_size}: {how}"
+            notes.append(f"equal at {at_size}")
+        return False, "; ".join(notes)
+
+    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
+        if mistake.closed is not None:
+            return evaluate(self.mistake_array(mistake), values)
+        return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
+
+    def _concrete_sections(self, proof: Proof | None) -> list[Section]:
+        sizes = self.proof_sizes[0]
+        at_size = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        values, adjoint = self.concrete_adjoints(sizes)
+        forward = tuple(
+            Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
+            for n in self.nodes
+        )
+        derived = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"), shown(adjoint[wrt])))
+            for wrt in self.differentiated
+        )
+        closed = tuple(
+            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
+                      shown(self.closed_forms[wrt])))
+            for wrt in self.differentiated
+        )
+        mistakes = tuple(
+            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), shown(self.mistake_array(mistake))),
+                     mistake.sentence)
+            for mistake in self.diagnosable
+        )
+        sections = [
+            Section("Forward graph, in array notation", forward),
+            Section(f"Reverse accumulation entry by entry, at {at_size}", derived),
+            Section("Textbook closed form (declared, then proven equal at each size)", closed),
+        ]
+        if mistakes:
+            sections.append(Section("Named mistakes: the gradient each one gives", mistakes))
+        return sections + ([proof_section(proof)] if proof is not None else [])
+
+
+def _matrices_equal(left: Any, closed: Any, values: Mapping) -> tuple[bool, str]:
+    try:
+        right = evaluate(closed, values)
+    except sp.ShapeError as error:  # dout @ w where dout @ wᵀ was meant: no shape at all
+        return False, f"the closed form {text(closed)} has no shape here: {error}"
+    if not isinstance(right, sp.MatrixBase):  # a constant closed form (0) broadcast to the gradient
+        right = sp.ones(*left.shape) * right
+    holds, how = matrices_equal(left, right)
+    return holds, how.rsplit(" [", 1)[0]  # _claim times it
+
+
+def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
+    """A mistake differs from the true gradient: by its shape, or by an entry that does not cancel."""
+    if not isinstance(wrong, sp.MatrixBase) or wrong.shape != right.shape:
+        shape = wrong.shape if isinstance(wrong, sp.MatrixBase) else "a scalar"
+        return True, f"its shape is {shape}, the gradient's is {right.shape}"
+    holds, how = matrices_equal(wrong, right)
+    how = how.rsplit(" [", 1)[0]
+    return not holds, ("it equals the true gradient: " + how) if holds else how

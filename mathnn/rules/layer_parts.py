@@ -1,0 +1,137 @@
+"""The pieces of a layer rule's declaration, and the claims its proofs are made of.
+
+:class:`~mathnn.rules.layer.LayerRule` is declared with these: how check inputs are drawn
+(:class:`Draw`), the mistakes students make (:class:`Mistake`) and the CS231n functions
+(:class:`CS231n`). The functions below turn a decision into a timed :class:`~mathnn.rules.core.Claim`,
+bound the rounding of a closed form (:func:`magnitude_of`) and refute a mistake with an exact witness.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .core import BatchSum, Claim, RowSum
+from .decide import resolve_deltas
+from .textprint import text
+
+#: The entry a gradient is taken for, in indexed notation.
+J = sp.Symbol("j", integer=True)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How the random check inputs of one argument are drawn: ``loc + scale · N(0, 1)`` of ``shape``.
+
+    ``shape`` names sizes of the rule (``("N", "D")``); ``away_from`` keeps every entry at least that
+    far from 0 (for arguments with a kink there).
+    """
+
+    shape: tuple[str, ...]
+    loc: float = 0.0
+    scale: float = 1.0
+    away_from: float | None = None
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A mistake students make, as data: a dropped path (``drop``) or a wrong closed form (``closed``).
+
+    ``wrt`` names the gradient it spoils; ``sentence`` is what the checker tells a student whose
+    gradient matches it.
+    """
+
+    name: str
+    wrt: sp.Symbol
+    sentence: str
+    drop: tuple[tuple[sp.Symbol, sp.Symbol], ...] = ()
+    closed: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class CS231n:
+    """The layer's CS231n functions: ``<name>_forward(*arguments) -> (out, cache)`` and the backward.
+
+    ``param_dict`` is the name of the settings dictionary argument (``ln_param``) and ``settings``
+    its keys with defaults (``{"eps": 1e-5}``); ``cache`` lists what the forward keeps for the
+    backward, by node or input name; ``gradients`` are the returned names, in order.
+    """
+
+    name: str
+    arguments: tuple[str, ...]
+    gradients: tuple[str, ...]
+    cache: tuple[str, ...]
+    param_dict: str | None = None
+    settings: Mapping[str, float] = field(default_factory=dict)
+    upstream: str = "dout"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LayerDerivation:
+    """Each edge's contribution (child, parent, Σ adjoint · local partial) and every adjoint."""
+
+    steps: tuple[tuple[sp.Symbol, sp.Symbol, sp.Expr], ...]
+    adjoint: dict[sp.Symbol, sp.Expr]
+
+
+def magnitude_of(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every term and factor replaced by its absolute value: the size of what it sums.
+
+    Evaluated, it bounds the rounding error of ``expr`` up to a factor of the machine epsilon, which a
+    gradient that nearly cancels (batch norm's dx at two rows) needs as its error scale.
+    """
+    if isinstance(expr, (sp.Symbol, sp.Indexed)):
+        return sp.Abs(expr)
+    if expr.is_Number:
+        return abs(expr)
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return expr.func(*(magnitude_of(arg) for arg in expr.args))
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(magnitude_of(expr.base), expr.exp)
+    if isinstance(expr, (RowSum, BatchSum)):
+        return expr.func(magnitude_of(expr.args[0]))
+    return sp.Abs(expr)
+
+
+def shown(expr: sp.Expr) -> tuple[str, str]:
+    return text(expr), sp.latex(expr)
+
+
+def timed_claim(statement: str, latex: str, decide) -> Claim:
+    start = time.perf_counter()
+    holds, how = decide()
+    return Claim(statement, latex, f"{how} [{time.perf_counter() - start:.2f} s]", bool(holds))
+
+
+# -- deciding ----------------------------------------------------------------------------------------
+
+
+def witness_of_difference(wrong: sp.Expr, right: sp.Expr, size: sp.Symbol, length: int = 3,
+                          tries: int = 5) -> tuple[bool, str]:
+    """Show ``wrong ≠ right`` by exact evaluation at ``size = length`` and rational inputs.
+
+    One point where the two differ is a proof that they differ; a few seeded points are tried, since
+    one can happen to lie where the difference vanishes.
+    """
+    concrete = [sp.expand(resolve_deltas(e.subs(size, length))).doit().xreplace({J: 0}) for e in (wrong, right)]
+    atoms = sorted(
+        {a for e in concrete for a in e.atoms(sp.Indexed, sp.Symbol)
+         if not (isinstance(a, sp.Symbol) and a.is_integer)} - {i for e in concrete for i in e.atoms(sp.Indexed)
+                                                                for i in i.indices},
+        key=sp.default_sort_key,
+    )
+    for seed in range(tries):
+        rng = random.Random(seed)
+        values = {atom: sp.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 5)) for atom in atoms}
+        gap = sp.N(concrete[0].xreplace(values) - concrete[1].xreplace(values), 30)
+        if gap.free_symbols:
+            return False, f"could not evaluate the difference: {text(gap)}"
+        if abs(gap) > sp.Rational(1, 10**20):
+            return True, (f"at {size} = {length}, entry 0, rational inputs (seed {seed}): difference "
+                          f"{sp.N(gap, 6)}")
+    return False, f"no difference found at {tries} rational points with {size} = {length}"
