@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .kernels import leaky_relu as _leaky_relu
 from .kernels import relu as _relu
@@ -23,11 +24,12 @@ from .kernels import sigmoid as _sigmoid
 from .kernels import tanh as _tanh
 from .validate import as_float_array, like_input, real_scalar
 
-ArrayLike = float | np.ndarray
+#: What every function returns: an array of x's shape, or a numpy scalar (np.float64, np.float32, …) for a scalar x.
+Output = np.ndarray | np.generic
 _ALPHA = "the slope for x ≤ 0, default 0.01"
 
 
-def sigmoid(x: ArrayLike) -> ArrayLike:
+def sigmoid(x: ArrayLike) -> Output:
     """σ(x) = 1/(1 + e^{−x}); no overflow or warning for any finite x.
 
     x : array_like, any shape → ndarray, same shape, values in [0, 1].
@@ -35,7 +37,7 @@ def sigmoid(x: ArrayLike) -> ArrayLike:
     return like_input(_sigmoid.sigmoid(as_float_array(x, "x")), x)
 
 
-def sigmoid_grad(x: ArrayLike) -> ArrayLike:
+def sigmoid_grad(x: ArrayLike) -> Output:
     """σ′(x) = σ(x)(1 − σ(x)), at most 1/4 (at x = 0).
 
     x : array_like, any shape → ndarray, same shape.
@@ -43,22 +45,22 @@ def sigmoid_grad(x: ArrayLike) -> ArrayLike:
     return like_input(_sigmoid.sigmoid_grad(as_float_array(x, "x")), x)
 
 
-def tanh(x: ArrayLike) -> ArrayLike:
+def tanh(x: ArrayLike) -> Output:
     """tanh(x). x : array_like, any shape → ndarray, same shape, values in [−1, 1]."""
     return like_input(_tanh.tanh(as_float_array(x, "x")), x)
 
 
-def tanh_grad(x: ArrayLike) -> ArrayLike:
+def tanh_grad(x: ArrayLike) -> Output:
     """tanh′(x) = 1 − tanh²(x). x : array_like, any shape → ndarray, same shape."""
     return like_input(_tanh.tanh_grad(as_float_array(x, "x")), x)
 
 
-def relu(x: ArrayLike) -> ArrayLike:
+def relu(x: ArrayLike) -> Output:
     """max(0, x). x : array_like, any shape → ndarray, same shape."""
     return like_input(_relu.relu(as_float_array(x, "x")), x)
 
 
-def relu_grad(x: ArrayLike) -> ArrayLike:
+def relu_grad(x: ArrayLike) -> Output:
     """ReLU′(x): 1 for x > 0, 0 for x < 0, and 0 at the kink x = 0.
 
     x : array_like, any shape → ndarray, same shape.
@@ -66,7 +68,7 @@ def relu_grad(x: ArrayLike) -> ArrayLike:
     return like_input(_relu.relu_grad(as_float_array(x, "x")), x)
 
 
-def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> ArrayLike:
+def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> Output:
     """x for x > 0, αx for x ≤ 0.
 
     x : array_like, any shape → ndarray, same shape. alpha : finite real number.
@@ -74,7 +76,7 @@ def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> ArrayLike:
     return like_input(_leaky_relu.leaky_relu(as_float_array(x, "x"), real_scalar(alpha, "alpha", _ALPHA)), x)
 
 
-def leaky_relu_grad(x: ArrayLike, alpha: float = 0.01) -> ArrayLike:
+def leaky_relu_grad(x: ArrayLike, alpha: float = 0.01) -> Output:
     """Leaky ReLU′(x): 1 for x > 0, α for x < 0, and α at the kink x = 0.
 
     x : array_like, any shape → ndarray, same shape. alpha : finite real number.

@@ -164,7 +164,7 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
     forward.__doc__ = _doc(layer, forward=True)
     backward.__doc__ = _doc(layer, forward=False)
-    functions = {spec["forward"]: forward, spec["backward"]: backward}
+    functions: dict[str, Callable[..., Any]] = {spec["forward"]: forward, spec["backward"]: backward}
     for alias in spec["aliases"]:
         functions[alias] = backward
     return functions

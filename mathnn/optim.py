@@ -29,7 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,7 +47,7 @@ def _entry(name: str, key: object) -> str:
     return f'{name}["{key}"]' if isinstance(key, str) else f"{name}[{key!r}]"
 
 
-def _key_list(mapping: Mapping[object, object]) -> str:
+def _key_list(mapping: Iterable[object]) -> str:
     return ", ".join(str(key) for key in mapping) or "no keys"
 
 
@@ -94,19 +94,18 @@ def _checked_params_and_grads(
     params: Mapping[str, np.ndarray], grads: Mapping[str, ArrayLike]
 ) -> dict[str, np.ndarray]:
     """The gradients, checked against the parameters they update (same keys, same shapes)."""
-    params = _mapping(params, "params", "float arrays")
-    grads = _mapping(grads, "grads", "arrays")
-    _same_keys(params, grads, "grads")
+    params_checked = _mapping(params, "params", "float arrays")
+    grads_checked = _mapping(grads, "grads", "arrays")
+    _same_keys(params_checked, grads_checked, "grads")
     checked = {}
-    for key, param in params.items():
-        param = _in_place_array(param, _entry("params", key))
-        checked[key] = _gradient(grads[key], _entry("grads", key), param.shape, _entry("params", key))
+    for key, param in params_checked.items():
+        array = _in_place_array(param, _entry("params", key))
+        checked[key] = _gradient(grads_checked[key], _entry("grads", key), array.shape, _entry("params", key))
     return checked
 
 
 def _checked_grads(grads: Mapping[str, ArrayLike]) -> dict[str, np.ndarray]:
-    grads = _mapping(grads, "grads", "arrays")
-    return {key: _gradient(grad, _entry("grads", key)) for key, grad in grads.items()}
+    return {key: _gradient(grad, _entry("grads", key)) for key, grad in _mapping(grads, "grads", "arrays").items()}
 
 
 # -- updates ----------------------------------------------------------------------------------------

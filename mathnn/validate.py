@@ -6,6 +6,7 @@ import math
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import InputError
 
@@ -57,6 +58,6 @@ def count(value: object, name: str, meaning: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def like_input(result: np.ndarray, value: object) -> np.ndarray | np.generic:
+def like_input(result: np.ndarray, value: ArrayLike) -> np.ndarray | np.generic:
     """Return a numpy scalar when the caller passed a scalar, the array otherwise."""
     return result if isinstance(value, np.ndarray) or np.ndim(value) else result[()]

@@ -161,6 +161,12 @@ def test_a_forward_pass_that_changes_its_input_is_reported_in_place(examples):
 
 # -- the catalogue and check_pair in this process ----------------------------------------------------
 
+def test_check_pair_needs_at_least_one_point():
+    # with no point checked there is no result to report: refused up front, naming the argument
+    with pytest.raises(InputError, match=r"points: expected an integer ≥ 1 \(points to check the pair at\); received int 0"):
+        check_pair(ModuleType("student"), "affine", points=0)
+
+
 def test_catalogue_names_and_inputs():
     assert resolve("batchnorm_backward") is PAIRS["batchnorm"] is resolve("batchnorm")
     with pytest.raises(InputError, match="expected one of affine, relu, batchnorm"):

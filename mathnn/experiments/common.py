@@ -7,7 +7,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ..kernels import relu as _relu
 from ..kernels import sigmoid as _sigmoid
 from ..kernels import tanh as _tanh
 from ..validate import describe, real_scalar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 LEAKY_ALPHA = 0.01
@@ -132,7 +135,7 @@ class Variants:
         raise InputError(f"variant: expected one of {', '.join(r.variant for r in self.runs)}; received {variant!r}")
 
 
-def scalar_settings(experiment: object) -> dict[str, Any]:
+def scalar_settings(experiment: DataclassInstance) -> dict[str, Any]:
     """The experiment's scalar fields (sizes, rates, seed, seconds) as plain Python."""
     return {
         field.name: getattr(experiment, field.name)

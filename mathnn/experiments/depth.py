@@ -118,6 +118,7 @@ class Stack:
             if self.batchnorm:
                 if noise is not None:
                     du = du * noise[layer - 1][0]
+                assert bn_cache is not None  # the forward pass keeps one per layer with batch norm
                 du, grads[f"gamma{layer}"], grads[f"beta{layer}"] = batchnorm_backward(du, bn_cache)
             dh, grads[f"W{layer}"], grads[f"b{layer}"] = affine_backward(du, affine_cache)
         return StackPass(loss, grads, pre_activations, nonlinearity_inputs)

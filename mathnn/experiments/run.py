@@ -54,11 +54,11 @@ def run_experiments(
             raise InputError(f"experiment: expected one of {', '.join(map(repr, EXPERIMENTS))}; received {describe(name)}")
     names = activation_names(activations)
     seed = as_seed(seed)
-    hidden_override = {} if hidden is None else {"hidden": as_integer(hidden, "hidden", "hidden units or width", 1)}
-    width_override = {} if hidden is None else {"width": hidden_override["hidden"]}
+    hidden_override: dict[str, Any] = {} if hidden is None else {"hidden": as_integer(hidden, "hidden", "hidden units or width", 1)}
+    width_override: dict[str, Any] = {} if hidden is None else {"width": hidden_override["hidden"]}
     results: dict[str, Any] = {}
     if "time" in chosen:
-        steps_override = {} if steps is None else {"steps": steps}
+        steps_override: dict[str, Any] = {} if steps is None else {"steps": steps}
         results["time"] = time_experiment(names, seed=seed, **hidden_override, **steps_override)
     if "depth" in chosen:
         results["depth"] = depth_experiment(names, seed=seed, show_progress=show_progress, **width_override)

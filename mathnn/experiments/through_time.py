@@ -334,7 +334,7 @@ def gradient_flow(
         )
 
 
-def _log10(value: float) -> float:
+def _log10(value: float | np.floating) -> float:
     return math.log10(value) if value > 0 else -math.inf
 
 

@@ -180,17 +180,17 @@ def _entrywise(setup: _Setup, name: str, method: str) -> tuple[np.ndarray, np.nd
             estimate[index] = np.sum(np.abs(terms)) * 4 * np.finfo(np.float64).eps
         return gradient, estimate
     if method == "richardson":
-        steps = {index: ridders_steps(float(base[index])) for index in indices}
+        ladders = {index: ridders_steps(float(base[index])) for index in indices}  # Ridders' shrinking steps
         points = []
         for index in indices:
-            for step in steps[index]:
+            for step in ladders[index]:
                 for signed in (step, -step):
                     point = base.copy()
                     point[index] += signed
                     points.append(point)
-        sums = _weighted_sums(setup, name, points).reshape(len(indices), -1, 2)
-        for index, pairs in zip(indices, sums):
-            differences = [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, steps[index])]
+        pair_sums = _weighted_sums(setup, name, points).reshape(len(indices), -1, 2)
+        for index, pairs in zip(indices, pair_sums):
+            differences = [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, ladders[index])]
             gradient[index], estimate[index] = ridders_extrapolate(differences)
         return gradient, estimate + setup.eps * np.abs(gradient)
     # 'central': steps h and h/2, extrapolated, with the same estimate as a probe
@@ -253,7 +253,7 @@ def describe_patterns(name: str, analytic: np.ndarray, numeric: np.ndarray, size
     if norm > 0:
         factor = float(np.vdot(analytic, numeric)) / norm
         residual = np.linalg.norm(analytic - factor * numeric)
-        if residual <= 1e-6 * max(np.linalg.norm(analytic), 1e-300) and abs(factor - 1) > 1e-6:
+        if residual <= 1e-6 * max(float(np.linalg.norm(analytic)), 1e-300) and abs(factor - 1) > 1e-6:
             if abs(factor + 1) < 1e-6:
                 found.append(f"{name} has the wrong sign: yours = −1 × the true gradient")
             else:

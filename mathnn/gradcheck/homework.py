@@ -32,11 +32,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import InputError
+from ..validate import count
 from . import tolerances
 from . import worker as wire
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
@@ -54,6 +55,14 @@ INPUT_STREAM = 1
 POINTS = 3
 
 Inputs = dict[str, Any]
+
+
+class InputMaker(Protocol):
+    """Makes a pair's inputs: variant 0 and 1 are two shapes (the second point checks the other)."""
+
+    def __call__(self, rng: np.random.Generator, variant: int = 0) -> Inputs: ...
+
+
 Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
 
 
@@ -91,7 +100,7 @@ class Pair:
     differentiated: tuple[str, ...]
     gradients: tuple[str, ...]
     upstream: str
-    make_inputs: Callable[[np.random.Generator], Inputs]
+    make_inputs: InputMaker
     diagnosis: Callable[[], Diagnose] | None = None
     layer: str | None = None
     backward_function: str | None = None
@@ -505,8 +514,9 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
     Raises
     ------
     InputError
-        For an unknown pair name or a module that does not define both functions.
+        For an unknown pair name, a module that does not define both functions, or fewer than one point.
     """
+    points = count(points, "points", "points to check the pair at")
     pair = resolve(pair_name)
     if isinstance(student, ModuleType):
         for label in (pair.forward, pair.backward):
@@ -516,7 +526,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         student = StudentCode(in_process(student), pair)
     rng = np.random.default_rng([seed, INPUT_STREAM])
     result = empty_result(pair.name, seed)
-    worst_forward, worst_gradient = 0.0, {}
+    worst_forward = 0.0
+    worst_gradient: dict[str, float] = {}
     first: dict[str, Any] | None = None
     try:
         for number in range(points):
@@ -545,6 +556,7 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         result["error"] = error.details
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
+        assert first is not None  # at least one point ran
         result.update({key: first[key] for key in ("forward", "in_place", "gradients", "problems", "precision")})
         result["evaluations"], result["points"] = evaluations, points_checked
         if all(point["passed"] for point in points_checked):

@@ -107,7 +107,8 @@ def _children() -> list[int]:
     Every student process is in a sandbox's session or one it created with setsid, never in ours, so
     the grader's own children (in its session) are left alone.
     """
-    me, session, found = os.getpid(), os.getsid(0), []
+    me, session = os.getpid(), os.getsid(0)
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -469,6 +470,7 @@ class Sandbox:
         for descriptor in (reply_write, output, faults):
             os.close(descriptor)
         self.replies = reply_read
+        assert self.process.stdin is not None  # opened with stdin=PIPE
         os.set_blocking(self.process.stdin.fileno(), False)
         self.load = {"root": str(root), "module": dotted, "file": str(copied),
                      "name": student.stem if student.stem.isidentifier() else "_mathnn_student"}
@@ -509,6 +511,7 @@ class Sandbox:
             if message is not None:
                 header, arrays, seconds, _ = message
                 data = wire.encode({**header, "seconds": seconds}, arrays)
+                assert self.process is not None and self.process.stdin is not None, "the sandbox is closed"
                 wire.write_all(self.process.stdin.fileno(), data, deadline)
             return wire.read_message(self.replies, deadline, REPLY_LIMIT)
         except wire.Timeout:
@@ -526,6 +529,7 @@ class Sandbox:
             raise SandboxFailure(self._ended(status, stage)) from None
 
     def _wait_briefly(self) -> int | None:
+        assert self.process is not None  # called while the exchange that failed still holds it
         try:
             return self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -584,6 +588,7 @@ class Sandbox:
             return
         _kill_group(self.process)
         self.cgroups.kill()
+        assert self.process.stdin is not None  # opened with stdin=PIPE
         try:
             self.process.stdin.close()
         except OSError:

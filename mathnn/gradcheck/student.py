@@ -82,7 +82,8 @@ class StudentCode:
         return answer, outputs
 
     def _arguments(self, values: Mapping[str, Any]) -> tuple[list[dict], list[np.ndarray]]:
-        specs, arrays = [], []
+        specs: list[dict] = []
+        arrays: list[np.ndarray] = []
         for name in self.pair.arguments:
             value = values[name]
             if isinstance(value, np.ndarray):

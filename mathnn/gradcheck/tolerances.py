@@ -8,6 +8,7 @@ are wider. A check that takes ``rtol=`` overrides its entry for that call.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 
@@ -28,7 +29,7 @@ TOLERANCES: dict[str, dict[np.dtype, float]] = {
 }
 
 
-def tolerance(purpose: str, dtype: object = F64, rtol: float | None = None) -> float:
+def tolerance(purpose: str, dtype: npt.DTypeLike = F64, rtol: float | None = None) -> float:
     """The pass mark for ``purpose`` at ``dtype`` (float64's for other dtypes), or ``rtol`` when given."""
     if rtol is not None:
         return float(rtol)

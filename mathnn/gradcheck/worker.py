@@ -172,9 +172,11 @@ def error_details(error: BaseException, path: str | None, stage: str | None) -> 
     real = os.path.realpath(path) if path else None
 
     def same(filename: str | None) -> bool:
-        return bool(real and filename) and os.path.realpath(filename) == real
+        if not (real and filename):
+            return False
+        return os.path.realpath(filename) == real
 
-    if isinstance(error, SyntaxError) and same(error.filename):
+    if isinstance(error, SyntaxError) and error.filename and same(error.filename):
         where, line = f"{os.path.basename(error.filename)}:{error.lineno}", (error.text or "").strip() or None
     else:
         for frame in reversed(traceback.extract_tb(error.__traceback__)):
@@ -251,6 +253,7 @@ class Worker:
             name = header["name"] if header["name"] not in sys.modules else "_mathnn_student"  # numpy.py, json.py…
             loader = importlib.machinery.SourceFileLoader(name, self.path)
             spec = importlib.util.spec_from_loader(name, loader)
+            assert spec is not None  # always made when a loader is given
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             loader.exec_module(module)
@@ -285,7 +288,8 @@ class Worker:
         dout = arrays[0].copy()
         returned = getattr(self.module, header["function"])(dout, cache)
         values = list(returned) if isinstance(returned, (tuple, list)) else [returned]
-        gradients, sent = [], []
+        gradients: list[dict[str, object]] = []
+        sent: list[np.ndarray] = []
         for value in values:
             array = None if value is None else np.asarray(value)
             if array is None or array.dtype.kind not in "fciub":
@@ -302,7 +306,8 @@ class Worker:
         function = getattr(self.module, header["function"])
         position, cast = header["position"], header["cast"]
         base = header["arguments"]
-        outputs, results = [], []
+        outputs: list[np.ndarray] = []
+        results: list[dict[str, object]] = []
         for point in header["points"]:
             value = arrays[point]
             arguments = self._arguments(base, arrays)

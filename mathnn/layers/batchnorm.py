@@ -256,5 +256,7 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
         raise InputError(
             f"dout: expected shape {cache.shape} (the shape of x in the forward pass); received shape {dout.shape}"
         )
+    # a train-mode cache keeps all three
+    assert cache.x_hat is not None and cache.gamma is not None and cache.inv_std is not None
     with np.errstate(all="ignore"):  # NaN or inf in dout (or cached from x) pass through
         return _bn.batchnorm_backward(dout, cache.x_hat, cache.gamma, cache.inv_std)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ..errors import InputError
@@ -67,4 +69,5 @@ def temporal_softmax_loss(
     loss, dx_flat = _softmax.softmax_cross_entropy(x.reshape(rows, classes), onehot, weights)
     if verbose:
         print("dx_flat:", dx_flat.shape)
-    return loss, dx_flat.reshape(n, steps, classes)
+    # The kernel's annotation says ndarray for every result; its loss is a sum, a numpy scalar.
+    return cast(np.generic, loss), dx_flat.reshape(n, steps, classes)

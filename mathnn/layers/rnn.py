@@ -275,4 +275,5 @@ def rnn_backward(
     check_cache(cache, RNNCache, "rnn_forward", named=(RNNStepCache,))
     dh = upstream(dh, "dh", cache.h.shape, "the shape of h from the forward pass, (N, T, H)")
     _, f_grad = _activation(cache.activation, cache.alpha)
+    assert cache.a is not None, "rnn_forward keeps the pre-activations"
     return _rnn.rnn_sequence_backward(dh, cache.x, cache.h0, cache.h, cache.a, cache.Wx, cache.Wh, f_grad=f_grad)

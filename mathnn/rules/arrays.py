@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import reduce
+from typing import Any, TypeAlias
 
 import sympy as sp
 
 from .core import BatchMajor, BatchSum, Dot, Kernel, Loop, RowMax, Rows, RowSum, Step, TotalSum, Transposed
 
-Value = sp.Matrix | sp.Expr
+Value: TypeAlias = sp.Matrix | sp.Expr
 
 
 def symbol_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
@@ -120,12 +121,13 @@ def gradient(loss: sp.Expr, matrix: sp.Matrix) -> sp.Matrix:
     return matrix.applyfunc(lambda entry: sp.diff(loss, entry))
 
 
-def run(kernel: Kernel, env: Mapping[sp.Symbol, object]) -> dict[sp.Symbol, object]:
+def run(kernel: Kernel, env: Mapping[sp.Symbol, object]) -> dict[sp.Symbol, Any]:
     """Replay a kernel's statements on matrices of symbols, loops included.
 
     ``env`` gives the arguments and what the kernel's bindings mean (sizes, time-major views as
     lists of matrices, zeroed buffers and accumulators); a sequence is a list with one matrix per
-    step, and a target ``name[t]`` writes its step t. Returns every value by symbol.
+    step, and a target ``name[t]`` writes its step t. Returns every value by symbol (a matrix, an
+    expression, or a list of them, one per step).
     """
     values: dict[sp.Symbol, object] = dict(env)
 

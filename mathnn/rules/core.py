@@ -211,7 +211,11 @@ class Kernel:
     @property
     def results(self) -> tuple[str, ...]:
         """The names the kernel returns."""
-        return self.outputs or (self.statements[-1].target,)
+        if self.outputs:
+            return self.outputs
+        last = self.statements[-1]
+        assert isinstance(last, Statement), f"{self.name} ends in a loop: name its outputs"
+        return (last.target,)
 
     @property
     def targets(self) -> tuple[sp.Expr, ...]:
@@ -645,6 +649,7 @@ def compose(kernel: Kernel) -> tuple[sp.Expr, ...]:
     """
     values: dict[str, sp.Expr] = {}  # by name: a target may be a plain or a Named symbol in expressions
     for statement in kernel.statements:
+        assert isinstance(statement, Statement), f"{kernel.name} has a loop: compose replays straight-line kernels"
         earlier = {s: values[s.name] for s in statement.expr.free_symbols if s.name in values}
         values[statement.target] = statement.expr.xreplace(earlier)
     return tuple(values[name] for name in kernel.results)

@@ -153,6 +153,7 @@ class LayerRule(ConcreteLayer):
         ``BatchSum`` (the sum over rows of a shared parameter's gradient) is one row's contribution.
         """
         if isinstance(expr, RowSum):
+            assert self.size is not None, "a reduction over the feature axis needs a symbolic size"
             index = sp.Dummy("i", integer=True)
             return sp.Sum(self.indexed(expr.args[0], index), (index, 0, self.size - 1))
         if isinstance(expr, BatchSum):
@@ -207,6 +208,7 @@ class LayerRule(ConcreteLayer):
         if self.is_element(child):
             # Σᵢ ādjᵢ ∂childᵢ/∂parent(ⱼ): the sum runs over the child's entries
             local = sp.diff(self.indexed(expr, index), wrt)
+            assert self.size is not None, "an element-wise child is summed over a symbolic size"
             total = sp.Sum(seed.xreplace({J: index}) * local, (index, 0, self.size - 1))
         else:
             total = seed * sp.diff(self.indexed(expr), wrt)
@@ -226,7 +228,7 @@ class LayerRule(ConcreteLayer):
             node.symbol.name for node in self.nodes if self.is_element(node.symbol)
         )
         first = self.element_arrays[0].name
-        defaults = {symbol.name: value for symbol, value in self.scalars.items()}
+        defaults: dict[str, object] = {symbol.name: value for symbol, value in self.scalars.items()}
         node_statements = tuple(Statement(node.name, node.expr, node.equation or node.name) for node in self.nodes)
         forward = Kernel(
             name=f"{self.name}_forward_kernel",
@@ -242,14 +244,15 @@ class LayerRule(ConcreteLayer):
             batch_arrays=arrays,
         )
         gradient_names = tuple(f"d{symbol.name}" for symbol in self.differentiated)
+        backward_statements = (
+            *self.helpers,
+            *(Statement(f"d{wrt.name}", self.closed_forms[wrt], f"∂L/∂{text(wrt)}, the closed form")
+              for wrt in self.differentiated),
+        )
         backward = Kernel(
             name=f"{self.name}_backward_kernel",
             args=(self.dout, *(sp.Symbol(name) for name in self.cs231n.cache)),
-            statements=(
-                *self.helpers,
-                *(Statement(f"d{wrt.name}", self.closed_forms[wrt], f"∂L/∂{text(wrt)}, the closed form")
-                  for wrt in self.differentiated),
-            ),
+            statements=backward_statements,
             computes=tuple(self.closed_forms[wrt] for wrt in self.differentiated),
             summary=f"{self.title}, backward: the declared closed forms, proven equal to the derivation.",
             returns="\n".join(f"{name} : ndarray" for name in gradient_names),
@@ -264,7 +267,7 @@ class LayerRule(ConcreteLayer):
             args=backward.args,
             statements=tuple(
                 Statement(st.target, magnitude_of(st.expr), f"{st.equation}, every term by its absolute value")
-                for st in backward.statements
+                for st in backward_statements
             ),
             computes=tuple(magnitude_of(e) for e in backward.computes),
             summary=(f"The size of the terms each gradient of {self.name}_backward_kernel sums: the same "

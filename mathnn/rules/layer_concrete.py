@@ -9,19 +9,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from .arrays import evaluate, symbol_matrix
-from .core import Claim, Equation, Proof, Section, compose, proof_section
+from .core import Claim, Equation, Kernel, Node, Proof, Section, compose, proof_section
 from .decide import matrices_equal
-from .layer_parts import Mistake, shown, timed_claim
+from .layer_parts import Draw, Mistake, shown, timed_claim
 from .textprint import text
 
 
 class ConcreteLayer:
     """What :class:`~mathnn.rules.layer.LayerRule` does when its ``size`` is None."""
+
+    if TYPE_CHECKING:  # the declaration this mixin reads, defined by LayerRule
+        name: str
+        element_arrays: tuple[sp.Symbol, ...]
+        scalars: dict[sp.Symbol, float]
+        nodes: tuple[Node, ...]
+        differentiated: tuple[sp.Symbol, ...]
+        closed_forms: dict[sp.Symbol, sp.Expr]
+        draws: dict[str, Draw]
+        mistakes: tuple[Mistake, ...]
+        proof_sizes: tuple[dict[str, int], ...]
+        dout: sp.Symbol
+
+        @property
+        def output(self) -> sp.Symbol: ...
+        @property
+        def kernels(self) -> tuple[Kernel, ...]: ...
+        @property
+        def diagnosable(self) -> tuple[Mistake, ...]: ...
+        def parents(self, node: Node) -> list[sp.Symbol]: ...
+        def mistake_array(self, mistake: Mistake) -> sp.Expr: ...
 
     def symbol_inputs(self, sizes: Mapping[str, int]) -> dict[sp.Symbol, sp.Matrix]:
         """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""

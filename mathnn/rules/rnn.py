@@ -385,7 +385,7 @@ rnn = ClaimRule(
     # The column-form math for every activation and BPTT at (n, d, v, T) = (3, 2, 2, 4), then each
     # row-form kernel entry by entry.
     claims_of=lambda kernels: [
-        *rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(*kernels[3:5]),
+        *rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(kernels[3], kernels[4]),
     ],
     derivation_of=_derivation,
 )

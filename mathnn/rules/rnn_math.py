@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from typing import Any, TypedDict
 
 import mpmath
 import sympy as sp
@@ -73,9 +74,18 @@ __all__ = [
 #: The activations an RNN step can use, each a rule of :mod:`mathnn.rules.activations`.
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
 
+class Sizes(TypedDict):
+    """Sizes of an unrolled RNN, as keyword arguments of :func:`bptt_claim`."""
+
+    n: int
+    d: int
+    v: int
+    T: int
+
+
 #: Default sizes of :func:`bptt_claim` and the small ones used with ``fast=True`` and in the tests.
-DEFAULT_SIZES = {"n": 3, "d": 2, "v": 2, "T": 4}
-FAST_SIZES = {"n": 2, "d": 1, "v": 2, "T": 3}
+DEFAULT_SIZES: Sizes = {"n": 3, "d": 2, "v": 2, "T": 4}
+FAST_SIZES: Sizes = {"n": 2, "d": 1, "v": 2, "T": 3}
 
 _x = activations.x  # the rules' input symbol
 
@@ -297,8 +307,11 @@ class Atoms:
             value = self._exp[u] = sp.Dummy(f"E{len(self._exp)}", positive=True)
         return value
 
-    def walk(self, expr: sp.Expr, algebra) -> object:
-        """``expr`` with every atom replaced, built in ``algebra`` (:class:`_Laurent` or Expr)."""
+    def walk(self, expr: sp.Expr, algebra) -> Any:
+        """``expr`` with every atom replaced, built in ``algebra`` (:class:`_Laurent` or Expr).
+
+        The result is the algebra's element: a dict of terms for ``_Laurent``, an Expr otherwise.
+        """
         memo = self._memo.setdefault(algebra, {})
         return self._walk(sp.sympify(expr), algebra, memo)
 
@@ -797,7 +810,11 @@ def unroll(n: int = 3, d: int = 2, v: int = 2, T: int = 4, activation: str = "ta
         log_p = sp.log(p[targets[t]])
         loss += -log_p
         expanded += -sp.expand_log(log_p, force=True, deep=False)
-        a_s.append(a), hs.append(h), os.append(o), ps.append(p), ys.append(_onehot(targets[t], v))
+        a_s.append(a)
+        hs.append(h)
+        os.append(o)
+        ps.append(p)
+        ys.append(_onehot(targets[t], v))
         fps.append(fp)
     return Unrolled(activation, n, d, v, T, targets, W_hh, W_xh, b, W_hy, b_y, h0, xs, tuple(a_s),
                     tuple(hs), tuple(os), tuple(ps), tuple(ys), tuple(fps), loss, expanded, sign_pattern,

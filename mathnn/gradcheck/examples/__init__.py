@@ -140,7 +140,12 @@ def _source(name: str, mistake: Mistake) -> str:
     """The buggy file: the docstring, the imports and the chosen functions of the base, with the changes."""
     base = (_HERE / f"{mistake.base}.py").read_text(encoding="utf-8")
     tree = ast.parse(base)
-    chosen = {node.name: ast.get_source_segment(base, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+    chosen: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            segment = ast.get_source_segment(base, node)
+            assert segment is not None  # parsed from this very source, so every node has its position
+            chosen[node.name] = segment
     code = "\n\n\n".join(chosen[function] for function in mistake.functions)
     for old, new in mistake.changes:
         lines = code.split("\n")

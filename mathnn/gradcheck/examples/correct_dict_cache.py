@@ -69,7 +69,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
 
 
 def rnn_backward(dh, cache):
-    dx = []
+    dx: list[np.ndarray] = []
     dWx = dWh = db = 0
     dprev_h = np.zeros_like(dh[:, 0])
     for t in reversed(range(dh.shape[1])):
