@@ -5,7 +5,8 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise activations at random points of the rule's declared domain and next to its kinks; for
 batch norm, the RNN step and softmax cross-entropy as vector-Jacobian products on random batches
-(:data:`VJP_CHECKS`), with errors measured against the size of the terms each gradient sums.
+(the check each rule names in its ``numeric_check``), with errors measured against the size of the
+terms each gradient sums; for a layer rule, from its generated ``SPEC``.
 """
 
 from __future__ import annotations
@@ -323,10 +324,6 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
     return checks
 
 
-#: Numeric checks of the rules that are not element-wise.
-VJP_CHECKS = {"batchnorm": check_batchnorm, "rnn": check_rnn, "softmax_ce": check_softmax_ce}
-
-
 def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True) -> RuleReport:
     """Prove ``rule`` (from the proof cache when it is unchanged) and gradient-check its kernels.
 
@@ -334,8 +331,8 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
     """
     if hasattr(rule, "spec"):
         numeric = check_layer(rule.name, points, seed)
-    elif rule.name in VJP_CHECKS:
-        numeric = VJP_CHECKS[rule.name](points, seed)
+    elif hasattr(rule, "numeric_check"):  # the rule names its vector-Jacobian check among this module's
+        numeric = globals()[rule.numeric_check](points, seed)
     else:
         numeric = check_kernels(rule, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -224,6 +224,7 @@ batchnorm = ClaimRule(
     ),
     kernels=(train_forward, test_forward, backward),
     claims_of=lambda kernels: [*bn.prove(), *_kernel_claims(kernels)],
+    numeric_check="check_batchnorm",
     derivation_of=_derivation,
 )
 

@@ -595,7 +595,8 @@ class ClaimRule:
     ``kernels``, ``public_module``, ``params``, ``kinks``, :meth:`prove`, :meth:`sections`).
     ``claims_of(kernels)`` returns every claim about the rule and those kernels, each decided by
     SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
-    kernels statement by statement).
+    kernels statement by statement). ``numeric_check`` names the numpy-only function of
+    :mod:`mathnn.verify` that gradient-checks the generated kernels (``check_batchnorm``).
     """
 
     name: str
@@ -603,6 +604,7 @@ class ClaimRule:
     note: str
     kernels: tuple[Kernel, ...]
     claims_of: Callable[[tuple[Kernel, ...]], list[Claim]]
+    numeric_check: str
     derivation_of: Callable[[], list[Section]] | None = None
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)

@@ -387,6 +387,7 @@ rnn = ClaimRule(
     claims_of=lambda kernels: [
         *rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(kernels[3], kernels[4]),
     ],
+    numeric_check="check_rnn",
     derivation_of=_derivation,
 )
 
@@ -401,6 +402,7 @@ softmax_ce = ClaimRule(
     ),
     kernels=(softmax_ce_kernel,),
     claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
+    numeric_check="check_softmax_ce",
 )
 #: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
 LECTURE_ORDER = 2
