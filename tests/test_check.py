@@ -320,5 +320,11 @@ def test_one_tolerance_table_and_a_per_call_override():
 
     assert not check_vjp(f, f_vjp, {"x": x}, mode="full").passed
     assert check_vjp(f, f_vjp, {"x": x}, mode="full", rtol=1e-5).passed
+    from mathnn.gradcheck.check import check_gradients
+
+    dout = np.ones_like(x)
+    (given,) = f_vjp(dout, x)
+    assert not check_gradients(f, {"x": given}, {"x": x}, dout, mode="full").passed
+    assert check_gradients(f, {"x": given}, {"x": x}, dout, mode="full", rtol=1e-5).passed
     assert tolerance("gradient", np.float32) == TOLERANCES["gradient"][np.dtype(np.float32)]
     assert tolerance("forward", np.float16) == TOLERANCES["forward"][np.dtype(np.float64)]

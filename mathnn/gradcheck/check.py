@@ -441,6 +441,7 @@ def check_gradients(
     probes: int = 4,
     diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
     names: Mapping[str, str] | None = None,
+    rtol: float | None = None,
 ) -> Report:
     """Check gradients already computed (by a backward pass run elsewhere) against derivatives of ``f``.
 
@@ -456,12 +457,14 @@ def check_gradients(
     inputs : dict of str to ndarray
     dout : ndarray of shape (out...)
         The upstream gradient the gradients were computed with.
+    rtol : float, optional
+        The pass mark for this call, as for :func:`check_vjp`.
 
     Returns
     -------
     Report
     """
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, along, inputs, dout, seed)
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, along, inputs, dout, seed, rtol)
     analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
     setup = _Setup(counted, work, dout_array, tolerance, eps)
     return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)

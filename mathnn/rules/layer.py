@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
@@ -220,10 +221,13 @@ class LayerRule(ConcreteLayer):
 
     # -- kernels ---------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def kernels(self) -> tuple[Kernel, ...]:
         """Forward (nodes, then the cache), backward (helpers, then the closed forms), then one kernel
-        per named mistake (the forward nodes, then the gradient that mistake gives)."""
+        per named mistake (the forward nodes, then the gradient that mistake gives).
+
+        Built once per rule: a dropped-path mistake's kernel needs a derivation of its own.
+        """
         arrays = frozenset(s.name for s in (*self.element_arrays, self.dout) if s not in self.shared) | frozenset(
             node.symbol.name for node in self.nodes if self.is_element(node.symbol)
         )
@@ -353,7 +357,7 @@ class LayerRule(ConcreteLayer):
         array = walk(expr)
         return BatchSum(array) if wrt in self.shared else array
 
-    def backward_values(self, kernel_values: Mapping[sp.Symbol, sp.Expr] | None = None) -> dict[sp.Symbol, sp.Expr]:
+    def backward_values(self) -> dict[sp.Symbol, sp.Expr]:
         """What the backward kernel returns for each differentiated input, helpers substituted."""
         backward = self.kernels[1]
         return dict(zip(self.differentiated, compose(backward)))
