@@ -145,7 +145,7 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
         settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
         out, *cached = forward_kernel(*values.values(), **settings)
-        names = [name for name in spec["cache"] if name != "out"]
+        names = [name for name in spec["cache"] if name != "out"]  # the kernel may return extras after them
         return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, flattened)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
@@ -223,7 +223,8 @@ def public_functions() -> dict[str, Callable[..., Any]]:
     """Every generated layer's CS231n functions, by name, for :mod:`mathnn.layers`."""
     functions: dict[str, Callable[..., Any]] = {}
     for layer in layers().values():
-        functions.update(layer_functions(layer))
+        if not layer.spec["wrapper"]:  # a wrapper module keeps its own functions (batch norm's modes)
+            functions.update(layer_functions(layer))
     return functions
 
 

@@ -10,7 +10,7 @@ from mathnn.gradcheck import (
     check_vjp, eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, numerical_gradient,
     rel_error,
 )
-from mathnn.gradcheck.diagnosis import batchnorm_diagnosis, rnn_diagnosis
+from mathnn.gradcheck.diagnosis import layer_diagnosis, rnn_diagnosis
 
 
 # -- student-style implementations -------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_correct_rnn_passes():
 # -- each bug is caught, on the right gradient, with the right explanation -------------------------------
 
 def test_missing_mean_path_is_caught_and_diagnosed():
-    report = check_vjp(*bn_pair("missing mean path"), bn_inputs(), diagnose=batchnorm_diagnosis())
+    report = check_vjp(*bn_pair("missing mean path"), bn_inputs(), diagnose=layer_diagnosis("batchnorm"))
     assert not report
     assert [g.name for g in report.gradients if not g.passed] == ["x"]
     assert any("same in every row" in p for p in report["x"].patterns)
@@ -158,7 +158,7 @@ def test_missing_mean_path_is_caught_and_diagnosed():
 
 
 def test_missing_variance_path_is_caught_and_diagnosed():
-    report = check_vjp(*bn_pair("missing variance path"), bn_inputs(), diagnose=batchnorm_diagnosis())
+    report = check_vjp(*bn_pair("missing variance path"), bn_inputs(), diagnose=layer_diagnosis("batchnorm"))
     assert [g.name for g in report.gradients if not g.passed] == ["x"]
     assert report["x"].diagnosis.startswith("your dx matches the gradient without the path x → σ²")
 
@@ -233,7 +233,7 @@ def test_random_mode_uses_few_evaluations_and_catches_the_term_ones_probes_miss(
 # -- API details --------------------------------------------------------------------------------------------
 
 def test_report_renders_and_serialises():
-    report = check_vjp(*bn_pair("missing mean path"), bn_inputs(), diagnose=batchnorm_diagnosis())
+    report = check_vjp(*bn_pair("missing mean path"), bn_inputs(), diagnose=layer_diagnosis("batchnorm"))
     data = json.loads(json.dumps(report.to_dict()))
     assert data["passed"] is False and data["gradients"][0]["name"] == "x"
     assert data["gradients"][0]["worst"][0]["error"] > 1e-3

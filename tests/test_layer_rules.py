@@ -131,7 +131,7 @@ def test_every_rule_has_all_six_artifacts():
             assert isinstance(public.layernorm_forward(np.ones((1, 2)), np.ones(2), np.ones(2))[1], LayerCache)
 
 
-def test_the_diagnosis_names_each_mistake_and_nothing_for_the_right_gradient():
+def test_the_diagnosis_names_each_mistake_and_blames_the_forward_for_the_right_gradient():
     from mathnn.gradcheck.diagnosis import layer_diagnosis
 
     layer = layers()["layernorm"]
@@ -141,7 +141,10 @@ def test_the_diagnosis_names_each_mistake_and_nothing_for_the_right_gradient():
     dout = rng.standard_normal((3, 4))
     out, *cached = layer.kernel("layernorm_forward_kernel")(**inputs)
     right = layer.kernel("layernorm_backward_kernel")(dout, *cached)[0]
-    assert diagnose("x", right, right, {**inputs, "ln_param": {}}, dout) is None
+    # a dx that fails the check yet equals the true gradient: the student's forward is what differs
+    assert diagnose("x", right, right, {**inputs, "ln_param": {}}, dout) == (
+        "your dx is the true layernorm gradient, so your forward pass is what differs from layernorm_forward")
+    assert diagnose("x", 1.5 * right, right, {**inputs, "ln_param": {}}, dout) is None
     for mistake in layer.spec["mistakes"]:
         wrong = layer.kernel(mistake["kernel"])(dout, **inputs)
         assert diagnose("x", wrong, right, {**inputs, "ln_param": {}}, dout) == mistake["sentence"]

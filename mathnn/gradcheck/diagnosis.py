@@ -1,8 +1,8 @@
 """Say which piece of the math a wrong gradient is missing, for the layers mathnn has rules for.
 
-Batch norm: the rule's graph (:mod:`mathnn.rules.batchnorm_math`) gives the gradient with each path
-dropped; a student's dx that matches one of them is told which path it forgot. The rules are imported
-only here, when a diagnosis is asked for (they need SymPy); the check itself stays numpy-only.
+A layer declared as a rule (batch norm, layer norm): each named mistake of the rule — a dropped path
+of its graph, or a wrong closed form — is a generated kernel, numpy only; a student's gradient that
+matches one is told that mistake's sentence (:func:`layer_diagnosis`).
 
 RNN: backpropagation through time without the gradient carried back from h_{t+1}, and the two
 classic weight-gradient slips (dWh transposed, h_t used instead of h_{t−1}), computed with the
@@ -12,8 +12,6 @@ generated kernels.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
-
 import numpy as np
 
 from .tolerances import tolerance
@@ -27,54 +25,6 @@ Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None
 def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     scale = max(float(np.abs(candidate).max(initial=0)), float(np.abs(gradient).max(initial=0)), 1e-300)
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
-
-
-@lru_cache(maxsize=None)
-def _batchnorm_dx_functions() -> dict:
-    """For each forgettable path (and None), a numpy function of (dy, x̂, Σdy, Σdy·x̂, σ², ε, γ, m)."""
-    import sympy as sp
-
-    from ..rules import batchnorm_math as bn
-
-    dy_j, x_hat_j, sum_dy, sum_dy_x_hat = sp.symbols("dy_j x_hat_j sum_dy sum_dy_x_hat")
-    replacements = {bn.SUM_DY: sum_dy, bn.SUM_DY_X_HAT: sum_dy_x_hat, bn.dy[bn.j]: dy_j, bn.x_hat_sym[bn.j]: x_hat_j}
-    arguments = [dy_j, x_hat_j, sum_dy, sum_dy_x_hat, bn.var_sym, bn.eps, bn.gamma, bn.m]
-    functions = {}
-    for path in (None, *bn.PATH_EDGES):
-        expression = bn.dx_without(path).xreplace(replacements)
-        functions[path] = sp.lambdify(arguments, expression, "numpy")
-    return functions
-
-
-def batchnorm_dx_without_paths(x: np.ndarray, gamma: np.ndarray, dout: np.ndarray, eps: float) -> dict:
-    """dx of batch norm with each path of the graph dropped (None: no path dropped), at one point."""
-    from ..rules import batchnorm_math as bn
-
-    m = x.shape[0]
-    var = x.var(axis=0)
-    x_hat = (x - x.mean(axis=0)) / np.sqrt(var + eps)
-    values = (dout, x_hat, dout.sum(axis=0), (dout * x_hat).sum(axis=0), var, eps, gamma, m)
-    return {
-        path: np.broadcast_to(function(*values), x.shape) for path, function in _batchnorm_dx_functions().items()
-    } | {"sentences": bn.PATHS}
-
-
-def batchnorm_diagnosis(eps: float = 1e-5) -> Diagnose:
-    """A ``diagnose`` callback for :func:`mathnn.gradcheck.check_vjp` on batch norm (inputs x, gamma, beta)."""
-
-    def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        if name != "x":
-            return None
-        candidates = batchnorm_dx_without_paths(inputs["x"], inputs["gamma"], dout, eps)
-        sentences = candidates.pop("sentences")
-        if _matches(candidates[None], analytic):
-            return "your dx is the true batch-norm gradient, so your forward pass is what differs from batch norm"
-        for path, candidate in candidates.items():
-            if path is not None and _matches(candidate, analytic):
-                return sentences[path]
-        return None
-
-    return diagnose
 
 
 def _rnn_variants(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
@@ -146,6 +96,8 @@ def layer_diagnosis(name: str) -> Diagnose:
 
     layer = layers()[name]
     spec = layer.spec
+    forward, backward = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
+    cached = len([key for key in spec["cache"] if key != "out"])
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
@@ -154,6 +106,13 @@ def layer_diagnosis(name: str) -> Diagnose:
         for mistake in spec["mistakes"]:
             if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
                 return mistake["sentence"]
+        if wrt in spec["differentiated"]:
+            _, *cache = forward(**arrays, **settings)
+            true = backward(dout, *cache[:cached])[spec["differentiated"].index(wrt)]
+            if _matches(np.broadcast_to(true, analytic.shape), analytic):
+                gradient = spec["gradients"][spec["differentiated"].index(wrt)]
+                return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "
+                        f"from {spec['forward']}")
         return None
 
     return diagnose

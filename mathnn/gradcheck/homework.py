@@ -157,16 +157,6 @@ def _relu_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     return {"x": x}
 
 
-def _batchnorm_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
-    n, d = _sizes(rng, variant, (8, 5), 4, 10)
-    return {
-        "x": 2.0 * rng.standard_normal((n, d)) + 1.0,
-        "gamma": 1.0 + 0.5 * rng.standard_normal(d),
-        "beta": rng.standard_normal(d),
-        "bn_param": {"mode": "train"},
-    }
-
-
 def _rnn_weights(rng: np.random.Generator, d: int, h: int) -> Inputs:
     # small weights keep tanh away from saturation, where every gradient would be nearly zero
     return {
@@ -191,12 +181,6 @@ def _temporal_affine_inputs(rng: np.random.Generator, variant: int = 0) -> Input
     return {"x": rng.standard_normal((n, steps, d)), "w": rng.standard_normal((d, m)), "b": rng.standard_normal(m)}
 
 
-def _batchnorm_diagnosis() -> Diagnose:
-    from .diagnosis import batchnorm_diagnosis
-
-    return batchnorm_diagnosis()
-
-
 def _rnn_diagnosis() -> Diagnose:
     from .diagnosis import rnn_diagnosis
 
@@ -213,10 +197,12 @@ def _layer_pairs() -> list[Pair]:
         documented = spec["check_sizes"][0]
 
         def make_inputs(rng: np.random.Generator, variant: int = 0, layer=layer, documented=documented) -> Inputs:
-            sizes = dict(zip(documented, _sizes(rng, variant, tuple(documented.values()), 2, 6)))
+            ranges = layer.spec["homework_sizes"]
+            sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
+                     for name, size in documented.items()}
             inputs: Inputs = dict(draw_inputs(layer, sizes, rng))
             if layer.spec["param_dict"]:
-                inputs[layer.spec["param_dict"]] = {}
+                inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])
             return inputs
 
         def diagnosis(name: str = layer.name) -> Diagnose:
@@ -234,8 +220,6 @@ def _layer_pairs() -> list[Pair]:
 
 
 _RNN = ("x", "Wx", "Wh", "b")
-_BATCHNORM = (("x", "gamma", "beta", "bn_param"), ("x", "gamma", "beta"), ("dx", "dgamma", "dbeta"), "dout",
-              _batchnorm_inputs, _batchnorm_diagnosis)
 
 #: The catalogue, in the order of the lecture and the assignments.
 PAIRS: dict[str, Pair] = {
@@ -243,9 +227,6 @@ PAIRS: dict[str, Pair] = {
     for pair in (
         Pair("affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _affine_inputs),
         Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs),
-        Pair("batchnorm", *_BATCHNORM),
-        # the lecture's exercise: the same layer, its backward simplified on paper first
-        Pair("batchnorm_alt", *_BATCHNORM, layer="batchnorm", backward_function="batchnorm_backward_alt"),
         Pair(
             "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
             ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs,

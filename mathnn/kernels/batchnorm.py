@@ -9,7 +9,248 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['batchnorm_train_forward', 'batchnorm_test_forward', 'batchnorm_backward']
+__all__ = ['batchnorm_forward_kernel', 'batchnorm_backward_kernel', 'batchnorm_backward_magnitude', 'batchnorm_mistake_no_mean_path', 'batchnorm_mistake_no_variance_path', 'batchnorm_mistake_gamma_left_out_of_dx', 'batchnorm_inference_kernel', 'batchnorm_train_forward', 'batchnorm_backward', 'SPEC']
+
+
+def batchnorm_forward_kernel(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Batch normalization, forward: every node of the graph; returns the output, then the cache.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    out : ndarray
+    x_hat : ndarray
+    gamma : ndarray
+    inv_std : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/N
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # yᵢ = γ x̂ᵢ + β
+    out = gamma*x_hat + beta
+    return out, x_hat, gamma, inv_std
+
+
+def batchnorm_backward_kernel(
+    dout: np.ndarray,
+    x_hat: np.ndarray,
+    gamma: np.ndarray,
+    inv_std: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch normalization, backward: the declared closed forms, proven equal to the derivation.
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x_hat : ndarray, from the forward kernel's cache
+    gamma : ndarray, from the forward kernel's cache
+    inv_std : ndarray, from the forward kernel's cache
+
+    Returns
+    -------
+    dx : ndarray
+    dgamma : ndarray
+    dbeta : ndarray
+    """
+    N = dout.shape[0]
+    # ∂L/∂x, the closed form
+    dx = inv_std*gamma*((-np.einsum('ij,ij->j', dout, x_hat)/N)*x_hat + dout - np.sum(dout, axis=0)/N)
+    # ∂L/∂γ, the closed form
+    dgamma = np.einsum('ij,ij->j', dout, x_hat)
+    # ∂L/∂β, the closed form
+    dbeta = np.sum(dout, axis=0)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_magnitude(
+    dout: np.ndarray,
+    x_hat: np.ndarray,
+    gamma: np.ndarray,
+    inv_std: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The size of the terms each gradient of batchnorm_backward_kernel sums: the same formulas on absolute values, so a check can measure errors against them.
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x_hat : ndarray, from the forward kernel's cache
+    gamma : ndarray, from the forward kernel's cache
+    inv_std : ndarray, from the forward kernel's cache
+
+    Returns
+    -------
+    dx : ndarray
+    dgamma : ndarray
+    dbeta : ndarray
+    """
+    N = dout.shape[0]
+    # ∂L/∂x, the closed form, every term by its absolute value
+    dx = abs(inv_std)*abs(gamma)*(abs(dout) + np.sum(abs(x_hat)*abs(dout), axis=0)/N*abs(x_hat) + np.sum(abs(dout), axis=0)/N)
+    # ∂L/∂γ, the closed form, every term by its absolute value
+    dgamma = np.sum(abs(x_hat)*abs(dout), axis=0)
+    # ∂L/∂β, the closed form, every term by its absolute value
+    dbeta = np.sum(abs(dout), axis=0)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_mistake_no_mean_path(
+    dout: np.ndarray,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The gradient a student gets with the mistake 'no mean path' (for the diagnosis).
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    dx : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/N
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # ∂L/∂x with the mistake: no mean path
+    dx = inv_std*gamma*dout + (-gamma*np.einsum('ij,ij->j', dout, x_centered)/(eps*N*np.sqrt(eps + var) + var*N*np.sqrt(eps + var)))*x_centered
+    return dx
+
+
+def batchnorm_mistake_no_variance_path(
+    dout: np.ndarray,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The gradient a student gets with the mistake 'no variance path' (for the diagnosis).
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    dx : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/N
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # ∂L/∂x with the mistake: no variance path
+    dx = inv_std*gamma*dout + np.sum((-inv_std*gamma)*dout, axis=0)/N
+    return dx
+
+
+def batchnorm_mistake_gamma_left_out_of_dx(
+    dout: np.ndarray,
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The gradient a student gets with the mistake 'gamma left out of dx' (for the diagnosis).
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    dx : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/N
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # ∂L/∂x with the mistake: gamma left out of dx
+    dx = inv_std*((-np.einsum('ij,ij->j', dout, x_hat)/N)*x_hat + dout - np.sum(dout, axis=0)/N)
+    return dx
+
+
+def batchnorm_inference_kernel(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """Batch normalization, test mode: the forward graph with μ, σ² replaced by running averages.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    running_mean : ndarray, the running average of μ
+    running_var : ndarray, the running average of σ²
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    out : ndarray
+    """
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -running_mean + x
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + running_var)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # yᵢ = γ x̂ᵢ + β
+    out = gamma*x_hat + beta
+    return out
 
 
 def batchnorm_train_forward(
@@ -19,7 +260,7 @@ def batchnorm_train_forward(
     eps: float = 1e-05,
     out: np.ndarray | None = None,
     x_hat: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Batch-norm forward pass in training mode: normalize each column with the batch statistics.
 
     Parameters
@@ -37,22 +278,24 @@ def batchnorm_train_forward(
         y = γ x̂ + β
     x_hat : ndarray of shape (N, D)
         x̂, needed by the backward pass
-    mean, var : ndarray of shape (D,)
-        batch mean μ and (biased) variance σ²
+    gamma : ndarray of shape (D,)
+        γ as given, needed by the backward pass
     inv_std : ndarray of shape (D,)
         1/√(σ² + ε), needed by the backward pass
+    mean, var : ndarray of shape (D,)
+        batch mean μ and (biased) variance σ², for the running averages
     """
     N = x.shape[0]
     first_row = x[0]
     # xᵢ − x₀, into the x̂ buffer: shifting by a batch element keeps a constant column exactly 0
     x_hat = np.subtract(x, first_row, out=x_hat)
-    # (1/m) Σᵢ (xᵢ − x₀) = μ − x₀
+    # (1/N) Σᵢ (xᵢ − x₀) = μ − x₀
     shift_mean = np.sum(x_hat, axis=0)/N
     # xᵢ − μ, in place
     x_hat = np.subtract(x_hat, shift_mean, out=x_hat)
-    # μ = (1/m) Σᵢ xᵢ
+    # μ = (1/N) Σᵢ xᵢ
     mean = first_row + shift_mean
-    # σ² = (1/m) Σᵢ (xᵢ − μ)², without an (N, D) temporary
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², without an (N, D) temporary
     var = np.einsum('ij,ij->j', x_hat, x_hat)/N
     # 1/√(σ² + ε)
     inv_std = 1/np.sqrt(eps + var)
@@ -62,44 +305,7 @@ def batchnorm_train_forward(
     out = np.multiply(x_hat, gamma, out=out)
     # yᵢ = γ x̂ᵢ + β, in place
     out = np.add(out, beta, out=out)
-    return out, x_hat, mean, var, inv_std
-
-
-def batchnorm_test_forward(
-    x: np.ndarray,
-    gamma: np.ndarray,
-    beta: np.ndarray,
-    running_mean: np.ndarray,
-    running_var: np.ndarray,
-    eps: float = 1e-05,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Batch-norm forward pass in test mode: normalize with the running mean and variance.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, D), float32 or float64 (complex for complex-step checks)
-    gamma : ndarray of shape (D,)
-    beta : ndarray of shape (D,)
-    running_mean : ndarray of shape (D,)
-    running_var : ndarray of shape (D,)
-    eps : float, default 1e-5; added to the variance so a constant column does not divide by zero
-    out : ndarray of shape (N, D) or None; when given, out is written into it (no allocation)
-
-    Returns
-    -------
-    out : ndarray of shape (N, D)
-        γ (x − μ_running)/√(σ²_running + ε) + β
-    """
-    # γ/√(σ²_running + ε), per feature
-    scale = gamma/np.sqrt(eps + running_var)
-    # x − μ_running
-    out = np.subtract(x, running_mean, out=out)
-    # γ (x − μ_running)/√(σ²_running + ε), in place
-    out = np.multiply(out, scale, out=out)
-    # y = γ x̂ + β with the running statistics, in place
-    out = np.add(out, beta, out=out)
-    return out
+    return out, x_hat, gamma, inv_std, mean, var
 
 
 def batchnorm_backward(
@@ -109,7 +315,7 @@ def batchnorm_backward(
     inv_std: np.ndarray,
     dx: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batch-norm backward pass: the compact closed form, proven equal to Algorithm 1's chain rule.
+    """Batch-norm backward pass: the compact closed form, proven equal to the chain rule through μ and σ².
 
     Parameters
     ----------
@@ -131,12 +337,57 @@ def batchnorm_backward(
     dbeta = np.sum(dout, axis=0)
     # ∂L/∂γ = Σᵢ dyᵢ x̂ᵢ
     dgamma = np.einsum('ij,ij->j', dout, x_hat)
-    # x̂ⱼ (1/m) Σᵢ dyᵢx̂ᵢ, into the dx buffer
+    # x̂ⱼ (1/N) Σᵢ dyᵢx̂ᵢ, into the dx buffer
     dx = np.multiply(x_hat, dgamma/N, out=dx)
-    # + (1/m) Σᵢ dyᵢ, in place
+    # + (1/N) Σᵢ dyᵢ, in place
     dx = np.add(dx, dbeta/N, out=dx)
-    # dyⱼ − (1/m) Σᵢ dyᵢ − x̂ⱼ (1/m) Σᵢ dyᵢx̂ᵢ, in place
+    # dyⱼ − (1/N) Σᵢ dyᵢ − x̂ⱼ (1/N) Σᵢ dyᵢx̂ᵢ, in place
     dx = np.subtract(dout, dx, out=dx)
-    # ∂L/∂xⱼ = γ/(m√(σ²+ε)) (m dyⱼ − Σᵢ dyᵢ − x̂ⱼ Σᵢ dyᵢx̂ᵢ), with no (N, D) temporary
+    # ∂L/∂xⱼ = γ/(N√(σ²+ε)) (N dyⱼ − Σᵢ dyᵢ − x̂ⱼ Σᵢ dyᵢx̂ᵢ), with no (N, D) temporary
     dx = np.multiply(dx, gamma*inv_std, out=dx)
     return dx, dgamma, dbeta
+
+
+#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the
+#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).
+SPEC = {'rule': 'batchnorm',
+ 'forward': 'batchnorm_forward',
+ 'backward': 'batchnorm_backward',
+ 'aliases': ['batchnorm_backward_alt'],
+ 'arguments': ['x', 'gamma', 'beta', 'bn_param'],
+ 'differentiated': ['x', 'gamma', 'beta'],
+ 'gradients': ['dx', 'dgamma', 'dbeta'],
+ 'upstream': 'dout',
+ 'param_dict': 'bn_param',
+ 'settings': {'eps': 1e-05},
+ 'cache': ['x_hat', 'gamma', 'inv_std'],
+ 'forward_kernel': 'batchnorm_train_forward',
+ 'backward_kernel': 'batchnorm_backward',
+ 'extras': ['mean', 'var'],
+ 'inference_kernel': 'batchnorm_inference_kernel',
+ 'running': {'mean': 'running_mean', 'var': 'running_var'},
+ 'wrapper': 'mathnn.layers.batchnorm',
+ 'fixed': {'mode': 'train'},
+ 'magnitude_kernel': 'batchnorm_backward_magnitude',
+ 'shapes': {'x': ['N', 'D'], 'gamma': ['D'], 'beta': ['D']},
+ 'draws': {'x': {'shape': ['N', 'D'], 'loc': 1.0, 'scale': 2.0, 'away_from': None},
+           'gamma': {'shape': ['D'], 'loc': 1.0, 'scale': 0.5, 'away_from': None},
+           'beta': {'shape': ['D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None}},
+ 'check_sizes': [{'N': 8, 'D': 5}, {'N': 1, 'D': 3}, {'N': 2, 'D': 4}, {'N': 3, 'D': 3}, {'N': 32, 'D': 6}],
+ 'homework_sizes': {'N': [4, 10]},
+ 'flatten': None,
+ 'mistakes': [{'name': 'no mean path',
+               'wrt': 'x',
+               'sentence': 'your dx matches the gradient without the path x → μ → x̂: the mean also moves '
+                           'every x̂ᵢ, which adds −γ/(N√(σ²+ε)) · Σᵢ dyᵢ to each dxⱼ',
+               'kernel': 'batchnorm_mistake_no_mean_path'},
+              {'name': 'no variance path',
+               'wrt': 'x',
+               'sentence': 'your dx matches the gradient without the path x → σ²: the variance also depends '
+                           'on xⱼ, which adds −γ/(N√(σ²+ε)) · x̂ⱼ Σᵢ dyᵢ x̂ᵢ to dxⱼ',
+               'kernel': 'batchnorm_mistake_no_variance_path'},
+              {'name': 'gamma left out of dx',
+               'wrt': 'x',
+               'sentence': 'your dx leaves out γ: ∂L/∂x̂ = dout ⊙ γ, so every term of dx is multiplied by '
+                           'gamma',
+               'kernel': 'batchnorm_mistake_gamma_left_out_of_dx'}]}

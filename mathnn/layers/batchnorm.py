@@ -121,7 +121,7 @@ def _train_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: floa
     column on its first row before averaging, so a constant column gives σ² = 0 and x̂ = 0 exactly.
     """
     out = np.empty(x.shape, dtype=np.result_type(x, gamma, beta))
-    out, x_hat, mean, var, inv_std = _bn.batchnorm_train_forward(x, gamma, beta, eps, out=out)
+    out, x_hat, _, inv_std, mean, var = _bn.batchnorm_train_forward(x, gamma, beta, eps, out=out)
     _check_divisor(eps, var == 0, "of x have zero batch variance")
     # σ² = inf comes only from finite values whose squares overflow (NaN or inf in x give σ² = NaN);
     # the kernel would then return x̂ = 0, y = β without a sign of trouble.
@@ -207,10 +207,7 @@ def batchnorm_forward(
             cache = BatchNormCache("train", x.shape, x_hat, gamma.copy(), inv_std)
         else:
             _check_divisor(eps, running_var == 0, 'of bn_param["running_var"] are zero')
-            dtype = np.result_type(x, gamma, beta, running_mean, running_var)
-            out = _bn.batchnorm_test_forward(
-                x, gamma, beta, running_mean, running_var, eps, out=np.empty(x.shape, dtype=dtype)
-            )
+            out = _bn.batchnorm_inference_kernel(x, gamma, beta, running_mean, running_var, eps)
             cache = BatchNormCache("test", x.shape)
     bn_param["running_mean"] = running_mean
     bn_param["running_var"] = running_var

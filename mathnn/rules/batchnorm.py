@@ -1,27 +1,38 @@
-"""Batch normalization (Ioffe & Szegedy 2015, Algorithm 1) as a rule: derived, proven, generated.
+"""Batch normalization (Ioffe & Szegedy 2015, Algorithm 1) as a layer rule: derived, proven, generated.
 
-The math is done for one feature over a mini-batch of symbolic size m in
-:mod:`mathnn.rules.batchnorm_math`. This module declares the kernels in array notation — an (N, D)
-batch, one column per feature, ``BatchSum`` for Σᵢ over the batch — written to keep at most one
-(N, D) temporary alive and to fill caller-provided buffers, and proves that they compute the proven
-closed forms by mapping the array notation back to indexed sums.
+The layer is declared once, as a graph over an (N, D) batch that reduces over the batch axis: the
+derivation is for one column (one feature) over a batch of *symbolic* size N, by the same reverse
+accumulation as every layer rule (:mod:`mathnn.rules.layer`). The kernels the public functions call
+are written for speed — they fill caller-provided buffers, keep at most one (N, D) temporary alive
+and centre each column on its first row, so that a constant column gives exactly 0 — and are proven
+to compute what the graph and the closed forms compute. Test mode is the same graph with μ and σ²
+read from the running averages (the generated inference kernel).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from . import batchnorm_math as bn
-from .core import BatchSum, Claim, ClaimRule, Equation, Kernel, Section, Statement, compose, equal
-from .textprint import text
+from .core import BatchSum, Kernel, Named, Node, Statement
+from .layer import CS231n, Draw, Identity, LayerRule, Mistake, Tuned
 
-# -- array notation: an (N, D) batch, per-feature vectors of length D ----------------------------
+# -- the graph: one column of an (N, D) batch, N symbolic -----------------------------------------
 N = sp.Symbol("N", positive=True, integer=True)
-x, dout, out, x_hat, dx = sp.symbols("x dout out x_hat dx")
-gamma, beta, mean, var, inv_std = sp.symbols("gamma beta mean var inv_std")
-running_mean, running_var, scale, dgamma, dbeta = sp.symbols("running_mean running_var scale dgamma dbeta")
-first_row, shift_mean = sp.symbols("first_row shift_mean")
-eps = sp.Symbol("eps", positive=True)
+x, dout, gamma, beta, dx = sp.symbols("x dout gamma beta dx")
+mean, var = Named("mean", r"\mu", "μ"), Named("var", r"\sigma^2", "σ²")
+x_centered = Named("x_centered", r"\tilde{x}", "x̃")
+inv_std = Named("inv_std", r"\tfrac{1}{\sqrt{\sigma^2 + \epsilon}}", "1/√(σ²+ε)")
+x_hat, out = Named("x_hat", r"\hat{x}", "x̂"), Named("out", "y", "y")
+eps = Named("eps", r"\epsilon", "ε", positive=True)
+
+#: ∂L/∂x as the textbook writes it: γ/√(σ²+ε) · (dy − (1/N) Σᵢ dyᵢ − x̂ (1/N) Σᵢ dyᵢ x̂ᵢ).
+DX = gamma * inv_std * (dout - BatchSum(dout) / N - x_hat * BatchSum(dout * x_hat) / N)
+
+# -- the tuned kernels: buffers, in-place updates, the first-row shift -----------------------------
+_x, _dout, _out, _x_hat, _dx = sp.symbols("x dout out x_hat dx")
+_gamma, _beta, _mean, _var, _inv_std = sp.symbols("gamma beta mean var inv_std")
+first_row, shift_mean, dgamma, dbeta = sp.symbols("first_row shift_mean dgamma dbeta")
+_eps = sp.Symbol("eps", positive=True)
 
 BATCH_ARRAYS = frozenset({"x", "dout", "out", "x_hat", "dx"})
 _ARRAY = "ndarray of shape (N, D), float32 or float64 (complex for complex-step checks)"
@@ -35,31 +46,32 @@ def _buffer_doc(name: str) -> str:
 
 train_forward = Kernel(
     name="batchnorm_train_forward",
-    args=(x, gamma, beta, eps, out, x_hat),
+    args=(_x, _gamma, _beta, _eps, _out, _x_hat),
     statements=(
         Statement(
-            "x_hat", x - first_row,
+            "x_hat", _x - first_row,
             "xᵢ − x₀, into the x̂ buffer: shifting by a batch element keeps a constant column exactly 0",
             into="x_hat",
         ),
-        Statement("shift_mean", BatchSum(x_hat) / N, "(1/m) Σᵢ (xᵢ − x₀) = μ − x₀"),
-        Statement("x_hat", x_hat - shift_mean, "xᵢ − μ, in place", into="x_hat"),
-        Statement("mean", first_row + shift_mean, "μ = (1/m) Σᵢ xᵢ"),
-        Statement("var", BatchSum(x_hat**2) / N, "σ² = (1/m) Σᵢ (xᵢ − μ)², without an (N, D) temporary"),
-        Statement("inv_std", 1 / sp.sqrt(var + eps), "1/√(σ² + ε)"),
-        Statement("x_hat", x_hat * inv_std, "x̂ᵢ = (xᵢ − μ)/√(σ² + ε), in place", into="x_hat"),
-        Statement("out", x_hat * gamma, "γ x̂ᵢ", into="out"),
-        Statement("out", out + beta, "yᵢ = γ x̂ᵢ + β, in place", into="out"),
+        Statement("shift_mean", BatchSum(_x_hat) / N, "(1/N) Σᵢ (xᵢ − x₀) = μ − x₀"),
+        Statement("x_hat", _x_hat - shift_mean, "xᵢ − μ, in place", into="x_hat"),
+        Statement("mean", first_row + shift_mean, "μ = (1/N) Σᵢ xᵢ"),
+        Statement("var", BatchSum(_x_hat**2) / N, "σ² = (1/N) Σᵢ (xᵢ − μ)², without an (N, D) temporary"),
+        Statement("inv_std", 1 / sp.sqrt(_var + _eps), "1/√(σ² + ε)"),
+        Statement("x_hat", _x_hat * _inv_std, "x̂ᵢ = (xᵢ − μ)/√(σ² + ε), in place", into="x_hat"),
+        Statement("out", _x_hat * _gamma, "γ x̂ᵢ", into="out"),
+        Statement("out", _out + _beta, "yᵢ = γ x̂ᵢ + β, in place", into="out"),
     ),
-    computes=(sp.Symbol("y"), sp.Symbol("x_hat"), sp.Symbol("mu"), sp.Symbol("sigma2"), sp.Symbol("inv_std")),
+    computes=(out, x_hat, gamma, inv_std, mean, var),
     summary="Batch-norm forward pass in training mode: normalize each column with the batch statistics.",
     returns=(
         "out : ndarray of shape (N, D)\n    y = γ x̂ + β\n"
         "x_hat : ndarray of shape (N, D)\n    x̂, needed by the backward pass\n"
-        "mean, var : ndarray of shape (D,)\n    batch mean μ and (biased) variance σ²\n"
-        "inv_std : ndarray of shape (D,)\n    1/√(σ² + ε), needed by the backward pass"
+        "gamma : ndarray of shape (D,)\n    γ as given, needed by the backward pass\n"
+        "inv_std : ndarray of shape (D,)\n    1/√(σ² + ε), needed by the backward pass\n"
+        "mean, var : ndarray of shape (D,)\n    batch mean μ and (biased) variance σ², for the running averages"
     ),
-    outputs=("out", "x_hat", "mean", "var", "inv_std"),
+    outputs=("out", "x_hat", "gamma", "inv_std", "mean", "var"),
     defaults={"eps": 1e-5, "out": None, "x_hat": None},
     bindings={"N": "x.shape[0]", "first_row": "x[0]"},
     arg_docs={
@@ -69,43 +81,22 @@ train_forward = Kernel(
     batch_arrays=BATCH_ARRAYS,
 )
 
-test_forward = Kernel(
-    name="batchnorm_test_forward",
-    args=(x, gamma, beta, running_mean, running_var, eps, out),
-    statements=(
-        Statement("scale", gamma / sp.sqrt(running_var + eps), "γ/√(σ²_running + ε), per feature"),
-        Statement("out", x - running_mean, "x − μ_running", into="out"),
-        Statement("out", out * scale, "γ (x − μ_running)/√(σ²_running + ε), in place", into="out"),
-        Statement("out", out + beta, "y = γ x̂ + β with the running statistics, in place", into="out"),
-    ),
-    computes=sp.Symbol("y_test"),
-    summary="Batch-norm forward pass in test mode: normalize with the running mean and variance.",
-    returns="out : ndarray of shape (N, D)\n    γ (x − μ_running)/√(σ²_running + ε) + β",
-    outputs=("out",),
-    defaults={"eps": 1e-5, "out": None},
-    arg_docs={
-        "x": _ARRAY, "gamma": _VECTOR, "beta": _VECTOR, "running_mean": _VECTOR, "running_var": _VECTOR,
-        "eps": _EPS, "out": _buffer_doc("out"),
-    },
-    batch_arrays=BATCH_ARRAYS,
-)
-
 backward = Kernel(
     name="batchnorm_backward",
-    args=(dout, x_hat, gamma, inv_std, dx),
+    args=(_dout, _x_hat, _gamma, _inv_std, _dx),
     statements=(
-        Statement("dbeta", BatchSum(dout), "∂L/∂β = Σᵢ dyᵢ"),
-        Statement("dgamma", BatchSum(dout * x_hat), "∂L/∂γ = Σᵢ dyᵢ x̂ᵢ"),
-        Statement("dx", x_hat * (dgamma / N), "x̂ⱼ (1/m) Σᵢ dyᵢx̂ᵢ, into the dx buffer", into="dx"),
-        Statement("dx", dx + dbeta / N, "+ (1/m) Σᵢ dyᵢ, in place", into="dx"),
-        Statement("dx", dout - dx, "dyⱼ − (1/m) Σᵢ dyᵢ − x̂ⱼ (1/m) Σᵢ dyᵢx̂ᵢ, in place", into="dx"),
+        Statement("dbeta", BatchSum(_dout), "∂L/∂β = Σᵢ dyᵢ"),
+        Statement("dgamma", BatchSum(_dout * _x_hat), "∂L/∂γ = Σᵢ dyᵢ x̂ᵢ"),
+        Statement("dx", _x_hat * (dgamma / N), "x̂ⱼ (1/N) Σᵢ dyᵢx̂ᵢ, into the dx buffer", into="dx"),
+        Statement("dx", _dx + dbeta / N, "+ (1/N) Σᵢ dyᵢ, in place", into="dx"),
+        Statement("dx", _dout - _dx, "dyⱼ − (1/N) Σᵢ dyᵢ − x̂ⱼ (1/N) Σᵢ dyᵢx̂ᵢ, in place", into="dx"),
         Statement(
-            "dx", dx * (gamma * inv_std),
-            "∂L/∂xⱼ = γ/(m√(σ²+ε)) (m dyⱼ − Σᵢ dyᵢ − x̂ⱼ Σᵢ dyᵢx̂ᵢ), with no (N, D) temporary", into="dx",
+            "dx", _dx * (_gamma * _inv_std),
+            "∂L/∂xⱼ = γ/(N√(σ²+ε)) (N dyⱼ − Σᵢ dyᵢ − x̂ⱼ Σᵢ dyᵢx̂ᵢ), with no (N, D) temporary", into="dx",
         ),
     ),
-    computes=(sp.Symbol("dx"), sp.Symbol("dgamma"), sp.Symbol("dbeta")),
-    summary="Batch-norm backward pass: the compact closed form, proven equal to Algorithm 1's chain rule.",
+    computes=(_dx, dgamma, dbeta),
+    summary="Batch-norm backward pass: the compact closed form, proven equal to the chain rule through μ and σ².",
     returns=(
         "dx : ndarray of shape (N, D)\n    ∂L/∂x\n"
         "dgamma, dbeta : ndarray of shape (D,)\n    ∂L/∂γ = Σᵢ dyᵢx̂ᵢ and ∂L/∂β = Σᵢ dyᵢ"
@@ -123,95 +114,7 @@ backward = Kernel(
     batch_arrays=BATCH_ARRAYS,
 )
 
-
-# -- from array notation to the indexed notation of the proofs ----------------------------------
-
-#: Array-notation symbols that hold one entry per batch element, and their indexed counterparts.
-_BATCH_ENTRY = {x: bn.x, dout: bn.dy, x_hat: bn.x_hat_sym}
-#: Per-feature symbols of the kernels and what they are in the proofs' notation.
-_PER_FEATURE = {
-    N: bn.m, gamma: bn.gamma, beta: bn.beta, eps: bn.eps, inv_std: 1 / bn.std_sym, first_row: bn.x[0],
-}
-
-
-def to_indexed(expr: sp.Expr, element: sp.Expr = bn.j) -> sp.Expr:
-    """A kernel expression in the proofs' notation: batch arrays at ``element``, BatchSum as Sum."""
-    if isinstance(expr, BatchSum):
-        index = sp.Dummy("i", integer=True)
-        return sp.Sum(to_indexed(expr.args[0], index), (index, 0, bn.m - 1))
-    if expr in _BATCH_ENTRY:
-        return _BATCH_ENTRY[expr][element]
-    if expr in _PER_FEATURE:
-        return _PER_FEATURE[expr]
-    if not expr.args:
-        return expr
-    return expr.func(*(to_indexed(arg, element) for arg in expr.args))
-
-
-def _kernel_claims(kernels: tuple[Kernel, ...]) -> list[Claim]:
-    """Each kernel output, mapped to indexed notation, equals its proven closed form."""
-    train_forward, test_forward, backward = kernels
-    closed = bn.compact_closed_forms()
-    out_, x_hat_, mean_, var_, inv_std_ = compose(train_forward)
-    dx_, dgamma_, dbeta_ = compose(backward)
-    pairs = [
-        (train_forward, "μ", mean_, closed["mu"]),
-        (train_forward, "σ²", var_, closed["var"]),
-        (train_forward, "1/√(σ²+ε)", inv_std_, 1 / bn.std_sym),
-        (train_forward, "x̂ⱼ", x_hat_, closed["x_hat"]),
-        (train_forward, "yⱼ", out_, closed["y"]),
-        (backward, "∂L/∂xⱼ", dx_, closed["dx"]),
-        (backward, "∂L/∂γ", dgamma_, closed["dgamma"]),
-        (backward, "∂L/∂β", dbeta_, closed["dbeta"]),
-    ]
-    claims = [
-        bn.prove_sum_identity(to_indexed(composed), target, f"kernel {kernel.name} computes {name}")
-        for kernel, name, composed, target in pairs
-    ]
-    (out_test,) = compose(test_forward)
-    expected = gamma * (x - running_mean) / sp.sqrt(running_var + eps) + beta
-    claims.append(
-        equal(out_test, expected, "kernel batchnorm_test_forward computes γ(x − μ_running)/√(σ²_running + ε) + β",
-              sp.latex(expected))
-    )
-    return claims
-
-
-#: How each backward step is written in text.
-STEP_NAMES = {
-    "dL_dxhat": "∂L/∂x̂ᵢ", "dL_dvar": "∂L/∂σ²", "dL_dmu": "∂L/∂μ", "dL_dx": "∂L/∂xⱼ",
-    "dL_dgamma": "∂L/∂γ", "dL_dbeta": "∂L/∂β",
-}
-
-
-def _derivation() -> list[Section]:
-    """Algorithm 1 forward, the paper's backward steps derived by SymPy, the forgettable paths."""
-    closed = bn.compact_closed_forms()
-    names = {"mu": bn.mu_sym, "var": bn.var_sym, "x_hat": bn.x_hat_sym[bn.j], "y": sp.IndexedBase("y")[bn.j]}
-    forward = tuple(
-        Equation(((text(names[key]), sp.latex(names[key])), (text(closed[key]), sp.latex(closed[key]))))
-        for key in ("mu", "var", "x_hat", "y")
-    )
-    steps = tuple(
-        Equation(((STEP_NAMES[step.name], step.latex_lhs), (text(step.expr), sp.latex(step.expr))), step.note)
-        for step in bn.derivation_steps()
-    )
-    paths = tuple(
-        Equation(
-            ((f"dx without {path}", "\\text{without } " + path.replace("->", " \\to ")),
-             (text(bn.dx_without(path)), sp.latex(bn.dx_without(path)))),
-            bn.PATHS[path],
-        )
-        for path in bn.PATH_EDGES
-    )
-    return [
-        Section("Forward pass (Algorithm 1), one feature over a batch of m", forward),
-        Section("Backward pass, each adjoint derived by SymPy from the graph", steps),
-        Section("The gradient a student gets when one path is forgotten", paths),
-    ]
-
-
-batchnorm = ClaimRule(
+batchnorm = LayerRule(
     name="batchnorm",
     title="Batch normalization",
     note=(
@@ -219,13 +122,75 @@ batchnorm = ClaimRule(
         "mini-batch, x̂ = (x − μ)/√(σ² + ε), then scales and shifts it, y = γx̂ + β. Because μ and σ² "
         "depend on every xᵢ, the gradient of one xⱼ collects three paths: directly through x̂ⱼ, "
         "through the mean and through the variance. Forgetting one of them is the most common "
-        "batch-norm homework bug. The derivation below is for one feature over a batch of symbolic "
-        "size m; the kernels apply it to every column of an (N, D) batch at once."
+        "batch-norm homework bug. The derivation below is for one feature (one column) over a batch "
+        "of symbolic size N; the kernels apply it to every column of an (N, D) batch at once."
     ),
-    kernels=(train_forward, test_forward, backward),
-    claims_of=lambda kernels: [*bn.prove(), *_kernel_claims(kernels)],
-    numeric_check="check_batchnorm",
-    derivation_of=_derivation,
+    size=N,
+    axis="batch",
+    element_arrays=(x,),
+    lane_arrays=(gamma, beta),
+    scalars={eps: 1e-5},
+    nodes=(
+        Node(mean, BatchSum(x) / N, "mean", "μ = (1/N) Σᵢ xᵢ, the batch mean of the column"),
+        Node(x_centered, x - mean, "x_centered", "x̃ᵢ = xᵢ − μ, the column centred"),
+        Node(var, BatchSum(x_centered**2) / N, "var", "σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance"),
+        Node(inv_std, 1 / sp.sqrt(var + eps), "inv_std", "1/√(σ² + ε)"),
+        Node(x_hat, x_centered * inv_std, "x_hat", "x̂ᵢ = (xᵢ − μ)/√(σ² + ε)"),
+        Node(out, gamma * x_hat + beta, "out", "yᵢ = γ x̂ᵢ + β"),
+    ),
+    differentiated=(x, gamma, beta),
+    closed_forms={x: DX, gamma: BatchSum(dout * x_hat), beta: BatchSum(dout)},
+    helpers=(),
+    shared=(),
+    draws={
+        "x": Draw(("N", "D"), loc=1.0, scale=2.0),
+        "gamma": Draw(("D",), loc=1.0, scale=0.5),
+        "beta": Draw(("D",)),
+    },
+    # the first is the documented homework size; N = 1 and 2 are the edge cases (x̂ = 0, x̂ = ±1)
+    check_sizes=({"N": 8, "D": 5}, {"N": 1, "D": 3}, {"N": 2, "D": 4}, {"N": 3, "D": 3}, {"N": 32, "D": 6}),
+    homework_sizes={"N": (4, 10)},
+    cs231n=CS231n(
+        name="batchnorm",
+        arguments=("x", "gamma", "beta", "bn_param"),
+        gradients=("dx", "dgamma", "dbeta"),
+        cache=("x_hat", "gamma", "inv_std"),
+        param_dict="bn_param",
+        settings={"eps": 1e-5},
+        # the lecture's exercise: the same layer, its backward simplified on paper first
+        aliases=("batchnorm_backward_alt",),
+        fixed={"mode": "train"},
+        wrapper="mathnn.layers.batchnorm",
+    ),
+    tuned=Tuned(forward=train_forward, backward=backward, means={first_row: sp.IndexedBase(x, real=True)[0]},
+                extras=("mean", "var")),
+    running={mean: "running_mean", var: "running_var"},
+    identities=(
+        Identity("Σᵢ x̂ᵢ = 0: each normalized column has mean 0", BatchSum(x_hat), 0),
+        Identity("Σᵢ x̂ᵢ² = Nσ²/(σ² + ε): its variance is just under 1", BatchSum(x_hat**2), N * var * inv_std**2),
+        Identity("Σⱼ dxⱼ = 0: moving a whole column by a constant changes nothing", BatchSum(dx), 0),
+        Identity("Σⱼ dxⱼ x̂ⱼ = γ ε (σ² + ε)^(−3/2) Σᵢ dyᵢ x̂ᵢ: zero only for ε = 0, where scaling a column "
+                 "changes nothing", BatchSum(dx * x_hat), gamma * eps * inv_std**3 * BatchSum(dout * x_hat)),
+    ),
+    mistakes=(
+        Mistake(
+            "no mean path", x,
+            "your dx matches the gradient without the path x → μ → x̂: the mean also moves every x̂ᵢ, "
+            "which adds −γ/(N√(σ²+ε)) · Σᵢ dyᵢ to each dxⱼ",
+            drop=((mean, x_centered),),
+        ),
+        Mistake(
+            "no variance path", x,
+            "your dx matches the gradient without the path x → σ²: the variance also depends on xⱼ, "
+            "which adds −γ/(N√(σ²+ε)) · x̂ⱼ Σᵢ dyᵢ x̂ᵢ to dxⱼ",
+            drop=((x_centered, var),),
+        ),
+        Mistake(
+            "gamma left out of dx", x,
+            "your dx leaves out γ: ∂L/∂x̂ = dout ⊙ γ, so every term of dx is multiplied by gamma",
+            closed=inv_std * (dout - BatchSum(dout) / N - x_hat * BatchSum(dout * x_hat) / N),
+        ),
+    ),
 )
 
 #: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).

@@ -596,7 +596,7 @@ class ClaimRule:
     ``claims_of(kernels)`` returns every claim about the rule and those kernels, each decided by
     SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
     kernels statement by statement). ``numeric_check`` names the numpy-only function of
-    :mod:`mathnn.verify` that gradient-checks the generated kernels (``check_batchnorm``).
+    :mod:`mathnn.verify` that gradient-checks the generated kernels (``check_rnn``).
     """
 
     name: str
@@ -654,7 +654,7 @@ def compose(kernel: Kernel) -> tuple[sp.Expr, ...]:
         assert isinstance(statement, Statement), f"{kernel.name} has a loop: compose replays straight-line kernels"
         earlier = {s: values[s.name] for s in statement.expr.free_symbols if s.name in values}
         values[statement.target] = statement.expr.xreplace(earlier)
-    return tuple(values[name] for name in kernel.results)
+    return tuple(values.get(name, sp.Symbol(name)) for name in kernel.results)  # an argument returned as is
 
 
 def equal(lhs: sp.Expr, rhs: sp.Expr, statement: str, latex: str) -> Claim:

@@ -10,7 +10,7 @@ that declaration alone:
   over the graph, in indexed notation along the reduced axis, whose length is a *symbol*: a node
   holding one entry per feature is ``IndexedBase``-valued, a reduction is a ``Sum`` over
   ``0 … D − 1``, ``sympy.diff`` of a sum by one entry gives ``KroneckerDelta`` terms, and
-  :func:`~mathnn.rules.batchnorm_math.resolve_deltas` sums them out. The rows of a batch are
+  :func:`~mathnn.rules.decide.resolve_deltas` sums them out. The rows of a batch are
   independent, so one row of symbolic length is the whole layer; a parameter shared by the rows
   (γ, β) collects one such contribution per row, which the array notation writes as ``BatchSum``;
 * :meth:`LayerRule.prove` shows each derived gradient equal to its declared closed form for the
@@ -36,7 +36,7 @@ import sympy as sp
 
 from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
-from .layer_parts import CS231n, Draw, LayerDerivation, Mistake, J, magnitude_of, shown, timed_claim, \
+from .layer_parts import CS231n, Draw, Identity, LayerDerivation, Mistake, J, Tuned, magnitude_of, shown, timed_claim, \
     witness_of_difference
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
@@ -81,6 +81,23 @@ class LayerRule(ConcreteLayer):
     flatten : str, optional
         An argument whose trailing axes the public function flattens into one (CS231n's affine layer
         takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
+    axis : {"features", "batch"}
+        The axis the layer reduces over: the features of one row (layer norm: ``RowSum``), or the rows
+        of one column (batch norm: ``BatchSum``). The derivation is for one row, or one column.
+    lane_arrays : tuple of Symbol
+        Inputs with one value per lane, where a lane is the row or column the derivation is for
+        (batch norm's γ and β hold one value per column): constants within the lane.
+    tuned : Tuned, optional
+        Kernels written by hand for speed, proven to compute what the graph and the closed forms
+        compute; the public functions then use them.
+    running : dict, optional
+        Per-lane nodes that test mode replaces by running averages kept by the caller (batch norm's
+        μ and σ²), by the name of the input holding each: gives the inference kernel.
+    identities : tuple of Identity
+        Facts of the lecture about the layer (Σᵢ x̂ᵢ = 0), proven for the symbolic size.
+    homework_sizes : dict, optional
+        The range a homework check draws each size from at its second shape, where the default 2 … 6
+        would make a weak check (batch norm at N = 2 has x̂ = ±1 and a dx that nearly vanishes).
     cs231n : CS231n
         The public functions.
     mistakes : tuple of Mistake
@@ -104,6 +121,12 @@ class LayerRule(ConcreteLayer):
     mistakes: tuple[Mistake, ...] = ()
     proof_sizes: tuple[dict[str, int], ...] = ()
     flatten: str | None = None
+    axis: str = "features"
+    lane_arrays: tuple[sp.Symbol, ...] = ()
+    tuned: Tuned | None = None
+    running: dict[sp.Symbol, str] = field(default_factory=dict)
+    identities: tuple[Identity, ...] = ()
+    homework_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)
     kinks: tuple = ()
@@ -115,10 +138,24 @@ class LayerRule(ConcreteLayer):
     def output(self) -> sp.Symbol:
         return self.nodes[-1].symbol
 
+    def __post_init__(self) -> None:
+        if self.axis not in ("features", "batch"):
+            raise ValueError(f"axis: expected 'features' or 'batch'; received {self.axis!r}")
+
     @property
     def inputs(self) -> tuple[sp.Symbol, ...]:
         """Every input of the forward graph: the arrays, then the scalars."""
-        return (*self.element_arrays, *self.scalars)
+        return (*self.element_arrays, *self.lane_arrays, *self.scalars)
+
+    @property
+    def reduction(self) -> type[RowSum] | type[BatchSum]:
+        """The array-notation sum over the reduced axis: ``RowSum`` (features) or ``BatchSum`` (batch)."""
+        return RowSum if self.axis == "features" else BatchSum
+
+    @property
+    def lane(self) -> str:
+        """What one derivation covers, in words: a row of features, or a column over the batch."""
+        return f"one row of {self.size} features" if self.axis == "features" else f"one column over a batch of {self.size}"
 
     def _node(self, symbol: sp.Symbol) -> Node | None:
         return next((node for node in self.nodes if node.symbol == symbol), None)
@@ -139,7 +176,7 @@ class LayerRule(ConcreteLayer):
 
     def parents(self, node: Node) -> list[sp.Symbol]:
         """The arrays and nodes ``node`` is computed from (scalar settings such as ε are constants)."""
-        known = set(self.element_arrays) | {n.symbol for n in self.nodes}
+        known = set(self.element_arrays) | set(self.lane_arrays) | {n.symbol for n in self.nodes}
         return sorted(node.expr.free_symbols & known, key=sp.default_sort_key)
 
     def edges(self) -> list[tuple[sp.Symbol, sp.Symbol]]:
@@ -153,12 +190,14 @@ class LayerRule(ConcreteLayer):
 
         ``BatchSum`` (the sum over rows of a shared parameter's gradient) is one row's contribution.
         """
-        if isinstance(expr, RowSum):
-            assert self.size is not None, "a reduction over the feature axis needs a symbolic size"
+        if isinstance(expr, self.reduction):
+            assert self.size is not None, "a reduction over the layer's axis needs a symbolic size"
             index = sp.Dummy("i", integer=True)
             return sp.Sum(self.indexed(expr.args[0], index), (index, 0, self.size - 1))
-        if isinstance(expr, BatchSum):
+        if isinstance(expr, BatchSum):  # a shared parameter's gradient: one row's contribution
             return self.indexed(expr.args[0], at)
+        if isinstance(expr, RowSum):
+            raise ValueError(f"{self.name} reduces over the batch axis: RowSum has no meaning in {expr}")
         if isinstance(expr, sp.Symbol):
             return sp.IndexedBase(expr, real=True)[at] if self.is_element(expr) else expr
         if not expr.args:
@@ -301,7 +340,38 @@ class LayerRule(ConcreteLayer):
             )
             for mistake in self.diagnosable
         )
-        return (forward, backward, magnitude, *mistakes)
+        extra = ((self._inference(node_statements, defaults, arrays),) if self.running else ())
+        tuned = (self.tuned.forward, self.tuned.backward) if self.tuned is not None else ()
+        return (forward, backward, magnitude, *mistakes, *extra, *tuned)
+
+    def _inference(self, node_statements: tuple[Statement, ...], defaults: dict[str, object],
+                   arrays: frozenset[str]) -> Kernel:
+        """Test mode: the forward graph with each ``running`` node read from its running average."""
+        averaged = {node: sp.Symbol(name) for node, name in self.running.items()}
+        by_name = {node.name: symbol for node, symbol in averaged.items()}
+        statements = tuple(
+            Statement(st.target, st.expr.xreplace({s: by_name[s.name] for s in st.expr.free_symbols if s.name in by_name}),
+                      st.equation)
+            for st in node_statements if st.target not in by_name
+        )
+        first = self.element_arrays[0].name
+        return Kernel(
+            name=f"{self.name}_inference_kernel",
+            args=(*self.inputs[: len(self.element_arrays) + len(self.lane_arrays)], *averaged.values(),
+                  *self.scalars),
+            statements=self._needed(statements, self.output),
+            computes=self.output,
+            summary=(f"{self.title}, test mode: the forward graph with "
+                     f"{', '.join(text(node) for node in self.running)} replaced by running averages."),
+            returns=f"{self.output.name} : ndarray",
+            outputs=(self.output.name,),
+            defaults=defaults,
+            bindings={k: v for k, v in self._binding(first).items()
+                      if any(self.size in st.expr.free_symbols for st in statements)},
+            arg_docs={**self._arg_docs(), **{symbol.name: f"ndarray, the running average of {text(node)}"
+                                             for node, symbol in averaged.items()}},
+            batch_arrays=arrays,
+        )
 
     @property
     def diagnosable(self) -> tuple[Mistake, ...]:
@@ -318,7 +388,9 @@ class LayerRule(ConcreteLayer):
         return self.array_form(self.mistake_gradient(mistake), mistake.wrt)
 
     def _binding(self, array: str) -> dict[str, str]:
-        return {} if self.size is None else {self.size.name: f"{array}.shape[-1]"}
+        if self.size is None:
+            return {}
+        return {self.size.name: f"{array}.shape[{-1 if self.axis == 'features' else 0}]"}
 
     def _needed(self, statements: tuple[Statement, ...], expr: sp.Expr) -> tuple[Statement, ...]:
         """The node statements ``expr`` (indexed or in arrays) depends on, in order."""
@@ -349,7 +421,7 @@ class LayerRule(ConcreteLayer):
             if isinstance(e, sp.Indexed):
                 return e.base.label
             if isinstance(e, sp.Sum):
-                return RowSum(walk(e.function))
+                return self.reduction(walk(e.function))
             if not e.args:
                 return e
             return e.func(*(walk(arg) for arg in e.args))
@@ -385,7 +457,47 @@ class LayerRule(ConcreteLayer):
             ))
         for mistake in self.mistakes:
             claims.append(self._refute(mistake, kernel_values))
+        claims += [self._identity_claim(identity, kernel_values) for identity in self.identities]
+        claims += self._tuned_claims()
         return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _identity_claim(self, identity: Identity, kernel_values: Mapping[sp.Symbol, sp.Expr]) -> Claim:
+        gradients = {f"d{wrt.name}": value for wrt, value in kernel_values.items()}
+        difference = self._by_name(identity.lhs - identity.rhs)
+        difference = difference.xreplace({s: gradients[s.name] for s in difference.free_symbols if s.name in gradients})
+        return timed_claim(
+            f"{identity.statement}, for symbolic {self.size}",
+            sp.latex(sp.Eq(identity.lhs, identity.rhs, evaluate=False)),
+            lambda: decide_zero(self.expand(self.indexed(difference))),
+        )
+
+    def _by_name(self, expr: sp.Expr) -> sp.Expr:
+        """A kernel expression with its symbols replaced by the rule's own, by name (Named nodes included)."""
+        own = {s.name: s for s in (*self.inputs, self.dout, *(n.symbol for n in self.nodes))}
+        return expr.xreplace({s: own[s.name] for s in expr.free_symbols if s.name in own})
+
+    def _tuned_claims(self) -> list[Claim]:
+        """Each output of the tuned kernels equals what the graph (forward) or the closed form (backward) gives."""
+        if self.tuned is None:
+            return []
+        forward, backward = self.tuned.forward, self.tuned.backward
+        means = dict(self.tuned.means)
+        closed = self.backward_values()
+        given = {s.name for s in self.inputs}  # an input handed back for the cache needs no proof
+        pairs = [(forward, name, value, self.indexed(self._by_name(sp.Symbol(name))))
+                 for name, value in zip(forward.results, compose(forward)) if name not in given]
+        pairs += [(backward, name, value, self.indexed(closed[wrt]))
+                  for name, value, wrt in zip(backward.results, compose(backward), self.differentiated)]
+        claims = []
+        for kernel, name, value, target in pairs:
+            tuned_value = self.indexed(self._by_name(value)).xreplace(means)
+            claims.append(timed_claim(
+                f"the tuned kernel {kernel.name} computes {name} as the {'graph' if kernel is forward else 'closed form'} "
+                f"does, for symbolic {self.size}",
+                rf"\text{{{kernel.name}}}: {sp.latex(sp.Symbol(name))}",
+                lambda a=tuned_value, b=target: decide_zero(self.expand(a - b)),
+            ))
+        return claims
 
     def mistake_gradient(self, mistake: Mistake) -> sp.Expr:
         """The gradient a student with this mistake computes, for one row, in node symbols."""
@@ -433,11 +545,14 @@ class LayerRule(ConcreteLayer):
             for mistake in self.mistakes
         )
         sections = [
-            Section(f"Forward graph, one row of {self.size} features, in array notation", forward),
+            Section(f"Forward graph, {self.lane}, in array notation", forward),
             Section("Reverse accumulation: what each edge adds to ∂L/∂(its parent), at entry j", steps),
             Section("Textbook closed form (declared, then proven equal)", closed),
             Section("Named mistakes: the gradient each one gives", mistakes),
         ]
+        if self.identities:
+            facts = tuple(Equation(((text(i.lhs), sp.latex(i.lhs)), shown(i.rhs)), i.statement) for i in self.identities)
+            sections.append(Section(f"Facts, proven for symbolic {self.size}", facts))
         return sections + ([proof_section(proof)] if proof is not None else [])
 
     def compact(self, expr: sp.Expr) -> sp.Expr:
@@ -461,15 +576,21 @@ class LayerRule(ConcreteLayer):
             "param_dict": self.cs231n.param_dict,
             "settings": dict(self.cs231n.settings),
             "cache": list(self.cs231n.cache),
-            "forward_kernel": forward.name,
-            "backward_kernel": backward.name,
+            "forward_kernel": self.tuned.forward.name if self.tuned else forward.name,
+            "backward_kernel": self.tuned.backward.name if self.tuned else backward.name,
+            "extras": list(self.tuned.extras) if self.tuned else [],
+            "inference_kernel": f"{self.name}_inference_kernel" if self.running else None,
+            "running": {node.name: name for node, name in self.running.items()},
+            "wrapper": self.cs231n.wrapper,
+            "fixed": dict(self.cs231n.fixed),
             "magnitude_kernel": f"{self.name}_backward_magnitude",
-            "shapes": {s.name: list(self.draws[s.name].shape) for s in self.element_arrays},
+            "shapes": {s.name: list(self.draws[s.name].shape) for s in (*self.element_arrays, *self.lane_arrays)},
             "draws": {
                 name: {"shape": list(d.shape), "loc": d.loc, "scale": d.scale, "away_from": d.away_from}
                 for name, d in self.draws.items()
             },
             "check_sizes": [dict(sizes) for sizes in self.check_sizes],
+            "homework_sizes": {name: list(bounds) for name, bounds in self.homework_sizes.items()},
             "flatten": self.flatten,
             "mistakes": [
                 {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .core import BatchSum, Claim, RowSum
+from .core import BatchSum, Claim, Kernel, RowSum
 from .decide import resolve_deltas
 from .textprint import text
 
@@ -58,7 +58,10 @@ class CS231n:
 
     ``param_dict`` is the name of the settings dictionary argument (``ln_param``) and ``settings``
     its keys with defaults (``{"eps": 1e-5}``); ``cache`` lists what the forward keeps for the
-    backward, by node or input name; ``gradients`` are the returned names, in order.
+    backward, by node or input name; ``gradients`` are the returned names, in order. ``fixed`` are
+    settings a check passes as they are (``{"mode": "train"}``); ``wrapper`` names the module whose
+    hand-kept functions wrap the kernels (batch norm's modes and running averages), in which case no
+    function is built from the declaration.
     """
 
     name: str
@@ -69,6 +72,37 @@ class CS231n:
     settings: Mapping[str, float] = field(default_factory=dict)
     upstream: str = "dout"
     aliases: tuple[str, ...] = ()
+    fixed: Mapping[str, object] = field(default_factory=dict)
+    wrapper: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A fact of the lecture about the layer, ``lhs = rhs`` in array notation, proven for the symbolic size.
+
+    Nodes and inputs are used by name; ``d<input>`` (``dx``) stands for that input's closed-form
+    gradient. Batch norm's Σᵢ x̂ᵢ = 0 or Σⱼ dxⱼ = 0 are identities.
+    """
+
+    statement: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """Kernels written for speed (buffers, in-place updates, a shift that keeps a constant column exactly
+    zero), used by the public functions once proven to compute what the declaration does.
+
+    ``forward`` returns the output, the rule's cache, then ``extras`` (batch norm's μ and σ², for the
+    running averages); ``backward`` takes the upstream gradient and the cache, as the generated one
+    does. ``means`` says what a kernel's binding is in indexed notation (``first_row`` is x₀).
+    """
+
+    forward: Kernel
+    backward: Kernel
+    means: Mapping[sp.Expr, sp.Expr] = field(default_factory=dict)
+    extras: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
