@@ -550,8 +550,10 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
                 first = point
             if not passed:
                 break
+    except StarterCodeError as error:  # said once, with the line of a NotImplementedError
+        result["error"] = {**_wrong_output(str(error), "starter code"), "where": error.where}
     except (WrongOutputError, wire.ProtocolError) as error:
-        result["error"] = _wrong_output(str(error), "starter code" if isinstance(error, StarterCodeError) else None)
+        result["error"] = _wrong_output(str(error))
     except StudentRaised as error:
         result["error"] = error.details
     else:
