@@ -90,3 +90,122 @@ def test_starter_code_is_one_line_in_json_and_gradescope(tmp_path):
         header, *lines = test["output"].splitlines()
         assert test["score"] == 0.0 and header.endswith("FAILED")
         assert len(lines) == 1 and STARTER in lines[0]
+
+
+# -- 2. shapes that differ only by size-1 axes ---------------------------------------------------------
+
+@pytest.mark.parametrize(("pair", "source", "message"), [
+    ("affine", CORRECT_AFFINE + """
+def affine_backward(dout, cache):
+    x, w, b = cache
+    db = np.sum(dout, axis=0, keepdims=True)
+    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, db
+""", "db has shape (1, 4) where (4,) is expected; the values are right: drop keepdims=True or reshape"),
+    ("rnn_step", """
+from mathnn.gradcheck.examples.correct import rnn_step_forward, rnn_step_backward as right
+
+def rnn_step_backward(dnext_h, cache):
+    dx, dprev_h, dWx, dWh, db = right(dnext_h, cache)
+    return dx, dprev_h, dWx, dWh, db[:, None]
+""", "db has shape (5, 1) where (5,) is expected; the values are right: drop keepdims=True or reshape"),
+])
+def test_a_gradient_with_a_stray_size_one_axis_is_named_once(pair, source, message, tmp_path):
+    result = check_pair(_module(tmp_path, source), pair)
+    assert result["passed"] is False
+    assert not gradients(result)["db"]["passed"]  # a shape bug is a bug: broadcasting breaks later
+    assert result["diagnosis"].splitlines()[0] == message
+    assert result["diagnosis"].count("db") == 1 and "inf" not in result["diagnosis"]
+
+
+def test_a_stray_size_one_axis_with_wrong_values_says_both(tmp_path):
+    result = check_pair(_module(tmp_path, CORRECT_AFFINE, """
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            db = 2 * np.sum(dout, axis=0, keepdims=True)
+            return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, db
+        """), "affine")
+    lines = result["diagnosis"].splitlines()
+    assert lines[0] == "db has shape (1, 4) where (4,) is expected, and its values are also wrong: max relative " \
+        "error 5.00e-01 (pass mark 1e-09, complex step)"
+    assert "db is off by a constant factor: yours = 2 × the true gradient" in lines[1]
+    assert "inf" not in result["diagnosis"]
+
+
+def test_a_shape_that_differs_in_size_is_still_a_shape_error(tmp_path):
+    result = check_pair(_module(tmp_path, CORRECT_AFFINE, """
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=1)
+        """), "affine")
+    assert "affine_backward returned db of shape (3,); expected (4,), the shape of b" in result["problems"]
+
+
+# -- 3. linearity in the upstream gradient -------------------------------------------------------------
+
+@pytest.mark.parametrize(("pair", "source", "sentence"), [
+    ("relu", """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    return (cache > 0).astype(float)
+""", "your backward ignores dout: relu_backward returns the same dx when dout is doubled or zero"),
+    ("rnn_step", """
+from mathnn.gradcheck.examples.correct import rnn_step_forward, rnn_step_backward as right
+import numpy as np
+
+def rnn_step_backward(dnext_h, cache):
+    return right(np.ones_like(dnext_h), cache)
+""", "your backward ignores dnext_h: rnn_step_backward returns the same dx, dprev_h, dWx, dWh, db when dnext_h is "
+     "doubled or zero"),
+    ("relu", """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0) + 0.1
+""", "relu_backward returns a nonzero dx when dout is zero"),
+    ("relu", """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    return dout ** 2 * (cache > 0)
+""", "relu_backward is not linear in dout: doubling dout does not double dx"),
+])
+def test_a_backward_that_is_not_linear_in_its_upstream_gradient_is_named(pair, source, sentence, tmp_path):
+    result = check_pair(_module(tmp_path, source), pair)
+    assert result["passed"] is False
+    assert sum(sentence in line for line in result["diagnosis"].splitlines()) == 1
+
+
+def test_linearity_is_not_reported_for_a_correct_backward_nor_for_a_plain_wrong_one(tmp_path):
+    right = check_pair(_module(tmp_path, CORRECT_AFFINE, CORRECT_AFFINE_BACKWARD), "affine")
+    assert right["passed"] is True
+    wrong = check_pair(_module(tmp_path, CORRECT_AFFINE, """
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            return (dout @ w.T).reshape(x.shape), 2 * x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+        """), "affine")
+    assert wrong["passed"] is False and "linear" not in wrong["diagnosis"] and "ignores" not in wrong["diagnosis"]
+
+
+def test_linearity_probes_give_the_backward_a_fresh_cache(tmp_path):
+    # a backward that empties its cache works once per forward call; the probes must not trip it
+    result = check_pair(_module(tmp_path, """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(0, x), [x]
+
+        def relu_backward(dout, cache):
+            x = cache.pop()
+            return dout * (x > 0)
+        """), "relu")
+    assert result["passed"] is True, result["diagnosis"]
