@@ -209,3 +209,24 @@ def test_linearity_probes_give_the_backward_a_fresh_cache(tmp_path):
             return dout * (x > 0)
         """), "relu")
     assert result["passed"] is True, result["diagnosis"]
+
+
+# -- 4. an RNN error located in time -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("change", "sentence"), [
+    ("dx[:, 2] *= 1 + 1e-7", "dx over time: wrong only at the last step, t = 2"),
+    ("dx[:, 2] *= 2", "dx over time: wrong only at the last step, t = 2"),
+    ("dx[:, 1] *= 2", "dx over time: right for steps after t = 1, wrong at t = 1"),
+])
+def test_an_rnn_error_is_located_in_time_even_at_the_last_step(change, sentence, tmp_path):
+    result = check_pair(_module(tmp_path, f"""
+        from mathnn.gradcheck.examples.correct import rnn_forward, rnn_backward as right
+
+        def rnn_backward(dh, cache):
+            dx, dh0, dWx, dWh, db = right(dh, cache)
+            {change}
+            return dx, dh0, dWx, dWh, db
+        """), "rnn")
+    assert result["passed"] is False and result["points"][0]["shapes"]["x"][1] == 3  # T = 3
+    assert [g["name"] for g in result["gradients"] if not g["passed"]] == ["dx"]
+    assert sentence in result["diagnosis"]
