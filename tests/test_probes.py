@@ -230,3 +230,21 @@ def test_an_rnn_error_is_located_in_time_even_at_the_last_step(change, sentence,
     assert result["passed"] is False and result["points"][0]["shapes"]["x"][1] == 3  # T = 3
     assert [g["name"] for g in result["gradients"] if not g["passed"]] == ["dx"]
     assert sentence in result["diagnosis"]
+
+
+# -- right values are never failed on a technicality ---------------------------------------------------
+
+@pytest.mark.parametrize(("db", "passes"), [
+    ("np.sum(dout, axis=0).astype(np.float32)", True),  # float32's rounding, nothing else
+    ("np.sum(dout, axis=0).astype(np.float32)[::-1][::-1]", True),  # a float32 view
+    ("(np.sum(dout, axis=0) * (1 + 1e-3)).astype(np.float32)", False),  # a real error, beyond float32's mark
+])
+def test_a_float32_gradient_of_a_float64_layer_is_judged_at_float32s_pass_mark(db, passes, tmp_path):
+    result = check_pair(_module(tmp_path, CORRECT_AFFINE, f"""
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, {db}
+        """), "affine")
+    assert result["passed"] is passes, result["diagnosis"]
+    checks = gradients(result)
+    assert checks["db"]["tolerance"] == 1e-4 and checks["dx"]["tolerance"] == 1e-9

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -390,7 +390,7 @@ def check_gradients(
     probes: int = 4,
     diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
     names: Mapping[str, str] | None = None,
-    rtol: float | None = None,
+    rtol: float | Mapping[str, float] | None = None,
 ) -> Report:
     """Check gradients already computed (by a backward pass run elsewhere) against derivatives of ``f``.
 
@@ -406,22 +406,29 @@ def check_gradients(
     inputs : dict of str to ndarray
     dout : ndarray of shape (out...)
         The upstream gradient the gradients were computed with.
-    rtol : float, optional
-        The pass mark for this call, as for :func:`check_vjp`.
+    rtol : float or dict of str to float, optional
+        The pass mark for this call, as for :func:`check_vjp`; a dict gives it per input name (a
+        gradient returned in float32 by a float64 layer is judged at float32's mark), the others keep
+        the table's entry.
 
     Returns
     -------
     Report
     """
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, along, inputs, dout, seed, rtol)
+    marks = rtol if isinstance(rtol, Mapping) else {}
+    call_rtol = None if isinstance(rtol, Mapping) else rtol
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(
+        f, along, inputs, dout, seed, call_rtol
+    )
     analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
     setup = _Setup(counted, work, dout_array, tolerance, eps)
-    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
+    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems, marks)
 
 
 def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
-             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str]) -> Report:
-    """Every gradient in ``analytic`` against its numeric counterpart: the Report."""
+             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str],
+             marks: Mapping[str, float] | None = None) -> Report:
+    """Every gradient in ``analytic`` against its numeric counterpart (at ``marks[name]`` if given): the Report."""
     work, counted = setup.inputs, setup.f
     sizes = {int(n) for array in work.values() for n in array.shape if n > 1}
     # Large problems are probed: the decision is for the whole call, so small inputs that come with a
@@ -433,7 +440,8 @@ def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int,
         if name not in analytic:
             continue
         label = (names or {}).get(name, name)
-        gradients.append(_check_one(setup, name, label, analytic[name], method, mode, probes, rng, sizes, diagnose))
+        own = replace(setup, tolerance=float(marks[name])) if marks and name in marks else setup
+        gradients.append(_check_one(own, name, label, analytic[name], method, mode, probes, rng, sizes, diagnose))
     return Report(gradients, seed, counted.calls, precision, problems)
 
 

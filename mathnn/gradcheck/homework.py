@@ -46,7 +46,7 @@ from ..errors import InputError
 from ..validate import count
 from . import tolerances
 from . import worker as wire
-from .probes import against_reference, linearity_problems, only_size_one_axes, shape_sentence
+from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
@@ -439,6 +439,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
                     f"(relative difference {gap:.1e}): it keeps state between calls or draws random numbers"
                 )
     fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
+    marks = narrow_marks(pair, gradients, out.dtype)
     along = student.along(fixed)
     names = dict(zip(pair.differentiated, pair.gradients))
     report = check_gradients(
@@ -446,13 +447,13 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
         {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), along=along,
         mode="full" if first_point else "random",  # entry by entry once, then random probes
-        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names,
+        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names, rtol=marks or None,
     )
     checked = report.to_dict()
     if first_point:  # after the check, whose nearby points must have the shape of this point's out
         result["problems"] += linearity_problems(student, pair, values, dout, gradients, arrays)
     if report and result["forward"]["status"] == "ok":
-        result["problems"] += against_reference(pair, values, fixed, gradients, dout, out.dtype, seed)
+        result["problems"] += against_reference(pair, values, fixed, gradients, dout, out.dtype, seed, marks)
     inputs_of = {gradient: name for name, gradient in names.items()}
     result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
     for gradient in result["gradients"]:  # right values in a wrong shape still fail: broadcasting breaks later

@@ -27,7 +27,7 @@ import numpy as np
 from . import tolerances
 from .student import WrongOutputError
 
-__all__ = ["against_reference", "linearity_problems", "only_size_one_axes", "shape_sentence"]
+__all__ = ["against_reference", "linearity_problems", "narrow_marks", "only_size_one_axes", "shape_sentence"]
 
 
 def only_size_one_axes(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
@@ -41,6 +41,18 @@ def shape_sentence(name: str, shape: tuple[int, ...], expected: tuple[int, ...],
     if values_right:
         return f"{said}; the values are right: drop keepdims=True or reshape"
     return f"{said}, and its values are also wrong"
+
+
+def narrow_marks(pair: Any, gradients: list[np.ndarray], dtype: np.dtype) -> dict[str, float]:
+    """Pass marks for gradients returned in float32 (or narrower) by a layer that computes in float64.
+
+    A float32 gradient carries float32's digits only: it is judged at float32's pass mark, as a layer
+    computed in float32 is, never failed for its rounding. The other gradients keep float64's mark.
+    """
+    if np.dtype(dtype) != np.float64:
+        return {}
+    return {name: tolerances.tolerance("gradient", np.float32) for name, gradient in zip(pair.differentiated, gradients)
+            if gradient.dtype.kind == "f" and gradient.dtype.itemsize < 8}
 
 
 def _listed(names: list[str]) -> str:
@@ -116,7 +128,8 @@ def linearity_problems(student: Any, pair: Any, values: dict[str, Any], dout: np
 
 
 def against_reference(pair: Any, values: dict[str, Any], fixed: dict[str, Any], gradients: list[np.ndarray],
-                      dout: np.ndarray, dtype: np.dtype, seed: int) -> list[str]:
+                      dout: np.ndarray, dtype: np.dtype, seed: int, marks: dict[str, float] | None = None
+                      ) -> list[str]:
     """The gradients against derivatives of mathnn's reference forward, computed in this process.
 
     The student's forward matched the reference at the point; its derivatives must match too. A
@@ -134,7 +147,7 @@ def against_reference(pair: Any, values: dict[str, Any], fixed: dict[str, Any], 
     report = check_gradients(
         f, {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
         {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), mode="random", seed=seed,
-        names=dict(zip(pair.differentiated, pair.gradients)),
+        names=dict(zip(pair.differentiated, pair.gradients)), rtol=marks or None,
     )
     wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
     if not wrong:
