@@ -248,3 +248,17 @@ def test_a_float32_gradient_of_a_float64_layer_is_judged_at_float32s_pass_mark(d
     assert result["passed"] is passes, result["diagnosis"]
     checks = gradients(result)
     assert checks["db"]["tolerance"] == 1e-4 and checks["dx"]["tolerance"] == 1e-9
+
+
+@pytest.mark.parametrize("returned", ["(dout * (cache > 0)).tolist()", "[dout * (cache > 0)]"])
+def test_the_one_gradient_returned_as_a_list_passes(returned, tmp_path):
+    result = check_pair(_module(tmp_path, f"""
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            return {returned}
+        """), "relu")
+    assert result["passed"] is True, result["diagnosis"]

@@ -146,7 +146,8 @@ class StudentCode:
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """(gradients, dout after the call, the forward's array arguments ``names`` after it) of ``<name>_backward``."""
         pair = self.pair
-        answer, outputs = self._ask({"op": "backward", "function": pair.backward, "slot": slot}, [dout], pair.backward)
+        header = {"op": "backward", "function": pair.backward, "slot": slot, "count": len(pair.gradients)}
+        answer, outputs = self._ask(header, [dout], pair.backward)
         gradients = _field(answer, "gradients", list)
         count = _field(answer, "after", int)
         if not 0 <= count <= len(outputs) - 1:
