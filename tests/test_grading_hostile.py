@@ -256,7 +256,8 @@ def test_a_backward_right_only_for_its_first_calls_fails(tmp_path):
 
         def relu_backward(dout, cache):
             CALLS.append(1)
-            return dout * (cache > 0) if len(CALLS) <= 2 else dout
+            # the first point calls it four times: the check, the same call again, zero and twice dout
+            return dout * (cache > 0) if len(CALLS) <= 4 else dout
         """)
     relu = only_relu(path)
     assert [point["passed"] for point in relu["points"]] == [True, False]
@@ -551,7 +552,9 @@ def test_required_missing_or_starter_code_functions_score_zero(tmp_path):
     assert results["relu"]["passed"] is True
     assert results["batchnorm"]["diagnosis"] == "batchnorm_forward and batchnorm_backward are not defined in starter.py"
     assert results["affine"]["error"]["kind"] == "starter code"
-    assert results["affine"]["diagnosis"] == "affine_forward returned None as out: it is still the starter code"
+    assert results["affine"]["diagnosis"] == (
+        "affine_forward is not implemented yet (still the starter code?): it returns None as out"
+    )
 
 
 def test_keyboard_interrupt_from_student_code_is_the_students_error(tmp_path):

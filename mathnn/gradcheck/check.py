@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import InputError
 from .finite import NotComplexSafeError, ridders_extrapolate, ridders_steps
+from .patterns import describe_patterns
 from .report import Entry, GradientCheck, Report
 from .tolerances import tolerance as pass_mark
 
@@ -239,58 +240,6 @@ def _kink(setup: _Setup, name: str, index: tuple[int, ...]) -> tuple[float, floa
     return half_left, half_right
 
 
-# -- patterns ---------------------------------------------------------------------------------------
-
-
-def describe_patterns(name: str, analytic: np.ndarray, numeric: np.ndarray, sizes: set[int]) -> list[str]:
-    """Named shapes of the error: a constant factor, a sign flip, a transpose, a row-constant error, …"""
-    found = []
-    if analytic.shape != numeric.shape:
-        if analytic.T.shape == numeric.shape and np.allclose(analytic.T, numeric, rtol=1e-6, atol=1e-12):
-            found.append(f"{name} is transposed: it has shape {analytic.shape}, the input has {numeric.shape}")
-        return found
-    norm = float(np.vdot(numeric, numeric))
-    if norm > 0:
-        factor = float(np.vdot(analytic, numeric)) / norm
-        residual = np.linalg.norm(analytic - factor * numeric)
-        if residual <= 1e-6 * max(float(np.linalg.norm(analytic)), 1e-300) and abs(factor - 1) > 1e-6:
-            if abs(factor + 1) < 1e-6:
-                found.append(f"{name} has the wrong sign: yours = −1 × the true gradient")
-            else:
-                # Factors a slip typically leaves: 1/N or N for a size of the inputs, 2 or 1/2.
-                candidates = {"2": 2.0, "1/2": 0.5}
-                for n in sorted(sizes):
-                    candidates |= {f"1/{n}": 1 / n, str(n): float(n)}
-                named = [label for label, value in candidates.items() if abs(factor - value) < 1e-6 * value]
-                what = f"{named[0]} × the true gradient (a missing or extra factor {named[0]})" if named else (
-                    f"{factor:.6g} × the true gradient"
-                )
-                found.append(f"{name} is off by a constant factor: yours = {what}")
-    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1]:
-        if np.allclose(analytic.T, numeric, rtol=1e-6, atol=1e-12 * max(np.abs(numeric).max(), 1)):
-            found.append(f"{name} is transposed: yours equals the true gradient's transpose")
-    error = analytic - numeric
-    if error.ndim >= 2 and error.shape[0] > 1:
-        spread = np.abs(error - error.mean(axis=0, keepdims=True)).max()
-        size = np.abs(error).max()
-        if size > 0 and spread <= 1e-6 * size:
-            found.append(
-                f"{name}'s error is the same in every row (constant down each column): a term that depends "
-                "on the batch as a whole is missing — in batch norm, the path through the mean (the true dx "
-                "sums to zero down each column)"
-            )
-    if error.ndim == 3 and error.shape[1] > 1:
-        per_step = np.abs(error).max(axis=(0, 2))
-        wrong = np.flatnonzero(per_step > 1e-6 * max(np.abs(numeric).max(), 1e-300))
-        if wrong.size:
-            last = int(wrong.max())
-            found.append(
-                f"{name} over time: right for steps after t = {last}, wrong from t = {last} back to "
-                f"t = {int(wrong.min())} — backpropagation through time goes wrong first at step {last}"
-            )
-    return found
-
-
 # -- the check --------------------------------------------------------------------------------------
 
 
@@ -441,7 +390,7 @@ def check_gradients(
     probes: int = 4,
     diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
     names: Mapping[str, str] | None = None,
-    rtol: float | None = None,
+    rtol: float | Mapping[str, float] | None = None,
 ) -> Report:
     """Check gradients already computed (by a backward pass run elsewhere) against derivatives of ``f``.
 
@@ -457,22 +406,29 @@ def check_gradients(
     inputs : dict of str to ndarray
     dout : ndarray of shape (out...)
         The upstream gradient the gradients were computed with.
-    rtol : float, optional
-        The pass mark for this call, as for :func:`check_vjp`.
+    rtol : float or dict of str to float, optional
+        The pass mark for this call, as for :func:`check_vjp`; a dict gives it per input name (a
+        gradient returned in float32 by a float64 layer is judged at float32's mark), the others keep
+        the table's entry.
 
     Returns
     -------
     Report
     """
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, along, inputs, dout, seed, rtol)
+    marks = rtol if isinstance(rtol, Mapping) else {}
+    call_rtol = None if isinstance(rtol, Mapping) else rtol
+    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(
+        f, along, inputs, dout, seed, call_rtol
+    )
     analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
     setup = _Setup(counted, work, dout_array, tolerance, eps)
-    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
+    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems, marks)
 
 
 def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
-             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str]) -> Report:
-    """Every gradient in ``analytic`` against its numeric counterpart: the Report."""
+             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str],
+             marks: Mapping[str, float] | None = None) -> Report:
+    """Every gradient in ``analytic`` against its numeric counterpart (at ``marks[name]`` if given): the Report."""
     work, counted = setup.inputs, setup.f
     sizes = {int(n) for array in work.values() for n in array.shape if n > 1}
     # Large problems are probed: the decision is for the whole call, so small inputs that come with a
@@ -484,7 +440,8 @@ def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int,
         if name not in analytic:
             continue
         label = (names or {}).get(name, name)
-        gradients.append(_check_one(setup, name, label, analytic[name], method, mode, probes, rng, sizes, diagnose))
+        own = replace(setup, tolerance=float(marks[name])) if marks and name in marks else setup
+        gradients.append(_check_one(own, name, label, analytic[name], method, mode, probes, rng, sizes, diagnose))
     return Report(gradients, seed, counted.calls, precision, problems)
 
 
@@ -568,7 +525,10 @@ def _check_one(
               float(numeric.flat[flat]), float(relative.flat[flat]))
         for flat in order
     ]
-    patterns = [] if passed else describe_patterns(label, analytic, numeric, sizes)
+    failed = wrong.copy()
+    for index in kinks:
+        failed[index] = False
+    patterns = [] if passed else describe_patterns(label, analytic, numeric, sizes, failed)
     diagnosis = None if passed or diagnose is None else diagnose(name, analytic, numeric, setup.inputs, setup.dout)
     return GradientCheck(
         label, passed, _method_label(chosen), "random → entry by entry" if use_random else "entry by entry",

@@ -12,16 +12,22 @@ at :data:`POINTS` points alternating between two shapes (variant 0, the document
 1. the forward pass is called on copies of the inputs, and any array it changes in place is reported;
 2. its output is compared with mathnn's reference forward (relative to the output's scale);
 3. the backward pass is called with the cache of a forward call; a changed ``dout``, a wrong number
-   of gradients, wrong shapes and NaN or inf entries are reported, naming the student's function;
+   of gradients, wrong shapes and NaN or inf entries are reported, naming the student's function; a
+   gradient whose shape differs from its input's only by size-1 axes (``keepdims=True``) fails with
+   that said once, its values checked in the input's shape (:mod:`mathnn.gradcheck.probes`);
 4. at the first point both are called a second time with the same inputs: a different answer means
-   state kept between calls or random numbers;
+   state kept between calls or random numbers; then the backward pass is called with zero and with
+   twice the upstream gradient (each after a fresh forward call), and gradients that are not linear
+   in it are named ("your backward ignores dout");
 5. :func:`mathnn.gradcheck.check.check_gradients` checks every gradient against the student's *own*
    forward pass (entry by entry at the first point, along random directions at the others), so a
    backward pass is judged on its own, even when the forward pass is wrong.
 
 The student's functions are reached through :class:`mathnn.gradcheck.student.StudentCode`: in a
 sandbox process when grading (only arrays come back), or in this process for a module given directly.
-An exception in the student's code is reported with its type, message and the student's line.
+An exception in the student's code is reported with its type, message and the student's line; a
+function that still returns None or raises NotImplementedError is reported once as "not implemented
+yet (still the starter code?)".
 Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported when used.
 """
 
@@ -40,6 +46,7 @@ from ..errors import InputError
 from ..validate import count
 from . import tolerances
 from . import worker as wire
+from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
@@ -385,12 +392,16 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         {"function": pair.backward, "argument": name} for name in _changed(after, after_backward)
         if name not in changed
     ]
-    for gradient_name, input_name, gradient in zip(pair.gradients, pair.differentiated, gradients):
-        expected = np.shape(values[input_name])
-        if gradient.shape != expected:
+    stray: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}  # (1, D) for (D,): said once, values checked
+    for number, (gradient_name, input_name) in enumerate(zip(pair.gradients, pair.differentiated)):
+        shape, expected = gradients[number].shape, np.shape(values[input_name])
+        if only_size_one_axes(shape, expected):
+            stray[gradient_name] = (shape, expected)
+            gradients[number] = gradients[number].reshape(expected)
+        elif shape != expected:
             result["problems"].append(
-                f"{pair.backward} returned {gradient_name} of shape {gradient.shape}; "
-                f"expected {expected}, the shape of {input_name}"
+                f"{pair.backward} returned {gradient_name} of shape {shape}; expected {expected}, "
+                f"the shape of {input_name}"
             )
     if first_point:  # the same call twice must give the same answer: no state kept, no random numbers drawn
         again, _, slot = student.forward(values)
@@ -402,13 +413,14 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
             )
         gradients_again, _, _ = student.backward(slot, dout, arrays)
         for name, first, second in zip(pair.gradients, gradients, gradients_again):
-            gap = _differs(first, second, first.dtype)
+            gap = _differs(first, second.reshape(first.shape) if second.size == first.size else second, first.dtype)
             if gap is not None:
                 result["problems"].append(
                     f"{pair.backward} returned a different {name} when called again with the same dout and cache "
                     f"(relative difference {gap:.1e}): it keeps state between calls or draws random numbers"
                 )
     fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
+    marks = narrow_marks(pair, gradients, out.dtype)
     along = student.along(fixed)
     names = dict(zip(pair.differentiated, pair.gradients))
     report = check_gradients(
@@ -416,49 +428,24 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
         {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), along=along,
         mode="full" if first_point else "random",  # entry by entry once, then random probes
-        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names,
+        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names, rtol=marks or None,
     )
     checked = report.to_dict()
+    if first_point:  # after the check, whose nearby points must have the shape of this point's out
+        result["problems"] += linearity_problems(student, pair, values, dout, gradients, arrays)
     if report and result["forward"]["status"] == "ok":
-        result["problems"] += _against_reference(pair, values, fixed, gradients, dout, out.dtype, seed)
+        result["problems"] += against_reference(pair, values, fixed, gradients, dout, out.dtype, seed, marks)
     inputs_of = {gradient: name for name, gradient in names.items()}
     result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
+    for gradient in result["gradients"]:  # right values in a wrong shape still fail: broadcasting breaks later
+        if gradient["name"] in stray:
+            shape, expected = stray[gradient["name"]]
+            gradient.update(shape=list(shape), expected_shape=list(expected), values_right=gradient["passed"],
+                            passed=False)
     result["problems"] += [problem.replace("f_vjp", pair.backward) for problem in checked["problems"]]
     result["precision"] = checked["precision"]
     result["evaluations"] += checked["evaluations"]
     return result
-
-
-def _against_reference(pair: Pair, values: Inputs, fixed: Inputs, gradients: list[np.ndarray], dout: np.ndarray,
-                       dtype: np.dtype, seed: int) -> list[str]:
-    """The gradients against derivatives of mathnn's reference forward, computed in this process.
-
-    The student's forward matched the reference at the point; its derivatives must match too. A
-    forward pass that answers differently when it sees inputs near the last one (the finite
-    differences) could otherwise make a wrong backward pass agree with it. Random probes suffice.
-    """
-    from .check import check_gradients
-
-    reference = pair.reference()
-
-    def f(**inputs: np.ndarray) -> np.ndarray:
-        out = np.asarray(reference(*pair.call_arguments({**fixed, **inputs}))[0])
-        return out if np.iscomplexobj(out) else out.astype(dtype)  # the student's precision sets the pass mark
-
-    report = check_gradients(
-        f, {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
-        {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), mode="random", seed=seed,
-        names=dict(zip(pair.differentiated, pair.gradients)),
-    )
-    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
-    if not wrong:
-        return []
-    return [
-        f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of "
-        f"mathnn.layers.{pair.forward}, which your forward pass matches at this point, although they agree with "
-        f"finite differences of your forward pass: {pair.forward} answers differently near the point it was "
-        "called at"
-    ]
 
 
 def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0, *, points: int = POINTS
@@ -531,8 +518,10 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
                 first = point
             if not passed:
                 break
+    except StarterCodeError as error:  # said once, with the line of a NotImplementedError
+        result["error"] = {**_wrong_output(str(error), "starter code"), "where": error.where}
     except (WrongOutputError, wire.ProtocolError) as error:
-        result["error"] = _wrong_output(str(error), "starter code" if isinstance(error, StarterCodeError) else None)
+        result["error"] = _wrong_output(str(error))
     except StudentRaised as error:
         result["error"] = error.details
     else:
@@ -570,10 +559,16 @@ def describe_result(result: Mapping[str, Any]) -> str:
         if gradient["diagnosis"]:
             shared.setdefault(gradient["diagnosis"], []).append(gradient["name"])
     for gradient in wrong:
-        lines.append(
-            f"{gradient['name']} is wrong: max relative error {gradient['max_error']:.2e} "
-            f"(pass mark {gradient['tolerance']:.0e}, {gradient['method']})"
-        )
+        error = (f"max relative error {gradient['max_error']:.2e} (pass mark {gradient['tolerance']:.0e}, "
+                 f"{gradient['method']})")
+        if "shape" in gradient:  # values checked in the input's shape: say the shape once, then the values
+            said = shape_sentence(gradient["name"], gradient["shape"], gradient["expected_shape"],
+                                  gradient["values_right"])
+            lines.append(said if gradient["values_right"] else f"{said}: {error}")
+            if gradient["values_right"]:
+                continue
+        else:
+            lines.append(f"{gradient['name']} is wrong: {error}")
         lines += [f"  {text}" for text in gradient["patterns"]]
         if gradient["diagnosis"] and len(shared[gradient["diagnosis"]]) == 1:
             lines.append(f"  {gradient['diagnosis']}")

@@ -283,6 +283,13 @@ def _kinks(count: int) -> str:
     return "" if not count else f"kink at {count} entr{'y' if count == 1 else 'ies'}"
 
 
+def _shape(gradient: Result) -> str:
+    """'shape (1, 5), expected (5,)' for a gradient whose shape differs from its input's by size-1 axes."""
+    if "shape" not in gradient:
+        return ""
+    return f"shape {tuple(gradient['shape'])}, expected {tuple(gradient['expected_shape'])}"
+
+
 def format_pair(result: Result) -> str:
     """A pair's block of the human report: verdict, forward, gradient table, diagnosis."""
     from ..tables import format_table
@@ -297,7 +304,7 @@ def format_pair(result: Result) -> str:
     if result["gradients"]:
         rows = [
             (g["name"], "ok" if g["passed"] else "FAIL", _number(g["max_error"]), _number(g["tolerance"], ".0e"),
-             g["method"], _kinks(len(g["kinks"])))
+             g["method"], "; ".join(note for note in (_shape(g), _kinks(len(g["kinks"]))) if note))
             for g in result["gradients"]
         ]
         table = format_table(("gradient", "result", "max error", "pass mark", "method", "notes"), rows)

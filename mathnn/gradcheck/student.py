@@ -34,8 +34,26 @@ class WrongOutputError(Exception):
     """A student's function returned something of the wrong form (not (out, cache), too few gradients…)."""
 
 
+#: How a function that is still the assignment's starter code is reported (once, instead of what follows from it).
+NOT_IMPLEMENTED = "not implemented yet (still the starter code?)"
+
+
 class StarterCodeError(WrongOutputError):
-    """A function that still returns None: the assignment's starter code, not yet written."""
+    """A function that still returns None or raises NotImplementedError: the starter code, not yet written.
+
+    ``where`` is the student's line ('hw.py:12') for a NotImplementedError, else None.
+    """
+
+    def __init__(self, function: str, how: str, where: str | None = None) -> None:
+        super().__init__(f"{function} is {NOT_IMPLEMENTED}: it {how}")
+        self.where = where
+
+
+def _raised(details: dict, function: str) -> Exception:
+    """What the student's error means for the check: starter code for a NotImplementedError, else itself."""
+    if details.get("kind") == "exception" and details.get("type") == "NotImplementedError":
+        return StarterCodeError(function, "raises NotImplementedError", details.get("where"))
+    return StudentRaised(details)
 
 
 def _plain(array: object) -> np.ndarray:
@@ -78,7 +96,7 @@ class StudentCode:
         if not isinstance(answer, dict):
             raise wire.ProtocolError("the answer is not an object")
         if "error" in answer:
-            raise StudentRaised(_clean(answer["error"]))
+            raise _raised(_clean(answer["error"]), stage)
         return answer, outputs
 
     def _arguments(self, values: Mapping[str, Any]) -> tuple[list[dict], list[np.ndarray]]:
@@ -100,10 +118,12 @@ class StudentCode:
         self.slot += 1
         header = {"op": "forward", "function": pair.forward, "arguments": specs, "slot": self.slot}
         answer, outputs = self._ask(header, arrays, pair.forward)
+        if answer.get("wrong") == wire.describe(None):
+            raise StarterCodeError(pair.forward, "returns None")
         if "wrong" in answer:
             raise WrongOutputError(f"{pair.forward} must return (out, cache); it returned {str(answer['wrong'])[:80]}")
         if answer.get("out_none"):
-            raise StarterCodeError(f"{pair.forward} returned None as out: it is still the starter code")
+            raise StarterCodeError(pair.forward, "returns None as out")
         if "out_dtype" in answer:
             raise WrongOutputError(f"{pair.forward} must return a floating array as out; it returned dtype "
                                    f"{str(answer['out_dtype'])[:40]}")
@@ -126,16 +146,22 @@ class StudentCode:
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """(gradients, dout after the call, the forward's array arguments ``names`` after it) of ``<name>_backward``."""
         pair = self.pair
-        answer, outputs = self._ask({"op": "backward", "function": pair.backward, "slot": slot}, [dout], pair.backward)
+        header = {"op": "backward", "function": pair.backward, "slot": slot, "count": len(pair.gradients)}
+        answer, outputs = self._ask(header, [dout], pair.backward)
         gradients = _field(answer, "gradients", list)
         count = _field(answer, "after", int)
         if not 0 <= count <= len(outputs) - 1:
             raise wire.ProtocolError("the backward answer has the wrong number of arrays")
-        if all(isinstance(g, dict) and "describe" in g and "NoneType" in str(g["describe"]) for g in gradients):
-            raise StarterCodeError(f"{pair.backward} returned None: it is still the starter code")
+        none = [isinstance(g, dict) and g.get("describe") == wire.describe(None) for g in gradients]
+        if all(none):
+            raise StarterCodeError(pair.backward, "returns None")
         if len(gradients) != len(pair.gradients):
             expected = f"{len(pair.gradients)} ({', '.join(pair.gradients)})"
             raise WrongOutputError(f"{pair.backward} returned {len(gradients)} gradient(s); expected {expected}")
+        if any(none):  # dx written, dw and db still None: the rest of the function is the starter code
+            names = [name for name, is_none in zip(pair.gradients, none) if is_none]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            raise StarterCodeError(pair.backward, f"returns None as {listed}")
         arrays = []
         for name, spec in zip(pair.gradients, gradients):
             if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < count:
@@ -174,7 +200,7 @@ class StudentCode:
                 if isinstance(result, dict) and "error" in result:
                     if complex_points:
                         raise NotComplexSafeError(f"{pair.forward} fails at complex points")
-                    raise StudentRaised(_clean(result["error"]))
+                    raise _raised(_clean(result["error"]), pair.forward)
                 if not (isinstance(result, dict) and type(result.get("array")) is int
                         and 0 <= result["array"] < len(outputs)):
                     raise wire.ProtocolError("an evaluation's description is malformed")

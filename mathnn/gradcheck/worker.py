@@ -210,7 +210,8 @@ class Worker:
     Requests (``op``): ``load`` (import the file; answer which of ``names`` are functions), ``forward``
     (call ``function`` with ``arguments``, keep the cache in ``slot``; answer out and the arguments
     after the call), ``backward`` (call ``function`` with ``dout`` and a slot's cache; answer the
-    gradients, dout and the forward's arguments after the call), ``evaluate`` (call ``function`` at
+    gradients, dout and the forward's arguments after the call; when ``count`` is 1, a list of plain
+    numbers is the one gradient's values), ``evaluate`` (call ``function`` at
     many points, each replacing argument ``position`` by one array; answer the outputs), ``drop``
     (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or ``{"value": v}``
     (JSON, e.g. bn_param). Any exception of the student's code is answered as ``{"error": details}``.
@@ -288,6 +289,10 @@ class Worker:
         dout = arrays[0].copy()
         returned = getattr(self.module, header["function"])(dout, cache)
         values = list(returned) if isinstance(returned, (tuple, list)) else [returned]
+        if header.get("count") == 1 and isinstance(returned, list) and returned and not any(
+            isinstance(value, np.ndarray) for value in returned
+        ):  # relu's dx as dx.tolist(): the values of the one gradient, not a list of gradients
+            values = [returned]
         gradients: list[dict[str, object]] = []
         sent: list[np.ndarray] = []
         for value in values:
