@@ -4,6 +4,8 @@
   where the bug is; :func:`numerical_gradient` — the numeric gradient alone;
 * CS231n's helpers under their usual names: :func:`eval_numerical_gradient`,
   :func:`eval_numerical_gradient_array`, :func:`grad_check_sparse`, :func:`rel_error`;
+* :func:`check_update` — a student's CS231n update rule (sgd, sgd_momentum, rmsprop, adam) step by
+  step against :mod:`mathnn.optim_cs231n`, naming the known mistakes;
 * the finite-difference core the generated kernels are tested with (:mod:`.finite`).
 """
 
@@ -20,6 +22,7 @@ from mathnn.gradcheck.finite import (
     richardson_vjp,
 )
 from mathnn.gradcheck.report import Entry, GradientCheck, Report
+from mathnn.gradcheck.updates import check_update
 
 __all__ = [
     "Entry",
@@ -27,6 +30,7 @@ __all__ = [
     "NotComplexSafeError",
     "Report",
     "central_step",
+    "check_update",
     "check_vjp",
     "elementwise_central",
     "elementwise_complex_step",

@@ -1,0 +1,444 @@
+"""Check a student's CS231n update rules (``sgd``, ``sgd_momentum``, ``rmsprop``, ``adam``) step by step.
+
+:func:`check_update` calls the student's ``rule(w, dw, config) -> (next_w, config)`` for
+:data:`STEPS` steps, feeding back the config it returned (as CS231n's ``Solver`` does) and the
+``next_w`` it returned, and compares every step with :mod:`mathnn.optim_cs231n` given the same w
+and dw: ``next_w`` (its step ``next_w − w``, relative to the reference step's largest entry) and every
+state entry of the config (``velocity``, ``cache``, ``m``, ``v``, ``t``), in float64, at the
+``"update"`` pass mark of :mod:`mathnn.gradcheck.tolerances`. Two runs use two shapes: the first
+starts from ``config=None`` (the defaults), the second from hyperparameters that are not the
+defaults (a rule that ignores them is caught). The gradients span three orders of magnitude, so
+where ε sits matters.
+
+When a step differs, the whole run so far is replayed with each known mistake of that rule; a
+mistake that reproduces the student's numbers at every step is named (:data:`MISTAKES`). Two
+variants are *accepted* with a note rather than failed, because the updates they make are the
+course's: Kingma & Ba's "efficient" Adam (ε scaled by √(1 − β₂ᵗ)) and momentum with the velocity's
+sign flipped throughout (v = μv + η·dw, w − v).
+
+Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
+``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
+:class:`mathnn.gradcheck.student.StudentCode` (in a sandbox when grading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .. import optim_cs231n as reference
+from ..errors import InputError
+from ..validate import count
+from . import tolerances
+from . import worker as wire
+from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
+
+__all__ = ["MISTAKES", "STEPS", "Mistake", "check_update", "describe_update"]
+
+#: Steps per run (two runs, two shapes).
+STEPS = 6
+#: Inputs come from default_rng([seed, UPDATE_STREAM]).
+UPDATE_STREAM = 2
+#: Hyperparameters of the second run: none is the default, so a rule that ignores config is caught.
+OTHER_HYPERPARAMETERS = {"learning_rate": 0.03, "momentum": 0.8, "decay_rate": 0.95, "epsilon": 1e-7, "beta1": 0.85,
+                         "beta2": 0.99}
+
+Rule = Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, dict]]
+
+
+def _settings(rule: str, config: Mapping[str, Any] | None, shape: tuple[int, ...]) -> dict[str, Any]:
+    """config with the defaults and zero state filled in (a new dict)."""
+    filled = dict(config or {})
+    for key, default in reference.DEFAULTS[rule].items():
+        filled.setdefault(key, default)
+    for key in reference.STATE[rule]:
+        filled.setdefault(key, 0 if key == "t" else np.zeros(shape))
+    return filled
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong (or accepted alternative) version of an update rule.
+
+    ``message`` is said when it reproduces the student's numbers; ``accepted`` mistakes pass with
+    ``message`` as a note.
+    """
+
+    name: str
+    message: str
+    rule: Rule
+    accepted: bool = False
+
+
+def _momentum(sign: float, old_velocity: bool = False) -> Rule:
+    """Momentum with v = μv − sign·η·dw and w + sign·v… (sign −1: v = μv + η·dw, w − v)."""
+
+    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        c = _settings("sgd_momentum", config, w.shape)
+        v = c["momentum"] * c["velocity"] - sign * c["learning_rate"] * dw
+        step = c["velocity"] if old_velocity else v
+        c["velocity"] = v
+        return w + sign * step, c
+
+    return rule
+
+
+def _ascent_momentum(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+    c = _settings("sgd_momentum", config, w.shape)
+    v = c["momentum"] * c["velocity"] - c["learning_rate"] * dw
+    c["velocity"] = v
+    return w - v, c
+
+
+def _plus_velocity_ascent(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+    c = _settings("sgd_momentum", config, w.shape)
+    v = c["momentum"] * c["velocity"] + c["learning_rate"] * dw
+    c["velocity"] = v
+    return w + v, c
+
+
+def _rmsprop(swapped: bool = False, inside: bool = False) -> Rule:
+    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        c = _settings("rmsprop", config, w.shape)
+        d = 1 - c["decay_rate"] if swapped else c["decay_rate"]
+        c["cache"] = d * c["cache"] + (1 - d) * dw**2
+        eps = c["epsilon"]
+        root = np.sqrt(c["cache"] + eps) if inside else np.sqrt(c["cache"]) + eps
+        return w - c["learning_rate"] * dw / root, c
+
+    return rule
+
+
+def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, store_hat: bool = False,
+          efficient: bool = False) -> Rule:
+    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        c = _settings("adam", config, w.shape)
+        b1, b2, eps, lr = c["beta1"], c["beta2"], c["epsilon"], c["learning_rate"]
+        t = c["t"] + 1
+        used = t - 1 if t_after else t
+        m = b1 * c["m"] + (1 - b1) * dw
+        v = b2 * c["v"] + (1 - b2) * dw**2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_hat, v_hat = (m / (1 - b1**used), v / (1 - b2**used)) if correct else (m, v)
+            if efficient:
+                step = lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+            elif inside:
+                step = lr * m_hat / np.sqrt(v_hat + eps)
+            else:
+                step = lr * m_hat / (np.sqrt(v_hat) + eps)
+        c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t)
+        return w - step, c
+
+    return rule
+
+
+def _stateless(rule_name: str) -> Rule:
+    """The right update from the state received, returning that state unchanged: nothing is carried."""
+    right = reference.RULES[rule_name]
+
+    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        c = _settings(rule_name, config, w.shape)
+        next_w, _ = right(w, dw, c)
+        return next_w, c
+
+    return rule
+
+
+def _defaults(rule_name: str, keys: tuple[str, ...]) -> Rule:
+    """The right update with the default value of the hyperparameters ``keys``, whatever config says."""
+    right = reference.RULES[rule_name]
+
+    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        given = dict(config or {})
+        next_w, c = right(w, dw, {key: value for key, value in given.items() if key not in keys})
+        return next_w, {**given, **{key: c[key] for key in reference.STATE[rule_name]}}
+
+    return rule
+
+
+def _ignored(rule_name: str) -> tuple[Mistake, ...]:
+    """A rule that ignores one of its hyperparameters in config (or all of them) and uses the default."""
+    every = tuple(reference.DEFAULTS[rule_name])
+    mistakes = [Mistake("ignores hyperparameters", f"{rule_name} ignores the hyperparameters in config and always "
+                        f"uses the defaults: {_READ}", _defaults(rule_name, every))]
+    if len(every) > 1:
+        mistakes += [Mistake(f"ignores {key}", f"{rule_name} ignores config['{key}'] and always uses "
+                             f"{reference.DEFAULTS[rule_name][key]!r}: {_READ}", _defaults(rule_name, (key,)))
+                     for key in every]
+    return tuple(mistakes)
+
+
+_STATE_LOST = ("{function} does not carry its state from one step to the next: config must come back holding the "
+               "updated {state}, which the next call starts from (the Solver passes the returned config back)")
+_READ = "read every hyperparameter from config (config.setdefault(key, default) sets a default only when it is missing)"
+
+#: The known mistakes of every rule, tried in this order.
+MISTAKES: dict[str, tuple[Mistake, ...]] = {
+    "sgd": (
+        Mistake("ascent", "sgd steps up the gradient: next_w = w − learning_rate·dw, not w + …",
+                lambda w, dw, config: (w + _settings("sgd", config, w.shape)["learning_rate"] * dw,
+                                       _settings("sgd", config, w.shape))),
+        *_ignored("sgd"),
+    ),
+    "sgd_momentum": (
+        Mistake("negated velocity", "sgd_momentum keeps the velocity with the opposite sign (v = μv + η·dw, "
+                "w − v): the updates are the course's, but config['velocity'] is the negative of the course's, "
+                "which the notebook's comparison of velocities would flag", _momentum(-1.0), accepted=True),
+        Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: with v = μv − learning_rate·dw the "
+                "step is next_w = w + v (not w − v)", _ascent_momentum),
+        Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: v = μv − learning_rate·dw (not "
+                "+ learning_rate·dw), then next_w = w + v", _plus_velocity_ascent),
+        Mistake("update order", "sgd_momentum moves w with the previous step's velocity: update the velocity "
+                "first, v = μv − learning_rate·dw, then next_w = w + v with the new v", _momentum(1.0, True)),
+        Mistake("state lost", _STATE_LOST.format(function="sgd_momentum", state="config['velocity']"),
+                _stateless("sgd_momentum")),
+        *_ignored("sgd_momentum"),
+    ),
+    "rmsprop": (
+        Mistake("decay swapped", "rmsprop applies the decay the wrong way round: cache = decay_rate·cache + "
+                "(1 − decay_rate)·dw² keeps most of the old cache (not (1 − decay_rate)·cache + decay_rate·dw²)",
+                _rmsprop(swapped=True)),
+        Mistake("epsilon inside", "rmsprop puts epsilon inside the square root: divide by np.sqrt(cache) + "
+                "epsilon, not np.sqrt(cache + epsilon)", _rmsprop(inside=True)),
+        Mistake("state lost", _STATE_LOST.format(function="rmsprop", state="config['cache']"), _stateless("rmsprop")),
+        *_ignored("rmsprop"),
+    ),
+    "adam": (
+        Mistake("efficient form", "adam uses Kingma & Ba's efficient form (learning_rate·√(1 − β₂ᵗ)/(1 − β₁ᵗ) "
+                "with ε added to √v): it differs from the course's formula only in where ε acts",
+                _adam(efficient=True), accepted=True),
+        Mistake("no bias correction", "adam has no bias correction: divide m by (1 − beta1**t) and v by "
+                "(1 − beta2**t) before the step (Kingma & Ba 2015, Algorithm 1)", _adam(correct=False)),
+        Mistake("t not incremented first", "adam corrects the bias with t before incrementing it: at the first "
+                "step 1 − beta1**0 = 0 divides by zero. Increment config['t'] first, then use it",
+                _adam(t_after=True)),
+        Mistake("epsilon inside", "adam puts epsilon inside the square root: divide by np.sqrt(v̂) + epsilon, not "
+                "np.sqrt(v̂ + epsilon)", _adam(inside=True)),
+        Mistake("corrected state", "adam stores the bias-corrected m̂ and v̂ in config: keep the running m and v "
+                "there and correct copies of them at each step", _adam(store_hat=True)),
+        Mistake("state lost", _STATE_LOST.format(function="adam", state="config['m'], config['v'] and config['t']"),
+                _stateless("adam")),
+        *_ignored("adam"),
+    ),
+}
+
+
+# -- comparing ---------------------------------------------------------------------------------------
+
+def _gap(student: Any, expected: Any, scale: float) -> float:
+    """Largest |student − expected| over ``scale``; entries non-finite in both in the same way count as equal."""
+    s = np.asarray(student, dtype=np.float64) if not isinstance(student, str) else None
+    e = np.asarray(expected, dtype=np.float64)
+    if s is None or s.shape != e.shape:
+        return float("inf")
+    same = ~np.isfinite(s) & ~np.isfinite(e) & ((np.isnan(s) & np.isnan(e)) | (s == e))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same, 0.0, np.abs(s - e))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    return float(np.max(diff, initial=0.0)) / scale
+
+
+def _scale(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return max(float(np.max(finite, initial=0.0)), np.finfo(np.float64).tiny)
+
+
+def _step_gap(w: np.ndarray, student: np.ndarray, expected: np.ndarray) -> float:
+    """next_w against the reference, relative to the reference step's largest entry."""
+    return _gap(student, expected, _scale(np.asarray(expected) - w))
+
+
+def _state_gaps(rule: str, student: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, float]:
+    """Per state key present in ``student``: its gap to ``expected`` (inf for a non-numeric value)."""
+    gaps = {}
+    for key in reference.STATE[rule]:
+        if key not in student:
+            continue
+        value = student[key]
+        if isinstance(value, (str, bool)) or value is None:
+            gaps[key] = float("inf")
+            continue
+        target = np.asarray(expected[key], dtype=np.float64)
+        gaps[key] = _gap(value, target, max(_scale(target), 1.0) if key == "t" else _scale(target))
+    return gaps
+
+
+@dataclass
+class _Step:
+    w: np.ndarray
+    dw: np.ndarray
+    next_w: np.ndarray
+    config: dict[str, Any]
+
+
+def _replays(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None, rule_name: str, mark: float) -> bool:
+    """Whether ``rule``, run from ``start`` on the student's w and dw, reproduces every step's numbers."""
+    config: Any = None if start is None else dict(start)
+    for step in steps:
+        with np.errstate(all="ignore"):
+            next_w, config = rule(step.w.copy(), step.dw.copy(), config)
+        if not _step_gap(step.w, step.next_w, next_w) <= mark:
+            return False
+        gaps = _state_gaps(rule_name, step.config, config)
+        if not all(gap <= mark for gap in gaps.values()):
+            return False
+    return True
+
+
+# -- the check ---------------------------------------------------------------------------------------
+
+def _inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Gradients over three orders of magnitude (so ε's place matters), random signs."""
+    return rng.standard_normal(shape) * 10.0 ** rng.uniform(-3.0, 0.0, shape)
+
+
+def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...], start: dict | None,
+         steps: int, rng: np.random.Generator, run: int, result: dict[str, Any]) -> bool:
+    """One run of ``steps`` steps; fills ``result``; False at the first step that fails."""
+    right = reference.RULES[rule]
+    mark = tolerances.tolerance("update")
+    w = rng.standard_normal(shape)
+    config_student: Any = None if start is None else dict(start)
+    config_reference: Any = None if start is None else dict(start)
+    history: list[_Step] = []
+    for number in range(1, steps + 1):
+        dw = _inputs(rng, shape)
+        next_w, config_out, w_after, dw_after = student.update(function, w.copy(), dw.copy(), config_student)
+        expected_w, config_reference = right(w, dw, config_reference)
+        where = f"step {number} of run {run} (w of shape {shape}, config {'None' if start is None else 'given'} at "\
+                "step 1)"
+        for name, before, after in (("w", w, w_after), ("dw", dw, dw_after)):
+            note = (f"{function} changes {name} in place; accepted: CS231n's own sgd does `w -= …` and the Solver "
+                    "uses the returned next_w")
+            if not np.array_equal(before, after, equal_nan=True) and note not in result["notes"]:
+                result["notes"].append(note)
+        problems = []
+        if next_w.shape != shape:
+            problems.append(f"{function} returned next_w of shape {next_w.shape} at {where}; expected {shape}, the "
+                            "shape of w")
+        elif next_w.dtype != np.float64:
+            problems.append(f"{function} returned next_w of dtype {next_w.dtype} for float64 w and dw at {where}: "
+                            "keep float64")
+        history.append(_Step(w, dw, next_w, config_out))
+        error = _step_gap(w, next_w, expected_w) if not problems else float("inf")
+        result["max_error"] = max(result["max_error"], error)
+        result["steps"] += 1
+        if not problems and not error <= mark:
+            problems.append(f"{function}'s next_w differs from mathnn.optim_cs231n.{rule} at {where}: max error "
+                            f"{error:.2e} of the reference step's largest entry (pass mark {mark:.0e})")
+        missing = [key for key in reference.STATE[rule] if key not in config_out]
+        if missing:
+            keys = ", ".join(f"config['{key}']" for key in missing)
+            problems.append(f"{function} returned a config without {keys} at {where}: the state is lost between "
+                            "steps; store it in config and return config")
+        for key, gap in _state_gaps(rule, config_out, config_reference).items():
+            if not gap <= mark:
+                problems.append(f"{function} returned config['{key}'] that differs from the reference at {where}: "
+                                f"max relative error {gap:.2e} (pass mark {mark:.0e})")
+        if problems:
+            for mistake in MISTAKES[rule]:
+                if _replays(mistake.rule, history, start, rule, tolerances.tolerance("mistake")):
+                    if mistake.accepted:
+                        result["notes"].append(mistake.message)
+                        return _accepted(student, mistake, function, rule, history, start, steps, rng, result)
+                    result["mistake"] = mistake.name
+                    problems.insert(0, mistake.message)
+                    break
+            result["problems"] += problems
+            return False
+        w, config_student = next_w, config_out
+    return True
+
+
+def _accepted(student: StudentCode, mistake: Mistake, function: str, rule: str, history: list[_Step],
+              start: dict | None, steps: int, rng: np.random.Generator, result: dict[str, Any]) -> bool:
+    """Continue a run that follows an accepted variant: every remaining step must follow it too."""
+    mark = tolerances.tolerance("mistake")
+    while len(history) < steps:
+        last = history[-1]
+        dw = _inputs(rng, last.w.shape)
+        next_w, config_out, _, _ = student.update(function, last.next_w.copy(), dw.copy(), last.config)
+        history.append(_Step(last.next_w, dw, next_w, config_out))
+        result["steps"] += 1
+    if _replays(mistake.rule, history, start, rule, mark):
+        return True
+    result["notes"].remove(mistake.message)
+    result["problems"].append(f"{function} follows no known form of {rule} over {steps} steps (it matched "
+                              f"'{mistake.name}' at first)")
+    return False
+
+
+def _empty(rule: str, function: str, seed: int) -> dict[str, Any]:
+    return {"name": rule, "function": function, "passed": False, "reference": f"mathnn.optim_cs231n.{rule}",
+            "steps": 0, "max_error": 0.0, "tolerance": tolerances.tolerance("update"), "mistake": None,
+            "problems": [], "notes": [], "error": None, "diagnosis": None, "seed": seed}
+
+
+def check_update(student: ModuleType | StudentCode, rule: str, seed: int = 0, *, steps: int = STEPS,
+                 function: str | None = None) -> dict[str, Any]:
+    """Check a student's update rule against :mod:`mathnn.optim_cs231n` over two runs of ``steps`` steps.
+
+    Parameters
+    ----------
+    student : module or StudentCode
+        The student's module (called in this process: tests), or its functions behind a sandbox.
+    rule : {'sgd', 'sgd_momentum', 'rmsprop', 'adam'}
+    seed : int
+        Seeds w, the gradients and the second run's shape.
+    steps : int
+        Steps per run (at least 2; 6 by default), each fed the config the previous one returned.
+    function : str, optional
+        The student's function name, when it is not ``rule``.
+
+    Returns
+    -------
+    dict
+        JSON-able: ``name``, ``function``, ``passed``, ``reference``, ``steps`` (calls made),
+        ``max_error`` (of next_w, relative to the reference step), ``tolerance``, ``mistake`` (the
+        name of the known mistake the numbers follow, or None), ``problems``, ``notes`` (accepted
+        variants, in-place changes), ``error`` (an exception or a wrong output of the student's code:
+        ``kind``, ``stage``, ``type``, ``message``, ``where``, ``line``), ``diagnosis`` (text, None
+        when passed) and ``seed``.
+
+    Raises
+    ------
+    InputError
+        For an unknown rule, fewer than 2 steps, or a module without the function.
+    """
+    if rule not in reference.RULES:
+        raise InputError(f"rule: expected one of {', '.join(reference.RULES)}; received {rule!r}")
+    steps = count(steps, "steps", "steps per run, each fed the previous config", minimum=2)
+    function = function or rule
+    if isinstance(student, ModuleType):
+        if not callable(getattr(student, function, None)):
+            raise InputError(f"student: expected a function {function} in {student.__name__!r}; received a module "
+                             "without it")
+        student = StudentCode(in_process(student), None)
+    rng = np.random.default_rng([seed, UPDATE_STREAM])
+    result = _empty(rule, function, seed)
+    other = tuple(int(n) for n in rng.integers(2, 6, size=3))
+    hyper = {key: OTHER_HYPERPARAMETERS[key] for key in reference.DEFAULTS[rule]}
+    try:
+        result["passed"] = (_run(student, rule, function, (4, 5), None, steps, rng, 1, result)
+                            and _run(student, rule, function, other, hyper, steps, rng, 2, result))
+    except (WrongOutputError, wire.ProtocolError) as error:
+        kind = "starter code" if isinstance(error, StarterCodeError) else "wrong output"
+        result["error"] = {"kind": kind, "stage": None, "type": None, "message": str(error), "where": None,
+                           "line": None}
+    except StudentRaised as error:
+        result["error"] = error.details
+    if not result["passed"]:
+        result["diagnosis"] = describe_update(result)
+    return result
+
+
+def describe_update(result: Mapping[str, Any]) -> str:
+    """The diagnosis text of a :func:`check_update` result: one finding per line."""
+    from .homework import error_sentence
+
+    lines = [error_sentence(result["error"])] if result["error"] else []
+    return "\n".join([*lines, *result["problems"], *(f"note: {note}" for note in result["notes"])])
