@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mathnn import InputError
-from mathnn.gradcheck.updates import check_update
+from mathnn.gradcheck.updates import check_update, check_update_file
 from mathnn.optim_cs231n import adam, rmsprop, sgd, sgd_momentum
 
 # -- the references ----------------------------------------------------------------------------------
@@ -208,23 +208,16 @@ def test_check_update_refuses_bad_arguments():
         check_update(module(RIGHT["sgd"]), "adam")
 
 
-def test_update_rules_are_checked_through_the_sandbox(tmp_path):
-    from mathnn.gradcheck.sandbox import Sandbox
-    from mathnn.gradcheck.student import StudentCode
-
+def test_a_file_is_checked_in_the_sandbox_rule_by_rule(tmp_path):
     path = tmp_path / "optim.py"
-    source = "import numpy as np\n" + textwrap.dedent(RIGHT["adam"]) + textwrap.dedent(RIGHT["rmsprop"]).replace(
+    rmsprop_inside = textwrap.dedent(RIGHT["rmsprop"]).replace(
         "(np.sqrt(config[\"cache\"]) + config[\"epsilon\"])", "np.sqrt(config[\"cache\"] + config[\"epsilon\"])")
-    path.write_text(source)
-    sandbox = Sandbox(path, memory_mb=1024, cpu_seconds=20)
-    try:
-        answer, _ = sandbox.request({"op": "load", **sandbox.load, "names": ["adam", "rmsprop"]}, [], 10, "load")
-        assert answer["functions"] == ["adam", "rmsprop"]
-
-        def transport(header, arrays, stage):
-            return sandbox.request(header, arrays, 10, stage)
-
-        assert check_update(StudentCode(transport, None), "adam")["passed"]
-        assert check_update(StudentCode(transport, None), "rmsprop")["mistake"] == "epsilon inside"
-    finally:
-        sandbox.remove()
+    raising = "def sgd(w, dw, config=None):\n    raise RuntimeError('not yet')\n"
+    path.write_text("import numpy as np\n" + textwrap.dedent(RIGHT["adam"]) + rmsprop_inside + raising)
+    summary = check_update_file(path, timeout=10)
+    results = {result["name"]: result for result in summary["rules"]}
+    assert summary["error"] is None and not summary["passed"] and list(results) == ["sgd", "rmsprop", "adam"]
+    assert results["adam"]["passed"] and results["rmsprop"]["mistake"] == "epsilon inside"
+    assert results["sgd"]["diagnosis"].startswith("sgd raised RuntimeError: not yet at optim.py:")
+    missing = check_update_file(path, ["sgd_momentum"], timeout=10)["rules"][0]
+    assert missing["diagnosis"] == "sgd_momentum is not defined in optim.py"

@@ -18,13 +18,18 @@ sign flipped throughout (v = μv + η·dw, w − v).
 
 Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
 ``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
-:class:`mathnn.gradcheck.student.StudentCode` (in a sandbox when grading).
+:class:`mathnn.gradcheck.student.StudentCode`: :func:`check_update_file` runs a student's file in a
+sandbox, one rule at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -36,8 +41,9 @@ from ..validate import count
 from . import tolerances
 from . import worker as wire
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
+from .update_mistakes import MISTAKES, Mistake, Rule
 
-__all__ = ["MISTAKES", "STEPS", "Mistake", "check_update", "describe_update"]
+__all__ = ["MISTAKES", "STEPS", "Mistake", "check_update", "check_update_file", "describe_update"]
 
 #: Steps per run (two runs, two shapes).
 STEPS = 6
@@ -46,186 +52,6 @@ UPDATE_STREAM = 2
 #: Hyperparameters of the second run: none is the default, so a rule that ignores config is caught.
 OTHER_HYPERPARAMETERS = {"learning_rate": 0.03, "momentum": 0.8, "decay_rate": 0.95, "epsilon": 1e-7, "beta1": 0.85,
                          "beta2": 0.99}
-
-Rule = Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, dict]]
-
-
-def _settings(rule: str, config: Mapping[str, Any] | None, shape: tuple[int, ...]) -> dict[str, Any]:
-    """config with the defaults and zero state filled in (a new dict)."""
-    filled = dict(config or {})
-    for key, default in reference.DEFAULTS[rule].items():
-        filled.setdefault(key, default)
-    for key in reference.STATE[rule]:
-        filled.setdefault(key, 0 if key == "t" else np.zeros(shape))
-    return filled
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A known wrong (or accepted alternative) version of an update rule.
-
-    ``message`` is said when it reproduces the student's numbers; ``accepted`` mistakes pass with
-    ``message`` as a note.
-    """
-
-    name: str
-    message: str
-    rule: Rule
-    accepted: bool = False
-
-
-def _momentum(sign: float, old_velocity: bool = False) -> Rule:
-    """Momentum with v = μv − sign·η·dw and w + sign·v… (sign −1: v = μv + η·dw, w − v)."""
-
-    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-        c = _settings("sgd_momentum", config, w.shape)
-        v = c["momentum"] * c["velocity"] - sign * c["learning_rate"] * dw
-        step = c["velocity"] if old_velocity else v
-        c["velocity"] = v
-        return w + sign * step, c
-
-    return rule
-
-
-def _ascent_momentum(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-    c = _settings("sgd_momentum", config, w.shape)
-    v = c["momentum"] * c["velocity"] - c["learning_rate"] * dw
-    c["velocity"] = v
-    return w - v, c
-
-
-def _plus_velocity_ascent(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-    c = _settings("sgd_momentum", config, w.shape)
-    v = c["momentum"] * c["velocity"] + c["learning_rate"] * dw
-    c["velocity"] = v
-    return w + v, c
-
-
-def _rmsprop(swapped: bool = False, inside: bool = False) -> Rule:
-    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-        c = _settings("rmsprop", config, w.shape)
-        d = 1 - c["decay_rate"] if swapped else c["decay_rate"]
-        c["cache"] = d * c["cache"] + (1 - d) * dw**2
-        eps = c["epsilon"]
-        root = np.sqrt(c["cache"] + eps) if inside else np.sqrt(c["cache"]) + eps
-        return w - c["learning_rate"] * dw / root, c
-
-    return rule
-
-
-def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, store_hat: bool = False,
-          efficient: bool = False) -> Rule:
-    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-        c = _settings("adam", config, w.shape)
-        b1, b2, eps, lr = c["beta1"], c["beta2"], c["epsilon"], c["learning_rate"]
-        t = c["t"] + 1
-        used = t - 1 if t_after else t
-        m = b1 * c["m"] + (1 - b1) * dw
-        v = b2 * c["v"] + (1 - b2) * dw**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m_hat, v_hat = (m / (1 - b1**used), v / (1 - b2**used)) if correct else (m, v)
-            if efficient:
-                step = lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
-            elif inside:
-                step = lr * m_hat / np.sqrt(v_hat + eps)
-            else:
-                step = lr * m_hat / (np.sqrt(v_hat) + eps)
-        c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t)
-        return w - step, c
-
-    return rule
-
-
-def _stateless(rule_name: str) -> Rule:
-    """The right update from the state received, returning that state unchanged: nothing is carried."""
-    right = reference.RULES[rule_name]
-
-    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-        c = _settings(rule_name, config, w.shape)
-        next_w, _ = right(w, dw, c)
-        return next_w, c
-
-    return rule
-
-
-def _defaults(rule_name: str, keys: tuple[str, ...]) -> Rule:
-    """The right update with the default value of the hyperparameters ``keys``, whatever config says."""
-    right = reference.RULES[rule_name]
-
-    def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
-        given = dict(config or {})
-        next_w, c = right(w, dw, {key: value for key, value in given.items() if key not in keys})
-        return next_w, {**given, **{key: c[key] for key in reference.STATE[rule_name]}}
-
-    return rule
-
-
-def _ignored(rule_name: str) -> tuple[Mistake, ...]:
-    """A rule that ignores one of its hyperparameters in config (or all of them) and uses the default."""
-    every = tuple(reference.DEFAULTS[rule_name])
-    mistakes = [Mistake("ignores hyperparameters", f"{rule_name} ignores the hyperparameters in config and always "
-                        f"uses the defaults: {_READ}", _defaults(rule_name, every))]
-    if len(every) > 1:
-        mistakes += [Mistake(f"ignores {key}", f"{rule_name} ignores config['{key}'] and always uses "
-                             f"{reference.DEFAULTS[rule_name][key]!r}: {_READ}", _defaults(rule_name, (key,)))
-                     for key in every]
-    return tuple(mistakes)
-
-
-_STATE_LOST = ("{function} does not carry its state from one step to the next: config must come back holding the "
-               "updated {state}, which the next call starts from (the Solver passes the returned config back)")
-_READ = "read every hyperparameter from config (config.setdefault(key, default) sets a default only when it is missing)"
-
-#: The known mistakes of every rule, tried in this order.
-MISTAKES: dict[str, tuple[Mistake, ...]] = {
-    "sgd": (
-        Mistake("ascent", "sgd steps up the gradient: next_w = w − learning_rate·dw, not w + …",
-                lambda w, dw, config: (w + _settings("sgd", config, w.shape)["learning_rate"] * dw,
-                                       _settings("sgd", config, w.shape))),
-        *_ignored("sgd"),
-    ),
-    "sgd_momentum": (
-        Mistake("negated velocity", "sgd_momentum keeps the velocity with the opposite sign (v = μv + η·dw, "
-                "w − v): the updates are the course's, but config['velocity'] is the negative of the course's, "
-                "which the notebook's comparison of velocities would flag", _momentum(-1.0), accepted=True),
-        Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: with v = μv − learning_rate·dw the "
-                "step is next_w = w + v (not w − v)", _ascent_momentum),
-        Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: v = μv − learning_rate·dw (not "
-                "+ learning_rate·dw), then next_w = w + v", _plus_velocity_ascent),
-        Mistake("update order", "sgd_momentum moves w with the previous step's velocity: update the velocity "
-                "first, v = μv − learning_rate·dw, then next_w = w + v with the new v", _momentum(1.0, True)),
-        Mistake("state lost", _STATE_LOST.format(function="sgd_momentum", state="config['velocity']"),
-                _stateless("sgd_momentum")),
-        *_ignored("sgd_momentum"),
-    ),
-    "rmsprop": (
-        Mistake("decay swapped", "rmsprop applies the decay the wrong way round: cache = decay_rate·cache + "
-                "(1 − decay_rate)·dw² keeps most of the old cache (not (1 − decay_rate)·cache + decay_rate·dw²)",
-                _rmsprop(swapped=True)),
-        Mistake("epsilon inside", "rmsprop puts epsilon inside the square root: divide by np.sqrt(cache) + "
-                "epsilon, not np.sqrt(cache + epsilon)", _rmsprop(inside=True)),
-        Mistake("state lost", _STATE_LOST.format(function="rmsprop", state="config['cache']"), _stateless("rmsprop")),
-        *_ignored("rmsprop"),
-    ),
-    "adam": (
-        Mistake("efficient form", "adam uses Kingma & Ba's efficient form (learning_rate·√(1 − β₂ᵗ)/(1 − β₁ᵗ) "
-                "with ε added to √v): it differs from the course's formula only in where ε acts",
-                _adam(efficient=True), accepted=True),
-        Mistake("no bias correction", "adam has no bias correction: divide m by (1 − beta1**t) and v by "
-                "(1 − beta2**t) before the step (Kingma & Ba 2015, Algorithm 1)", _adam(correct=False)),
-        Mistake("t not incremented first", "adam corrects the bias with t before incrementing it: at the first "
-                "step 1 − beta1**0 = 0 divides by zero. Increment config['t'] first, then use it",
-                _adam(t_after=True)),
-        Mistake("epsilon inside", "adam puts epsilon inside the square root: divide by np.sqrt(v̂) + epsilon, not "
-                "np.sqrt(v̂ + epsilon)", _adam(inside=True)),
-        Mistake("corrected state", "adam stores the bias-corrected m̂ and v̂ in config: keep the running m and v "
-                "there and correct copies of them at each step", _adam(store_hat=True)),
-        Mistake("state lost", _STATE_LOST.format(function="adam", state="config['m'], config['v'] and config['t']"),
-                _stateless("adam")),
-        *_ignored("adam"),
-    ),
-}
-
 
 # -- comparing ---------------------------------------------------------------------------------------
 
@@ -442,3 +268,87 @@ def describe_update(result: Mapping[str, Any]) -> str:
 
     lines = [error_sentence(result["error"])] if result["error"] else []
     return "\n".join([*lines, *result["problems"], *(f"note: {note}" for note in result["notes"])])
+
+
+def check_update_file(path: str | os.PathLike, rules: Sequence[str] | None = None, *, seed: int = 0,
+                      timeout: float = 20.0, memory_mb: int = 1024) -> dict[str, Any]:
+    """Check the update rules a student's file defines (CS231n's ``optim.py``), in a sandbox.
+
+    The file is imported only in a sandbox process (:class:`mathnn.gradcheck.sandbox.Sandbox`);
+    each rule has ``timeout`` wall-clock seconds, and a rule that kills the sandbox (a loop, a crash)
+    fails alone: a fresh sandbox checks the next one.
+
+    Parameters
+    ----------
+    path : path-like
+        The student's Python file.
+    rules : sequence of str, optional
+        Rules to check (each must be defined); by default every one of sgd, sgd_momentum, rmsprop and
+        adam the file defines.
+    seed, timeout, memory_mb
+        As for :func:`check_update` and :func:`mathnn.gradcheck.runner.check_file`.
+
+    Returns
+    -------
+    dict
+        ``file``, ``seed``, ``passed``, ``error`` (a sentence when nothing could be checked) and
+        ``rules``: one :func:`check_update` result per rule.
+    """
+    from .homework import error_sentence
+    from .sandbox import Sandbox, SandboxFailure, kill_orphans
+    from .student import _clean
+
+    for rule in rules or ():
+        if rule not in reference.RULES:
+            raise InputError(f"rules: expected names among {', '.join(reference.RULES)}; received {rule!r}")
+    student = Path(path).resolve()
+    summary: dict[str, Any] = {"file": str(path), "seed": seed, "passed": False, "error": None, "rules": []}
+    if not student.is_file():
+        summary["error"] = "no such file"
+        return summary
+    sandbox: Sandbox | None = None
+    functions: list[str] = []
+    stage = f"importing {student.name}"
+    try:
+        for rule in rules or reference.RULES:
+            if sandbox is None or not sandbox.alive:
+                if sandbox is not None:
+                    sandbox.remove()
+                sandbox = Sandbox(student, memory_mb=memory_mb, cpu_seconds=math.ceil(timeout * 5) + 5)
+                answer, _ = sandbox.request({"op": "load", **sandbox.load, "names": list(reference.RULES),
+                                             "stage": stage}, [], timeout, stage)
+                if "error" in answer:
+                    summary["error"] = error_sentence({**_clean(answer["error"]), "stage": stage})
+                    return summary
+                found = answer.get("functions")
+                functions = [name for name in found if name in reference.RULES] if isinstance(found, list) else []
+            if rule not in functions:
+                if rules:
+                    result = _empty(rule, rule, seed)
+                    result["error"] = {"kind": "missing", "stage": rule, "type": None, "where": None, "line": None,
+                                       "message": f"is not defined in {student.name}"}
+                    result["diagnosis"] = describe_update(result)
+                    summary["rules"].append(result)
+                continue
+            deadline = time.monotonic() + timeout
+
+            def transport(header: dict, arrays: list, stage: str, sandbox: Sandbox = sandbox) -> tuple[dict, list]:
+                return sandbox.request(header, arrays, max(deadline - time.monotonic(), 0.01), stage, timeout)
+
+            try:
+                result = check_update(StudentCode(transport, None), rule, seed)
+            except SandboxFailure as failure:
+                result = _empty(rule, rule, seed)
+                result["error"] = failure.details
+                result["diagnosis"] = describe_update(result)
+            summary["rules"].append(result)
+    except SandboxFailure as failure:
+        summary["error"] = error_sentence(failure.details)
+    finally:
+        if sandbox is not None:
+            sandbox.remove()
+        kill_orphans()
+    if not summary["rules"] and summary["error"] is None:
+        summary["error"] = f"{student.name} defines none of the update rules mathnn can check ({', '.join(reference.RULES)})"
+    summary["passed"] = bool(summary["rules"]) and all(result["passed"] for result in summary["rules"])
+    return summary
