@@ -221,3 +221,13 @@ def test_a_file_is_checked_in_the_sandbox_rule_by_rule(tmp_path):
     assert results["sgd"]["diagnosis"].startswith("sgd raised RuntimeError: not yet at optim.py:")
     missing = check_update_file(path, ["sgd_momentum"], timeout=10)["rules"][0]
     assert missing["diagnosis"] == "sgd_momentum is not defined in optim.py"
+
+
+def test_a_config_of_none_is_refused_even_without_state():
+    # the Solver passes the returned config back: None loses the learning rate from the second step on
+    stateless = module("def sgd(w, dw, config=None):\n    return w - (config or {}).get('learning_rate', 1e-2) * dw, None\n")
+    result = check_update(stateless, "sgd")
+    assert not result["passed"] and "sgd returned None as config at step 1 of run 1" in result["diagnosis"]
+    lost = module(textwrap.dedent(RIGHT["rmsprop"]).replace("), config", "), None"))
+    result = check_update(lost, "rmsprop")
+    assert not result["passed"] and "returned None as config at step 1" in result["diagnosis"]

@@ -192,8 +192,10 @@ class StudentCode:
         return evaluate
 
     def update(self, function: str, w: np.ndarray, dw: np.ndarray, config: Mapping[str, Any] | None
-               ) -> tuple[np.ndarray, dict[str, Any], np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, dict[str, Any] | None, np.ndarray, np.ndarray]:
         """(next_w, config, w after the call, dw after the call) of an update rule ``function(w, dw, config)``.
+
+        A returned config of None comes back as None (the Solver would pass it back as it is).
 
         ``config`` holds numbers, strings, booleans, None and arrays (sent as arrays); so does the
         returned config, whose other values become :class:`WrongOutputError`.
@@ -231,12 +233,14 @@ class StudentCode:
         if isinstance(spec, dict) and "NoneType" in str(spec.get("describe")):
             raise StarterCodeError(f"{function} returned None as next_w: it is still the starter code")
         next_w = read(spec, "next_w")
-        if "config_describe" in answer:
+        if "config_describe" in answer and answer["config_describe"] != "a NoneType":
             raise WrongOutputError(f"{function} must return (next_w, config) with config a dict; it returned "
                                    f"{str(answer['config_describe'])[:80]} as config")
         if not isinstance(next_w, np.ndarray) or next_w.dtype.kind not in "fiu":
             raise WrongOutputError(f"{function} must return next_w as a real array; it returned "
                                    f"{type(next_w).__name__ if not isinstance(next_w, np.ndarray) else next_w.dtype}")
+        if "config_describe" in answer:
+            return next_w, None, outputs[count], outputs[count + 1]
         returned = _field(answer, "config", dict)
         config_after = {str(key): read(spec, f'config["{key}"]') for key, spec in returned.items()}
         return next_w, config_after, outputs[count], outputs[count + 1]

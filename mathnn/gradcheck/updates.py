@@ -133,13 +133,16 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
     history: list[_Step] = []
     for number in range(1, steps + 1):
         dw = _inputs(rng, shape)
-        next_w, config_out, w_after, dw_after = student.update(function, w.copy(), dw.copy(), config_student)
+        next_w, returned, w_after, dw_after = student.update(function, w.copy(), dw.copy(), config_student)
+        config_out = {} if returned is None else returned
         expected_w, config_reference = right(w, dw, config_reference)
         where = f"step {number} of run {run} (w of shape {shape}, config {'None' if start is None else 'given'} at "\
                 "step 1)"
-        for name, before, after in (("w", w, w_after), ("dw", dw, dw_after)):
-            note = (f"{function} changes {name} in place; accepted: CS231n's own sgd does `w -= …` and the Solver "
-                    "uses the returned next_w")
+        for name, before, after, why in (
+            ("w", w, w_after, "CS231n's own sgd does `w -= …`, and the Solver uses the returned next_w"),
+            ("dw", dw, dw_after, "the Solver does not use dw after the update"),
+        ):
+            note = f"{function} changes {name} in place; accepted: {why}"
             if not np.array_equal(before, after, equal_nan=True) and note not in result["notes"]:
                 result["notes"].append(note)
         problems = []
@@ -156,6 +159,9 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
         if not problems and not error <= mark:
             problems.append(f"{function}'s next_w differs from mathnn.optim_cs231n.{rule} at {where}: max error "
                             f"{error:.2e} of the reference step's largest entry (pass mark {mark:.0e})")
+        if returned is None:
+            problems.append(f"{function} returned None as config at {where}: the Solver passes the returned config "
+                            "back, so the learning rate and any state are lost after this step; return the config dict")
         missing = [key for key in reference.STATE[rule] if key not in config_out]
         if missing:
             keys = ", ".join(f"config['{key}']" for key in missing)
@@ -176,7 +182,7 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
                     break
             result["problems"] += problems
             return False
-        w, config_student = next_w, config_out
+        w, config_student = next_w, returned
     return True
 
 
@@ -187,8 +193,8 @@ def _accepted(student: StudentCode, mistake: Mistake, function: str, rule: str, 
     while len(history) < steps:
         last = history[-1]
         dw = _inputs(rng, last.w.shape)
-        next_w, config_out, _, _ = student.update(function, last.next_w.copy(), dw.copy(), last.config)
-        history.append(_Step(last.next_w, dw, next_w, config_out))
+        next_w, returned, _, _ = student.update(function, last.next_w.copy(), dw.copy(), last.config)
+        history.append(_Step(last.next_w, dw, next_w, returned or {}))
         result["steps"] += 1
     if _replays(mistake.rule, history, start, rule, mark):
         return True
