@@ -213,8 +213,9 @@ class Worker:
     gradients, dout and the forward's arguments after the call), ``evaluate`` (call ``function`` at
     many points, each replacing argument ``position`` by one array; answer the outputs), ``update``
     (call an update rule ``function(w, dw, config)``; answer next_w, the returned config and w, dw
-    after the call), ``drop`` (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or ``{"value": v}``
-    (JSON, e.g. bn_param). Any exception of the student's code is answered as ``{"error": details}``.
+    after the call), ``drop`` (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the
+    request) or ``{"value": v}`` (JSON, e.g. bn_param). Any exception of the student's code is
+    answered as ``{"error": details}``.
     """
 
     def __init__(self, module: object = None, path: str | None = None) -> None:
@@ -353,7 +354,7 @@ class Worker:
             if isinstance(value, (float, np.floating)) and np.isfinite(value):
                 return {"value": float(value)}
             if isinstance(value, str) or value is None:
-                return {"value": value}
+                return {"value": None if value is None else str(value)[:MESSAGE_LIMIT]}
             if isinstance(value, (np.ndarray, float, np.floating, list, tuple)):
                 try:
                     array = np.asarray(value)
