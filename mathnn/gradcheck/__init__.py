@@ -4,6 +4,10 @@
   where the bug is; :func:`numerical_gradient` — the numeric gradient alone;
 * CS231n's helpers under their usual names: :func:`eval_numerical_gradient`,
   :func:`eval_numerical_gradient_array`, :func:`grad_check_sparse`, :func:`rel_error`;
+* :func:`check_update` — a student's CS231n update rule (sgd, sgd_momentum, rmsprop, adam) step by
+  step against :mod:`mathnn.optim_cs231n`, naming the known mistakes;
+* :func:`check_model` — every parameter's gradient of a model with ``params`` and ``loss(X, y)``
+  (CS231n's TwoLayerNet, FullyConnectedNet…), each wrong one named;
 * the finite-difference core the generated kernels are tested with (:mod:`.finite`).
 """
 
@@ -19,14 +23,19 @@ from mathnn.gradcheck.finite import (
     relative_errors,
     richardson_vjp,
 )
+from mathnn.gradcheck.model import ModelCheck, check_model
 from mathnn.gradcheck.report import Entry, GradientCheck, Report
+from mathnn.gradcheck.updates import check_update
 
 __all__ = [
     "Entry",
     "GradientCheck",
     "NotComplexSafeError",
+    "ModelCheck",
     "Report",
     "central_step",
+    "check_model",
+    "check_update",
     "check_vjp",
     "elementwise_central",
     "elementwise_complex_step",

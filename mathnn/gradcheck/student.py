@@ -217,6 +217,60 @@ class StudentCode:
 
         return evaluate
 
+    def update(self, function: str, w: np.ndarray, dw: np.ndarray, config: Mapping[str, Any] | None
+               ) -> tuple[np.ndarray, dict[str, Any] | None, np.ndarray, np.ndarray]:
+        """(next_w, config, w after the call, dw after the call) of an update rule ``function(w, dw, config)``.
+
+        A returned config of None comes back as None (the Solver would pass it back as it is).
+
+        ``config`` holds numbers, strings, booleans, None and arrays (sent as arrays); so does the
+        returned config, whose other values become :class:`WrongOutputError`.
+        """
+        specs: dict[str, dict] | None = None
+        arrays = [w, dw]
+        if config is not None:
+            specs = {}
+            for key, item in config.items():
+                if isinstance(item, np.ndarray):
+                    specs[key] = {"array": len(arrays)}
+                    arrays.append(item)
+                else:
+                    specs[key] = {"value": item}
+        answer, outputs = self._ask({"op": "update", "function": function, "config": specs, "stage": function},
+                                     arrays, function)
+        if "wrong" in answer:
+            raise WrongOutputError(f"{function} must return (next_w, config); it returned {str(answer['wrong'])[:80]}")
+        count = _field(answer, "after", int)
+        if count != len(outputs) - 2 or count < 0:
+            raise wire.ProtocolError("the update answer has the wrong number of arrays")
+
+        def read(spec: object, what: str) -> Any:
+            if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < count:
+                return outputs[spec["array"]]
+            if isinstance(spec, dict) and "value" in spec and (spec["value"] is None or isinstance(
+                    spec["value"], (bool, int, float, str))):
+                return spec["value"]
+            if isinstance(spec, dict) and "describe" in spec:
+                raise WrongOutputError(f"{function} returned {str(spec['describe'])[:80]} as {what}; expected an array "
+                                       "or a number")
+            raise wire.ProtocolError(f"the description of {what} is malformed")
+
+        spec = answer.get("next_w")
+        if isinstance(spec, dict) and "NoneType" in str(spec.get("describe")):
+            raise StarterCodeError(f"{function} returned None as next_w: it is still the starter code")
+        next_w = read(spec, "next_w")
+        if "config_describe" in answer and answer["config_describe"] != "a NoneType":
+            raise WrongOutputError(f"{function} must return (next_w, config) with config a dict; it returned "
+                                   f"{str(answer['config_describe'])[:80]} as config")
+        if not isinstance(next_w, np.ndarray) or next_w.dtype.kind not in "fiu":
+            raise WrongOutputError(f"{function} must return next_w as a real array; it returned "
+                                   f"{type(next_w).__name__ if not isinstance(next_w, np.ndarray) else next_w.dtype}")
+        if "config_describe" in answer:
+            return next_w, None, outputs[count], outputs[count + 1]
+        returned = _field(answer, "config", dict)
+        config_after = {str(key): read(spec, f'config["{key}"]') for key, spec in returned.items()}
+        return next_w, config_after, outputs[count], outputs[count + 1]
+
 
 def _clean(details: object) -> dict:
     """The error details a worker sent, reduced to short strings under the known keys."""

@@ -19,7 +19,10 @@ TOLERANCES: dict[str, dict[np.dtype, float]] = {
     "forward": {F64: 1e-6, F32: 1e-4},
     # the same function called twice with the same input (state or randomness otherwise)
     "determinism": {F64: 1e-12, F32: 1e-6},
-    # a wrong gradient that equals the gradient of a named mistake
+    # an update rule's step (next_w − w) and state against mathnn.optim_cs231n's, relative to their largest
+    # entry: the same formula in another order agrees to ~1e-15; ε in the wrong place differs by > 1e-5
+    "update": {F64: 1e-8, F32: 1e-4},
+    # a wrong gradient (or update) that equals the gradient of a named mistake
     "mistake": {F64: 1e-6, F32: 1e-3},
     # a generated kernel against the complex step: no cancellation, so rounding alone
     "kernel_complex": {F64: 1e-13},

@@ -211,10 +211,12 @@ class Worker:
     (call ``function`` with ``arguments``, keep the cache in ``slot``; answer out and the arguments
     after the call), ``backward`` (call ``function`` with ``dout`` and a slot's cache; answer the
     gradients, dout and the forward's arguments after the call; when ``count`` is 1, a list of plain
-    numbers is the one gradient's values), ``evaluate`` (call ``function`` at
-    many points, each replacing argument ``position`` by one array; answer the outputs), ``drop``
-    (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or ``{"value": v}``
-    (JSON, e.g. bn_param). Any exception of the student's code is answered as ``{"error": details}``.
+    numbers is the one gradient's values), ``evaluate`` (call ``function`` at many points, each
+    replacing argument ``position`` by one array; answer the outputs), ``update`` (call an update rule
+    ``function(w, dw, config)``; answer next_w, the returned config and w, dw after the call), ``drop``
+    (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or
+    ``{"value": v}`` (JSON, e.g. bn_param). Any exception of the student's code is answered as
+    ``{"error": details}``.
     """
 
     def __init__(self, module: object = None, path: str | None = None) -> None:
@@ -236,6 +238,8 @@ class Worker:
                 return self._backward(header, arrays)
             if op == "evaluate":
                 return self._evaluate(header, arrays)
+            if op == "update":
+                return self._update(header, arrays)
         except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt and SystemExit from student code too
             return {"error": error_details(error, self.path, header.get("stage"))}, []
         return {"error": {"kind": "protocol", "stage": None, "type": None, "message": f"unknown request {op!r}",
@@ -332,6 +336,47 @@ class Worker:
             results.append({"array": len(outputs)})
             outputs.append(out)
         return {"results": results}, outputs
+
+    def _update(self, header: dict, arrays: list) -> tuple[dict, list]:
+        """An update rule: ``config`` is None or {key: {"array": i} | {"value": v}}; arrays and numbers come back."""
+        import numpy as np
+
+        w, dw = arrays[0].copy(), arrays[1].copy()
+        given = header.get("config")
+        config = None if given is None else {key: self._arguments([spec], arrays)[0] for key, spec in given.items()}
+        with np.errstate(all="ignore"):  # a division by zero is judged by its result, NaN or inf
+            returned = getattr(self.module, header["function"])(w, dw, config)
+        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+            return {"wrong": describe(returned)}, []
+        next_w, returned_config = returned
+        sent: list = []
+
+        def spec(value: object) -> dict:
+            if isinstance(value, (bool, np.bool_)):
+                return {"value": bool(value)}
+            if isinstance(value, (int, np.integer)):
+                return {"value": int(value)}
+            if isinstance(value, (float, np.floating)) and np.isfinite(value):
+                return {"value": float(value)}
+            if isinstance(value, str) or value is None:
+                return {"value": None if value is None else str(value)[:MESSAGE_LIMIT]}
+            if isinstance(value, (np.ndarray, float, np.floating, list, tuple)):
+                try:
+                    array = np.asarray(value)
+                except (ValueError, TypeError):
+                    return {"describe": describe(value)}
+                if array.dtype.kind in "fciub":
+                    sent.append(array)
+                    return {"array": len(sent) - 1}
+            return {"describe": describe(value)}
+
+        answer: dict = {"next_w": {"describe": describe(next_w)} if next_w is None else spec(next_w)}
+        if isinstance(returned_config, dict):
+            answer["config"] = {str(key): spec(value) for key, value in returned_config.items()}
+        else:
+            answer["config_describe"] = describe(returned_config)
+        answer["after"] = len(sent)
+        return answer, [*sent, w, dw]
 
 
 # -- the sandboxed process ----------------------------------------------------------------------------

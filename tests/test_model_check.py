@@ -1,0 +1,117 @@
+"""check_model: every parameter of a model with params and loss(X, y) checked, each wrong one named."""
+
+import numpy as np
+import pytest
+
+from mathnn import InputError
+from mathnn.gradcheck import check_model
+
+
+class TwoLayer:
+    """A small affine–ReLU–affine–softmax classifier with L2 regularisation ½·reg·Σ‖W‖² (bugs switchable)."""
+
+    def __init__(self, sizes=(4, 6, 3), reg=0.3, dtype=np.float64, bug=None, dropout=None, seed=0):
+        rng = np.random.default_rng(seed)
+        d, h, c = sizes
+        self.params = {"W1": 0.5 * rng.standard_normal((d, h)), "b1": 0.1 * rng.standard_normal(h),
+                       "W2": 0.5 * rng.standard_normal((h, c)), "b2": 0.1 * rng.standard_normal(c)}
+        self.params = {name: value.astype(dtype) for name, value in self.params.items()}
+        self.reg, self.bug, self.dropout, self.calls = reg, bug, dropout, 0
+
+    def loss(self, X, y):
+        p = self.params
+        a = X @ p["W1"] + p["b1"]
+        hidden = np.maximum(a, 0)
+        if self.dropout is not None:  # inverted dropout; a fixed seed makes it repeatable
+            keep, seed = self.dropout
+            rng = np.random.default_rng(seed) if seed is not None else np.random.default_rng()
+            mask = (rng.random(hidden.shape) < keep) / keep
+            hidden = hidden * mask
+        scores = hidden @ p["W2"] + p["b2"]
+        shifted = scores - scores.max(axis=1, keepdims=True).real
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(probs[np.arange(n), y]).sum() / n + 0.5 * self.reg * ((p["W1"] ** 2).sum() + (p["W2"] ** 2).sum())
+        dscores = probs.copy()
+        dscores[np.arange(n), y] -= 1
+        dscores /= n
+        grads = {"W2": hidden.T @ dscores + self.reg * p["W2"], "b2": dscores.sum(axis=0)}
+        dhidden = dscores @ p["W2"].T
+        if self.dropout is not None:
+            dhidden = dhidden * mask
+        da = dhidden * (a > 0)
+        grads["W1"] = X.T @ da + self.reg * p["W1"]
+        grads["b1"] = da.sum(axis=0)
+        if self.bug == "W2 transposed upstream":
+            grads["W2"] = hidden.T @ (dscores * 2) + self.reg * p["W2"]
+        if self.bug == "b1 without relu mask":
+            grads["b1"] = dhidden.sum(axis=0)
+        if self.bug == "W1 missing reg":
+            grads["W1"] = X.T @ da
+        if self.bug == "mutates":
+            p["b2"] += 1.0
+        return loss, grads
+
+
+def data(n=5, d=4, c=3, dtype=np.float64):
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
+
+
+def test_a_correct_model_passes_and_keeps_its_params():
+    model = TwoLayer()
+    objects = dict(model.params)
+    values = {name: array.copy() for name, array in objects.items()}
+    result = check_model(model, *data())
+    assert result, str(result)
+    assert result.summary() == "W1 ok; b1 ok; W2 ok; b2 ok"
+    assert all(model.params[name] is objects[name] and np.array_equal(objects[name], values[name]) for name in values)
+
+
+@pytest.mark.parametrize("bug, wrong", [("W2 transposed upstream", ["W2"]), ("b1 without relu mask", ["b1"]),
+                                        ("W1 missing reg", ["W1"])])
+def test_each_wrong_parameter_is_named(bug, wrong):
+    result = check_model(TwoLayer(bug=bug), *data())
+    assert not result and result.wrong == wrong
+    text = str(result)
+    assert f"{wrong[0]}: max relative error" in text and all(f"{name} ok" in text for name in ("W1", "b1", "W2", "b2")
+                                                             if name not in wrong)
+
+
+def test_a_missing_regularisation_gradient_is_explained():
+    result = check_model(TwoLayer(bug="W1 missing reg"), *data())
+    assert "the regularisation term's gradient reg·W1 is missing" in result.hints["W1"]
+
+
+def test_float32_model_is_checked_at_the_float32_pass_mark():
+    model = TwoLayer(dtype=np.float32)
+    result = check_model(model, *data(dtype=np.float32))
+    assert result, str(result)
+    assert all(g.tolerance == 1e-4 for g in result.report.gradients) and "float32" in result.report.precision
+    assert all(array.dtype == np.float32 for array in model.params.values())
+    wrong = check_model(TwoLayer(dtype=np.float32, bug="b1 without relu mask"), *data(dtype=np.float32))
+    assert wrong.wrong == ["b1"]
+
+
+def test_dropout_with_a_seed_is_checked_and_without_one_is_reported():
+    assert check_model(TwoLayer(dropout=(0.7, 3)), *data())
+    result = check_model(TwoLayer(dropout=(0.7, None)), *data())
+    assert not result and result.report is None
+    assert "model.loss is not deterministic" in str(result) and "dropout_param['seed']" in str(result)
+
+
+def test_a_loss_that_changes_params_is_reported_and_undone():
+    model = TwoLayer(bug="mutates")
+    before = model.params["b2"].copy()
+    result = check_model(model, *data())
+    assert not result and 'model.loss changed params["b2"]' in str(result)
+    assert np.array_equal(model.params["b2"], before)
+
+
+def test_bad_models_are_refused_naming_the_argument():
+    with pytest.raises(InputError, match="model: expected an object with a dict `params`"):
+        check_model(object(), *data())
+    model = TwoLayer()
+    model.params["W1"] = [[1.0]]
+    with pytest.raises(InputError, match=r'model: expected params\["W1"\] to be a writeable real float array'):
+        check_model(model, *data())
