@@ -79,3 +79,21 @@ def test_batchnorm_backward_alt_is_checked_as_batch_norm(tmp_path, scale, passes
     assert result["name"] == "batchnorm_alt"
     assert result["backward_function"] == "batchnorm_backward_alt"
     assert result["passed"] is passes
+
+
+def test_a_correct_float32_layer_norm_passes_at_a_seed_whose_second_shape_was_degenerate(tmp_path):
+    """Seed 5 drew D = 2 for the second shape, where every x̂ is ±1 and dx nearly vanishes: a correct
+    float32 file then failed the comparison with the reference's derivatives. The rule's
+    homework_sizes keep a homework's shapes away from that case."""
+    import numpy as np
+
+    from mathnn.gradcheck.examples import example_path
+    from mathnn.gradcheck.homework import PAIRS
+
+    for seed in range(40):
+        inputs = PAIRS["layernorm"].make_inputs(np.random.default_rng(seed), 1)
+        assert inputs["x"].shape[1] >= 3
+        inputs = PAIRS["batchnorm"].make_inputs(np.random.default_rng(seed), 1)
+        assert inputs["x"].shape[0] >= 4 and inputs["bn_param"] == {"mode": "train"}
+    summary = check_file(example_path("correct_float32"), seed=5, timeout=20, functions=["layernorm"])
+    assert summary["passed"] is True, [r["diagnosis"] for r in summary["functions"]]
