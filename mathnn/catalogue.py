@@ -48,15 +48,27 @@ class Layer:
 
 @cache
 def layers() -> dict[str, Layer]:
-    """Every generated module with a ``SPEC``, by layer name (``layernorm``)."""
+    """Every generated module with a ``SPEC``, by layer name (``layernorm``), and each of its variants.
+
+    A variant (``temporal_affine`` of the rule ``affine``) is the same kernels under other public
+    names, for an argument with more axes: its spec is the rule's with the variant's names and reshape.
+    """
     found = {}
     for info in pkgutil.iter_modules(kernels.__path__):
         module = importlib.import_module(f"{kernels.__name__}.{info.name}")
         spec = getattr(module, "SPEC", None)
         if isinstance(spec, dict):
-            layer = Layer(spec, module)
-            found[layer.name] = layer
+            for public in (spec, *(variant_spec(spec, variant) for variant in spec.get("variants", ()))):
+                layer = Layer(public, module)
+                found[layer.name] = layer
     return found
+
+
+def variant_spec(spec: Mapping[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec of a variant: the rule's, with the variant's names, reshape and documented sizes."""
+    name = variant["name"]
+    return {**spec, "forward": f"{name}_forward", "backward": f"{name}_backward", "aliases": [],
+            "reshape": variant["reshape"], "variants": []}
 
 
 @dataclass
@@ -71,40 +83,57 @@ class LayerCache:
         The cached arrays, named as in the layer's rule (``x_hat``, ``gamma``, ``inv_std``).
     out_shape : tuple of int
         The shape of the forward's output, which ``dout`` must have.
-    flattened : tuple of int or None
-        The original shape of the argument the layer flattens (CS231n's affine x), for its gradient.
+    reshaped : tuple of int or None
+        The shape of the argument the layer reshaped to the kernel's two axes (CS231n's affine x of
+        shape (N, d₁, …, d_k), temporal_affine's x of shape (N, T, D)), for its gradient.
     """
 
     layer: str
     values: dict[str, np.ndarray]
     out_shape: tuple[int, ...]
-    flattened: tuple[int, ...] | None = None
+    reshaped: tuple[int, ...] | None = None
 
 
-def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], owner: str) -> np.ndarray:
-    """``value`` as a float array whose shape matches the named sizes, fixing sizes seen first."""
+def _layout(shape: list[str], sizes: Mapping[str, int] | None = None) -> str:
+    named = [str(sizes[s]) if sizes and s in sizes else s for s in shape]
+    return f"({', '.join(named)}{',' if len(shape) == 1 else ''})"
+
+
+def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], owner: dict[str, str]) -> np.ndarray:
+    """``value`` as a float array whose shape matches the named sizes, fixing sizes seen first.
+
+    ``owner`` says where each size was fixed (``"x"``), for the message.
+    """
     array = as_float_array(value, name)
-    layout = f"({', '.join(shape)}{',' if len(shape) == 1 else ''})"
     if array.ndim != len(shape) or 0 in array.shape:
-        raise InputError(f"{name}: expected a {len(shape)}-D array of shape {layout} with every size ≥ 1; "
+        raise InputError(f"{name}: expected a {len(shape)}-D array of shape {_layout(shape)} with every size ≥ 1; "
                          f"received shape {array.shape}")
     for size, actual in zip(shape, array.shape):
         if size in sizes and sizes[size] != actual:
-            expected = tuple(sizes.get(s, "?") for s in shape)
-            raise InputError(f"{name}: expected shape {expected} ({size} = {sizes[size]} from {owner}); "
-                             f"received shape {array.shape}")
-        sizes.setdefault(size, actual)
+            raise InputError(f"{name}: expected shape {_layout(shape, sizes)} ({size} = {sizes[size]} from "
+                             f"{owner[size]}); received shape {array.shape}")
+        if size not in sizes:
+            sizes[size] = actual
+            owner.setdefault(size, f"{name} with shape {array.shape}")
     return array
 
 
-def _flattened(bound: dict[str, object], name: str) -> tuple[int, ...]:
-    """Flatten ``bound[name]`` of shape (N, d₁, …, d_k) to (N, d₁⋯d_k) in place; its shape before."""
+def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]) -> tuple[tuple[int, ...], dict[str, str]]:
+    """Reshape ``bound[argument]`` to the kernel's two axes in place: its leading ``rows`` axes become
+    the rows, the rest one axis of columns. Returns its shape before, and where the sizes came from."""
+    name, rows, shape = reshape["argument"], reshape["rows"], reshape["shape"]
     array = as_float_array(bound[name], name)
-    if array.ndim < 2:
-        raise InputError(f"{name}: expected an array of shape (N, d_1, ..., d_k) with at least 2 dimensions; "
+    layout = f"({', '.join(shape[:rows])}, d_1, ..., d_k)" if rows == 1 else _layout(shape)
+    if array.ndim < rows + 1 or (rows > 1 and array.ndim != len(shape)) or 0 in array.shape:
+        least = f"at least {rows + 1} dimensions" if rows == 1 else f"{len(shape)} dimensions"
+        raise InputError(f"{name}: expected an array of shape {layout} with {least}, every size ≥ 1; "
                          f"received shape {array.shape}")
-    bound[name] = array.reshape(array.shape[0], -1)
-    return array.shape
+    bound[name] = array.reshape(math.prod(array.shape[:rows]), -1)
+    given = f"{name} with shape {array.shape}"
+    columns = (f"{given}, its trailing dimensions {array.shape[rows:]} flattened" if array.ndim > rows + 1
+               else f"{given}, its last dimension")
+    return array.shape, {"rows": given if rows == 1 else f"{given}, its first {rows} dimensions as rows",
+                         "columns": columns}
 
 
 def _settings(layer: Layer, value: object) -> dict[str, float]:
@@ -132,21 +161,25 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
     arrays = [name for name in spec["arguments"] if name != spec["param_dict"]]
     forward_kernel, backward_kernel = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
 
+    reshape = spec["reshape"]
+
     def forward(*args: object, **kwargs: object) -> tuple[np.ndarray, LayerCache]:
         bound = _bind(spec["forward"], spec["arguments"], args, kwargs, optional={spec["param_dict"]})
-        flattened = None
-        if spec["flatten"]:
-            flattened = _flattened(bound, spec["flatten"])
+        reshaped, owner = None, {}
+        if reshape:
+            reshaped, where = _reshaped(bound, reshape)
+            kernel_shape = spec["shapes"][reshape["argument"]]
+            owner = {kernel_shape[0]: where["rows"], kernel_shape[1]: where["columns"]}
         sizes: dict[str, int] = {}
-        values = {
-            name: _array(bound[name], name, spec["shapes"][name], sizes, arrays[0]) for name in arrays
-        }
+        values = {name: _array(bound[name], name, spec["shapes"][name], sizes, owner) for name in arrays}
         dtype = np.result_type(*values.values())
         values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
         settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
         out, *cached = forward_kernel(*values.values(), **settings)
         names = [name for name in spec["cache"] if name != "out"]  # the kernel may return extras after them
-        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, flattened)
+        if reshaped is not None and reshape["rows"] > 1:  # the rows back to their leading axes
+            out = out.reshape(*reshaped[:reshape["rows"]], out.shape[-1])
+        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, reshaped)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
         if not isinstance(cache, LayerCache) or cache.layer != layer.name:
@@ -155,10 +188,12 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         if upstream.shape != cache.out_shape:
             raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
                              f"output); received shape {upstream.shape}")
+        if cache.reshaped is not None:
+            upstream = upstream.reshape(-1, upstream.shape[-1])
         gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
-        if cache.flattened is not None:
-            position = spec["differentiated"].index(spec["flatten"])
-            gradients[position] = gradients[position].reshape(cache.flattened)
+        if cache.reshaped is not None:
+            position = spec["differentiated"].index(reshape["argument"])
+            gradients[position] = gradients[position].reshape(cache.reshaped)
         return tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
@@ -187,10 +222,12 @@ def _bind(function: str, names: list[str], args: tuple, kwargs: dict, optional: 
 
 def _doc(layer: Layer, forward: bool) -> str:
     spec = layer.spec
-    shapes = "\n".join(
-        f"{name} : ndarray of shape ({', '.join(shape)}{',' if len(shape) == 1 else ''})"
-        for name, shape in spec["shapes"].items()
-    )
+    public = dict(spec["shapes"])
+    if spec["reshape"]:
+        reshape = spec["reshape"]
+        public[reshape["argument"]] = (reshape["shape"] if reshape["rows"] > 1
+                                       else [*reshape["shape"][:1], "d_1", "...", "d_k"])
+    shapes = "\n".join(f"{name} : ndarray of shape {_layout(shape)}" for name, shape in public.items())
     module = layer.module.__name__
     if forward:
         settings = ", ".join(f'"{key}" (default {value!r})' for key, value in spec["settings"].items())
@@ -206,8 +243,33 @@ def _doc(layer: Layer, forward: bool) -> str:
             f"cache : LayerCache from {spec['forward']}\n\nReturns\n-------\n{gradients}")
 
 
+def kernel_sizes(layer: Layer, sizes: Mapping[str, int]) -> dict[str, int]:
+    """The kernel's sizes for a layer's public sizes: a reshaped argument's axes multiplied together."""
+    reshape = layer.spec["reshape"]
+    if not reshape:
+        return dict(sizes)
+    rows, shape = reshape["rows"], reshape["shape"]
+    first, second = layer.spec["shapes"][reshape["argument"]]
+    return {**sizes, first: math.prod(sizes[s] for s in shape[:rows]), second: math.prod(sizes[s] for s in shape[rows:])}
+
+
+def draw_public_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random inputs of the public functions at the public ``sizes`` (a reshaped argument in its own shape)."""
+    drawn = draw_inputs(layer, kernel_sizes(layer, sizes), rng)
+    reshape = layer.spec["reshape"]
+    if reshape:
+        drawn[reshape["argument"]] = drawn[reshape["argument"]].reshape([sizes[s] for s in reshape["shape"]])
+    return drawn
+
+
+def public_sizes(layer: Layer) -> dict[str, int]:
+    """The documented sizes of the public functions (a homework's first shape)."""
+    reshape = layer.spec["reshape"]
+    return dict(reshape["sizes"]) if reshape else dict(layer.spec["check_sizes"][0])
+
+
 def draw_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random inputs of every array argument at ``sizes``, drawn as the rule declares."""
+    """Random inputs of every array argument of the kernels at ``sizes``, drawn as the rule declares."""
     drawn = {}
     for name, draw in layer.spec["draws"].items():
         shape = tuple(sizes[size] for size in draw["shape"])
@@ -228,4 +290,5 @@ def public_functions() -> dict[str, Callable[..., Any]]:
     return functions
 
 
-__all__ = ["Layer", "LayerCache", "draw_inputs", "layer_functions", "layers", "public_functions"]
+__all__ = ["Layer", "LayerCache", "draw_inputs", "draw_public_inputs", "kernel_sizes", "layer_functions", "layers",
+           "public_functions", "public_sizes", "variant_spec"]

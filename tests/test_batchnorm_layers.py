@@ -486,15 +486,17 @@ def test_affine_keeps_float32_and_error_messages():
     out, cache = affine_forward(x32, w32, b32)
     assert out.dtype == np.float32
     assert [g.dtype for g in affine_backward(np.ones((2, 4), np.float32), cache)] == [np.float32] * 3
-    with _raises("x: expected an array of shape (N, d_1, ..., d_k) with at least 2 dimensions; received shape (3,)"):
+    with _raises("x: expected an array of shape (N, d_1, ..., d_k) with at least 2 dimensions, every size ≥ 1; "
+                 "received shape (3,)"):
         affine_forward(np.ones(3), w32, b32)
-    with _raises("w: expected shape (6, M) (6 = the product of x's trailing dimensions (2, 3)); received shape (3, 4)"):
+    with _raises("w: expected shape (6, M) (D = 6 from x with shape (2, 2, 3), its trailing dimensions (2, 3) "
+                 "flattened); received shape (3, 4)"):
         affine_forward(np.ones((2, 2, 3)), w32, b32)
-    with _raises("b: expected shape (4,) (one per column of w with shape (3, 4)); received shape (3,)"):
+    with _raises("b: expected shape (4,) (M = 4 from w with shape (3, 4)); received shape (3,)"):
         affine_forward(x32, w32, np.ones(3))
-    with _raises("dout: expected shape (2, 4) (the shape of the forward output); received shape (4, 2)"):
+    with _raises("dout: expected shape (2, 4) (the shape of the forward's output); received shape (4, 2)"):
         affine_backward(np.ones((4, 2)), cache)
-    with _raises("cache: expected the cache (x, w, b) returned by affine_forward; received tuple (1, 2)"):
+    with _raises("cache: expected the cache returned by affine_forward; received tuple (1, 2)"):
         affine_backward(np.ones((2, 4)), (1, 2))
 
 

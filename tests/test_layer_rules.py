@@ -86,7 +86,7 @@ def test_layernorm_keeps_float32_and_converts_integers():
 
 def test_layernorm_bad_input_names_the_argument():
     x = np.ones((2, 3))
-    with pytest.raises(InputError, match=r"gamma: expected shape \(3,\) \(D = 3 from x\); received shape \(4,\)"):
+    with pytest.raises(InputError, match=r"gamma: expected shape \(3,\) \(D = 3 from x with shape \(2, 3\)\); received shape \(4,\)"):
         layernorm_forward(x, np.ones(4), np.zeros(3), {})
     with pytest.raises(InputError, match=r'ln_param\["eps"\]: expected a finite real number > 0'):
         layernorm_forward(x, np.ones(3), np.zeros(3), {"eps": -1.0})

@@ -30,7 +30,6 @@ CS231N_NAMES = (
 
 #: The module of each topic and the names it defines.
 TOPICS = {
-    "affine": ("affine_forward", "affine_backward", "temporal_affine_forward", "temporal_affine_backward"),
     "relu": ("relu_forward", "relu_backward"),
     "batchnorm": ("BatchNormCache", "batchnorm_forward", "batchnorm_backward"),
     "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
@@ -65,6 +64,12 @@ def test_each_name_is_defined_in_its_topic_module(topic: str) -> None:
         assert getattr(module, name).__module__ == f"mathnn.layers.{topic}"
 
 
-def test_the_topics_cover_every_name_once() -> None:
-    names = [name for topic in TOPICS.values() for name in topic]
+#: The names built from a rule's generated SPEC rather than written in a topic module.
+GENERATED = ("affine_forward", "affine_backward", "temporal_affine_forward", "temporal_affine_backward")
+
+
+def test_the_topics_and_the_generated_layers_cover_every_name_once() -> None:
+    names = [name for topic in TOPICS.values() for name in topic] + list(GENERATED)
     assert sorted(names) == sorted(CS231N_NAMES)
+    for name in GENERATED:
+        assert getattr(mathnn.layers, name).__module__ == "mathnn.catalogue"

@@ -434,14 +434,16 @@ def test_rnn_step_and_backward_error_messages():
 
 
 def test_temporal_affine_error_messages():
-    with _raises("w: expected shape (4, M) (4 = D, the last dimension of x with shape (2, 3, 4)); received shape (3, 4)"):
+    with _raises("w: expected shape (4, M) (D = 4 from x with shape (2, 3, 4), its last dimension); received shape (3, 4)"):
         temporal_affine_forward(X, np.ones((3, 4)), np.zeros(4))
-    with _raises("b: expected shape (6,) (one per column of w with shape (4, 6)); received shape (4,)"):
+    with _raises("b: expected shape (6,) (M = 6 from w with shape (4, 6)); received shape (4,)"):
         temporal_affine_forward(X, np.ones((4, 6)), np.zeros(4))
+    with _raises("x: expected an array of shape (N, T, D) with 3 dimensions, every size ≥ 1; received shape (2, 3)"):
+        temporal_affine_forward(np.ones((2, 3)), np.ones((3, 6)), np.zeros(6))
     _, cache = temporal_affine_forward(X, np.ones((4, 6)), np.zeros(6))
-    with _raises("dout: expected shape (2, 3, 6) (the shape of the forward output, (N, T, M)); received shape (2, 6)"):
+    with _raises("dout: expected shape (2, 3, 6) (the shape of the forward's output); received shape (2, 6)"):
         temporal_affine_backward(np.ones((2, 6)), cache)
-    with _raises("cache: expected the cache (x, w, b) returned by temporal_affine_forward; received list [1, 2, 3]"):
+    with _raises("cache: expected the cache returned by temporal_affine_forward; received list [1, 2, 3]"):
         temporal_affine_backward(np.ones((2, 3, 6)), [1, 2, 3])
 
 

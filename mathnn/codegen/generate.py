@@ -88,6 +88,14 @@ def render_kernel(kernel: Kernel, rule: Rule) -> str:
     return "\n".join(lines)
 
 
+def _spec(rule: Rule) -> dict[str, object]:
+    """The rule's spec, with where its topic comes in the lecture (the checker lists pairs in that order)."""
+    from ..rules import TOPICS
+
+    spec: dict[str, object] = rule.spec()  # type: ignore[attr-defined]  # only rules with a spec come here
+    return {**spec, "lecture_order": getattr(TOPICS[topic_of(rule)], "LECTURE_ORDER", 1000)}
+
+
 def render_module(rule: Rule) -> str:
     """The whole generated module for ``rule``."""
     module = f"mathnn/rules/{topic_of(rule)}.py"
@@ -115,7 +123,7 @@ def render_module(rule: Rule) -> str:
             "", "",
             "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
             "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
-            f"SPEC = {pprint.pformat(rule.spec(), width=110, sort_dicts=False)}",
+            f"SPEC = {pprint.pformat(_spec(rule), width=110, sort_dicts=False)}",
         ]
     return "\n".join(parts) + "\n"
 

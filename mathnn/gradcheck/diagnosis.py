@@ -11,7 +11,9 @@ generated kernels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+
 import numpy as np
 
 from .tolerances import tolerance
@@ -99,8 +101,19 @@ def layer_diagnosis(name: str) -> Diagnose:
     forward, backward = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
     cached = len([key for key in spec["cache"] if key != "out"])
 
+    reshape = spec["reshape"]
+
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        if reshape:  # the kernels' two axes; a gradient of that argument is compared in its own shape
+            arrays[reshape["argument"]] = arrays[reshape["argument"]].reshape(
+                math.prod(arrays[reshape["argument"]].shape[:reshape["rows"]]), -1)
+            dout = dout.reshape(-1, dout.shape[-1])
+            kernel_shape = arrays[reshape["argument"]].shape
+            if wrt == reshape["argument"]:
+                if analytic.size != math.prod(kernel_shape):
+                    return None
+                analytic = analytic.reshape(kernel_shape)
         given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
         settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
         for mistake in spec["mistakes"]:

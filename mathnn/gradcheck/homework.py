@@ -100,6 +100,8 @@ class Pair:
         batch norm's forward with the backward ``batchnorm_backward_alt``).
     backward_function : str, optional
         The backward function's name, when it is not ``<layer>_backward``.
+    lecture_order : int
+        Where the layer's topic comes in the lecture: :data:`PAIRS` lists the pairs in that order.
     """
 
     name: str
@@ -111,6 +113,7 @@ class Pair:
     diagnosis: Callable[[], Diagnose] | None = None
     layer: str | None = None
     backward_function: str | None = None
+    lecture_order: int = 1000
 
     @property
     def forward(self) -> str:
@@ -149,12 +152,6 @@ def _sizes(rng: np.random.Generator, variant: int, documented: tuple[int, ...], 
     return tuple(int(rng.choice([n for n in range(low, high + 1) if n != size])) for size in documented)
 
 
-def _affine_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
-    # x has two trailing dimensions, as CS231n's affine layer flattens them: D = 2·3 = 6 in variant 0
-    n, d1, d2, m = _sizes(rng, variant, (3, 2, 3, 4), 2, 4)
-    return {"x": rng.standard_normal((n, d1, d2)), "w": rng.standard_normal((d1 * d2, m)), "b": rng.standard_normal(m)}
-
-
 def _relu_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     # |x| ≥ 0.1 so that no difference step crosses 0, plus four exact zeros: the kink, which the check
     # must accept whatever value between the one-sided slopes the backward pass chooses there.
@@ -183,11 +180,6 @@ def _rnn_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     return {"x": rng.standard_normal((n, steps, d)), "h0": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
 
 
-def _temporal_affine_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
-    n, steps, d, m = _sizes(rng, variant, (2, 3, 4, 5), 2, 5)
-    return {"x": rng.standard_normal((n, steps, d)), "w": rng.standard_normal((d, m)), "b": rng.standard_normal(m)}
-
-
 def _rnn_diagnosis() -> Diagnose:
     from .diagnosis import rnn_diagnosis
 
@@ -196,18 +188,18 @@ def _rnn_diagnosis() -> Diagnose:
 
 def _layer_pairs() -> list[Pair]:
     """A pair for every layer declared as a rule (and each alias of its backward), from its SPEC."""
-    from ..catalogue import draw_inputs, layers
+    from ..catalogue import draw_public_inputs, layers, public_sizes
 
     pairs = []
     for layer in layers().values():
         spec = layer.spec
-        documented = spec["check_sizes"][0]
+        documented = public_sizes(layer)
 
         def make_inputs(rng: np.random.Generator, variant: int = 0, layer=layer, documented=documented) -> Inputs:
             ranges = layer.spec["homework_sizes"]
             sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
                      for name, size in documented.items()}
-            inputs: Inputs = dict(draw_inputs(layer, sizes, rng))
+            inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
             if layer.spec["param_dict"]:
                 inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])
             return inputs
@@ -219,32 +211,32 @@ def _layer_pairs() -> list[Pair]:
 
         fields = (tuple(spec["arguments"]), tuple(spec["differentiated"]), tuple(spec["gradients"]), spec["upstream"],
                   make_inputs, diagnosis)
-        pairs.append(Pair(layer.name, *fields))
+        order = spec["lecture_order"]
+        pairs.append(Pair(layer.name, *fields, lecture_order=order))
         for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
             suffix = alias.removeprefix(f"{layer.name}_backward_")
-            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias))
+            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias,
+                              lecture_order=order))
     return pairs
 
 
-_RNN = ("x", "Wx", "Wh", "b")
+#: The pairs written here, not yet declared as layer rules: ReLU (the activations' topic, 1 in the
+#: lecture) and the RNN step and sequence (the RNN's topic, 2).
+_WRITTEN = (
+    Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs, lecture_order=1),
+    Pair(
+        "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
+        ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs, lecture_order=2,
+    ),
+    Pair(
+        "rnn", ("x", "h0", "Wx", "Wh", "b"), ("x", "h0", "Wx", "Wh", "b"), ("dx", "dh0", "dWx", "dWh", "db"),
+        "dh", _rnn_inputs, _rnn_diagnosis, lecture_order=2,
+    ),
+)
 
-#: The catalogue, in the order of the lecture and the assignments.
+#: The catalogue, in the order of the lecture (a stable sort: within a topic, as declared).
 PAIRS: dict[str, Pair] = {
-    pair.name: pair
-    for pair in (
-        Pair("affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _affine_inputs),
-        Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs),
-        Pair(
-            "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
-            ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs,
-        ),
-        Pair(
-            "rnn", ("x", "h0", "Wx", "Wh", "b"), ("x", "h0", "Wx", "Wh", "b"), ("dx", "dh0", "dWx", "dWh", "db"),
-            "dh", _rnn_inputs, _rnn_diagnosis,
-        ),
-        Pair("temporal_affine", ("x", "w", "b"), ("x", "w", "b"), ("dx", "dw", "db"), "dout", _temporal_affine_inputs),
-        *_layer_pairs(),
-    )
+    pair.name: pair for pair in sorted((*_WRITTEN, *_layer_pairs()), key=lambda pair: pair.lecture_order)
 }
 
 

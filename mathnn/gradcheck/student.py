@@ -257,7 +257,7 @@ class StudentCode:
 
         spec = answer.get("next_w")
         if isinstance(spec, dict) and "NoneType" in str(spec.get("describe")):
-            raise StarterCodeError(f"{function} returned None as next_w: it is still the starter code")
+            raise StarterCodeError(function, "returns None as next_w")
         next_w = read(spec, "next_w")
         if "config_describe" in answer and answer["config_describe"] != "a NoneType":
             raise WrongOutputError(f"{function} must return (next_w, config) with config a dict; it returned "

@@ -375,7 +375,8 @@ SPEC = {'rule': 'batchnorm',
            'beta': {'shape': ['D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None}},
  'check_sizes': [{'N': 8, 'D': 5}, {'N': 1, 'D': 3}, {'N': 2, 'D': 4}, {'N': 3, 'D': 3}, {'N': 32, 'D': 6}],
  'homework_sizes': {'N': [4, 10]},
- 'flatten': None,
+ 'reshape': None,
+ 'variants': [],
  'mistakes': [{'name': 'no mean path',
                'wrt': 'x',
                'sentence': 'your dx matches the gradient without the path x → μ → x̂: the mean also moves '
@@ -390,4 +391,5 @@ SPEC = {'rule': 'batchnorm',
                'wrt': 'x',
                'sentence': 'your dx leaves out γ: ∂L/∂x̂ = dout ⊙ γ, so every term of dx is multiplied by '
                            'gamma',
-               'kernel': 'batchnorm_mistake_gamma_left_out_of_dx'}]}
+               'kernel': 'batchnorm_mistake_gamma_left_out_of_dx'}],
+ 'lecture_order': 3}

@@ -250,7 +250,8 @@ SPEC = {'rule': 'layernorm',
            'beta': {'shape': ['D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None}},
  'check_sizes': [{'N': 4, 'D': 5}, {'N': 1, 'D': 3}, {'N': 3, 'D': 2}],
  'homework_sizes': {'D': [3, 8]},
- 'flatten': None,
+ 'reshape': None,
+ 'variants': [],
  'mistakes': [{'name': 'no mean path',
                'wrt': 'x',
                'sentence': 'dx misses the path through the row mean μ: add the term −(1/D) Σₖ ∂L/∂x̂ₖ / '
@@ -265,4 +266,5 @@ SPEC = {'rule': 'layernorm',
                'wrt': 'x',
                'sentence': 'dx uses dout where it needs ∂L/∂x̂ = dout ⊙ γ: multiply by gamma before the row '
                            'sums',
-               'kernel': 'layernorm_mistake_gamma_left_out_of_dx'}]}
+               'kernel': 'layernorm_mistake_gamma_left_out_of_dx'}],
+ 'lecture_order': 4}

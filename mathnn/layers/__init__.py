@@ -6,10 +6,10 @@ batch norm, affine and ReLU from assignment 2; the RNN step and sequence, the te
 the temporal softmax loss from assignment 3 (sequences are (N, T, ...)).
 The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); the
 layers check the input, keep what the backward pass needs and handle the edge cases the kernels
-leave to the caller. One module per topic: :mod:`~mathnn.layers.affine` (affine and temporal affine),
-:mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.rnn` and
+leave to the caller. One module per topic: :mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.rnn` and
 :mod:`~mathnn.layers.losses` (temporal softmax loss); every name is importable from
-:mod:`mathnn.layers` itself.
+:mod:`mathnn.layers` itself. The layers declared as rules (affine and temporal affine, layer norm)
+have their functions built from the generated ``SPEC`` by :mod:`mathnn.catalogue`.
 
 dtypes: integers and booleans become float64; float32 stays float32 and is computed in float32;
 the result has numpy's promoted dtype of the inputs, so all-float32 input gives float32 output.
@@ -32,7 +32,6 @@ Examples
 [2.0, 2.0]
 """
 
-from .affine import affine_backward, affine_forward, temporal_affine_backward, temporal_affine_forward
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .losses import temporal_softmax_loss
 from .relu import relu_backward, relu_forward
@@ -60,7 +59,16 @@ __all__ = [
 
 # -- layers declared as rules: their CS231n functions are built from the generated SPEC -------------
 
+from collections.abc import Callable as _Callable  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
 from ..catalogue import public_functions as _generated_functions  # noqa: E402
 
 globals().update(_generated_functions())
-__all__ += list(_generated_functions())
+__all__ += [name for name in _generated_functions() if name not in __all__]
+
+# the generated functions the package itself calls, named for the type checker
+affine_forward: _Callable[..., _Any] = _generated_functions()["affine_forward"]
+affine_backward: _Callable[..., _Any] = _generated_functions()["affine_backward"]
+temporal_affine_forward: _Callable[..., _Any] = _generated_functions()["temporal_affine_forward"]
+temporal_affine_backward: _Callable[..., _Any] = _generated_functions()["temporal_affine_backward"]

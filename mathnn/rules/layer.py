@@ -36,7 +36,7 @@ import sympy as sp
 
 from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
-from .layer_parts import CS231n, Draw, Identity, LayerDerivation, Mistake, J, Tuned, magnitude_of, shown, timed_claim, \
+from .layer_parts import CS231n, Draw, Identity, LayerDerivation, Mistake, J, Reshape, Tuned, Variant, magnitude_of, shown, timed_claim, \
     witness_of_difference
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
@@ -78,9 +78,11 @@ class LayerRule(ConcreteLayer):
         Concrete sizes the numeric checks use, e.g. ``({"N": 4, "D": 5}, {"N": 1, "D": 3})``.
     proof_sizes : tuple of dict
         With ``size`` None: the concrete sizes the proof works at, entry by entry.
-    flatten : str, optional
-        An argument whose trailing axes the public function flattens into one (CS231n's affine layer
-        takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
+    reshape : Reshape, optional
+        An argument the public functions take with more axes than the kernel's two (CS231n's affine
+        layer takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
+    variants : tuple of Variant
+        The same layer under other CS231n names with a reshape of their own (temporal_affine).
     axis : {"features", "batch"}
         The axis the layer reduces over: the features of one row (layer norm: ``RowSum``), or the rows
         of one column (batch norm: ``BatchSum``). The derivation is for one row, or one column.
@@ -120,7 +122,8 @@ class LayerRule(ConcreteLayer):
     cs231n: CS231n
     mistakes: tuple[Mistake, ...] = ()
     proof_sizes: tuple[dict[str, int], ...] = ()
-    flatten: str | None = None
+    reshape: Reshape | None = None
+    variants: tuple[Variant, ...] = ()
     axis: str = "features"
     lane_arrays: tuple[sp.Symbol, ...] = ()
     tuned: Tuned | None = None
@@ -591,7 +594,8 @@ class LayerRule(ConcreteLayer):
             },
             "check_sizes": [dict(sizes) for sizes in self.check_sizes],
             "homework_sizes": {name: list(bounds) for name, bounds in self.homework_sizes.items()},
-            "flatten": self.flatten,
+            "reshape": _reshape_spec(self.reshape),
+            "variants": [{"name": v.name, "reshape": _reshape_spec(v.reshape)} for v in self.variants],
             "mistakes": [
                 {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
                 for m in self.diagnosable
@@ -600,3 +604,10 @@ class LayerRule(ConcreteLayer):
 
     def mistake_kernel_name(self, mistake: Mistake) -> str:
         return f"{self.name}_mistake_{mistake.name.replace(' ', '_').replace('-', '_')}"
+
+
+def _reshape_spec(reshape: Reshape | None) -> dict[str, Any] | None:
+    if reshape is None:
+        return None
+    return {"argument": reshape.argument, "shape": list(reshape.shape), "rows": reshape.rows,
+            "sizes": dict(reshape.sizes)}

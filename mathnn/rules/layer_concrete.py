@@ -125,7 +125,10 @@ class ConcreteLayer:
 
     def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
         if mistake.closed is not None:
-            return evaluate(self.mistake_array(mistake), values)
+            try:
+                return evaluate(self.mistake_array(mistake), values)
+            except sp.ShapeError:  # dout @ w where dout @ wᵀ is meant: a different shape, or none at all
+                return None
         return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
 
     def _concrete_sections(self, proof: Proof | None) -> list[Section]:
@@ -173,6 +176,8 @@ def _matrices_equal(left: Any, closed: Any, values: Mapping) -> tuple[bool, str]
 
 def _matrices_differ(wrong: Any, right: sp.Matrix) -> tuple[bool, str]:
     """A mistake differs from the true gradient: by its shape, or by an entry that does not cancel."""
+    if wrong is None:
+        return True, "it has no shape here (its matrix product does not fit)"
     if not isinstance(wrong, sp.MatrixBase) or wrong.shape != right.shape:
         shape = wrong.shape if isinstance(wrong, sp.MatrixBase) else "a scalar"
         return True, f"its shape is {shape}, the gradient's is {right.shape}"

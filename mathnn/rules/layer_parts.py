@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .core import BatchSum, Claim, Kernel, RowSum
+from .core import BatchSum, Claim, Dot, Kernel, RowSum, Transposed
 from .decide import resolve_deltas
 from .textprint import text
 
@@ -77,6 +77,30 @@ class CS231n:
 
 
 @dataclass(frozen=True)
+class Reshape:
+    """How the public functions take an argument with more axes than the kernel's two.
+
+    The leading ``rows`` axes of ``shape`` become the kernel's rows and the rest one axis of columns:
+    CS231n's affine x of shape (N, d₁, …, d_k) has ``rows=1``, temporal_affine's x of shape (N, T, D)
+    ``rows=2``. The gradient gets the argument's shape back; with ``rows`` > 1 the output keeps the
+    leading axes. ``sizes`` are the documented sizes a homework check starts from.
+    """
+
+    argument: str
+    shape: tuple[str, ...]
+    rows: int
+    sizes: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The same layer under other CS231n names (``temporal_affine``), with its own reshape."""
+
+    name: str
+    reshape: Reshape
+
+
+@dataclass(frozen=True)
 class Identity:
     """A fact of the lecture about the layer, ``lhs = rhs`` in array notation, proven for the symbolic size.
 
@@ -127,8 +151,10 @@ def magnitude_of(expr: sp.Expr) -> sp.Expr:
         return expr.func(*(magnitude_of(arg) for arg in expr.args))
     if isinstance(expr, sp.Pow):
         return sp.Pow(magnitude_of(expr.base), expr.exp)
-    if isinstance(expr, (RowSum, BatchSum)):
+    if isinstance(expr, (RowSum, BatchSum, Transposed)):
         return expr.func(magnitude_of(expr.args[0]))
+    if isinstance(expr, Dot):  # a matrix product sums products: |a| @ |b| bounds each of its terms
+        return Dot(*(magnitude_of(arg) for arg in expr.args))
     return sp.Abs(expr)
 
 
