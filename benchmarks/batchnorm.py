@@ -70,7 +70,7 @@ def cases(n: int, d: int, seed: int = 0) -> dict[str, Callable[[], object]]:
     x = rng.normal(2.0, 3.0, size=(n, d))
     gamma, beta = rng.normal(size=d), rng.normal(size=d)
     dout = rng.normal(size=(n, d))
-    _, x_hat, _, _, inv_std = kernels.batchnorm_train_forward(x, gamma, beta, EPS)
+    _, x_hat, _, inv_std, _, _ = kernels.batchnorm_train_forward(x, gamma, beta, EPS)
     out_buffer, x_hat_buffer, dx_buffer = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     bn_param = {"mode": "train", "eps": EPS}
     _, cache = batchnorm_forward(x, gamma, beta, dict(bn_param))

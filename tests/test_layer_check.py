@@ -97,3 +97,61 @@ def test_a_correct_float32_layer_norm_passes_at_a_seed_whose_second_shape_was_de
         assert inputs["x"].shape[0] >= 4 and inputs["bn_param"] == {"mode": "train"}
     summary = check_file(example_path("correct_float32"), seed=5, timeout=20, functions=["layernorm"])
     assert summary["passed"] is True, [r["diagnosis"] for r in summary["functions"]]
+
+
+BATCHNORM_FORWARD = '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    N = x.shape[0]
+    running_mean = bn_param.get("running_mean", np.zeros(x.shape[1]))
+    running_var = bn_param.get("running_var", np.zeros(x.shape[1]))
+    mu, var = {statistics}
+    std = {std}
+    xhat = (x - mu) / std
+    bn_param["running_mean"] = 0.9 * running_mean + 0.1 * mu
+    bn_param["running_var"] = 0.9 * running_var + 0.1 * var
+    return gamma * xhat + beta, (xhat, gamma, std)
+
+
+def batchnorm_backward(dout, cache):
+    xhat, gamma, std = cache
+    n = dout.shape[0]
+    dgamma, dbeta = (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    return gamma / (n * std) * (n * dout - dbeta - xhat * dgamma), dgamma, dbeta
+'''
+BATCH = "x.mean(axis=0), x.var(axis=0)"
+INSIDE = "np.sqrt(var + eps)"
+
+
+@pytest.mark.parametrize("statistics, std, sentence", [
+    (BATCH, INSIDE, None),
+    (BATCH, "np.sqrt(var) + eps", "adds ε after the square root"),
+    ("x.mean(axis=0), x.var(axis=0, ddof=1)", INSIDE, "uses the unbiased variance"),
+    ("running_mean, running_var", INSIDE, "normalizes with bn_param's running averages"),
+])
+def test_a_wrong_batchnorm_forward_is_named_from_its_output(tmp_path, statistics, std, sentence):
+    summary = _check(tmp_path, BATCHNORM_FORWARD.format(statistics=statistics, std=std))
+    (result,) = [r for r in summary["functions"] if r["name"] == "batchnorm"]
+    assert result["passed"] is (sentence is None)
+    message = result["forward"].get("message") or ""
+    if sentence is None:
+        assert result["forward"]["status"] == "ok"
+    else:
+        assert result["forward"]["status"] == "mismatch" and sentence in message, message
+
+
+def test_a_forward_mistake_that_changes_nothing_is_not_refuted():
+    import dataclasses
+
+    from mathnn.rules import RULES
+    from mathnn.rules.batchnorm import inv_std
+    from mathnn.rules.layer_parts import ForwardMistake
+
+    rule = RULES["batchnorm"]
+    same = ForwardMistake("no change", "-", {inv_std: rule.nodes[3].expr})
+    changed = dataclasses.replace(rule, forward_mistakes=(same,), mistakes=(), identities=(), tuned=None)
+    failing = [c.statement for c in changed.prove().claims if not c.holds]
+    assert failing == ["the forward mistake 'no change' gives a different output"]

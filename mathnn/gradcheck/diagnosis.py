@@ -129,3 +129,28 @@ def layer_diagnosis(name: str) -> Diagnose:
         return None
 
     return diagnose
+
+
+def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | None"]:
+    """Name the forward mistake a wrong output matches, for a layer declared as a rule.
+
+    Each forward mistake of the rule (ε outside the square root, the unbiased variance, …) is a
+    generated kernel computing the output a student with that mistake gets; the callback takes the
+    inputs (CS231n's arguments) and the student's output.
+    """
+    from ..catalogue import layers
+
+    layer = layers()[name]
+    spec = layer.spec
+
+    def diagnose(inputs: dict, out: np.ndarray) -> str | None:
+        arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
+        settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
+        with np.errstate(all="ignore"):
+            for mistake in spec["forward_mistakes"]:
+                if _matches(np.asarray(layer.kernel(mistake["kernel"])(**arrays, **settings)), out):
+                    return str(mistake["sentence"])
+        return None
+
+    return diagnose

@@ -102,6 +102,8 @@ class Pair:
         The backward function's name, when it is not ``<layer>_backward``.
     lecture_order : int
         Where the layer's topic comes in the lecture: :data:`PAIRS` lists the pairs in that order.
+    forward_diagnosis : callable, () -> callback (inputs, out) -> str or None, optional
+        Names the mistake a wrong forward output matches.
     """
 
     name: str
@@ -114,6 +116,7 @@ class Pair:
     layer: str | None = None
     backward_function: str | None = None
     lecture_order: int = 1000
+    forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
 
     @property
     def forward(self) -> str:
@@ -211,12 +214,17 @@ def _layer_pairs() -> list[Pair]:
 
         fields = (tuple(spec["arguments"]), tuple(spec["differentiated"]), tuple(spec["gradients"]), spec["upstream"],
                   make_inputs, diagnosis)
-        order = spec["lecture_order"]
-        pairs.append(Pair(layer.name, *fields, lecture_order=order))
+        def forward_diagnosis(name: str = layer.name) -> Callable[[dict, np.ndarray], str | None]:
+            from .diagnosis import layer_forward_diagnosis
+
+            return layer_forward_diagnosis(name)
+
+        extra = {"lecture_order": spec["lecture_order"],
+                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None}
+        pairs.append(Pair(layer.name, *fields, **extra))
         for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
             suffix = alias.removeprefix(f"{layer.name}_backward_")
-            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias,
-                              lecture_order=order))
+            pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias, **extra))
     return pairs
 
 
@@ -332,6 +340,9 @@ def _compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> 
             f"{pair.forward}'s output differs from mathnn.layers.{pair.forward}: max relative error "
             f"{error:.2e} (pass mark {tolerance:.0e} of the output's scale)"
         )
+        named = pair.forward_diagnosis()(dict(values), out) if pair.forward_diagnosis else None
+        if named:
+            report["message"] += f": {named}"
     return report
 
 

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['batchnorm_forward_kernel', 'batchnorm_backward_kernel', 'batchnorm_backward_magnitude', 'batchnorm_mistake_no_mean_path', 'batchnorm_mistake_no_variance_path', 'batchnorm_mistake_gamma_left_out_of_dx', 'batchnorm_inference_kernel', 'batchnorm_train_forward', 'batchnorm_backward', 'SPEC']
+__all__ = ['batchnorm_forward_kernel', 'batchnorm_backward_kernel', 'batchnorm_backward_magnitude', 'batchnorm_mistake_no_mean_path', 'batchnorm_mistake_no_variance_path', 'batchnorm_mistake_gamma_left_out_of_dx', 'batchnorm_inference_kernel', 'batchnorm_mistake_eps_outside_the_square_root', 'batchnorm_mistake_unbiased_variance', 'batchnorm_mistake_running_averages_in_train_mode', 'batchnorm_train_forward', 'batchnorm_backward', 'SPEC']
 
 
 def batchnorm_forward_kernel(
@@ -253,6 +253,111 @@ def batchnorm_inference_kernel(
     return out
 
 
+def batchnorm_mistake_eps_outside_the_square_root(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The forward output a student gets with the mistake 'eps outside the square root' (for the diagnosis).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    out : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/N
+    # 1/√(σ² + ε) — with the mistake
+    inv_std = (eps + np.sqrt(var))**(-1.0)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # yᵢ = γ x̂ᵢ + β
+    out = gamma*x_hat + beta
+    return out
+
+
+def batchnorm_mistake_unbiased_variance(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The forward output a student gets with the mistake 'unbiased variance' (for the diagnosis).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    out : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column
+    mean = np.sum(x, axis=0)/N
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance — with the mistake
+    var = np.einsum('ij,ij->j', x_centered, x_centered)/(N - 1)
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # yᵢ = γ x̂ᵢ + β
+    out = gamma*x_hat + beta
+    return out
+
+
+def batchnorm_mistake_running_averages_in_train_mode(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float = 1e-05,
+) -> np.ndarray:
+    """The forward output a student gets with the mistake 'running averages in train mode' (for the diagnosis).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    gamma : ndarray of shape (D,)
+    beta : ndarray of shape (D,)
+    eps : float, default 1e-05
+
+    Returns
+    -------
+    out : ndarray
+    """
+    N = x.shape[0]
+    # μ = (1/N) Σᵢ xᵢ, the batch mean of the column — with the mistake
+    mean = 0
+    # x̃ᵢ = xᵢ − μ, the column centred
+    x_centered = -mean + x
+    # σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance — with the mistake
+    var = 0
+    # 1/√(σ² + ε)
+    inv_std = 1/np.sqrt(eps + var)
+    # x̂ᵢ = (xᵢ − μ)/√(σ² + ε)
+    x_hat = inv_std*x_centered
+    # yᵢ = γ x̂ᵢ + β
+    out = gamma*x_hat + beta
+    return out
+
+
 def batchnorm_train_forward(
     x: np.ndarray,
     gamma: np.ndarray,
@@ -377,6 +482,20 @@ SPEC = {'rule': 'batchnorm',
  'homework_sizes': {'N': [4, 10]},
  'reshape': None,
  'variants': [],
+ 'forward_mistakes': [{'name': 'eps outside the square root',
+                       'sentence': 'your forward adds ε after the square root, (x − μ)/(√σ² + ε): ε belongs '
+                                   'inside it, x̂ = (x − μ)/√(σ² + ε)',
+                       'kernel': 'batchnorm_mistake_eps_outside_the_square_root'},
+                      {'name': 'unbiased variance',
+                       'sentence': 'your forward uses the unbiased variance (dividing by N − 1, as '
+                                   'np.var(ddof=1) or torch.var do): batch norm normalizes with the biased '
+                                   'one, σ² = (1/N) Σᵢ (xᵢ − μ)²',
+                       'kernel': 'batchnorm_mistake_unbiased_variance'},
+                      {'name': 'running averages in train mode',
+                       'sentence': "your train-mode forward normalizes with bn_param's running averages "
+                                   "(zeros at the first call): train mode uses the batch's own mean and "
+                                   'variance, and only updates the running averages',
+                       'kernel': 'batchnorm_mistake_running_averages_in_train_mode'}],
  'mistakes': [{'name': 'no mean path',
                'wrt': 'x',
                'sentence': 'your dx matches the gradient without the path x → μ → x̂: the mean also moves '

@@ -252,6 +252,7 @@ SPEC = {'rule': 'layernorm',
  'homework_sizes': {'D': [3, 8]},
  'reshape': None,
  'variants': [],
+ 'forward_mistakes': [],
  'mistakes': [{'name': 'no mean path',
                'wrt': 'x',
                'sentence': 'dx misses the path through the row mean μ: add the term −(1/D) Σₖ ∂L/∂x̂ₖ / '

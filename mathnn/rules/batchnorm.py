@@ -15,6 +15,7 @@ import sympy as sp
 
 from .core import BatchSum, Kernel, Named, Node, Statement
 from .layer import CS231n, Draw, Identity, LayerRule, Mistake, Tuned
+from .layer_parts import ForwardMistake
 
 # -- the graph: one column of an (N, D) batch, N symbolic -----------------------------------------
 N = sp.Symbol("N", positive=True, integer=True)
@@ -171,6 +172,25 @@ batchnorm = LayerRule(
         Identity("Σⱼ dxⱼ = 0: moving a whole column by a constant changes nothing", BatchSum(dx), 0),
         Identity("Σⱼ dxⱼ x̂ⱼ = γ ε (σ² + ε)^(−3/2) Σᵢ dyᵢ x̂ᵢ: zero only for ε = 0, where scaling a column "
                  "changes nothing", BatchSum(dx * x_hat), gamma * eps * inv_std**3 * BatchSum(dout * x_hat)),
+    ),
+    forward_mistakes=(
+        ForwardMistake(
+            "eps outside the square root",
+            "your forward adds ε after the square root, (x − μ)/(√σ² + ε): ε belongs inside it, x̂ = (x − μ)/√(σ² + ε)",
+            {inv_std: 1 / (sp.sqrt(var) + eps)},
+        ),
+        ForwardMistake(
+            "unbiased variance",
+            "your forward uses the unbiased variance (dividing by N − 1, as np.var(ddof=1) or torch.var do): "
+            "batch norm normalizes with the biased one, σ² = (1/N) Σᵢ (xᵢ − μ)²",
+            {var: BatchSum(x_centered**2) / (N - 1)},
+        ),
+        ForwardMistake(
+            "running averages in train mode",
+            "your train-mode forward normalizes with bn_param's running averages (zeros at the first call): "
+            "train mode uses the batch's own mean and variance, and only updates the running averages",
+            {mean: sp.Integer(0), var: sp.Integer(0)},
+        ),
     ),
     mistakes=(
         Mistake(

@@ -26,6 +26,7 @@ that declaration alone:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ import sympy as sp
 
 from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
-from .layer_parts import CS231n, Draw, Identity, LayerDerivation, Mistake, J, Reshape, Tuned, Variant, magnitude_of, shown, timed_claim, \
+from .layer_parts import CS231n, Draw, ForwardMistake, Identity, LayerDerivation, Mistake, J, Reshape, Tuned, Variant, magnitude_of, shown, timed_claim, \
     witness_of_difference
 from .core import (
     BatchSum, Claim, Equation, Kernel, Node, Proof, RowSum, Section, Statement, compose, proof_section,
@@ -97,6 +98,9 @@ class LayerRule(ConcreteLayer):
         μ and σ²), by the name of the input holding each: gives the inference kernel.
     identities : tuple of Identity
         Facts of the lecture about the layer (Σᵢ x̂ᵢ = 0), proven for the symbolic size.
+    forward_mistakes : tuple of ForwardMistake
+        Named mistakes of the forward pass (ε outside the square root), refuted by the proof and
+        recognised by the checker from the output alone.
     homework_sizes : dict, optional
         The range a homework check draws each size from at its second shape, where the default 2 … 6
         would make a weak check (batch norm at N = 2 has x̂ = ±1 and a dx that nearly vanishes).
@@ -129,6 +133,7 @@ class LayerRule(ConcreteLayer):
     tuned: Tuned | None = None
     running: dict[sp.Symbol, str] = field(default_factory=dict)
     identities: tuple[Identity, ...] = ()
+    forward_mistakes: tuple[ForwardMistake, ...] = ()
     homework_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)
@@ -343,7 +348,9 @@ class LayerRule(ConcreteLayer):
             )
             for mistake in self.diagnosable
         )
-        extra = ((self._inference(node_statements, defaults, arrays),) if self.running else ())
+        extra: tuple[Kernel, ...] = ((self._inference(node_statements, defaults, arrays),) if self.running else ())
+        extra += tuple(self._forward_mistake_kernel(mistake, node_statements, defaults, arrays)
+                       for mistake in self.forward_mistakes)
         tuned = (self.tuned.forward, self.tuned.backward) if self.tuned is not None else ()
         return (forward, backward, magnitude, *mistakes, *extra, *tuned)
 
@@ -375,6 +382,34 @@ class LayerRule(ConcreteLayer):
                                              for node, symbol in averaged.items()}},
             batch_arrays=arrays,
         )
+
+    def _forward_mistake_kernel(self, mistake: ForwardMistake, node_statements: tuple[Statement, ...],
+                                defaults: dict[str, object], arrays: frozenset[str]) -> Kernel:
+        """The forward output a student with this mistake computes."""
+        by_name = {node.name: expr for node, expr in mistake.replace.items()}
+        statements = tuple(Statement(st.target, by_name.get(st.target, st.expr),
+                                     f"{st.equation} — with the mistake" if st.target in by_name else st.equation)
+                           for st in node_statements)
+        first = self.element_arrays[0].name
+        return Kernel(
+            name=self.mistake_kernel_name(mistake),
+            args=self.inputs,
+            statements=self._needed(statements, self.output),
+            computes=self.output,
+            summary=f"The forward output a student gets with the mistake '{mistake.name}' (for the diagnosis).",
+            returns=f"{self.output.name} : ndarray",
+            outputs=(self.output.name,),
+            defaults=defaults,
+            bindings=self._binding(first),
+            arg_docs=self._arg_docs(),
+            batch_arrays=arrays,
+        )
+
+    def forward_mistake_output(self, mistake: ForwardMistake) -> sp.Expr:
+        """The output entry j a forward mistake gives, in the inputs (indexed notation)."""
+        replaced = dataclasses.replace(self, nodes=tuple(
+            dataclasses.replace(node, expr=mistake.replace.get(node.symbol, node.expr)) for node in self.nodes))
+        return replaced.expand(replaced.indexed(self.output))
 
     @property
     def diagnosable(self) -> tuple[Mistake, ...]:
@@ -461,6 +496,12 @@ class LayerRule(ConcreteLayer):
         for mistake in self.mistakes:
             claims.append(self._refute(mistake, kernel_values))
         claims += [self._identity_claim(identity, kernel_values) for identity in self.identities]
+        right = self.expand(self.indexed(self.output))
+        claims += [timed_claim(
+            f"the forward mistake '{mistake.name}' gives a different output",
+            f"\\text{{{mistake.name}}} \\neq {sp.latex(self.output)}",
+            lambda mistake=mistake: witness_of_difference(self.forward_mistake_output(mistake), right, self.size),
+        ) for mistake in self.forward_mistakes]
         claims += self._tuned_claims()
         return Proof(self.name, claims, time.perf_counter() - start)
 
@@ -596,13 +637,15 @@ class LayerRule(ConcreteLayer):
             "homework_sizes": {name: list(bounds) for name, bounds in self.homework_sizes.items()},
             "reshape": _reshape_spec(self.reshape),
             "variants": [{"name": v.name, "reshape": _reshape_spec(v.reshape)} for v in self.variants],
+            "forward_mistakes": [{"name": m.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
+                                 for m in self.forward_mistakes],
             "mistakes": [
                 {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
                 for m in self.diagnosable
             ],
         }
 
-    def mistake_kernel_name(self, mistake: Mistake) -> str:
+    def mistake_kernel_name(self, mistake: Mistake | ForwardMistake) -> str:
         return f"{self.name}_mistake_{mistake.name.replace(' ', '_').replace('-', '_')}"
 
 

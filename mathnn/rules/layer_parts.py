@@ -53,6 +53,19 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class ForwardMistake:
+    """A mistake in the forward pass, as data: nodes of the graph computed another way (``replace``).
+
+    ``{inv_std: 1/(sqrt(var) + eps)}`` is ε outside the square root. The proof shows the output it
+    gives differs; the checker names it when a student's forward output matches it.
+    """
+
+    name: str
+    sentence: str
+    replace: Mapping[sp.Symbol, sp.Expr]
+
+
+@dataclass(frozen=True)
 class CS231n:
     """The layer's CS231n functions: ``<name>_forward(*arguments) -> (out, cache)`` and the backward.
 
