@@ -123,7 +123,7 @@ def test_generated_gamma_is_the_proven_supremum():
     from mathnn.kernels import relu as relu_kernels
     from mathnn.kernels import sigmoid as sigmoid_kernels
     from mathnn.kernels import tanh as tanh_kernels
-    from mathnn.rules.core import sup_over_reals
+    from mathnn.rules.scalar import sup_over_reals
 
     generated = {
         "sigmoid": sigmoid_kernels.sigmoid_grad_sup(), "tanh": tanh_kernels.tanh_grad_sup(),

@@ -8,7 +8,8 @@ import importlib
 import pkgutil
 
 from ..errors import InputError
-from .core import Claim, Derivation, Fact, Kernel, Kink, Node, Proof, Rule, Statement
+from .core import Claim, Fact, Kernel, Kink, Node, Proof, Statement
+from .scalar import Derivation, Rule
 
 
 def _topics() -> dict[str, ModuleType]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Claim, Fact, Kernel, Kink, Node, Rule, Statement, equal, sup_over_reals
+from .core import Claim, Fact, Kernel, Kink, Node, Statement, equal
+from .scalar import Rule, sup_over_reals
 
 x = sp.Symbol("x", real=True)
 alpha = sp.Symbol("alpha", positive=True)

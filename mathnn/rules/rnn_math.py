@@ -62,7 +62,8 @@ import sympy as sp
 
 from ..errors import InputError
 from . import activations
-from .core import Claim, Rule
+from .core import Claim
+from .scalar import Rule
 from .textprint import text
 
 __all__ = [
