@@ -8,9 +8,10 @@ import pytest
 import sympy as sp
 
 from mathnn.errors import InputError
+from mathnn.rules.laurent import Atoms, decide
+from mathnn.rules.rnn_bptt import VARIANTS, backward, bptt_claim, derived_gradients, prove, unroll
 from mathnn.rules.rnn_math import (
-    ACTIVATIONS, DEFAULT_SIZES, FAST_SIZES, VARIANTS, Atoms, backward, bptt_claim, decide,
-    derivation_steps, derived_gradients, prove, softmax_ce_claim, step_claims, unroll,
+    ACTIVATIONS, DEFAULT_SIZES, FAST_SIZES, derivation_steps, softmax_ce_claim, step_claims,
 )
 
 x, y = sp.symbols("x y", real=True)

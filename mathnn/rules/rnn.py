@@ -6,7 +6,7 @@ Wx = W_xhᵀ and Wh = W_hhᵀ; a claim below proves the two say the same. The ba
 the way backpropagation through time needs them: inside the time loop only δ_t and the gradient
 flowing to h_{t−1}; after the loop the weight gradients of all steps at once, as one matrix product
 over the stacked steps. The symbolic derivation of the step and of BPTT is in
-:mod:`mathnn.rules.rnn_math`; here each kernel is proven, entry by entry at concrete sizes, to be
+:mod:`mathnn.rules.rnn_math` and :mod:`mathnn.rules.rnn_bptt`; here each kernel is proven, entry by entry at concrete sizes, to be
 the gradient SymPy's scalar ``diff`` gives.
 """
 
@@ -16,7 +16,7 @@ import itertools
 import sympy as sp
 
 from .arrays import evaluate, gradient, run, symbol_matrix
-from . import rnn_math
+from . import rnn_bptt, rnn_math
 from .decide import matrices_equal
 from .core import (
     BatchMajor, BatchSum, Claim, ClaimRule, Dot, Equation, Kernel, Loop, RowMax, Rows, RowSum, Section, Statement, Step,
@@ -385,7 +385,7 @@ rnn = ClaimRule(
     # The column-form math for every activation and BPTT at (n, d, v, T) = (3, 2, 2, 4), then each
     # row-form kernel entry by entry.
     claims_of=lambda kernels: [
-        *rnn_math.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(kernels[3], kernels[4]),
+        *rnn_bptt.prove(), *step_kernel_claims({kernel.name: kernel for kernel in kernels}), *sequence_kernel_claims(kernels[3], kernels[4]),
     ],
     numeric_check="check_rnn",
     derivation_of=_derivation,
