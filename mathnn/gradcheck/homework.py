@@ -47,6 +47,7 @@ from ..validate import count
 from . import tolerances
 from . import worker as wire
 from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
+from .running import running_problems
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
@@ -422,6 +423,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
                     f"{pair.backward} returned a different {name} when called again with the same dout and cache "
                     f"(relative difference {gap:.1e}): it keeps state between calls or draws random numbers"
                 )
+        result["problems"] += running_problems(student, pair, values, seed, out.dtype)  # bn_param's, test mode
     fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
     marks = narrow_marks(pair, gradients, out.dtype)
     along = student.along(fixed)
