@@ -70,6 +70,11 @@ MISTAKES = {
         {RIGHT_MEAN: "running_mean = 0.9 * running_mean + 0.1 * mu",
          RIGHT_VAR: "running_var = 0.9 * running_var + 0.1 * var"},
         "bn_param['running_mean'] and bn_param['running_var']", "bn_param['momentum'] (0.8 here) is ignored"),
+    "running_var starting at ones": (
+        {'running_var = bn_param.get("running_var", np.zeros(x.shape[1], dtype=x.dtype))':
+         'running_var = bn_param.get("running_var", np.ones(x.shape[1]))'},
+        "bn_param['running_var'] differs from mathnn.layers.batchnorm_forward's after a train-mode call (no running "
+        "averages given)", "with none given they start at zeros of shape (D,), and momentum defaults to 0.9"),
     "test mode with batch statistics": (
         {RIGHT_TEST: "out, cache = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta, None"},
         "batchnorm_forward's output in test mode (bn_param['mode'] = 'test') differs from "

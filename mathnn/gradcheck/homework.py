@@ -18,7 +18,8 @@ at :data:`POINTS` points alternating between two shapes (variant 0, the document
 4. at the first point both are called a second time with the same inputs: a different answer means
    state kept between calls or random numbers; then the backward pass is called with zero and with
    twice the upstream gradient (each after a fresh forward call), and gradients that are not linear
-   in it are named ("your backward ignores dout");
+   in it are named ("your backward ignores dout"); a layer that keeps running averages (batch norm's
+   bn_param) has them and its test mode checked (:mod:`mathnn.gradcheck.running`);
 5. :func:`mathnn.gradcheck.check.check_gradients` checks every gradient against the student's *own*
    forward pass (entry by entry at the first point, along random directions at the others), so a
    backward pass is judged on its own, even when the forward pass is wrong.

@@ -20,6 +20,7 @@ unpickles anything.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import select
@@ -218,7 +219,7 @@ def settings_answer(value: object, sent: list) -> dict:
     if not isinstance(value, dict):
         return {"": {"describe": describe(value)}}
     answer: dict[str, dict] = {}
-    for key, item in list(value.items())[:SETTINGS_ENTRIES]:
+    for key, item in itertools.islice(value.items(), SETTINGS_ENTRIES):  # never a copy of a huge dict
         if not isinstance(key, str) or not key or len(key) > SETTINGS_KEY:
             continue
         if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "fiu":
