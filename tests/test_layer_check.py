@@ -36,9 +36,15 @@ import numpy as np
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
-    eps = bn_param.get("eps", 1e-5)
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    running_mean = bn_param.get("running_mean", np.zeros(x.shape[1]))
+    running_var = bn_param.get("running_var", np.zeros(x.shape[1]))
+    if bn_param["mode"] == "test":
+        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, None
     mu, var = x.mean(axis=0), x.var(axis=0)
     xhat = (x - mu) / np.sqrt(var + eps)
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     return gamma * xhat + beta, (xhat, gamma, np.sqrt(var + eps))
 
 
@@ -104,15 +110,17 @@ import numpy as np
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
-    eps = bn_param.get("eps", 1e-5)
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
     N = x.shape[0]
     running_mean = bn_param.get("running_mean", np.zeros(x.shape[1]))
     running_var = bn_param.get("running_var", np.zeros(x.shape[1]))
+    if bn_param["mode"] == "test":
+        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, None
     mu, var = {statistics}
     std = {std}
     xhat = (x - mu) / std
-    bn_param["running_mean"] = 0.9 * running_mean + 0.1 * mu
-    bn_param["running_var"] = 0.9 * running_var + 0.1 * var
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     return gamma * xhat + beta, (xhat, gamma, std)
 
 

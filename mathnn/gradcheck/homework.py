@@ -18,7 +18,8 @@ at :data:`POINTS` points alternating between two shapes (variant 0, the document
 4. at the first point both are called a second time with the same inputs: a different answer means
    state kept between calls or random numbers; then the backward pass is called with zero and with
    twice the upstream gradient (each after a fresh forward call), and gradients that are not linear
-   in it are named ("your backward ignores dout");
+   in it are named ("your backward ignores dout"); a layer that keeps running averages (batch norm's
+   bn_param) has them and its test mode checked (:mod:`mathnn.gradcheck.running`);
 5. :func:`mathnn.gradcheck.check.check_gradients` checks every gradient against the student's *own*
    forward pass (entry by entry at the first point, along random directions at the others), so a
    backward pass is judged on its own, even when the forward pass is wrong.
@@ -47,6 +48,7 @@ from ..validate import count
 from . import tolerances
 from . import worker as wire
 from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
+from .running import running_problems
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
@@ -422,6 +424,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
                     f"{pair.backward} returned a different {name} when called again with the same dout and cache "
                     f"(relative difference {gap:.1e}): it keeps state between calls or draws random numbers"
                 )
+        result["problems"] += running_problems(student, pair, values, seed, out.dtype)  # bn_param's, test mode
     fixed = {name: value for name, value in values.items() if name not in pair.differentiated}
     marks = narrow_marks(pair, gradients, out.dtype)
     along = student.along(fixed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -47,6 +47,14 @@ class StarterCodeError(WrongOutputError):
     def __init__(self, function: str, how: str, where: str | None = None) -> None:
         super().__init__(f"{function} is {NOT_IMPLEMENTED}: it {how}")
         self.where = where
+
+
+class Described(str):
+    """A settings entry that is neither a float array nor a number: what it is ('a list of 5 item(s)')."""
+
+
+#: One entry of a settings dict after a call (bn_param's running_mean…).
+Settled = Union[np.ndarray, float, Described]
 
 
 def _raised(details: dict, function: str) -> Exception:
@@ -107,16 +115,42 @@ class StudentCode:
             if isinstance(value, np.ndarray):
                 specs.append({"array": len(arrays)})
                 arrays.append(value)
+            elif isinstance(value, dict) and any(isinstance(item, np.ndarray) for item in value.values()):
+                entries: dict[str, dict] = {}
+                for key, item in value.items():  # bn_param with running averages: its arrays travel as arrays
+                    if isinstance(item, np.ndarray):
+                        entries[key] = {"array": len(arrays)}
+                        arrays.append(item)
+                    else:
+                        entries[key] = {"value": item}
+                specs.append({"dict": entries})
             else:
                 specs.append({"value": value})
         return specs, arrays
 
     def forward(self, values: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
         """(out, the array arguments after the call, the slot holding the cache) of ``<name>_forward``."""
+        out, after, slot, _ = self._forward(values, None)
+        return out, after, slot
+
+    def forward_settings(self, values: Mapping[str, Any], name: str) -> tuple[np.ndarray, dict[str, Settled]]:
+        """(out, the dict argument ``name`` after the call) of ``<name>_forward``, e.g. bn_param's running averages.
+
+        The dict comes back as its string keys' values: a float array (checked here only for being real
+        floats), a float for a finite number, or a :class:`Described` for anything else.
+        """
+        out, _, _, settings = self._forward(values, self.pair.arguments.index(name))
+        assert settings is not None  # asked for
+        return out, settings
+
+    def _forward(self, values: Mapping[str, Any], settings: int | None
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray], int, dict[str, Settled] | None]:
         pair = self.pair
         specs, arrays = self._arguments(values)
         self.slot += 1
         header = {"op": "forward", "function": pair.forward, "arguments": specs, "slot": self.slot}
+        if settings is not None:
+            header["settings"] = settings
         answer, outputs = self._ask(header, arrays, pair.forward)
         if answer.get("wrong") == wire.describe(None):
             raise StarterCodeError(pair.forward, "returns None")
@@ -128,7 +162,8 @@ class StudentCode:
             raise WrongOutputError(f"{pair.forward} must return a floating array as out; it returned dtype "
                                    f"{str(answer['out_dtype'])[:40]}")
         names = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
-        if len(outputs) != 1 + len(names):
+        settled = None if settings is None else _settled(_field(answer, "settings", dict), outputs[1 + len(names):])
+        if len(outputs) != 1 + len(names) + sum(isinstance(item, np.ndarray) for item in (settled or {}).values()):
             raise wire.ProtocolError("the forward answer has the wrong number of arrays")
         out = outputs[0]
         if out.dtype.kind != "f":
@@ -139,7 +174,7 @@ class StudentCode:
         for name in names:
             if after[name].shape != values[name].shape:
                 raise wire.ProtocolError("an argument came back with another shape")
-        return out, after, self.slot
+        return out, after, self.slot, settled
 
     def backward(
         self, slot: int, dout: np.ndarray, names: list[str]
@@ -270,6 +305,31 @@ class StudentCode:
         returned = _field(answer, "config", dict)
         config_after = {str(key): read(spec, f'config["{key}"]') for key, spec in returned.items()}
         return next_w, config_after, outputs[count], outputs[count + 1]
+
+
+def _settled(answer: dict, arrays: list[np.ndarray]) -> dict[str, Settled]:
+    """The settings a worker answered (:func:`worker.settings_answer`), each array used once, as real floats."""
+    settled: dict[str, Settled] = {}
+    used: set[int] = set()
+    if len(answer) > wire.SETTINGS_ENTRIES:
+        raise wire.ProtocolError("the settings answer has too many entries")
+    for key, spec in answer.items():
+        if not (isinstance(key, str) and len(key) <= wire.SETTINGS_KEY and isinstance(spec, dict) and len(spec) == 1):
+            raise wire.ProtocolError("a settings entry is malformed")
+        index, value, text = spec.get("array"), spec.get("value"), spec.get("describe")
+        if type(index) is int and 0 <= index < len(arrays) and index not in used:
+            used.add(index)
+            array = arrays[index]
+            if array.dtype.kind != "f" or array.size > wire.SETTINGS_SIZE:
+                raise wire.ProtocolError("a settings array is not a float array within the size limit")
+            settled[key] = array
+        elif type(value) is float and np.isfinite(value):  # the worker sends every number as a float
+            settled[key] = value
+        elif isinstance(text, str):
+            settled[key] = Described(text[: wire.MESSAGE_LIMIT])
+        else:
+            raise wire.ProtocolError("a settings entry is malformed")
+    return settled
 
 
 def _clean(details: object) -> dict:

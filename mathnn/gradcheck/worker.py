@@ -20,6 +20,7 @@ unpickles anything.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import select
@@ -47,6 +48,9 @@ PRELOAD = (
 )
 #: Longest exception message the worker reports.
 MESSAGE_LIMIT = 500
+#: A settings dict answered after a forward call (bn_param): at most this many entries, keys this long,
+#: arrays this many entries; anything else in it is only described.
+SETTINGS_ENTRIES, SETTINGS_KEY, SETTINGS_SIZE = 32, 100, 1 << 16
 
 
 class ProtocolError(Exception):
@@ -202,6 +206,40 @@ def error_details(error: BaseException, path: str | None, stage: str | None) -> 
     return {"kind": kind, "stage": stage, "type": name, "message": message, "where": where, "line": line}
 
 
+def settings_answer(value: object, sent: list) -> dict:
+    """A settings dict after a call (bn_param), for the wire: ``{key: spec}``, arrays appended to ``sent``.
+
+    Only string keys of a dict, the first :data:`SETTINGS_ENTRIES`; a spec is ``{"array": i}`` for a
+    float array (of a wire dtype, at most :data:`SETTINGS_SIZE` entries, at least one axis),
+    ``{"value": x}`` for a finite real number and ``{"describe": text}`` for anything else. A value
+    that is not a dict is answered as ``{"": {"describe": text}}``, which no settings key can be.
+    """
+    import numpy as np
+
+    if not isinstance(value, dict):
+        return {"": {"describe": describe(value)}}
+    answer: dict[str, dict] = {}
+    for key, item in itertools.islice(value.items(), SETTINGS_ENTRIES):  # never a copy of a huge dict
+        if not isinstance(key, str) or not key or len(key) > SETTINGS_KEY:
+            continue
+        if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "fiu":
+            item = item[()]
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f" and item.dtype.str in DTYPES \
+                and item.size <= SETTINGS_SIZE:
+            answer[key] = {"array": len(sent)}
+            sent.append(np.array(item, copy=True, subok=False))
+        elif isinstance(item, (int, float, np.integer, np.floating)) and not isinstance(item, (bool, np.bool_)):
+            try:
+                number = float(item)
+            except (OverflowError, ValueError, TypeError):
+                number = float("inf")
+            finite = number - number == 0
+            answer[key] = {"value": number} if finite else {"describe": f"the number {number!r}"}
+        else:
+            answer[key] = {"describe": describe(item)[:MESSAGE_LIMIT]}
+    return answer
+
+
 # -- the calls --------------------------------------------------------------------------------------
 
 class Worker:
@@ -209,13 +247,14 @@ class Worker:
 
     Requests (``op``): ``load`` (import the file; answer which of ``names`` are functions), ``forward``
     (call ``function`` with ``arguments``, keep the cache in ``slot``; answer out and the arguments
-    after the call), ``backward`` (call ``function`` with ``dout`` and a slot's cache; answer the
+    after the call, and when ``settings`` is the position of a dict argument, its entries after the
+    call as :func:`settings_answer` makes them), ``backward`` (call ``function`` with ``dout`` and a slot's cache; answer the
     gradients, dout and the forward's arguments after the call; when ``count`` is 1, a list of plain
     numbers is the one gradient's values), ``evaluate`` (call ``function`` at many points, each
     replacing argument ``position`` by one array; answer the outputs), ``update`` (call an update rule
     ``function(w, dw, config)``; answer next_w, the returned config and w, dw after the call), ``drop``
     (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or
-    ``{"value": v}`` (JSON, e.g. bn_param). Any exception of the student's code is answered as
+    ``{"value": v}`` (JSON, e.g. bn_param) or ``{"dict": {key: argument}}`` (a dict with arrays). Any exception of the student's code is answered as
     ``{"error": details}``.
     """
 
@@ -266,7 +305,14 @@ class Worker:
         return {"functions": [name for name in header["names"] if callable(getattr(self.module, name, None))]}
 
     def _arguments(self, specs: list, arrays: list) -> list:
-        return [arrays[spec["array"]].copy() if "array" in spec else copy.deepcopy(spec["value"]) for spec in specs]
+        return [self._argument(spec, arrays) for spec in specs]
+
+    def _argument(self, spec: dict, arrays: list) -> object:
+        if "array" in spec:
+            return arrays[spec["array"]].copy()
+        if "dict" in spec:  # a settings dict holding arrays (bn_param's running averages)
+            return {key: self._argument(item, arrays) for key, item in spec["dict"].items()}
+        return copy.deepcopy(spec["value"])
 
     def _forward(self, header: dict, arrays: list) -> tuple[dict, list]:
         import numpy as np
@@ -284,7 +330,11 @@ class Worker:
         if out.dtype.kind not in "fciub":
             return {"out_dtype": str(out.dtype)}, []
         self.slots[header["slot"]] = (returned[1], arguments)
-        return {}, [out, *after]
+        position = header.get("settings")
+        if type(position) is not int or not 0 <= position < len(arguments):
+            return {}, [out, *after]
+        sent: list = []
+        return {"settings": settings_answer(arguments[position], sent)}, [out, *after, *sent]
 
     def _backward(self, header: dict, arrays: list) -> tuple[dict, list]:
         import numpy as np

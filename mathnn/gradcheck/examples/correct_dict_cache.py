@@ -22,13 +22,19 @@ def affine_backward(dout, cache):
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
-    eps = bn_param.get("eps", 1e-5)
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    running_mean = bn_param.get("running_mean", np.zeros(x.shape[1]))
+    running_var = bn_param.get("running_var", np.zeros(x.shape[1]))
+    if bn_param["mode"] == "test":
+        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, {}
     mean = x.mean(axis=0)
     var = ((x - mean) ** 2).mean(axis=0)
     std = np.sqrt(var + eps)
     x_hat = (x - mean) / std
     out = gamma * x_hat + beta
     cache = {"x_hat": x_hat, "std": std, "gamma": gamma}
+    bn_param.update(running_mean=momentum * running_mean + (1 - momentum) * mean,
+                    running_var=momentum * running_var + (1 - momentum) * var)
     return out, cache
 
 

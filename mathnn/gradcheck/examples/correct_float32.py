@@ -45,6 +45,13 @@ def relu_backward(dout, cache):
 def batchnorm_forward(x, gamma, beta, bn_param):
     x, gamma, beta = _f32(x, gamma, beta)
     eps = np.float32(bn_param.get("eps", 1e-5))
+    momentum = np.float32(bn_param.get("momentum", 0.9))
+    # the running averages are kept in float32 too
+    running_mean, running_var = _f32(bn_param.get("running_mean", np.zeros(x.shape[1])),
+                                     bn_param.get("running_var", np.zeros(x.shape[1])))
+    if bn_param["mode"] == "test":
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        return out, None
     mu = np.mean(x, axis=0)
     x_mu = x - mu
     var = np.mean(x_mu**2, axis=0)
@@ -52,6 +59,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     x_hat = x_mu * inv_std
     out = gamma * x_hat + beta
     cache = (x_hat, inv_std, gamma)
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     return out, cache
 
 
