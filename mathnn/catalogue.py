@@ -18,7 +18,7 @@ import importlib
 import math
 import numbers
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -118,18 +118,42 @@ def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], ow
     return array
 
 
+def to_kernel(reshape: Mapping[str, Any], array: np.ndarray) -> np.ndarray:
+    """An argument in its public layout as the kernel's two axes: its axes put in ``order`` (if any), the
+    leading ``rows`` of them as rows, the rest as columns."""
+    if reshape.get("order"):
+        array = np.transpose(array, reshape["order"])
+    return array.reshape(math.prod(array.shape[:reshape["rows"]]), -1)
+
+
+def from_kernel(reshape: Mapping[str, Any], array: np.ndarray, public_shape: Sequence[int],
+                columns: int | None = None) -> np.ndarray:
+    """A kernel array back in the public layout of an argument of ``public_shape``: the argument's own
+    gradient, or (with ``columns``, the size of the output's last axis) the layer's output."""
+    order = reshape.get("order")
+    permuted = [public_shape[i] for i in order] if order else list(public_shape)
+    target = permuted if columns is None else [*permuted[:reshape["rows"]], columns]
+    shaped = array.reshape(target)
+    return np.transpose(shaped, np.argsort(order)) if order else shaped
+
+
 def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]) -> tuple[tuple[int, ...], dict[str, str]]:
-    """Reshape ``bound[argument]`` to the kernel's two axes in place: its leading ``rows`` axes become
-    the rows, the rest one axis of columns. Returns its shape before, and where the sizes came from."""
-    name, rows, shape = reshape["argument"], reshape["rows"], reshape["shape"]
+    """Put ``bound[argument]`` in the kernel's two axes (:func:`to_kernel`). Returns its shape before,
+    and where the kernel's sizes came from (for messages)."""
+    name, rows, shape, order = reshape["argument"], reshape["rows"], reshape["shape"], reshape.get("order")
     array = as_float_array(bound[name], name)
-    layout = f"({', '.join(shape[:rows])}, d_1, ..., d_k)" if rows == 1 else _layout(shape)
-    if array.ndim < rows + 1 or (rows > 1 and array.ndim != len(shape)) or 0 in array.shape:
-        least = f"at least {rows + 1} dimensions" if rows == 1 else f"{len(shape)} dimensions"
+    flattens = rows == 1 and not order
+    layout = f"({', '.join(shape[:rows])}, d_1, ..., d_k)" if flattens else _layout(shape)
+    if array.ndim < rows + 1 or (not flattens and array.ndim != len(shape)) or 0 in array.shape:
+        least = f"at least {rows + 1} dimensions" if flattens else f"{len(shape)} dimensions"
         raise InputError(f"{name}: expected an array of shape {layout} with {least}, every size ≥ 1; "
                          f"received shape {array.shape}")
-    bound[name] = array.reshape(math.prod(array.shape[:rows]), -1)
+    bound[name] = to_kernel(reshape, array)
     given = f"{name} with shape {array.shape}"
+    if order:
+        permuted = [shape[i] for i in order]
+        return array.shape, {"rows": f"{given}, its axes {', '.join(permuted[:rows])} as rows",
+                             "columns": f"{given}, its axis {', '.join(permuted[rows:])}"}
     columns = (f"{given}, its trailing dimensions {array.shape[rows:]} flattened" if array.ndim > rows + 1
                else f"{given}, its last dimension")
     return array.shape, {"rows": given if rows == 1 else f"{given}, its first {rows} dimensions as rows",
@@ -177,8 +201,8 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
         out, *cached = forward_kernel(*values.values(), **settings)
         names = [name for name in spec["cache"] if name != "out"]  # the kernel may return extras after them
-        if reshaped is not None and reshape["rows"] > 1:  # the rows back to their leading axes
-            out = out.reshape(*reshaped[:reshape["rows"]], out.shape[-1])
+        if reshaped is not None:  # the rows back to their leading axes
+            out = from_kernel(reshape, out, reshaped, columns=out.shape[-1])
         return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, reshaped)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
@@ -189,11 +213,11 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
             raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
                              f"output); received shape {upstream.shape}")
         if cache.reshaped is not None:
-            upstream = upstream.reshape(-1, upstream.shape[-1])
+            upstream = to_kernel(reshape, upstream)
         gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
         if cache.reshaped is not None:
             position = spec["differentiated"].index(reshape["argument"])
-            gradients[position] = gradients[position].reshape(cache.reshaped)
+            gradients[position] = from_kernel(reshape, gradients[position], cache.reshaped)
         return tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
@@ -225,7 +249,7 @@ def _doc(layer: Layer, forward: bool) -> str:
     public = dict(spec["shapes"])
     if spec["reshape"]:
         reshape = spec["reshape"]
-        public[reshape["argument"]] = (reshape["shape"] if reshape["rows"] > 1
+        public[reshape["argument"]] = (reshape["shape"] if reshape["rows"] > 1 or reshape.get("order")
                                        else [*reshape["shape"][:1], "d_1", "...", "d_k"])
     shapes = "\n".join(f"{name} : ndarray of shape {_layout(shape)}" for name, shape in public.items())
     module = layer.module.__name__
@@ -248,7 +272,7 @@ def kernel_sizes(layer: Layer, sizes: Mapping[str, int]) -> dict[str, int]:
     reshape = layer.spec["reshape"]
     if not reshape:
         return dict(sizes)
-    rows, shape = reshape["rows"], reshape["shape"]
+    rows, shape = reshape["rows"], [reshape["shape"][i] for i in reshape.get("order") or range(len(reshape["shape"]))]
     first, second = layer.spec["shapes"][reshape["argument"]]
     return {**sizes, first: math.prod(sizes[s] for s in shape[:rows]), second: math.prod(sizes[s] for s in shape[rows:])}
 
@@ -258,7 +282,8 @@ def draw_public_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Ge
     drawn = draw_inputs(layer, kernel_sizes(layer, sizes), rng)
     reshape = layer.spec["reshape"]
     if reshape:
-        drawn[reshape["argument"]] = drawn[reshape["argument"]].reshape([sizes[s] for s in reshape["shape"]])
+        drawn[reshape["argument"]] = from_kernel(reshape, drawn[reshape["argument"]],
+                                                 [sizes[s] for s in reshape["shape"]])
     return drawn
 
 
@@ -290,5 +315,5 @@ def public_functions() -> dict[str, Callable[..., Any]]:
     return functions
 
 
-__all__ = ["Layer", "LayerCache", "draw_inputs", "draw_public_inputs", "kernel_sizes", "layer_functions", "layers",
-           "public_functions", "public_sizes", "variant_spec"]
+__all__ = ["Layer", "LayerCache", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes", "layer_functions",
+           "layers", "public_functions", "public_sizes", "to_kernel", "variant_spec"]

@@ -163,3 +163,42 @@ def test_a_forward_mistake_that_changes_nothing_is_not_refuted():
     changed = dataclasses.replace(rule, forward_mistakes=(same,), mistakes=(), identities=(), tuned=None)
     failing = [c.statement for c in changed.prove().claims if not c.holds]
     assert failing == ["the forward mistake 'no change' gives a different output"]
+
+
+SPATIAL = '''
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    out, cache = batchnorm_forward({rows}, gamma, beta, bn_param)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+'''
+
+
+@pytest.mark.parametrize("rows, passes", [
+    ("x.transpose(0, 2, 3, 1).reshape(-1, C)", True),
+    ("x.reshape(-1, C)", False),  # the classic slip: channels mixed with pixels, no transpose first
+])
+def test_spatial_batchnorm_is_checked_as_batch_norms_variant(tmp_path, rows, passes):
+    source = BATCHNORM_FORWARD.format(statistics=BATCH, std=INSIDE) + SPATIAL.format(rows=rows)
+    summary = _check(tmp_path, source)
+    (result,) = [r for r in summary["functions"] if r["name"] == "spatial_batchnorm"]
+    assert [p["shapes"]["x"] for p in result["points"]][:1] == [[2, 3, 4, 5]]
+    assert result["passed"] is passes, result["diagnosis"]
+    if not passes:
+        assert result["forward"]["status"] == "mismatch"
+
+
+def test_a_spatial_batchnorm_backward_without_the_mean_path_is_named_through_the_transpose(tmp_path):
+    source = (BATCHNORM_FORWARD.format(statistics=BATCH, std=INSIDE).replace("(n * dout - dbeta - xhat * dgamma)",
+                                                                              "(n * dout - xhat * dgamma)")
+              + SPATIAL.format(rows="x.transpose(0, 2, 3, 1).reshape(-1, C)"))
+    summary = _check(tmp_path, source)
+    (result,) = [r for r in summary["functions"] if r["name"] == "spatial_batchnorm"]
+    (dx,) = [g for g in result["gradients"] if g["name"] == "dx"]
+    assert dx["diagnosis"].startswith("your dx matches the gradient without the path x → μ → x̂")

@@ -8,11 +8,14 @@ import pytest
 
 import mathnn.layers
 
-#: Every public name mathnn.layers exported when it was a single module.
+#: Every public name mathnn.layers exported when it was a single module, and those added since by hand.
 CS231N_NAMES = (
     "BatchNormCache",
     "RNNCache",
     "RNNStepCache",
+    "SpatialBatchNormCache",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
     "affine_backward",
     "affine_forward",
     "batchnorm_backward",
@@ -31,7 +34,8 @@ CS231N_NAMES = (
 #: The module of each topic and the names it defines.
 TOPICS = {
     "relu": ("relu_forward", "relu_backward"),
-    "batchnorm": ("BatchNormCache", "batchnorm_forward", "batchnorm_backward"),
+    "batchnorm": ("BatchNormCache", "batchnorm_forward", "batchnorm_backward", "SpatialBatchNormCache",
+                  "spatial_batchnorm_forward", "spatial_batchnorm_backward"),
     "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
     "losses": ("temporal_softmax_loss",),
 }

@@ -11,7 +11,6 @@ generated kernels.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -94,7 +93,7 @@ def layer_diagnosis(name: str) -> Diagnose:
     kernel computing the gradient a student with that mistake gets; a wrong gradient that matches one
     is told that mistake's sentence.
     """
-    from ..catalogue import layers
+    from ..catalogue import layers, to_kernel
 
     layer = layers()[name]
     spec = layer.spec
@@ -105,15 +104,14 @@ def layer_diagnosis(name: str) -> Diagnose:
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
-        if reshape:  # the kernels' two axes; a gradient of that argument is compared in its own shape
-            arrays[reshape["argument"]] = arrays[reshape["argument"]].reshape(
-                math.prod(arrays[reshape["argument"]].shape[:reshape["rows"]]), -1)
-            dout = dout.reshape(-1, dout.shape[-1])
-            kernel_shape = arrays[reshape["argument"]].shape
+        if reshape:  # the kernels' two axes; a gradient of that argument is compared in them too
+            public_shape = arrays[reshape["argument"]].shape
+            arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
+            dout = to_kernel(reshape, dout)
             if wrt == reshape["argument"]:
-                if analytic.size != math.prod(kernel_shape):
+                if analytic.shape != public_shape:
                     return None
-                analytic = analytic.reshape(kernel_shape)
+                analytic = to_kernel(reshape, analytic)
         given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
         settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
         for mistake in spec["mistakes"]:
@@ -138,13 +136,18 @@ def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | No
     generated kernel computing the output a student with that mistake gets; the callback takes the
     inputs (CS231n's arguments) and the student's output.
     """
-    from ..catalogue import layers
+    from ..catalogue import layers, to_kernel
 
     layer = layers()[name]
     spec = layer.spec
 
+    reshape = spec["reshape"]
+
     def diagnose(inputs: dict, out: np.ndarray) -> str | None:
         arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        if reshape:
+            out = to_kernel(reshape, out)  # the output has the reference's layout: it was compared first
+            arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
         given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
         settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
         with np.errstate(all="ignore"):

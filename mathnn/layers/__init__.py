@@ -2,7 +2,7 @@
 
 Each layer is a pair ``<layer>_forward(...) -> (out, cache)`` and ``<layer>_backward(dout, cache)``
 with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)):
-batch norm, affine and ReLU from assignment 2; the RNN step and sequence, the temporal affine layer and
+batch norm (and spatial batch norm), affine and ReLU from assignment 2; the RNN step and sequence, the temporal affine layer and
 the temporal softmax loss from assignment 3 (sequences are (N, T, ...)).
 The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); the
 layers check the input, keep what the backward pass needs and handle the edge cases the kernels
@@ -32,7 +32,10 @@ Examples
 [2.0, 2.0]
 """
 
-from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .batchnorm import (
+    BatchNormCache, SpatialBatchNormCache, batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
 from .losses import temporal_softmax_loss
 from .relu import relu_backward, relu_forward
 from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
@@ -51,6 +54,9 @@ __all__ = [
     "rnn_forward",
     "rnn_step_backward",
     "rnn_step_forward",
+    "SpatialBatchNormCache",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
     "temporal_affine_backward",
     "temporal_affine_forward",
     "temporal_softmax_loss",

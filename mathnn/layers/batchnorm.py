@@ -13,12 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from ..catalogue import from_kernel, to_kernel
 from ..errors import InputError
 from ..kernels import batchnorm as _bn
 from ..validate import as_float_array, describe, real_scalar
 from ._checks import columns
 
-__all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
+__all__ = [
+    "BatchNormCache", "SpatialBatchNormCache", "batchnorm_backward", "batchnorm_forward", "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
+]
 
 _MODES = ("train", "test")
 _MODE_TEXT = '"train" or "test"'
@@ -257,3 +261,67 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
     assert cache.x_hat is not None and cache.gamma is not None and cache.inv_std is not None
     with np.errstate(all="ignore"):  # NaN or inf in dout (or cached from x) pass through
         return _bn.batchnorm_backward(dout, cache.x_hat, cache.gamma, cache.inv_std)
+
+
+# -- spatial batch normalization ---------------------------------------------------------------------
+
+#: How x of shape (N, C, H, W) becomes batch norm's (N·H·W, C): declared by the rule's variant.
+_SPEC: dict[str, Any] = _bn.SPEC
+_SPATIAL: dict[str, Any] = next(v["reshape"] for v in _SPEC["variants"] if v["name"] == "spatial_batchnorm")
+
+
+@dataclass(frozen=True)
+class SpatialBatchNormCache:
+    """What :func:`spatial_batchnorm_backward` needs: batch norm's cache and the shape of x."""
+
+    batchnorm: BatchNormCache
+    shape: tuple[int, ...]
+
+
+def spatial_batchnorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict[str, Any]
+) -> tuple[np.ndarray, SpatialBatchNormCache]:
+    """Spatial batch normalization, as in CS231n assignment 2: batch norm of each channel over N, H and W.
+
+    Every pixel of every image is one example of batch norm and each channel one feature: x of shape
+    (N, C, H, W) is normalized as the (N·H·W, C) batch :func:`batchnorm_forward` takes, with the same
+    ``bn_param`` (modes, running averages of shape (C,)).
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    gamma, beta : array_like of shape (C,)
+    bn_param : dict
+        As for :func:`batchnorm_forward`.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H, W)
+    cache : SpatialBatchNormCache
+        For :func:`spatial_batchnorm_backward`.
+    """
+    array = as_float_array(x, "x")
+    if array.ndim != 4 or 0 in array.shape:
+        raise InputError(f"x: expected a 4-D array of shape (N, C, H, W) with every size ≥ 1; received shape {array.shape}")
+    out, cache = batchnorm_forward(to_kernel(_SPATIAL, array), gamma, beta, bn_param)
+    return from_kernel(_SPATIAL, out, array.shape, columns=out.shape[-1]), SpatialBatchNormCache(cache, array.shape)
+
+
+def spatial_batchnorm_backward(
+    dout: np.ndarray, cache: SpatialBatchNormCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`spatial_batchnorm_forward`: batch norm's proven backward on the (N·H·W, C) batch.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dgamma, dbeta : ndarray of shape (C,)
+    """
+    if not isinstance(cache, SpatialBatchNormCache):
+        raise InputError(f"cache: expected the cache returned by spatial_batchnorm_forward; received {describe(cache)}")
+    upstream = as_float_array(dout, "dout")
+    if upstream.shape != cache.shape:
+        raise InputError(f"dout: expected shape {cache.shape} (the shape of x in the forward pass); "
+                         f"received shape {upstream.shape}")
+    dx, dgamma, dbeta = batchnorm_backward(to_kernel(_SPATIAL, upstream), cache.batchnorm)
+    return from_kernel(_SPATIAL, dx, cache.shape), dgamma, dbeta

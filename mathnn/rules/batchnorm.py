@@ -15,7 +15,7 @@ import sympy as sp
 
 from .core import BatchSum, Kernel, Named, Node, Statement
 from .layer import CS231n, Draw, Identity, LayerRule, Mistake, Tuned
-from .layer_parts import ForwardMistake
+from .layer_parts import ForwardMistake, Reshape, Variant
 
 # -- the graph: one column of an (N, D) batch, N symbolic -----------------------------------------
 N = sp.Symbol("N", positive=True, integer=True)
@@ -151,6 +151,9 @@ batchnorm = LayerRule(
     # the first is the documented homework size; N = 1 and 2 are the edge cases (x̂ = 0, x̂ = ±1)
     check_sizes=({"N": 8, "D": 5}, {"N": 1, "D": 3}, {"N": 2, "D": 4}, {"N": 3, "D": 3}, {"N": 32, "D": 6}),
     homework_sizes={"N": (4, 10)},
+    # CS231n's spatial batch norm: every pixel of every image is a row, each channel a column
+    variants=(Variant("spatial_batchnorm", Reshape("x", ("N", "C", "H", "W"), rows=3, order=(0, 2, 3, 1),
+                                                   sizes={"N": 2, "C": 3, "H": 4, "W": 5})),),
     cs231n=CS231n(
         name="batchnorm",
         arguments=("x", "gamma", "beta", "bn_param"),

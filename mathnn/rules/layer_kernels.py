@@ -308,4 +308,4 @@ def _reshape_spec(reshape: Reshape | None) -> dict[str, Any] | None:
     if reshape is None:
         return None
     return {"argument": reshape.argument, "shape": list(reshape.shape), "rows": reshape.rows,
-            "sizes": dict(reshape.sizes)}
+            "sizes": dict(reshape.sizes), "order": list(reshape.order) if reshape.order else None}

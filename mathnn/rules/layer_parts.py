@@ -93,16 +93,20 @@ class CS231n:
 class Reshape:
     """How the public functions take an argument with more axes than the kernel's two.
 
-    The leading ``rows`` axes of ``shape`` become the kernel's rows and the rest one axis of columns:
-    CS231n's affine x of shape (N, d₁, …, d_k) has ``rows=1``, temporal_affine's x of shape (N, T, D)
-    ``rows=2``. The gradient gets the argument's shape back; with ``rows`` > 1 the output keeps the
-    leading axes. ``sizes`` are the documented sizes a homework check starts from.
+    The axes of ``shape`` are first put in ``order`` (when given), then the leading ``rows`` of them
+    become the kernel's rows and the rest one axis of columns: CS231n's affine x of shape
+    (N, d₁, …, d_k) has ``rows=1``, temporal_affine's x of shape (N, T, D) ``rows=2``, spatial batch
+    norm's x of shape (N, C, H, W) ``order=(0, 2, 3, 1)`` and ``rows=3`` (every pixel of every image
+    a row, the channels the columns). The gradient gets the argument's layout back, and so does the
+    output, with the columns' axis in its place. ``sizes`` are the documented sizes a homework check
+    starts from.
     """
 
     argument: str
     shape: tuple[str, ...]
     rows: int
     sizes: Mapping[str, int]
+    order: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,18 @@ def batchnorm_backward(dout, cache):
 batchnorm_backward_alt = batchnorm_backward
 
 
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, C), gamma, beta, bn_param)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
 def layernorm_forward(x, gamma, beta, ln_param):
     x, gamma, beta = _f32(x, gamma, beta)
     eps = np.float32(ln_param.get("eps", 1e-5))
