@@ -118,6 +118,16 @@ def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], ow
     return array
 
 
+def backward_arguments(spec: Mapping[str, Any], out: np.ndarray, cached: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """What a layer's backward kernel takes after the upstream gradient, in the order of its cache.
+
+    The forward kernel returns the output, then the cache without the output, then any extras (batch
+    norm's μ and σ²); the output may itself be in the cache (the RNN step keeps next_h).
+    """
+    rest = iter(cached)
+    return [out if name == spec["output"] else next(rest) for name in spec["cache"]]
+
+
 def to_kernel(reshape: Mapping[str, Any], array: np.ndarray) -> np.ndarray:
     """An argument in its public layout as the kernel's two axes: its axes put in ``order`` (if any), the
     leading ``rows`` of them as rows, the rest as columns."""
@@ -200,10 +210,10 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
         settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
         out, *cached = forward_kernel(*values.values(), **settings)
-        names = [name for name in spec["cache"] if name != "out"]  # the kernel may return extras after them
+        kept = dict(zip(spec["cache"], backward_arguments(spec, out, cached)))
         if reshaped is not None:  # the rows back to their leading axes
             out = from_kernel(reshape, out, reshaped, columns=out.shape[-1])
-        return out, LayerCache(layer.name, dict(zip(names, cached)), out.shape, reshaped)
+        return out, LayerCache(layer.name, kept, out.shape, reshaped)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
         if not isinstance(cache, LayerCache) or cache.layer != layer.name:
@@ -315,5 +325,7 @@ def public_functions() -> dict[str, Callable[..., Any]]:
     return functions
 
 
-__all__ = ["Layer", "LayerCache", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes", "layer_functions",
-           "layers", "public_functions", "public_sizes", "to_kernel", "variant_spec"]
+__all__ = [
+    "Layer", "LayerCache", "backward_arguments", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes",
+    "layer_functions", "layers", "public_functions", "public_sizes", "to_kernel", "variant_spec",
+]

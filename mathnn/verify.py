@@ -265,7 +265,7 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
     which inputs are differentiated and what the backward takes from the forward's cache. Errors are
     measured against the size of the terms each gradient sums (the generated magnitude kernel).
     """
-    from .catalogue import draw_inputs, layers
+    from .catalogue import backward_arguments, draw_inputs, layers
 
     layer = layers()[name]
     spec = layer.spec
@@ -277,8 +277,8 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
         cases = []
         for _ in range(max(1, min(3, points // 500))):
             inputs = draw_inputs(layer, sizes, rng)
-            out, *cached = forward(**inputs)
-            cached = cached[:len([name for name in spec["cache"] if name != "out"])]  # then the extras
+            out, *extra = forward(**inputs)
+            cached = backward_arguments(spec, out, extra)
             dout = rng.standard_normal(out.shape)
             gradients = backward(dout, *cached)
             for wrt, gradient, scale in zip(spec["differentiated"], gradients, magnitude(dout, *cached)):

@@ -202,3 +202,36 @@ def test_a_spatial_batchnorm_backward_without_the_mean_path_is_named_through_the
     (result,) = [r for r in summary["functions"] if r["name"] == "spatial_batchnorm"]
     (dx,) = [g for g in result["gradients"] if g["name"] == "dx"]
     assert dx["diagnosis"].startswith("your dx matches the gradient without the path x → μ → x̂")
+
+
+RNN_STEP = '''
+import numpy as np
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    a = x @ Wx + prev_h @ Wh + b
+    next_h = np.tanh(a)
+    return next_h, (x, prev_h, Wx, Wh, a, next_h)
+
+
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, a, next_h = cache
+    da = {da}
+    return da @ Wx.T, da @ Wh.T, x.T @ da, {dWh}, da.sum(axis=0)
+'''
+
+
+@pytest.mark.parametrize("da, dWh, wrong, sentence", [
+    ("dnext_h * (1 - next_h ** 2)", "prev_h.T @ da", None, None),
+    ("dnext_h * (1 - next_h ** 2)", "da.T @ prev_h", "dWh", "your dWh is the transpose of the true gradient"),
+    ("dnext_h * (1 - next_h) ** 2", "prev_h.T @ da", "dx", "uses (1 − h_t)² for tanh′"),
+    ("dnext_h", "prev_h.T @ da", "dx", "leaves out tanh′"),
+    ("dnext_h * (1 - a ** 2)", "prev_h.T @ da", "dx", "computes tanh′ as 1 − a²"),
+])
+def test_rnn_step_homework_mistakes_are_named(tmp_path, da, dWh, wrong, sentence):
+    summary = _check(tmp_path, RNN_STEP.format(da=da, dWh=dWh))
+    (result,) = summary["functions"]
+    assert result["name"] == "rnn_step" and result["passed"] is (wrong is None)
+    if wrong is not None:
+        (gradient,) = [g for g in result["gradients"] if g["name"] == wrong]
+        assert not gradient["passed"] and sentence in (gradient.get("diagnosis") or ""), gradient

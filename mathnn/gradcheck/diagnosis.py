@@ -93,12 +93,11 @@ def layer_diagnosis(name: str) -> Diagnose:
     kernel computing the gradient a student with that mistake gets; a wrong gradient that matches one
     is told that mistake's sentence.
     """
-    from ..catalogue import layers, to_kernel
+    from ..catalogue import backward_arguments, layers, to_kernel
 
     layer = layers()[name]
     spec = layer.spec
     forward, backward = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
-    cached = len([key for key in spec["cache"] if key != "out"])
 
     reshape = spec["reshape"]
 
@@ -118,8 +117,8 @@ def layer_diagnosis(name: str) -> Diagnose:
             if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
                 return mistake["sentence"]
         if wrt in spec["differentiated"]:
-            _, *cache = forward(**arrays, **settings)
-            true = backward(dout, *cache[:cached])[spec["differentiated"].index(wrt)]
+            out, *cache = forward(**arrays, **settings)
+            true = backward(dout, *backward_arguments(spec, out, cache))[spec["differentiated"].index(wrt)]
             if _matches(np.broadcast_to(true, analytic.shape), analytic):
                 gradient = spec["gradients"][spec["differentiated"].index(wrt)]
                 return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "

@@ -175,11 +175,6 @@ def _rnn_weights(rng: np.random.Generator, d: int, h: int) -> Inputs:
     }
 
 
-def _rnn_step_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
-    n, d, h = _sizes(rng, variant, (2, 4, 5), 2, 5)
-    return {"x": rng.standard_normal((n, d)), "prev_h": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
-
-
 def _rnn_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     n, steps, d, h = _sizes(rng, variant, (2, 3, 4, 5), 2, 4)
     return {"x": rng.standard_normal((n, steps, d)), "h0": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
@@ -231,22 +226,20 @@ def _layer_pairs() -> list[Pair]:
 
 
 #: The pairs written here, not yet declared as layer rules: ReLU (the activations' topic, 1 in the
-#: lecture) and the RNN step and sequence (the RNN's topic, 2).
+#: lecture) and the RNN over a sequence (the RNN's topic, 2).
 _WRITTEN = (
     Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs, lecture_order=1),
-    Pair(
-        "rnn_step", ("x", "prev_h", "Wx", "Wh", "b"), ("x", "prev_h", "Wx", "Wh", "b"),
-        ("dx", "dprev_h", "dWx", "dWh", "db"), "dnext_h", _rnn_step_inputs, lecture_order=2,
-    ),
     Pair(
         "rnn", ("x", "h0", "Wx", "Wh", "b"), ("x", "h0", "Wx", "Wh", "b"), ("dx", "dh0", "dWx", "dWh", "db"),
         "dh", _rnn_inputs, _rnn_diagnosis, lecture_order=2,
     ),
 )
 
-#: The catalogue, in the order of the lecture (a stable sort: within a topic, as declared).
+#: The catalogue, in the order of the lecture; within a topic the rules' pairs (the RNN step) come
+#: before those written here (the sequence of steps).
 PAIRS: dict[str, Pair] = {
-    pair.name: pair for pair in sorted((*_WRITTEN, *_layer_pairs()), key=lambda pair: pair.lecture_order)
+    pair.name: pair
+    for pair in sorted((*_WRITTEN, *_layer_pairs()), key=lambda pair: (pair.lecture_order, pair in _WRITTEN))
 }
 
 

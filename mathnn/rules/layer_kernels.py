@@ -9,6 +9,7 @@ kernel of a layer with running averages, and :meth:`LayerKernels.spec`, the plai
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +143,9 @@ class LayerKernels:
         extra += tuple(self._forward_mistake_kernel(mistake, node_statements, defaults, arrays)
                        for mistake in self.forward_mistakes)
         tuned = (self.tuned.forward, self.tuned.backward) if self.tuned is not None else ()
+        names = [kernel.name for kernel in (forward, backward, magnitude, *mistakes, *extra, *tuned)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: two kernels would have the same name: {sorted(names)}")
         return (forward, backward, magnitude, *mistakes, *extra, *tuned)
 
     def _inference(self, node_statements: tuple[Statement, ...], defaults: dict[str, object],
@@ -273,6 +277,7 @@ class LayerKernels:
             "param_dict": self.cs231n.param_dict,
             "settings": dict(self.cs231n.settings),
             "cache": list(self.cs231n.cache),
+            "output": self.output.name,
             "forward_kernel": self.tuned.forward.name if self.tuned else forward.name,
             "backward_kernel": self.tuned.backward.name if self.tuned else backward.name,
             "extras": list(self.tuned.extras) if self.tuned else [],
@@ -299,7 +304,10 @@ class LayerKernels:
         }
 
     def mistake_kernel_name(self, mistake: Mistake | ForwardMistake) -> str:
-        return f"{self.name}_mistake_{mistake.name.replace(' ', '_').replace('-', '_')}"
+        """A Python name for the mistake's kernel: its name with every run of other characters as one ``_``
+        (``tanh′ as (1 − h)²`` gives ``tanh_as_1_h``)."""
+        slug = re.sub(r"[^0-9A-Za-z]+", "_", mistake.name).strip("_")
+        return f"{self.name}_mistake_{slug}"
 
 
 
