@@ -4,7 +4,7 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise activations at random points of the rule's declared domain and next to its kinks; for
-batch norm, the RNN step and softmax cross-entropy as vector-Jacobian products on random batches
+batch norm, the RNN step, softmax cross-entropy and the SVM loss as vector-Jacobian products on random batches
 (the check each rule names in its ``numeric_check``), with errors measured against the size of the
 terms each gradient sums; for a layer rule, from its generated ``SPEC``.
 """
@@ -255,6 +255,35 @@ def check_softmax_ce(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
                 weights * (probabilities + onehot),
             ))
         checks.append(_vjp_check("softmax_cross_entropy", "softmax_cross_entropy", {"rows": rows, "V": classes}, cases))
+    return checks
+
+
+def check_svm(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check multiclass_svm's dscores against its own loss, at scores away from every kink.
+
+    The loss is piecewise linear: a difference step must not cross a margin of 0. The scores are drawn
+    so that every margin is at least 0.05 from 0, far more than any step of the check.
+    """
+    from .kernels.svm import multiclass_svm
+
+    rng = np.random.default_rng(seed)
+    checks = []
+    for rows, classes in SOFTMAX_SHAPES:
+        cases = []
+        for _ in range(max(1, min(3, points // 500))):
+            targets = rng.integers(classes, size=rows)
+            onehot = np.eye(classes)[targets]
+            scores = rng.standard_normal((rows, classes))
+            margins = scores - scores[np.arange(rows), targets][:, None] + 1
+            near = (np.abs(margins) < 0.05) & (onehot == 0)
+            scores[near] += np.where(margins[near] >= 0, 0.1, -0.1)  # off the kink, on its own side
+            weights = rng.uniform(0.1, 1.0, size=(rows, 1))
+            _, dscores = multiclass_svm(scores, onehot, weights)
+            cases.append((
+                lambda v, o=onehot, w=weights: multiclass_svm(v, o.astype(v.dtype), w.astype(v.dtype))[0], scores,
+                None, dscores, weights * classes,
+            ))
+        checks.append(_vjp_check("multiclass_svm", "multiclass_svm", {"rows": rows, "C": classes}, cases))
     return checks
 
 

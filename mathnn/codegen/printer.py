@@ -63,6 +63,15 @@ class KernelPrinter(NumPyPrinter):
             code = f"np.maximum({code}, {self._print(arg)})"
         return code
 
+    def _print_Heaviside(self, expr: sp.Heaviside) -> str:
+        # 1 where the argument is positive, else 0 (H(0) = 0: the rule's declared kink value), in the
+        # argument's own dtype: float32 stays float32, and a complex step passes through
+        argument, at_zero = expr.args
+        if at_zero != 0 or not argument.is_Symbol:
+            raise ValueError(f"a kernel step must be Heaviside(name, 0); received {expr}")
+        name = self._print(argument)
+        return f"(np.real({name}) > 0).astype({name}.dtype)"
+
     def _print_Dot(self, expr: Dot) -> str:
         left, right = (self.parenthesize(arg, 60) for arg in expr.args)
         return f"{left} @ {right}"

@@ -111,6 +111,10 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
         if isinstance(node, sp.Function) and len(node.args) == 1:
             value = walk(node.args[0])
             return value.applyfunc(node.func) if isinstance(value, sp.MatrixBase) else node.func(value)
+        if isinstance(node, sp.Heaviside):  # the step with its declared value at 0 (the SVM's margins)
+            value, at_zero = walk(node.args[0]), node.args[1]
+            return (value.applyfunc(lambda entry: sp.Heaviside(entry, at_zero)) if isinstance(value, sp.MatrixBase)
+                    else sp.Heaviside(value, at_zero))
         raise TypeError(f"cannot evaluate {type(node).__name__} in array notation: {node}")
 
     return walk(expr)
