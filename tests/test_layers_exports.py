@@ -29,6 +29,12 @@ CS231N_NAMES = (
     "temporal_affine_backward",
     "temporal_affine_forward",
     "temporal_softmax_loss",
+    # the losses of assignment 2 and the word embedding of assignment 3
+    "WordEmbeddingCache",
+    "softmax_loss",
+    "svm_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
 )
 
 #: The module of each topic and the names it defines.
@@ -37,7 +43,8 @@ TOPICS = {
     "batchnorm": ("BatchNormCache", "batchnorm_forward", "batchnorm_backward", "SpatialBatchNormCache",
                   "spatial_batchnorm_forward", "spatial_batchnorm_backward"),
     "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
-    "losses": ("temporal_softmax_loss",),
+    "losses": ("softmax_loss", "svm_loss", "temporal_softmax_loss"),
+    "embedding": ("WordEmbeddingCache", "word_embedding_forward", "word_embedding_backward"),
 }
 
 

@@ -97,8 +97,9 @@ def rows(student: str, summary: dict[str, Any], assignment: Assignment | None) -
     reason (the first line of the diagnosis, or why the pair was not checked)."""
     from .runner import to_gradescope
 
-    results = {f"{result['forward_function']} / {result['backward_function']}": result
-               for result in summary["functions"]}
+    from .homework import PAIRS as pairs
+
+    results = {pairs[result["name"]].title: result for result in summary["functions"]}
     found = []
     for test in to_gradescope(summary, assignment)["tests"]:
         result = results.get(test["name"])

@@ -46,6 +46,7 @@ import numpy as np
 from ..errors import InputError
 from ..validate import count
 from . import tolerances
+from . import losses
 from . import worker as wire
 from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
 from .running import running_problems
@@ -104,6 +105,9 @@ class Pair:
         The backward function's name, when it is not ``<layer>_backward``.
     lecture_order : int
         Where the layer's topic comes in the lecture: :data:`PAIRS` lists the pairs in that order.
+    kind : {'layer', 'loss'}
+        'loss': one function ``<name>(x, y) -> (loss, dx)`` (softmax_loss, svm_loss), checked by
+        :func:`mathnn.gradcheck.losses.check_loss_point`; y is never differentiated.
     forward_diagnosis : callable, () -> callback (inputs, out) -> str or None, optional
         Names the mistake a wrong forward output matches.
     """
@@ -119,16 +123,22 @@ class Pair:
     backward_function: str | None = None
     lecture_order: int = 1000
     forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
+    kind: str = "layer"
 
     @property
     def forward(self) -> str:
-        """The forward function's name."""
-        return f"{self.layer or self.name}_forward"
+        """The forward function's name (a loss pair's one function: its name)."""
+        return self.name if self.kind == "loss" else f"{self.layer or self.name}_forward"
 
     @property
     def backward(self) -> str:
-        """The backward function's name."""
-        return self.backward_function or f"{self.layer or self.name}_backward"
+        """The backward function's name (a loss pair's one function: its name)."""
+        return self.name if self.kind == "loss" else self.backward_function or f"{self.layer or self.name}_backward"
+
+    @property
+    def title(self) -> str:
+        """'batchnorm_forward / batchnorm_backward', or the one function of a loss pair."""
+        return self.forward if self.forward == self.backward else f"{self.forward} / {self.backward}"
 
     def reference(self) -> Callable[..., tuple[np.ndarray, object]]:
         """mathnn's reference forward function, :mod:`mathnn.layers`.<layer>_forward."""
@@ -225,14 +235,25 @@ def _layer_pairs() -> list[Pair]:
     return pairs
 
 
-#: The pairs written here, not yet declared as layer rules: ReLU (the activations' topic, 1 in the
-#: lecture) and the RNN over a sequence (the RNN's topic, 2).
+def _embedding_diagnosis() -> Diagnose:
+    from .losses import embedding_diagnosis
+
+    return embedding_diagnosis()
+
+
+#: The pairs written here, not yet declared as layer rules: the losses (0 in the lecture, one function
+#: each, :mod:`mathnn.gradcheck.losses`), ReLU (the activations' topic, 1), the RNN over a sequence and
+#: the word embedding (the RNN's topic, 2).
 _WRITTEN = (
+    Pair("softmax_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.softmax_inputs, lecture_order=0, kind="loss"),
+    Pair("svm_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.svm_inputs, lecture_order=0, kind="loss"),
     Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs, lecture_order=1),
     Pair(
         "rnn", ("x", "h0", "Wx", "Wh", "b"), ("x", "h0", "Wx", "Wh", "b"), ("dx", "dh0", "dWx", "dWh", "db"),
         "dh", _rnn_inputs, _rnn_diagnosis, lecture_order=2,
     ),
+    Pair("word_embedding", ("x", "W"), ("W",), ("dW",), "dout", losses.embedding_inputs, _embedding_diagnosis,
+         lecture_order=2),
 )
 
 #: The catalogue, in the order of the lecture; within a topic the rules' pairs (the RNN step) come
@@ -422,12 +443,17 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     marks = narrow_marks(pair, gradients, out.dtype)
     along = student.along(fixed)
     names = dict(zip(pair.differentiated, pair.gradients))
+    diagnose = pair.diagnosis() if pair.diagnosis else None
+    indices = {name: value for name, value in fixed.items()  # the embedding's word indices x
+               if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
     report = check_gradients(
         lambda **inputs: along(inputs, next(iter(inputs)), [inputs[next(iter(inputs))]])[0],
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
         {name: values[name] for name in pair.differentiated}, dout.astype(np.float64), along=along,
         mode="full" if first_point else "random",  # entry by entry once, then random probes
-        seed=seed, diagnose=pair.diagnosis() if pair.diagnosis else None, names=names, rtol=marks or None,
+        seed=seed, names=names, rtol=marks or None,
+        diagnose=None if diagnose is None else (
+            lambda name, analytic, numeric, inputs, up: diagnose(name, analytic, numeric, {**indices, **inputs}, up)),
     )
     checked = report.to_dict()
     if first_point:  # after the check, whose nearby points must have the shape of this point's out
@@ -500,7 +526,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         for number in range(points):
             variant = number % 2
             values = pair.make_inputs(rng, variant)
-            point = _check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
+            check_point = losses.check_loss_point if pair.kind == "loss" else _check_point
+            point = check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
             passed = (point["forward"]["status"] == "ok" and not point["in_place"] and not point["problems"]
                       and all(gradient["passed"] for gradient in point["gradients"]))
             result["points"].append({

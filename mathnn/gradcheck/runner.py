@@ -212,14 +212,14 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
     else:
         pairs = complete + [name for name in required if name not in complete]
         if not pairs and not incomplete:
-            known = ", ".join(f"{pair.forward}/{pair.backward}" for pair in PAIRS.values())
+            known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
             summary["error"] = f"{student.name} defines none of the functions mathnn can check ({known})"
             return
     outcomes: dict[str, Result] = {}
     for name in pairs:
         pair = PAIRS[name]
         if name not in complete:
-            absent = incomplete.get(name) or f"{pair.forward} and {pair.backward}"
+            absent = incomplete.get(name) or pair.title.replace(" / ", " and ")
             if requested and name not in incomplete and name not in required:
                 summary["error"] = f"{student.name} does not define {absent}"
                 return
@@ -295,10 +295,12 @@ def format_pair(result: Result) -> str:
     from ..tables import format_table
 
     verdict = "passed" if result["passed"] else "FAILED"
-    lines = [f"{result['forward_function']} / {result['backward_function']}: {verdict}"]
+    functions = dict.fromkeys((result["forward_function"], result["backward_function"]))  # a loss: one function
+    lines = [f"{' / '.join(functions)}: {verdict}"]
     forward = result["forward"]
     if forward["status"] == "ok":
-        lines.append(f"  forward matches {forward['reference']} (max relative error {_number(forward['max_error'])})")
+        what = "loss" if len(functions) == 1 else "forward"
+        lines.append(f"  {what} matches {forward['reference']} (max relative error {_number(forward['max_error'])})")
     if result["precision"] and result["precision"] != "float64":
         lines.append(f"  precision: {result['precision']}")
     if result["gradients"]:
@@ -399,11 +401,11 @@ def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Resu
             if result is not None:
                 output, passed = format_pair(result), result["passed"]
             else:
-                reason = summary["error"] or f"{Path(summary['file']).name} does not define {pair.forward} and " \
-                    f"{pair.backward}"
-                output, passed = f"{pair.forward} / {pair.backward}: not checked: {reason}", False
+                reason = summary["error"] or f"{Path(summary['file']).name} does not define " + \
+                    pair.title.replace(" / ", " and ")
+                output, passed = f"{pair.title}: not checked: {reason}", False
             tests.append({
-                "name": f"{pair.forward} / {pair.backward}", "score": entry.points if passed else 0.0,
+                "name": pair.title, "score": entry.points if passed else 0.0,
                 "max_score": entry.points, "output": output, "visibility": entry.visibility,
             })
     return {"score": sum(test["score"] for test in tests), "output": seed_line, "visibility": "visible",

@@ -216,6 +216,49 @@ class StudentCode:
             raise wire.ProtocolError("dout came back with another shape")
         return arrays, dout_after, after
 
+    def loss(self, values: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(loss, gradient, the array arguments after the call) of a loss function ``f(x, y) -> (loss, dx)``.
+
+        The loss must be one real number (any shape of size 1), the gradient a real array; the shape of
+        the loss is what the finite differences (:meth:`along`) must return near the point.
+        """
+        pair = self.pair
+        gradient_name = pair.gradients[0]
+        specs, arrays = self._arguments(values)
+        answer, outputs = self._ask({"op": "loss", "function": pair.forward, "arguments": specs}, arrays, pair.forward)
+        if answer.get("wrong") == wire.describe(None):
+            raise StarterCodeError(pair.forward, "returns None")
+        if "wrong" in answer:
+            raise WrongOutputError(f"{pair.forward} must return (loss, {gradient_name}); it returned "
+                                   f"{str(answer['wrong'])[:80]}")
+        count = _field(answer, "after", int)
+        names = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
+        if not 0 <= count <= 2 or len(outputs) != count + len(names):
+            raise wire.ProtocolError("the loss answer has the wrong number of arrays")
+        found = []
+        for key, what in (("loss", "loss"), ("gradient", gradient_name)):
+            spec = answer.get(key)
+            if isinstance(spec, dict) and spec.get("describe") == wire.describe(None):
+                raise StarterCodeError(pair.forward, f"returns None as {what}")
+            if isinstance(spec, dict) and isinstance(spec.get("describe"), str):
+                raise WrongOutputError(f"{pair.forward} returned {spec['describe'][:80]} as {what}; expected "
+                                       f"{'a number' if key == 'loss' else 'an array'}")
+            if not (isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < count):
+                raise wire.ProtocolError(f"the description of {what} is malformed")
+            found.append(outputs[spec["array"]])
+        loss, gradient = found
+        if loss.size != 1:
+            raise WrongOutputError(f"{pair.forward} must return the loss as one number; it returned an array of shape "
+                                   f"{loss.shape}")
+        if loss.dtype.kind != "f":
+            loss = loss.astype(np.float64)
+        self.out_shape = loss.shape
+        after = dict(zip(names, outputs[count:]))
+        for name in names:
+            if after[name].shape != values[name].shape:
+                raise wire.ProtocolError("an argument came back with another shape")
+        return loss, gradient, after
+
     def along(self, fixed: Mapping[str, Any]) -> Callable[[dict, str, list], list]:
         """The ``along`` of :func:`mathnn.gradcheck.check.check_gradients`: many forward outputs per request."""
         pair = self.pair

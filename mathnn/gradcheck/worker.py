@@ -252,7 +252,8 @@ class Worker:
     gradients, dout and the forward's arguments after the call; when ``count`` is 1, a list of plain
     numbers is the one gradient's values), ``evaluate`` (call ``function`` at many points, each
     replacing argument ``position`` by one array; answer the outputs), ``update`` (call an update rule
-    ``function(w, dw, config)``; answer next_w, the returned config and w, dw after the call), ``drop``
+    ``function(w, dw, config)``; answer next_w, the returned config and w, dw after the call), ``loss``
+    (a loss ``function(x, y) -> (loss, dx)``; answer both and the arguments after the call), ``drop``
     (forget the slots). Arguments are ``{"array": i}`` (the i-th array of the request) or
     ``{"value": v}`` (JSON, e.g. bn_param) or ``{"dict": {key: argument}}`` (a dict with arrays). Any exception of the student's code is answered as
     ``{"error": details}``.
@@ -279,6 +280,8 @@ class Worker:
                 return self._evaluate(header, arrays)
             if op == "update":
                 return self._update(header, arrays)
+            if op == "loss":
+                return self._loss(header, arrays)
         except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt and SystemExit from student code too
             return {"error": error_details(error, self.path, header.get("stage"))}, []
         return {"error": {"kind": "protocol", "stage": None, "type": None, "message": f"unknown request {op!r}",
@@ -386,6 +389,29 @@ class Worker:
             results.append({"array": len(outputs)})
             outputs.append(out)
         return {"results": results}, outputs
+
+    def _loss(self, header: dict, arrays: list) -> tuple[dict, list]:
+        """A loss ``function(x, y) -> (loss, dx)``: answer both (as arrays, or described) and the arguments after it."""
+        import numpy as np
+
+        function = getattr(self.module, header["function"])
+        arguments = self._arguments(header["arguments"], arrays)
+        with np.errstate(all="ignore"):  # an overflow is judged by its result, NaN or inf
+            returned = function(*arguments)
+        after = [value for value in arguments if isinstance(value, np.ndarray)]
+        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+            return {"wrong": describe(returned)}, []
+        answer: dict = {}
+        sent: list = []
+        for key, value in zip(("loss", "gradient"), returned):
+            array = None if value is None else np.asarray(value)
+            if array is None or array.dtype.kind not in "fiu":
+                answer[key] = {"describe": describe(value)}
+            else:
+                answer[key] = {"array": len(sent)}
+                sent.append(array)
+        answer["after"] = len(sent)
+        return answer, [*sent, *after]
 
     def _update(self, header: dict, arrays: list) -> tuple[dict, list]:
         """An update rule: ``config`` is None or {key: {"array": i} | {"value": v}}; arrays and numbers come back."""

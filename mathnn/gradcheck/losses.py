@@ -1,0 +1,242 @@
+"""The loss functions and the word embedding of CS231n in the homework checker: inputs, named mistakes, the loss check.
+
+A **loss pair** (``softmax_loss``, ``svm_loss``) is one function ``f(x, y) -> (loss, dx)``: y holds
+integer labels and is never differentiated. At each point :func:`check_loss_point` compares the loss
+with mathnn's reference (:mod:`mathnn.layers`), checks dx against finite differences of the student's
+*own* loss in x (:func:`mathnn.gradcheck.check.check_gradients`, with the scalar loss as the output and
+upstream gradient 1) and against the reference's gradient, so a loss and a dx that are wrong together
+(both summed instead of averaged) are caught too. At the first point the function is also called at
+the same scores plus 1000, which changes neither loss: a softmax that does not subtract each row's
+maximum overflows there.
+
+The **word embedding** is an ordinary forward/backward pair (:mod:`mathnn.gradcheck.homework`) whose
+first argument x is integer word indices, drawn with repeated words on purpose and with words that
+never occur, so that ``dW[x] += dout`` (repeated indices overwrite instead of accumulate) and a dW that
+is not zero-initialised both show.
+
+The named mistakes are computed here from the reference, numpy only: a wrong loss or dx that matches
+one is told that mistake's sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import tolerances
+
+__all__ = [
+    "SHIFT", "check_loss_point", "embedding_diagnosis", "embedding_inputs", "loss_mistake", "softmax_inputs",
+    "svm_inputs",
+]
+
+#: The shift of every score in the overflow probe: e^1000 overflows float64 (and float32).
+SHIFT = 1000.0
+#: SVM test scores keep every margin at least this far from 0, so that no difference step crosses a kink.
+CLEARANCE = 0.3
+
+
+def _sizes(rng: np.random.Generator, variant: int, documented: tuple[int, ...], low: int, high: int) -> tuple[int, ...]:
+    from .homework import _sizes as sizes
+
+    return sizes(rng, variant, documented, low, high)
+
+
+def _labels(rng: np.random.Generator, n: int, classes: int) -> np.ndarray:
+    """N labels in [0, C), with a repeated class whenever N ≥ 2 (two examples of one class)."""
+    y = rng.integers(classes, size=n)
+    if n >= 2:
+        y[1] = y[0]
+    return y.astype(np.int64)
+
+
+def softmax_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
+    n, classes = _sizes(rng, variant, (4, 5), 2, 7)
+    return {"x": rng.standard_normal((n, classes)), "y": _labels(rng, n, classes)}
+
+
+def svm_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
+    """Scores whose margins are all at least CLEARANCE from 0: the hinge's kinks are never straddled."""
+    n, classes = _sizes(rng, variant, (4, 5), 2, 7)
+    y = _labels(rng, n, classes)
+    x = rng.standard_normal((n, classes))
+    rows = np.arange(n)
+    for _ in range(20):  # pushing one score off a kink may move another margin of its row onto one
+        margins = x - x[rows, y][:, None] + 1
+        near = np.abs(margins) < CLEARANCE
+        near[rows, y] = False
+        if not near.any():
+            break
+        x[near] += np.where(margins[near] >= 0, 1.0, -1.0) * CLEARANCE
+    return {"x": x, "y": y}
+
+
+def embedding_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
+    """Word indices with repeats (a word twice in a sentence, and across sentences) and unused words."""
+    n, steps, vocabulary, size = _sizes(rng, variant, (2, 4, 10, 3), 2, 12)
+    vocabulary = max(vocabulary, 4)
+    used = rng.choice(vocabulary, size=max(2, vocabulary // 2), replace=False)
+    x = rng.choice(used, size=(n, steps))
+    x[0, :2] = used[0]  # a word twice in one sentence
+    x[-1, -1] = used[0]  # and again in another
+    return {"x": x.astype(np.int64), "W": rng.standard_normal((vocabulary, size))}
+
+
+# -- named mistakes -----------------------------------------------------------------------------------
+
+def _close(candidate: np.ndarray | float, value: np.ndarray | float, dtype: np.dtype) -> bool:
+    candidate, value = np.asarray(candidate, dtype=np.float64), np.asarray(value, dtype=np.float64)
+    scale = max(float(np.max(np.abs(candidate), initial=0)), float(np.max(np.abs(value), initial=0)), 1e-300)
+    mark = tolerances.tolerance("mistake", dtype)
+    return candidate.shape == value.shape and bool(np.max(np.abs(candidate - value), initial=0) <= mark * scale)
+
+
+def loss_mistake(name: str, x: np.ndarray, y: np.ndarray, loss: float, dx: np.ndarray | None, dtype: np.dtype
+                 ) -> dict[str, str]:
+    """The named mistake a wrong ``loss`` or ``dx`` matches: {'loss': sentence, 'dx': sentence}, each if any."""
+    from .. import layers
+
+    reference_loss, reference_dx = getattr(layers, name)(x, y)
+    reference_loss, reference_dx = float(reference_loss), np.asarray(reference_dx, dtype=np.float64)
+    n = x.shape[0]
+    onehot = np.eye(x.shape[1])[y]
+    said: dict[str, str] = {}
+    if not _close(loss, reference_loss, dtype) and _close(loss, n * reference_loss, dtype):
+        said["loss"] = f"the loss is summed over the N = {n} examples, not averaged: divide it by N"
+    if name == "svm_loss" and _close(loss, reference_loss + 1, dtype):
+        said["loss"] = ("the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is "
+                        "always 1, which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only")
+    if dx is None or dx.shape != reference_dx.shape or _close(dx, reference_dx, dtype):
+        return said
+    if _close(dx, n * reference_dx, dtype):
+        said["dx"] = f"dx is not divided by N = {n}: the loss is an average over the examples, so is its gradient"
+    elif name == "softmax_loss" and _close(dx, reference_dx + onehot / n, dtype):
+        said["dx"] = ("dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
+                      "x[i, y[i]] before dividing by N")
+    elif name == "svm_loss":
+        positive = ((x - x[np.arange(n), y][:, None] + 1 > 0) & (onehot == 0)).sum(axis=1, keepdims=True)
+        if _close(dx, reference_dx + onehot * positive / n, dtype):
+            said["dx"] = ("dx of the correct class misses −(number of positive margins)/N: every wrong class inside "
+                          "the margin pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N")
+    return said
+
+
+def embedding_diagnosis() -> Any:
+    """A ``diagnose`` callback for word_embedding_backward: overwritten repeats, a dW not started at zero."""
+
+    def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        x, W = inputs.get("x"), inputs.get("W")
+        if name != "W" or x is None or W is None or analytic.shape != np.shape(W):
+            return None
+        correct = np.zeros(np.shape(W))
+        np.add.at(correct, x, dout)
+        overwritten = np.zeros(np.shape(W))
+        overwritten[x] += dout  # numpy writes each repeated row once: the last gradient wins
+        dtype = analytic.dtype
+        if not _close(overwritten, correct, dtype) and _close(analytic, overwritten, dtype):
+            return ("dW[x] += dout: repeated indices overwrite instead of accumulate (numpy's += writes a row that x "
+                    "names twice only once, keeping one of its gradients); use np.add.at(dW, x, dout), which adds "
+                    "every one")
+        unused = np.setdiff1d(np.arange(np.shape(W)[0]), x)
+        if unused.size and np.any(analytic[unused] != 0):
+            return (f"dW is nonzero at the rows of words that x never uses (rows {unused[:5].tolist()}): dW is not "
+                    "zero-initialised; start from np.zeros_like(W) (np.empty_like keeps whatever was in memory)")
+        return None
+
+    return diagnose
+
+
+# -- the check of one point -----------------------------------------------------------------------------
+
+def _loss_value(name: str, loss: np.ndarray) -> float:
+    return float(np.asarray(loss, dtype=np.float64).reshape(()))
+
+
+def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.random.Generator, seed: int,
+                     first_point: bool, result: dict[str, Any]) -> dict[str, Any]:
+    """One point of :func:`mathnn.gradcheck.homework.check_pair` for a loss pair: fills ``result``."""
+    from .check import check_gradients
+    from .homework import _changed, _differs
+    from .probes import narrow_marks
+
+    name = pair.forward
+    x, y = values["x"], values["y"]
+    loss, dx, after = student.loss(values)
+    dtype = loss.dtype if loss.dtype.kind == "f" else np.dtype(np.float64)
+    result["in_place"] += [{"function": name, "argument": argument} for argument in _changed(values, after)]
+    value = _loss_value(name, loss)
+    reference_loss, _ = pair.reference()(x.copy(), y.copy())
+    reference = float(reference_loss)
+    tolerance = tolerances.tolerance("forward", dtype)
+    error = abs(value - reference) / max(abs(reference), np.finfo(np.float64).tiny)
+    dx_shaped = dx if dx.shape == x.shape else None
+    mistakes = loss_mistake(name, x, y, value, dx_shaped, dtype) if np.isfinite(value) else {}
+    result["forward"] = {"status": "ok", "max_error": error, "tolerance": tolerance, "reference": f"mathnn.layers.{name}",
+                         "message": None}
+    if not np.isfinite(value):
+        result["problems"].append(f"{name} returned a NaN or inf loss at finite scores")
+    if not error <= tolerance:
+        result["forward"]["status"] = "mismatch"
+        result["forward"]["message"] = (
+            f"{name}'s loss is {value:.6g}; mathnn.layers.{name} gives {reference:.6g} (relative error {error:.2e}, "
+            f"pass mark {tolerance:.0e})" + (f": {mistakes['loss']}" if "loss" in mistakes else "")
+        )
+    if dx_shaped is None:
+        result["problems"].append(f"{name} returned dx of shape {dx.shape}; expected {x.shape}, the shape of x")
+        return result
+    if not np.all(np.isfinite(dx)):
+        result["problems"].append(f"{name} returned dx with NaN or inf entries at finite scores")
+    if first_point:
+        result["problems"] += _repeat_and_overflow_problems(student, pair, values, loss, dx, dtype)
+    along = student.along({"y": y})
+
+    def diagnose(gradient: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        return loss_mistake(name, x, y, value, analytic, dtype).get("dx")
+
+    marks = narrow_marks(pair, [dx], dtype)
+    report = check_gradients(
+        lambda **inputs: along(inputs, "x", [inputs["x"]])[0], {"x": dx.astype(np.float64)}, {"x": x},
+        np.ones(loss.shape), along=along, mode="full" if first_point else "random", seed=seed, diagnose=diagnose,
+        names={"x": "dx"}, rtol=marks or None,
+    )
+    checked = report.to_dict()
+    result["gradients"] = [{**gradient, "input": "x"} for gradient in checked["gradients"]]
+    result["problems"] += [problem.replace("f_vjp", name) for problem in checked["problems"]]
+    result["precision"] = checked["precision"]
+    result["evaluations"] += checked["evaluations"]
+    if report:  # dx is the gradient of the student's loss: is that loss's gradient the reference's?
+        _, reference_dx = pair.reference()(x.copy(), y.copy())
+        gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))
+        if gap is not None and gap > tolerances.tolerance("forward", dtype):
+            said = mistakes.get("dx") or ("it agrees with finite differences of your loss, so your loss is what "
+                                          "differs" if result["forward"]["status"] == "mismatch" else None)
+            result["problems"].append(
+                f"dx differs from the gradient of mathnn.layers.{name} (max relative error {gap:.2e}, pass mark "
+                f"{tolerances.tolerance('forward', dtype):.0e})" + (f": {said}" if said else "")
+            )
+    return result
+
+
+def _repeat_and_overflow_problems(student: Any, pair: Any, values: dict[str, Any], loss: np.ndarray,
+                                  dx: np.ndarray, dtype: np.dtype) -> list[str]:
+    """The same call twice must agree; and the scores plus SHIFT (the same loss) must not overflow."""
+    from .homework import _differs
+
+    name, problems = pair.forward, []
+    again, dx_again, _ = student.loss(values)
+    for what, first, second in (("loss", loss, again), ("dx", dx, dx_again)):
+        gap = _differs(np.asarray(first), np.asarray(second), np.dtype(dtype))
+        if gap is not None:
+            problems.append(f"{name} returned a different {what} when called again with the same inputs (relative "
+                            f"difference {gap:.1e}): it keeps state between calls or draws random numbers")
+    shifted = {**values, "x": values["x"] + SHIFT}
+    big_loss, big_dx, _ = student.loss(shifted)
+    if not (np.all(np.isfinite(big_loss)) and np.all(np.isfinite(big_dx))):
+        what = " and ".join(part for part, array in (("loss", big_loss), ("dx", big_dx)) if not np.all(np.isfinite(array)))
+        hint = ("e^x overflows (e^710 is inf in float64, e^89 in float32): subtract each row's maximum score before "
+                "exponentiating, which changes nothing mathematically" if name == "softmax_loss" else
+                "large scores must give the same loss as small ones")
+        problems.append(f"{name} returned a NaN or inf {what} at the test scores plus {SHIFT:g} (the same loss and dx: "
+                        f"adding a constant to every score changes neither): {hint}")
+    return problems
