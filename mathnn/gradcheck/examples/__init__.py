@@ -6,8 +6,8 @@ first use. ``mathnn check`` passes the correct ones and, for each buggy one, fai
 names the gradient) that the bug breaks:
 
 =========================  ===============================================================
-correct                    every layer, plainly in numpy, caches as tuples: passes
-correct_float32            every layer computed in float32: passes with float32's pass marks
+correct                    every layer and loss, plainly in numpy, caches as tuples: passes
+correct_float32            every layer and loss computed in float32: passes with float32's pass marks
 correct_dict_cache         affine, batchnorm, rnn_step, rnn with dict caches: passes
 relu_kink                  a correct ReLU checked at exact zeros (its kink): passes
 bn_missing_mean_path       batchnorm dx without the path through μ: fails on dx

@@ -175,3 +175,39 @@ def temporal_affine_backward(dout, cache):
     dw = dout.reshape(N * T, M).T.dot(x.reshape(N * T, D)).T
     db = dout.sum(axis=(0, 1))
     return dx, dw, db
+
+
+def softmax_loss(x, y):
+    N = x.shape[0]
+    shifted = x - np.max(x, axis=1, keepdims=True)  # e^x cannot overflow
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.sum(log_probs[np.arange(N), y]) / N
+    dx = np.exp(log_probs)
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return loss, dx
+
+
+def svm_loss(x, y):
+    N = x.shape[0]
+    correct = x[np.arange(N), y]
+    margins = np.maximum(0, x - correct[:, None] + 1.0)
+    margins[np.arange(N), y] = 0
+    loss = np.sum(margins) / N
+    dx = (margins > 0).astype(x.dtype)
+    dx[np.arange(N), y] -= np.sum(margins > 0, axis=1)
+    dx /= N
+    return loss, dx
+
+
+def word_embedding_forward(x, W):
+    out = W[x]
+    cache = (x, W)
+    return out, cache
+
+
+def word_embedding_backward(dout, cache):
+    x, W = cache
+    dW = np.zeros_like(W)
+    np.add.at(dW, x, dout)  # a word that occurs twice gets both gradients
+    return dW

@@ -176,3 +176,43 @@ def temporal_affine_backward(dout, cache):
     dw = x.reshape(N * T, D).T.dot(dout.reshape(N * T, M))
     db = dout.sum(axis=(0, 1))
     return dx, dw, db
+
+
+def softmax_loss(x, y):
+    (x,) = _f32(x)
+    N = x.shape[0]
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.sum(log_probs[np.arange(N), y]) / N
+    dx = np.exp(log_probs)
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return loss, dx
+
+
+def svm_loss(x, y):
+    (x,) = _f32(x)
+    N = x.shape[0]
+    correct = x[np.arange(N), y]
+    margins = np.maximum(0, x - correct[:, None] + 1)
+    margins[np.arange(N), y] = 0
+    loss = np.sum(margins) / N
+    dx = (margins > 0).astype(np.float32)
+    dx[np.arange(N), y] -= np.sum(margins > 0, axis=1)
+    dx /= N
+    return loss, dx
+
+
+def word_embedding_forward(x, W):
+    (W,) = _f32(W)
+    out = W[x]
+    cache = (x, W)
+    return out, cache
+
+
+def word_embedding_backward(dout, cache):
+    x, W = cache
+    (dout,) = _f32(dout)
+    dW = np.zeros_like(W)
+    np.add.at(dW, x, dout)
+    return dW
