@@ -1,0 +1,217 @@
+"""softmax_loss, svm_loss and the word embedding: the SVM rule's proof, the layers, and `mathnn check` on them.
+
+Each named mistake is a small homework written here (the correct one with a line changed), checked in
+this process; one correct file goes through the sandbox, float64 and float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from mathnn.errors import InputError
+from mathnn.gradcheck.homework import PAIRS, check_pair, resolve
+from mathnn.gradcheck.runner import check_file, format_text, to_gradescope, to_json
+from mathnn.layers import softmax_loss, svm_loss, word_embedding_backward, word_embedding_forward
+
+CORRECT = textwrap.dedent("""
+    import numpy as np
+
+    def softmax_loss(x, y):
+        n = x.shape[0]
+        shifted = x - np.max(x, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        loss = -np.sum(log_probs[np.arange(n), y]) / n
+        dx = np.exp(log_probs)
+        dx[np.arange(n), y] -= 1
+        dx = dx / n
+        return loss, dx
+
+    def svm_loss(x, y):
+        n = x.shape[0]
+        correct = x[np.arange(n), y]
+        margins = np.maximum(0, x - correct[:, None] + 1.0)
+        margins[np.arange(n), y] = 0
+        loss = np.sum(margins) / n
+        dx = (margins > 0).astype(x.dtype)
+        dx[np.arange(n), y] -= np.sum(margins > 0, axis=1)
+        dx = dx / n
+        return loss, dx
+
+    def word_embedding_forward(x, W):
+        return W[x], (x, W)
+
+    def word_embedding_backward(dout, cache):
+        x, W = cache
+        dW = np.zeros_like(W)
+        np.add.at(dW, x, dout)
+        return dW
+""")
+
+#: name -> (pair, the line changed, its replacement, text the diagnosis must contain)
+MISTAKES = {
+    "softmax summed, not averaged": (
+        "softmax_loss", ("loss = -np.sum(log_probs[np.arange(n), y]) / n", "dx = dx / n\n    return loss, dx\n\ndef svm"),
+        ("loss = -np.sum(log_probs[np.arange(n), y])", "return loss, dx\n\ndef svm"),
+        ["the loss is summed over the N = 4 examples, not averaged", "dx is not divided by N = 4"],
+    ),
+    "softmax without the max": (
+        "softmax_loss", ("shifted = x - np.max(x, axis=1, keepdims=True)",), ("shifted = x",),
+        ["NaN or inf loss at the test scores plus 1000", "subtract each row's maximum score"],
+    ),
+    "softmax dx without the -1": (
+        "softmax_loss", ("    dx[np.arange(n), y] -= 1\n",), ("",), ["dx misses the −1 at the correct class"],
+    ),
+    "svm counts the correct class": (
+        "svm_loss", ("    margins[np.arange(n), y] = 0\n",), ("",), ["the correct class is counted in the margin sum"],
+    ),
+    "svm dx without the count": (
+        "svm_loss", ("dx[np.arange(n), y] -= np.sum(margins > 0, axis=1)",), ("dx[np.arange(n), y] = 0",),
+        ["dx of the correct class misses −(number of positive margins)/N"],
+    ),
+    "svm summed, not averaged": (
+        "svm_loss", ("loss = np.sum(margins) / n", "dx = dx / n\n    return loss, dx\n\ndef word"),
+        ("loss = np.sum(margins)", "return loss, dx\n\ndef word"),
+        ["the loss is summed over the N = 4 examples", "dx is not divided by N = 4"],
+    ),
+    "embedding overwrites repeats": (
+        "word_embedding", ("np.add.at(dW, x, dout)",), ("dW[x] += dout",),
+        ["dW[x] += dout: repeated indices overwrite instead of accumulate", "np.add.at"],
+    ),
+    "embedding dW not zeroed": (
+        "word_embedding", ("dW = np.zeros_like(W)",), ("dW = np.full_like(W, 0.5)",),
+        ["dW is not zero-initialised", "nonzero dW when dout is zero"],
+    ),
+}
+
+
+def module(source: str) -> ModuleType:
+    student = ModuleType("student_losses")
+    exec(compile(source, "student_losses.py", "exec"), student.__dict__)
+    return student
+
+
+@pytest.mark.parametrize("pair", ["softmax_loss", "svm_loss", "word_embedding"])
+def test_the_correct_homework_passes_in_process(pair):
+    result = check_pair(module(CORRECT), pair)
+    assert result["passed"], result["diagnosis"]
+    assert result["forward"]["max_error"] <= 1e-12
+    assert [g["name"] for g in result["gradients"]] == list(PAIRS[pair].gradients)
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_each_mistake_fails_and_is_named(name):
+    pair, old, new, said = MISTAKES[name]
+    source = CORRECT
+    for before, after in zip(old, new):
+        assert before in source
+        source = source.replace(before, after)
+    result = check_pair(module(source), pair)
+    assert not result["passed"]
+    for text in said:
+        assert text in result["diagnosis"], result["diagnosis"]
+
+
+def test_a_correct_file_passes_through_the_sandbox_in_float64_and_float32(tmp_path):
+    path = tmp_path / "losses_hw.py"
+    float32 = CORRECT.replace("def softmax_loss(x, y):\n", "def softmax_loss(x, y):\n    x = x.astype(np.float32)\n")
+    float32 = float32.replace("def svm_loss(x, y):\n", "def svm_loss(x, y):\n    x = x.astype(np.float32)\n")
+    path.write_text(CORRECT + float32.replace("def softmax_loss", "def f32_softmax").replace("def svm_loss", "def f32_svm"))
+    (tmp_path / "f32_hw.py").write_text(float32)
+    summary = check_file(path, ["softmax_loss", "svm_loss", "word_embedding_backward"], seed=5)
+    assert summary["passed"], format_text(summary)
+    text = format_text(summary)
+    assert "softmax_loss: passed" in text and "loss matches mathnn.layers.softmax_loss" in text
+    assert "softmax_loss / softmax_loss" not in text
+    names = [test["name"] for test in to_gradescope(summary)["tests"]]
+    assert names == ["softmax_loss", "svm_loss", "word_embedding_forward / word_embedding_backward"]
+    assert [f["name"] for f in to_json(summary)["functions"]] == ["softmax_loss", "svm_loss", "word_embedding"]
+    f32 = check_file(tmp_path / "f32_hw.py", ["softmax_loss", "svm_loss"], seed=5)
+    assert f32["passed"], format_text(f32)
+    assert all("float32" in result["precision"] for result in f32["functions"])
+
+
+def test_pairs_resolve_by_function_name_and_draw_repeated_indices():
+    assert resolve("softmax_loss") is PAIRS["softmax_loss"] and PAIRS["softmax_loss"].title == "softmax_loss"
+    assert resolve("word_embedding_backward") is PAIRS["word_embedding"]
+    inputs = PAIRS["word_embedding"].test_inputs(seed=0)
+    x = inputs["x"]
+    assert x.dtype.kind == "i" and len(np.unique(x)) < x.size and len(np.unique(x)) < inputs["W"].shape[0]
+    y = PAIRS["svm_loss"].test_inputs(seed=0)["y"]
+    assert y.dtype.kind == "i" and len(np.unique(y)) < y.size
+    svm = PAIRS["svm_loss"].make_inputs(np.random.default_rng(7), 1)
+    x, y = svm["x"], svm["y"]
+    margins = x - x[np.arange(len(y)), y][:, None] + 1
+    margins[np.arange(len(y)), y] = 1
+    assert np.abs(margins).min() >= 0.3  # no difference step crosses a kink
+
+
+# -- the layers ---------------------------------------------------------------------------------------
+
+def test_the_losses_match_the_textbook_formulas_and_keep_float32():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 4)), np.array([0, 3, 3, 1, 2, 0])
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    loss, dx = softmax_loss(x, y)
+    np.testing.assert_allclose(loss, -np.log(p[np.arange(6), y]).mean(), rtol=1e-13)
+    np.testing.assert_allclose(dx, (p - np.eye(4)[y]) / 6, rtol=1e-12, atol=1e-16)
+    margins = np.maximum(0, x - x[np.arange(6), y][:, None] + 1)
+    margins[np.arange(6), y] = 0
+    np.testing.assert_allclose(svm_loss(x, y)[0], margins.sum() / 6, rtol=1e-13)
+    for f in (softmax_loss, svm_loss):
+        loss32, dx32 = f(x.astype(np.float32), y)
+        assert loss32.dtype == dx32.dtype == np.float32
+    big_loss, big_dx = softmax_loss(x + 1000, y)  # the reference stays finite where e^x overflows
+    assert np.isfinite(big_loss) and np.all(np.isfinite(big_dx))
+    np.testing.assert_allclose(big_loss, loss, rtol=1e-10)
+
+
+def test_svm_takes_0_at_a_margin_exactly_0():
+    # margin of class 1 is 1.0 - 2.0 + 1 = 0: the kink; class 2's is positive
+    loss, dx = svm_loss(np.array([[2.0, 1.0, 1.5]]), np.array([0]))
+    assert float(loss) == 0.5 and dx.tolist() == [[-1.0, 0.0, 1.0]]
+
+
+def test_loss_inputs_are_refused_with_the_argument_named():
+    with pytest.raises(InputError, match=r"y: expected an integer array of shape \(N,\) = \(2,\) with values in \[0, 3\)"):
+        svm_loss(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(InputError, match="y: expected an integer array.*received array of dtype float64"):
+        softmax_loss(np.zeros((2, 3)), np.zeros(2))
+    with pytest.raises(InputError, match=r"x: expected a 2-D array of shape \(N, C\)"):
+        softmax_loss(np.zeros(3), np.array([0]))
+    with pytest.raises(InputError, match=r"x: expected an integer array of shape \(N, T\).*received 4 at index \(0, 1\)"):
+        word_embedding_forward(np.array([[0, 4]]), np.zeros((4, 2)))
+    _, cache = word_embedding_forward(np.array([[0, 1]]), np.zeros((4, 2)))
+    with pytest.raises(InputError, match=r"dout: expected shape \(1, 2, 2\)"):
+        word_embedding_backward(np.zeros((1, 2, 3)), cache)
+
+
+def test_the_embedding_accumulates_repeated_words():
+    W = np.arange(8.0).reshape(4, 2).astype(np.float32)
+    x = np.array([[1, 1], [3, 1]])
+    out, cache = word_embedding_forward(x, W)
+    assert out.dtype == np.float32 and out.tolist() == [[[2, 3], [2, 3]], [[6, 7], [2, 3]]]
+    dW = word_embedding_backward(np.ones((2, 2, 2), dtype=np.float32), cache)
+    assert dW.dtype == np.float32 and dW.tolist() == [[0, 0], [3, 3], [0, 0], [1, 1]]
+
+
+# -- the rule -----------------------------------------------------------------------------------------
+
+def test_the_svm_rule_is_proven_and_a_kernel_without_the_correct_class_term_is_not():
+    from mathnn.rules.core import Statement
+    from mathnn.rules.svm import positive, svm_kernel, svm_kernel_claims, weights
+
+    assert all(claim.holds for claim in svm_kernel_claims(svm_kernel)), svm_kernel_claims(svm_kernel)
+    wrong = dataclasses.replace(svm_kernel, statements=(
+        *svm_kernel.statements[:4], Statement("dscores", weights * positive, "no −count at the correct class")))
+    assert [claim.holds for claim in svm_kernel_claims(wrong)] == [True, True, True, False]
+
+
+def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
+    from mathnn.verify import check_svm
+
+    assert all(check.passed for check in check_svm(points=500))
