@@ -116,6 +116,18 @@ def test_each_mistake_fails_and_is_named(name):
         assert text in result["diagnosis"], result["diagnosis"]
 
 
+@pytest.mark.parametrize("body, said", [
+    ("pass", "softmax_loss is not implemented yet (still the starter code?): it returns None"),
+    ("return 1.0", "softmax_loss must return (loss, dx); it returned"),
+    ("return None, x", "softmax_loss is not implemented yet (still the starter code?): it returns None as loss"),
+    ("return x, x", "softmax_loss must return the loss as one number; it returned an array of shape (4, 5)"),
+    ("return 'a', x", "softmax_loss returned a str"),
+])
+def test_a_loss_of_the_wrong_form_is_said_once(body, said):
+    result = check_pair(module(f"def softmax_loss(x, y):\n    {body}\n"), "softmax_loss")
+    assert not result["passed"] and said in result["diagnosis"], result["diagnosis"]
+
+
 def test_a_correct_file_passes_through_the_sandbox_in_float64_and_float32(tmp_path):
     path = tmp_path / "losses_hw.py"
     float32 = CORRECT.replace("def softmax_loss(x, y):\n", "def softmax_loss(x, y):\n    x = x.astype(np.float32)\n")

@@ -247,6 +247,9 @@ class StudentCode:
                 raise wire.ProtocolError(f"the description of {what} is malformed")
             found.append(outputs[spec["array"]])
         loss, gradient = found
+        for array, what in ((loss, "loss"), (gradient, gradient_name)):
+            if array.dtype.kind not in "fiu":  # the worker sends only these: anything else is not its answer
+                raise wire.ProtocolError(f"{what} came back as dtype {array.dtype}")
         if loss.size != 1:
             raise WrongOutputError(f"{pair.forward} must return the loss as one number; it returned an array of shape "
                                    f"{loss.shape}")
