@@ -169,7 +169,7 @@ def test_check_pair_needs_at_least_one_point():
 
 def test_catalogue_names_and_inputs():
     assert resolve("batchnorm_backward") is PAIRS["batchnorm"] is resolve("batchnorm")
-    with pytest.raises(InputError, match="expected one of softmax_loss, svm_loss, affine, temporal_affine, relu, "
+    with pytest.raises(InputError, match="expected one of affine, temporal_affine, softmax_loss, svm_loss, relu, "
                                          "rnn_step, rnn, word_embedding, batchnorm"):
         resolve("conv")
     assert PAIRS["batchnorm"].gradients == ("dx", "dgamma", "dbeta")
@@ -505,10 +505,10 @@ def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
     ("argv", "message"),
     [
         (["no_such_file.py"], "mathnn check: could not check no_such_file.py: no such file"),
-        (["{empty}"], "empty.py defines none of the functions mathnn can check (softmax_loss, svm_loss, "
-                      "affine_forward/affine_backward, "),
+        (["{empty}"], "empty.py defines none of the functions mathnn can check (affine_forward/affine_backward, "),
         (["{empty}", "--function", "relu"], "empty.py does not define relu_forward and relu_backward"),
-        (["{empty}", "--function", "conv"], "argument --function: expected one of softmax_loss, svm_loss, affine, "),
+        (["{empty}", "--function", "conv"],
+         "argument --function: expected one of affine, temporal_affine, softmax_loss, svm_loss, "),
         (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received '0'"),
         (["{empty}", "--memory", "20"], "--memory 20 MB is below what the checker itself uses"),
     ],
