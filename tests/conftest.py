@@ -7,8 +7,9 @@ Markers select, they never skip: ``pytest -m "not slow"`` for a quick run, ``-m 
 * ``browser``: drives Debian's Chromium over the site.
 
 The proof cache (:mod:`mathnn.rules.cache`) points at a fresh folder for the whole session, shared by
-every test and every ``mathnn``/``mkdocs`` subprocess: each rule is proven for real at least once
-per run, no developer's cache is read, and no rule is proven twice.
+every test, every xdist worker and every ``mathnn``/``mkdocs`` subprocess: each rule is proven for
+real at least once per run, no developer's cache is read, and a rule is proven twice only when two
+workers reach it at the same moment.
 """
 
 from __future__ import annotations
@@ -30,10 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 _SESSION_CACHE = "_mathnn_session_cache"
 
 
+#: Set by the controlling process, inherited by xdist's workers: the folder they all share.
+_SHARED = "MATHNN_TEST_SESSION_PROOFS"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    shared = os.environ.get(_SHARED)
+    if os.environ.get("PYTEST_XDIST_WORKER") and shared:  # a worker: prove into the session's one folder
+        os.environ["MATHNN_CACHE_DIR"] = shared
+        return
     folder = tempfile.mkdtemp(prefix="mathnn-proofs-")
     setattr(config, _SESSION_CACHE, (folder, os.environ.get("MATHNN_CACHE_DIR")))
-    os.environ["MATHNN_CACHE_DIR"] = folder
+    os.environ["MATHNN_CACHE_DIR"] = os.environ[_SHARED] = folder
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -41,6 +50,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if folder is None:
         return
     shutil.rmtree(folder, ignore_errors=True)
+    os.environ.pop(_SHARED, None)
     if before is None:
         os.environ.pop("MATHNN_CACHE_DIR", None)
     else:

@@ -55,7 +55,7 @@ def test_derive_latex(capsys):
 def test_unknown_rule_is_one_clear_message_without_traceback():
     result = run("derive", "sigmod")
     assert result.returncode == 2
-    assert "unknown rule 'sigmod'; known rules: affine, sigmoid, tanh, relu, leaky_relu" in result.stderr
+    assert "unknown rule 'sigmod'; known rules: affine, svm, sigmoid, tanh, relu, leaky_relu" in result.stderr
     assert "Traceback" not in result.stderr
     result = run("verify", "relu", "softmax")
     assert result.returncode == 2 and "unknown rule 'softmax'" in result.stderr
