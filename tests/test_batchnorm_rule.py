@@ -142,7 +142,7 @@ def test_derive_batchnorm_prints_every_step(capsys):
     out = capsys.readouterr().out
     for fragment in ("one column over a batch of N", "∂L/∂x̂ (from y)", "∂L/∂σ² (from 1/√(σ²+ε))", "∂L/∂μ (from x̃)",
                      "∂L/∂x (from x̃)", "∂L/∂γ", "∂L/∂β", "no mean path", "no variance path", "Facts, proven for symbolic N",
-                     "BatchSum(x̂) = 0"):
+                     "Σᵢ(x̂) = 0"):
         assert fragment in out, fragment
     assert "Proof (all claims hold" in out
 

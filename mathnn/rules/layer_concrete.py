@@ -140,7 +140,9 @@ class ConcreteLayer:
             for n in self.nodes
         )
         derived = tuple(
-            Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"), shown(adjoint[wrt])))
+            Equation(((f"∂L/∂{text(wrt)}[0,0]", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}_{{0,0}}}}"),
+                      shown(adjoint[wrt][0, 0])),
+                     f"the first of its {adjoint[wrt].rows}×{adjoint[wrt].cols} entries; every entry is proven")
             for wrt in self.differentiated
         )
         closed = tuple(
@@ -155,7 +157,7 @@ class ConcreteLayer:
         )
         sections = [
             Section("Forward graph, in array notation", forward),
-            Section(f"Reverse accumulation entry by entry, at {at_size}", derived),
+            Section(f"Reverse accumulation entry by entry, at {at_size}: one entry of each gradient", derived),
             Section("Textbook closed form (declared, then proven equal at each size)", closed),
         ]
         if mistakes:

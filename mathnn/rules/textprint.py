@@ -19,7 +19,30 @@ class TextPrinter(StrPrinter):
     printmethod = "_mathnn_text"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
+        entry = _ENTRY.match(expr.name)
+        if entry:  # one entry of a matrix of symbols (a proof at concrete sizes): x[0,1]
+            return f"{entry.group(1)}[{entry.group(2)},{entry.group(3)}]"
         return _from_latex(expr.name) if "\\" in expr.name else pretty_symbol(expr.name)
+
+    # array notation: numpy's @ and ᵀ, and the sums over the batch (index i) and along a row (index k),
+    # as their LaTeX forms write them
+    def _print_Dot(self, expr: sp.Expr) -> str:
+        return " @ ".join(self.parenthesize(arg, 60) for arg in expr.args)
+
+    def _print_Transposed(self, expr: sp.Expr) -> str:
+        return f"{self.parenthesize(expr.args[0], 1000, strict=True)}ᵀ"
+
+    def _print_BatchSum(self, expr: sp.Expr) -> str:
+        return f"Σᵢ({self._print(expr.args[0])})"
+
+    def _print_RowSum(self, expr: sp.Expr) -> str:
+        return f"Σₖ({self._print(expr.args[0])})"
+
+    def _print_TotalSum(self, expr: sp.Expr) -> str:
+        return f"Σ({self._print(expr.args[0])})"
+
+    def _print_RowMax(self, expr: sp.Expr) -> str:
+        return f"maxₖ({self._print(expr.args[0])})"
 
     _print_MatrixSymbol = _print_Symbol
 
@@ -65,6 +88,9 @@ class TextPrinter(StrPrinter):
         ]
         return "{" + "; ".join(branches) + "}"
 
+
+#: The name of one entry of a matrix of symbols (``symbol_matrix``): name_row_column.
+_ENTRY = re.compile(r"^(\w+?)_(\d+)_(\d+)$")
 
 #: LaTeX found in display-only symbol names, and its plain-text reading.
 _LATEX_WORDS = {"\\delta": "δ", "\\left(": "(", "\\right)": ")", "\\mathbf{1}": "1"}
