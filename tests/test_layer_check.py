@@ -235,3 +235,14 @@ def test_rnn_step_homework_mistakes_are_named(tmp_path, da, dWh, wrong, sentence
     if wrong is not None:
         (gradient,) = [g for g in result["gradients"] if g["name"] == wrong]
         assert not gradient["passed"] and sentence in (gradient.get("diagnosis") or ""), gradient
+
+
+def test_eps_kept_in_running_var_and_left_out_of_test_mode_is_caught(tmp_path):
+    """Two slips seen together in real homework: running_var stores σ² + ε, and test mode divides by
+    √running_var. At ε = 1e-5 they nearly cancel; the test-mode check's ε = 0.01 shows them."""
+    source = (BATCHNORM_FORWARD.format(statistics=BATCH, std=INSIDE)
+              .replace("/ np.sqrt(running_var + eps) + beta, None", "/ np.sqrt(running_var) + beta, None")
+              .replace("(1 - momentum) * var\n", "(1 - momentum) * (var + eps)\n"))
+    assert "(var + eps)" in source and "np.sqrt(running_var) +" in source
+    (result,) = [r for r in _check(tmp_path, source)["functions"] if r["name"] == "batchnorm"]
+    assert not result["passed"] and "test mode leaves out ε" in result["diagnosis"]
