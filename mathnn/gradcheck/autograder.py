@@ -48,7 +48,7 @@ exec ${PYTHON:-python3} -I -m mathnn.gradcheck.autograder run --root "$ROOT"
 
 
 def build(out: str | os.PathLike, assignment: Assignment | None, *, timeout: float = DEFAULT_TIMEOUT,
-          memory_mb: int = DEFAULT_MEMORY_MB, seed: int | None = None) -> Path:
+          memory_mb: int = DEFAULT_MEMORY_MB, seed: int | None = None, strict: bool = False) -> Path:
     """Write the bundle to ``out``; returns its path.
 
     Parameters
@@ -61,7 +61,7 @@ def build(out: str | os.PathLike, assignment: Assignment | None, *, timeout: flo
     target = Path(out)
     config = {
         "pairs": [vars(graded) for graded in assignment.pairs] if assignment else None,
-        "timeout": timeout, "memory_mb": memory_mb, "seed": seed,
+        "timeout": timeout, "memory_mb": memory_mb, "seed": seed, "strict": strict,
     }
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
@@ -91,7 +91,8 @@ def grade(root: Path) -> dict:
 
         seed = secrets.randbelow(2**32)
     summary = grade_submission(root / "submission", seed=seed, timeout=config["timeout"],
-                               memory_mb=config["memory_mb"], assignment=assignment)
+                               memory_mb=config["memory_mb"], assignment=assignment,
+                               strict=bool(config.get("strict", False)))
     document = to_gradescope(summary, assignment)
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     try:
-        path = build(args.out, assignment_of(args), timeout=args.timeout, memory_mb=args.memory, seed=args.seed)
+        path = build(args.out, assignment_of(args), timeout=args.timeout, memory_mb=args.memory, seed=args.seed,
+                     strict=args.strict)
     except OSError as error:
         print(f"mathnn autograder: error: --out: cannot write {args.out!r}: {error.strerror or error}",
               file=sys.stderr)

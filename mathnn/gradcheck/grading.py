@@ -58,7 +58,7 @@ def homework_files(submission: Path) -> list[Path]:
 
 def grade_submission(
     submission: Path, *, seed: int, timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
-    assignment: Assignment | None = None,
+    assignment: Assignment | None = None, strict: bool = False,
 ) -> dict[str, Any]:
     """Check every homework file of one submission; a summary shaped like :func:`check_file`'s.
 
@@ -75,14 +75,19 @@ def grade_submission(
     chosen: dict[str, dict] = {}
     errors = []
     for path in files:
-        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed)
+        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict)
         summary["protections"] = summary["protections"] or result["protections"]
+        summary["not_checked"] = list(dict.fromkeys([*summary.get("not_checked", []), *result["not_checked"]]))
+        summary["imported"] = {**result["imported"], **summary.get("imported", {})}
         if result["error"]:
             errors.append(f"{path.relative_to(submission.parent)}: {result['error']}")
         for function in result["functions"]:
             if function["name"] not in chosen or (chosen[function["name"]]["error"] or {}).get("kind") == "missing":
                 chosen[function["name"]] = function
     summary["functions"] = [chosen[name] for name in PAIRS if name in chosen]
+    defined = {result[key] for result in summary["functions"] if not result["error"]
+               for key in ("forward_function", "backward_function")}
+    summary["imported"] = {name: module for name, module in summary.get("imported", {}).items() if name not in defined}
     missing = [name for name in required if name not in chosen]
     if errors and not summary["functions"]:
         summary["error"] = "; ".join(errors)
@@ -106,6 +111,8 @@ def rows(student: str, summary: dict[str, Any], assignment: Assignment | None) -
         if result is not None:
             passed = result["passed"]
             reason = "passed" if passed else (result["diagnosis"] or "failed").splitlines()[0]
+            if passed and result.get("warnings"):
+                reason = f"passed; warning: {result['warnings'][0]['message']}"
         else:
             passed = False
             reason = summary["error"] or test["output"].split(": not checked: ")[-1]
@@ -134,7 +141,7 @@ def _progress(stream: Any) -> Callable[[int, int, str], None]:
 def grade_folder(
     folder: str | os.PathLike, *, jobs: int = 2, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB, assignment: Assignment | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None, strict: bool = False,
 ) -> dict[str, Any]:
     """Grade every submission in ``folder``, ``jobs`` at a time.
 
@@ -156,7 +163,7 @@ def grade_folder(
         student = submission.stem if submission.is_file() else submission.name
         try:
             summary = grade_submission(submission, seed=seed, timeout=timeout, memory_mb=memory_mb,
-                                       assignment=assignment)
+                                       assignment=assignment, strict=strict)
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the class
             summary = {"file": str(submission), "seed": seed, "passed": False, "functions": [],
                        "error": f"could not be graded: {type(error).__name__}: {error}"}
@@ -217,7 +224,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
     print(f"mathnn grade: seed {seed} (--seed {seed} repeats this run)", file=sys.stderr)
     try:
         grades = grade_folder(folder, jobs=args.jobs, seed=seed, timeout=args.timeout, memory_mb=args.memory,
-                              assignment=assignment_of(args), progress=_progress(sys.stderr))
+                              assignment=assignment_of(args), progress=_progress(sys.stderr), strict=args.strict)
     except KeyboardInterrupt:
         print("mathnn grade: interrupted; every sandbox was stopped", file=sys.stderr)
         return 130

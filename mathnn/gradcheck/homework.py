@@ -50,6 +50,8 @@ from . import losses
 from . import worker as wire
 from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
 from .running import running_problems
+from .coverage import upstream_write
+from .hints import hint
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 
 __all__ = [
@@ -324,7 +326,9 @@ def error_sentence(error: Mapping[str, Any]) -> str:
         what = f"ran out of memory: {error['type']}: {message}"
     else:
         what = message
-    return f"{error['stage']} {what}{where}" if error.get("stage") else f"{what}{where}"
+    said = f"{error['stage']} {what}{where}" if error.get("stage") else f"{what}{where}"
+    advice = hint(error)  # Python 2, a numpy API removed since, a package file checked on its own
+    return said if advice is None else f"{said}\nhint: {advice}"
 
 
 def _wrong_output(message: str, kind: str | None = None) -> dict[str, Any]:
@@ -374,7 +378,7 @@ def empty_result(pair_name: str, seed: int = 0) -> dict[str, Any]:
         "name": pair.name, "forward_function": pair.forward, "backward_function": pair.backward, "passed": False,
         "forward": {"status": "not run", "max_error": None, "tolerance": None,
                     "reference": f"mathnn.layers.{pair.forward}", "message": None},
-        "in_place": [], "gradients": [], "problems": [], "precision": None, "seed": seed, "evaluations": 0,
+        "in_place": [], "warnings": [], "gradients": [], "problems": [], "precision": None, "seed": seed, "evaluations": 0,
         "points": [], "diagnosis": None, "error": None, "output": "",
     }
 
@@ -404,8 +408,8 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     result["forward"] = _compare_forward(pair, out, values)
     dout = rng.standard_normal(out.shape).astype(out.dtype if out.dtype.kind == "f" else np.float64)
     gradients, dout_after, after_backward = student.backward(slot, dout, arrays)
-    if not np.array_equal(dout_after, dout, equal_nan=True):
-        result["in_place"].append({"function": pair.backward, "argument": pair.upstream})
+    if not np.array_equal(dout_after, dout, equal_nan=True):  # the caller's dout: a warning (--strict: a failure)
+        result["warnings"].append(upstream_write(pair.backward, pair.upstream))
     # the cache holds the forward's arrays: writing into them changes the caller's x, w…
     result["in_place"] += [
         {"function": pair.backward, "argument": name} for name in _changed(after, after_backward)
@@ -473,8 +477,8 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     return result
 
 
-def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0, *, points: int = POINTS
-               ) -> dict[str, Any]:
+def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0, *, points: int = POINTS,
+               strict: bool = False) -> dict[str, Any]:
     """Check a student's ``<pair>_forward`` / ``<pair>_backward`` at several points and two shapes.
 
     Parameters
@@ -489,6 +493,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
     points : int
         Points checked; they alternate between variant 0 (the documented sizes) and variant 1 (sizes
         drawn from the seed). The check stops at the first point that fails.
+    strict : bool
+        Fail a backward pass that writes into ``dout`` (by default a warning: it returns the right values).
 
     Returns
     -------
@@ -496,6 +502,7 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         JSON-able: ``name``, ``forward_function``, ``backward_function``, ``passed``, ``forward``
         (``status`` 'ok' | 'mismatch' | 'not run', ``max_error`` — the largest over the points —,
         ``tolerance``, ``reference``, ``message``), ``in_place`` (list of {``function``, ``argument``}),
+        ``warnings`` (writes that pass: {``function``, ``argument``, ``message``}, into dout),
         ``gradients`` (from :meth:`Report.to_dict`, of the first failing point, or of the first point
         when all passed, with ``max_error`` the largest over the points; ``name`` is the gradient's
         name — dx, dgamma… — and ``input`` the differentiated argument), ``problems``, ``precision``,
@@ -528,6 +535,9 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
             values = pair.make_inputs(rng, variant)
             check_point = losses.check_loss_point if pair.kind == "loss" else _check_point
             point = check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
+            if strict:  # every write into an array the caller passed fails
+                point["in_place"] += [{key: w[key] for key in ("function", "argument")} for w in point["warnings"]]
+                point["warnings"] = []
             passed = (point["forward"]["status"] == "ok" and not point["in_place"] and not point["problems"]
                       and all(gradient["passed"] for gradient in point["gradients"]))
             result["points"].append({
@@ -553,7 +563,7 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
         assert first is not None  # at least one point ran
-        result.update({key: first[key] for key in ("forward", "in_place", "gradients", "problems", "precision")})
+        result.update({key: first[key] for key in ("forward", "in_place", "warnings", "gradients", "problems", "precision")})
         result["evaluations"], result["points"] = evaluations, points_checked
         if all(point["passed"] for point in points_checked):
             result["forward"]["max_error"] = worst_forward

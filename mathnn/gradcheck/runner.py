@@ -35,6 +35,7 @@ from typing import Any
 
 from ..errors import InputError
 from .assignment import Assignment, Graded, load_assignment
+from .coverage import coverage, coverage_lines, imported_sentence, read_load, warning_lines
 from .homework import (
     PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence, resolve,
 )
@@ -71,6 +72,8 @@ class _Session:
         self.sandbox: Sandbox | None = None
         self.protections: dict = {}
         self.functions: list[str] = []
+        self.imported: dict[str, str] = {}  # known functions imported from another file: never credited here
+        self.defined: list[str] = []  # the file's other functions: found, not checked
 
     def start(self) -> Sandbox:
         """A live sandbox with the student's file imported; SandboxFailure or StudentRaised otherwise."""
@@ -93,8 +96,7 @@ class _Session:
             if details["kind"] == "memory":
                 details["message"] += f" (the limit is {self.memory_mb} MB; --memory raises it)"
             raise StudentRaised(details)
-        functions = answer.get("functions")
-        self.functions = [name for name in functions if name in names] if isinstance(functions, list) else []
+        self.functions, self.imported, self.defined = read_load(answer, names)
         return self.sandbox
 
     def close(self) -> None:
@@ -135,6 +137,7 @@ def check_file(
     require: Sequence[str] = (),
     points: int = POINTS,
     network: bool = True,
+    strict: bool = False,
 ) -> Result:
     """Check the function pairs a student's file defines, in a sandbox; the verdict is computed here.
 
@@ -159,6 +162,8 @@ def check_file(
         Points checked per pair (two shapes at least when ≥ 2).
     network : bool
         Run the sandbox in a network namespace of its own where the platform allows.
+    strict : bool
+        Fail a backward pass that writes into ``dout`` (by default a warning in the pair's ``warnings``).
 
     Returns
     -------
@@ -166,7 +171,9 @@ def check_file(
         ``file``, ``seed``, ``passed``, ``error`` (a sentence when nothing could be checked, else None),
         ``output`` (what importing the file printed), ``protections`` (what the sandbox applied) and
         ``functions``: one :func:`mathnn.gradcheck.homework.check_pair` result per pair, in the
-        catalogue's order.
+        catalogue's order; ``not_checked`` (the file's other functions) and ``imported`` (known
+        functions it imports from another module, name -> module; not checked), see
+        :mod:`mathnn.gradcheck.coverage`.
 
     Raises
     ------
@@ -177,7 +184,7 @@ def check_file(
         seed = secrets.randbelow(2**32)
     student = Path(path).resolve()
     summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
-                       "protections": {}, "functions": []}
+                       "protections": {}, "functions": [], "not_checked": [], "imported": {}}
     requested = list(dict.fromkeys(resolve(name).name for name in functions or ()))
     required = list(dict.fromkeys(resolve(name).name for name in require))
     if not student.is_file():
@@ -188,14 +195,14 @@ def check_file(
         return summary
     session = _Session(student, timeout, memory_mb, len(requested or PAIRS), network)
     try:
-        _check_pairs(session, student, summary, requested, required, seed, points)
+        _check_pairs(session, student, summary, requested, required, seed, points, strict)
     finally:
         session.close()
     return summary
 
 
 def _check_pairs(session: _Session, student: Path, summary: Result, requested: list[str], required: list[str],
-                 seed: int, points: int) -> None:
+                 seed: int, points: int, strict: bool = False) -> None:
     try:
         sandbox = session.start()
     except (SandboxFailure, StudentRaised) as failure:
@@ -205,6 +212,7 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
             "where": None, "line": None, "type": None}) for name in required]
         return
     summary["protections"] = session.protections
+    summary["not_checked"], summary["imported"] = session.defined, session.imported
     summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
     complete, incomplete = _pair_states(session.functions)
     if requested:
@@ -214,6 +222,9 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
         if not pairs and not incomplete:
             known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
             summary["error"] = f"{student.name} defines none of the functions mathnn can check ({known})"
+            if session.imported:  # layer_utils.py: `from .layers import *` credits nothing here
+                summary["error"] += (f"; imported, not defined here: not checked: {imported_sentence(session.imported)}"
+                                     " (check the file that defines them)")
             return
     outcomes: dict[str, Result] = {}
     for name in pairs:
@@ -235,7 +246,7 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
             def transport(header: dict, arrays: list, stage: str, sandbox: Sandbox = sandbox) -> tuple[dict, list]:
                 return sandbox.request(header, arrays, max(deadline - time.monotonic(), 0.01), stage, session.timeout)
 
-            result = check_pair(StudentCode(transport, pair), name, seed, points=points)
+            result = check_pair(StudentCode(transport, pair), name, seed, points=points, strict=strict)
             result["output"] = sandbox.output_since(offset, OUTPUT_SHOWN)[0]
             if result["error"] and result["error"]["kind"] == "memory":
                 result["error"]["message"] += f" (the limit is {session.memory_mb} MB; --memory raises it)"
@@ -313,6 +324,7 @@ def format_pair(result: Result) -> str:
         lines += ["  " + line for line in table.splitlines()]
     if result["diagnosis"]:
         lines += ["  " + line for line in result["diagnosis"].splitlines()]
+    lines += ["  " + line for line in warning_lines(result)]
     if result.get("output"):
         lines.append("  your code printed:")
         lines += ["  | " + line for line in result["output"].splitlines()]
@@ -322,7 +334,8 @@ def format_pair(result: Result) -> str:
 def format_text(summary: Result) -> str:
     """The human report of :func:`check_file`."""
     if summary["error"]:
-        return f"mathnn check: could not check {summary['file']}: {summary['error']}"
+        return "\n".join([f"mathnn check: could not check {summary['file']}: {summary['error']}",
+                          *coverage_lines(summary)])
     functions = summary["functions"]
     passed = [result["name"] for result in functions if result["passed"]]
     failed = [result["name"] for result in functions if not result["passed"]]
@@ -332,6 +345,8 @@ def format_text(summary: Result) -> str:
         blocks.append("\n".join([f"importing {Path(summary['file']).name} printed:",
                                  *("  | " + line for line in summary["output"].splitlines())]))
     blocks += [format_pair(result) for result in functions]
+    if coverage_lines(summary):
+        blocks.append("\n".join(coverage_lines(summary)))
     tail = f"{len(passed)} of {len(functions)} function pair(s) passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))
     return "\n\n".join(blocks)
@@ -357,6 +372,7 @@ def to_json(summary: Result) -> Result:
         "error": summary["error"],
         "output": summary.get("output", ""),
         "protections": summary.get("protections", {}),
+        "coverage": coverage(summary),
         "functions": [
             {
                 "name": result["name"],
@@ -365,6 +381,7 @@ def to_json(summary: Result) -> Result:
                 "passed": result["passed"],
                 "forward": {key: result["forward"][key] for key in ("status", "max_error", "tolerance")},
                 "in_place": result["in_place"],
+                "warnings": result.get("warnings", []),
                 "gradients": [
                     {key: g[key] for key in ("name", "passed", "max_error", "tolerance", "method")}
                     for g in result["gradients"]
@@ -408,7 +425,8 @@ def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Resu
                 "name": pair.title, "score": entry.points if passed else 0.0,
                 "max_score": entry.points, "output": output, "visibility": entry.visibility,
             })
-    return {"score": sum(test["score"] for test in tests), "output": seed_line, "visibility": "visible",
+    output = "\n".join([seed_line, *coverage_lines(summary)])
+    return {"score": sum(test["score"] for test in tests), "output": output, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
 
 
@@ -483,6 +501,8 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
         "--memory", type=_within(int, "a whole number of MB", *MEMORY_RANGE), default=DEFAULT_MEMORY_MB,
         metavar="MB", help=f"address-space limit of the sandbox, in MB (default {DEFAULT_MEMORY_MB})",
     )
+    parser.add_argument("--strict", action="store_true",
+                        help="fail every write into an array the caller passed, also dout (default: a warning)")
     parser.add_argument("--seed", type=_seed, default=None,
                         help="seed of the test inputs (default: a secret random seed, printed in the report)")
     parser.add_argument("--require", nargs="+", type=_function_name, metavar="NAME", default=[],
@@ -510,7 +530,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
         install_signal_handlers()  # Ctrl-C or a kill of the grader kills every sandbox at once
     assignment = assignment_of(args)
     summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed,
-                         require=assignment.names if assignment else ())
+                         require=assignment.names if assignment else (), strict=args.strict)
     if args.json:
         print(json.dumps(to_json(summary), indent=2, allow_nan=False))
     elif summary["error"]:

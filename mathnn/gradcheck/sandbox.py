@@ -372,7 +372,8 @@ def _module_name(path: Path) -> tuple[Path, str | None]:
     package, parts = path.parent, [path.stem]
     if _OWN_PACKAGE in path.parents:  # mathnn's own examples: never copy the reference package along
         return path.parent, None
-    while (package / "__init__.py").is_file():
+    # a cs231n/ folder without __init__.py is still imported as the package its files name (namespace package)
+    while (package / "__init__.py").is_file() or (package.name == "cs231n" and len(parts) == 1):
         parts.insert(0, package.name)
         package = package.parent
     if len(parts) > 1 and all(part.isidentifier() for part in parts):

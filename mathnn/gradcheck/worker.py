@@ -51,6 +51,8 @@ MESSAGE_LIMIT = 500
 #: A settings dict answered after a forward call (bn_param): at most this many entries, keys this long,
 #: arrays this many entries; anything else in it is only described.
 SETTINGS_ENTRIES, SETTINGS_KEY, SETTINGS_SIZE = 32, 100, 1 << 16
+#: Other functions of the file reported after a load (found, not checked) at most.
+FOUND_LIMIT = 200
 
 
 class ProtocolError(Exception):
@@ -245,7 +247,8 @@ def settings_answer(value: object, sent: list) -> dict:
 class Worker:
     """Runs the calls the trusted side asks for on the student's module; one :meth:`handle` per request.
 
-    Requests (``op``): ``load`` (import the file; answer which of ``names`` are functions), ``forward``
+    Requests (``op``): ``load`` (import the file; answer which of ``names`` it defines, which it
+    imports from another file, and its other functions), ``forward``
     (call ``function`` with ``arguments``, keep the cache in ``slot``; answer out and the arguments
     after the call, and when ``settings`` is the position of a dict argument, its entries after the
     call as :func:`settings_answer` makes them), ``backward`` (call ``function`` with ``dout`` and a slot's cache; answer the
@@ -305,7 +308,26 @@ class Worker:
             sys.modules[name] = module
             loader.exec_module(module)
             self.module = module
-        return {"functions": [name for name in header["names"] if callable(getattr(self.module, name, None))]}
+        return self._found(header["names"])
+
+    def _found(self, names: list) -> dict:
+        """The known ``names`` defined here (``functions``), imported from elsewhere (``imported``: name ->
+        module), and the other functions this file defines (``defined``, at most :data:`FOUND_LIMIT`)."""
+        import types
+
+        real = os.path.realpath(self.path or "")
+        imported: dict[str, str] = {}
+        defined: list[str] = []
+        for name, value in list(vars(self.module).items()):
+            if type(value) is types.FunctionType and type(name) is str:
+                here = os.path.realpath(value.__code__.co_filename) == real
+                if name in names and not here:
+                    origin = value.__module__
+                    imported[name] = origin[:SETTINGS_KEY] if type(origin) is str else "another file"
+                elif here and name not in names and len(defined) < FOUND_LIMIT and len(name) <= SETTINGS_KEY:
+                    defined.append(name)
+        functions = [name for name in names if name not in imported and callable(getattr(self.module, name, None))]
+        return {"functions": functions, "imported": imported, "defined": defined}
 
     def _arguments(self, specs: list, arrays: list) -> list:
         return [self._argument(spec, arrays) for spec in specs]

@@ -1,0 +1,73 @@
+"""One-line hints for errors that come from how old a homework file is or where it is checked from.
+
+CS231n files are years old: many were written for Python 2 (``print x``, ``xrange``) or for a numpy
+that still had ``np.float``, ``np.int``, ``np.reshape(..., newshape=...)`` or accepted a generator in
+``np.stack``. Others sit in a ``cs231n/`` package and import their siblings (``from .layers import *``,
+``from cs231n.layers import ...``), which only works when the file is imported as part of it.
+
+:func:`hint` reads an error's type and message (as :func:`mathnn.gradcheck.worker.error_details`
+reports them; nothing of the student's code runs here) and says in one line what to change, or
+returns None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: numpy names removed since CS231n files were written, and what replaces them.
+REMOVED_NUMPY = {
+    "float": "float (or np.float64)", "int": "int (or np.int64)", "bool": "bool (or np.bool_)",
+    "object": "object", "complex": "complex (or np.complex128)", "str": "str",
+    "asscalar": "a.item()", "product": "np.prod", "cumproduct": "np.cumprod", "alltrue": "np.all",
+    "sometrue": "np.any", "float_": "np.float64", "NaN": "np.nan", "Inf": "np.inf", "infty": "np.inf",
+    "mat": "np.asarray", "round_": "np.round", "in1d": "np.isin", "row_stack": "np.vstack",
+}
+PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestring": "str", "long": "int",
+           "unichr": "chr", "reduce": "functools.reduce", "izip": "zip", "cPickle": "pickle"}
+PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
+           "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
+
+
+def hint(error: Mapping[str, Any]) -> str | None:
+    """What to change for an error of ``type`` and ``message`` that an old or misplaced file raises; None if unknown."""
+    kind, message = error.get("type"), str(error.get("message") or "")
+    if kind == "SyntaxError":
+        if "Missing parentheses in call to 'print'" in message or "Missing parentheses in call to 'exec'" in message:
+            return "this is Python 2 syntax: write print(...) as a function call (Python 3 is required)"
+        if "parenthesized" in message or (error.get("line") and _python2_line(str(error["line"]))):
+            return "this looks like Python 2 syntax (Python 3 is required): e.g. `except E as e`, `raise E(msg)`"
+        return None
+    if kind == "NameError":
+        found = re.search(r"name '(\w+)' is not defined", message)
+        if found and found.group(1) in PYTHON2:
+            return f"{found.group(1)} is Python 2: use {PYTHON2[found.group(1)]} (Python 3 is required)"
+        return None
+    if kind == "AttributeError":
+        found = re.search(r"module 'numpy' has no attribute '(\w+)'|`np\.(\w+)` was removed", message)
+        if found:
+            name = found.group(1) or found.group(2)
+            instead = REMOVED_NUMPY.get(name)
+            return f"np.{name} was removed from numpy" + (f": use {instead}" if instead else "") + \
+                " (the file was written for an older numpy)"
+        return None
+    if kind == "TypeError":
+        if "unexpected keyword argument 'newshape'" in message:
+            return "numpy ≥ 2.1 renamed reshape's newshape= to shape=: write np.reshape(a, shape) or a.reshape(shape)"
+        if "arrays to stack must be passed as a \"sequence\"" in message:
+            return "np.stack no longer takes a generator: pass a list, np.stack([f(a) for a in ...])"
+        return None
+    if kind in ("ModuleNotFoundError", "ImportError"):
+        if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
+                or "no known parent package" in message:
+            return PACKAGE
+        if re.search(r"No module named '(cPickle|urllib2|StringIO|Queue|cStringIO)'", message):
+            return "this module is Python 2 only (Python 3 is required)"
+    return None
+
+
+def _python2_line(line: str) -> bool:
+    """``except E, e:`` or ``raise E, "message"``: Python 2 spellings that are a SyntaxError in Python 3."""
+    return bool(re.match(r"\s*except\s+[\w.]+\s*,\s*\w+\s*:", line) or re.match(r"\s*raise\s+[\w.]+\s*,", line)
+                or re.match(r"\s*print\s+[^(=\s]", line) or re.match(r"\s*exec\s+[\"']", line))
