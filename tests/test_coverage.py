@@ -1,0 +1,293 @@
+"""Side effects as warnings (--strict fails them), honest coverage, files checked the way students have them.
+
+One sandbox run per scenario (module-scoped fixtures); the pure parts (hints, in-process pairs) run here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mathnn.gradcheck.autograder import build
+from mathnn.gradcheck.coverage import read_load
+from mathnn.gradcheck.examples import example_path
+from mathnn.gradcheck.grading import grade_submission, rows
+from mathnn.gradcheck.hints import hint
+from mathnn.gradcheck.homework import check_pair
+from mathnn.gradcheck.runner import check_file, exit_code, format_text, main, to_gradescope, to_json
+
+RELU_INTO_DOUT = """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    x = cache
+    dx = dout
+    dx[x <= 0] = 0  # writes into the caller's dout
+    return dx
+"""
+OTHERS = """
+def conv_forward_naive(x, w, b, conv_param):
+    return x, None
+
+def dropout_forward(x, dropout_param):
+    return x, None
+
+def _helper(a):
+    return a
+"""
+AFFINE = """
+import numpy as np
+
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+def affine_backward(dout, cache):
+    x, w = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+"""
+
+
+def write(path: Path, *sources: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(textwrap.dedent(source) for source in sources))
+    return path
+
+
+def module_of(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("coverage")
+
+
+@pytest.fixture(scope="module")
+def relu_summary(folder) -> dict:
+    """A relu writing into dout, other functions, and affine imported from a sibling: one sandbox run."""
+    write(folder / "flat" / "mine.py", AFFINE)
+    path = write(folder / "flat" / "hw.py", RELU_INTO_DOUT, OTHERS, "\nfrom mine import affine_forward, affine_backward\n")
+    return check_file(path, timeout=10, seed=3)
+
+
+# -- writes into dout: a warning; --strict fails them; writes into inputs fail -------------------------------
+
+def test_a_backward_writing_into_dout_passes_with_a_warning(relu_summary):
+    (relu,) = relu_summary["functions"]
+    assert relu["name"] == "relu" and relu["passed"] is True and relu["in_place"] == []
+    (warning,) = relu["warnings"]
+    assert (warning["function"], warning["argument"]) == ("relu_backward", "dout")
+    assert "safe only if the caller never reuses dout" in warning["message"]
+    assert exit_code(relu_summary) == 0  # a warning never changes the exit status
+    text = format_text(relu_summary)
+    assert "relu_forward / relu_backward: passed" in text
+    assert "  warning: relu_backward passes but writes into dout: safe only if the caller never reuses dout" in text
+    assert to_json(relu_summary)["functions"][0]["warnings"] == relu["warnings"]
+    gradescope = to_gradescope(relu_summary)
+    assert gradescope["score"] == 1.0 and "warning: relu_backward passes but writes into dout" in \
+        gradescope["tests"][0]["output"]
+
+
+def test_strict_fails_the_write_into_dout(folder, capsys):
+    path = folder / "flat" / "hw.py"
+    assert main([str(path), "--strict", "--seed", "3", "--function", "relu", "--json"]) == 1
+    (relu,) = json.loads(capsys.readouterr().out)["functions"]
+    assert relu["passed"] is False and relu["warnings"] == []
+    assert relu["in_place"] == [{"function": "relu_backward", "argument": "dout"}]
+    assert relu["diagnosis"].startswith("relu_backward changed dout in place")
+
+
+def test_writes_into_the_forward_inputs_still_fail(tmp_path):
+    module = module_of(write(tmp_path / "inputs.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            x[x < 0] = 0  # the caller's x
+            return x.copy(), x.copy()
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+
+        def affine_forward(x, w, b):
+            return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+        def affine_backward(dout, cache):
+            x, w = cache
+            w *= 1.0 + (w > 0)  # writes into the caller's w, through the cache
+            return (dout @ (w / (1.0 + (w > 0))).T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, \\
+                dout.sum(axis=0)
+        """))
+    relu = check_pair(module, "relu", points=1)
+    assert relu["passed"] is False and relu["in_place"] == [{"function": "relu_forward", "argument": "x"}]
+    affine = check_pair(module, "affine", points=1)
+    assert affine["passed"] is False and affine["in_place"] == [{"function": "affine_backward", "argument": "w"}]
+    assert affine["warnings"] == []
+
+
+def test_a_backward_writing_into_its_own_copy_in_the_cache_passes_without_a_warning(tmp_path):
+    module = module_of(write(tmp_path / "copy.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(0, x), x.copy()
+
+        def relu_backward(dout, cache):
+            cache[cache <= 0] = 0  # its own copy: nobody else sees it
+            return dout * (cache > 0)
+        """))
+    result = check_pair(module, "relu", points=1)
+    assert result["passed"] is True and result["in_place"] == [] and result["warnings"] == []
+
+
+# -- honest coverage ----------------------------------------------------------------------------------
+
+def test_functions_found_but_not_checked_and_imported_ones_are_listed(relu_summary):
+    assert relu_summary["not_checked"] == ["conv_forward_naive", "dropout_forward", "_helper"]
+    assert relu_summary["imported"] == {"affine_forward": "mine", "affine_backward": "mine"}
+    assert [result["name"] for result in relu_summary["functions"]] == ["relu"]  # affine is not credited here
+    text = format_text(relu_summary)
+    assert "found but not checked by mathnn: conv_forward_naive, dropout_forward, _helper" in text
+    assert "imported, not defined here: not checked: affine_forward, affine_backward (from mine)" in text
+    assert to_json(relu_summary)["coverage"] == {
+        "not_checked": ["conv_forward_naive", "dropout_forward", "_helper"],
+        "imported": [{"name": "affine_forward", "module": "mine"}, {"name": "affine_backward", "module": "mine"}],
+        "missing": [],
+    }
+    assert "found but not checked by mathnn: conv_forward_naive" in to_gradescope(relu_summary)["output"]
+
+
+def test_required_functions_that_are_missing_are_listed(folder, capsys):
+    results = folder / "results.json"
+    path = folder / "flat" / "hw.py"
+    assert main([str(path), "--seed", "3", "--require", "relu", "batchnorm", "--gradescope", str(results)]) == 1
+    out = capsys.readouterr().out
+    assert "required but missing: batchnorm_forward, batchnorm_backward" in out
+    assert "warning: relu_backward passes but writes into dout" in out
+    document = json.loads(results.read_text())
+    assert "required but missing: batchnorm_forward, batchnorm_backward" in document["output"]
+    assert [test["score"] for test in document["tests"]] == [1.0, 0.0]  # the warning costs nothing
+
+
+def test_a_file_that_only_imports_its_layers_checks_nothing_and_says_so(tmp_path, capsys):
+    package = tmp_path / "assignment2" / "cs231n"
+    write(package / "__init__.py", "")
+    write(package / "layers.py", AFFINE, example_path("relu_kink").read_text())
+    utils = write(package / "layer_utils.py", """
+        from .layers import *
+        from cs231n.layers import affine_forward
+
+        def affine_relu_forward(x, w, b):
+            a, fc_cache = affine_forward(x, w, b)
+            out, relu_cache = relu_forward(a)
+            return out, (fc_cache, relu_cache)
+        """)
+    assert main([str(utils)]) == 2
+    err = capsys.readouterr().err
+    assert "layer_utils.py defines none of the functions mathnn can check" in err
+    assert "imported, not defined here: not checked: affine_forward, affine_backward, relu_forward, " \
+           "relu_backward (from cs231n.layers)" in err
+    assert "found but not checked by mathnn: affine_relu_forward" in err
+
+
+def test_the_load_answer_is_validated():
+    names = ["relu_forward", "relu_backward"]
+    answer = {"functions": ["relu_forward", "evil"], "imported": {"relu_backward": "x" * 500, "other": "m"},
+              "defined": ["ok", 3, "not an identifier", "relu_forward", "y" * 500]}
+    assert read_load(answer, names) == (["relu_forward"], {"relu_backward": "another file"}, ["ok"])
+    assert read_load({"functions": 1, "imported": [], "defined": {}}, names) == ([], {}, [])
+
+
+# -- files as students have them ----------------------------------------------------------------------
+
+def test_a_cs231n_folder_without_init_is_imported_as_its_package_from_any_directory(tmp_path, monkeypatch):
+    package = tmp_path / "hw" / "cs231n"
+    write(package / "layers.py", example_path("relu_kink").read_text())
+    path = write(package / "rnn_layers.py", """
+        from .layers import *
+        from cs231n.layers import relu_backward as layers_relu_backward
+
+        def relu_forward(x):
+            return x * (x > 0), x
+
+        def relu_backward(dout, cache):
+            return layers_relu_backward(dout, cache)
+        """)
+    monkeypatch.chdir(tmp_path)
+    summary = check_file(Path("hw/cs231n/rnn_layers.py"), timeout=10, seed=1)
+    assert summary["error"] is None and [r["name"] for r in summary["functions"]] == ["relu"]
+    assert summary["passed"] is True and summary["imported"] == {}
+
+
+def test_a_flat_file_importing_cs231n_says_what_to_do(tmp_path):
+    path = write(tmp_path / "layer_utils.py", "from cs231n.layers import *\n")
+    summary = check_file(path, timeout=10, seed=1)
+    assert exit_code(summary) == 2
+    assert "raised ModuleNotFoundError: No module named 'cs231n'" in summary["error"]
+    assert "\nhint: run mathnn check on the file inside its cs231n/ folder" in summary["error"]
+
+
+def test_python2_syntax_at_import_gets_a_hint(tmp_path):
+    path = write(tmp_path / "old.py", "def relu_forward(x):\n    print x\n    return x, x\n")
+    summary = check_file(path, timeout=10, seed=1)
+    assert exit_code(summary) == 2 and "raised SyntaxError" in summary["error"]
+    assert summary["error"].endswith("hint: this is Python 2 syntax: write print(...) as a function call "
+                                     "(Python 3 is required)")
+
+
+def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
+    path = write(tmp_path / "old_numpy.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(0, x).astype(np.float), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+        """)
+    (relu,) = check_file(path, timeout=10, seed=1)["functions"]
+    assert "relu_forward raised AttributeError: module 'numpy' has no attribute 'float'" in relu["diagnosis"]
+    assert "hint: np.float was removed from numpy: use float (or np.float64)" in relu["diagnosis"]
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    ({"type": "NameError", "message": "name 'xrange' is not defined"}, "xrange is Python 2: use range"),
+    ({"type": "SyntaxError", "message": "invalid syntax", "line": "except ValueError, e:"}, "Python 2 syntax"),
+    ({"type": "TypeError", "message": "reshape() got an unexpected keyword argument 'newshape'"}, "shape="),
+    ({"type": "TypeError", "message": 'arrays to stack must be passed as a "sequence" type such as list or tuple.'},
+     "np.stack no longer takes a generator"),
+    ({"type": "AttributeError", "message": "module 'numpy' has no attribute 'int'.\n`np.int` was a deprecated"},
+     "np.int was removed from numpy: use int"),
+    ({"type": "ImportError", "message": "attempted relative import with no known parent package"},
+     "inside its cs231n/ folder"),
+    ({"type": "NameError", "message": "name 'foo' is not defined"}, None),
+    ({"type": "ValueError", "message": "shapes (2,3) and (4,5) not aligned"}, None),
+])
+def test_hints_read_the_error_type_and_message(error, said):
+    found = hint(error)
+    assert (found is None) if said is None else (said in (found or ""))
+
+
+# -- grade and the Gradescope bundle share --strict ---------------------------------------------------
+
+def test_grade_and_the_autograder_bundle_take_strict(folder, tmp_path):
+    submission = folder / "submission"
+    write(submission / "hw.py", RELU_INTO_DOUT)
+    lenient = grade_submission(submission, seed=2)
+    assert rows("ann", lenient, None)[0]["reason"].startswith("passed; warning: relu_backward passes but writes")
+    strict = grade_submission(submission, seed=2, strict=True)
+    assert strict["passed"] is False and rows("ann", strict, None)[0]["score"] == 0.0
+    bundle = build(tmp_path / "autograder.zip", None, strict=True)
+    with zipfile.ZipFile(bundle) as archive:
+        assert json.loads(archive.read("config.json"))["strict"] is True
