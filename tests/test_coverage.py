@@ -199,6 +199,11 @@ def test_a_file_that_only_imports_its_layers_checks_nothing_and_says_so(tmp_path
     assert "imported, not defined here: not checked: affine_forward, affine_backward, relu_forward, " \
            "relu_backward (from cs231n.layers)" in err
     assert "found but not checked by mathnn: affine_relu_forward" in err
+    assert err.count("imported, not defined here") == 1  # said once, in the error
+    assert main([str(utils), "--function", "relu"]) == 2
+    assert "layer_utils.py does not define relu_forward and relu_backward (imported, not defined here: not " \
+           "checked: affine_forward, affine_backward, relu_forward, relu_backward (from cs231n.layers))" \
+        in capsys.readouterr().err
 
 
 def test_the_load_answer_is_validated():

@@ -233,6 +233,8 @@ def _check_pairs(session: _Session, student: Path, summary: Result, requested: l
             absent = incomplete.get(name) or pair.title.replace(" / ", " and ")
             if requested and name not in incomplete and name not in required:
                 summary["error"] = f"{student.name} does not define {absent}"
+                if session.imported:
+                    summary["error"] += f" (imported, not defined here: not checked: {imported_sentence(session.imported)})"
                 return
             verb = "are" if " and " in absent else "is"
             outcomes[name] = _failed(name, seed, _failure("missing", f"{verb} not defined in {student.name}", absent))
@@ -335,7 +337,7 @@ def format_text(summary: Result) -> str:
     """The human report of :func:`check_file`."""
     if summary["error"]:
         return "\n".join([f"mathnn check: could not check {summary['file']}: {summary['error']}",
-                          *coverage_lines(summary)])
+                          *(line for line in coverage_lines(summary) if line not in summary["error"])])
     functions = summary["functions"]
     passed = [result["name"] for result in functions if result["passed"]]
     failed = [result["name"] for result in functions if not result["passed"]]

@@ -318,7 +318,11 @@ class Worker:
         real = os.path.realpath(self.path or "")
         imported: dict[str, str] = {}
         defined: list[str] = []
-        for name, value in list(vars(self.module).items()):
+        try:
+            items = list(vars(self.module).items())
+        except TypeError:  # a module that replaced itself in sys.modules by an object without a __dict__
+            items = []
+        for name, value in items:
             if type(value) is types.FunctionType and type(name) is str:
                 here = os.path.realpath(value.__code__.co_filename) == real
                 if name in names and not here:
