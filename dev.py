@@ -12,6 +12,10 @@ file exists and has mathnn installed in editable mode with its extras
 `.venv/.mathnn-install-stamp` holds a hash of pyproject.toml, the extras and
 the Python version, and a different hash means reinstall.
 
+`test` then runs a fast subset of the suite a second time in `.venv-min/`, on
+the oldest numpy and SymPy that pyproject.toml allows (MIN_REQUIREMENTS), set up
+and stamped the same way; `--no-min` skips it.
+
 Run `python3 dev.py --help` for the list of commands.
 """
 
@@ -33,6 +37,20 @@ STAMP = os.path.join(VENV, ".mathnn-install-stamp")
 EXTRAS = "test,docs"
 MIN_PYTHON = (3, 11)
 
+# The minimum-versions environment: the oldest numpy and SymPy pyproject.toml allows (keep these pins
+# equal to its lower bounds; tests/test_dev_runner.py checks) and the test tools, mathnn without deps.
+VENV_MIN = os.path.join(ROOT, ".venv-min")
+MIN_REQUIREMENTS = ("numpy==1.26.4", "sympy==1.14.0", "pytest>=8.0", "pytest-xdist>=3.5", "hypothesis>=6.100")
+# The numeric code paths that depend most on numpy's version (kernels, layers, losses, finite differences,
+# gradient checks, update rules, a checker run of every example homework); about 15 s on one core.
+MIN_TESTS = (
+    "tests/test_kernels.py", "tests/test_activations.py", "tests/test_batchnorm_layers.py",
+    "tests/test_rnn_layers.py", "tests/test_losses.py", "tests/test_finite.py", "tests/test_check.py",
+    "tests/test_optim.py", "tests/test_model_check.py", "tests/test_update_check.py",
+    "tests/test_runner.py::test_correct_examples_pass_every_pair",
+)
+MIN_PYTEST_ARGS = ("-n", "0", "-m", "not slow")
+
 HELP = """\
 usage: python3 dev.py COMMAND [ARGS...]
 
@@ -44,9 +62,13 @@ skipped while pyproject.toml and the Python version are unchanged
 
 commands:
   tour [ARGS...]   run `mathnn tour` from .venv, passing ARGS through
-  test [ARGS...]   run `python -m pytest` from .venv, passing ARGS through
+  test [--no-min] [ARGS...]
+                   run `python -m pytest` from .venv, passing ARGS through
                    (e.g. `python3 dev.py test -k rnn -x`); exits with pytest's
-                   exit code, and "no tests collected" (5) counts as failure
+                   exit code, and "no tests collected" (5) counts as failure.
+                   When that passes, runs a fast numeric subset again in
+                   .venv-min/ on the oldest supported versions ({min_pins});
+                   its failure fails the command. --no-min: the main run only
   docs [ARGS...]   build the MkDocs site with `mkdocs build --strict`
                    (only when mkdocs.yml exists; otherwise says so and exits 0)
   help, -h, --help show this message
@@ -54,7 +76,7 @@ commands:
 README quick start:
   python3 dev.py tour
   python3 dev.py test
-""".format(extras=EXTRAS)
+""".format(extras=EXTRAS, min_pins=", ".join(r for r in MIN_REQUIREMENTS if "==" in r))
 
 
 class StepFailed(Exception):
@@ -71,11 +93,19 @@ def say(msg: str) -> None:
     print(f"dev.py: {msg}", flush=True)
 
 
-def child_env() -> dict:
+def venv_bin(venv: str) -> str:
+    return os.path.join(venv, "Scripts" if os.name == "nt" else "bin")
+
+
+def venv_python(venv: str) -> str:
+    return os.path.join(venv_bin(venv), "python.exe" if os.name == "nt" else "python")
+
+
+def child_env(venv: str = VENV) -> dict:
     """Environment for subprocesses: the venv first on PATH, pip non-interactive."""
     env = dict(os.environ)
-    env["VIRTUAL_ENV"] = VENV
-    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = venv
+    env["PATH"] = venv_bin(venv) + os.pathsep + env.get("PATH", "")
     env.pop("PYTHONHOME", None)
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     env.setdefault("PIP_NO_INPUT", "1")
@@ -111,40 +141,49 @@ def install_fingerprint(root: str = ROOT, python_version: str = "") -> str:
     return sha256_of(pyproject, EXTRAS.encode(), python_version.encode())
 
 
+def min_fingerprint(root: str = ROOT, python_version: str = "",
+                    requirements: tuple = MIN_REQUIREMENTS) -> str:
+    """What .venv-min depends on: pyproject.toml, the pinned requirements, the Python version."""
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        pyproject = f.read()
+    return sha256_of(pyproject, b"min", "\n".join(requirements).encode(), python_version.encode())
+
+
 # --------------------------------------------------------------------------
 # virtual environment
 # --------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def venv_lock():
+def venv_lock(venv: str = VENV):
     """Serialise setup between dev.py processes sharing this checkout (POSIX only)."""
-    os.makedirs(VENV, exist_ok=True)
+    os.makedirs(venv, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # Windows: no locking
         yield
         return
-    fd = os.open(VENV, os.O_RDONLY)
+    fd = os.open(venv, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            say("waiting for another dev.py that is setting up .venv")
+            say(f"waiting for another dev.py that is setting up {os.path.basename(venv)}")
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
 
 
-def venv_python_version() -> str | None:
-    """sys.version of .venv's python, or None when it is missing or broken."""
-    if not os.path.exists(VENV_PYTHON):
+def venv_python_version(venv: str = VENV) -> str | None:
+    """sys.version of the venv's python, or None when it is missing or broken."""
+    python = venv_python(venv)
+    if not os.path.exists(python):
         return None
     try:
         out = subprocess.run(
-            [VENV_PYTHON, "-c", "import sys; print(sys.version)"],
-            capture_output=True, text=True, timeout=60, env=child_env(),
+            [python, "-c", "import sys; print(sys.version)"],
+            capture_output=True, text=True, timeout=60, env=child_env(venv),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -155,11 +194,12 @@ def can_use_apt() -> bool:
     return shutil.which("apt-get") is not None and (is_root() or shutil.which("sudo") is not None)
 
 
-def create_venv(clear: bool) -> None:
-    say("recreating .venv (it was broken)" if clear else "creating .venv")
-    cmd = [sys.executable, "-m", "venv"] + (["--clear"] if clear else []) + [VENV]
+def create_venv(clear: bool, venv: str = VENV) -> None:
+    name = os.path.basename(venv)
+    say(f"recreating {name} (it was broken)" if clear else f"creating {name}")
+    cmd = [sys.executable, "-m", "venv"] + (["--clear"] if clear else []) + [venv]
     try:
-        run("create .venv", cmd)
+        run(f"create {name}", cmd)
     except StepFailed:
         # Debian's own python3 ships venv's pip bootstrap separately.
         if not can_use_apt():
@@ -167,7 +207,7 @@ def create_venv(clear: bool) -> None:
         pkg = "python{}.{}-venv".format(*sys.version_info[:2])
         say(f"creating .venv failed; installing Debian's {pkg} and retrying")
         apt_install([pkg])
-        run("create .venv", [sys.executable, "-m", "venv", "--clear", VENV])
+        run(f"create {name}", [sys.executable, "-m", "venv", "--clear", venv])
 
 
 def ensure_venv() -> None:
@@ -205,6 +245,39 @@ def ensure_venv() -> None:
             f.write(wanted + "\n")
         os.replace(tmp, STAMP)
         say(f"installed in {time.perf_counter() - start:.1f}s")
+
+
+def ensure_min_venv() -> None:
+    """Create .venv-min if needed and install MIN_REQUIREMENTS and mathnn (no deps) when its stamp differs."""
+    stamp = os.path.join(VENV_MIN, ".mathnn-install-stamp")
+    python = venv_python(VENV_MIN)
+    env = child_env(VENV_MIN)
+    with venv_lock(VENV_MIN):
+        version = venv_python_version(VENV_MIN)
+        if version is None:
+            create_venv(clear=os.path.exists(python), venv=VENV_MIN)
+            version = venv_python_version(VENV_MIN)
+            if version is None:
+                raise StepFailed("create .venv-min", 1, f"{python} does not run")
+        wanted = min_fingerprint(ROOT, version)
+        try:
+            with open(stamp, encoding="utf-8") as f:
+                if f.read().strip() == wanted:
+                    return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            os.remove(stamp)
+        start = time.perf_counter()
+        say("installing the minimum versions into .venv-min: " + " ".join(MIN_REQUIREMENTS))
+        run("install the minimum versions into .venv-min",
+            [python, "-m", "pip", "install", "--quiet", *MIN_REQUIREMENTS], env=env)
+        run("install mathnn into .venv-min", [python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."], env=env)
+        tmp = stamp + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(wanted + "\n")
+        os.replace(tmp, stamp)
+        say(f"set up .venv-min in {time.perf_counter() - start:.1f}s")
 
 
 # --------------------------------------------------------------------------
@@ -315,16 +388,35 @@ def cmd_tour(args: list) -> int:
     return 0
 
 
+def run_pytest(venv: str, args: list) -> int:
+    """pytest's exit code from the venv's python, at the repo root."""
+    return subprocess.run([venv_python(venv), "-m", "pytest", *args], cwd=ROOT, env=child_env(venv)).returncode
+
+
 def cmd_test(args: list) -> int:
+    with_min = "--no-min" not in args
+    args = [arg for arg in args if arg != "--no-min"]
     ensure_venv()
     if needs_system_tools():
         ensure_system_tools()
-    code = subprocess.run([VENV_PYTHON, "-m", "pytest"] + args, cwd=ROOT, env=child_env()).returncode
+    code = run_pytest(VENV, args)
     if code == 5:
         say("pytest collected no tests: counting that as a failure (exit 5)")
     elif code != 0:
         say(f"step 'pytest' failed (exit {code})")
-    return code
+    if code != 0 or not with_min:
+        return code
+    pins = ", ".join(r for r in MIN_REQUIREMENTS if "==" in r)
+    ensure_min_venv()
+    say(f"running the numeric subset on the minimum versions in .venv-min ({pins})")
+    start = time.perf_counter()
+    code = run_pytest(VENV_MIN, [*MIN_PYTEST_ARGS, *MIN_TESTS])
+    if code != 0:
+        say(f"step 'pytest in .venv-min' failed (exit {code}): the main run passed, the minimum versions "
+            f"({pins}) did not; `python3 dev.py test --no-min` runs the main environment only")
+        return code
+    say(f"minimum versions passed in {time.perf_counter() - start:.1f}s")
+    return 0
 
 
 def cmd_docs(args: list) -> int:

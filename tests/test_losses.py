@@ -147,6 +147,20 @@ def test_a_correct_file_passes_through_the_sandbox_in_float64_and_float32(tmp_pa
     assert all("float32" in result["precision"] for result in f32["functions"])
 
 
+@pytest.mark.parametrize("value_based", [False, True])
+def test_a_float32_loss_widened_by_numpy_1_is_judged_in_float32(monkeypatch, value_based):
+    # numpy < 2: np.float32(x) / 3 is float64. The loss is judged in float32 there, as numpy 2 returns it;
+    # on numpy 2 a float64 loss stays float64 whatever dx's dtype.
+    from mathnn.gradcheck import losses
+
+    monkeypatch.setattr(losses, "_VALUE_BASED_CASTING", value_based)
+    f32, f64 = np.zeros((2, 3), np.float32), np.zeros((2, 3))
+    assert losses._loss_dtype(np.array(1.0), f32) == (np.float32 if value_based else np.float64)
+    assert losses._loss_dtype(np.array(1.0), f64) == np.float64
+    assert losses._loss_dtype(np.array(1.0, np.float32), f32) == np.float32
+    assert losses._loss_dtype(np.array(1), f32) == np.float64  # an integer loss: checked as float64
+
+
 def test_pairs_resolve_by_function_name_and_draw_repeated_indices():
     assert resolve("softmax_loss") is PAIRS["softmax_loss"] and PAIRS["softmax_loss"].title == "softmax_loss"
     assert resolve("word_embedding_backward") is PAIRS["word_embedding"]

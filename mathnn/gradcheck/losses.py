@@ -35,6 +35,9 @@ __all__ = [
 SHIFT = 1000.0
 #: SVM test scores keep every margin at least this far from 0, so that no difference step crosses a kink.
 CLEARANCE = 0.3
+#: numpy before 2.0 casts by value (no NEP 50): a float32 scalar divided by a Python int is float64, so a loss
+#: computed in float32 and averaged with ``/ N`` comes back as float64 that carries float32's digits only.
+_VALUE_BASED_CASTING = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
 def _sizes(rng: np.random.Generator, variant: int, documented: tuple[int, ...], low: int, high: int) -> tuple[int, ...]:
@@ -149,6 +152,20 @@ def embedding_diagnosis() -> Any:
 
 # -- the check of one point -----------------------------------------------------------------------------
 
+def _loss_dtype(loss: np.ndarray, dx: np.ndarray) -> np.dtype:
+    """The dtype the loss was computed in: its own, or dx's float32 when numpy < 2 widened a float32 loss.
+
+    On numpy 2 this is always the loss's dtype (float64 for an integer loss), so results there do not
+    depend on dx; on numpy 1.26 the loss is judged in the dtype numpy 2 would have returned it in.
+    """
+    if loss.dtype.kind != "f":
+        return np.dtype(np.float64)
+    if (_VALUE_BASED_CASTING and loss.dtype == np.float64 and dx.dtype.kind == "f"
+            and dx.dtype.itemsize < loss.dtype.itemsize):
+        return dx.dtype
+    return loss.dtype
+
+
 def _loss_value(name: str, loss: np.ndarray) -> float:
     return float(np.asarray(loss, dtype=np.float64).reshape(()))
 
@@ -163,7 +180,10 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     name = pair.forward
     x, y = values["x"], values["y"]
     loss, dx, after = student.loss(values)
-    dtype = loss.dtype if loss.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = _loss_dtype(loss, dx)
+    narrowed = loss.dtype.kind == "f" and dtype != loss.dtype
+    if narrowed:
+        loss = loss.astype(dtype)
     result["in_place"] += [{"function": name, "argument": argument} for argument in _changed(values, after)]
     value = _loss_value(name, loss)
     reference_loss, _ = pair.reference()(x.copy(), y.copy())
@@ -189,7 +209,13 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
         result["problems"].append(f"{name} returned dx with NaN or inf entries at finite scores")
     if first_point:
         result["problems"] += _repeat_and_overflow_problems(student, pair, values, loss, dx, dtype)
-    along = student.along({"y": y})
+    evaluate = student.along({"y": y})
+
+    def along(inputs: dict, name: str, points: list) -> list:
+        outputs = evaluate(inputs, name, points)
+        if not narrowed:
+            return outputs
+        return [output.astype(dtype) if output.dtype == np.float64 else output for output in outputs]
 
     def diagnose(gradient: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         return loss_mistake(name, x, y, value, analytic, dtype).get("dx")
