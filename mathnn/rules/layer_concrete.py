@@ -140,7 +140,7 @@ class ConcreteLayer:
             for n in self.nodes
         )
         derived = tuple(
-            Equation(((f"∂L/∂{text(wrt)}[0,0]", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}_{{0,0}}}}"),
+            Equation(((f"∂L/∂{text(wrt)}[0,0]", rf"\frac{{\partial L}}{{\partial {{{sp.latex(wrt)}}}_{{0,0}}}}"),
                       shown(adjoint[wrt][0, 0])),
                      f"the first of its {adjoint[wrt].rows}×{adjoint[wrt].cols} entries; every entry is proven")
             for wrt in self.differentiated
