@@ -246,3 +246,4 @@ def test_eps_kept_in_running_var_and_left_out_of_test_mode_is_caught(tmp_path):
     assert "(var + eps)" in source and "np.sqrt(running_var) +" in source
     (result,) = [r for r in _check(tmp_path, source)["functions"] if r["name"] == "batchnorm"]
     assert not result["passed"] and "test mode leaves out ε" in result["diagnosis"]
+    assert "running_var is updated with σ² + ε" in result["diagnosis"]

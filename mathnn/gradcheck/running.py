@@ -12,8 +12,8 @@ point of :func:`mathnn.gradcheck.homework.check_pair`, for every layer whose SPE
 ``running`` averages and a ``param_dict``:
 
 1. a train-mode call with no running averages given (they start at zeros, momentum 0.9) and one
-   with random non-zero running averages and momentum :data:`MOMENTUM`, so that the order of the
-   momentum shows; the student's settings dict after each call comes back from the sandbox
+   with random non-zero running averages, momentum :data:`MOMENTUM` and ε = :data:`TEST_EPS`, so
+   that the order of the momentum and an ε stored into running_var show; the student's settings dict after each call comes back from the sandbox
    (:meth:`StudentCode.forward_settings`: only float arrays and numbers) and its running averages
    are compared with what mathnn's reference leaves in its own copy of the same dict;
 2. a test-mode call with the reference's running averages and ε = :data:`TEST_EPS` (so that an ε
@@ -21,7 +21,8 @@ point of :func:`mathnn.gradcheck.homework.check_pair`, for every layer whose SPE
 
 A wrong answer is named when it equals one of the classic mistakes, computed here from the
 reference: the momentum the wrong way round, running averages never updated, the unbiased variance,
-the batch statistics in test mode, ε or gamma/beta left out. Every finding is one line.
+σ² + ε stored as the running variance, the batch statistics in test mode, ε or gamma/beta left out.
+Every finding is one line.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def _said(wrong: list[tuple[str, str, float, float]], name: str, forward: str, w
 
 
 def _train_candidates(keys: Mapping[str, str], start: Mapping[str, np.ndarray], batch: Mapping[str, np.ndarray],
-                      momentum: float, averaged: Mapping[str, int], name: str
+                      momentum: float, averaged: Mapping[str, int], name: str, eps: float | None = None
                       ) -> dict[str, list[tuple[str, np.ndarray]]]:
     """The running averages each classic mistake leaves, per key (``averaged``: the values behind each entry)."""
     candidates: dict[str, list[tuple[str, np.ndarray]]] = {}
@@ -175,6 +176,10 @@ def _train_candidates(keys: Mapping[str, str], start: Mapping[str, np.ndarray], 
                 "running_var is updated with the unbiased variance (N - 1, as np.var(ddof=1) or torch.var give): "
                 "CS231n averages the biased batch variance, the one the batch is normalized with",
                 m * r + (1 - m) * b * n / (n - 1)))
+        if statistic == "var" and eps:
+            listed.append((
+                f"running_var is updated with σ² + ε ({name}['eps'] = {eps:g} here): ε belongs only under the square "
+                "root of the normalization, the running average is of σ² itself", m * r + (1 - m) * (b + eps)))
         candidates[key] = listed
     return candidates
 
@@ -243,6 +248,8 @@ def running_problems(student: StudentCode, pair: Any, values: Inputs, seed: int,
     if "var" in keys:  # variances are ≥ 0
         start[keys["var"]] = rng.uniform(0.05, 0.5, expected_default[keys["var"]].shape)
     given = {**base, "momentum": MOMENTUM, **start}
+    if "eps" in spec.get("settings", {}):  # ε large enough that one stored into running_var shows
+        given["eps"] = TEST_EPS
     _, expected_given = _reference(pair, {**values, name: given}, name)
     _, batch = _reference(pair, {**values, name: {**given, "momentum": 0.0}}, name)
     x = values[spec["arguments"][0]]
@@ -253,7 +260,7 @@ def running_problems(student: StudentCode, pair: Any, values: Inputs, seed: int,
     _, settled_given = student.forward_settings({**values, name: given}, name)
     lines = lines or _form(settled_given, keys, expected_given, name, pair.forward, True)
     if not lines:
-        candidates = _train_candidates(keys, start, batch, MOMENTUM, averaged, name)
+        candidates = _train_candidates(keys, start, batch, MOMENTUM, averaged, name, given.get("eps"))
         wrong = _compare(settled_given, expected_given, keys, candidates, out_dtype)
         when = f"a train-mode call (running averages given, momentum {MOMENTUM:g})"
         lines = _said(wrong, name, pair.forward, when)
