@@ -51,9 +51,9 @@ def describe_patterns(name: str, analytic: np.ndarray, numeric: np.ndarray, size
         size = np.abs(error).max()
         if size > 0 and spread <= 1e-6 * size:
             found.append(
-                f"{name}'s error is the same in every row (constant down each column): a term that depends "
-                "on the batch as a whole is missing — in batch norm, the path through the mean (the true dx "
-                "sums to zero down each column)"
+                f"{name}'s error is the same in every row (constant down each column): a term shared by the "
+                "whole batch is missing or extra — in batch norm, the path through the mean (the true dx sums "
+                "to zero down each column); in a gradient that accumulates, a starting value that is not zero"
             )
     if error.ndim == 3 and error.shape[1] > 1:
         found += _over_time(name, error, failing)
