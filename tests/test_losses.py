@@ -50,6 +50,17 @@ CORRECT = textwrap.dedent("""
         dW = np.zeros_like(W)
         np.add.at(dW, x, dout)
         return dW
+
+    def temporal_softmax_loss(x, y, mask, verbose=False):
+        N, T, V = x.shape
+        flat, targets, counted = x.reshape(N * T, V), y.reshape(N * T), mask.reshape(N * T)
+        shifted = flat - np.max(flat, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        loss = -np.sum(counted * log_probs[np.arange(N * T), targets]) / N
+        dflat = np.exp(log_probs)
+        dflat[np.arange(N * T), targets] -= 1
+        dflat *= counted[:, None] / N
+        return loss, dflat.reshape(N, T, V)
 """)
 
 #: name -> (pair, the line changed, its replacement, text the diagnosis must contain)
@@ -78,6 +89,18 @@ MISTAKES = {
         ("loss = np.sum(margins)", "return loss, dx\n\ndef word"),
         ["the loss is summed over the N = 4 examples", "dx is not divided by N = 4"],
     ),
+    "temporal dx without the mask": (
+        "temporal_softmax_loss", ("dflat *= counted[:, None] / N",), ("dflat /= N",), ["dx is wrong"],
+    ),
+    "temporal dx without the -1": (
+        "temporal_softmax_loss", ("    dflat[np.arange(N * T), targets] -= 1\n",), ("",),
+        ["dx misses the −1 at the correct class"],
+    ),
+    "temporal summed, not averaged": (
+        "temporal_softmax_loss", ("log_probs[np.arange(N * T), targets]) / N", "dflat *= counted[:, None] / N"),
+        ("log_probs[np.arange(N * T), targets])", "dflat *= counted[:, None]"),
+        ["the loss is summed over the N = 2 examples, not averaged", "dx is not divided by N = 2"],
+    ),
     "embedding overwrites repeats": (
         "word_embedding", ("np.add.at(dW, x, dout)",), ("dW[x] += dout",),
         ["dW[x] += dout: repeated indices overwrite instead of accumulate", "np.add.at"],
@@ -95,7 +118,7 @@ def module(source: str) -> ModuleType:
     return student
 
 
-@pytest.mark.parametrize("pair", ["softmax_loss", "svm_loss", "word_embedding"])
+@pytest.mark.parametrize("pair", ["softmax_loss", "svm_loss", "temporal_softmax_loss", "word_embedding"])
 def test_the_correct_homework_passes_in_process(pair):
     result = check_pair(module(CORRECT), pair)
     assert result["passed"], result["diagnosis"]

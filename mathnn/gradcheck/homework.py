@@ -108,8 +108,9 @@ class Pair:
     lecture_order : int
         Where the layer's topic comes in the lecture: :data:`PAIRS` lists the pairs in that order.
     kind : {'layer', 'loss'}
-        'loss': one function ``<name>(x, y) -> (loss, dx)`` (softmax_loss, svm_loss), checked by
-        :func:`mathnn.gradcheck.losses.check_loss_point`; y is never differentiated.
+        'loss': one function ``<name>(x, y[, mask]) -> (loss, dx)`` (softmax_loss, svm_loss,
+        temporal_softmax_loss), checked by :func:`mathnn.gradcheck.losses.check_loss_point`; only x
+        is differentiated.
     forward_diagnosis : callable, () -> callback (inputs, out) -> str or None, optional
         Names the mistake a wrong forward output matches.
     """
@@ -256,6 +257,8 @@ _WRITTEN = (
     ),
     Pair("word_embedding", ("x", "W"), ("W",), ("dW",), "dout", losses.embedding_inputs, _embedding_diagnosis,
          lecture_order=2),
+    Pair("temporal_softmax_loss", ("x", "y", "mask"), ("x",), ("dx",), "dout", losses.temporal_softmax_inputs,
+         lecture_order=2, kind="loss"),
 )
 
 #: The catalogue, in the order of the lecture; within a topic the rules' pairs (the RNN step) come

@@ -75,6 +75,17 @@ def svm_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
     return {"x": x, "y": y}
 
 
+def temporal_softmax_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
+    """Scores (N, T, V), targets with a repeated class, and a mask that drops some steps but never a whole sequence."""
+    n, steps, classes = _sizes(rng, variant, (2, 3, 4), 2, 5)
+    y = _labels(rng, n * steps, classes).reshape(n, steps)
+    mask = rng.random((n, steps)) < 0.7
+    mask[:, 0] = True
+    if steps > 1:
+        mask[0, -1] = False  # at least one step that must not count
+    return {"x": rng.standard_normal((n, steps, classes)), "y": y, "mask": mask}
+
+
 def embedding_inputs(rng: np.random.Generator, variant: int = 0) -> dict[str, Any]:
     """Word indices with repeats (a word twice in a sentence, and across sentences) and unused words."""
     n, steps, vocabulary, size = _sizes(rng, variant, (2, 4, 10, 3), 2, 12)
@@ -95,15 +106,18 @@ def _close(candidate: np.ndarray | float, value: np.ndarray | float, dtype: np.d
     return candidate.shape == value.shape and bool(np.max(np.abs(candidate - value), initial=0) <= mark * scale)
 
 
-def loss_mistake(name: str, x: np.ndarray, y: np.ndarray, loss: float, dx: np.ndarray | None, dtype: np.dtype
+def loss_mistake(pair: Any, values: dict[str, Any], loss: float, dx: np.ndarray | None, dtype: np.dtype
                  ) -> dict[str, str]:
-    """The named mistake a wrong ``loss`` or ``dx`` matches: {'loss': sentence, 'dx': sentence}, each if any."""
-    from .. import layers
+    """The named mistake a wrong ``loss`` or ``dx`` matches: {'loss': sentence, 'dx': sentence}, each if any.
 
-    reference_loss, reference_dx = getattr(layers, name)(x, y)
+    ``values`` are the loss's arguments (x, y, and a temporal loss's mask); a masked step counts for nothing.
+    """
+    name, x, y = pair.forward, values["x"], values["y"]
+    reference_loss, reference_dx = pair.reference()(*pair.call_arguments(values))
     reference_loss, reference_dx = float(reference_loss), np.asarray(reference_dx, dtype=np.float64)
     n = x.shape[0]
-    onehot = np.eye(x.shape[1])[y]
+    counted = np.asarray(values["mask"], dtype=np.float64)[..., None] if "mask" in values else 1.0
+    onehot = np.eye(x.shape[-1])[y] * counted
     said: dict[str, str] = {}
     if not _close(loss, reference_loss, dtype) and _close(loss, n * reference_loss, dtype):
         said["loss"] = f"the loss is summed over the N = {n} examples, not averaged: divide it by N"
@@ -114,7 +128,7 @@ def loss_mistake(name: str, x: np.ndarray, y: np.ndarray, loss: float, dx: np.nd
         return said
     if _close(dx, n * reference_dx, dtype):
         said["dx"] = f"dx is not divided by N = {n}: the loss is an average over the examples, so is its gradient"
-    elif name == "softmax_loss" and _close(dx, reference_dx + onehot / n, dtype):
+    elif name in ("softmax_loss", "temporal_softmax_loss") and _close(dx, reference_dx + onehot / n, dtype):
         said["dx"] = ("dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
                       "x[i, y[i]] before dividing by N")
     elif name == "svm_loss":
@@ -178,7 +192,8 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     from .probes import narrow_marks
 
     name = pair.forward
-    x, y = values["x"], values["y"]
+    x = values["x"]
+    fixed = {key: value for key, value in values.items() if key != "x"}  # the labels, and a mask
     loss, dx, after = student.loss(values)
     dtype = _loss_dtype(loss, dx)
     narrowed = loss.dtype.kind == "f" and dtype != loss.dtype
@@ -186,12 +201,12 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
         loss = loss.astype(dtype)
     result["in_place"] += [{"function": name, "argument": argument} for argument in _changed(values, after)]
     value = _loss_value(name, loss)
-    reference_loss, _ = pair.reference()(x.copy(), y.copy())
+    reference_loss, _ = pair.reference()(*pair.call_arguments(values))
     reference = float(reference_loss)
     tolerance = tolerances.tolerance("forward", dtype)
     error = abs(value - reference) / max(abs(reference), np.finfo(np.float64).tiny)
     dx_shaped = dx if dx.shape == x.shape else None
-    mistakes = loss_mistake(name, x, y, value, dx_shaped, dtype) if np.isfinite(value) else {}
+    mistakes = loss_mistake(pair, values, value, dx_shaped, dtype) if np.isfinite(value) else {}
     result["forward"] = {"status": "ok", "max_error": error, "tolerance": tolerance, "reference": f"mathnn.layers.{name}",
                          "message": None}
     if not np.isfinite(value):
@@ -209,7 +224,7 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
         result["problems"].append(f"{name} returned dx with NaN or inf entries at finite scores")
     if first_point:
         result["problems"] += _repeat_and_overflow_problems(student, pair, values, loss, dx, dtype)
-    evaluate = student.along({"y": y})
+    evaluate = student.along(fixed)
 
     def along(inputs: dict, name: str, points: list) -> list:
         outputs = evaluate(inputs, name, points)
@@ -218,7 +233,7 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
         return [output.astype(dtype) if output.dtype == np.float64 else output for output in outputs]
 
     def diagnose(gradient: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        return loss_mistake(name, x, y, value, analytic, dtype).get("dx")
+        return loss_mistake(pair, values, value, analytic, dtype).get("dx")
 
     marks = narrow_marks(pair, [dx], dtype)
     report = check_gradients(
@@ -232,7 +247,7 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     result["precision"] = checked["precision"]
     result["evaluations"] += checked["evaluations"]
     if report:  # dx is the gradient of the student's loss: is that loss's gradient the reference's?
-        _, reference_dx = pair.reference()(x.copy(), y.copy())
+        _, reference_dx = pair.reference()(*pair.call_arguments(values))
         gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))
         if gap is not None and gap > tolerances.tolerance("forward", dtype):
             said = mistakes.get("dx") or ("it agrees with finite differences of your loss, so your loss is what "
@@ -261,7 +276,7 @@ def _repeat_and_overflow_problems(student: Any, pair: Any, values: dict[str, Any
     if not (np.all(np.isfinite(big_loss)) and np.all(np.isfinite(big_dx))):
         what = " and ".join(part for part, array in (("loss", big_loss), ("dx", big_dx)) if not np.all(np.isfinite(array)))
         hint = ("e^x overflows (e^710 is inf in float64, e^89 in float32): subtract each row's maximum score before "
-                "exponentiating, which changes nothing mathematically" if name == "softmax_loss" else
+                "exponentiating, which changes nothing mathematically" if "softmax" in name else
                 "large scores must give the same loss as small ones")
         problems.append(f"{name} returned a NaN or inf {what} at the test scores plus {SHIFT:g} (the same loss and dx: "
                         f"adding a constant to every score changes neither): {hint}")

@@ -188,6 +188,18 @@ def softmax_loss(x, y):
     return loss, dx
 
 
+def temporal_softmax_loss(x, y, mask, verbose=False):
+    N, T, V = x.shape
+    flat, targets, counted = x.reshape(N * T, V), y.reshape(N * T), mask.reshape(N * T)
+    shifted = flat - np.max(flat, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.sum(counted * log_probs[np.arange(N * T), targets]) / N
+    dx = np.exp(log_probs)
+    dx[np.arange(N * T), targets] -= 1
+    dx *= counted[:, None] / N
+    return loss, dx.reshape(N, T, V)
+
+
 def svm_loss(x, y):
     N = x.shape[0]
     correct = x[np.arange(N), y]
