@@ -11,7 +11,8 @@ generated kernels.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,19 @@ def rnn_diagnosis() -> Diagnose:
     return diagnose
 
 
+def _kernel_inputs(spec: Mapping[str, Any], inputs: dict) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """A layer's public inputs as its kernels take them: the arrays (a reshaped argument in the kernels'
+    two axes) and the settings from its parameter dict, with the rule's defaults."""
+    from ..catalogue import to_kernel
+
+    arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+    reshape = spec["reshape"]
+    if reshape:
+        arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
+    given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
+    return arrays, {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
+
+
 def layer_diagnosis(name: str) -> Diagnose:
     """A ``diagnose`` callback for a layer declared as a rule: its named mistakes, as generated kernels.
 
@@ -102,17 +116,13 @@ def layer_diagnosis(name: str) -> Diagnose:
     reshape = spec["reshape"]
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        arrays, settings = _kernel_inputs(spec, inputs)
         if reshape:  # the kernels' two axes; a gradient of that argument is compared in them too
-            public_shape = arrays[reshape["argument"]].shape
-            arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
             dout = to_kernel(reshape, dout)
             if wrt == reshape["argument"]:
-                if analytic.shape != public_shape:
+                if analytic.shape != np.shape(inputs[wrt]):
                     return None
                 analytic = to_kernel(reshape, analytic)
-        given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
-        settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
         for mistake in spec["mistakes"]:
             if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
                 return mistake["sentence"]
@@ -143,12 +153,9 @@ def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | No
     reshape = spec["reshape"]
 
     def diagnose(inputs: dict, out: np.ndarray) -> str | None:
-        arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+        arrays, settings = _kernel_inputs(spec, inputs)
         if reshape:
             out = to_kernel(reshape, out)  # the output has the reference's layout: it was compared first
-            arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
-        given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
-        settings = {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
         with np.errstate(all="ignore"):
             for mistake in spec["forward_mistakes"]:
                 if _matches(np.asarray(layer.kernel(mistake["kernel"])(**arrays, **settings)), out):
