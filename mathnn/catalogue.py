@@ -128,6 +128,12 @@ def backward_arguments(spec: Mapping[str, Any], out: np.ndarray, cached: Sequenc
     return [out if name == spec["output"] else next(rest) for name in spec["cache"]]
 
 
+def _in_order(reshape: Mapping[str, Any], shape: Sequence[Any]) -> list[Any]:
+    """A reshaped argument's axes (sizes or names) in the order the kernel takes them."""
+    order = reshape.get("order")
+    return [shape[i] for i in order] if order else list(shape)
+
+
 def to_kernel(reshape: Mapping[str, Any], array: np.ndarray) -> np.ndarray:
     """An argument in its public layout as the kernel's two axes: its axes put in ``order`` (if any), the
     leading ``rows`` of them as rows, the rest as columns."""
@@ -141,7 +147,7 @@ def from_kernel(reshape: Mapping[str, Any], array: np.ndarray, public_shape: Seq
     """A kernel array back in the public layout of an argument of ``public_shape``: the argument's own
     gradient, or (with ``columns``, the size of the output's last axis) the layer's output."""
     order = reshape.get("order")
-    permuted = [public_shape[i] for i in order] if order else list(public_shape)
+    permuted = _in_order(reshape, public_shape)
     target = permuted if columns is None else [*permuted[:reshape["rows"]], columns]
     shaped = array.reshape(target)
     return np.transpose(shaped, np.argsort(order)) if order else shaped
@@ -161,7 +167,7 @@ def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]) -> tuple[tup
     bound[name] = to_kernel(reshape, array)
     given = f"{name} with shape {array.shape}"
     if order:
-        permuted = [shape[i] for i in order]
+        permuted = _in_order(reshape, shape)
         return array.shape, {"rows": f"{given}, its axes {', '.join(permuted[:rows])} as rows",
                              "columns": f"{given}, its axis {', '.join(permuted[rows:])}"}
     columns = (f"{given}, its trailing dimensions {array.shape[rows:]} flattened" if array.ndim > rows + 1
@@ -282,7 +288,7 @@ def kernel_sizes(layer: Layer, sizes: Mapping[str, int]) -> dict[str, int]:
     reshape = layer.spec["reshape"]
     if not reshape:
         return dict(sizes)
-    rows, shape = reshape["rows"], [reshape["shape"][i] for i in reshape.get("order") or range(len(reshape["shape"]))]
+    rows, shape = reshape["rows"], _in_order(reshape, reshape["shape"])
     first, second = layer.spec["shapes"][reshape["argument"]]
     return {**sizes, first: math.prod(sizes[s] for s in shape[:rows]), second: math.prod(sizes[s] for s in shape[rows:])}
 
