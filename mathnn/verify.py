@@ -155,7 +155,7 @@ def _check_kink(check: KernelCheck, f, gradient, params: dict[str, float], at: f
     )
 
 
-#: (N, D, H) of the RNN step checks.
+#: (N, D, H) of the RNN sequence checks (T = 1, 3, 4 in turn).
 RNN_SHAPES = ((1, 1, 1), (2, 3, 4), (3, 2, 5))
 #: (rows, classes) of the softmax cross-entropy checks.
 SOFTMAX_SHAPES = ((1, 2), (4, 5), (3, 10))
@@ -195,40 +195,41 @@ def _vjp_check(forward: str, gradient: str, params: dict, cases: list) -> Kernel
 
 
 def check_rnn(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
-    """Gradient-check rnn_step_delta and rnn_weight_gradients against rnn_step_forward."""
-    from .kernels.rnn import rnn_step_delta, rnn_step_forward, rnn_weight_gradients
+    """Gradient-check rnn_sequence_backward (BPTT) against rnn_sequence_forward, tanh and ReLU.
 
+    The term scale of each entry is the same recursion on absolute values, with f′ = 1 − tanh² written
+    as the sum of its terms' sizes, 1 + tanh² (for ReLU f′ is 0 or 1 and has no cancelling terms).
+    """
+    from .kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
+
+    relu = (lambda a: np.where(a.real > 0, a, 0 * a), lambda a: (a.real > 0).astype(a.dtype))
     rng = np.random.default_rng(seed)
     checks = []
-    for n, d, h in RNN_SHAPES:
-        cases = []
-        for _ in range(max(1, min(3, points // 500))):
-            inputs = {
-                "x": rng.standard_normal((n, d)), "prev_h": rng.standard_normal((n, h)),
-                "Wx": rng.standard_normal((d, h)) / np.sqrt(d), "Wh": rng.standard_normal((h, h)) / np.sqrt(h),
-                "b": rng.standard_normal(h),
-            }
-            dnext_h = rng.standard_normal((n, h))
-            next_h = rnn_step_forward(**inputs)
-            da, dprev_h = rnn_step_delta(dnext_h, next_h, inputs["Wh"])
-            dx, dWx, dWh, db = rnn_weight_gradients(da, inputs["x"], inputs["prev_h"], inputs["Wx"])
-            # The same formulas on absolute values: the size of the terms each entry sums.
-            # δ = dh ⊙ (1 − h²) is computed as a difference, whose terms are |dh| ⊙ (1 + h²).
-            magnitude = {name: np.abs(value) for name, value in inputs.items()}
-            scale_da = np.abs(dnext_h) * (1 + next_h**2)
-            scale_dprev = scale_da @ magnitude["Wh"].T
-            scale_dx, scale_dWx, scale_dWh, scale_db = rnn_weight_gradients(
-                scale_da, magnitude["x"], magnitude["prev_h"], magnitude["Wx"]
-            )
-            analytic = {"x": (dx, scale_dx), "prev_h": (dprev_h, scale_dprev), "Wx": (dWx, scale_dWx),
-                        "Wh": (dWh, scale_dWh), "b": (db, scale_db)}
-            for name, (gradient, scale) in analytic.items():
-                def step(v: np.ndarray, name: str = name, inputs: dict = inputs) -> np.ndarray:
-                    return rnn_step_forward(**{**inputs, name: v})
+    for (n, d, h), steps in zip(RNN_SHAPES, (1, 3, 4)):
+        for name, (f, f_grad, term) in {
+            "tanh": (None, None, lambda a: 1 + np.tanh(a) ** 2), "relu": (*relu, relu[1]),
+        }.items():
+            cases = []
+            for _ in range(max(1, min(3, points // 500))):
+                inputs = {
+                    "x": rng.standard_normal((n, steps, d)), "h0": rng.standard_normal((n, h)),
+                    "Wx": rng.standard_normal((d, h)) / np.sqrt(d), "Wh": rng.standard_normal((h, h)) / np.sqrt(h),
+                    "b": rng.standard_normal(h),
+                }
+                dh = rng.standard_normal((n, steps, h))
+                hs, a = rnn_sequence_forward(**inputs, f=f)
+                gradients = rnn_sequence_backward(dh, inputs["x"], inputs["h0"], hs, a, inputs["Wx"], inputs["Wh"],
+                                                  f_grad=f_grad)
+                magnitude = {key: np.abs(value) for key, value in inputs.items()}
+                scales = rnn_sequence_backward(np.abs(dh), magnitude["x"], magnitude["h0"], np.abs(hs), a,
+                                               magnitude["Wx"], magnitude["Wh"], f_grad=term)
+                for key, gradient, scale in zip(("x", "h0", "Wx", "Wh", "b"), gradients, scales):
+                    def forward(v: np.ndarray, key: str = key, inputs: dict = inputs) -> np.ndarray:
+                        return rnn_sequence_forward(**{**inputs, key: v}, f=f)[0]
 
-                cases.append((step, inputs[name], dnext_h, gradient, scale))
-        checks.append(_vjp_check("rnn_step_forward", "rnn_step_delta, rnn_weight_gradients",
-                                 {"N": n, "D": d, "H": h}, cases))
+                    cases.append((forward, inputs[key], dh, gradient, scale))
+            checks.append(_vjp_check(f"rnn_sequence_forward (f = {name})", "rnn_sequence_backward",
+                                     {"N": n, "D": d, "H": h, "T": steps}, cases))
     return checks
 
 

@@ -116,10 +116,18 @@ def test_closures_of_one_factory_and_nested_fields_change_the_key():
 
 
 def test_claim_rules_key_on_the_source_of_their_claims_function():
-    keys = {name: proof_key(RULES[name]) for name in ("rnn", "softmax_ce")}
+    keys = {name: proof_key(RULES[name]) for name in ("svm", "softmax_ce")}
     assert len(set(keys.values())) == 2
+    softmax = RULES["softmax_ce"]
+    assert proof_key(replace(softmax, claims_of=lambda kernels: [])) != keys["softmax_ce"]
+
+
+def test_a_recurrence_keys_on_its_step_and_its_slips():
     rnn = RULES["rnn"]
-    assert proof_key(replace(rnn, claims_of=lambda kernels: [])) != keys["rnn"]
+    key = proof_key(rnn)
+    assert proof_key(replace(rnn, slips=rnn.slips[:1])) != key
+    step = replace(rnn.step, proof_sizes=rnn.step.proof_sizes[:1])
+    assert proof_key(replace(rnn, step=step)) != key
 
 
 def test_a_change_to_the_engine_source_changes_every_key(tmp_path, monkeypatch):

@@ -114,7 +114,7 @@ def render_module(rule: Rule) -> str:
         ) else []),
         "import numpy as np",
         "",
-        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else [])!r}",
+        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else []) + (['SLIPS'] if hasattr(rule, 'slip_spec') else [])!r}",
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
@@ -124,6 +124,13 @@ def render_module(rule: Rule) -> str:
             "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
             "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
             f"SPEC = {pprint.pformat(_spec(rule), width=110, sort_dicts=False)}",
+        ]
+    if hasattr(rule, "slip_spec"):
+        parts += [
+            "", "",
+            "#: The named slips of backpropagation through time, as plain data for mathnn check: the",
+            "#: gradients each one changes, the kernel computing what a student with it returns, the sentence.",
+            f"SLIPS = {pprint.pformat(rule.slip_spec(), width=110, sort_dicts=False)}",
         ]
     return "\n".join(parts) + "\n"
 

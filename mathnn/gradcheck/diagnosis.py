@@ -4,9 +4,8 @@ A layer declared as a rule (batch norm, layer norm): each named mistake of the r
 of its graph, or a wrong closed form — is a generated kernel, numpy only; a student's gradient that
 matches one is told that mistake's sentence (:func:`layer_diagnosis`).
 
-RNN: backpropagation through time without the gradient carried back from h_{t+1}, and the two
-classic weight-gradient slips (dWh transposed, h_t used instead of h_{t−1}), computed with the
-generated kernels.
+RNN: the named slips of backpropagation through time declared with the RNN rule (the gradient not
+carried back from h_{t+1}, dWh transposed, h_t used instead of h_{t−1}), each a generated kernel.
 """
 
 from __future__ import annotations
@@ -29,59 +28,27 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
 
 
-def _rnn_variants(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
-                  dh: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """rnn_backward's gradients, correct and with each classic slip, from the generated kernels."""
-    from ..kernels.rnn import rnn_step_delta, rnn_step_forward, rnn_weight_gradients
-
-    n, steps, _ = x.shape
-    states = [h0]
-    for t in range(steps):
-        states.append(rnn_step_forward(x[:, t], states[-1], Wx, Wh, b))
-    h = np.stack(states[1:], axis=1)
-    previous = np.stack(states[:-1], axis=1)
-
-    def backward(carry: bool) -> tuple[np.ndarray, np.ndarray]:
-        da = np.empty_like(h)
-        flowing = np.zeros_like(h0)
-        for t in reversed(range(steps)):
-            da[:, t], back = rnn_step_delta(dh[:, t] + (flowing if carry else 0), h[:, t], Wh)
-            flowing = back
-        return da, flowing
-
-    def gradients(da: np.ndarray, dh0: np.ndarray, rows_prev: np.ndarray) -> dict[str, np.ndarray]:
-        dx, dWx, dWh, db = rnn_weight_gradients(da.reshape(-1, da.shape[2]), x.reshape(-1, x.shape[2]),
-                                                rows_prev.reshape(-1, h.shape[2]), Wx)
-        return {"x": dx.reshape(x.shape), "h0": dh0, "Wx": dWx, "Wh": dWh, "b": db}
-
-    da, dh0 = backward(carry=True)
-    correct = gradients(da, dh0, previous)
-    no_carry_da, no_carry_dh0 = backward(carry=False)
-    return {
-        "correct": correct,
-        "no_accumulation": gradients(no_carry_da, no_carry_dh0, previous),
-        "transposed": {**correct, "Wh": correct["Wh"].T},
-        "uses_h_t": {**correct, "Wh": gradients(da, dh0, h)["Wh"]},
-    }
-
-
-RNN_SENTENCES = {
-    "no_accumulation": "your gradients match backpropagation through time without the path h_t → h_{t+1}: "
-    "the gradient flowing back from later steps is not added to dh_t",
-    "transposed": "your dWh is the transpose of the true gradient: dWh = h_{t−1}ᵀ δ_t (row form), not δ_tᵀ h_{t−1}",
-    "uses_h_t": "your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t",
-}
-
-
 def rnn_diagnosis() -> Diagnose:
-    """A ``diagnose`` callback for rnn_forward/rnn_backward (inputs x, h0, Wx, Wh, b)."""
+    """A ``diagnose`` callback for rnn_forward/rnn_backward (inputs x, h0, Wx, Wh, b).
+
+    Each named slip of backpropagation through time is a generated kernel of the RNN rule; a wrong
+    gradient that matches one (and the slip changes that gradient) is told the slip's sentence.
+    """
+    from ..kernels import rnn
 
     def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        variants = _rnn_variants(inputs["x"], inputs["h0"], inputs["Wx"], inputs["Wh"], inputs["b"], dout)
-        for slip in ("no_accumulation", "transposed", "uses_h_t"):
-            candidate = variants[slip].get(name)
-            if candidate is not None and not _matches(variants["correct"][name], candidate) and _matches(candidate, analytic):
-                return RNN_SENTENCES[slip]
+        x, h0, Wx, Wh, b = (np.asarray(inputs[key]) for key in ("x", "h0", "Wx", "Wh", "b"))
+        h, a = rnn.rnn_sequence_forward(x, h0, Wx, Wh, b)
+        arguments = (dout, x, h0, h, a, Wx, Wh)
+        results = ("dx", "dh0", "dWx", "dWh", "db")
+        index = results.index(f"d{name}")
+        correct = rnn.rnn_sequence_backward(*arguments)[index]
+        for slip in rnn.SLIPS:
+            if f"d{name}" not in slip["gradients"]:
+                continue
+            candidate = getattr(rnn, str(slip["kernel"]))(*arguments)[index]
+            if not _matches(correct, candidate) and _matches(candidate, analytic):
+                return str(slip["sentence"])
         return None
 
     return diagnose

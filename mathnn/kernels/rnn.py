@@ -11,94 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ['rnn_step_forward', 'rnn_step_delta', 'rnn_weight_gradients', 'rnn_sequence_forward', 'rnn_sequence_backward']
-
-
-def rnn_step_forward(
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    b: np.ndarray,
-) -> np.ndarray:
-    """One RNN step, CS231n row form: next_h = tanh(x @ Wx + prev_h @ Wh + b).
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, D), inputs x_t
-    prev_h : ndarray of shape (N, H), hidden state h_{t−1}
-    Wx : ndarray of shape (D, H), W_xhᵀ
-    Wh : ndarray of shape (H, H), W_hhᵀ
-    b : ndarray of shape (H,), bias
-
-    Returns
-    -------
-    next_h : ndarray of shape (N, H)
-        h_t
-    """
-    # a_t = W_hh·h_{t−1} + W_xh·x_t + b, in row form x_t Wx + h_{t−1} Wh + b (one row per sequence)
-    a = b + prev_h @ Wh + x @ Wx
-    # h_t = tanh(a_t), in place
-    next_h = np.tanh(a, out=a)
-    return next_h
-
-
-def rnn_step_delta(dnext_h: np.ndarray, next_h: np.ndarray, Wh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Backward through one tanh step inside the time loop: δ_t and the gradient reaching h_{t−1}.
-
-    Parameters
-    ----------
-    dnext_h : ndarray of shape (N, H), total gradient reaching h_t
-    next_h : ndarray of shape (N, H), h_t from the forward pass
-    Wh : ndarray of shape (H, H)
-
-    Returns
-    -------
-    da : ndarray of shape (N, H)
-        δ_t = ∂L/∂a_t
-    dprev_h : ndarray of shape (N, H)
-        ∂L/∂h_{t−1} through this step
-    """
-    # δ_t = dh_t ⊙ tanh′(a_t) = dh_t ⊙ (1 − h_t²)
-    da = dnext_h*(1 - next_h**2)
-    # ∂L/∂h_{t−1} = W_hhᵀ δ_t, in row form δ_t Wh ᵀ
-    dprev_h = da @ Wh.T
-    return da, dprev_h
-
-
-def rnn_weight_gradients(
-    da: np.ndarray,
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    Wx: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Input and weight gradients of RNN steps from their δ. Rows may stack many steps (N·T rows), so the weight gradients of a whole sequence are one matrix product each.
-
-    Parameters
-    ----------
-    da : ndarray of shape (M, H), δ of M stacked steps
-    x : ndarray of shape (M, D), their inputs
-    prev_h : ndarray of shape (M, H), their h_{t−1}
-    Wx : ndarray of shape (D, H)
-
-    Returns
-    -------
-    dx : ndarray of shape (M, D)
-        ∂L/∂x for each row
-    dWx : ndarray of shape (D, H)
-    dWh : ndarray of shape (H, H)
-    db : ndarray of shape (H,)
-        weight gradients summed over the rows
-    """
-    # ∂L/∂x_t = W_xhᵀ δ_t, in row form δ_t Wxᵀ
-    dx = da @ Wx.T
-    # ∂L/∂W_xh = Σ δ_t x_tᵀ: one product over every row
-    dWx = x.T @ da
-    # ∂L/∂W_hh = Σ δ_t h_{t−1}ᵀ: one product over every row
-    dWh = prev_h.T @ da
-    # ∂L/∂b = Σ δ_t
-    db = np.sum(da, axis=0)
-    return dx, dWx, dWh, db
+__all__ = ['rnn_sequence_forward', 'rnn_sequence_backward', 'rnn_backward_no_gradient_through_time', 'rnn_backward_dwh_transposed', 'rnn_backward_dwh_from_h_t', 'SLIPS']
 
 
 def rnn_sequence_forward(
@@ -109,44 +22,44 @@ def rnn_sequence_forward(
     b: np.ndarray,
     f: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The RNN step unrolled over a sequence, for any element-wise activation f (tanh by default).
+    """RNN step unrolled over a sequence, for any element-wise activation f (tanh by default).
 
     Parameters
     ----------
-    x : ndarray of shape (N, T, D)
-    h0 : ndarray of shape (N, H)
-    Wx : ndarray of shape (D, H)
-    Wh : ndarray of shape (H, H)
-    b : ndarray of shape (H,)
+    x : ndarray of shape (N, T, ·), one step per t
+    h0 : ndarray of shape (N, ·), the state before step 1
+    Wx : ndarray, shared by every step (Wx of rnn_step)
+    Wh : ndarray, shared by every step (Wh of rnn_step)
+    b : ndarray, shared by every step (b of rnn_step)
     f : callable, element-wise activation; np.tanh when None
 
     Returns
     -------
-    h : ndarray of shape (N, T, H)
-        h_1 … h_T
-    a : ndarray of shape (N, T, H)
-        a_1 … a_T, for f′
+    h : ndarray of shape (N, T, ·)
+        h at every step
+    a : ndarray of shape (N, T, ·)
+        a at every step
     """
     f = np.tanh if f is None else f
     T = x.shape[1]
-    x_steps = x.swapaxes(0, 1)  # time-major views: every step reads contiguous rows
-    a = np.empty((T, x.shape[0], Wh.shape[0]), dtype=np.result_type(x, h0, Wx, Wh, b))
-    h = np.empty_like(a)
-    # x_t Wx for every step in one call, outside the loop
+    x_steps = x.swapaxes(0, 1)  # time-major views
+    h = np.empty((T, *h0.shape), dtype=np.result_type(x, h0, Wx, Wh, b))
+    a = np.empty_like(h)
+    # xₜ @ Wx for every step in one product, outside the loop
     x_Wx = x_steps @ Wx
-    # h_0 starts the recurrence
+    # h₀ starts the recurrence
     prev_h = h0
-    # the step, once per time step t = 1 … T
+    # the step's graph, once per time step t = 1 … T
     for t in range(T):
-        # a_t = x_t Wx + h_{t−1} Wh + b: the step's pre-activation, in rnn_step_forward's order
+        # a = x Wx + h_{t−1} Wh + b, at step t
         a[t] = b + prev_h @ Wh + x_Wx[t]
-        # h_t = f(a_t)
+        # h_t = tanh(a), at step t
         h[t] = f(a[t])
         # the state step t + 1 reads
         prev_h = h[t]
-    # h_1 … h_T as (N, T, H), a view
+    # h at every step as (N, T, ·), a view
     h = h.swapaxes(0, 1)
-    # a_1 … a_T as (N, T, H), a view
+    # a at every step as (N, T, ·), a view
     a = a.swapaxes(0, 1)
     return h, a
 
@@ -165,28 +78,33 @@ def rnn_sequence_backward(
 
     Parameters
     ----------
-    dh : ndarray of shape (N, T, H), upstream ∂L/∂h_t of every step (not through time)
-    x : ndarray of shape (N, T, D)
-    h0 : ndarray of shape (N, H)
-    h : ndarray of shape (N, T, H), from rnn_sequence_forward
-    a : ndarray of shape (N, T, H), likewise
-    Wx : ndarray of shape (D, H)
-    Wh : ndarray of shape (H, H)
+    dh : ndarray of shape (N, T, ·), upstream ∂L/∂h_t of every step (not through time)
+    x : ndarray of shape (N, T, ·)
+    h0 : ndarray of shape (N, ·)
+    h : ndarray of shape (N, T, ·), from rnn_sequence_forward
+    a : ndarray of shape (N, T, ·), likewise
+    Wx : ndarray, a shared weight
+    Wh : ndarray, a shared weight
     f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
 
     Returns
     -------
-    dx : ndarray of shape (N, T, D)
-    dh0 : ndarray of shape (N, H)
-    dWx : ndarray of shape (D, H)
-    dWh : ndarray of shape (H, H)
-    db : ndarray of shape (H,)
+    dx : ndarray
+        ∂L/∂x
+    dh0 : ndarray
+        ∂L/∂h0
+    dWx : ndarray
+        ∂L/∂Wx
+    dWh : ndarray
+        ∂L/∂Wh
+    db : ndarray
+        ∂L/∂b
     """
-    f_grad = (lambda a: 1 - np.tanh(a) ** 2) if f_grad is None else f_grad  # tanh′, the tanh rule's
+    f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
-    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # h_{t−1} of every step
+    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
     T = x.shape[1]
     da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
     dprev_h = np.zeros(h0.shape, dtype=da.dtype)
@@ -196,16 +114,229 @@ def rnn_sequence_backward(
     for t in reversed(range(T)):
         # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
         da[t] = (dprev_h + dh_steps[t])*fprime[t]
-        # what step t sends back to h_{t−1}: δ_t Whᵀ
+        # what step t sends back to hₜ₋₁: δ @ Whᵀ
         dprev_h = da[t] @ Wh.T
-    # ∂L/∂x_t = δ_t Wxᵀ for every step, as (N, T, D)
+    # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
     dx = (da @ Wx.T).swapaxes(0, 1)
-    # ∂L/∂Wx = Σ_t x_tᵀ δ_t: the weights are shared, one product over the N·T rows
+    # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
     dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
-    # ∂L/∂Wh = Σ_t h_{t−1}ᵀ δ_t, likewise
+    # ∂L/∂Wh = hₜ₋₁ᵀ @ δ, summed over time: one product over the N·T rows
     dWh = (prev_steps.reshape(-1, prev_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
-    # ∂L/∂b = Σ_t Σ_rows δ_t
+    # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
     db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
-    # ∂L/∂h_0: what step 1 sent back
+    # ∂L/∂h₀: what step 1 sent back
     dh0 = dprev_h
     return dx, dh0, dWx, dWh, db
+
+
+def rnn_backward_no_gradient_through_time(
+    dh: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    f_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT with the slip 'no gradient through time': what a student's backward with it returns.
+
+    Parameters
+    ----------
+    dh : ndarray of shape (N, T, ·), upstream ∂L/∂h_t of every step (not through time)
+    x : ndarray of shape (N, T, ·)
+    h0 : ndarray of shape (N, ·)
+    h : ndarray of shape (N, T, ·), from rnn_sequence_forward
+    a : ndarray of shape (N, T, ·), likewise
+    Wx : ndarray, a shared weight
+    Wh : ndarray, a shared weight
+    f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
+
+    Returns
+    -------
+    dx : ndarray
+        ∂L/∂x
+    dh0 : ndarray
+        ∂L/∂h0
+    dWx : ndarray
+        ∂L/∂Wx
+    dWh : ndarray
+        ∂L/∂Wh
+    db : ndarray
+        ∂L/∂b
+    """
+    f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
+    dh_steps = dh.swapaxes(0, 1)
+    x_steps = x.swapaxes(0, 1)
+    a_steps = a.swapaxes(0, 1)
+    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
+    T = x.shape[1]
+    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
+    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    # f′(a_t) for every step at once
+    fprime = f_grad(a_steps)
+    # backpropagation through time, t = T … 1: only the recursion is step by step
+    for t in reversed(range(T)):
+        # the slip 'no gradient through time'
+        da[t] = dh_steps[t]*fprime[t]
+        # what step t sends back to hₜ₋₁: δ @ Whᵀ
+        dprev_h = da[t] @ Wh.T
+    # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
+    dx = (da @ Wx.T).swapaxes(0, 1)
+    # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
+    dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # ∂L/∂Wh = hₜ₋₁ᵀ @ δ, summed over time: one product over the N·T rows
+    dWh = (prev_steps.reshape(-1, prev_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
+    db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
+    # ∂L/∂h₀: what step 1 sent back
+    dh0 = dprev_h
+    return dx, dh0, dWx, dWh, db
+
+
+def rnn_backward_dwh_transposed(
+    dh: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    f_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT with the slip 'dWh transposed': what a student's backward with it returns.
+
+    Parameters
+    ----------
+    dh : ndarray of shape (N, T, ·), upstream ∂L/∂h_t of every step (not through time)
+    x : ndarray of shape (N, T, ·)
+    h0 : ndarray of shape (N, ·)
+    h : ndarray of shape (N, T, ·), from rnn_sequence_forward
+    a : ndarray of shape (N, T, ·), likewise
+    Wx : ndarray, a shared weight
+    Wh : ndarray, a shared weight
+    f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
+
+    Returns
+    -------
+    dx : ndarray
+        ∂L/∂x
+    dh0 : ndarray
+        ∂L/∂h0
+    dWx : ndarray
+        ∂L/∂Wx
+    dWh : ndarray
+        ∂L/∂Wh
+    db : ndarray
+        ∂L/∂b
+    """
+    f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
+    dh_steps = dh.swapaxes(0, 1)
+    x_steps = x.swapaxes(0, 1)
+    a_steps = a.swapaxes(0, 1)
+    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
+    T = x.shape[1]
+    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
+    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    # f′(a_t) for every step at once
+    fprime = f_grad(a_steps)
+    # backpropagation through time, t = T … 1: only the recursion is step by step
+    for t in reversed(range(T)):
+        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
+        da[t] = (dprev_h + dh_steps[t])*fprime[t]
+        # what step t sends back to hₜ₋₁: δ @ Whᵀ
+        dprev_h = da[t] @ Wh.T
+    # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
+    dx = (da @ Wx.T).swapaxes(0, 1)
+    # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
+    dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # the slip 'dWh transposed'
+    dWh = (da.reshape(-1, da.shape[-1])).T @ prev_steps.reshape(-1, prev_steps.shape[-1])
+    # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
+    db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
+    # ∂L/∂h₀: what step 1 sent back
+    dh0 = dprev_h
+    return dx, dh0, dWx, dWh, db
+
+
+def rnn_backward_dwh_from_h_t(
+    dh: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    f_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT with the slip 'dWh from h_t': what a student's backward with it returns.
+
+    Parameters
+    ----------
+    dh : ndarray of shape (N, T, ·), upstream ∂L/∂h_t of every step (not through time)
+    x : ndarray of shape (N, T, ·)
+    h0 : ndarray of shape (N, ·)
+    h : ndarray of shape (N, T, ·), from rnn_sequence_forward
+    a : ndarray of shape (N, T, ·), likewise
+    Wx : ndarray, a shared weight
+    Wh : ndarray, a shared weight
+    f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
+
+    Returns
+    -------
+    dx : ndarray
+        ∂L/∂x
+    dh0 : ndarray
+        ∂L/∂h0
+    dWx : ndarray
+        ∂L/∂Wx
+    dWh : ndarray
+        ∂L/∂Wh
+    db : ndarray
+        ∂L/∂b
+    """
+    f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
+    dh_steps = dh.swapaxes(0, 1)
+    x_steps = x.swapaxes(0, 1)
+    a_steps = a.swapaxes(0, 1)
+    T = x.shape[1]
+    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
+    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    h_steps = h.swapaxes(0, 1)
+    # f′(a_t) for every step at once
+    fprime = f_grad(a_steps)
+    # backpropagation through time, t = T … 1: only the recursion is step by step
+    for t in reversed(range(T)):
+        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
+        da[t] = (dprev_h + dh_steps[t])*fprime[t]
+        # what step t sends back to hₜ₋₁: δ @ Whᵀ
+        dprev_h = da[t] @ Wh.T
+    # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
+    dx = (da @ Wx.T).swapaxes(0, 1)
+    # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
+    dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # the slip 'dWh from h_t'
+    dWh = (h_steps.reshape(-1, h_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
+    db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
+    # ∂L/∂h₀: what step 1 sent back
+    dh0 = dprev_h
+    return dx, dh0, dWx, dWh, db
+
+
+#: The named slips of backpropagation through time, as plain data for mathnn check: the
+#: gradients each one changes, the kernel computing what a student with it returns, the sentence.
+SLIPS = [{'name': 'no gradient through time',
+  'gradients': ['dx', 'dh0', 'dWx', 'dWh', 'db'],
+  'sentence': 'your gradients match backpropagation through time without the path h_t → h_{t+1}: the '
+              'gradient flowing back from later steps is not added to dh_t',
+  'kernel': 'rnn_backward_no_gradient_through_time'},
+ {'name': 'dWh transposed',
+  'gradients': ['dWh'],
+  'sentence': 'your dWh is the transpose of the true gradient: dWh = Σ_t h_{t−1}ᵀ δ_t (row form), not δ_tᵀ '
+              'h_{t−1}',
+  'kernel': 'rnn_backward_dwh_transposed'},
+ {'name': 'dWh from h_t',
+  'gradients': ['dWh'],
+  'sentence': 'your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t',
+  'kernel': 'rnn_backward_dwh_from_h_t'}]

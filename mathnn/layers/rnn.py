@@ -1,7 +1,8 @@
 """Recurrent layers, as in CS231n assignment 3: one tanh RNN step and the RNN over whole sequences.
 
-The arithmetic is the generated kernel :mod:`mathnn.kernels.rnn`: the step kernels for one step, the
-sequence kernels (the recurrence and backpropagation through time) for whole sequences. This module
+The arithmetic is generated: :mod:`mathnn.kernels.rnn_step` (the step rule's kernels) for one step,
+:mod:`mathnn.kernels.rnn` (that step unrolled: the recurrence and backpropagation through time) for
+whole sequences. This module
 checks the input and keeps what the backward pass needs (with copies of the weights, so that
 updating them in place before the backward pass does not change the gradient). The sequence layer
 also runs with the other activations of the lecture (``activation=``), for the vanishing-gradient
@@ -21,6 +22,7 @@ import numpy as np
 from .. import kernels as _kernels
 from ..errors import InputError
 from ..kernels import rnn as _rnn
+from ..kernels import rnn_step as _step
 from ..validate import as_float_array, describe, real_scalar
 from ._checks import check_cache, expect_shape, shaped, upstream
 
@@ -170,7 +172,7 @@ def rnn_step_forward(
         place before the backward pass does not change the gradient).
     """
     x, prev_h, Wx, Wh, b = _rnn_arguments(x, "prev_h", prev_h, Wx, Wh, b, "(N, D)", 2)
-    next_h = _rnn.rnn_step_forward(x, prev_h, Wx, Wh, b)
+    next_h = _step.rnn_step_forward_kernel(x, prev_h, Wx, Wh, b)[0]
     return next_h, RNNStepCache(x, prev_h, Wx.copy(), Wh.copy(), next_h)
 
 
@@ -199,9 +201,7 @@ def rnn_step_backward(
     """
     check_cache(cache, RNNStepCache, "rnn_step_forward", named=(RNNCache,))
     dnext_h = upstream(dnext_h, "dnext_h", cache.next_h.shape, "the shape of next_h from the forward pass")
-    da, dprev_h = _rnn.rnn_step_delta(dnext_h, cache.next_h, cache.Wh)
-    dx, dWx, dWh, db = _rnn.rnn_weight_gradients(da, cache.x, cache.prev_h, cache.Wx)
-    return dx, dprev_h, dWx, dWh, db
+    return _step.rnn_step_backward_kernel(dnext_h, cache.x, cache.prev_h, cache.Wx, cache.Wh, cache.next_h)
 
 
 def rnn_forward(

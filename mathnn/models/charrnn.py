@@ -18,7 +18,7 @@ generated, proven kernels: :func:`~mathnn.layers.rnn_forward` and :func:`~mathnn
 for the recurrence and backpropagation through time, :func:`~mathnn.layers.temporal_affine_forward`
 and its backward for the output layer, :func:`~mathnn.layers.temporal_softmax_loss` for the loss and
 its gradient. Sampling goes one character at a time with the step kernel
-:func:`mathnn.kernels.rnn.rnn_step_forward`, and the softmax of the scores is the generated
+:func:`mathnn.kernels.rnn_step.rnn_step_forward_kernel`, and the softmax of the scores is the generated
 :func:`~mathnn.kernels.softmax_ce.softmax_cross_entropy` kernel's gradient against no target. This
 module has no arithmetic of its own; it imports numpy only.
 
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..kernels.rnn import rnn_step_forward
+from ..kernels.rnn_step import rnn_step_forward_kernel
 from ..kernels.softmax_ce import softmax_cross_entropy
 from ..layers import (
     affine_forward,
@@ -393,7 +393,7 @@ class CharRNN:
             scores, _ = affine_forward(hidden, p["Wy"], p["by"])
             index = int(rng.choice(len(self.vocabulary), p=_distribution(scores[0] / temperature)))
             generated.append(self.vocabulary[index])
-            hidden = rnn_step_forward(onehot[[index]], hidden, p["Wx"], p["Wh"], p["b"])
+            hidden = rnn_step_forward_kernel(onehot[[index]], hidden, p["Wx"], p["Wh"], p["b"])[0]
         return "".join(generated)
 
     # -- files ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ The key is a SHA-256 of
   check, ``claims_of``) by its module, qualified name and the values it closes over;
 * the source of every ``mathnn`` module the declaration's classes and callables come from, with the
   ``mathnn`` modules those import, and of the rule engine (``core.py``, ``scalar.py``, ``arrays.py``, ``decide.py``,
-  ``laurent.py``, ``layer*.py``, ``textprint.py``, ``*_math.py``, ``rnn_bptt.py`` in ``mathnn/rules``);
+  ``layer*.py``, ``recurrence.py``, ``textprint.py`` in ``mathnn/rules``);
 * the versions of SymPy, Python and mathnn, and the cache format.
 
 Only proofs that hold are stored: a failing proof is proven again every time. A cache directory that
@@ -46,8 +46,7 @@ FORMAT = 1
 
 #: Files of the rule engine: a change to any of them invalidates every cached proof.
 RULES_DIR = Path(__file__).resolve().parent
-ENGINE_PATTERNS = ("core.py", "scalar.py", "arrays.py", "decide.py", "laurent.py", "layer*.py", "textprint.py",
-                   "*_math.py", "rnn_bptt.py")
+ENGINE_PATTERNS = ("core.py", "scalar.py", "arrays.py", "decide.py", "layer*.py", "recurrence.py", "textprint.py")
 
 
 @dataclasses.dataclass

@@ -17,9 +17,6 @@ Every claim a rule makes ("the derived gradient equals the closed form") ends in
 
 A "no" from strategies 1 and 2 is final only when the expression is fully reduced; the caller gets
 the remainder in the message. :func:`matrices_equal` applies the decision entry by entry.
-
-:mod:`mathnn.rules.laurent` keeps its own exact Laurent-polynomial expansion for the unrolled BPTT
-graph, where these strategies are too slow; it is the one exception.
 """
 
 from __future__ import annotations
