@@ -9,6 +9,10 @@ finds every such module and builds from it, with no per-layer code:
   with CS231n's signatures and the house's input checks (:func:`layer_functions`);
 * random inputs at a given set of sizes (:func:`draw_inputs`), for ``mathnn verify`` and the checker.
 
+A recurrence (:class:`mathnn.rules.recurrence.Recurrence`, the RNN) is found the same way by its
+``SEQUENCE`` (:func:`sequences`): its public functions are written in :mod:`mathnn.layers`, the data
+gives the checker its inputs and its named slips.
+
 numpy only: importing this module never imports SymPy.
 """
 
@@ -61,6 +65,17 @@ def layers() -> dict[str, Layer]:
             for public in (spec, *(variant_spec(spec, variant) for variant in spec.get("variants", ()))):
                 layer = Layer(public, module)
                 found[layer.name] = layer
+    return found
+
+
+def sequences() -> dict[str, Layer]:
+    """Every generated recurrence (a step rule unrolled over T) with a ``SEQUENCE``, by name (``rnn``)."""
+    found = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
+        spec = getattr(module, "SEQUENCE", None)
+        if isinstance(spec, dict):
+            found[spec["name"]] = Layer(spec, module)
     return found
 
 
@@ -310,7 +325,8 @@ def public_sizes(layer: Layer) -> dict[str, int]:
 
 
 def draw_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random inputs of every array argument of the kernels at ``sizes``, drawn as the rule declares."""
+    """Random inputs of every array argument of the kernels at ``sizes``, drawn as the rule declares
+    (for a recurrence, every argument of its public functions)."""
     drawn = {}
     for name, draw in layer.spec["draws"].items():
         shape = tuple(sizes[size] for size in draw["shape"])
@@ -333,5 +349,5 @@ def public_functions() -> dict[str, Callable[..., Any]]:
 
 __all__ = [
     "Layer", "LayerCache", "backward_arguments", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes",
-    "layer_functions", "layers", "public_functions", "public_sizes", "to_kernel", "variant_spec",
+    "layer_functions", "layers", "public_functions", "public_sizes", "sequences", "to_kernel", "variant_spec",
 ]

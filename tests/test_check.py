@@ -10,7 +10,7 @@ from mathnn.gradcheck import (
     check_vjp, eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, numerical_gradient,
     rel_error,
 )
-from mathnn.gradcheck.diagnosis import layer_diagnosis, rnn_diagnosis
+from mathnn.gradcheck.diagnosis import layer_diagnosis, sequence_diagnosis
 
 
 # -- student-style implementations -------------------------------------------------------------------
@@ -90,7 +90,7 @@ def rnn_inputs(seed=2):
 
 def check_rnn(bug=None):
     return check_vjp(rnn_forward, lambda dout, **inputs: rnn_backward(dout, **inputs, bug=bug), rnn_inputs(),
-                     diagnose=rnn_diagnosis())
+                     diagnose=sequence_diagnosis("rnn"))
 
 
 # -- correct implementations pass ------------------------------------------------------------------------

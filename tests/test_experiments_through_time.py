@@ -20,7 +20,7 @@ from mathnn.kernels import leaky_relu as leaky_relu_kernels
 from mathnn.kernels import relu as relu_kernels
 from mathnn.kernels import sigmoid as sigmoid_kernels
 from mathnn.kernels import tanh as tanh_kernels
-from mathnn.kernels.rnn import rnn_step_forward
+from mathnn.kernels.rnn_step import rnn_step_forward_kernel
 
 
 GRAD_SUP = {
@@ -88,7 +88,7 @@ def test_tanh_recurrence_is_the_generated_rnn_step():
     W_hh, x, W_xh, b = random_recurrence(hidden=6, steps=4, inputs=3, seed=2)
     pre_activations, states = hidden_states(W_hh, x, W_xh, b, "tanh")
     for k in range(4):
-        row = rnn_step_forward(x[k][None], states[k][None], W_xh.T, W_hh.T, b)  # CS231n row form
+        row = rnn_step_forward_kernel(x[k][None], states[k][None], W_xh.T, W_hh.T, b)[0]  # CS231n row form
         assert np.allclose(row[0], states[k + 1], rtol=0, atol=1e-15)
     assert np.allclose(np.tanh(pre_activations), states[1:])
 

@@ -88,11 +88,11 @@ def render_kernel(kernel: Kernel, rule: Rule) -> str:
     return "\n".join(lines)
 
 
-def _spec(rule: Rule) -> dict[str, object]:
+def _spec(rule: Rule, method: str = "spec") -> dict[str, object]:
     """The rule's spec, with where its topic comes in the lecture (the checker lists pairs in that order)."""
     from ..rules import TOPICS
 
-    spec: dict[str, object] = rule.spec()  # type: ignore[attr-defined]  # only rules with a spec come here
+    spec: dict[str, object] = getattr(rule, method)()  # only rules with that method come here
     return {**spec, "lecture_order": getattr(TOPICS[topic_of(rule)], "LECTURE_ORDER", 1000)}
 
 
@@ -114,7 +114,7 @@ def render_module(rule: Rule) -> str:
         ) else []),
         "import numpy as np",
         "",
-        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else []) + (['SLIPS'] if hasattr(rule, 'slip_spec') else [])!r}",
+        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else []) + (['SEQUENCE'] if hasattr(rule, 'sequence_spec') else [])!r}",
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
@@ -125,12 +125,12 @@ def render_module(rule: Rule) -> str:
             "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
             f"SPEC = {pprint.pformat(_spec(rule), width=110, sort_dicts=False)}",
         ]
-    if hasattr(rule, "slip_spec"):
+    if hasattr(rule, "sequence_spec"):
         parts += [
             "", "",
-            "#: The named slips of backpropagation through time, as plain data for mathnn check: the",
-            "#: gradients each one changes, the kernel computing what a student with it returns, the sentence.",
-            f"SLIPS = {pprint.pformat(rule.slip_spec(), width=110, sort_dicts=False)}",
+            "#: The sequence's public functions, check inputs and named slips of backpropagation through",
+            "#: time, as plain data for the numpy-only code (mathnn check).",
+            f"SEQUENCE = {pprint.pformat(_spec(rule, 'sequence_spec'), width=110, sort_dicts=False)}",
         ]
     return "\n".join(parts) + "\n"
 

@@ -28,25 +28,28 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
 
 
-def rnn_diagnosis() -> Diagnose:
-    """A ``diagnose`` callback for rnn_forward/rnn_backward (inputs x, h0, Wx, Wh, b).
+def sequence_diagnosis(name: str) -> Diagnose:
+    """A ``diagnose`` callback for a recurrence's sequence functions (rnn_forward/rnn_backward).
 
-    Each named slip of backpropagation through time is a generated kernel of the RNN rule; a wrong
-    gradient that matches one (and the slip changes that gradient) is told the slip's sentence.
+    Each named slip of backpropagation through time is a generated kernel of the recurrence; a wrong
+    gradient that matches one (where the slip changes that gradient) is told the slip's sentence.
     """
-    from ..kernels import rnn
+    from ..catalogue import sequences
 
-    def diagnose(name: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        x, h0, Wx, Wh, b = (np.asarray(inputs[key]) for key in ("x", "h0", "Wx", "Wh", "b"))
-        h, a = rnn.rnn_sequence_forward(x, h0, Wx, Wh, b)
-        arguments = (dout, x, h0, h, a, Wx, Wh)
-        results = ("dx", "dh0", "dWx", "dWh", "db")
-        index = results.index(f"d{name}")
-        correct = rnn.rnn_sequence_backward(*arguments)[index]
-        for slip in rnn.SLIPS:
-            if f"d{name}" not in slip["gradients"]:
+    sequence = sequences()[name]
+    spec = sequence.spec
+    forward, backward = sequence.kernel(spec["forward_kernel"]), sequence.kernel(spec["backward_kernel"])
+
+    def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        values = {key: np.asarray(inputs[key]) for key in spec["arguments"]}
+        values.update(zip(spec["states"], forward(*values.values())))
+        arguments = (dout, *(values[key] for key in spec["backward_arguments"]))
+        index = spec["gradients"].index(f"d{wrt}")
+        correct = backward(*arguments)[index]
+        for slip in spec["slips"]:
+            if f"d{wrt}" not in slip["gradients"]:
                 continue
-            candidate = getattr(rnn, str(slip["kernel"]))(*arguments)[index]
+            candidate = sequence.kernel(slip["kernel"])(*arguments)[index]
             if not _matches(correct, candidate) and _matches(candidate, analytic):
                 return str(slip["sentence"])
         return None

@@ -179,26 +179,6 @@ def _relu_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
     return {"x": x}
 
 
-def _rnn_weights(rng: np.random.Generator, d: int, h: int) -> Inputs:
-    # small weights keep tanh away from saturation, where every gradient would be nearly zero
-    return {
-        "Wx": 0.4 * rng.standard_normal((d, h)),
-        "Wh": 0.4 * rng.standard_normal((h, h)),
-        "b": 0.2 * rng.standard_normal(h),
-    }
-
-
-def _rnn_inputs(rng: np.random.Generator, variant: int = 0) -> Inputs:
-    n, steps, d, h = _sizes(rng, variant, (2, 3, 4, 5), 2, 4)
-    return {"x": rng.standard_normal((n, steps, d)), "h0": 0.5 * rng.standard_normal((n, h)), **_rnn_weights(rng, d, h)}
-
-
-def _rnn_diagnosis() -> Diagnose:
-    from .diagnosis import rnn_diagnosis
-
-    return rnn_diagnosis()
-
-
 def _layer_pairs() -> list[Pair]:
     """A pair for every layer declared as a rule (and each alias of its backward), from its SPEC."""
     from ..catalogue import draw_public_inputs, layers, public_sizes
@@ -238,23 +218,44 @@ def _layer_pairs() -> list[Pair]:
     return pairs
 
 
+def _sequence_pairs() -> list[Pair]:
+    """A pair for every recurrence declared as a rule (the RNN over a sequence), from its SEQUENCE."""
+    from ..catalogue import draw_inputs, sequences
+
+    pairs = []
+    for sequence in sequences().values():
+        spec = sequence.spec
+
+        def make_inputs(rng: np.random.Generator, variant: int = 0, sequence=sequence) -> Inputs:
+            documented, ranges = sequence.spec["sizes"], sequence.spec["homework_sizes"]
+            sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
+                     for name, size in documented.items()}
+            return dict(draw_inputs(sequence, sizes, rng))
+
+        def diagnosis(name: str = spec["name"]) -> Diagnose:
+            from .diagnosis import sequence_diagnosis
+
+            return sequence_diagnosis(name)
+
+        pairs.append(Pair(spec["name"], tuple(spec["arguments"]), tuple(spec["differentiated"]),
+                          tuple(spec["gradients"]), spec["upstream"], make_inputs, diagnosis,
+                          lecture_order=spec["lecture_order"]))
+    return pairs
+
+
 def _embedding_diagnosis() -> Diagnose:
     from .losses import embedding_diagnosis
 
     return embedding_diagnosis()
 
 
-#: The pairs written here, not yet declared as layer rules: the losses (0 in the lecture, one function
-#: each, :mod:`mathnn.gradcheck.losses`), ReLU (the activations' topic, 1), the RNN over a sequence and
-#: the word embedding (the RNN's topic, 2).
+#: The pairs written here, not declared as layer rules: the losses (0 in the lecture, one function
+#: each, :mod:`mathnn.gradcheck.losses`), ReLU (the activations' topic, 1) and the word embedding (the
+#: RNN's topic, 2).
 _WRITTEN = (
     Pair("softmax_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.softmax_inputs, lecture_order=0, kind="loss"),
     Pair("svm_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.svm_inputs, lecture_order=0, kind="loss"),
     Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs, lecture_order=1),
-    Pair(
-        "rnn", ("x", "h0", "Wx", "Wh", "b"), ("x", "h0", "Wx", "Wh", "b"), ("dx", "dh0", "dWx", "dWh", "db"),
-        "dh", _rnn_inputs, _rnn_diagnosis, lecture_order=2,
-    ),
     Pair("word_embedding", ("x", "W"), ("W",), ("dW",), "dout", losses.embedding_inputs, _embedding_diagnosis,
          lecture_order=2),
     Pair("temporal_softmax_loss", ("x", "y", "mask"), ("x",), ("dx",), "dout", losses.temporal_softmax_inputs,
@@ -265,7 +266,8 @@ _WRITTEN = (
 #: before those written here (the sequence of steps).
 PAIRS: dict[str, Pair] = {
     pair.name: pair
-    for pair in sorted((*_WRITTEN, *_layer_pairs()), key=lambda pair: (pair.lecture_order, pair in _WRITTEN))
+    for pair in sorted((*_WRITTEN, *_layer_pairs(), *_sequence_pairs()),
+                       key=lambda pair: (pair.lecture_order, pair in _WRITTEN))
 }
 
 

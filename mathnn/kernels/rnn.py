@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ['rnn_sequence_forward', 'rnn_sequence_backward', 'rnn_backward_no_gradient_through_time', 'rnn_backward_dwh_transposed', 'rnn_backward_dwh_from_h_t', 'SLIPS']
+__all__ = ['rnn_sequence_forward', 'rnn_sequence_backward', 'rnn_backward_no_gradient_through_time', 'rnn_backward_dwh_transposed', 'rnn_backward_dwh_from_h_t', 'SEQUENCE']
 
 
 def rnn_sequence_forward(
@@ -324,19 +324,38 @@ def rnn_backward_dwh_from_h_t(
     return dx, dh0, dWx, dWh, db
 
 
-#: The named slips of backpropagation through time, as plain data for mathnn check: the
-#: gradients each one changes, the kernel computing what a student with it returns, the sentence.
-SLIPS = [{'name': 'no gradient through time',
-  'gradients': ['dx', 'dh0', 'dWx', 'dWh', 'db'],
-  'sentence': 'your gradients match backpropagation through time without the path h_t → h_{t+1}: the '
-              'gradient flowing back from later steps is not added to dh_t',
-  'kernel': 'rnn_backward_no_gradient_through_time'},
- {'name': 'dWh transposed',
-  'gradients': ['dWh'],
-  'sentence': 'your dWh is the transpose of the true gradient: dWh = Σ_t h_{t−1}ᵀ δ_t (row form), not δ_tᵀ '
-              'h_{t−1}',
-  'kernel': 'rnn_backward_dwh_transposed'},
- {'name': 'dWh from h_t',
-  'gradients': ['dWh'],
-  'sentence': 'your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t',
-  'kernel': 'rnn_backward_dwh_from_h_t'}]
+#: The sequence's public functions, check inputs and named slips of backpropagation through
+#: time, as plain data for the numpy-only code (mathnn check).
+SEQUENCE = {'name': 'rnn',
+ 'forward': 'rnn_forward',
+ 'backward': 'rnn_backward',
+ 'arguments': ['x', 'h0', 'Wx', 'Wh', 'b'],
+ 'differentiated': ['x', 'h0', 'Wx', 'Wh', 'b'],
+ 'gradients': ['dx', 'dh0', 'dWx', 'dWh', 'db'],
+ 'upstream': 'dh',
+ 'forward_kernel': 'rnn_sequence_forward',
+ 'backward_kernel': 'rnn_sequence_backward',
+ 'states': ['h', 'a'],
+ 'backward_arguments': ['x', 'h0', 'h', 'a', 'Wx', 'Wh'],
+ 'draws': {'x': {'shape': ['N', 'T', 'D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None},
+           'h0': {'shape': ['N', 'H'], 'loc': 0.0, 'scale': 0.5, 'away_from': None},
+           'Wx': {'shape': ['D', 'H'], 'loc': 0.0, 'scale': 0.4, 'away_from': None},
+           'Wh': {'shape': ['H', 'H'], 'loc': 0.0, 'scale': 0.4, 'away_from': None},
+           'b': {'shape': ['H'], 'loc': 0.0, 'scale': 0.2, 'away_from': None}},
+ 'sizes': {'N': 2, 'D': 4, 'H': 5, 'T': 3},
+ 'homework_sizes': {'N': (2, 5), 'D': (2, 5), 'H': (2, 5), 'T': (2, 4)},
+ 'slips': [{'name': 'no gradient through time',
+            'gradients': ['dx', 'dh0', 'dWx', 'dWh', 'db'],
+            'sentence': 'your gradients match backpropagation through time without the path h_t → h_{t+1}: '
+                        'the gradient flowing back from later steps is not added to dh_t',
+            'kernel': 'rnn_backward_no_gradient_through_time'},
+           {'name': 'dWh transposed',
+            'gradients': ['dWh'],
+            'sentence': 'your dWh is the transpose of the true gradient: dWh = Σ_t h_{t−1}ᵀ δ_t (row form), '
+                        'not δ_tᵀ h_{t−1}',
+            'kernel': 'rnn_backward_dwh_transposed'},
+           {'name': 'dWh from h_t',
+            'gradients': ['dWh'],
+            'sentence': 'your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t',
+            'kernel': 'rnn_backward_dwh_from_h_t'}],
+ 'lecture_order': 2}

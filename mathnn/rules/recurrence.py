@@ -91,6 +91,9 @@ class Recurrence:
     derivation_of: Callable[[], list[Section]] | None = None
     #: claims about the step the lecture states besides the recurrence (its column form)
     extra_claims: Callable[[], list[Claim]] | None = None
+    #: the documented sequence length of the checker's first shape, and the range of its other shapes
+    length: int = 3
+    length_range: tuple[int, int] = (2, 4)
     #: the function of :mod:`mathnn.verify` that gradient-checks the generated kernels numerically
     numeric_check: str = ""
     public_module: str = "mathnn.layers"
@@ -439,11 +442,35 @@ class Recurrence:
         sections = [*sections, kernel_section(self.kernels[:2])]
         return sections + ([proof_section(proof)] if proof is not None else [])
 
-    def slip_spec(self) -> list[dict[str, Any]]:
-        """The named slips as plain data for the checker: which gradient, which kernel, what to say."""
-        return [{"name": s.name, "gradients": list(s.gradients), "sentence": s.sentence,
-                 "kernel": self.slip_kernel_name(s)}
-                for s in self.slips]
+    def sequence_spec(self) -> dict[str, Any]:
+        """The sequence's public functions, check inputs and named slips, as plain data for the checker.
+
+        The inputs are the step's: a per-step input (x) gets a time axis T after its first, the
+        carried state's draw gives the first state h_0.
+        """
+        backward = self.kernels[1]
+        arguments = [*(x.name for x in self.over_time), self.initial.name, *(w.name for w in self.step.shared)]
+        draws = {}
+        for symbol in self.step.element_arrays:
+            draw = self.step.draws[symbol.name]
+            shape = list(draw.shape)
+            if symbol in self.over_time:
+                shape.insert(1, "T")
+            name = self.initial.name if symbol == self.carried[0] else symbol.name
+            draws[name] = {"shape": shape, "loc": draw.loc, "scale": draw.scale, "away_from": draw.away_from}
+        return {
+            "name": self.name, "forward": f"{self.name}_forward", "backward": f"{self.name}_backward",
+            "arguments": arguments, "differentiated": [r[1:] for r in backward.results],
+            "gradients": list(backward.results), "upstream": self.upstream.name,
+            "forward_kernel": self.kernels[0].name, "backward_kernel": backward.name,
+            "states": list(self.kernels[0].results),
+            "backward_arguments": [a.name for a in backward.args[1:] if a.name != "f_grad"],
+            "draws": {name: draws[name] for name in arguments},
+            "sizes": {**self.step.check_sizes[0], "T": self.length},
+            "homework_sizes": {**self.step.homework_sizes, "T": self.length_range},
+            "slips": [{"name": s.name, "gradients": list(s.gradients), "sentence": s.sentence,
+                       "kernel": self.slip_kernel_name(s)} for s in self.slips],
+        }
 
 
 def _plain(expr: Any) -> Any:
