@@ -12,6 +12,7 @@ time come from the step's declaration. The column-form derivation the docs show 
 from __future__ import annotations
 
 import itertools
+import re
 import sympy as sp
 
 from . import rnn_math, rnn_step
@@ -111,12 +112,20 @@ def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> li
     return claims
 
 
+def _plain_lhs(latex: str) -> str:
+    """A derivation step's left-hand side in plain text: ∂L/∂W_hh, δₜ, aₜ."""
+    shown = re.sub(r"\\frac\{\\partial (\S+?)\}\{\\partial (\S+?)\}", r"∂\1/∂\2", latex)
+    for latex_word, plain in (("\\delta", "δ"), ("_{t-1}", "ₜ₋₁"), ("_{t+1}", "ₜ₊₁"), ("_{t}", "ₜ"), ("_{0}", "₀")):
+        shown = shown.replace(latex_word, plain)
+    return re.sub(r"_\{(\w+)\}", r"_\1", shown)
+
+
 def _derivation() -> list[Section]:
     """The lecture's column-form derivation: the step, its local gradients, the output layer and BPTT."""
     steps = tuple(
         Equation(
-            ((step.name, step.latex_lhs),
-             (step.expr if isinstance(step.expr, str) else text(step.expr),
+            ((_plain_lhs(step.latex_lhs), step.latex_lhs),
+             (step.plain if isinstance(step.expr, str) else text(step.expr),
               step.expr if isinstance(step.expr, str) else sp.latex(step.expr, order="none"))),
             step.note,
         )

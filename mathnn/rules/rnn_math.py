@@ -37,6 +37,8 @@ class Step:
     latex_lhs: str
     expr: sp.Basic | str
     note: str
+    #: the right-hand side in plain text, where ``expr`` is LaTeX text
+    plain: str = ""
 
     @property
     def latex(self) -> str:
@@ -94,8 +96,9 @@ def derivation_steps() -> list[Step]:
         Step("db_bptt", r"\frac{\partial L}{\partial b}", sp.Sum(delta_t, (t, 1, T)), ""),
         # sympy.Sum re-sorts p_t − y_t into −y_t + p_t, so these two are written as text.
         Step("dW_hy_bptt", r"\frac{\partial L}{\partial W_{hy}}", r"\sum_{t=1}^{T} \left(p_{t} - y_{t}\right) h_{t}^{T}",
-             ""),
-        Step("db_y_bptt", r"\frac{\partial L}{\partial b_{y}}", r"\sum_{t=1}^{T} \left(p_{t} - y_{t}\right)", ""),
+             "", "Σₜ (pₜ − yₜ)·hₜᵀ"),
+        Step("db_y_bptt", r"\frac{\partial L}{\partial b_{y}}", r"\sum_{t=1}^{T} \left(p_{t} - y_{t}\right)", "",
+             "Σₜ (pₜ − yₜ)"),
         Step("dh0_bptt", r"\frac{\partial L}{\partial h_{0}}", W_hh.T * M(r"\delta_{1}", n, 1), ""),
         Step("dx_bptt", r"\frac{\partial L}{\partial x_{t}}", W_xh.T * delta_t, ""),
     ]

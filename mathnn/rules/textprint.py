@@ -9,6 +9,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
 
+_SUPERSCRIPTS = {"2": "²", "3": "³"}
 SUBSCRIPTS = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ", "m": "ₘ", "n": "ₙ", "t": "ₜ", "0": "₀", "1": "₁"}
 
 
@@ -22,7 +23,7 @@ class TextPrinter(StrPrinter):
         entry = _ENTRY.match(expr.name)
         if entry:  # one entry of a matrix of symbols (a proof at concrete sizes): x[0,1]
             return f"{entry.group(1)}[{entry.group(2)},{entry.group(3)}]"
-        return _from_latex(expr.name) if "\\" in expr.name else pretty_symbol(expr.name)
+        return _from_latex(expr.name) if "\\" in expr.name or "{" in expr.name else pretty_symbol(expr.name)
 
     # array notation: numpy's @ and ᵀ, and the sums over the batch (index i) and along a row (index k),
     # as their LaTeX forms write them
@@ -50,10 +51,21 @@ class TextPrinter(StrPrinter):
         return " ⊙ ".join(self.parenthesize(arg, 50) for arg in expr.args)
 
     def _print_HadamardPower(self, expr: sp.Expr) -> str:
-        return f"{self.parenthesize(expr.base, 60)}^∘{self._print(expr.exp)}"
+        power = _SUPERSCRIPTS.get(str(expr.exp), f"^∘{self._print(expr.exp)}")
+        return f"{self.parenthesize(expr.base, 60)}{power}"
 
     def _print_MatMul(self, expr: sp.Expr) -> str:
         return "·".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_MatAdd(self, expr: sp.Expr) -> str:
+        # in the order written (the derivations build it with evaluate=False), a −1 coefficient as −
+        parts = []
+        for arg in expr.args:
+            negative = isinstance(arg, sp.MatMul) and arg.args[0] == -1
+            term = sp.MatMul(*arg.args[1:]) if negative and len(arg.args) > 2 else arg.args[-1] if negative else arg
+            shown = self.parenthesize(term, 40)
+            parts.append(("− " if negative else "+ ") + shown if parts else ("−" if negative else "") + shown)
+        return " ".join(parts)
 
     def _print_Transpose(self, expr: sp.Expr) -> str:
         return f"{self.parenthesize(expr.arg, 1000, strict=True)}ᵀ"
@@ -93,13 +105,17 @@ class TextPrinter(StrPrinter):
 _ENTRY = re.compile(r"^(\w+?)_(\d+)_(\d+)$")
 
 #: LaTeX found in display-only symbol names, and its plain-text reading.
-_LATEX_WORDS = {"\\delta": "δ", "\\left(": "(", "\\right)": ")", "\\mathbf{1}": "1"}
+_LATEX_WORDS = {"\\delta": "δ", "\\left(": "(", "\\right)": ")", "\\mathbf{1}": "1", "'": "′"}
+#: The time subscripts of the RNN derivation's display names: δ_{t+1} → δₜ₊₁.
+_LATEX_SUBSCRIPTS = {"_{t-1}": "ₜ₋₁", "_{t+1}": "ₜ₊₁", "_{t}": "ₜ", "_{1}": "₁", "_{0}": "₀"}
 
 
 def _from_latex(name: str) -> str:
     for latex, plain in _LATEX_WORDS.items():
         name = name.replace(latex, plain)
-    return re.sub(r"_\{(\w)\}", r"_\1", name)  # δ_{t} → δ_t, δ_{t+1} stays
+    for index, plain in _LATEX_SUBSCRIPTS.items():
+        name = name.replace(index, plain)
+    return re.sub(r"_\{(\w)\}", r"_\1", name)
 
 
 def text(expr: sp.Expr) -> str:
