@@ -1,8 +1,9 @@
 """The MkDocs site: a strict build, generated derivation pages equal to the rules, nothing from another host.
 
 The site is built once per session (``built_site`` in tests/conftest.py, shared with
-tests/test_docs_browser.py) into a temporary directory. KaTeX comes from ``node_modules`` (``npm ci``;
-``python3 dev.py test`` runs it).
+tests/test_docs_browser.py) into a temporary directory. KaTeX and the Korean font come from
+``node_modules``, where ``python3 dev.py test`` puts the npm packages package-lock.json pins (no npm
+needed).
 """
 
 from __future__ import annotations
@@ -237,9 +238,10 @@ def test_local_references_resolve(built_site: Path) -> None:
 
 
 def test_missing_katex_is_a_clear_error(tmp_path: Path, build_docs) -> None:
-    """Without node_modules the build stops at once and says to run npm ci."""
+    """Without node_modules the build stops at once and says which command fetches it."""
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     shutil.copytree(DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("__pycache__"))
     proc = build_docs(tmp_path / "site", tmp_path / "mkdocs.yml")
     assert proc.returncode != 0
-    assert "node_modules" in proc.stderr and "npm ci" in proc.stderr, proc.stderr
+    assert "node_modules" in proc.stderr and "python3 dev.py docs" in proc.stderr, proc.stderr
+    assert "npm ci" not in proc.stderr, proc.stderr
