@@ -13,7 +13,7 @@ file exists and has mathnn installed in editable mode with its extras
 the Python version, and a different hash means reinstall.
 
 `tour`, `test` and `docs` also make sure node_modules/ holds the npm packages the docs copy into
-the site (KaTeX and Material's iframe-worker shim), without npm: each tarball
+the site (KaTeX, Material's iframe-worker shim, the Noto Sans KR font), without npm: each tarball
 pinned by package-lock.json is downloaded with urllib, checked against the lock's sha512 integrity
 and extracted, once (stamp: node_modules/<name>/.mathnn-integrity).  `test` also installs Debian's
 chromium for the browser tests when it can (as root or through sudo); otherwise it says so and
@@ -85,7 +85,7 @@ commands:
   help, -h, --help show this message
 
 tour, test and docs first fetch the npm packages package-lock.json pins
-(KaTeX, iframe-worker) into node_modules/ with urllib, each
+(KaTeX, iframe-worker, Noto Sans KR) into node_modules/ with urllib, each
 checked against its sha512 integrity; npm and node are never needed.
 
 README quick start:
@@ -296,7 +296,7 @@ def ensure_min_venv() -> None:
 
 
 # --------------------------------------------------------------------------
-# the docs' npm packages (KaTeX, iframe-worker), fetched without npm
+# the docs' npm packages (KaTeX, iframe-worker, Noto Sans KR), fetched without npm
 # --------------------------------------------------------------------------
 
 NODE_MODULES = os.path.join(ROOT, "node_modules")
@@ -479,7 +479,7 @@ def needs_npm_packages() -> bool:
 
 
 def ensure_npm_packages() -> None:
-    """The npm packages the docs copy files from (KaTeX, iframe-worker), in node_modules/.
+    """The npm packages the docs copy files from (KaTeX, iframe-worker, Noto Sans KR), in node_modules/.
 
     Called by `test`, `docs` and `tour` when package-lock.json exists at the repo root. Needs
     neither npm nor node: each package's tarball is downloaded from the `resolved` URL the lock

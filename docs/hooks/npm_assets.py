@@ -1,4 +1,4 @@
-"""MkDocs hook: serve KaTeX and Material's iframe-worker shim from node_modules, never from a CDN.
+"""MkDocs hook: serve KaTeX, Material's iframe-worker shim and a Korean font from node_modules, never a CDN.
 
 The npm packages are pinned, with their sha512 integrity, in package-lock.json at the repository
 root; ``python3 dev.py docs`` (and ``tour``, ``test``) downloads and checks them into
@@ -28,6 +28,10 @@ ASSETS = {
     "assets/vendor/katex/fonts": "katex/dist/fonts",  # katex.min.css loads them from fonts/
     "assets/vendor/iframe-worker/LICENSE": "iframe-worker/LICENSE",
     "assets/vendor/iframe-worker/shim.js": "iframe-worker/shim/index.js",
+    # Hangul only (every syllable, one weight): the package's other subsets and weights stay out
+    "assets/vendor/noto-sans-kr/LICENSE": "@fontsource/noto-sans-kr/LICENSE",
+    "assets/vendor/noto-sans-kr/noto-sans-kr-korean-400-normal.woff2":
+        "@fontsource/noto-sans-kr/files/noto-sans-kr-korean-400-normal.woff2",
 }
 
 
