@@ -422,6 +422,7 @@ def extract_package(package: NpmPackage, tarball: str, dest: str) -> None:
 
 def fetch_package(package: NpmPackage, node_modules: str = NODE_MODULES) -> bool:
     """Download, verify and extract one package into node_modules/<name>/; False when it is already there."""
+    import http.client
     import tempfile
     import urllib.error
 
@@ -441,8 +442,11 @@ def fetch_package(package: NpmPackage, node_modules: str = NODE_MODULES) -> bool
         try:
             with open(tarball, "wb") as out:
                 download(package.resolved, out)
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # HTTPError and timeouts included
-            reason = getattr(exc, "reason", None) or exc
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, a cut-off body
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
+            else:
+                reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
             raise StepFailed(f"fetch {package.name}", 1,
                              f"{package.name}@{package.version}: could not download {package.resolved}: {reason}") from None
         check_integrity(package, tarball)

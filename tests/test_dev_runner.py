@@ -352,6 +352,29 @@ def test_a_network_failure_names_the_package_and_the_url(monkeypatch, tmp_path):
         dev.fetch_npm_packages(str(tmp_path))
     assert failed.value.detail == (f"katex@0.19.1: could not download {url_of('katex', '0.19.1')}: "
                                    "Name or service not known")
+    assert list((tmp_path / "node_modules").iterdir()) == []
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    (urllib.error.HTTPError("u", 404, "Not Found", {}, None), "HTTP 404 Not Found"),
+    (TimeoutError("timed out"), "timed out"),
+    (__import__("http.client").client.IncompleteRead(b"partial", 10), "IncompleteRead"),
+])
+def test_every_kind_of_download_failure_is_one_line(monkeypatch, tmp_path, error, said):
+    dev = load_dev()
+    write_lock(tmp_path, {"katex": ("0.19.1", sri(KATEX))})
+
+    def fail(url: str, out) -> None:
+        out.write(b"half a tarb")
+        raise error
+
+    monkeypatch.setattr(dev, "download", fail)
+    with pytest.raises(dev.StepFailed) as failed:
+        dev.fetch_npm_packages(str(tmp_path))
+    detail = failed.value.detail
+    assert detail.startswith(f"katex@0.19.1: could not download {url_of('katex', '0.19.1')}: ") and said in detail
+    assert "\n" not in detail
+    assert list((tmp_path / "node_modules").iterdir()) == []
 
 
 def test_only_tarballs_on_the_npm_registry_are_fetched(monkeypatch, tmp_path):
