@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -328,13 +329,17 @@ def locked_packages(root: str = ROOT) -> list:
         packages = json.load(f).get("packages", {})
     found = []
     for name in sorted(packages.get("", {}).get("dependencies", {})):
+        if not re.fullmatch(r"(@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*", name):
+            raise StepFailed("read package-lock.json", 1, f"{path}: {name!r} is not an npm package name")
         entry = packages.get(f"node_modules/{name}")
-        if not entry or not entry.get("version") or not entry.get("integrity"):
+        # an integrity may list several hashes ("sha512-… sha1-…"): the sha512 one is checked
+        sha512 = [h for h in (entry or {}).get("integrity", "").split() if h.startswith("sha512-")]
+        if not entry or not entry.get("version") or not sha512:
             raise StepFailed("read package-lock.json", 1,
-                             f"{path}: no version and integrity for {name}; regenerate it with npm install")
+                             f"{path}: no version and sha512 integrity for {name}; regenerate it with npm install")
         version = entry["version"]
         resolved = entry.get("resolved") or f"{REGISTRY}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
-        found.append(NpmPackage(name, version, resolved, entry["integrity"]))
+        found.append(NpmPackage(name, version, resolved, sha512[0]))
     return found
 
 

@@ -7,7 +7,9 @@ is fed tarballs built here, through a stand-in for its download function.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import http.client
 import importlib.util
 import io
 import json
@@ -175,7 +177,7 @@ def without_chromium(dev, monkeypatch, tmp_path, ci: str | None, why: str | None
         raise dev.StepFailed("apt-get update", 100)
 
     monkeypatch.setattr(dev, "apt_install", apt_install)
-    monkeypatch.setattr(dev, "venv_lock", lambda *a: __import__("contextlib").nullcontext())
+    monkeypatch.setattr(dev, "venv_lock", lambda *a: contextlib.nullcontext())
     if ci is None:
         monkeypatch.delenv("CI", raising=False)
     else:
@@ -358,7 +360,7 @@ def test_a_network_failure_names_the_package_and_the_url(monkeypatch, tmp_path):
 @pytest.mark.parametrize(("error", "said"), [
     (urllib.error.HTTPError("u", 404, "Not Found", {}, None), "HTTP 404 Not Found"),
     (TimeoutError("timed out"), "timed out"),
-    (__import__("http.client").client.IncompleteRead(b"partial", 10), "IncompleteRead"),
+    (http.client.IncompleteRead(b"partial", 10), "IncompleteRead"),
 ])
 def test_every_kind_of_download_failure_is_one_line(monkeypatch, tmp_path, error, said):
     dev = load_dev()
@@ -409,6 +411,17 @@ def test_a_tarball_that_writes_outside_its_folder_is_refused(monkeypatch, tmp_pa
     assert not (root / "node_modules" / "katex").exists()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
         "repo", "repo/node_modules", "repo/package-lock.json"]
+
+
+@pytest.mark.parametrize("name", ["../escape", "@scope/../../escape", "Katex", "/abs"])
+def test_a_lock_naming_no_npm_package_is_refused(monkeypatch, tmp_path, name):
+    dev = load_dev()
+    write_lock(tmp_path, {name: ("1.0.0", sri(KATEX), url_of("katex", "0.19.1"))})
+    registry = serve(dev, monkeypatch, {url_of("katex", "0.19.1"): KATEX})
+    with pytest.raises(dev.StepFailed) as failed:
+        dev.fetch_npm_packages(str(tmp_path))
+    assert f"{name!r} is not an npm package name" in failed.value.detail
+    assert registry.asked == [] and not (tmp_path / "node_modules").exists()
 
 
 def test_the_lock_pins_every_package_the_docs_take_files_from():
