@@ -452,8 +452,8 @@ def fetch_package(package: NpmPackage, node_modules: str = NODE_MODULES) -> bool
                 reason = f"HTTP {exc.code} {exc.reason}"
             else:
                 reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
-            raise StepFailed(f"fetch {package.name}", 1,
-                             f"{package.name}@{package.version}: could not download {package.resolved}: {reason}") from None
+            raise StepFailed(f"fetch {package.name}", 1, f"{package.name}@{package.version}: "
+                             f"could not download {package.resolved}: {reason}") from None
         check_integrity(package, tarball)
         extracted = os.path.join(work, "package")
         extract_package(package, tarball, extracted)

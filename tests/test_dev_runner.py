@@ -278,8 +278,8 @@ def write_lock(root: Path, packages: dict) -> None:
     """package-lock.json for `packages`: name → (version, integrity[, resolved])."""
     entries = {"": {"name": "site", "dependencies": {name: spec[0] for name, spec in packages.items()}}}
     for name, (version, integrity, *resolved) in packages.items():
-        entries[f"node_modules/{name}"] = {"version": version, "resolved": resolved[0] if resolved else url_of(name, version),
-                                           "integrity": integrity}
+        entries[f"node_modules/{name}"] = {
+            "version": version, "resolved": resolved[0] if resolved else url_of(name, version), "integrity": integrity}
     (root / "package-lock.json").write_text(json.dumps({"lockfileVersion": 3, "packages": entries}))
 
 
@@ -303,15 +303,16 @@ def serve(dev, monkeypatch, served: dict) -> Registry:
     return registry
 
 
-KATEX = tarball({"package/": None, "package/package.json": b'{"name": "katex"}', "package/dist/katex.min.js": b"katex()",
-                 "package/LICENSE": b"MIT"})
+KATEX = tarball({"package/": None, "package/package.json": b'{"name": "katex"}',
+                 "package/dist/katex.min.js": b"katex()", "package/LICENSE": b"MIT"})
 FONT = tarball({"package/package.json": b'{"name": "@fontsource/noto-sans-kr"}', "package/files/a.woff2": b"wOF2"})
 
 
 def test_fetch_verifies_extracts_and_a_second_run_downloads_nothing(monkeypatch, tmp_path):
     dev = load_dev()
     write_lock(tmp_path, {"katex": ("0.19.1", sri(KATEX)), "@fontsource/noto-sans-kr": ("5.3.0", sri(FONT))})
-    registry = serve(dev, monkeypatch, {url_of("katex", "0.19.1"): KATEX, url_of("@fontsource/noto-sans-kr", "5.3.0"): FONT})
+    registry = serve(dev, monkeypatch, {url_of("katex", "0.19.1"): KATEX,
+                                        url_of("@fontsource/noto-sans-kr", "5.3.0"): FONT})
     modules = tmp_path / "node_modules"
     assert dev.fetch_npm_packages(str(tmp_path)) == 2
     assert (modules / "katex" / "dist" / "katex.min.js").read_bytes() == b"katex()"
