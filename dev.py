@@ -396,8 +396,12 @@ def extract_package(package: NpmPackage, tarball: str, dest: str) -> None:
         return StepFailed(f"fetch {package.name}", 1,
                           f"{package.name}@{package.version}: {package.resolved}: refusing to extract {why}")
 
-    with tarfile.open(tarball, "r:gz") as archive:
+    try:
+        archive = tarfile.open(tarball, "r:gz")
         members = archive.getmembers()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise refuse(f"it: not a gzipped tar ({exc})") from None
+    with archive:
         planned = []
         for member in members:
             name = member.name.replace("\\", "/")

@@ -347,6 +347,19 @@ def test_a_tarball_that_does_not_match_the_lock_is_refused_in_one_line(monkeypat
     assert list((tmp_path / "node_modules").iterdir()) == []  # nothing extracted, no download left
 
 
+def test_a_download_that_is_no_tarball_is_refused_in_one_line(monkeypatch, tmp_path):
+    dev = load_dev()
+    page = b"<html>502 Bad Gateway</html>"
+    write_lock(tmp_path, {"katex": ("0.19.1", sri(page))})  # even when the lock agrees
+    serve(dev, monkeypatch, {url_of("katex", "0.19.1"): page})
+    with pytest.raises(dev.StepFailed) as failed:
+        dev.fetch_npm_packages(str(tmp_path))
+    assert failed.value.detail.startswith(
+        f"katex@0.19.1: {url_of('katex', '0.19.1')}: refusing to extract it: not a gzipped tar (")
+    assert "\n" not in failed.value.detail
+    assert list((tmp_path / "node_modules").iterdir()) == []
+
+
 def test_a_network_failure_names_the_package_and_the_url(monkeypatch, tmp_path):
     dev = load_dev()
     write_lock(tmp_path, {"katex": ("0.19.1", sri(KATEX))})
