@@ -12,6 +12,13 @@ file exists and has mathnn installed in editable mode with its extras
 `.venv/.mathnn-install-stamp` holds a hash of pyproject.toml, the extras and
 the Python version, and a different hash means reinstall.
 
+`tour`, `test` and `docs` also make sure node_modules/ holds the npm packages the docs copy into
+the site (KaTeX, Material's iframe-worker shim, the Noto Sans KR font), without npm: each tarball
+pinned by package-lock.json is downloaded with urllib, checked against the lock's sha512 integrity
+and extracted, once (stamp: node_modules/<name>/.mathnn-integrity).  `test` also installs Debian's
+chromium for the browser tests when it can (as root or through sudo); otherwise it says so and
+deselects them, except under CI=true, where a missing chromium is an error.
+
 `test` then runs a fast subset of the suite a second time in `.venv-min/`, on
 the oldest numpy and SymPy that pyproject.toml allows (MIN_REQUIREMENTS), set up
 and stamped the same way; `--no-min` skips it.
@@ -24,10 +31,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import typing
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, ".venv")
@@ -68,10 +77,17 @@ commands:
                    exit code, and "no tests collected" (5) counts as failure.
                    When that passes, runs a fast numeric subset again in
                    .venv-min/ on the oldest supported versions ({min_pins});
-                   its failure fails the command. --no-min: the main run only
+                   its failure fails the command. --no-min: the main run only.
+                   Installs Debian's chromium for the browser tests when it
+                   can (root or sudo); otherwise deselects them and says why
+                   (under CI=true a missing chromium is an error)
   docs [ARGS...]   build the MkDocs site with `mkdocs build --strict`
                    (only when mkdocs.yml exists; otherwise says so and exits 0)
   help, -h, --help show this message
+
+tour, test and docs first fetch the npm packages package-lock.json pins
+(KaTeX, iframe-worker, Noto Sans KR) into node_modules/ with urllib, each
+checked against its sha512 integrity; npm and node are never needed.
 
 README quick start:
   python3 dev.py tour
@@ -281,11 +297,223 @@ def ensure_min_venv() -> None:
 
 
 # --------------------------------------------------------------------------
-# system tools: Debian's chromium (docs browser test) and npm packages (KaTeX)
+# the docs' npm packages (KaTeX, iframe-worker, Noto Sans KR), fetched without npm
+# --------------------------------------------------------------------------
+
+NODE_MODULES = os.path.join(ROOT, "node_modules")
+REGISTRY = "https://registry.npmjs.org/"
+#: In each fetched package's folder: the integrity it was extracted from (absent until it is complete).
+PACKAGE_STAMP = ".mathnn-integrity"
+DOWNLOAD_TIMEOUT = 60  # seconds without a byte before a download counts as failed
+
+
+class NpmPackage(typing.NamedTuple):
+    """One package pinned by package-lock.json: where to get it and what it must hash to."""
+
+    name: str  # "katex", "@fontsource/noto-sans-kr"
+    version: str
+    resolved: str  # the tarball's URL on the registry
+    integrity: str  # "sha512-<base64>"
+
+
+def locked_packages(root: str = ROOT) -> list:
+    """The packages package-lock.json pins for the root package's own dependencies, by name.
+
+    Only the direct dependencies: the docs copy files out of them, and none of them needs another
+    package to do so (katex's dependency on commander is for its command line).
+    """
+    import json
+
+    path = os.path.join(root, "package-lock.json")
+    with open(path, encoding="utf-8") as f:
+        packages = json.load(f).get("packages", {})
+    found = []
+    for name in sorted(packages.get("", {}).get("dependencies", {})):
+        if not re.fullmatch(r"(@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*", name):
+            raise StepFailed("read package-lock.json", 1, f"{path}: {name!r} is not an npm package name")
+        entry = packages.get(f"node_modules/{name}")
+        # an integrity may list several hashes ("sha512-… sha1-…"): the sha512 one is checked
+        sha512 = [h for h in (entry or {}).get("integrity", "").split() if h.startswith("sha512-")]
+        if not entry or not entry.get("version") or not sha512:
+            raise StepFailed("read package-lock.json", 1,
+                             f"{path}: no version and sha512 integrity for {name}; regenerate it with npm install")
+        version = entry["version"]
+        resolved = entry.get("resolved") or f"{REGISTRY}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+        found.append(NpmPackage(name, version, resolved, sha512[0]))
+    return found
+
+
+def package_dir(package: NpmPackage, node_modules: str = NODE_MODULES) -> str:
+    return os.path.join(node_modules, *package.name.split("/"))
+
+
+def package_is_current(package: NpmPackage, node_modules: str = NODE_MODULES) -> bool:
+    """The package's folder was extracted, completely, from the tarball the lock pins now."""
+    try:
+        with open(os.path.join(package_dir(package, node_modules), PACKAGE_STAMP), encoding="utf-8") as f:
+            return f.read().strip() == package.integrity
+    except OSError:
+        return False
+
+
+def download(url: str, out) -> None:
+    """Write what url answers into the binary file out (urllib; honours https_proxy)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+        shutil.copyfileobj(response, out, 1 << 20)
+
+
+def check_integrity(package: NpmPackage, tarball: str) -> None:
+    """Refuse a tarball whose hash is not the one package-lock.json records."""
+    import base64
+
+    algorithm, _, expected = package.integrity.partition("-")
+    if algorithm != "sha512":
+        raise StepFailed(f"fetch {package.name}", 1,
+                         f"{package.name}@{package.version}: package-lock.json gives a {algorithm or 'malformed'} "
+                         f"integrity ({package.integrity}); only sha512 is accepted")
+    digest = hashlib.sha512()
+    with open(tarball, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    received = base64.b64encode(digest.digest()).decode()
+    if received != expected:
+        raise StepFailed(f"fetch {package.name}", 1,
+                         f"{package.name}@{package.version}: {package.resolved} does not match package-lock.json: "
+                         f"expected sha512-{expected}, received sha512-{received}")
+
+
+def extract_package(package: NpmPackage, tarball: str, dest: str) -> None:
+    """Extract an npm tarball's files into dest, without its top-level folder (``package/``).
+
+    Only regular files and folders are extracted, each checked to land inside dest: an absolute
+    name, a ``..``, a link or a device is refused before anything is written.
+    """
+    import tarfile
+
+    def refuse(why: str) -> StepFailed:
+        return StepFailed(f"fetch {package.name}", 1,
+                          f"{package.name}@{package.version}: {package.resolved}: refusing to extract {why}")
+
+    try:
+        archive = tarfile.open(tarball, "r:gz")
+        members = archive.getmembers()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise refuse(f"it: not a gzipped tar ({exc})") from None
+    with archive:
+        planned = []
+        for member in members:
+            name = member.name.replace("\\", "/")
+            parts = name.split("/")
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise refuse(f"{member.name!r}: its path leaves the package folder")
+            if not (member.isfile() or member.isdir()):
+                raise refuse(f"{member.name!r}: not a regular file or folder")
+            relative = [part for part in parts[1:] if part not in ("", ".")]  # npm drops the top folder
+            if not relative:
+                continue
+            target = os.path.join(dest, *relative)
+            if os.path.commonpath([os.path.abspath(dest), os.path.abspath(target)]) != os.path.abspath(dest):
+                raise refuse(f"{member.name!r}: its path leaves the package folder")
+            planned.append((member, target))
+        os.makedirs(dest, exist_ok=True)
+        for member, target in planned:
+            if member.isdir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            source = archive.extractfile(member)
+            with source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            os.chmod(target, 0o755 if member.mode & 0o111 else 0o644)
+
+
+def fetch_package(package: NpmPackage, node_modules: str = NODE_MODULES) -> bool:
+    """Download, verify and extract one package into node_modules/<name>/; False when it is already there."""
+    import http.client
+    import tempfile
+    import urllib.error
+
+    if package_is_current(package, node_modules):
+        return False
+    if not package.resolved.startswith(REGISTRY):
+        raise StepFailed(f"fetch {package.name}", 1,
+                         f"{package.name}@{package.version}: package-lock.json resolves it to {package.resolved}, "
+                         f"expected a tarball on {REGISTRY}")
+    dest = package_dir(package, node_modules)
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".fetch-", dir=node_modules)
+    try:
+        tarball = os.path.join(work, "package.tgz")
+        start = time.perf_counter()
+        try:
+            with open(tarball, "wb") as out:
+                download(package.resolved, out)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, a cut-off body
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
+            else:
+                reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
+            raise StepFailed(f"fetch {package.name}", 1, f"{package.name}@{package.version}: "
+                             f"could not download {package.resolved}: {reason}") from None
+        check_integrity(package, tarball)
+        extracted = os.path.join(work, "package")
+        extract_package(package, tarball, extracted)
+        with open(os.path.join(extracted, PACKAGE_STAMP), "w", encoding="utf-8") as f:
+            f.write(package.integrity + "\n")
+        if os.path.lexists(dest):
+            old = os.path.join(work, "old")
+            os.replace(dest, old)
+        os.replace(extracted, dest)
+        say(f"fetched {package.name}@{package.version} ({os.path.getsize(tarball) / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - start:.1f}s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return True
+
+
+def fetch_npm_packages(root: str = ROOT, node_modules: str | None = None) -> int:
+    """Every package package-lock.json pins, fetched into node_modules/ unless already there; how many were fetched."""
+    node_modules = node_modules or os.path.join(root, "node_modules")
+    packages = locked_packages(root)
+    missing = [package for package in packages if not package_is_current(package, node_modules)]
+    if not missing:
+        return 0
+    os.makedirs(node_modules, exist_ok=True)
+    say("downloading from registry.npmjs.org (pinned by package-lock.json): "
+        + " ".join(f"{package.name}@{package.version}" for package in missing))
+    return sum(fetch_package(package, node_modules) for package in missing)
+
+
+def needs_npm_packages() -> bool:
+    return os.path.exists(os.path.join(ROOT, "package-lock.json"))
+
+
+def ensure_npm_packages() -> None:
+    """The npm packages the docs copy files from (KaTeX, iframe-worker, Noto Sans KR), in node_modules/.
+
+    Called by `test`, `docs` and `tour` when package-lock.json exists at the repo root. Needs
+    neither npm nor node: each package's tarball is downloaded from the `resolved` URL the lock
+    gives, checked against the lock's sha512 `integrity` before anything is extracted, and
+    extracted into node_modules/<name>/ with the integrity as its stamp
+    (node_modules/<name>/.mathnn-integrity), so a second run downloads nothing. Serialised with the
+    .venv setup of other dev.py processes.
+    """
+    with venv_lock():
+        fetch_npm_packages()
+
+
+# --------------------------------------------------------------------------
+# Debian's chromium, for tests/test_docs_browser.py (marker `browser`)
 # --------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
-NPM_STAMP = os.path.join(ROOT, "node_modules", ".mathnn-npm-stamp")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def is_root() -> bool:
@@ -313,66 +541,58 @@ def apt_install(packages: list) -> None:
         privileged(["apt-get", *wait, "install", "-y", "--no-install-recommends"] + packages), env=env)
 
 
-def npm_fingerprint(root: str = ROOT) -> str:
-    """What node_modules depends on: package.json and package-lock.json."""
-    parts = []
-    for name in ("package.json", "package-lock.json"):
-        try:
-            with open(os.path.join(root, name), "rb") as f:
-                parts.append(f.read())
-        except OSError:
-            parts.append(b"")
-    return sha256_of(*parts)
+def why_no_apt() -> str | None:
+    """Why Debian's chromium cannot be installed here, or None when apt-get can be tried."""
+    if not os.path.exists("/etc/debian_version"):
+        return "this is not Debian"
+    if shutil.which("apt-get") is None:
+        return "apt-get is missing"
+    if not is_root() and shutil.which("sudo") is None:
+        return "this is not root and sudo is missing"
+    return None
 
 
-def npm_packages_present(root: str = ROOT) -> bool:
-    """Every dependency of package.json is in node_modules (the stamp alone survives a partial delete)."""
-    import json
+def ensure_chromium() -> bool:
+    """True when /usr/bin/chromium is there, installing Debian's chromium with apt-get when it can.
 
-    with open(os.path.join(root, "package.json"), encoding="utf-8") as f:
-        dependencies = json.load(f).get("dependencies", {})
-    return all(os.path.exists(os.path.join(root, "node_modules", name, "package.json")) for name in dependencies)
-
-
-def ensure_system_tools(browser: bool = True) -> None:
-    """Debian's chromium for tests/test_docs_browser.py and the npm packages the docs take KaTeX from.
-
-    Called by `test`, `docs` and (without the browser) `tour` when package.json exists at the repo
-    root. Installs chromium with
-    apt-get (as root, through sudo otherwise) when /usr/bin/chromium is absent, and npm too when it
-    is missing; then runs `npm ci` (`npm install` without a lock file), skipped while package.json
-    and package-lock.json are unchanged and their packages are in node_modules (stamp:
-    node_modules/.mathnn-npm-stamp). Serialised with the .venv setup of other dev.py processes.
+    Under CI=true chromium must end up installed: anything else fails the command. Elsewhere a
+    chromium that cannot be installed gives one line saying why, and False: `test` then deselects
+    the browser tests.
     """
-    with venv_lock():
-        missing = []
-        if browser and not os.path.exists(CHROMIUM):
-            missing.append("chromium")
-        if shutil.which("npm") is None:
-            missing.append("npm")
-        if missing:
-            if not can_use_apt():
-                raise StepFailed("install " + " ".join(missing), 1,
-                                 "apt-get (as root or through sudo) is needed to install: " + " ".join(missing))
-            apt_install(missing)
-
-        wanted = npm_fingerprint()
+    if os.access(CHROMIUM, os.X_OK):
+        return True
+    reason = why_no_apt()
+    if reason is None:
         try:
-            with open(NPM_STAMP, encoding="utf-8") as f:
-                if f.read().strip() == wanted and npm_packages_present():
-                    return
-        except OSError:
-            pass
-        lock = os.path.join(ROOT, "package-lock.json")
-        npm = (["npm", "ci"] if os.path.exists(lock) else ["npm", "install"]) + ["--no-audit", "--no-fund"]
-        say("running " + " ".join(npm))
-        run(" ".join(npm), npm)
-        with open(NPM_STAMP, "w", encoding="utf-8") as f:
-            f.write(wanted + "\n")
+            with venv_lock():
+                apt_install(["chromium"])
+        except StepFailed as exc:
+            if in_ci():
+                raise
+            reason = f"installing it with apt-get failed (exit {exc.code})"
+        else:
+            if os.access(CHROMIUM, os.X_OK):
+                return True
+            reason = "apt-get install chromium did not install it"
+    if in_ci():
+        raise StepFailed("install chromium", 1, f"CI=true runs the browser tests, which need {CHROMIUM}, and {reason}")
+    say(f"{CHROMIUM} is missing and {reason}: deselecting the browser tests (-m 'not browser'); "
+        "CI runs them")
+    return False
 
 
-def needs_system_tools() -> bool:
-    return os.path.exists(os.path.join(ROOT, "package.json"))
+def without_browser_tests(args: list) -> list:
+    """pytest args that also deselect the `browser` marker, combined with the caller's own -m."""
+    args = list(args)
+    for i, arg in enumerate(args):
+        if arg == "-m" and i + 1 < len(args):
+            args[i + 1] = f"({args[i + 1]}) and not browser"
+            return args
+        if arg.startswith("-m") and len(arg) > 2:
+            expression = arg[2:].lstrip("=")
+            args[i] = f"-m({expression}) and not browser"
+            return args
+    return ["-m", "not browser", *args]
 
 
 # --------------------------------------------------------------------------
@@ -382,8 +602,8 @@ def needs_system_tools() -> bool:
 
 def cmd_tour(args: list) -> int:
     ensure_venv()
-    if needs_system_tools():
-        ensure_system_tools(browser=False)  # the tour builds the docs, which take KaTeX from npm
+    if needs_npm_packages():
+        ensure_npm_packages()  # the tour ends by building the docs; no chromium: nothing opens a page
     run("mathnn tour", [os.path.join(VENV_BIN, "mathnn"), "tour"] + args)
     return 0
 
@@ -397,8 +617,10 @@ def cmd_test(args: list) -> int:
     with_min = "--no-min" not in args
     args = [arg for arg in args if arg != "--no-min"]
     ensure_venv()
-    if needs_system_tools():
-        ensure_system_tools()
+    if needs_npm_packages():
+        ensure_npm_packages()
+    if not ensure_chromium():
+        args = without_browser_tests(args)
     code = run_pytest(VENV, args)
     if code == 5:
         say("pytest collected no tests: counting that as a failure (exit 5)")
@@ -424,8 +646,8 @@ def cmd_docs(args: list) -> int:
     if not os.path.exists(os.path.join(ROOT, "mkdocs.yml")):
         say("no mkdocs.yml at the repo root: nothing to build")
         return 0
-    if needs_system_tools():
-        ensure_system_tools()
+    if needs_npm_packages():
+        ensure_npm_packages()
     say("building the docs: mkdocs build --strict")
     run("mkdocs build --strict", [VENV_PYTHON, "-m", "mkdocs", "build", "--strict"] + args)
     return 0

@@ -1,15 +1,20 @@
 """The MkDocs site: a strict build, generated derivation pages equal to the rules, nothing from another host.
 
 The site is built once per session (``built_site`` in tests/conftest.py, shared with
-tests/test_docs_browser.py) into a temporary directory. KaTeX comes from ``node_modules`` (``npm ci``;
-``python3 dev.py test`` runs it).
+tests/test_docs_browser.py) into a temporary directory. KaTeX and the Korean font come from
+``node_modules``, where ``python3 dev.py test`` puts the npm packages package-lock.json pins (no npm
+needed).
 """
 
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -237,9 +242,51 @@ def test_local_references_resolve(built_site: Path) -> None:
 
 
 def test_missing_katex_is_a_clear_error(tmp_path: Path, build_docs) -> None:
-    """Without node_modules the build stops at once and says to run npm ci."""
+    """Without node_modules the build stops at once and says which command fetches it."""
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     shutil.copytree(DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("__pycache__"))
     proc = build_docs(tmp_path / "site", tmp_path / "mkdocs.yml")
     assert proc.returncode != 0
-    assert "node_modules" in proc.stderr and "npm ci" in proc.stderr, proc.stderr
+    assert "node_modules" in proc.stderr and "python3 dev.py docs" in proc.stderr, proc.stderr
+    assert "npm ci" not in proc.stderr, proc.stderr
+
+
+def test_the_npm_packages_need_no_npm_and_the_site_loads_them(tmp_path: Path, built_site: Path) -> None:
+    """dev.py's step that fetches KaTeX and the font runs with python3 alone on PATH, and the site uses its files.
+
+    Run by ``python3 dev.py test`` before pytest, the step finds every package current and does
+    nothing; on a fresh checkout it downloads them. Either way it must not need npm, node or apt-get.
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    for tool in ("npm", "npx", "node", "apt-get", "sudo"):
+        assert shutil.which(tool, path=str(bin_dir)) is None, tool
+    step = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import dev; dev.ensure_npm_packages()"
+    proc = subprocess.run(["python3", "-I", "-c", step], capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "PATH": str(bin_dir)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    node_modules = ROOT / "node_modules"
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    for name in lock[""]["dependencies"]:  # each extracted from the tarball the lock pins now
+        stamp = node_modules / name / ".mathnn-integrity"
+        assert stamp.read_text().strip() == lock[f"node_modules/{name}"]["integrity"], name
+    for site_path, package_path in [
+        ("assets/vendor/katex/katex.min.js", "katex/dist/katex.min.js"),
+        ("assets/vendor/katex/katex.min.css", "katex/dist/katex.min.css"),
+        ("assets/vendor/katex/fonts/KaTeX_Main-Regular.woff2", "katex/dist/fonts/KaTeX_Main-Regular.woff2"),
+        ("assets/vendor/noto-sans-kr/noto-sans-kr-korean-400-normal.woff2",
+         "@fontsource/noto-sans-kr/files/noto-sans-kr-korean-400-normal.woff2"),
+        ("assets/vendor/noto-sans-kr/LICENSE", "@fontsource/noto-sans-kr/LICENSE"),
+    ]:
+        assert (built_site / site_path).read_bytes() == (node_modules / package_path).read_bytes(), site_path
+
+    page = (built_site / "derivations" / "batchnorm.html").read_text(encoding="utf-8")
+    parser = References()
+    parser.feed(page)
+    loads = {(tag, value) for tag, _, value in parser.loads}
+    assert ("script", "../assets/vendor/katex/katex.min.js") in loads, sorted(loads)
+    assert ("link", "../assets/vendor/katex/katex.min.css") in loads, sorted(loads)
+    assert ("link", "../stylesheets/korean.css") in loads, sorted(loads)
+    assert '<div class="arithmatex">' in page

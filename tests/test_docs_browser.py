@@ -4,15 +4,19 @@ The site (built once per session by ``built_site`` in tests/conftest.py) is serv
 loaded in Debian's Chromium. For every page: each formula is rendered by KaTeX with no
 ``.katex-error``, no raw ``$$``, ``\\(`` or ``\\[`` is left in the visible text, KaTeX's fonts and
 every image load, nothing answers 4xx/5xx, no script throws, and no request of the page or of its
-workers (Material's search) leaves 127.0.0.1, as the protocol's Network events report them.
+workers (Material's search) leaves 127.0.0.1, as the protocol's Network events report them. The
+lecture's Korean terms are drawn with the Noto Sans KR font the site ships, not as the empty boxes a
+machine without a Korean font shows.
 
 Chromium itself calls home whatever the page does (it lists Google accounts and checks for
 component updates at startup, with no flag to stop either), so it is started with
 ``--proxy-server`` pointing at a local trap that refuses every request: nothing leaves the machine.
 Loopback addresses bypass a proxy in Chromium, so the site itself is reached directly.
 
-Chromium is installed by ``python3 dev.py test`` (apt-get install chromium); this test is never
-skipped: without /usr/bin/chromium it fails and says how to install it.
+Chromium is installed by ``python3 dev.py test`` (apt-get install chromium) where it can be (root or
+sudo); elsewhere dev.py deselects these tests (marker ``browser``) and says so, except under CI=true,
+where a missing chromium fails the run. They are never skipped: run directly without
+/usr/bin/chromium, they fail and say how to install it.
 """
 
 from __future__ import annotations
@@ -344,3 +348,44 @@ def test_batchnorm_page_screenshot(browser: Browser, site_url: str, tmp_path: Pa
     print(f"\nscreenshot of derivations/batchnorm.html: {path}")
     assert png_size(data) == (1280, 1600)
     assert len(data) > 20_000  # a blank 1280×1600 page compresses to a few kB
+
+
+#: Marks the first table cell of the page that holds only Hangul, and reports what the page knows of the font.
+HANGUL_PROBE = r"""
+(async () => {
+  await document.fonts.ready;
+  const cell = [...document.querySelectorAll("article td, article th")]
+    .find(e => /^[\uac00-\ud7a3 ]+$/.test(e.textContent.trim()));
+  if (!cell) return null;
+  cell.setAttribute("data-hangul-probe", "");
+  return {
+    text: cell.textContent.trim(),
+    fontFamily: getComputedStyle(cell).fontFamily,
+    faces: [...document.fonts].filter(f => f.family.replace(/["']/g, "") === "Noto Sans KR").map(f => f.status),
+  };
+})()
+"""
+
+
+def test_hangul_is_drawn_with_the_shipped_korean_font(browser: Browser, site_url: str) -> None:
+    """The glossary's Korean terms in Noto Sans KR, as Chromium reports the fonts it drew a cell with.
+
+    Chromium has no Korean font of its own (Debian's chromium pulls none in): without the site's
+    font it draws each syllable as an empty box in whatever font it falls back to.
+    """
+    report, events = browser.load(site_url + "glossary.html")
+    assert not problems(site_url, report, events)
+    probe = browser.evaluate(HANGUL_PROBE)
+    assert probe, "glossary.html has no table cell of Hangul alone"
+    assert "loaded" in probe["faces"], f"Noto Sans KR was not loaded: {probe}"
+
+    browser.call("DOM.enable")
+    browser.call("CSS.enable")
+    document = browser.call("DOM.getDocument", depth=0)["root"]["nodeId"]
+    cell = browser.call("DOM.querySelector", nodeId=document, selector="[data-hangul-probe]")["nodeId"]
+    fonts = browser.call("CSS.getPlatformFontsForNode", nodeId=cell)["fonts"]
+    syllables = sum(1 for ch in probe["text"] if "\uac00" <= ch <= "\ud7a3")
+    # the file names itself "Noto Sans KR Thin" (the subset keeps the family's first name record)
+    korean = [font for font in fonts if font["isCustomFont"] and font["postScriptName"].startswith("NotoSansKR")]
+    assert len(korean) == len(fonts) == 1 and korean[0]["glyphCount"] == syllables, (
+        f"{probe['text']!r} ({syllables} syllables, font-family {probe['fontFamily']}) was drawn with {fonts}")

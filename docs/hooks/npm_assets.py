@@ -1,10 +1,11 @@
-"""MkDocs hook: serve KaTeX and Material's iframe-worker shim from node_modules, never from a CDN.
+"""MkDocs hook: serve KaTeX, Material's iframe-worker shim and a Korean font from node_modules, never a CDN.
 
-The versions are pinned in package.json / package-lock.json at the repository root; ``npm ci``
-installs them (``python3 dev.py docs`` and ``python3 dev.py test`` run it). Nothing from npm is
-checked in: this hook adds the files below to the build as if they were under docs/, so
-``mkdocs build`` copies them into the site and ``mkdocs serve`` serves them. mkdocs.yml references
-them by their site paths (``extra_css``, ``extra_javascript``, ``extra.polyfills``).
+The npm packages are pinned, with their sha512 integrity, in package-lock.json at the repository
+root; ``python3 dev.py docs`` (and ``tour``, ``test``) downloads and checks them into
+node_modules/ with Python alone, no npm needed. Nothing from npm is checked in: this hook adds the
+files below to the build as if they were under docs/, so ``mkdocs build`` copies them into the
+site and ``mkdocs serve`` serves them. mkdocs.yml references them by their site paths
+(``extra_css``, ``extra_javascript``, ``extra.polyfills``); docs/stylesheets/korean.css loads the font.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ ASSETS = {
     "assets/vendor/katex/fonts": "katex/dist/fonts",  # katex.min.css loads them from fonts/
     "assets/vendor/iframe-worker/LICENSE": "iframe-worker/LICENSE",
     "assets/vendor/iframe-worker/shim.js": "iframe-worker/shim/index.js",
+    # Hangul only (every syllable, one weight): the package's other subsets and weights stay out
+    "assets/vendor/noto-sans-kr/LICENSE": "@fontsource/noto-sans-kr/LICENSE",
+    "assets/vendor/noto-sans-kr/noto-sans-kr-korean-400-normal.woff2":
+        "@fontsource/noto-sans-kr/files/noto-sans-kr-korean-400-normal.woff2",
 }
 
 
@@ -34,10 +39,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for site_path, npm_path in ASSETS.items():
         source = NODE_MODULES / npm_path
         if not source.exists():
-            package = npm_path.split("/")[0]
+            parts = npm_path.split("/")
+            package = "/".join(parts[:2] if parts[0].startswith("@") else parts[:1])
             raise PluginError(
-                f"{source} is missing: the docs take {package} from npm. Run `npm ci` in {ROOT} "
-                "(python3 dev.py docs does it for you)."
+                f"{source} is missing: the docs take {package} from npm. Run `python3 dev.py docs` in {ROOT}: "
+                "it downloads the packages package-lock.json pins into node_modules/ (no npm needed)."
             )
         if source.is_dir():
             pairs = [(f"{site_path}/{p.relative_to(source).as_posix()}", p) for p in sorted(source.rglob("*"))
