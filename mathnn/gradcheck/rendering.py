@@ -1,10 +1,10 @@
 """The reports of :func:`mathnn.gradcheck.filecheck.check_file`: text, ``--json`` and Gradescope's ``results.json``.
 
-* :func:`format_text` — the human report, one block per pair (:func:`format_pair`) and what was not
-  checked (:mod:`mathnn.gradcheck.coverage`);
+* :func:`format_text` — the human report, one block per pair (:func:`format_pair`) and per update
+  rule (:func:`format_update`), and what was not checked (:mod:`mathnn.gradcheck.coverage`);
 * :func:`to_json` — the ``--json`` document (strict JSON: inf and NaN become null);
-* :func:`to_gradescope` — a Gradescope autograder ``results.json``, one test per pair, with an
-  assignment's points and visibility;
+* :func:`to_gradescope` — a Gradescope autograder ``results.json``, one test per pair and per rule,
+  with an assignment's points and visibility;
 * :func:`write_results` — any of these documents, written to a file atomically.
 """
 
@@ -21,7 +21,7 @@ from .assignment import Assignment, Graded
 from .coverage import coverage, coverage_lines, warning_lines
 from .homework import PAIRS
 
-__all__ = ["format_pair", "format_text", "to_gradescope", "to_json", "write_results"]
+__all__ = ["format_pair", "format_text", "format_update", "to_gradescope", "to_json", "write_results"]
 
 Result = dict[str, Any]
 
@@ -71,23 +71,53 @@ def format_pair(result: Result) -> str:
     return "\n".join(lines)
 
 
+def format_update(result: Result) -> str:
+    """An update rule's block of the human report: verdict (and the known mistake it follows), steps, diagnosis."""
+    verdict = "passed" if result["passed"] else "FAILED"
+    if result.get("mistake"):
+        verdict += f" (known mistake: {result['mistake']})"
+    lines = [f"{result['function']}: {verdict}"]
+    if result["steps"]:
+        lines.append(f"  next_w and config compared with {result['reference']} over {result['steps']} step(s): "
+                     f"max error of next_w {_number(result['max_error'])} (of the reference step's largest entry), "
+                     f"pass mark {_number(result['tolerance'], '.0e')}")
+    if result["diagnosis"]:
+        lines += ["  " + line for line in result["diagnosis"].splitlines()]
+    else:  # passed: the accepted variants and in-place changes are still said
+        lines += [f"  note: {note}" for note in result["notes"]]
+    if result.get("output"):
+        lines.append("  your code printed:")
+        lines += ["  | " + line for line in result["output"].splitlines()]
+    return "\n".join(lines)
+
+
+def _counts(functions: list, updates: list, passed: bool = False) -> str:
+    """'3 function pair(s)', '2 update rule(s)', or both joined by 'and' ('1 of 3 …' with ``passed``)."""
+    parts = []
+    for results, what in ((functions, "function pair(s)"), (updates, "update rule(s)")):
+        if results or (what.startswith("function") and not updates):
+            done = f"{sum(result['passed'] for result in results)} of " if passed else ""
+            parts.append(f"{done}{len(results)} {what}")
+    return " and ".join(parts)
+
+
 def format_text(summary: Result) -> str:
     """The human report of :func:`check_file`."""
     if summary["error"]:
         return "\n".join([f"mathnn check: could not check {summary['file']}: {summary['error']}",
                           *(line for line in coverage_lines(summary) if line not in summary["error"])])
-    functions = summary["functions"]
-    passed = [result["name"] for result in functions if result["passed"]]
-    failed = [result["name"] for result in functions if not result["passed"]]
-    blocks = [f"mathnn check: {summary['file']}: {len(functions)} function pair(s), seed {summary['seed']} "
+    functions, updates = summary["functions"], summary.get("updates", [])
+    failed = [result["name"] for result in [*functions, *updates] if not result["passed"]]
+    blocks = [f"mathnn check: {summary['file']}: {_counts(functions, updates)}, seed {summary['seed']} "
               f"(--seed {summary['seed']} repeats this run)"]
     if summary.get("output"):
         blocks.append("\n".join([f"importing {Path(summary['file']).name} printed:",
                                  *("  | " + line for line in summary["output"].splitlines())]))
     blocks += [format_pair(result) for result in functions]
+    blocks += [format_update(result) for result in updates]
     if coverage_lines(summary):
         blocks.append("\n".join(coverage_lines(summary)))
-    tail = f"{len(passed)} of {len(functions)} function pair(s) passed"
+    tail = f"{_counts(functions, updates, passed=True)} passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))
     return "\n\n".join(blocks)
 
@@ -104,7 +134,8 @@ def _finite(value: Any) -> Any:
 
 
 def to_json(summary: Result) -> Result:
-    """The ``--json`` document: per pair its name, verdict, per-gradient error and method, diagnosis."""
+    """The ``--json`` document: per pair its name, verdict, per-gradient error and method, diagnosis; per update
+    rule (``updates``) its verdict, largest error, the known mistake it follows (``mistake``) and diagnosis."""
     return _finite({
         "file": summary["file"],
         "seed": summary["seed"],
@@ -133,36 +164,47 @@ def to_json(summary: Result) -> Result:
             }
             for result in summary["functions"]
         ],
+        "updates": [
+            {key: result.get(key, "" if key == "output" else None) for key in (
+                "name", "function", "passed", "reference", "steps", "max_error", "tolerance", "mistake", "problems",
+                "notes", "diagnosis", "error", "output")}
+            for result in summary.get("updates", [])
+        ],
     })
 
 
 def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Result:
-    """A Gradescope autograder ``results.json``: one test per pair (the assignment's points and visibility).
+    """A Gradescope autograder ``results.json``: one test per pair and per update rule (the assignment's points and
+    visibility).
 
-    Without an assignment every checked pair is worth 1 point and visible. With one, exactly its pairs
-    are tests: a pair that was not checked (missing, or the file could not be imported) scores 0
-    with the reason.
+    Without an assignment every checked pair and rule is worth 1 point and visible. With one, exactly
+    its pairs and rules are tests: one that was not checked (missing, or the file could not be
+    imported) scores 0 with the reason.
     """
     seed_line = f"mathnn check, seed {summary['seed']} (--seed {summary['seed']} repeats this run)"
     results = {result["name"]: result for result in summary["functions"]}
+    updates = {result["name"]: result for result in summary.get("updates", [])}
     if assignment is None and summary["error"]:
         name = f"check {Path(summary['file']).name}"
         tests = [{"name": name, "score": 0.0, "max_score": 1.0, "output": format_text(summary),
                   "visibility": "visible"}]
     else:
-        graded = assignment.pairs if assignment is not None else [Graded(name) for name in results]
+        graded = assignment.pairs if assignment is not None else [Graded(name) for name in [*results, *updates]]
         tests = []
         for entry in graded:
-            pair = PAIRS[entry.name]
-            result = results.get(entry.name)
+            if entry.name in PAIRS:
+                title, absent, result = PAIRS[entry.name].title, PAIRS[entry.name].title.replace(" / ", " and "), \
+                    results.get(entry.name)
+            else:  # an update rule
+                title, absent, result = entry.name, entry.name, updates.get(entry.name)
             if result is not None:
-                output, passed = format_pair(result), result["passed"]
+                output = format_pair(result) if entry.name in PAIRS else format_update(result)
+                passed = result["passed"]
             else:
-                reason = summary["error"] or f"{Path(summary['file']).name} does not define " + \
-                    pair.title.replace(" / ", " and ")
-                output, passed = f"{pair.title}: not checked: {reason}", False
+                reason = summary["error"] or f"{Path(summary['file']).name} does not define {absent}"
+                output, passed = f"{title}: not checked: {reason}", False
             tests.append({
-                "name": pair.title, "score": entry.points if passed else 0.0,
+                "name": title, "score": entry.points if passed else 0.0,
                 "max_score": entry.points, "output": output, "visibility": entry.visibility,
             })
     output = "\n".join([seed_line, *coverage_lines(summary)])

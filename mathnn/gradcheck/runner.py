@@ -1,4 +1,4 @@
-"""``mathnn check student.py``: gradient-check a student's CS231n layers; the verdict never leaves this process.
+"""``mathnn check student.py``: check a student's CS231n layers and update rules; the verdict never leaves this process.
 
 This module is the command: its arguments (shared with ``mathnn grade`` and ``mathnn autograder
 build`` through :func:`add_limits`), and :func:`run`, which checks the file
@@ -6,8 +6,8 @@ build`` through :func:`add_limits`), and :func:`run`, which checks the file
 the report (:mod:`mathnn.gradcheck.rendering`: text, ``--json``, ``--gradescope``). The names of
 both are importable from here too.
 
-Exit status: 0 every pair passed, 1 some pair failed, 2 nothing could be checked (no such file,
-no known function in it, an error while importing it).
+Exit status: 0 every pair and update rule passed, 1 one failed, 2 nothing could be checked (no such
+file, no known function in it, an error while importing it).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ..errors import InputError
-from .assignment import Assignment, load_assignment
+from .assignment import RULES, Assignment, checkable, load_assignment
 from .filecheck import (
     DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EXIT_FAILED, EXIT_NOT_CHECKED, EXIT_PASSED, check_file, exit_code,
 )
-from .homework import PAIRS, resolve
-from .rendering import format_pair, format_text, to_gradescope, to_json, write_results
+from .homework import PAIRS
+from .rendering import format_pair, format_text, format_update, to_gradescope, to_json, write_results
 from .sandbox import install_signal_handlers
 
 __all__ = [
-    "add_cli", "add_limits", "assignment_of", "check_file", "configure", "exit_code", "format_pair", "format_text", "main", "run", "to_gradescope",
-    "to_json", "write_results",
+    "add_cli", "add_limits", "assignment_of", "check_file", "configure", "exit_code", "format_pair", "format_text",
+    "format_update", "main", "run", "to_gradescope", "to_json", "write_results",
 ]
 
 #: Accepted ranges of --timeout (seconds) and --memory (MB).
@@ -56,7 +56,7 @@ def _within(kind: Callable[[str], float | int], what: str, low: float, high: flo
 
 def _function_name(text: str) -> str:
     try:
-        return resolve(text).name
+        return checkable(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("function: ")) from None
 
@@ -89,7 +89,7 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     """The arguments ``check`` and ``grade`` share: limits, seed, required pairs."""
     parser.add_argument(
         "--timeout", type=_within(float, "a number of seconds", *TIMEOUT_RANGE), default=DEFAULT_TIMEOUT,
-        metavar="S", help=f"wall-clock limit per function pair, in seconds (default {DEFAULT_TIMEOUT:g})",
+        metavar="S", help=f"wall-clock limit per function pair or update rule, in seconds (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
         "--memory", type=_within(int, "a whole number of MB", *MEMORY_RANGE), default=DEFAULT_MEMORY_MB,
@@ -100,9 +100,9 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, default=None,
                         help="seed of the test inputs (default: a secret random seed, printed in the report)")
     parser.add_argument("--require", nargs="+", type=_function_name, metavar="NAME", default=[],
-                        help="pairs that must be there: a missing or unfinished one scores zero")
+                        help="pairs or update rules that must be there: a missing or unfinished one scores zero")
     parser.add_argument("--assignment", type=_assignment, metavar="FILE",
-                        help="JSON file of required pairs with points and visibility (see mathnn.gradcheck.assignment)")
+                        help="JSON file of required pairs and rules with points and visibility (see mathnn.gradcheck.assignment)")
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -110,7 +110,8 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("student", metavar="STUDENT.py", help="the homework file, e.g. cs231n/layers.py")
     parser.add_argument(
         "--function", action="append", type=_function_name, metavar="NAME",
-        help=f"check only this pair (repeatable): {', '.join(PAIRS)}, or a _forward/_backward name",
+        help=f"check only this pair or update rule (repeatable): {', '.join(PAIRS)}, or a _forward/_backward "
+        f"name; {', '.join(RULES)}",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--gradescope", metavar="FILE", help="also write a Gradescope results.json to FILE")
@@ -144,7 +145,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``check`` subcommand (its handler is ``args.run(args, parser)``)."""
     parser = subparsers.add_parser(
         "check", help="gradient-check a CS231n homework file",
-        description="Gradient-check the CS231n layers a homework file defines, each pair in a sandboxed "
+        description="Gradient-check the CS231n layers a homework file defines, and check its update rules "
+        "(sgd, sgd_momentum, rmsprop, adam of optim.py) step by step against mathnn's, each in a sandboxed "
         "process. Exit status: 0 all passed, 1 some failed, 2 nothing could be checked.",
     )
     configure(parser)
@@ -155,7 +157,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``mathnn check`` as a function: parse ``argv``, check, print; returns the exit status."""
     parser = configure(argparse.ArgumentParser(
-        prog="mathnn check", description="Gradient-check the CS231n layers a homework file defines.",
+        prog="mathnn check", description="Gradient-check the CS231n layers a homework file defines, and check its "
+        "update rules (sgd, sgd_momentum, rmsprop, adam) step by step.",
     ))
     try:
         args = parser.parse_args(argv)
