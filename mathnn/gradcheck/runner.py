@@ -107,11 +107,11 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``check`` arguments to ``parser``."""
-    parser.add_argument("student", metavar="STUDENT.py", help="the homework file, e.g. cs231n/layers.py")
+    parser.add_argument("student", metavar="STUDENT.py", help="the homework file, e.g. cs231n/layers.py or cs231n/optim.py")
     parser.add_argument(
         "--function", action="append", type=_function_name, metavar="NAME",
-        help=f"check only this pair or update rule (repeatable): {', '.join(PAIRS)}, or a _forward/_backward "
-        f"name; {', '.join(RULES)}",
+        help=f"check only this pair or update rule (repeatable): the pairs {', '.join(PAIRS)} (or a "
+        f"_forward/_backward name); the rules {', '.join(RULES)}",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--gradescope", metavar="FILE", help="also write a Gradescope results.json to FILE")

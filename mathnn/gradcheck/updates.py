@@ -19,7 +19,8 @@ sign flipped throughout (v = μv + η·dw, w − v).
 Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
 ``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
 :class:`mathnn.gradcheck.student.StudentCode`: :func:`check_update_file` runs a student's file in a
-sandbox, one rule at a time.
+sandbox, one rule at a time, and ``mathnn check`` checks the rules a file defines alongside its layer
+pairs (:func:`mathnn.gradcheck.filecheck.check_file`).
 """
 
 from __future__ import annotations
