@@ -470,7 +470,9 @@ def test_json_and_gradescope_outputs(tmp_path, capsys):
     path = example_path("rnn_dwh_transposed")
     assert main([str(path), "--json", "--gradescope", str(results_file), "--function", "rnn_step_forward"]) == 1
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"file", "seed", "passed", "error", "output", "protections", "coverage", "functions"}
+    assert set(document) == {"file", "seed", "passed", "error", "output", "protections", "coverage", "functions",
+                             "updates"}
+    assert document["updates"] == []  # the file defines no update rule
     assert document["passed"] is False and document["error"] is None
     (rnn_step,) = document["functions"]
     assert rnn_step["name"] == "rnn_step" and rnn_step["passed"] is False

@@ -1,5 +1,7 @@
 """CS231n update rules: mathnn's references, and the check that names each known mistake in a student's rule."""
 
+import csv
+import json
 import textwrap
 import types
 
@@ -7,6 +9,10 @@ import numpy as np
 import pytest
 
 from mathnn import InputError
+from mathnn.cli import main as mathnn
+from mathnn.gradcheck.assignment import load_assignment
+from mathnn.gradcheck.grading import grade_folder
+from mathnn.gradcheck.runner import main as check_main
 from mathnn.gradcheck.updates import check_update, check_update_file
 from mathnn.optim_cs231n import adam, rmsprop, sgd, sgd_momentum
 
@@ -231,3 +237,163 @@ def test_a_config_of_none_is_refused_even_without_state():
     lost = module(textwrap.dedent(RIGHT["rmsprop"]).replace("), config", "), None"))
     result = check_update(lost, "rmsprop")
     assert not result["passed"] and "returned None as config at step 1" in result["diagnosis"]
+
+
+# -- through `mathnn check` and `mathnn grade` -------------------------------------------------------
+
+def optim_file(folder, *rules, name="optim.py", header="import numpy as np\n", replace=None):
+    """A student's optim.py defining ``rules`` (RIGHT's versions, with ``replace``'s edits applied)."""
+    source = header + "".join(textwrap.dedent(RIGHT[rule]) for rule in rules)
+    for old, new in (replace or {}).items():
+        assert old in source, old
+        source = source.replace(old, new)
+    path = folder / name
+    path.write_text(source)
+    return path
+
+
+def run_check(capsys, *arguments):
+    """``mathnn check`` in this process: (exit status, text report, JSON document) of the same run."""
+    status = mathnn(["check", *map(str, arguments), "--seed", "5"])
+    text = capsys.readouterr()
+    json_status = mathnn(["check", *map(str, arguments), "--seed", "5", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert json_status == status
+    return status, text.out + text.err, document
+
+
+def test_a_correct_optim_file_passes_through_mathnn_check(tmp_path, capsys):
+    path = optim_file(tmp_path, "sgd", "sgd_momentum", "rmsprop", "adam")
+    status, text, document = run_check(capsys, path)
+    assert status == 0, text
+    assert "optim.py: 4 update rule(s), seed 5" in text and "4 of 4 update rule(s) passed" in text
+    assert "adam: passed" in text and "note: sgd changes w in place; accepted" in text
+    assert document["passed"] is True and document["error"] is None and document["functions"] == []
+    assert [(rule["name"], rule["passed"], rule["steps"]) for rule in document["updates"]] == [
+        ("sgd", True, 12), ("sgd_momentum", True, 12), ("rmsprop", True, 12), ("adam", True, 12)]
+
+
+BUGGY_FILES = [
+    ("adam", {'m_hat = config["m"] / (1 - b1 ** config["t"])': 'm_hat = config["m"]',
+              'v_hat = config["v"] / (1 - b2 ** config["t"])': 'v_hat = config["v"]'},
+     "no bias correction", "adam has no bias correction"),
+    ("sgd_momentum", {"return w + v": "return w - v"}, "velocity sign", "sgd_momentum's velocity has the wrong sign"),
+]
+
+
+@pytest.mark.parametrize("rule, replace, mistake, message", BUGGY_FILES)
+def test_a_buggy_rule_fails_mathnn_check_and_its_mistake_is_named(tmp_path, capsys, rule, replace, mistake, message):
+    path = optim_file(tmp_path, "sgd", rule, replace=replace)
+    status, text, document = run_check(capsys, path)
+    assert status == 1, text
+    assert f"{rule}: FAILED (known mistake: {mistake})\n" in text and f"\n  {message}" in text
+    assert "sgd: passed" in text and f"1 of 2 update rule(s) passed; failed: {rule}" in text
+    results = {result["name"]: result for result in document["updates"]}
+    assert document["passed"] is False and list(results) == ["sgd", rule]
+    assert results["sgd"]["passed"] is True and results["sgd"]["mistake"] is None
+    assert results[rule]["passed"] is False and results[rule]["mistake"] == mistake
+    assert results[rule]["diagnosis"].startswith(message)
+
+
+def test_a_buggy_rule_scores_zero_on_gradescope_with_its_mistake(tmp_path, capsys):
+    path = optim_file(tmp_path, "sgd", "adam", replace=BUGGY_FILES[0][1])
+    assignment = tmp_path / "assignment.json"
+    assignment.write_text(json.dumps({"pairs": [{"name": "sgd", "points": 1}, {"name": "adam", "points": 3},
+                                                {"name": "relu", "points": 2}]}))
+    results = tmp_path / "results.json"
+    assert mathnn(["check", str(path), "--seed", "5", "--assignment", str(assignment), "--gradescope",
+                   str(results)]) == 1
+    capsys.readouterr()
+    tests = {test["name"]: test for test in json.loads(results.read_text())["tests"]}
+    assert list(tests) == ["sgd", "adam", "relu_forward / relu_backward"]
+    assert (tests["sgd"]["score"], tests["sgd"]["max_score"]) == (1.0, 1.0)
+    assert (tests["adam"]["score"], tests["adam"]["max_score"]) == (0.0, 3.0)
+    assert tests["adam"]["output"].startswith("adam: FAILED (known mistake: no bias correction)")
+    assert "adam has no bias correction" in tests["adam"]["output"]
+    assert tests["relu_forward / relu_backward"]["score"] == 0.0
+    assert "relu_forward and relu_backward are not defined in optim.py" in tests["relu_forward / relu_backward"]["output"]
+
+
+def test_require_adam_on_a_file_without_adam_fails_and_says_so(tmp_path, capsys):
+    path = optim_file(tmp_path, "sgd")
+    status, text, document = run_check(capsys, path, "--require", "adam")
+    assert status == 1, text
+    assert "adam: FAILED\n  adam is not defined in optim.py" in text and "required but missing: adam" in text
+    assert "1 of 2 update rule(s) passed; failed: adam" in text
+    (adam,) = [result for result in document["updates"] if result["name"] == "adam"]
+    assert adam["passed"] is False and adam["error"]["kind"] == "missing"
+    assert document["coverage"]["missing"] == ["adam"]
+    # asked for with --function rather than required: nothing is checked
+    assert mathnn(["check", str(path), "--function", "adam"]) == 2
+    assert "optim.py does not define adam" in capsys.readouterr().err
+
+
+def test_an_unknown_rule_name_is_refused_naming_the_argument(tmp_path, capsys):
+    path = optim_file(tmp_path, "sgd")
+    assert check_main([str(path), "--require", "nesterov"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --require: expected one of affine, " in err
+    assert "or an update rule (sgd, sgd_momentum, rmsprop, adam); received 'nesterov'" in err
+    with pytest.raises(InputError, match=r"pairs\[0\]: expected one of .* or an update rule .*received 'nadam'"):
+        assignment = tmp_path / "assignment.json"
+        assignment.write_text(json.dumps({"pairs": [{"name": "nadam"}]}))
+        load_assignment(assignment)
+
+
+def test_an_imported_rule_is_not_counted_as_the_students(tmp_path, capsys):
+    # given.py holds a correct adam; the student's optim.py only imports it
+    optim_file(tmp_path, "adam", name="given.py")
+    path = optim_file(tmp_path, "sgd", header="import numpy as np\nfrom given import adam\n")
+    status, text, document = run_check(capsys, path)
+    assert status == 0, text
+    assert [result["name"] for result in document["updates"]] == ["sgd"]
+    assert document["coverage"]["imported"] == [{"name": "adam", "module": "given"}]
+    assert "imported, not defined here: not checked: adam (from given)" in text
+    assert "adam: " not in text
+    # required, the imported adam (right as it is) is still not the student's
+    status, text, document = run_check(capsys, path, "--require", "adam")
+    assert status == 1, text
+    assert {result["name"]: result["passed"] for result in document["updates"]} == {"sgd": True, "adam": False}
+    assert "adam is not defined in optim.py" in text
+
+
+def test_a_file_of_layers_and_rules_is_checked_in_one_report(tmp_path, capsys):
+    from mathnn.gradcheck.examples import example_path
+
+    path = optim_file(tmp_path, "adam", header=example_path("relu_kink").read_text() + "\nimport numpy as np\n",
+                      replace=BUGGY_FILES[0][1])
+    status, text, document = run_check(capsys, path)
+    assert status == 1, text
+    assert "1 function pair(s) and 1 update rule(s), seed 5" in text
+    assert "1 of 1 function pair(s) and 0 of 1 update rule(s) passed; failed: adam" in text
+    assert [result["name"] for result in document["functions"]] == ["relu"]
+    assert document["functions"][0]["passed"] is True and document["updates"][0]["mistake"] == "no bias correction"
+    # --function picks among both
+    assert mathnn(["check", str(path), "--function", "relu", "--seed", "5"]) == 0
+    assert "update rule" not in capsys.readouterr().out
+
+
+def test_mathnn_grade_grades_each_students_update_rules(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / "alice" / "cs231n").mkdir(parents=True)
+    (submissions / "bob").mkdir()
+    optim_file(submissions / "alice" / "cs231n", "sgd", "adam")
+    optim_file(submissions / "bob", "sgd", "adam", replace=BUGGY_FILES[0][1])
+    grades = grade_folder(submissions, jobs=1, seed=5, assignment=load_assignment(_assignment(tmp_path)))
+    rows = {(row["student"], row["pair"]): row for student in grades["students"] for row in student["pairs"]}
+    assert {key: row["score"] for key, row in rows.items()} == {
+        ("alice", "adam"): 2.0, ("alice", "sgd_momentum"): 0.0, ("bob", "adam"): 0.0, ("bob", "sgd_momentum"): 0.0}
+    assert rows[("alice", "adam")]["reason"] == "passed"
+    assert rows[("bob", "adam")]["reason"].startswith("adam has no bias correction")
+    assert rows[("alice", "sgd_momentum")]["reason"] == "alice does not define sgd_momentum"
+    assert mathnn(["grade", str(submissions), "--out", str(tmp_path / "out"), "--seed", "5", "--jobs", "1",
+                   "--require", "adam"]) == 0
+    with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as stream:
+        table = [(row["student"], row["pair"], row["score"]) for row in csv.DictReader(stream)]
+    assert table == [("alice", "adam", "1.0"), ("bob", "adam", "0.0")]
+
+
+def _assignment(folder):
+    path = folder / "assignment.json"
+    path.write_text(json.dumps({"pairs": [{"name": "adam", "points": 2}, {"name": "sgd_momentum"}]}))
+    return path

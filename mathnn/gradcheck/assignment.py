@@ -1,16 +1,19 @@
-"""What an instructor grades: the required function pairs, their points and who sees the result.
+"""What an instructor grades: the required function pairs and update rules, their points and who sees the result.
 
 An assignment file is JSON::
 
     {"pairs": [
         {"name": "batchnorm", "points": 4},
-        {"name": "rnn", "points": 6, "visibility": "after_published"}
+        {"name": "rnn", "points": 6, "visibility": "after_published"},
+        {"name": "adam", "points": 2}
     ]}
 
-``name`` is a pair ('batchnorm') or one of its functions ('batchnorm_backward'); ``points`` defaults
+``name`` is a pair ('batchnorm'), one of its functions ('batchnorm_backward') or one of CS231n's
+update rules ('sgd', 'sgd_momentum', 'rmsprop', 'adam'; see :func:`checkable`); ``points`` defaults
 to 1 and ``visibility`` to 'visible' (Gradescope's values: visible, hidden, after_due_date,
-after_published). ``--require NAME…`` is the same with 1 point each, visible. A required pair that the
-file does not define, defines only half of, or still has as starter code scores zero with that reason.
+after_published). ``--require NAME…`` is the same with 1 point each, visible. A required pair or rule
+that the file does not define, defines only half of, or still has as starter code scores zero with
+that reason.
 """
 
 from __future__ import annotations
@@ -21,17 +24,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import optim_cs231n
 from ..errors import InputError
-from .homework import resolve
+from .homework import PAIRS, resolve
 
-__all__ = ["VISIBILITIES", "Assignment", "Graded", "load_assignment"]
+__all__ = ["VISIBILITIES", "Assignment", "Graded", "checkable", "load_assignment"]
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+#: The update rules ``mathnn check`` checks (CS231n's optim.py), by name.
+RULES = tuple(optim_cs231n.RULES)
+
+
+def checkable(name: str) -> str:
+    """What ``name`` asks to check: an update rule's name ('adam'), or the pair it names ('batchnorm').
+
+    Raises
+    ------
+    InputError
+        For a name that is neither; the message lists the known pairs and rules.
+    """
+    if name in RULES:
+        return name
+    try:
+        return resolve(name).name
+    except InputError:
+        raise InputError(
+            f"function: expected one of {', '.join(PAIRS)} (or their _forward/_backward names), or an update rule "
+            f"({', '.join(RULES)}); received {name!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
 class Graded:
-    """One required pair: its name in the catalogue, its points and its visibility on Gradescope."""
+    """One required pair or update rule: its name, its points and its visibility on Gradescope."""
 
     name: str
     points: float = 1.0
@@ -40,7 +65,7 @@ class Graded:
 
 @dataclass(frozen=True)
 class Assignment:
-    """The required pairs, in the order given."""
+    """The required pairs and update rules, in the order given."""
 
     pairs: tuple[Graded, ...]
 
@@ -50,8 +75,8 @@ class Assignment:
 
     @classmethod
     def from_names(cls, names: Sequence[str]) -> Assignment:
-        """Every named pair, 1 point each, visible; unknown names raise InputError."""
-        return cls(tuple(Graded(name) for name in dict.fromkeys(resolve(name).name for name in names)))
+        """Every named pair or rule, 1 point each, visible; unknown names raise InputError."""
+        return cls(tuple(Graded(name) for name in dict.fromkeys(checkable(name) for name in names)))
 
 
 def load_assignment(path: str | Path) -> Assignment:
@@ -79,7 +104,7 @@ def load_assignment(path: str | Path) -> Assignment:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise InputError(f"{label}: expected an object with a name; received {entry!r}")
         try:
-            name = resolve(entry["name"]).name
+            name = checkable(entry["name"])
         except InputError as error:
             raise InputError(f"{label}: {str(error).removeprefix('function: ')}") from None
         points = entry.get("points", 1)

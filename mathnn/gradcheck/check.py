@@ -21,65 +21,26 @@ checked) and compares each returned gradient with a numeric one:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from ..errors import InputError
-from .finite import NotComplexSafeError, ridders_extrapolate, ridders_steps
+from .numeric import (
+    COMPLEX_STEP, ESTIMATE_FACTOR, Along, Counted, Function, Setup, complex_safe, directional_central,
+    directional_complex, entrywise, kink,
+)
 from .patterns import describe_patterns
 from .report import Entry, GradientCheck, Report
 from .tolerances import tolerance as pass_mark
 
-#: A numeric value within this many error estimates of the analytic one passes.
-ESTIMATE_FACTOR = 10.0
-COMPLEX_STEP = 1e-20
 #: Inputs with more entries than this are probed along random directions in mode 'auto'.
 RANDOM_THRESHOLD = 256
 METHODS = ("auto", "complex", "central", "richardson")
 #: Failing entries examined for a kink before concluding the gradient is simply wrong.
 KINK_LOOKUPS = 8
 MODES = ("auto", "full", "random")
-
-Function = Callable[..., np.ndarray]
-#: ``along(inputs, name, values)`` -> f at ``inputs`` with input ``name`` replaced by each of ``values`` in turn
-#: (the other inputs cast to that value's dtype): one call for many evaluations, e.g. one request to a sandbox.
-Along = Callable[[dict, str, list], list]
-
-
-class _Counted:
-    """``f`` with a count of its evaluations; :meth:`along` evaluates many points at once."""
-
-    def __init__(self, f: Function, along: Along | None = None) -> None:
-        self.f = f
-        self.batch = along
-        self.calls = 0
-
-    def __call__(self, **inputs: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        return np.asarray(self.f(**inputs))
-
-    def along(self, inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
-        """f with input ``name`` replaced by each of ``values``; the other inputs take the value's dtype."""
-        self.calls += len(values)
-        if self.batch is not None:
-            return self.batch(inputs, name, values)
-        return [
-            np.asarray(self.f(**{key: (value if key == name else array.astype(value.dtype))
-                                 for key, array in inputs.items()}))
-            for value in values
-        ]
-
-
-@dataclass
-class _Setup:
-    f: _Counted
-    inputs: dict[str, np.ndarray]  # float64 (or float32 when f only computes in float32)
-    dout: np.ndarray
-    tolerance: float
-    eps: float  # machine epsilon of the output, for rounding floors
 
 
 def _as_inputs(inputs: object) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -95,149 +56,6 @@ def _as_inputs(inputs: object) -> tuple[dict[str, np.ndarray], list[str]]:
             raise InputError(f"inputs[{name!r}]: expected an array of real numbers; received dtype {array.dtype}")
         arrays[str(name)] = array
     return arrays, notes
-
-
-def _call(f: _Counted, inputs: dict[str, np.ndarray], name: str, value: np.ndarray) -> np.ndarray:
-    """``f`` with input ``name`` replaced by ``value``; the other inputs take its dtype (complex too)."""
-    return f.along(inputs, name, [value])[0]
-
-
-def _weighted_sums(setup: _Setup, name: str, points: list[np.ndarray]) -> np.ndarray:
-    """Σ dout·f at each point (input ``name`` replaced), evaluated in one batch."""
-    outputs = setup.f.along(setup.inputs, name, points)
-    return np.array([float(np.sum(setup.dout * output)) for output in outputs])
-
-
-def _directional_complex(setup: _Setup, name: str, direction: np.ndarray) -> tuple[float, float]:
-    """Σ dout·∂f/∂v by the complex step, and its rounding-level error estimate."""
-    point = setup.inputs[name].astype(np.complex128) + 1j * COMPLEX_STEP * direction
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", np.exceptions.ComplexWarning)
-        try:
-            output = _call(setup.f, setup.inputs, name, point)
-        except (np.exceptions.ComplexWarning, TypeError, ValueError) as error:
-            raise NotComplexSafeError(f"f is not complex-safe in {name!r}: {error}") from error
-    if not np.iscomplexobj(output):
-        raise NotComplexSafeError(f"f dropped the imaginary part of {name!r} (returned {output.dtype})")
-    terms = setup.dout * output.imag / COMPLEX_STEP
-    return float(np.sum(terms)), float(np.sum(np.abs(terms))) * 4 * np.finfo(np.float64).eps
-
-
-def _directional_central(setup: _Setup, name: str, direction: np.ndarray) -> tuple[float, float]:
-    """Σ dout·∂f/∂v by central differences at steps h and h/2, extrapolated, with an error estimate."""
-    base = setup.inputs[name]
-    step = np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) / max(float(np.max(np.abs(direction))), 1e-300)
-
-    plus, minus, half_plus, half_minus = _weighted_sums(
-        setup, name, [base + t * direction for t in (step, -step, step / 2, -step / 2)]
-    )
-    coarse = (plus - minus) / (2 * step)
-    fine = (half_plus - half_minus) / step
-    extrapolated = (4 * fine - coarse) / 3
-    rounding = setup.eps * (abs(plus) + abs(minus) + abs(half_plus) + abs(half_minus)) / step
-    return extrapolated, abs(extrapolated - fine) + rounding
-
-
-def _complex_safe(setup: _Setup, name: str, rng: np.random.Generator) -> tuple[bool, str, tuple]:
-    """Is the complex step trustworthy for ``name``? It must run and agree with a real difference.
-
-    Returns (safe, why, first_probe) where first_probe = (direction, complex value or None, real value,
-    real estimate) so the probe is not wasted.
-    """
-    direction = rng.standard_normal(setup.inputs[name].shape)
-    real_value, real_estimate = _directional_central(setup, name, direction)
-    try:
-        complex_value, complex_estimate = _directional_complex(setup, name, direction)
-    except NotComplexSafeError as error:
-        return False, str(error), (direction, None, real_value, real_estimate)
-    allowed = ESTIMATE_FACTOR * (real_estimate + complex_estimate) + 1e-6 * abs(real_value)
-    if not abs(complex_value - real_value) <= allowed:  # NaN at complex points: not complex-safe
-        why = (
-            f"the complex step along a random direction gave {complex_value:.6g} but real differences "
-            f"{real_value:.6g}: f loses part of the imaginary part (np.abs, np.var, .real…)"
-        )
-        return False, why, (direction, None, real_value, real_estimate)
-    return True, "complex step agrees with real differences", (direction, complex_value, real_value, real_estimate)
-
-
-def _entrywise(setup: _Setup, name: str, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric gradient of Σ dout·f with respect to every entry of ``name``, and error estimates.
-
-    Every point is built first and evaluated in one batch (:meth:`_Counted.along`).
-    """
-    base = setup.inputs[name]
-    indices = list(np.ndindex(base.shape))
-    gradient = np.empty(base.shape)
-    estimate = np.empty(base.shape)
-    if method == "complex":
-        points = []
-        for index in indices:
-            point = base.astype(np.complex128)
-            point[index] += 1j * COMPLEX_STEP
-            points.append(point)
-        for index, output in zip(indices, setup.f.along(setup.inputs, name, points)):
-            terms = setup.dout * np.asarray(output).imag / COMPLEX_STEP
-            gradient[index] = np.sum(terms)
-            estimate[index] = np.sum(np.abs(terms)) * 4 * np.finfo(np.float64).eps
-        return gradient, estimate
-    if method == "richardson":
-        ladders = {index: ridders_steps(float(base[index])) for index in indices}  # Ridders' shrinking steps
-        points = []
-        for index in indices:
-            for step in ladders[index]:
-                for signed in (step, -step):
-                    point = base.copy()
-                    point[index] += signed
-                    points.append(point)
-        pair_sums = _weighted_sums(setup, name, points).reshape(len(indices), -1, 2)
-        for index, pairs in zip(indices, pair_sums):
-            differences = [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, ladders[index])]
-            gradient[index], estimate[index] = ridders_extrapolate(differences)
-        return gradient, estimate + setup.eps * np.abs(gradient)
-    # 'central': steps h and h/2, extrapolated, with the same estimate as a probe
-    steps = {index: np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) for index in indices}
-    points = []
-    for index in indices:
-        for t in (steps[index], -steps[index], steps[index] / 2, -steps[index] / 2):
-            point = base.copy()
-            point[index] += t
-            points.append(point)
-    sums = _weighted_sums(setup, name, points).reshape(len(indices), 4)
-    for index, (plus, minus, half_plus, half_minus) in zip(indices, sums):
-        step = steps[index]
-        coarse = (plus - minus) / (2 * step)
-        fine = (half_plus - half_minus) / step
-        gradient[index] = (4 * fine - coarse) / 3
-        rounding = setup.eps * (abs(plus) + abs(minus) + abs(half_plus) + abs(half_minus)) / step
-        estimate[index] = abs(gradient[index] - fine) + rounding
-    return gradient, estimate
-
-
-def _kink(setup: _Setup, name: str, index: tuple[int, ...]) -> tuple[float, float] | None:
-    """The left and right slopes at an entry if it sits on a kink, else None.
-
-    One-sided differences at a smooth point differ by about h·f″, so their gap halves with the step;
-    at a kink the gap is the jump of the derivative and stays. Both steps are compared, so a smooth
-    point whose true gradient is tiny is never mistaken for a kink.
-    """
-    base = setup.inputs[name]
-    step = np.cbrt(setup.eps) * max(1.0, abs(float(base[index])))
-
-    deltas = (0.0, -step, step, -step / 2, step / 2)
-    points = []
-    for delta in deltas:
-        moved = base.copy()
-        moved[index] += delta
-        points.append(moved)
-    center, below, above, half_below, half_above = _weighted_sums(setup, name, points)
-    slopes = [((center - below) / step, (above - center) / step),
-              ((center - half_below) / (step / 2), (half_above - center) / (step / 2))]
-    (left, right), (half_left, half_right) = slopes
-    gap, half_gap = abs(right - left), abs(half_right - half_left)
-    rounding = 8 * setup.eps * abs(center) / (step / 2)
-    if half_gap <= rounding or half_gap < 0.75 * gap:
-        return None
-    return half_left, half_right
 
 
 # -- the check --------------------------------------------------------------------------------------
@@ -267,7 +85,7 @@ def _normalise_gradients(gradients: object, names: list[str]) -> tuple[dict[str,
     return arrays, problems
 
 
-def _precision(f: _Counted, inputs: dict[str, np.ndarray], notes: list[str],
+def _precision(f: Counted, inputs: dict[str, np.ndarray], notes: list[str],
                rtol: float | None = None) -> tuple[dict, float, float, str]:
     """Work in float64 when f computes in float64 for float64 input; else in f's own float32."""
     wide = {name: array.astype(np.float64) for name, array in inputs.items()}
@@ -353,7 +171,7 @@ def check_vjp(
         dout_array = dout_before
     changed = [name for name in work if not np.array_equal(given[name], before[name], equal_nan=True)]
     problems += [f"f_vjp modified its input {name!r} in place" for name in changed]
-    setup = _Setup(counted, work, dout_array, tolerance, eps)
+    setup = Setup(counted, work, dout_array, tolerance, eps)
     return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
 
 
@@ -361,7 +179,7 @@ def _prepare(f: Function, along: Along | None, inputs: Mapping[str, np.ndarray],
              seed: int, rtol: float | None = None) -> tuple:
     """Inputs, precision, output and dout of a check: (counted f, work inputs, dout, rng, precision, problems)."""
     arrays, notes = _as_inputs(inputs)
-    counted = _Counted(f, along)
+    counted = Counted(f, along)
     work, tolerance, eps, precision = _precision(counted, arrays, notes, rtol)
     output = counted(**{name: array.copy() for name, array in work.items()})
     rng = np.random.default_rng(seed)
@@ -421,11 +239,11 @@ def check_gradients(
         f, along, inputs, dout, seed, call_rtol
     )
     analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
-    setup = _Setup(counted, work, dout_array, tolerance, eps)
+    setup = Setup(counted, work, dout_array, tolerance, eps)
     return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems, marks)
 
 
-def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
+def _compare(setup: Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
              diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str],
              marks: Mapping[str, float] | None = None) -> Report:
     """Every gradient in ``analytic`` against its numeric counterpart (at ``marks[name]`` if given): the Report."""
@@ -446,13 +264,13 @@ def _compare(setup: _Setup, analytic: dict, method: str, mode: str, probes: int,
 
 
 def _check_one(
-    setup: _Setup, name: str, label: str, analytic: np.ndarray, method: str, mode: str, probes: int,
+    setup: Setup, name: str, label: str, analytic: np.ndarray, method: str, mode: str, probes: int,
     rng: np.random.Generator, sizes: set[int], diagnose,
 ) -> GradientCheck:
     """Check the gradient with respect to input ``name``, reported as ``label`` (dx for x)."""
     base = setup.inputs[name]
     if analytic.shape != base.shape:
-        patterns = describe_patterns(label, analytic, _entrywise(setup, name, "richardson")[0], sizes)
+        patterns = describe_patterns(label, analytic, entrywise(setup, name, "richardson")[0], sizes)
         return GradientCheck(
             label, False, "—", "shape", float("inf"), setup.tolerance,
             patterns=[f"{label} has shape {analytic.shape}; expected {base.shape} (the shape of {name})", *patterns],
@@ -468,7 +286,7 @@ def _check_one(
     chosen = method
     first_probe = None
     if method in ("auto", "complex"):
-        safe, why, first_probe = _complex_safe(setup, name, rng)
+        safe, why, first_probe = complex_safe(setup, name, rng)
         if not safe:
             if method == "complex":
                 notes.append(f"complex step requested but {why}")
@@ -492,7 +310,7 @@ def _check_one(
         )
         # Locating the error needs less accuracy than deciding it: plain central differences suffice.
         chosen = "central" if chosen == "richardson" else chosen
-    numeric, estimate = _entrywise(setup, name, chosen)
+    numeric, estimate = entrywise(setup, name, chosen)
     finite = np.isfinite(numeric) & np.isfinite(estimate)
     scale = max(float(np.abs(analytic).max(initial=0)),
                 float(np.max(np.abs(numeric), initial=0, where=finite)), 1e-300)
@@ -506,7 +324,7 @@ def _check_one(
     for index in failing:
         if not_kinks >= KINK_LOOKUPS:  # a real error, not a few inputs on kinks: stop looking
             break
-        slopes = _kink(setup, name, index)
+        slopes = kink(setup, name, index)
         slack = 1e-6 * scale + ESTIMATE_FACTOR * float(estimate[index])
         if slopes is not None and all(map(np.isfinite, slopes)) and (
             min(slopes) - slack <= analytic[index] <= max(slopes) + slack
@@ -544,7 +362,7 @@ def _method_label(method: str) -> str:
     }[method]
 
 
-def _probe(setup: _Setup, name: str, analytic: np.ndarray, method: str, probes: int,
+def _probe(setup: Setup, name: str, analytic: np.ndarray, method: str, probes: int,
            rng: np.random.Generator, first_probe: tuple | None) -> int | None:
     """Compare ⟨analytic, v⟩ with the directional derivative along centred Gaussian v; first failure."""
     for number in range(1, probes + 1):
@@ -554,9 +372,9 @@ def _probe(setup: _Setup, name: str, analytic: np.ndarray, method: str, probes: 
         else:
             direction = rng.standard_normal(analytic.shape)
             if method == "complex":
-                value, estimate = _directional_complex(setup, name, direction)
+                value, estimate = directional_complex(setup, name, direction)
             else:
-                value, estimate = _directional_central(setup, name, direction)
+                value, estimate = directional_central(setup, name, direction)
         predicted = float(np.sum(analytic * direction))
         scale = float(np.sum(np.abs(analytic * direction)))  # the size of the terms of ⟨analytic, v⟩
         if not abs(predicted - value) <= setup.tolerance * scale + ESTIMATE_FACTOR * estimate:  # NaN fails
@@ -584,15 +402,15 @@ def numerical_gradient(
     if method not in METHODS:
         raise InputError(f"method: expected one of {', '.join(METHODS)}; received {method!r}")
     arrays, _ = _as_inputs({"x": x})
-    counted = _Counted(lambda x: f(x))
+    counted = Counted(lambda x: f(x))
     output = counted(x=arrays["x"].copy())
     weights = np.ones(output.shape) if df is None else np.array(df, dtype=np.float64)
     if weights.shape != output.shape:
         raise InputError(f"df: expected shape {output.shape} (the shape of f(x)); received {weights.shape}")
     eps = float(np.finfo(output.dtype if output.dtype.kind == "f" else np.float64).eps)
-    setup = _Setup(counted, arrays, weights, pass_mark("gradient"), eps)
+    setup = Setup(counted, arrays, weights, pass_mark("gradient"), eps)
     chosen = method
     if method == "auto":
-        safe, _, _ = _complex_safe(setup, "x", np.random.default_rng(0))
+        safe, _, _ = complex_safe(setup, "x", np.random.default_rng(0))
         chosen = "complex" if safe else "richardson"
-    return _entrywise(setup, "x", chosen)[0]
+    return entrywise(setup, "x", chosen)[0]

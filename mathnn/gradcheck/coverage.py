@@ -8,7 +8,8 @@ never reads as "all your functions are right":
 * ``not_checked``: top-level functions the file defines that are not part of a known pair;
 * ``imported``: known functions the file imports from another module (name -> that module): only
   functions defined in the checked file are checked, so these are not credited here;
-* ``missing``: functions of required pairs (``--require``, ``--assignment``) the file does not define.
+* ``missing``: functions of required pairs and update rules (``--require``, ``--assignment``) the file
+  does not define.
 
 A write into ``dout`` by a backward pass that returns the right values is a *warning*
 (:func:`upstream_write`), not a failure; ``--strict`` makes it one (see
@@ -53,9 +54,9 @@ def read_load(answer: Mapping[str, Any], names: Sequence[str]) -> tuple[list[str
 
 
 def missing(summary: Mapping[str, Any]) -> list[str]:
-    """Functions of the pairs that were reported missing (a required pair the file does not define)."""
+    """Functions of the pairs and rules reported missing (a required one the file does not define)."""
     found: list[str] = []
-    for result in summary.get("functions", []):
+    for result in [*summary.get("functions", []), *summary.get("updates", [])]:
         error = result.get("error") or {}
         if error.get("kind") == "missing" and error.get("stage"):
             found += str(error["stage"]).split(" and ")

@@ -1,13 +1,14 @@
 """``mathnn grade SUBMISSIONS_DIR --jobs N``: a class at a time, each submission in its own sandboxes.
 
 A submission is a ``.py`` file (the student is its name) or a folder (the student is the folder's
-name) holding the homework, e.g. ``alice/cs231n/layers.py`` and ``alice/cs231n/rnn_layers.py``. Every
-Python file of a folder that defines one of the known functions is checked, and each pair is taken
-from the first file (in path order) that defines it. Submissions are graded side by side, ``--jobs``
+name) holding the homework, e.g. ``alice/cs231n/layers.py``, ``alice/cs231n/rnn_layers.py`` and
+``alice/cs231n/optim.py``. Every Python file of a folder that defines one of the known functions (a
+layer's, or an update rule: sgd, sgd_momentum, rmsprop, adam) is checked, and each pair and rule is
+taken from the first file (in path order) that defines it. Submissions are graded side by side, ``--jobs``
 at a time; one submission's failure never touches another's result. All students get the same
 seed (secret unless ``--seed`` is given, and printed), so all meet the same points and shapes.
 
-Writes ``grades.csv`` (one row per student and pair: student, pair, score, max_score, passed,
+Writes ``grades.csv`` (one row per student and pair or rule: student, pair, score, max_score, passed,
 reason) and ``grades.json`` (the same, grouped by student, with the seed) into ``--out``.
 """
 
@@ -27,14 +28,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from .assignment import Assignment
+from .assignment import RULES, Assignment
 from .homework import PAIRS
 from .runner import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, add_limits, assignment_of, check_file, write_results
 
 __all__ = ["add_cli", "grade_folder", "grade_submission", "homework_files", "rows"]
 
 _DEFINES = re.compile(
-    r"^\s*def\s+(" + "|".join(f"{pair.forward}|{pair.backward}" for pair in PAIRS.values()) + r")\s*\(", re.M
+    r"^\s*def\s+(" + "|".join([*(f"{pair.forward}|{pair.backward}" for pair in PAIRS.values()), *RULES])
+    + r")\s*\(", re.M
 )
 #: Files larger than this are not read when looking for the homework.
 SCAN_LIMIT = 2 * 2**20
@@ -62,17 +64,18 @@ def grade_submission(
 ) -> dict[str, Any]:
     """Check every homework file of one submission; a summary shaped like :func:`check_file`'s.
 
-    ``file`` is the submission, ``functions`` one result per pair (from the first file defining it),
-    ``error`` a sentence when no file could be checked.
+    ``file`` is the submission, ``functions`` one result per pair and ``updates`` one per update rule
+    (each from the first file defining it), ``error`` a sentence when no file could be checked.
     """
     required = assignment.names if assignment else ()
     summary: dict[str, Any] = {"file": str(submission), "seed": seed, "passed": False, "error": None, "output": "",
-                               "protections": {}, "functions": []}
+                               "protections": {}, "functions": [], "updates": []}
     files = homework_files(submission)
     if not files:
         summary["error"] = f"{submission.name} holds no Python file defining a function mathnn can check"
         return summary
     chosen: dict[str, dict] = {}
+    rules: dict[str, dict] = {}
     errors = []
     for path in files:
         result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict)
@@ -81,30 +84,36 @@ def grade_submission(
         summary["imported"] = {**result["imported"], **summary.get("imported", {})}
         if result["error"]:
             errors.append(f"{path.relative_to(submission.parent)}: {result['error']}")
-        for function in result["functions"]:
-            if function["name"] not in chosen or (chosen[function["name"]]["error"] or {}).get("kind") == "missing":
-                chosen[function["name"]] = function
+        for found, results in ((chosen, result["functions"]), (rules, result["updates"])):
+            for function in results:
+                if function["name"] not in found or (found[function["name"]]["error"] or {}).get("kind") == "missing":
+                    found[function["name"]] = function
     summary["functions"] = [chosen[name] for name in PAIRS if name in chosen]
+    summary["updates"] = [rules[name] for name in RULES if name in rules]
     defined = {result[key] for result in summary["functions"] if not result["error"]
                for key in ("forward_function", "backward_function")}
+    defined |= {result["function"] for result in summary["updates"] if not result["error"]}
     summary["imported"] = {name: module for name, module in summary.get("imported", {}).items() if name not in defined}
-    missing = [name for name in required if name not in chosen]
-    if errors and not summary["functions"]:
+    missing = [name for name in required if name not in chosen and name not in rules]
+    if errors and not (summary["functions"] or summary["updates"]):
         summary["error"] = "; ".join(errors)
     elif missing and errors:
         summary["error"] = "; ".join(errors)
-    summary["passed"] = bool(summary["functions"]) and all(result["passed"] for result in summary["functions"])
+    checked = summary["functions"] + summary["updates"]
+    summary["passed"] = bool(checked) and all(result["passed"] for result in checked)
     return summary
 
 
 def rows(student: str, summary: dict[str, Any], assignment: Assignment | None) -> list[dict[str, Any]]:
-    """One row per graded pair (the tests of the Gradescope document): student, pair, score, max_score, passed,
-    reason (the first line of the diagnosis, or why the pair was not checked)."""
+    """One row per graded pair or update rule (the tests of the Gradescope document): student, pair (its title,
+    or the rule's name), score, max_score, passed, reason (the first line of the diagnosis, which names a rule's
+    known mistake, or why it was not checked)."""
     from .runner import to_gradescope
 
     from .homework import PAIRS as pairs
 
     results = {pairs[result["name"]].title: result for result in summary["functions"]}
+    results.update({result["name"]: result for result in summary.get("updates", [])})
     found = []
     for test in to_gradescope(summary, assignment)["tests"]:
         result = results.get(test["name"])

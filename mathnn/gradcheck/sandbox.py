@@ -1,7 +1,7 @@
 """The sandbox a student's file runs in, seen from the trusted side: start, ask, time, kill.
 
 A :class:`Sandbox` is one process running :mod:`mathnn.gradcheck.worker` on a copy of the student's
-file. The grader sends it requests and reads plain arrays back (:func:`worker.read_message`: a size
+file. The grader sends it requests and reads plain arrays back (:func:`wire.read_message`: a size
 cap, a deadline on every read and write, numeric dtypes only). What protects what, and what it needs:
 
 ============================  =======================================================  =====================
@@ -32,9 +32,13 @@ one budget for the tree       a pids and a memory cgroup per sandbox: every proc
 Without root, a student process runs as the grader's user: it could signal the grader or write where
 the grader can. The process limit (RLIMIT_NPROC) counts every process of that user, so it is set to
 what the user already runs plus :data:`EXTRA_PROCESSES`.
+
+Where each protection lives: the limits the sandboxed process sets on itself are in
+:mod:`mathnn.gradcheck.isolation`, the messages in :mod:`mathnn.gradcheck.wire`, the process groups,
+the subreaper, the signal handlers and the cgroups in :mod:`mathnn.gradcheck.processes`; this module
+prepares the folder, the environment and the configuration, and talks to the process.
 """
 
-from __future__ import annotations
 
 import atexit
 import json
@@ -45,11 +49,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from . import worker as wire
+from . import isolation, wire
+from . import worker as sandboxed
+from .processes import (
+    Cgroups, become_subreaper, forget, install_signal_handlers, kill_all, kill_group, kill_orphans, spawn,
+)
+
+__all__ = ["Sandbox", "SandboxFailure", "install_signal_handlers", "kill_all", "kill_orphans"]
 
 #: The sandbox answers with at most this many bytes per message.
 REPLY_LIMIT = 64 * 2**20
@@ -62,12 +71,12 @@ STARTUP = 20.0
 #: Source files copied from the student's package, and their total size.
 COPY_LIMIT = 16 * 2**20
 MAX_SIBLINGS = 200
-WORKER = Path(wire.__file__)
+WORKER = Path(sandboxed.__file__)
+#: The worker's companions, copied beside it: it loads them by path (see :mod:`mathnn.gradcheck.worker`).
+COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__)}
 _OWN_PACKAGE = WORKER.resolve().parent.parent
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
-_lock = threading.Lock()
-_live: dict[int, subprocess.Popen] = {}
 _state: dict[str, object] = {}
 
 
@@ -80,228 +89,6 @@ class SandboxFailure(Exception):
     def __init__(self, details: dict) -> None:
         super().__init__(details["message"])
         self.details = details
-
-
-# -- process lifetime ----------------------------------------------------------------------------------
-
-def _prctl(option: int, value: int) -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-    import ctypes.util
-
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return libc.prctl(option, value, 0, 0, 0) == 0
-
-
-def become_subreaper() -> bool:
-    """Make this process adopt its orphaned descendants (Linux), so none escapes :func:`kill_orphans`."""
-    if "subreaper" not in _state:
-        _state["subreaper"] = _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
-    return bool(_state["subreaper"])
-
-
-def _children() -> list[int]:
-    """Children of this process in another session (Linux /proc): sandboxes and what they left behind.
-
-    Every student process is in a sandbox's session or one it created with setsid, never in ours, so
-    the grader's own children (in its session) are left alone.
-    """
-    me, session = os.getpid(), os.getsid(0)
-    found: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, session, …
-        if len(fields) > 3 and int(fields[1]) == me and int(fields[3]) != session:
-            found.append(int(entry))
-    return found
-
-
-def kill_orphans(rounds: int = 50) -> int:
-    """Kill and reap every child of this process in another session that is not a live sandbox; how many.
-
-    A killed orphan's own children are adopted next, so this repeats until a scan finds none.
-    """
-    killed = 0
-    for _ in range(rounds):
-        with _lock:
-            strays = [pid for pid in _children() if pid not in _live]
-            for pid in strays:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        if not strays:
-            return killed
-        for pid in strays:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        killed += len(strays)
-    return killed
-
-
-def kill_all() -> None:
-    """Kill every live sandbox's process group and every orphan: for SIGINT/SIGTERM and exit."""
-    with _lock:
-        processes = list(_live.values())
-    for process in processes:
-        _kill_group(process)
-    kill_orphans()
-
-
-atexit.register(kill_all)
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def install_signal_handlers() -> None:
-    """On SIGINT or SIGTERM, kill every sandbox at once, then stop as the signal asks (main thread only)."""
-
-    def stop(number: int, frame: object) -> None:
-        kill_all()
-        if number == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + number)
-
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, stop)
-
-
-# -- cgroups ------------------------------------------------------------------------------------------
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-class _Cgroups:
-    """Control groups for one sandbox (Linux, root): its whole tree counted, capped and killed together.
-
-    The sandbox joins them before any student code runs, and every process it starts stays in
-    them whatever session or group it moves to. Best effort: where the cgroup filesystem is absent
-    or read-only there are none, and the process group, the subreaper and RLIMIT_NPROC remain.
-    """
-
-    def __init__(self, name: str, processes: int, memory_bytes: int) -> None:
-        self.paths: list[Path] = []
-        if not sys.platform.startswith("linux") or not hasattr(os, "geteuid") or os.geteuid() != 0:
-            return
-        if (CGROUP_ROOT / "cgroup.controllers").is_file():  # the unified hierarchy (cgroup v2)
-            try:
-                enabled = (CGROUP_ROOT / "cgroup.subtree_control").read_text().split()
-            except OSError:
-                enabled = []
-            settings = {"pids.max": processes} if "pids" in enabled else {}
-            if "memory" in enabled:
-                settings["memory.max"] = memory_bytes
-            candidates = [(CGROUP_ROOT, settings)] if settings else []
-        else:  # cgroup v1: one hierarchy per controller
-            candidates = [(CGROUP_ROOT / "pids", {"pids.max": processes}),
-                          (CGROUP_ROOT / "memory", {"memory.limit_in_bytes": memory_bytes})]
-        for root, settings in candidates:
-            if not (root / "cgroup.procs").is_file():
-                continue
-            self._sweep(root)
-            path = root / name
-            try:
-                path.mkdir()
-            except OSError:
-                continue
-            try:
-                for key, value in settings.items():
-                    (path / key).write_text(str(value))
-            except OSError:
-                self._rmdir(path)
-                continue
-            self.paths.append(path)
-
-    @classmethod
-    def _sweep(cls, root: Path) -> None:
-        """Remove the cgroups of graders that died without removing theirs (killed with SIGKILL)."""
-        for path in root.glob("mathnn-*-*"):
-            try:
-                os.kill(int(path.name.split("-")[1]), 0)
-                continue  # its grader is alive
-            except (ValueError, ProcessLookupError):
-                pass
-            except PermissionError:
-                continue
-            leftover = cls.__new__(cls)
-            leftover.paths = [path]
-            leftover.remove()
-
-    @property
-    def procs(self) -> list[str]:
-        """The ``cgroup.procs`` files the sandbox writes its pid into."""
-        return [str(path / "cgroup.procs") for path in self.paths]
-
-    def members(self) -> set[int]:
-        found: set[int] = set()
-        for path in self.paths:
-            try:
-                found |= {int(line) for line in (path / "cgroup.procs").read_text().split()}
-            except (OSError, ValueError):
-                continue
-        return found
-
-    def memory_exceeded(self) -> bool:
-        for path in self.paths:
-            for name in ("memory.failcnt", "memory.events"):
-                try:
-                    text = (path / name).read_text()
-                except OSError:
-                    continue
-                if name == "memory.failcnt" and text.strip() not in ("", "0"):
-                    return True
-                if name == "memory.events" and any(
-                    line.split()[0] in ("oom", "oom_kill") and line.split()[1] != "0" for line in text.splitlines()
-                ):
-                    return True
-        return False
-
-    def kill(self) -> None:
-        """SIGKILL every member until none is left (new ones may appear while a fork was under way)."""
-        for _ in range(200):
-            members = self.members()
-            if not members:
-                return
-            for pid in members:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.005)
-
-    @staticmethod
-    def _rmdir(path: Path) -> None:
-        for _ in range(50):
-            try:
-                path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.01)  # the last members are still being reaped
-
-    def remove(self) -> None:
-        self.kill()
-        for path in self.paths:
-            self._rmdir(path)
-        self.paths = []
 
 
 # -- the isolated environment --------------------------------------------------------------------------
@@ -434,6 +221,8 @@ class Sandbox:
         cwd = self.folder / "cwd"
         cwd.mkdir()
         shutil.copyfile(WORKER, self.folder / "worker.py")
+        for name, companion in COMPANIONS.items():
+            shutil.copyfile(companion, self.folder / f"{name}.py")
         account = _unprivileged()
         for directory, _, files in os.walk(self.folder):
             os.chmod(directory, 0o755)
@@ -448,7 +237,7 @@ class Sandbox:
         faults = os.open(self.faults, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         reply_read, reply_write = os.pipe()
         processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
-        self.cgroups = _Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
+        self.cgroups = Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
         config = {
             "numpy": _numpy_folder(), "reply": reply_write, "fault": faults,
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
@@ -462,12 +251,10 @@ class Sandbox:
             "MKL_NUM_THREADS": "1",
         }
         command = [sys.executable, "-I", "-S", str(self.folder / "worker.py"), json.dumps(config)]
-        with _lock:
-            self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=output, stderr=output, cwd=cwd, env=environment,
-                pass_fds=(reply_write, faults), start_new_session=True,
-            )
-            _live[self.process.pid] = self.process
+        self.process = spawn(
+            command, stdin=subprocess.PIPE, stdout=output, stderr=output, cwd=cwd, env=environment,
+            pass_fds=(reply_write, faults), start_new_session=True,
+        )
         for descriptor in (reply_write, output, faults):
             os.close(descriptor)
         self.replies = reply_read
@@ -587,7 +374,7 @@ class Sandbox:
         """Kill the sandbox's whole tree and reap it; no student process is left when this returns."""
         if self.process is None:
             return
-        _kill_group(self.process)
+        kill_group(self.process)
         self.cgroups.kill()
         assert self.process.stdin is not None  # opened with stdin=PIPE
         try:
@@ -595,8 +382,7 @@ class Sandbox:
         except OSError:
             pass
         self.process.wait()
-        with _lock:
-            _live.pop(self.process.pid, None)
+        forget(self.process)
         kill_orphans()
         os.close(self.replies)
         self.process = None

@@ -19,7 +19,8 @@ sign flipped throughout (v = μv + η·dw, w − v).
 Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
 ``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
 :class:`mathnn.gradcheck.student.StudentCode`: :func:`check_update_file` runs a student's file in a
-sandbox, one rule at a time.
+sandbox, one rule at a time, and ``mathnn check`` checks the rules a file defines alongside its layer
+pairs (:func:`mathnn.gradcheck.filecheck.check_file`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from . import worker as wire
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
 from .update_mistakes import MISTAKES, Mistake, Rule
 
-__all__ = ["MISTAKES", "STEPS", "Mistake", "check_update", "check_update_file", "describe_update"]
+__all__ = ["MISTAKES", "STEPS", "Mistake", "check_update", "check_update_file", "describe_update", "failed_update"]
 
 #: Steps per run (two runs, two shapes).
 STEPS = 6
@@ -210,6 +211,14 @@ def _empty(rule: str, function: str, seed: int) -> dict[str, Any]:
             "problems": [], "notes": [], "error": None, "diagnosis": None, "seed": seed}
 
 
+def failed_update(rule: str, seed: int, error: dict[str, Any]) -> dict[str, Any]:
+    """The result of a rule that could not be checked: ``error`` (``kind``, ``stage``, ``message``…), its diagnosis."""
+    result = _empty(rule, rule, seed)
+    result["error"] = error
+    result["diagnosis"] = describe_update(result)
+    return result
+
+
 def check_update(student: ModuleType | StudentCode, rule: str, seed: int = 0, *, steps: int = STEPS,
                  function: str | None = None) -> dict[str, Any]:
     """Check a student's update rule against :mod:`mathnn.optim_cs231n` over two runs of ``steps`` steps.
@@ -330,11 +339,9 @@ def check_update_file(path: str | os.PathLike, rules: Sequence[str] | None = Non
                 functions = [name for name in found if name in reference.RULES] if isinstance(found, list) else []
             if rule not in functions:
                 if rules:
-                    result = _empty(rule, rule, seed)
-                    result["error"] = {"kind": "missing", "stage": rule, "type": None, "where": None, "line": None,
-                                       "message": f"is not defined in {student.name}"}
-                    result["diagnosis"] = describe_update(result)
-                    summary["rules"].append(result)
+                    summary["rules"].append(failed_update(rule, seed, {
+                        "kind": "missing", "stage": rule, "type": None, "where": None, "line": None,
+                        "message": f"is not defined in {student.name}"}))
                 continue
             deadline = time.monotonic() + timeout
 
@@ -344,9 +351,7 @@ def check_update_file(path: str | os.PathLike, rules: Sequence[str] | None = Non
             try:
                 result = check_update(StudentCode(transport, None), rule, seed)
             except SandboxFailure as failure:
-                result = _empty(rule, rule, seed)
-                result["error"] = failure.details
-                result["diagnosis"] = describe_update(result)
+                result = failed_update(rule, seed, failure.details)
             summary["rules"].append(result)
     except SandboxFailure as failure:
         summary["error"] = error_sentence(failure.details)

@@ -5,16 +5,13 @@ imports the file, calls ``<name>_forward`` / ``<name>_backward`` with the arrays
 sends, and answers with the arrays that came back. The verdict is computed in a process that never
 imports student code (:mod:`mathnn.gradcheck.sandbox`, :mod:`mathnn.gradcheck.homework`).
 
-It is standalone (standard library and numpy only, no relative imports) so the sandbox can run it as
-``python -I -S worker.py CONFIG`` with nothing of mathnn importable. The trusted side imports it too,
-for the message format (:func:`encode`, :func:`read_message`) and to run the same calls in-process
-(:class:`Worker`) when a test or the pytest plugin checks a module directly.
-
-Messages, both ways: ``MAGIC``, the header's length and the body's length (8 bytes each, big-endian),
-a JSON header, then the raw bytes of the arrays the header lists (``dtype``, ``shape``, ``offset``,
-``nbytes``). The reader checks every length against a cap before reading, reads against a deadline,
-accepts only plain numeric dtypes, and rebuilds each array as a fresh ``np.ndarray``; it never
-unpickles anything.
+It is standalone (standard library and numpy only, no relative imports outside the package) so the
+sandbox can run it as ``python -I -S worker.py CONFIG`` with nothing of mathnn importable; there it
+loads its two companions from beside it by path: :mod:`mathnn.gradcheck.wire` (the message format)
+and :mod:`mathnn.gradcheck.isolation` (the limits it applies to itself). The trusted side imports it
+too, to run the same calls in-process (:class:`Worker`) when a test or the pytest plugin checks a
+module directly; the message format's names (:func:`encode`, :func:`read_message`, :func:`write_all`,
+:class:`ProtocolError`, :class:`Timeout`) are reachable from here as well.
 """
 
 from __future__ import annotations
@@ -23,22 +20,34 @@ import copy
 import itertools
 import json
 import os
-import select
-import struct
 import sys
-import time
 import traceback
 import warnings
+from types import ModuleType
 
-MAGIC = b"MNN1"
-PREFIX = struct.Struct(">4sQQ")
-#: Longest JSON header accepted (the arrays travel in the body).
-HEADER_LIMIT = 1 << 20
-#: dtypes an array may have on the wire (little- and big-endian spellings of the plain numeric types).
-DTYPES = frozenset(
-    f"{order}{kind}{size}" for order in "<>" for kind, sizes in (("f", (2, 4, 8)), ("c", (8, 16)), ("i", (2, 4, 8)),
-                                                                  ("u", (2, 4, 8))) for size in sizes
-) | {"|b1", "|i1", "|u1"}
+
+def _beside(name: str) -> ModuleType:
+    """Load the companion ``name``.py from this file's folder, without putting that folder on ``sys.path``."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_mathnn_{name}", path)
+    assert spec is not None and spec.loader is not None  # a file location always has a loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if __package__:  # imported from mathnn (the trusted side, or python -m)
+    from . import isolation, wire
+else:  # the sandbox: python -I -S worker.py, its companions copied beside it, no mathnn on the path
+    wire = _beside("wire")
+    isolation = _beside("isolation")
+
+DTYPES = wire.DTYPES
+ProtocolError, Timeout = wire.ProtocolError, wire.Timeout
+encode, read_message, write_all = wire.encode, wire.read_message, wire.write_all
+
 #: Standard-library modules imported before the sandbox drops to an unprivileged user, who may not be
 #: allowed to read this interpreter's library folder (e.g. a Python installed under /root).
 PRELOAD = (
@@ -53,110 +62,6 @@ MESSAGE_LIMIT = 500
 SETTINGS_ENTRIES, SETTINGS_KEY, SETTINGS_SIZE = 32, 100, 1 << 16
 #: Other functions of the file reported after a load (found, not checked) at most.
 FOUND_LIMIT = 200
-
-
-class ProtocolError(Exception):
-    """A message that is not what the format allows (too long, truncated, malformed, an unknown dtype…)."""
-
-
-class Timeout(Exception):
-    """The other side did not answer before the deadline."""
-
-
-# -- the message format -----------------------------------------------------------------------------
-
-def encode(header: dict, arrays: list) -> bytes:
-    """One message: ``header`` (JSON-able) and ``arrays`` (ndarrays, sent as raw bytes)."""
-    import numpy as np
-
-    specs, chunks, offset = [], [], 0
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        specs.append({"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset, "nbytes": array.nbytes})
-        chunks.append(array.tobytes())
-        offset += array.nbytes
-    head = json.dumps({**header, "arrays": specs}).encode("utf-8")
-    return PREFIX.pack(MAGIC, len(head), offset) + head + b"".join(chunks)
-
-
-def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
-    parts, left = [], size
-    while left:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Timeout()
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                raise Timeout()
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError("the other side closed the pipe")
-        parts.append(chunk)
-        left -= len(chunk)
-    return b"".join(parts)
-
-
-def write_all(fd: int, data: bytes, deadline: float | None) -> None:
-    """Write ``data`` to ``fd`` (non-blocking when a deadline is given), or raise Timeout."""
-    view = memoryview(data)
-    while view:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Timeout()
-            _, ready, _ = select.select([], [fd], [], remaining)
-            if not ready:
-                raise Timeout()
-        try:
-            written = os.write(fd, view[: 1 << 16])
-        except BlockingIOError:
-            continue
-        view = view[written:]
-
-
-def read_message(fd: int, deadline: float | None = None, limit: int = 1 << 30) -> tuple[dict, list]:
-    """Read one message; (header, arrays) with every array a fresh, writable, plain ``np.ndarray``.
-
-    Raises ProtocolError for anything the format does not allow, Timeout past ``deadline``
-    (``time.monotonic()`` seconds) and EOFError when the pipe closes.
-    """
-    import numpy as np
-
-    magic, head_size, body_size = PREFIX.unpack(_read_exactly(fd, PREFIX.size, deadline))
-    if magic != MAGIC:
-        raise ProtocolError("the message does not start with the format's marker")
-    if head_size > HEADER_LIMIT or body_size > limit:
-        raise ProtocolError(f"a message of {head_size + body_size} bytes exceeds the limit of {limit} bytes")
-    try:
-        header = json.loads(_read_exactly(fd, head_size, deadline).decode("utf-8"))
-    except (ValueError, RecursionError) as error:
-        raise ProtocolError(f"the header is not JSON ({type(error).__name__})") from None
-    body = _read_exactly(fd, body_size, deadline)
-    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
-        raise ProtocolError("the header is not an object with a list of arrays")
-    arrays = []
-    for spec in header.pop("arrays"):
-        try:
-            dtype, shape, offset, nbytes = spec["dtype"], spec["shape"], spec["offset"], spec["nbytes"]
-            valid = (
-                dtype in DTYPES and isinstance(shape, list) and len(shape) <= 32
-                and all(type(n) is int and n >= 0 for n in shape)
-                and type(offset) is int and type(nbytes) is int and 0 <= offset <= offset + nbytes <= body_size
-            )
-        except (TypeError, KeyError):
-            valid = False
-        if not valid:
-            raise ProtocolError(f"an array description is malformed: {str(spec)[:200]}")
-        kind = np.dtype(dtype)
-        count = 1
-        for n in shape:
-            count *= n
-        if count * kind.itemsize != nbytes:
-            raise ProtocolError(f"an array of shape {tuple(shape)} and dtype {dtype} cannot hold {nbytes} bytes")
-        array = np.frombuffer(body, dtype=kind, count=count, offset=offset).reshape(shape)
-        arrays.append(array.astype(kind.newbyteorder("="), copy=True))
-    return header, arrays
 
 
 # -- describing what the student's code did ----------------------------------------------------------
@@ -483,62 +388,6 @@ class Worker:
 
 # -- the sandboxed process ----------------------------------------------------------------------------
 
-def _libc():
-    import ctypes
-    import ctypes.util
-
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _isolate(config: dict) -> dict:
-    """Apply the protections ``config`` asks for, before any student code runs; say which held."""
-    import resource
-
-    applied: dict[str, object] = {}
-    linux = sys.platform.startswith("linux")
-    if config.get("network") and linux:
-        clone_newnet, clone_newuser = 0x40000000, 0x10000000
-        flags = clone_newnet if os.geteuid() == 0 else clone_newnet | clone_newuser
-        applied["network namespace"] = _libc().unshare(flags) == 0
-    limits = {
-        "address space": (resource.RLIMIT_AS, config["memory"]),
-        "cpu time": (resource.RLIMIT_CPU, config["cpu"]),
-        "file size": (resource.RLIMIT_FSIZE, config["fsize"]),
-        "open files": (resource.RLIMIT_NOFILE, config["nofile"]),
-        "core dumps": (resource.RLIMIT_CORE, 0),
-    }
-    if hasattr(resource, "RLIMIT_NPROC"):
-        limits["processes"] = (resource.RLIMIT_NPROC, config["nproc"])
-    for label, (which, value) in limits.items():
-        try:
-            resource.setrlimit(which, (value, value))  # hard = soft: the student cannot raise it back
-            applied[label] = value
-        except (ValueError, OSError):
-            applied[label] = False
-    joined = 0
-    for procs in config.get("cgroups") or ():  # before setuid: only root may move a process
-        try:
-            with open(procs, "w") as stream:
-                stream.write(str(os.getpid()))
-            joined += 1
-        except OSError:
-            continue
-    applied["cgroups"] = joined
-    if config.get("uid") is not None and os.geteuid() == 0:
-        os.setgroups([])
-        os.setgid(config["gid"])
-        os.setuid(config["uid"])
-        applied["user"] = config["uid"]
-    if linux:
-        libc = _libc()
-        pr_set_pdeathsig, pr_set_no_new_privs = 1, 38
-        applied["no new privileges"] = libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) == 0
-        # after setuid, which clears the parent-death signal
-        applied["parent-death signal"] = libc.prctl(pr_set_pdeathsig, 9, 0, 0, 0) == 0
-        if os.getppid() != config["parent"]:
-            os._exit(70)  # the grader died before the signal was armed
-    return applied
-
 
 def main(argv: list[str]) -> None:
     """The sandbox: isolate, then answer requests on stdin with messages on fd ``reply`` until EOF."""
@@ -566,7 +415,7 @@ def main(argv: list[str]) -> None:
     if used >= config["memory"]:
         write_all(reply, encode({"too_small": -(-used // 2**20)}, []), None)
         os._exit(0)
-    applied = _isolate(config)
+    applied = isolation.isolate(config)
     write_all(reply, encode({"ready": True, "protections": applied}, []), None)
     worker = Worker()
     while True:

@@ -1,0 +1,72 @@
+"""The protections the sandboxed process applies to itself before any student code runs.
+
+:func:`isolate` sets what :class:`mathnn.gradcheck.sandbox.Sandbox` asks for in the worker's
+configuration (see the table in :mod:`mathnn.gradcheck.sandbox`): a network namespace, hard resource
+limits (address space, CPU time, file size, open files, processes, core dumps), the sandbox's
+cgroups, an unprivileged user, no new privileges and a parent-death signal. It answers which held.
+
+It runs inside the sandbox, loaded by :mod:`mathnn.gradcheck.worker` from beside it: the standard
+library only, no relative imports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def isolate(config: dict) -> dict:
+    """Apply the protections ``config`` asks for, before any student code runs; say which held."""
+    import resource
+
+    applied: dict[str, object] = {}
+    linux = sys.platform.startswith("linux")
+    if config.get("network") and linux:
+        clone_newnet, clone_newuser = 0x40000000, 0x10000000
+        flags = clone_newnet if os.geteuid() == 0 else clone_newnet | clone_newuser
+        applied["network namespace"] = _libc().unshare(flags) == 0
+    limits = {
+        "address space": (resource.RLIMIT_AS, config["memory"]),
+        "cpu time": (resource.RLIMIT_CPU, config["cpu"]),
+        "file size": (resource.RLIMIT_FSIZE, config["fsize"]),
+        "open files": (resource.RLIMIT_NOFILE, config["nofile"]),
+        "core dumps": (resource.RLIMIT_CORE, 0),
+    }
+    if hasattr(resource, "RLIMIT_NPROC"):
+        limits["processes"] = (resource.RLIMIT_NPROC, config["nproc"])
+    for label, (which, value) in limits.items():
+        try:
+            resource.setrlimit(which, (value, value))  # hard = soft: the student cannot raise it back
+            applied[label] = value
+        except (ValueError, OSError):
+            applied[label] = False
+    joined = 0
+    for procs in config.get("cgroups") or ():  # before setuid: only root may move a process
+        try:
+            with open(procs, "w") as stream:
+                stream.write(str(os.getpid()))
+            joined += 1
+        except OSError:
+            continue
+    applied["cgroups"] = joined
+    if config.get("uid") is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(config["gid"])
+        os.setuid(config["uid"])
+        applied["user"] = config["uid"]
+    if linux:
+        libc = _libc()
+        pr_set_pdeathsig, pr_set_no_new_privs = 1, 38
+        applied["no new privileges"] = libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) == 0
+        # after setuid, which clears the parent-death signal
+        applied["parent-death signal"] = libc.prctl(pr_set_pdeathsig, 9, 0, 0, 0) == 0
+        if os.getppid() != config["parent"]:
+            os._exit(70)  # the grader died before the signal was armed
+    return applied
