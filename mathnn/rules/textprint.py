@@ -59,7 +59,7 @@ class TextPrinter(StrPrinter):
 
     def _print_MatAdd(self, expr: sp.Expr) -> str:
         # in the order written (the derivations build it with evaluate=False), a −1 coefficient as −
-        parts = []
+        parts: list[str] = []
         for arg in expr.args:
             negative = isinstance(arg, sp.MatMul) and arg.args[0] == -1
             term = sp.MatMul(*arg.args[1:]) if negative and len(arg.args) > 2 else arg.args[-1] if negative else arg
