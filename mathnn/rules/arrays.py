@@ -2,7 +2,9 @@
 
 Kernels over matrices (the RNN step, softmax cross-entropy) are declared in numpy's array notation:
 ``Dot`` for ``@``, ``Transposed`` for ``.T``, reductions, broadcasting of a row or a column, and
-element-wise functions. To prove what a kernel computes, :func:`evaluate` replays it on matrices of
+element-wise functions. An operation declared elsewhere (a SymPy ``Function`` subclass) joins by
+defining ``on_matrices(*values)``, what it computes on the evaluated matrices of its arguments, and
+``_numpycode(printer)`` / ``_mathnn_text(printer)`` / ``_latex(printer)`` for the printers. To prove what a kernel computes, :func:`evaluate` replays it on matrices of
 plain symbols (every entry its own symbol), where SymPy's scalar ``diff`` gives the true gradient
 entry by entry. DESIGN.md explains why matrix calculus is never left to ``MatrixSymbol.diff``.
 """
@@ -77,6 +79,8 @@ def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, Value], shifts: dict | None 
             return node
         if isinstance(node, sp.Symbol):
             return node
+        if hasattr(node, "on_matrices"):  # an operation declared in its own module (gates, windows)
+            return node.on_matrices(*(walk(arg) for arg in node.args))
         if isinstance(node, Step):  # a time-major sequence is a list of matrices, one per step
             return env[node.args[0]][step]
         if isinstance(node, BatchMajor):
