@@ -267,7 +267,7 @@ def draw_gradient_descent(directory: str | Path) -> list[Path]:
         top.set(xlim=(-4.5, 4.5), ylim=(-4.5, 4.5), aspect="equal", xlabel="w₁", ylabel="w₂",
                 title=f"First {shown} steps; H has eigenvalues 1 and 4, " + r"$2/\lambda_{\max}$" + f" = {limit:g}")
         bottom.axhline(np.linalg.norm(GD_START - GD_MINIMUM), color=GREY, linestyle=":", linewidth=1.4)
-        bottom.set(xlabel="step k", ylabel="‖W_k − W*‖", title="Distance to the minimum")
+        bottom.set(xlabel="step k", ylabel=r"$\|W_k - W^*\|$", title="Distance to the minimum")
         _legend_below(figure, top, 2)
         return _save(figure, Path(directory), "gradient_descent")
 
