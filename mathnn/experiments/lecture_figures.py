@@ -166,7 +166,8 @@ def batchnorm_path_terms(
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def figure_style() -> Iterator[None]:
+    """The figures' shared matplotlib settings, for the duration of a with block."""
     import matplotlib
 
     with matplotlib.rc_context(STYLE):
@@ -182,7 +183,7 @@ def _figure(rows: int, columns: int, height: float, **kwargs: Any) -> tuple[Any,
     return figure, figure.subplots(rows, columns, squeeze=False, **kwargs)
 
 
-def _save(figure: Any, directory: Path, name: str) -> list[Path]:
+def save_figure(figure: Any, directory: Path, name: str) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.png", directory / f"{name}.svg"]
     for path in paths:
@@ -198,7 +199,7 @@ def _legend_below(figure: Any, axes: Any, columns: int) -> None:
 def draw_sigmoid(directory: str | Path) -> list[Path]:
     """σ (solid) and σ′ (dashed), with σ′'s maximum 1/4 at x = 0 marked."""
     data = sigmoid_curves()
-    with _style():
+    with figure_style():
         figure, axes = _figure(1, 1, 4.2)
         ax = axes[0, 0]
         ax.plot(data["x"], data["sigma"], "-", color=BLUE, label="σ(x) = 1/(1 + e⁻ˣ)")
@@ -211,14 +212,14 @@ def draw_sigmoid(directory: str | Path) -> list[Path]:
                     arrowprops={"arrowstyle": "->", "color": GREY})
         ax.set(xlabel="x", ylim=(-0.03, 1.05), xlim=(-6, 6))
         _legend_below(figure, ax, 2)
-        return _save(figure, Path(directory), "sigmoid")
+        return save_figure(figure, Path(directory), "sigmoid")
 
 
 def draw_relu(directory: str | Path, alpha: float = 0.1) -> list[Path]:
     """ReLU (solid) and Leaky ReLU (dashed), the functions above and their derivatives below."""
     data = relu_curves(alpha)
     negative, positive = data["x"] < 0, data["x"] > 0
-    with _style():
+    with figure_style():
         figure, axes = _figure(2, 1, 6.4, sharex=True)
         top, bottom = axes[0, 0], axes[1, 0]
         top.plot(data["x"], data["relu"], "-", color=BLUE, label="ReLU")
@@ -238,7 +239,7 @@ def draw_relu(directory: str | Path, alpha: float = 0.1) -> list[Path]:
         extra = bottom.get_legend_handles_labels()
         figure.legend(handles[0] + extra[0], handles[1] + extra[1], loc="outside lower center", ncols=2,
                       frameon=False)
-        return _save(figure, Path(directory), "relu")
+        return save_figure(figure, Path(directory), "relu")
 
 
 def draw_gradient_descent(directory: str | Path) -> list[Path]:
@@ -247,7 +248,7 @@ def draw_gradient_descent(directory: str | Path) -> list[Path]:
     paths = gd_trajectories()
     shown = 8
     styles = {GD_RATES[0]: ("-", "o", BLUE), GD_RATES[1]: ("--", "s", VERMILLION)}
-    with _style():
+    with figure_style():
         figure, axes = _figure(2, 1, 8.6)
         top, bottom = axes[0, 0], axes[1, 0]
         grid = np.linspace(-4.5, 4.5, 181)
@@ -269,7 +270,7 @@ def draw_gradient_descent(directory: str | Path) -> list[Path]:
         bottom.axhline(np.linalg.norm(GD_START - GD_MINIMUM), color=GREY, linestyle=":", linewidth=1.4)
         bottom.set(xlabel="step k", ylabel=r"$\|W_k - W^*\|$", title="Distance to the minimum")
         _legend_below(figure, top, 2)
-        return _save(figure, Path(directory), "gradient_descent")
+        return save_figure(figure, Path(directory), "gradient_descent")
 
 
 def draw_batchnorm_graph(directory: str | Path) -> list[Path]:
@@ -282,7 +283,7 @@ def draw_batchnorm_graph(directory: str | Path) -> list[Path]:
         for edge in zip(nodes, nodes[1:]):
             if edge != ("x̂", "y"):
                 edge_style[edge] = name
-    with _style():
+    with figure_style():
         figure, axes = _figure(1, 1, 4.3)
         ax = axes[0, 0]
         ax.set_axis_off()
@@ -309,7 +310,7 @@ def draw_batchnorm_graph(directory: str | Path) -> list[Path]:
         handles = [Line2D([], [], linestyle=line, color=color, linewidth=2.6) for line, color in path_styles.values()]
         labels = ["direct: (∂L/∂x̂ⱼ)/√(σ² + ε)", "through μ: (1/m)·∂L/∂μ", "through σ²: (2(xⱼ − μ)/m)·∂L/∂σ²"]
         figure.legend(handles, labels, loc="outside lower center", ncols=1, frameon=False)
-        return _save(figure, Path(directory), "batchnorm_graph")
+        return save_figure(figure, Path(directory), "batchnorm_graph")
 
 
 FIGURES = {
