@@ -339,3 +339,34 @@ def test_the_learning_rate_limit_is_stated_with_its_condition():
         for paragraph in _paragraphs(path.read_text(encoding="utf-8")):
             if r"2}{\lambda_{\max}}" in paragraph or r"2/\lambda_{\max}" in paragraph:
                 assert "positive-definite" in paragraph or "eigenvalues 1 and 4" in paragraph, (path, paragraph[:200])
+
+
+# -- the figures the pages ask for ---------------------------------------------------------------------------
+
+FIGURE_PAGES = {
+    "lecture/sigmoid.md": ["sigmoid"],
+    "lecture/relu.md": ["relu"],
+    "lecture/leaky-relu.md": ["relu"],
+    "lecture/gradient-descent.md": ["gradient_descent"],
+    "lecture/batchnorm.md": ["batchnorm_graph"],
+}
+
+
+def test_pages_ask_for_the_lecture_figures_by_known_names():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("figures_hook", DOCS / "hooks" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    from mathnn.experiments.lecture_figures import FIGURES
+
+    assert set(hook.FIGURES) == set(FIGURES)  # a caption and alt text for every figure drawn
+    asked = {}
+    for path in all_pages():
+        names = hook.MARKER.findall(path.read_text(encoding="utf-8"))
+        if names:
+            asked[path.relative_to(DOCS).as_posix()] = names
+    assert asked == FIGURE_PAGES
+    for alt, caption in hook.FIGURES.values():
+        assert len(alt) > 40 and caption
