@@ -370,3 +370,11 @@ def test_pages_ask_for_the_lecture_figures_by_known_names():
     assert asked == FIGURE_PAGES
     for alt, caption in hook.FIGURES.values():
         assert len(alt) > 40 and caption
+
+
+def test_pages_hold_no_control_characters():
+    """A TeX command such as \\right or \\frac typed into a Python string becomes \\r or \\f; Markdown then
+    silently breaks the formula in two."""
+    for path in all_pages():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), path
