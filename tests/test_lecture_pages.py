@@ -373,8 +373,8 @@ def test_pages_ask_for_the_lecture_figures_by_known_names():
 
 
 def test_pages_hold_no_control_characters():
-    """A TeX command such as \\right or \\frac typed into a Python string becomes \\r or \\f; Markdown then
-    silently breaks the formula in two."""
+    """A TeX command whose backslash was read as an escape (\\right as a carriage return and "ight") splits
+    its formula without any warning from the build."""
     for path in all_pages():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), path
