@@ -321,6 +321,37 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
     return checks
 
 
+def check_sequence(name: str, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check a recurrence's generated BPTT kernel against its forward kernel.
+
+    Everything comes from the generated ``SEQUENCE``: the sizes, how inputs are drawn, what the
+    backward takes from the forward. With no magnitude kernel, an entry's error is measured against
+    the largest entry of its gradient.
+    """
+    from .catalogue import draw_inputs, sequences
+
+    sequence = sequences()[name]
+    spec = sequence.spec
+    forward, backward = sequence.kernel(spec["forward_kernel"]), sequence.kernel(spec["backward_kernel"])
+    rng = np.random.default_rng(seed)
+    checks = []
+    for sizes in ({**spec["sizes"]}, {key: 1 for key in spec["sizes"]} | {"T": 2}, {**spec["sizes"], "N": 1, "T": 4}):
+        cases = []
+        for _ in range(max(1, min(3, points // 500))):
+            inputs = draw_inputs(sequence, sizes, rng)
+            states = dict(zip(spec["states"], forward(*inputs.values())))
+            dout = rng.standard_normal(states[spec["states"][0]].shape)
+            values = {**inputs, **states}
+            gradients = backward(dout, *(values[key] for key in spec["backward_arguments"]))
+            for wrt, gradient in zip(spec["differentiated"], gradients):
+                def f(v: np.ndarray, wrt: str = wrt, inputs: dict = inputs) -> np.ndarray:
+                    return forward(**{key: value.astype(v.dtype) for key, value in {**inputs, wrt: v}.items()})[0]
+
+                cases.append((f, inputs[wrt], dout, gradient, float(np.abs(gradient).max())))
+        checks.append(_vjp_check(spec["forward_kernel"], spec["backward_kernel"], dict(sizes), cases))
+    return checks
+
+
 def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True) -> RuleReport:
     """Prove ``rule`` (from the proof cache when it is unchanged) and gradient-check its kernels.
 
@@ -328,8 +359,10 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
     """
     if hasattr(rule, "spec"):
         numeric = check_layer(rule.name, points, seed)
-    elif hasattr(rule, "numeric_check"):  # the rule names its vector-Jacobian check among this module's
-        numeric = globals()[rule.numeric_check](points, seed)
+    elif getattr(rule, "numeric_check", ""):  # the rule names its vector-Jacobian check among this module's
+        numeric = globals()[getattr(rule, "numeric_check")](points, seed)
+    elif hasattr(rule, "sequence_spec"):  # a recurrence: its generated BPTT against its generated forward
+        numeric = check_sequence(rule.name, points, seed)
     else:
         numeric = check_kernels(rule, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

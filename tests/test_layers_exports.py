@@ -35,8 +35,11 @@ CS231N_NAMES = (
     "svm_loss",
     "word_embedding_backward",
     "word_embedding_forward",
-    # the LSTM step of assignment 3
+    # the LSTM of assignment 3
+    "LSTMCache",
     "LSTMStepCache",
+    "lstm_backward",
+    "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
 )
@@ -49,7 +52,7 @@ TOPICS = {
     "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
     "losses": ("softmax_loss", "svm_loss", "temporal_softmax_loss"),
     "embedding": ("WordEmbeddingCache", "word_embedding_forward", "word_embedding_backward"),
-    "lstm": ("LSTMStepCache", "lstm_step_forward", "lstm_step_backward"),
+    "lstm": ("LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"),
 }
 
 

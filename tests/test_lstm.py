@@ -176,3 +176,101 @@ def test_a_forward_returning_two_values_is_told_the_lstm_signature(tmp_path):
     path.write_text(source)
     (result,) = check_file(path, seed=3, timeout=30)["functions"]
     assert not result["passed"] and "must return (next_h, next_c, cache)" in str(result), result
+
+
+# -- the sequence -----------------------------------------------------------------------------------
+
+from mathnn.layers import lstm_backward, lstm_forward  # noqa: E402
+from mathnn.rules import lstm as sequence_rule  # noqa: E402
+
+
+def test_the_sequence_is_the_step_unrolled_and_proven(proofs):
+    proof = proofs["lstm"]
+    assert proof.holds, str(proof)
+    statements = [c.statement for c in proof.claims]
+    for sizes in sequence_rule.lstm.proof_sizes:
+        at = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        for name in ("x", "h0", "Wx", "Wh", "b"):
+            assert any(s.startswith(f"lstm_sequence_backward gives ∂L/∂{name} ") and at in s for s in statements)
+    for slip in sequence_rule.lstm.slips:
+        assert any(s.startswith(f"the slip '{slip.name}'") for s in statements), slip.name
+
+
+def test_a_wrong_cell_gradient_of_the_step_fails_the_unrolled_proof():
+    # dprev_c without the forget gate: every gradient before the last step is wrong
+    step = replace(rule.lstm_step, closed_forms={**rule.lstm_step.closed_forms, rule.prev_c: rule.dc})
+    wrong = replace(sequence_rule.lstm, step=step, slips=(), proof_sizes=sequence_rule.lstm.proof_sizes[:1])
+    failing = [c.statement.split(" of L")[0] for c in wrong.prove().claims if not c.holds]
+    assert failing == [f"lstm_sequence_backward gives ∂L/∂{name}" for name in ("x", "h0", "Wx", "Wh", "b")]
+
+
+def test_lstm_forward_is_the_step_from_a_zero_cell_and_lstm_backward_the_gradient():
+    rng = np.random.default_rng(4)
+    n, t, d, h = 2, 4, 3, 3
+    x, h0 = rng.standard_normal((n, t, d)), rng.standard_normal((n, h))
+    Wx, Wh, b = 0.4 * rng.standard_normal((d, 4 * h)), 0.4 * rng.standard_normal((h, 4 * h)), 0.2 * rng.standard_normal(4 * h)
+
+    def run(x, h0, Wx, Wh, b):
+        states, hidden, cell = [], h0, np.zeros_like(h0)
+        for step in range(t):
+            hidden, cell = reference_step(x[:, step], hidden, cell, Wx, Wh, b)
+            states.append(hidden)
+        return np.stack(states, axis=1)
+
+    hs, cache = lstm_forward(x, h0, Wx, Wh, b)
+    np.testing.assert_allclose(hs, run(x, h0, Wx, Wh, b), rtol=0, atol=1e-14)
+    dh = rng.standard_normal(hs.shape)
+    args = [x, h0, Wx, Wh, b]
+    for position, gradient in enumerate(lstm_backward(dh, cache)):
+        numeric = np.zeros_like(args[position])
+        for index in np.ndindex(numeric.shape):
+            plus, minus = [a.copy() for a in args], [a.copy() for a in args]
+            plus[position][index] += 1e-6
+            minus[position][index] -= 1e-6
+            numeric[index] = (np.sum(run(*plus) * dh) - np.sum(run(*minus) * dh)) / 2e-6
+        np.testing.assert_allclose(gradient, numeric, rtol=0, atol=1e-8, err_msg=str(position))
+    with pytest.raises(InputError, match=r"dh: expected shape \(2, 4, 3\)"):
+        lstm_backward(dh[:, :2], cache)
+    with pytest.raises(InputError, match=r"x: expected a 3-D array of shape \(N, T, D\)"):
+        lstm_forward(x[0], h0, Wx, Wh, b)
+
+
+SEQUENCE = HOMEWORK.format(**RIGHT) + '''
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    h, cache = np.zeros((N, T, h0.shape[1])), []
+    prev_h, prev_c = h0, np.zeros_like(h0)
+    for t in range(T):
+        prev_h, prev_c, c = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        h[:, t] = prev_h
+        cache.append(c)
+    return h, cache
+
+
+def lstm_backward(dh, cache):
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, cache[0][0].shape[1]))
+    dWx, dWh, db = 0, 0, 0
+    dprev_h, dprev_c = np.zeros((N, H)), np.zeros((N, H))
+    for t in reversed(range(T)):
+        dx[:, t], dprev_h, dprev_c, a, b_, c = lstm_step_backward({upstream}, {cell}, cache[t])
+        dWx, dWh, db = dWx + a, dWh + b_, db + c
+    return dx, dprev_h, dWx, dWh, db
+'''
+
+
+@pytest.mark.parametrize("upstream, cell, sentence", [
+    ("dh[:, t] + dprev_h", "dprev_c", None),
+    ("dh[:, t] + dprev_h", "np.zeros((N, H))", "without the path c_t → c_{t+1}"),
+    ("dh[:, t]", "dprev_c", "without the path h_t → h_{t+1}"),
+])
+def test_lstm_sequence_homework_is_checked_and_its_slips_named(tmp_path, upstream, cell, sentence):
+    path = tmp_path / "student.py"
+    path.write_text(textwrap.dedent(SEQUENCE.replace("{upstream}", upstream).replace("{cell}", cell)))
+    summary = check_file(path, seed=5, timeout=30)
+    (result,) = [r for r in summary["functions"] if r["name"] == "lstm"]
+    assert result["passed"] is (sentence is None), result
+    if sentence is not None:
+        said = [g.get("diagnosis") or "" for g in result["gradients"] if not g["passed"]]
+        assert said and all(sentence in s for s in said), said

@@ -43,8 +43,8 @@ def rnn_sequence_forward(
     f = np.tanh if f is None else f
     T = x.shape[1]
     x_steps = x.swapaxes(0, 1)  # time-major views
-    h = np.empty((T, *h0.shape), dtype=np.result_type(x, h0, Wx, Wh, b))
-    a = np.empty_like(h)
+    h = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
+    a = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
     # xₜ @ Wx for every step in one product, outside the loop
     x_Wx = x_steps @ Wx
     # h₀ starts the recurrence
@@ -55,7 +55,7 @@ def rnn_sequence_forward(
         a[t] = b + prev_h @ Wh + x_Wx[t]
         # h_t = tanh(a), at step t
         h[t] = f(a[t])
-        # the state step t + 1 reads
+        # the state hₜ₋₁ step t + 1 reads
         prev_h = h[t]
     # h at every step as (N, T, ·), a view
     h = h.swapaxes(0, 1)
@@ -82,7 +82,7 @@ def rnn_sequence_backward(
     x : ndarray of shape (N, T, ·)
     h0 : ndarray of shape (N, ·)
     h : ndarray of shape (N, T, ·), from rnn_sequence_forward
-    a : ndarray of shape (N, T, ·), likewise
+    a : ndarray of shape (N, T, ·), from rnn_sequence_forward
     Wx : ndarray, a shared weight
     Wh : ndarray, a shared weight
     f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
@@ -103,17 +103,20 @@ def rnn_sequence_backward(
     f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
+    h_steps = h.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
-    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
+    prev_h_steps = np.concatenate([h0[None], h_steps[:-1]])  # hₜ₋₁ of every step
     T = x.shape[1]
-    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
-    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    da = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(dh, h, a, Wx, Wh))
+    dprev_h = np.zeros(h_steps[0].shape, dtype=np.result_type(dh, h, a, Wx, Wh))
     # f′(a_t) for every step at once
     fprime = f_grad(a_steps)
     # backpropagation through time, t = T … 1: only the recursion is step by step
     for t in reversed(range(T)):
-        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
-        da[t] = (dprev_h + dh_steps[t])*fprime[t]
+        # the gradient reaching h_t: its own upstream plus what step t + 1 sent back
+        dnext_h = dprev_h + dh_steps[t]
+        # δ = dout ⊙ f′(a)
+        da[t] = dnext_h*fprime[t]
         # what step t sends back to hₜ₋₁: δ @ Whᵀ
         dprev_h = da[t] @ Wh.T
     # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
@@ -121,7 +124,7 @@ def rnn_sequence_backward(
     # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
     dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
     # ∂L/∂Wh = hₜ₋₁ᵀ @ δ, summed over time: one product over the N·T rows
-    dWh = (prev_steps.reshape(-1, prev_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    dWh = (prev_h_steps.reshape(-1, prev_h_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
     # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
     db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
     # ∂L/∂h₀: what step 1 sent back
@@ -147,7 +150,7 @@ def rnn_backward_no_gradient_through_time(
     x : ndarray of shape (N, T, ·)
     h0 : ndarray of shape (N, ·)
     h : ndarray of shape (N, T, ·), from rnn_sequence_forward
-    a : ndarray of shape (N, T, ·), likewise
+    a : ndarray of shape (N, T, ·), from rnn_sequence_forward
     Wx : ndarray, a shared weight
     Wh : ndarray, a shared weight
     f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
@@ -168,17 +171,20 @@ def rnn_backward_no_gradient_through_time(
     f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
+    h_steps = h.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
-    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
+    prev_h_steps = np.concatenate([h0[None], h_steps[:-1]])  # hₜ₋₁ of every step
     T = x.shape[1]
-    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
-    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    da = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(dh, h, a, Wx, Wh))
+    dprev_h = np.zeros(h_steps[0].shape, dtype=np.result_type(dh, h, a, Wx, Wh))
     # f′(a_t) for every step at once
     fprime = f_grad(a_steps)
     # backpropagation through time, t = T … 1: only the recursion is step by step
     for t in reversed(range(T)):
         # the slip 'no gradient through time'
-        da[t] = dh_steps[t]*fprime[t]
+        dnext_h = dh_steps[t]
+        # δ = dout ⊙ f′(a)
+        da[t] = dnext_h*fprime[t]
         # what step t sends back to hₜ₋₁: δ @ Whᵀ
         dprev_h = da[t] @ Wh.T
     # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
@@ -186,7 +192,7 @@ def rnn_backward_no_gradient_through_time(
     # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
     dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
     # ∂L/∂Wh = hₜ₋₁ᵀ @ δ, summed over time: one product over the N·T rows
-    dWh = (prev_steps.reshape(-1, prev_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
+    dWh = (prev_h_steps.reshape(-1, prev_h_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
     # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
     db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
     # ∂L/∂h₀: what step 1 sent back
@@ -212,7 +218,7 @@ def rnn_backward_dwh_transposed(
     x : ndarray of shape (N, T, ·)
     h0 : ndarray of shape (N, ·)
     h : ndarray of shape (N, T, ·), from rnn_sequence_forward
-    a : ndarray of shape (N, T, ·), likewise
+    a : ndarray of shape (N, T, ·), from rnn_sequence_forward
     Wx : ndarray, a shared weight
     Wh : ndarray, a shared weight
     f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
@@ -233,17 +239,20 @@ def rnn_backward_dwh_transposed(
     f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
+    h_steps = h.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
-    prev_steps = np.concatenate([h0[None], h.swapaxes(0, 1)[:-1]])  # hₜ₋₁ of every step
+    prev_h_steps = np.concatenate([h0[None], h_steps[:-1]])  # hₜ₋₁ of every step
     T = x.shape[1]
-    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
-    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
+    da = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(dh, h, a, Wx, Wh))
+    dprev_h = np.zeros(h_steps[0].shape, dtype=np.result_type(dh, h, a, Wx, Wh))
     # f′(a_t) for every step at once
     fprime = f_grad(a_steps)
     # backpropagation through time, t = T … 1: only the recursion is step by step
     for t in reversed(range(T)):
-        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
-        da[t] = (dprev_h + dh_steps[t])*fprime[t]
+        # the gradient reaching h_t: its own upstream plus what step t + 1 sent back
+        dnext_h = dprev_h + dh_steps[t]
+        # δ = dout ⊙ f′(a)
+        da[t] = dnext_h*fprime[t]
         # what step t sends back to hₜ₋₁: δ @ Whᵀ
         dprev_h = da[t] @ Wh.T
     # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)
@@ -251,7 +260,7 @@ def rnn_backward_dwh_transposed(
     # ∂L/∂Wx = xₜᵀ @ δ, summed over time: one product over the N·T rows
     dWx = (x_steps.reshape(-1, x_steps.shape[-1])).T @ da.reshape(-1, da.shape[-1])
     # the slip 'dWh transposed'
-    dWh = (da.reshape(-1, da.shape[-1])).T @ prev_steps.reshape(-1, prev_steps.shape[-1])
+    dWh = (da.reshape(-1, da.shape[-1])).T @ prev_h_steps.reshape(-1, prev_h_steps.shape[-1])
     # ∂L/∂b = Σᵢ(δ), summed over time: one product over the N·T rows
     db = np.sum(da.reshape(-1, da.shape[-1]), axis=0)
     # ∂L/∂h₀: what step 1 sent back
@@ -277,7 +286,7 @@ def rnn_backward_dwh_from_h_t(
     x : ndarray of shape (N, T, ·)
     h0 : ndarray of shape (N, ·)
     h : ndarray of shape (N, T, ·), from rnn_sequence_forward
-    a : ndarray of shape (N, T, ·), likewise
+    a : ndarray of shape (N, T, ·), from rnn_sequence_forward
     Wx : ndarray, a shared weight
     Wh : ndarray, a shared weight
     f_grad : callable, f′ element-wise at the pre-activation; tanh′ when None
@@ -298,17 +307,19 @@ def rnn_backward_dwh_from_h_t(
     f_grad = (lambda z: 1 - np.tanh(z)**2) if f_grad is None else f_grad  # the step function's derivative
     dh_steps = dh.swapaxes(0, 1)
     x_steps = x.swapaxes(0, 1)
+    h_steps = h.swapaxes(0, 1)
     a_steps = a.swapaxes(0, 1)
     T = x.shape[1]
-    da = np.empty(dh_steps.shape, dtype=np.result_type(dh, a, Wh))
-    dprev_h = np.zeros(h0.shape, dtype=da.dtype)
-    h_steps = h.swapaxes(0, 1)
+    da = np.empty((T, x.shape[0], h0.shape[1]), dtype=np.result_type(dh, h, a, Wx, Wh))
+    dprev_h = np.zeros(h_steps[0].shape, dtype=np.result_type(dh, h, a, Wx, Wh))
     # f′(a_t) for every step at once
     fprime = f_grad(a_steps)
     # backpropagation through time, t = T … 1: only the recursion is step by step
     for t in reversed(range(T)):
-        # δ_t = (∂L/∂h_t + what step t + 1 sent back) ⊙ f′(a_t)
-        da[t] = (dprev_h + dh_steps[t])*fprime[t]
+        # the gradient reaching h_t: its own upstream plus what step t + 1 sent back
+        dnext_h = dprev_h + dh_steps[t]
+        # δ = dout ⊙ f′(a)
+        da[t] = dnext_h*fprime[t]
         # what step t sends back to hₜ₋₁: δ @ Whᵀ
         dprev_h = da[t] @ Wh.T
     # ∂L/∂xₜ = δ @ Wxᵀ at every step, as (N, T, ·)

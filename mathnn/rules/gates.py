@@ -31,6 +31,9 @@ class Sigmoid(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return Sigmoid(self.args[0]) * (1 - Sigmoid(self.args[0]))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_rewrite_as_exp(self, arg: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-arg))
 
@@ -63,6 +66,13 @@ class Gate(sp.Function):
     nargs = 3
     #: a selection of entries: the size of its terms is the selection of the terms' sizes
     linear = True
+
+    @classmethod
+    def eval(cls, value: sp.Expr, k: sp.Expr, n: sp.Expr) -> sp.Expr | None:
+        # block k of n blocks put side by side is that block: [dnext_h | dnext_c][:, 0:H] = dnext_h
+        if isinstance(value, Concat) and k.is_Integer and n.is_Integer and len(value.args) == int(n):
+            return value.args[int(k)]
+        return None
 
     def on_matrices(self, value: sp.Matrix, k: sp.Integer, n: sp.Integer) -> sp.Matrix:
         width, remainder = divmod(value.cols, int(n))

@@ -135,8 +135,9 @@ def _derivation() -> list[Section]:
 
 
 #: The sequence's names: h_1 … h_T and a_1 … a_T over time, the first state h_0, the upstream dh.
-h, h0, dh, a_seq = sp.symbols("h h0 dh a")
-prev_steps = sp.Symbol("prev_steps")
+h, h0, dh = sp.symbols("h h0 dh")
+#: h_0 … h_{T−1}, the state before every step, as the backward kernel names it
+prev_h_steps = sp.Symbol("prev_h_steps")
 _d = rnn_step.da  # δ, the step's declared gradient at its pre-activation
 
 rnn = Recurrence(
@@ -151,9 +152,9 @@ rnn = Recurrence(
         "against SymPy's derivative of the unrolled graph at several concrete sizes."
     ),
     step=rnn_step.rnn_step,
-    carried=(rnn_step.prev_h, rnn_step.next_h),
+    carried=((rnn_step.prev_h, rnn_step.next_h),),
     initial=h0,
-    sequences={rnn_step.next_h: h, rnn_step.a: a_seq},
+    sequences={rnn_step.next_h: h},
     activation=rnn_step.next_h,
     delta=_d,
     upstream=dh,
@@ -162,10 +163,10 @@ rnn = Recurrence(
         Slip("no gradient through time", ("dx", "dh0", "dWx", "dWh", "db"),
              "your gradients match backpropagation through time without the path h_t → h_{t+1}: "
              "the gradient flowing back from later steps is not added to dh_t",
-             {"da[t]": Step(sp.Symbol("dh_steps")) * Step(sp.Symbol("fprime"))}),
+             {"dnext_h": Step(sp.Symbol("dh_steps"))}),
         Slip("dWh transposed", ("dWh",),
              "your dWh is the transpose of the true gradient: dWh = Σ_t h_{t−1}ᵀ δ_t (row form), not δ_tᵀ h_{t−1}",
-             {"dWh": Dot(Transposed(Rows(sp.Symbol("da"))), Rows(prev_steps))}),
+             {"dWh": Dot(Transposed(Rows(sp.Symbol("da"))), Rows(prev_h_steps))}),
         Slip("dWh from h_t", ("dWh",),
              "your dWh uses h_t where the step multiplies h_{t−1}: dWh = Σ_t h_{t−1}ᵀ δ_t",
              {"dWh": Dot(Transposed(Rows(sp.Symbol("h_steps"))), Rows(sp.Symbol("da")))}),
