@@ -72,7 +72,7 @@ def _settings(dropout_param: object) -> tuple[str, float, int | None]:
                          f"probability of keeping an entry); received {p!r}")
     seed = dropout_param.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or not 0 <= seed < _SEEDS):
+                             or not 0 <= int(seed) < _SEEDS):
         raise InputError(f'dropout_param["seed"]: expected None or an integer in [0, 2**32 - 1] (as np.random.seed '
                          f"takes); received {describe(seed)}")
     return mode, p, None if seed is None else int(seed)

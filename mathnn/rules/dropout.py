@@ -54,6 +54,8 @@ dropout = LayerRule(
         # a check needs the same mask at every call: train mode, a seed, and a p whose 1 − p differs
         fixed={"mode": "train", "p": 0.3, "seed": 231},
         wrapper="mathnn.layers.dropout",
+        # the mask is random: a student's output is judged by its structure, not against mathnn's draw
+        forward_check="mathnn.gradcheck.dropout_check",
     ),
     mistakes=(
         Mistake("mask ignored", x,
