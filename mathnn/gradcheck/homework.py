@@ -199,6 +199,8 @@ def _layer_pairs() -> list[Pair]:
             sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
                      for name, size in documented.items()}
             inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
+            # a kernel input the public forward draws itself (dropout's mask) is not one of its arguments
+            inputs = {name: value for name, value in inputs.items() if name in layer.spec["arguments"]}
             if layer.spec["param_dict"]:
                 inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])
             return inputs
