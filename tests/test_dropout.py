@@ -206,6 +206,7 @@ BUGS = {
     "test mode still drops": ({"test": "x * (np.random.rand(*x.shape) < p) / p"}, "test mode", "still drops"),
     "the seed ignored": ({"seed": "pass"}, "the seed is ignored", "np.random.seed"),
     "rand > p": ({"mask": "(np.random.rand(*x.shape) > p) / p"}, "probability 1 - p", "binomial standard deviations"),
+    "a seed fixed in the code": ({"seed": "np.random.seed(0)"}, "does not depend on the seed given", "new mask"),
     "a mask drawn again in the backward": ({"backward": "dout * (np.random.rand(*dout.shape) < p) / p"},
                                            "a mask other than the one dropout_forward used", "keep the forward's mask"),
     "the mask ignored in the backward": ({"backward": "dout"}, "ignores the mask", "dx = dout * mask"),

@@ -14,7 +14,8 @@ x unchanged in test mode. A correct student may draw the mask another way (``np.
      with a seed, and a gradient check needs the same mask at every call);
   2. a train-mode call on a large x (:data:`KEEP_SHAPE`): the fraction of kept entries must lie within
      :data:`SIGMAS` binomial standard deviations of p, so a correct random mask fails with probability
-     below 10⁻⁶ (about 6·10⁻⁷ for 5σ); a fraction near 1 − p is named (``rand > p``);
+     below 10⁻⁶ (about 6·10⁻⁷ for 5σ); a fraction near 1 − p is named (``rand > p``); the same call
+     with the next seed must keep other entries (a seed fixed in the code gives the same mask);
   3. a test-mode call: the output must be x itself; one scaled by p (or 1 − p) or still dropping
      entries is named.
 
@@ -125,6 +126,14 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
         return [f"{pair.forward} returned out of shape {out.shape} {when}; expected {x.shape}, the shape of x"]
     kind, error, kept = structure(x, out, p, out.dtype)
     lines = [] if kind in ("inverted", known) else [f"{_structure_sentence(kind, pair.forward, name, p, error)} ({when})"]
+    if "seed" in settings and 0 < p < 1:  # another seed, another mask: 100 000 entries never coincide by chance
+        other = {**settings, "seed": (int(settings["seed"]) + 1) % 2**32}
+        again, _ = _call(student, pair.forward, {**values, pair.arguments[0]: x, name: other}, when)
+        if again is not None and again.shape == out.shape and np.array_equal(again != 0, out != 0):
+            lines.append(f"{pair.forward} drew the same mask with {name}['seed'] = {settings['seed']} and "
+                         f"{other['seed']} ({when}): the mask does not depend on the seed given (a seed fixed in the "
+                         f"code, np.random.seed(0)?); seed with {name}['seed'], so that every training step draws "
+                         "a new mask")
     n = x.size
     sigma = float(np.sqrt(n * p * (1 - p)))
     if abs(kept - n * p) <= SIGMAS * sigma:
