@@ -284,3 +284,11 @@ def test_the_correct_examples_pass_dropout(example):
 
     summary = check_file(example_path(example), seed=0, timeout=20, functions=["dropout"])
     assert summary["passed"], [r["diagnosis"] for r in summary["functions"]]
+
+
+def test_a_float32_backward_mistake_is_named_too():
+    """The mask is read from a float32 forward's finite differences, with float32's rounding."""
+    change = {"train": "(x * mask).astype(np.float32)", "backward": "dout.astype(np.float32)"}
+    result = check_pair(_student(change), "dropout", seed=2)
+    assert not result["passed"]
+    assert "ignores the mask" in _said(result)

@@ -241,7 +241,9 @@ def diagnosis(name: str) -> Callable[[str, np.ndarray, np.ndarray, dict, np.ndar
 
     layer = layers()[name]
     spec = layer.spec
-    mark = tolerances.tolerance("mistake")
+    # float32's mark: the mask read from a float32 forward's finite differences carries its rounding, and the
+    # candidates differ from each other by whole entries or a factor p, never by a rounding error
+    mark = tolerances.tolerance("mistake", np.float32)
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         if analytic.shape != numeric.shape or dout.shape != numeric.shape or not np.all(dout != 0):
