@@ -288,7 +288,8 @@ def test_the_correct_examples_pass_dropout(example):
 
 def test_a_float32_backward_mistake_is_named_too():
     """The mask is read from a float32 forward's finite differences, with float32's rounding."""
-    change = {"train": "(x * mask).astype(np.float32)", "backward": "dout.astype(np.float32)"}
+    change = {"train": "(x * mask).astype(np.float32)",
+              "backward": "(dout * (np.random.rand(*dout.shape) < p) / p).astype(np.float32)"}
     result = check_pair(_student(change), "dropout", seed=2)
     assert not result["passed"]
-    assert "ignores the mask" in _said(result)
+    assert "a mask other than the one dropout_forward used" in _said(result)
