@@ -32,6 +32,7 @@ import numpy as np
 
 from . import kernels
 from .errors import InputError
+from .sizes import size_of
 from .validate import as_float_array, describe
 
 
@@ -329,7 +330,7 @@ def draw_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator
     (for a recurrence, every argument of its public functions)."""
     drawn = {}
     for name, draw in layer.spec["draws"].items():
-        shape = tuple(sizes[size] for size in draw["shape"])
+        shape = tuple(size_of(size, sizes) for size in draw["shape"])
         value = draw["loc"] + draw["scale"] * rng.standard_normal(shape)
         if draw["away_from"] is not None:
             value = np.where(value >= 0, 1.0, -1.0) * (draw["away_from"] + np.abs(value))

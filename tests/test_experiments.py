@@ -127,12 +127,15 @@ def test_cli_json_carries_every_printed_figure(capsys):
 def test_plots_are_written_as_png_and_svg(small_results, tmp_path):
     paths = plot_results(small_results, tmp_path / "figures")
     assert sorted(path.name for path in paths) == sorted(
-        f"vanishing_{name}.{ext}" for name in ("time", "depth", "recall", "shift") for ext in ("png", "svg")
+        f"vanishing_{name}.{ext}" for name in ("time", "depth", "recall", "shift", "shift_gradient")
+        for ext in ("png", "svg")
     )
     for path in paths:
         content = path.read_bytes()
         assert len(content) > 5000
         assert content.startswith(b"\x89PNG") if path.suffix == ".png" else b"<svg" in content
+        if path.suffix == ".png":  # as wide as a page's text column, so it is shown at about its own size
+            assert 700 <= int.from_bytes(content[16:20], "big") <= 800, path
     with pytest.raises(InputError, match="plot: expected a directory"):
         plot_results(small_results, paths[0])
 

@@ -39,6 +39,10 @@ CS231N_NAMES = (
     "DropoutCache",
     "dropout_backward",
     "dropout_forward",
+    # the LSTM step of assignment 3
+    "LSTMStepCache",
+    "lstm_step_backward",
+    "lstm_step_forward",
 )
 
 #: The module of each topic and the names it defines.
@@ -50,6 +54,7 @@ TOPICS = {
     "losses": ("softmax_loss", "svm_loss", "temporal_softmax_loss"),
     "embedding": ("WordEmbeddingCache", "word_embedding_forward", "word_embedding_backward"),
     "dropout": ("DropoutCache", "dropout_forward", "dropout_backward"),
+    "lstm": ("LSTMStepCache", "lstm_step_forward", "lstm_step_backward"),
 }
 
 

@@ -101,14 +101,16 @@ def vanishing_time() -> str:
     from mathnn.experiments.report import time_report
 
     return _fenced(time_report(_vanishing()["time"])) + "\n\n" + _figure(
-        "vanishing_time", "‖∂h_T/∂h_t‖ against the distance T − t, measured (solid) and the bound (dashed)")
+        "vanishing_time", "‖∂h_T/∂h_t‖ against the distance T − t, one panel per activation: measured (solid) "
+        "and the bound (γλ₁)^(T−t) (dashed)")
 
 
 def vanishing_depth() -> str:
     from mathnn.experiments.report import depth_report
 
     return _fenced(depth_report(_vanishing()["depth"])) + "\n\n" + _figure(
-        "vanishing_depth", "‖∂L/∂W_l‖ per layer of a 20-layer stack, at initialization and after training")
+        "vanishing_depth", "‖∂L/∂W_l‖ per layer of a 20-layer stack, at initialization (top) and after "
+        "training (bottom), without batch norm (solid) and with it (dashed)")
 
 
 def vanishing_recall() -> str:
@@ -127,7 +129,10 @@ def covariate_shift() -> str:
         for experiment in _vanishing()["shift"]
     ]
     return "\n\n".join(parts) + "\n\n" + _figure(
-        "vanishing_shift", "Per-layer drift of what the activation sees, with and without batch norm"
+        "vanishing_shift", "Per-layer drift of the unit means of u, what the activation sees: without batch norm "
+        "(solid), with it (dashed) and with injected noise (dotted), one panel per activation"
+    ) + "\n\n" + _figure(
+        "vanishing_shift_gradient", "The gradient-based shift ‖G′ − G‖/‖G‖ per layer, in the same three variants"
     ) + "\n\n" + CURRENT_UNDERSTANDING
 
 

@@ -114,6 +114,10 @@ class Pair:
         is differentiated.
     forward_diagnosis : callable, () -> callback (inputs, out) -> str or None, optional
         Names the mistake a wrong forward output matches.
+    outputs : tuple of str
+        A forward with several outputs (the LSTM step's next_h, next_c) returns them, then the cache;
+        the check sees them side by side as one output, and the backward takes one upstream gradient
+        per output. Empty for the usual (out, cache).
     forward_check : callable, () -> callback, optional
         For a forward that draws random numbers (dropout's mask): the callback
         ``(student, pair, values, out, first_point, seed) -> (forward report, problems)`` judges the
@@ -132,7 +136,13 @@ class Pair:
     lecture_order: int = 1000
     forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
     kind: str = "layer"
+    outputs: tuple[str, ...] = ()
     forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
+
+    @property
+    def returns(self) -> str:
+        """What the forward returns, as CS231n writes it: '(out, cache)' or '(next_h, next_c, cache)'."""
+        return f"({', '.join(self.outputs or ('out',))}, cache)"
 
     @property
     def forward(self) -> str:
@@ -153,7 +163,16 @@ class Pair:
         """mathnn's reference forward function, :mod:`mathnn.layers`.<layer>_forward."""
         from .. import layers
 
-        return getattr(layers, self.forward)
+        function = getattr(layers, self.forward)
+        if not self.outputs:
+            return function
+        count = len(self.outputs)
+
+        def side_by_side(*arguments: Any) -> tuple[np.ndarray, object]:
+            returned = function(*arguments)
+            return np.concatenate(returned[:count], axis=-1), returned[count]
+
+        return side_by_side
 
     def test_inputs(self, seed: int = 0) -> Inputs:
         """The inputs of :func:`check_pair`'s first point with this seed: ``make_inputs(default_rng([seed, INPUT_STREAM]))``."""
@@ -221,7 +240,7 @@ def _layer_pairs() -> list[Pair]:
                           ) -> Callable[..., tuple[dict[str, Any], list[str]]]:
             return importlib.import_module(module).check_forward
 
-        extra = {"lecture_order": spec["lecture_order"],
+        extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
                  "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None}
         pairs.append(Pair(layer.name, *fields, **extra))

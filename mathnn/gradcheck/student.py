@@ -148,14 +148,15 @@ class StudentCode:
         pair = self.pair
         specs, arrays = self._arguments(values)
         self.slot += 1
-        header = {"op": "forward", "function": pair.forward, "arguments": specs, "slot": self.slot}
+        header = {"op": "forward", "function": pair.forward, "arguments": specs, "slot": self.slot,
+                  "outputs": max(1, len(pair.outputs))}
         if settings is not None:
             header["settings"] = settings
         answer, outputs = self._ask(header, arrays, pair.forward)
         if answer.get("wrong") == wire.describe(None):
             raise StarterCodeError(pair.forward, "returns None")
         if "wrong" in answer:
-            raise WrongOutputError(f"{pair.forward} must return (out, cache); it returned {str(answer['wrong'])[:80]}")
+            raise WrongOutputError(f"{pair.forward} must return {pair.returns}; it returned {str(answer['wrong'])[:80]}")
         if answer.get("out_none"):
             raise StarterCodeError(pair.forward, "returns None as out")
         if "out_dtype" in answer:
@@ -181,7 +182,8 @@ class StudentCode:
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """(gradients, dout after the call, the forward's array arguments ``names`` after it) of ``<name>_backward``."""
         pair = self.pair
-        header = {"op": "backward", "function": pair.backward, "slot": slot, "count": len(pair.gradients)}
+        header = {"op": "backward", "function": pair.backward, "slot": slot, "count": len(pair.gradients),
+                  "split": max(1, len(pair.outputs))}
         answer, outputs = self._ask(header, [dout], pair.backward)
         gradients = _field(answer, "gradients", list)
         count = _field(answer, "after", int)
@@ -272,7 +274,7 @@ class StudentCode:
             cast = [pair.arguments.index(other) for other in inputs if other != name]
             points = list(range(len(arrays), len(arrays) + len(values)))
             header = {"op": "evaluate", "function": pair.forward, "arguments": specs, "position": position,
-                      "cast": cast, "points": points}
+                      "cast": cast, "points": points, "outputs": max(1, len(pair.outputs))}
             answer, outputs = self._ask(header, [*arrays, *values], pair.forward)
             results = _field(answer, "results", list)
             complex_points = bool(values) and np.iscomplexobj(values[0])

@@ -16,6 +16,8 @@ module directly; the message format's names (:func:`encode`, :func:`read_message
 
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 import itertools
 import json
@@ -255,15 +257,20 @@ class Worker:
         arguments = self._arguments(header["arguments"], arrays)
         returned = function(*arguments)
         after = [value for value in arguments if isinstance(value, np.ndarray)]
-        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+        count = header.get("outputs", 1)
+        if not (isinstance(returned, (tuple, list)) and len(returned) == count + 1):
             return {"wrong": describe(returned)}, []
-        out = returned[0]
-        if out is None:
+        if any(value is None for value in returned[:count]):
             return {"out_none": True}, []
-        out = np.asarray(out)
-        if out.dtype.kind not in "fciub":
-            return {"out_dtype": str(out.dtype)}, []
-        self.slots[header["slot"]] = (returned[1], arguments)
+        outputs = [np.asarray(value) for value in returned[:count]]
+        if any(value.dtype.kind not in "fciub" for value in outputs):
+            return {"out_dtype": str(next(v.dtype for v in outputs if v.dtype.kind not in "fciub"))}, []
+        # several outputs (an LSTM step's next_h, next_c) are checked side by side as one
+        try:
+            out = outputs[0] if count == 1 else _side_by_side(outputs)
+        except ValueError:
+            return {"wrong": describe(returned)}, []
+        self.slots[header["slot"]] = (returned[count], arguments)
         position = header.get("settings")
         if type(position) is not int or not 0 <= position < len(arguments):
             return {}, [out, *after]
@@ -275,7 +282,10 @@ class Worker:
 
         cache, arguments = self.slots.pop(header["slot"])
         dout = arrays[0].copy()
-        returned = getattr(self.module, header["function"])(dout, cache)
+        split = header.get("split", 1)
+        # one upstream gradient per output, each a view of dout: a write into one shows in dout
+        upstream = [dout] if split == 1 else np.split(dout, split, axis=-1)
+        returned = getattr(self.module, header["function"])(*upstream, cache)
         values = list(returned) if isinstance(returned, (tuple, list)) else [returned]
         if header.get("count") == 1 and isinstance(returned, list) and returned and not any(
             isinstance(value, np.ndarray) for value in returned
@@ -311,7 +321,11 @@ class Worker:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", np.exceptions.ComplexWarning)
                     returned = function(*arguments)
-                out = np.asarray(returned[0] if isinstance(returned, (tuple, list)) else returned)
+                count = header.get("outputs", 1)
+                if count > 1:
+                    out = _side_by_side([np.asarray(value) for value in returned[:count]])
+                else:
+                    out = np.asarray(returned[0] if isinstance(returned, (tuple, list)) else returned)
                 if out.dtype.kind not in "fciub":
                     raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
             except BaseException as error:  # noqa: BLE001 - reported for this point, the rest are not run
@@ -387,6 +401,16 @@ class Worker:
 
 
 # -- the sandboxed process ----------------------------------------------------------------------------
+
+
+def _side_by_side(outputs: list) -> Any:
+    """Several outputs of one forward as one array, side by side along the last axis (refused if their
+    shapes do not allow it: the verdict is then a shape error, as for one wrong output)."""
+    import numpy as np
+
+    if len({value.shape[:-1] for value in outputs}) != 1 or any(value.ndim == 0 for value in outputs):
+        raise ValueError(f"outputs of shapes {[value.shape for value in outputs]} cannot be compared side by side")
+    return np.concatenate(outputs, axis=-1)
 
 
 def main(argv: list[str]) -> None:

@@ -8,10 +8,11 @@ Every claim a rule makes ("the derived gradient equals the closed form") ends in
    a half-integer power of a radicand r becomes a symbol s with s² = r, and the numerator of the
    cancelled difference is reduced modulo s² − r. An identity of independent placeholders holds for
    the actual sums, so a zero remainder is a proof.
-2. **Transcendental atoms** (tanh, exp, log, a step H(m) with its value at 0 declared, an activation f
-   given as an argument): each distinct atom becomes an independent symbol; an
+2. **Transcendental atoms** (tanh, a gate's σ, exp, log, a step H(m) with its value at 0 declared, an
+   activation f given as an argument): each distinct atom becomes an independent symbol; an
    identity that holds for independent symbols holds for their values, so ``cancel`` to 0 is a proof
-   (the derivative of each atom is written in the same atom: tanh′ = 1 − tanh², exp′ = exp).
+   (the derivative of each atom is written in the same atom: tanh′ = 1 − tanh², σ′ = σ(1 − σ),
+   exp′ = exp).
 3. **Otherwise** (a Piecewise branch, a root of a single variable): ``simplify`` of the folded
    difference, then of its exp rewrite, for expressions small enough for ``simplify`` to finish.
 
@@ -27,6 +28,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.concrete.delta import deltasummation
 
+from .gates import Sigmoid
 from .textprint import text
 
 #: The summation index a placeholder's monomial is written with.
@@ -132,7 +134,7 @@ def _by_placeholders(expr: sp.Expr) -> tuple[bool, str]:
 def _by_atoms(expr: sp.Expr) -> tuple[bool, str, int]:
     # an undefined function (an activation f and its f′ taken as arguments) is an atom too
     # so is a step H(m) of a piecewise-linear loss (the SVM's hinge), once its value at 0 is declared
-    atoms = expr.atoms(sp.tanh, sp.exp, sp.log, sp.Heaviside, AppliedUndef)
+    atoms = expr.atoms(sp.tanh, sp.exp, sp.log, sp.Heaviside, AppliedUndef, Sigmoid)
     replaced = expr.xreplace({atom: sp.Dummy(positive=isinstance(atom, sp.exp)) for atom in atoms})
     return sp.cancel(replaced) == 0, "cancel", len(atoms)
 
@@ -154,9 +156,9 @@ def decide_zero(expr: sp.Expr, try_simplify: bool = True) -> tuple[bool, str]:
     if not expr.has(sp.Piecewise):
         holds, _, count = _by_atoms(expr)
         if holds:
-            return True, f"{count} atoms (tanh, exp, log, H, f) as independent symbols; cancel(derived − closed) = 0"
+            return True, f"{count} atoms (tanh, σ, exp, log, H, f) as independent symbols; cancel(derived − closed) = 0"
         if not try_simplify or sp.count_ops(expr) > SIMPLIFY_OPS:
-            return False, f"{count} atoms (tanh, exp, log, H, f) as independent symbols; cancel(derived − closed) ≠ 0"
+            return False, f"{count} atoms (tanh, σ, exp, log, H, f) as independent symbols; cancel(derived − closed) ≠ 0"
     folded = sp.piecewise_fold(expr)
     if sp.simplify(folded) == 0:
         return True, "simplify(derived − closed) = 0"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ..sizes import size_of
 from .arrays import evaluate, symbol_matrix
 from .core import Claim, Equation, Kernel, Node, Proof, Section, compose, proof_section
 from .decide import matrices_equal
@@ -48,7 +49,7 @@ class ConcreteLayer:
         """Every array input as a matrix of its own symbols (a vector as one row, as numpy broadcasts it)."""
         env = {}
         for symbol in self.element_arrays:
-            shape = [sizes[name] for name in self.draws[symbol.name].shape]
+            shape = [size_of(name, sizes) for name in self.draws[symbol.name].shape]
             rows, cols = (1, shape[0]) if len(shape) == 1 else shape
             env[symbol] = symbol_matrix(symbol.name, rows, cols)
         return env

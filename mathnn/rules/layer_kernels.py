@@ -278,6 +278,7 @@ class LayerKernels:
             "settings": dict(self.cs231n.settings),
             "cache": list(self.cs231n.cache),
             "output": self.output.name,
+            "outputs": list(self.cs231n.outputs),
             "forward_kernel": self.tuned.forward.name if self.tuned else forward.name,
             "backward_kernel": self.tuned.backward.name if self.tuned else backward.name,
             "extras": list(self.tuned.extras) if self.tuned else [],

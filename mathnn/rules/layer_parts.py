@@ -73,11 +73,11 @@ class CS231n:
     its keys with defaults (``{"eps": 1e-5}``); ``cache`` lists what the forward keeps for the
     backward, by node or input name; ``gradients`` are the returned names, in order. ``fixed`` are
     settings a check passes as they are (``{"mode": "train"}``); ``wrapper`` names the module whose
-    hand-kept functions wrap the kernels (batch norm's modes and running averages), in which case no
-    function is built from the declaration. ``forward_check`` names a module of :mod:`mathnn.gradcheck`
-    whose ``check_forward`` judges a student's forward pass in place of the comparison with mathnn's, and
-    whose ``diagnosis`` names a wrong gradient: a forward that draws random numbers (dropout's mask) can
-    be compared only by the structure of its output.
+    hand-kept functions wrap the kernels (batch norm's modes and running averages, the LSTM step's two
+    outputs), in which case no function is built from the declaration. ``forward_check`` names a module
+    of :mod:`mathnn.gradcheck` whose ``check_forward`` judges a student's forward pass in place of the
+    comparison with mathnn's, and whose ``diagnosis`` names a wrong gradient: a forward that draws random
+    numbers (dropout's mask) can be compared only by the structure of its output.
     """
 
     name: str
@@ -90,6 +90,10 @@ class CS231n:
     aliases: tuple[str, ...] = ()
     fixed: Mapping[str, object] = field(default_factory=dict)
     wrapper: str | None = None
+    #: a layer with several outputs (the LSTM step's next_h, next_c): their names, in the order the
+    #: forward returns them before the cache; the rule's output is them side by side, and the backward
+    #: takes one upstream gradient per output
+    outputs: tuple[str, ...] = ()
     forward_check: str | None = None
 
 
@@ -176,6 +180,8 @@ def magnitude_of(expr: sp.Expr) -> sp.Expr:
         return expr.func(magnitude_of(expr.args[0]))
     if isinstance(expr, Dot):  # a matrix product sums products: |a| @ |b| bounds each of its terms
         return Dot(*(magnitude_of(arg) for arg in expr.args))
+    if getattr(expr, "linear", False):  # a selection of entries (a gate's block, blocks side by side)
+        return expr.func(*(magnitude_of(arg) for arg in expr.args))
     return sp.Abs(expr)
 
 

@@ -178,6 +178,45 @@ def rnn_backward(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
+def sigmoid(x):
+    pos = x >= 0
+    z = np.exp(-np.abs(x))
+    return np.where(pos, 1 / (1 + z), z / (1 + z))
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    x, prev_h, prev_c, Wx, Wh, b = _f32(x, prev_h, prev_c, Wx, Wh, b)
+    H = prev_h.shape[1]
+    a = x.dot(Wx) + prev_h.dot(Wh) + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H:2 * H])
+    o = sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)
+    return next_h, next_c, cache
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    dnext_h, dnext_c = _f32(dnext_h, dnext_c)
+    tanh_c = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    di = dc * g
+    df = dc * prev_c
+    do = dnext_h * tanh_c
+    dg = dc * i
+    da = np.hstack((di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g**2)))
+    dx = da.dot(Wx.T)
+    dprev_h = da.dot(Wh.T)
+    dprev_c = dc * f
+    dWx = x.T.dot(da)
+    dWh = prev_h.T.dot(da)
+    db = np.sum(da, axis=0)
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+
+
 def temporal_affine_forward(x, w, b):
     x, w, b = _f32(x, w, b)
     N, T, D = x.shape
