@@ -35,6 +35,10 @@ CS231N_NAMES = (
     "svm_loss",
     "word_embedding_backward",
     "word_embedding_forward",
+    # inverted dropout of assignment 2
+    "DropoutCache",
+    "dropout_backward",
+    "dropout_forward",
     # the LSTM of assignment 3
     "LSTMCache",
     "LSTMStepCache",
@@ -52,6 +56,8 @@ TOPICS = {
     "rnn": ("RNNCache", "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
     "losses": ("softmax_loss", "svm_loss", "temporal_softmax_loss"),
     "embedding": ("WordEmbeddingCache", "word_embedding_forward", "word_embedding_backward"),
+    "dropout": ("DropoutCache", "dropout_forward", "dropout_backward"),
+    "lstm": ("LSTMStepCache", "lstm_step_forward", "lstm_step_backward"),
     "lstm": ("LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"),
 }
 

@@ -1,6 +1,6 @@
 """What a check covered, said honestly: functions found but not checked, imported ones, missing ones, warnings.
 
-A homework file holds more than the pairs mathnn knows (``conv_forward_naive``, ``dropout_forward``,
+A homework file holds more than the pairs mathnn knows (``conv_forward_naive``, ``maxout_forward``,
 helpers), may import its layers from a sibling (``layer_utils.py``: ``from .layers import *``), and an
 assignment may require pairs the file lacks. The report lists each of these, so that "all passed"
 never reads as "all your functions are right":

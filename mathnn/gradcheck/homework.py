@@ -35,6 +35,7 @@ Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,10 @@ class Pair:
         A forward with several outputs (the LSTM step's next_h, next_c) returns them, then the cache;
         the check sees them side by side as one output, and the backward takes one upstream gradient
         per output. Empty for the usual (out, cache).
+    forward_check : callable, () -> callback, optional
+        For a forward that draws random numbers (dropout's mask): the callback
+        ``(student, pair, values, out, first_point, seed) -> (forward report, problems)`` judges the
+        output in place of the comparison with mathnn's (which draws its own numbers).
     """
 
     name: str
@@ -132,6 +137,7 @@ class Pair:
     forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
     kind: str = "layer"
     outputs: tuple[str, ...] = ()
+    forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
 
     @property
     def returns(self) -> str:
@@ -212,6 +218,8 @@ def _layer_pairs() -> list[Pair]:
             sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
                      for name, size in documented.items()}
             inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
+            # a kernel input the public forward draws itself (dropout's mask) is not one of its arguments
+            inputs = {name: value for name, value in inputs.items() if name in layer.spec["arguments"]}
             if layer.spec["param_dict"]:
                 inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])
             return inputs
@@ -228,8 +236,13 @@ def _layer_pairs() -> list[Pair]:
 
             return layer_forward_diagnosis(name)
 
+        def forward_check(module: str = spec.get("forward_check", "")
+                          ) -> Callable[..., tuple[dict[str, Any], list[str]]]:
+            return importlib.import_module(module).check_forward
+
         extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
-                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None}
+                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None,
+                 "forward_check": forward_check if spec.get("forward_check") else None}
         pairs.append(Pair(layer.name, *fields, **extra))
         for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
             suffix = alias.removeprefix(f"{layer.name}_backward_")
@@ -430,6 +443,9 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     changed = _changed(values, after)
     result["in_place"] += [{"function": pair.forward, "argument": name} for name in changed]
     result["forward"] = _compare_forward(pair, out, values)
+    if pair.forward_check is not None:  # a random forward (dropout's mask): judged by its output's structure
+        result["forward"], found = pair.forward_check()(student, pair, values, out, first_point, seed)
+        result["problems"] += found
     dout = rng.standard_normal(out.shape).astype(out.dtype if out.dtype.kind == "f" else np.float64)
     gradients, dout_after, after_backward = student.backward(slot, dout, arrays)
     if not np.array_equal(dout_after, dout, equal_nan=True):  # the caller's dout: a warning (--strict: a failure)
@@ -486,7 +502,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     checked = report.to_dict()
     if first_point:  # after the check, whose nearby points must have the shape of this point's out
         result["problems"] += linearity_problems(student, pair, values, dout, gradients, arrays)
-    if report and result["forward"]["status"] == "ok":
+    if report and result["forward"]["status"] == "ok" and pair.forward_check is None:
         result["problems"] += against_reference(pair, values, fixed, gradients, dout, out.dtype, seed, marks)
     inputs_of = {gradient: name for name, gradient in names.items()}
     result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]

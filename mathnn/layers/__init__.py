@@ -2,12 +2,12 @@
 
 Each layer is a pair ``<layer>_forward(...) -> (out, cache)`` and ``<layer>_backward(dout, cache)``
 with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)):
-batch norm (and spatial batch norm), affine, ReLU and the softmax and SVM losses from assignment 2; the RNN step
+batch norm (and spatial batch norm), dropout, affine, ReLU and the softmax and SVM losses from assignment 2; the RNN step
 and sequence, the LSTM step and sequence, the word embedding, the temporal affine layer and the temporal softmax loss from assignment 3
 (sequences are (N, T, ...)).
 The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); the
 layers check the input, keep what the backward pass needs and handle the edge cases the kernels
-leave to the caller. One module per topic: :mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.rnn`, :mod:`~mathnn.layers.lstm` (the LSTM step and sequence) and
+leave to the caller. One module per topic: :mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.dropout`, :mod:`~mathnn.layers.rnn`, :mod:`~mathnn.layers.lstm` (the LSTM step and sequence) and
 :mod:`~mathnn.layers.embedding` (word embedding, the one layer without a kernel: it is indexing) and
 :mod:`~mathnn.layers.losses` (softmax, SVM and temporal softmax losses); every name is importable from
 :mod:`mathnn.layers` itself. The layers declared as rules (affine and temporal affine, layer norm)
@@ -38,6 +38,7 @@ from .batchnorm import (
     BatchNormCache, SpatialBatchNormCache, batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward,
     spatial_batchnorm_forward,
 )
+from .dropout import DropoutCache, dropout_backward, dropout_forward
 from .embedding import WordEmbeddingCache, word_embedding_backward, word_embedding_forward
 from .losses import softmax_loss, svm_loss, temporal_softmax_loss
 from .lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
@@ -46,6 +47,7 @@ from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_bac
 
 __all__ = [
     "BatchNormCache",
+    "DropoutCache",
     "LSTMCache",
     "LSTMStepCache",
     "RNNCache",
@@ -54,6 +56,8 @@ __all__ = [
     "affine_forward",
     "batchnorm_backward",
     "batchnorm_forward",
+    "dropout_backward",
+    "dropout_forward",
     "lstm_backward",
     "lstm_forward",
     "lstm_step_backward",

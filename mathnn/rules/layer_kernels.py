@@ -286,6 +286,8 @@ class LayerKernels:
             "running": {node.name: name for node, name in self.running.items()},
             "wrapper": self.cs231n.wrapper,
             "fixed": dict(self.cs231n.fixed),
+            # only when declared: the SPEC of every other layer stays as it was
+            **({"forward_check": self.cs231n.forward_check} if self.cs231n.forward_check else {}),
             "magnitude_kernel": f"{self.name}_backward_magnitude",
             "shapes": {s.name: list(self.draws[s.name].shape) for s in (*self.element_arrays, *self.lane_arrays)},
             "draws": {

@@ -74,7 +74,10 @@ class CS231n:
     backward, by node or input name; ``gradients`` are the returned names, in order. ``fixed`` are
     settings a check passes as they are (``{"mode": "train"}``); ``wrapper`` names the module whose
     hand-kept functions wrap the kernels (batch norm's modes and running averages, the LSTM step's two
-    outputs), in which case no function is built from the declaration.
+    outputs), in which case no function is built from the declaration. ``forward_check`` names a module
+    of :mod:`mathnn.gradcheck` whose ``check_forward`` judges a student's forward pass in place of the
+    comparison with mathnn's, and whose ``diagnosis`` names a wrong gradient: a forward that draws random
+    numbers (dropout's mask) can be compared only by the structure of its output.
     """
 
     name: str
@@ -91,6 +94,7 @@ class CS231n:
     #: forward returns them before the cache; the rule's output is them side by side, and the backward
     #: takes one upstream gradient per output
     outputs: tuple[str, ...] = ()
+    forward_check: str | None = None
 
 
 @dataclass(frozen=True)

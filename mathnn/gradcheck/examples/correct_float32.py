@@ -91,6 +91,25 @@ def spatial_batchnorm_backward(dout, cache):
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
 
 
+def dropout_forward(x, dropout_param):
+    # another stream than CS231n's np.random.rand, and a boolean mask: both are right
+    (x,) = _f32(x)
+    p = dropout_param["p"]
+    if dropout_param["mode"] != "train":
+        return x, (None, p)
+    rng = np.random.RandomState(dropout_param.get("seed"))
+    keep = rng.binomial(1, p, size=x.shape).astype(bool)
+    return x * keep / np.float32(p), (keep, p)
+
+
+def dropout_backward(dout, cache):
+    keep, p = cache
+    (dout,) = _f32(dout)
+    if keep is None:
+        return dout
+    return dout * keep / np.float32(p)
+
+
 def layernorm_forward(x, gamma, beta, ln_param):
     x, gamma, beta = _f32(x, gamma, beta)
     eps = np.float32(ln_param.get("eps", 1e-5))

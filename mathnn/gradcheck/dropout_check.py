@@ -1,0 +1,265 @@
+"""Dropout's forward pass, checked by the structure of its output: the mask is random, so no reference draw is.
+
+CS231n's ``dropout_forward(x, dropout_param)`` (2017 and later) keeps each entry of x with probability
+``p`` and scales it by 1/p in train mode, ``out = x * (np.random.rand(*x.shape) < p) / p``, and returns
+x unchanged in test mode. A correct student may draw the mask another way (``np.random.binomial``, a
+``RandomState``, a bool or float mask, float32), so the output is never compared with mathnn's own draw.
+:func:`check_forward` replaces that comparison in :func:`mathnn.gradcheck.homework.check_pair`:
+
+* at every point, each entry of the train-mode output must be 0 or x/p; kept entries equal to x (no
+  1/p scale) or to x/(1 − p) (p taken as the drop probability, CS231n's meaning before 2017) are named;
+* at the first point, three more calls:
+
+  1. the same call again: the same seed must give the same mask (the notebook compares outputs drawn
+     with a seed, and a gradient check needs the same mask at every call);
+  2. a train-mode call on a large x (:data:`KEEP_SHAPE`): the fraction of kept entries must lie within
+     :data:`SIGMAS` binomial standard deviations of p, so a correct random mask fails with probability
+     below 10⁻⁶ (about 6·10⁻⁷ for 5σ); a fraction near 1 − p is named (``rand > p``); the same call
+     with the next seed must keep other entries (a seed fixed in the code gives the same mask);
+  3. a test-mode call: the output must be x itself; one scaled by p (or 1 − p) or still dropping
+     entries is named.
+
+Every call runs the student's code through :class:`~mathnn.gradcheck.student.StudentCode` (in the
+sandbox when grading): only arrays come back, and the verdict is computed here.
+
+A wrong dx is named by :func:`diagnosis` from the student's own derivatives: the finite differences of
+their forward pass give the mask they drew (numeric / dout), and the rule's named mistakes are the
+generated kernels applied to that mask; a dx with dropout's structure on *other* entries is a mask
+drawn again in the backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import tolerances
+from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError
+
+__all__ = ["DROPOUT_STREAM", "KEEP_SHAPE", "SIGMAS", "check_forward", "diagnosis", "structure"]
+
+#: The large x of the keep-fraction call: 100 000 entries, so that 5σ is 0.46 % of them at p = 0.3.
+KEEP_SHAPE = (500, 200)
+#: Binomial standard deviations a keep fraction may be off by: P(|Z| > 5) ≈ 5.7e-7 for a correct mask.
+SIGMAS = 5.0
+#: The large x is drawn from default_rng([seed, DROPOUT_STREAM]): the check's other draws stay as they were.
+DROPOUT_STREAM = 3
+
+Inputs = dict[str, Any]
+
+
+def _settings(pair: Any, values: Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
+    name = next(argument for argument in pair.arguments if isinstance(values[argument], dict))
+    settings = dict(values[name])
+    return name, settings, float(settings["p"])
+
+
+def structure(x: np.ndarray, out: np.ndarray, p: float, dtype: np.dtype) -> tuple[str, float, int]:
+    """How a train-mode output is made of x: ('inverted' | 'unscaled' | 'drop probability' | 'other', error, kept).
+
+    Each entry of an inverted-dropout output is 0 or x/p; ``error`` is the largest distance of an entry
+    from the nearer of the two, relative to max |x|/p; ``kept`` counts the entries that are not 0.
+    """
+    x = x.astype(np.float64)
+    out = out.astype(np.float64)
+    mark = tolerances.tolerance("forward", dtype)
+    scale = max(float(np.max(np.abs(x), initial=0.0)) / p, np.finfo(np.float64).tiny)
+    dropped = np.abs(out)
+    kept = int(np.count_nonzero(dropped > mark * scale))
+
+    def gap(kept_value: np.ndarray) -> float:
+        return float(np.max(np.minimum(dropped, np.abs(out - kept_value)), initial=0.0)) / scale
+
+    error = gap(x / p)
+    if error <= mark:
+        return "inverted", error, kept
+    if gap(x) <= mark:
+        return "unscaled", error, kept
+    if p < 1 and gap(x / (1 - p)) <= mark:
+        return "drop probability", error, kept
+    return "other", error, kept
+
+
+def _structure_sentence(kind: str, forward: str, name: str, p: float, error: float) -> str:
+    if kind == "unscaled":
+        return (f"{forward} keeps entries without the 1/p scale (kept entries equal x, p = {p:g} here): inverted "
+                f"dropout divides the kept entries by p at training time, out = x * (np.random.rand(*x.shape) < p) / p, "
+                "so that test mode needs no scaling")
+    if kind == "drop probability":
+        return (f"{forward} uses {name}['p'] as the probability of dropping an entry (kept entries are x / (1 - p), "
+                f"p = {p:g} here): since 2017 CS231n's p is the probability of keeping one, mask = "
+                "(np.random.rand(*x.shape) < p) / p")
+    return (f"{forward}'s train-mode output is not inverted dropout of x: each entry must be 0 or x / p (p = {p:g} "
+            f"here), and some are neither (max relative distance {error:.2e})")
+
+
+def _call(student: StudentCode, forward: str, values: Inputs, when: str) -> tuple[np.ndarray | None, str | None]:
+    """The student's output for ``values``, or None and one line saying why there is none."""
+    from .homework import error_sentence
+
+    try:
+        out, _, _ = student.forward(values)
+    except StudentRaised as raised:
+        return None, error_sentence({**raised.details, "stage": f"{forward} {when}"})
+    except StarterCodeError as starter:  # train mode written, test mode not yet
+        where = f" at {starter.where}" if starter.where else ""
+        return None, f"{str(starter).replace(f'{forward} is', f'{forward} {when} is', 1)}{where}"
+    except WrongOutputError as wrong:
+        return None, f"{wrong} {when}"
+    return out, None
+
+
+def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str) -> list[str]:
+    """A train-mode call on a large x: the kept fraction within SIGMAS binomial deviations of p.
+
+    ``known`` is the structure already found at the point's own x (not said twice).
+    """
+    name, settings, p = _settings(pair, values)
+    x = 0.5 + np.random.default_rng([seed, DROPOUT_STREAM]).random(KEEP_SHAPE)  # every entry ≥ 0.5: none is 0
+    when = f"on x of shape {KEEP_SHAPE} in train mode"
+    out, said = _call(student, pair.forward, {**values, pair.arguments[0]: x, name: settings}, when)
+    if out is None:
+        return [said] if said else []
+    if out.shape != x.shape:
+        return [f"{pair.forward} returned out of shape {out.shape} {when}; expected {x.shape}, the shape of x"]
+    kind, error, kept = structure(x, out, p, out.dtype)
+    lines = [] if kind in ("inverted", known) else [f"{_structure_sentence(kind, pair.forward, name, p, error)} ({when})"]
+    if "seed" in settings and 0 < p < 1:  # another seed, another mask: 100 000 entries never coincide by chance
+        other = {**settings, "seed": (int(settings["seed"]) + 1) % 2**32}
+        again, _ = _call(student, pair.forward, {**values, pair.arguments[0]: x, name: other}, when)
+        if again is not None and again.shape == out.shape and np.array_equal(again != 0, out != 0):
+            lines.append(f"{pair.forward} drew the same mask with {name}['seed'] = {settings['seed']} and "
+                         f"{other['seed']} ({when}): the mask does not depend on the seed given (a seed fixed in the "
+                         f"code, np.random.seed(0)?); seed with {name}['seed'], so that every training step draws "
+                         "a new mask")
+    n = x.size
+    sigma = float(np.sqrt(n * p * (1 - p)))
+    if abs(kept - n * p) <= SIGMAS * sigma:
+        return lines
+    said = (f"{pair.forward} kept {kept} of {n} entries ({kept / n:.3f}) {when} with p = {p:g}: expected p · {n} = "
+            f"{n * p:.0f} ± {SIGMAS * sigma:.0f} ({SIGMAS:g} binomial standard deviations)")
+    if abs(kept - n * (1 - p)) <= SIGMAS * sigma:
+        said += (f"; it keeps each entry with probability 1 - p (np.random.rand(*x.shape) > p?): since 2017 "
+                 f"CS231n's {name}['p'] is the probability of keeping an entry, mask = (np.random.rand(*x.shape) < p) / p")
+    return [*lines, said]
+
+
+def _test_mode(student: StudentCode, pair: Any, values: Inputs) -> list[str]:
+    """A test-mode call: out must be x itself."""
+    name, settings, p = _settings(pair, values)
+    when = f"in test mode ({name}['mode'] = 'test')"
+    x = np.asarray(values[pair.arguments[0]], dtype=np.float64)
+    out, said = _call(student, pair.forward, {**values, name: {**settings, "mode": "test"}}, when)
+    if out is None:
+        return [said] if said else []
+    if out.shape != x.shape:
+        return [f"{pair.forward} returned out of shape {out.shape} {when}; expected {x.shape}, the shape of x"]
+    mark = tolerances.tolerance("forward", out.dtype)
+    scale = max(float(np.max(np.abs(x), initial=0.0)), np.finfo(np.float64).tiny)
+
+    def gap(expected: np.ndarray) -> float:
+        return float(np.max(np.abs(out.astype(np.float64) - expected), initial=0.0)) / scale
+
+    error = gap(x)
+    if error <= mark:
+        return []
+    line = f"{pair.forward}'s output {when} is not x: max relative error {error:.2e} (pass mark {mark:.0e})"
+    if gap(p * x) <= mark:
+        return [f"{line}: it scales x by p ({p:g} here); with inverted dropout the 1/p scale is applied in train "
+                "mode, so test mode returns x unchanged"]
+    if gap((1 - p) * x) <= mark:
+        return [f"{line}: it scales x by 1 - p ({1 - p:g} here), old-style dropout with p the drop probability; "
+                "since 2017 CS231n's test mode returns x unchanged"]
+    if np.any((out == 0) & (x != 0)):
+        return [f"{line}: it still drops entries ({int(np.count_nonzero((out == 0) & (x != 0)))} of {x.size} are 0); "
+                f"with {name}['mode'] = 'test' dropout_forward must return x unchanged, no mask"]
+    return [line]
+
+
+def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarray, first_point: bool,
+                  seed: int) -> tuple[dict[str, Any], list[str]]:
+    """The forward report of :func:`mathnn.gradcheck.homework.check_pair` for dropout, and further problems.
+
+    ``out`` is the student's train-mode output at ``values``. The report's status is 'mismatch' when
+    any finding concerns the forward pass; its message is the first finding, the others are returned
+    as problems.
+    """
+    name, _, p = _settings(pair, values)
+    x = np.asarray(values[pair.arguments[0]])
+    mark = tolerances.tolerance("forward", out.dtype)
+    report: dict[str, Any] = {"status": "ok", "max_error": None, "tolerance": mark,
+                              "reference": f"inverted dropout's structure: each entry 0 or x / p (p = {p:g})",
+                              "message": None}
+    findings: list[str] = []
+    kind = "inverted"
+    if out.shape != x.shape:
+        findings.append(f"{pair.forward} returned out of shape {out.shape}; expected {x.shape}, the shape of x")
+    elif np.all(np.isfinite(out)):  # NaN or inf is reported by the check itself
+        kind, error, _ = structure(x, out, p, out.dtype)
+        report["max_error"] = error
+        if kind != "inverted":
+            findings.append(_structure_sentence(kind, pair.forward, name, p, error))
+    if first_point:
+        shape = student.out_shape  # the extra calls must not change what nearby points are compared with
+        again, said = _call(student, pair.forward, values, "when called again with the same inputs")
+        if said:
+            findings.append(said)
+        elif again is not None and (again.shape != out.shape or not np.array_equal(again, out, equal_nan=True)):
+            findings.append(
+                f"{pair.forward} drew a different mask when called again with the same {name}['seed']: the seed is "
+                f"ignored. When {name} has a 'seed', call np.random.seed({name}['seed']) before drawing the mask, as "
+                "CS231n's code does: the notebook compares outputs drawn with a seed, and a gradient check needs the "
+                "same mask at every call")
+        findings += _keep_fraction(student, pair, values, seed, kind)
+        findings += _test_mode(student, pair, values)
+        # the point's own call last, as in a notebook (a backward drawing a new mask then gets the next
+        # numbers, not the forward's again); a failure here was reported by the same call above
+        try:
+            student.forward(values)
+        except (StudentRaised, WrongOutputError):
+            pass
+        student.out_shape = shape
+    if findings:
+        report.update(status="mismatch", message=findings[0])
+    return report, findings[1:]
+
+
+def _matches(candidate: np.ndarray, gradient: np.ndarray, mark: float) -> bool:
+    scale = max(float(np.abs(candidate).max(initial=0)), float(np.abs(gradient).max(initial=0)), 1e-300)
+    return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max(initial=0)) <= mark * scale
+
+
+def diagnosis(name: str) -> Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]:
+    """A ``diagnose`` callback for a wrong dx of a layer with a random mask (dropout).
+
+    The student's mask is read from their own derivatives, mask = numeric / dout (dout is drawn from a
+    normal distribution: no entry is 0); the rule's named mistakes are its generated kernels at that mask.
+    """
+    from ..catalogue import layers
+
+    layer = layers()[name]
+    spec = layer.spec
+    # float32's mark: the mask read from a float32 forward's finite differences carries its rounding, and the
+    # candidates differ from each other by whole entries or a factor p, never by a rounding error
+    mark = tolerances.tolerance("mistake", np.float32)
+
+    def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        if analytic.shape != numeric.shape or dout.shape != numeric.shape or not np.all(dout != 0):
+            return None
+        mask = numeric / dout
+        arrays = {key: (mask if key == "mask" else np.asarray(inputs[key])) for key in spec["shapes"]}
+        for mistake in spec["mistakes"]:
+            if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays), analytic, mark):
+                return str(mistake["sentence"])
+        # dout / p on the entries of another mask: a mask drawn again in the backward pass
+        p = float(np.max(1 / np.abs(mask[np.abs(mask) > mark])) if np.any(np.abs(mask) > mark) else 0)
+        kept = np.abs(analytic) > mark * float(np.abs(analytic).max(initial=0))
+        if p > 0 and np.any(kept != (np.abs(mask) > mark)) and _matches(np.where(kept, dout / p, 0.0), analytic, mark):
+            return (f"your {spec['backward']} multiplies dout by a mask other than the one {spec['forward']} used "
+                    f"(dx is dout / p on other entries): keep the forward's mask in the cache and use it, "
+                    f"dx = dout * mask; a mask drawn again in the backward pass drops other entries")
+        return None
+
+    return diagnose
