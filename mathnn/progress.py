@@ -146,7 +146,7 @@ def working(label: str, enabled: bool = True, delay: float = 0.0) -> Iterator[No
                 _write("\r" + line.ljust(drawn[0]))
             else:
                 _write(f"{label}…" + (f" {elapsed:.0f} s" if elapsed >= 1 else "") + "\n")
-            if done.wait(1.0 if terminal else PLAIN_INTERVAL):
+            if done.wait(1.0 if terminal else max(PLAIN_INTERVAL, 0.05)):
                 return
 
     thread = threading.Thread(target=show, name=f"progress: {label}", daemon=True)

@@ -18,10 +18,10 @@ def verify_table(rules: list[Any], points: int, seed: int, as_json: bool, cache:
     headers = ("rule", "proof", "claims", "max err complex step", "max err central", "points checked", "result")
     reports = []
     if not as_json:
-        print("proving each rule with SymPy and gradient-checking its kernels: an element-wise kernel at "
-              f"{points} random points (and beside each kink) per parameter setting, the others on up to 3 "
-              "random batches of each shape;\n'points checked' counts every input entry compared, over all "
-              "of a rule's kernels")
+        print("proving each rule with SymPy and gradient-checking its kernels:\n"
+              f"  an element-wise kernel at {points} random points (and beside each kink) per parameter setting,\n"
+              "  the others on up to 3 random batches of each shape;\n"
+              "  'points checked' counts every input entry compared, over all of a rule's kernels")
         print(f"pass marks: complex step ≤ {COMPLEX_TOL:g}, central differences ≤ {CENTRAL_TOL:g} (relative)\n")
     # One line per rule on stderr (a redrawn one on a terminal): a rule that must be proven takes seconds.
     for index, rule in enumerate(rules, 1):

@@ -7,8 +7,9 @@ and otherwise computes it and stores it.
 
 What a result depends on, and so what must be unchanged for a hit:
 
-* its name and parameters (any JSON-able mapping; the docs hook passes the seed, the sizes and the
-  source of the function that renders it as ``code``);
+* its name and parameters (any JSON-able mapping: the docs hook passes the seed, and for the figures
+  the matplotlib version) and ``code``, the source outside the package that shapes it (the docs
+  hook's function that renders it, with its helpers);
 * the versions of Python, NumPy, mathnn and the cache format;
 * the source of the ``mathnn`` code it ran. That is recorded when the result is computed, as every
   file of each ``mathnn`` module loaded at the end of the computation, and every file beside each
