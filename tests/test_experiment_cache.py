@@ -113,3 +113,28 @@ def test_the_docs_hook_serves_a_second_build_from_the_cache(monkeypatch):
     monkeypatch.setattr(hook, "SEED", 1)  # another seed is another result
     hook._cached("gradient-descent", counted)
     assert calls == [0, 1]
+
+
+def test_a_result_the_caller_does_not_keep_is_computed_again():
+    compute = Counter()
+    assert cached("demo", {}, compute, keep=lambda result: False)["runs"] == 1
+    assert cached("demo", {}, compute, keep=lambda result: result["runs"] > 1)["runs"] == 2
+    assert cached("demo", {}, compute)["runs"] == 2  # the second run was kept
+    assert STATS.stored == 1
+
+
+def test_the_docs_hook_does_not_keep_a_homework_check_that_did_not_run_through(monkeypatch):
+    import mathnn.gradcheck.runner as runner
+
+    spec = importlib.util.spec_from_file_location("experiments_hook", ROOT / "docs" / "hooks" / "experiments.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    real = runner.check_file
+    monkeypatch.setattr(runner, "check_file", lambda *args, **kwargs: {**real(*args, **kwargs), "error": "timed out"})
+    hook._cached("check-homework", hook.check_homework)
+    hook._cached("check-homework", hook.check_homework)
+    assert (STATS.misses, STATS.stored) == (2, 0)
+    monkeypatch.setattr(runner, "check_file", real)
+    hook._cached("check-homework", hook.check_homework)
+    hook._cached("check-homework", hook.check_homework)
+    assert (STATS.misses, STATS.stored, STATS.hits) == (3, 1, 1)

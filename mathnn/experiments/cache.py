@@ -92,6 +92,7 @@ def bypassed() -> bool:
 
 def cached(
     name: str, parameters: Mapping[str, Any], compute: Callable[[], Any], *, code: str = "", cache: bool = True,
+    keep: Callable[[Any], bool] | None = None,
 ) -> Any:
     """The result of ``compute()``: from the cache when nothing it depends on changed, else computed and stored.
 
@@ -109,6 +110,9 @@ def cached(
     cache : bool, default True
         False computes again without reading the cache and stores the new result (as does the
         environment variable ``MATHNN_NO_EXPERIMENT_CACHE=1``).
+    keep : callable, optional
+        ``keep(result)`` false leaves the result unstored, to be computed again next time: for one
+        that depends on more than the code (a sandboxed run that hit its time limit on a busy machine).
 
     Returns
     -------
@@ -123,7 +127,8 @@ def cached(
             return found
     STATS.misses += 1
     result = compute()
-    _store(path, name, result, dependencies())
+    if keep is None or keep(result):
+        _store(path, name, result, dependencies())
     return result
 
 
