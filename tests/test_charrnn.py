@@ -370,10 +370,18 @@ class _Terminal:
         pass
 
 
-def test_progress_shows_the_smoothed_loss_only_on_a_terminal(monkeypatch, capsys):
+def test_progress_shows_the_smoothed_loss_on_a_terminal_and_in_a_log(monkeypatch, capsys):
+    import mathnn.progress
+
     model = CharRNN(hidden_size=4, seq_length=5, seed=0)
     model.fit("hello world", 3)
-    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
+    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal, and 3 steps end at once
+    monkeypatch.setattr(mathnn.progress, "PLAIN_INTERVAL", 0.0)  # as if each step took longer than the interval
+    losses = model.fit("hello world", 3)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["training: 1/3", "training: 2/3", "training: 3/3"]
+    assert lines[-1].endswith(f"loss {np.mean(losses):.3f} nats/char")
+    monkeypatch.undo()
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     losses = model.fit("hello world", 3)

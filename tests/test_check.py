@@ -1,6 +1,8 @@
 """The gradient checker: passes correct backward passes, fails each classic bug and names it."""
 
+import html
 import json
+import re
 
 import numpy as np
 import pytest
@@ -240,6 +242,33 @@ def test_report_renders_and_serialises():
     assert "| x | **FAIL** |" in report._repr_markdown_()
     assert "<td>FAIL</td>" in report._repr_html_()
     assert "diagnosis: your dx matches the gradient without the path x → μ → x̂" in str(report)
+
+
+def test_the_notebook_display_says_everything_print_says():
+    report = check_vjp(*bn_pair("missing mean path"), bn_inputs(), diagnose=layer_diagnosis("batchnorm"))
+    page = html.unescape(re.sub(r"<[^>]+>", "\n", report._repr_html_()))
+    markdown = report._repr_markdown_()
+    printed = str(report).splitlines()
+    summaries = {line.strip() for line in printed if line.startswith("  [")}
+    assert len(summaries) == 3
+    details = [line.strip() for line in printed if line.strip() not in summaries]
+    assert any(line.startswith("pattern: ") for line in details) and any(line.startswith("at (") for line in details)
+    for line in details:  # the head, the pattern, the diagnosis, the worst entries
+        assert line in page.splitlines(), line
+        assert line in markdown, line
+    for gradient in report.gradients:
+        for shown in (gradient.name, f"{gradient.max_error:.2e}", gradient.method, gradient.mode):
+            assert f"<td>{html.escape(shown)}</td>" in report._repr_html_() and f" {shown} |" in markdown
+
+
+def test_repr_is_one_short_line_with_the_verdict_and_the_worst_gradient():
+    failed = check_vjp(*bn_pair("missing mean path"), bn_inputs())
+    text = repr(failed)
+    assert "\n" not in text and len(text) < 160
+    assert text.startswith("<Report FAILED: worst x: ") and f"{failed['x'].max_error:.1e}" in text
+    assert "failed: x;" in text and "seed 0" in text
+    passed = check_vjp(*bn_pair(), bn_inputs())
+    assert repr(passed).startswith("<Report passed: worst ") and "3 gradients ok" in repr(passed)
 
 
 def test_inputs_are_never_modified():

@@ -25,10 +25,12 @@ def test_verify_proves_and_checks_all_four_activations():
 
 def test_verify_json_carries_every_figure(capsys):
     assert main(["verify", "--json", "--points", "200", "relu", "sigmoid"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    data = json.loads(out)
     assert data["passed"] is True
     assert [r["rule"] for r in data["rules"]] == ["relu", "sigmoid"]
     sigmoid = data["rules"][1]["kernels"][0]
+    assert "σ" in out and "\\u03c3" not in out  # written as UTF-8, not as \u escapes
     assert sigmoid["points"] == 200
     assert 0 <= sigmoid["max_rel_error_complex_step"] <= 1e-13
     assert 0 < sigmoid["max_rel_error_central"] <= 1e-8
@@ -55,10 +57,27 @@ def test_derive_latex(capsys):
 def test_unknown_rule_is_one_clear_message_without_traceback():
     result = run("derive", "sigmod")
     assert result.returncode == 2
-    assert "unknown rule 'sigmod'; known rules: affine, svm, sigmoid, tanh, relu, leaky_relu" in result.stderr
+    assert "unknown rule 'sigmod' (did you mean 'sigmoid'?); known rules: affine, svm, sigmoid, tanh, relu" in result.stderr
     assert "Traceback" not in result.stderr
     result = run("verify", "relu", "softmax")
-    assert result.returncode == 2 and "unknown rule 'softmax'" in result.stderr
+    assert result.returncode == 2 and "unknown rule 'softmax' (did you mean 'softmax_ce'?)" in result.stderr
+    result = run("verify", "xyzzy")  # nothing close: no guess, still every known rule
+    assert result.returncode == 2 and "unknown rule 'xyzzy'; known rules: " in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "error" in line]) == 1
+
+
+@pytest.mark.parametrize("command", ["derive", "verify"])
+def test_help_lists_every_rule_by_topic(command, capsys):
+    from mathnn.rules import RULES, TOPICS
+
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    listed = out[out.index("rules (NAME), by topic:"):].splitlines()[1:]
+    assert sorted(name.strip() for line in listed for name in line.split(":", 1)[1].split(",")) == sorted(RULES)
+    assert [line.split(":")[0].strip() for line in listed] == [
+        topic for topic, module in TOPICS.items() if module.RULES]
 
 
 def test_bad_points_and_no_command():
@@ -88,3 +107,14 @@ def test_tour_runs_verify_over_everything():
     assert "(γ·λ₁)^(T−t)" in out and "sigmoid" in out
     assert "your dx matches the gradient without the path x → μ → x̂" in out
     assert "7. The documentation" not in out
+
+
+def test_verify_says_what_its_points_count(capsys):
+    assert main(["verify", "--points", "200", "sigmoid", "relu", "softmax_ce"]) == 0
+    out = capsys.readouterr().out
+    assert "an element-wise kernel at 200 random points (and beside each kink)" in out
+    assert "'points checked' counts every input entry compared" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["sigmoid"], ["relu"], ["softmax_ce"])}
+    assert rows["sigmoid"][5] == "200"  # 200 random points, no kink
+    assert int(rows["relu"][5]) > 200  # and the points beside its kink
+    assert rows["softmax_ce"][5] != "200"  # random batches: the entries of their scores

@@ -231,3 +231,20 @@ def test_sequence_kernels_the_experiments_call_agree_with_the_tanh_rnn_layer():
     assert np.allclose(h, expected_h, rtol=0, atol=1e-14) and np.allclose(np.tanh(a), h, rtol=0, atol=1e-15)
     for got, expected in zip(rnn_sequence_backward(dh, x, h0, h, a, Wx, Wh), rnn_backward(dh, cache)):
         assert got.shape == expected.shape and np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_plot_without_matplotlib_stops_before_any_experiment(monkeypatch, capsys, tmp_path):
+    import mathnn.experiments.cli as vanishing
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets when it is not installed
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the experiments ran although the figures cannot be drawn")
+
+    monkeypatch.setattr(vanishing, "run_experiments", must_not_run)
+    assert cli("--plot", str(tmp_path)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("mathnn vanishing: error: --plot needs matplotlib; "
+                            "install it with: pip install 'mathnn[plot]'\n")
+    assert list(tmp_path.iterdir()) == []

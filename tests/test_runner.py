@@ -573,3 +573,14 @@ def test_the_worker_runs_as_a_module_entry_point():
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["passed"] is True
+
+
+def test_json_and_gradescope_output_keep_greek_letters_readable(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    main([str(example_path("bn_missing_mean_path")), "--function", "batchnorm", "--seed", "0", "--json",
+          "--gradescope", str(results)])
+    out = capsys.readouterr().out
+    assert "x → μ → x̂" in out and "\\u03bc" not in out  # UTF-8, not \u escapes
+    assert json.loads(out)["passed"] is False
+    written = results.read_text(encoding="utf-8")
+    assert "x → μ → x̂" in written and "\\u03bc" not in written

@@ -7,10 +7,17 @@ fixed seed, so a change in the code shows up on the page.
 
 The vanishing-gradient figures are drawn once per build (``mathnn.experiments.plot_results``) and
 added to the site under ``images/vanishing/``.
+
+Each experiment's Markdown, and the figures, are kept in the experiment cache
+(``mathnn.experiments.cache``): a build reruns an experiment only when its function here, its seed,
+the ``mathnn`` code it ran or the NumPy/Python versions changed, so the page shows exactly what a
+run would. ``MATHNN_NO_EXPERIMENT_CACHE=1 mkdocs build`` reruns them all.
 """
 
 from __future__ import annotations
 
+import base64
+import inspect
 import logging
 import re
 import tempfile
@@ -31,6 +38,9 @@ SEED = 0
 
 _cache: dict[str, object] = {}
 
+#: The examples whose check in the current experiment did not run through (see ``_cached``).
+_unsettled: set[str] = set()
+
 
 def _fenced(text: str) -> str:
     return "```text\n" + text.rstrip() + "\n```"
@@ -41,7 +51,8 @@ def _vanishing() -> dict:
     if "vanishing" not in _cache:
         from mathnn.experiments import run_experiments
 
-        _cache["vanishing"] = run_experiments(seed=SEED)
+        log.info("experiments: running the vanishing-gradient experiments (not in the experiment cache)")
+        _cache["vanishing"] = run_experiments(seed=SEED, show_progress=True)
     return _cache["vanishing"]
 
 
@@ -196,7 +207,10 @@ def _check_example(example: str, function: str) -> str:
     path = example_path(example)
     # The report names the file it checked; on the page, by its name alone. A fixed seed keeps the
     # page the same from build to build (a grader's run draws a secret one).
-    text = format_text(check_file(path, [function], seed=0)).replace(str(path), path.name)
+    summary = check_file(path, [function], seed=0)
+    if summary["error"] or any(result.get("error") for result in summary["functions"]):
+        _unsettled.add(example)
+    text = format_text(summary).replace(str(path), path.name)
     return "Run while this page was built:\n\n" + _fenced(f"$ mathnn check {path.name} --seed 0\n" + text)
 
 
@@ -241,18 +255,61 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {
 }
 
 
+# -- the cache -------------------------------------------------------------------------------------
+
+
+def _code(function: Callable) -> str:
+    """The source here that shapes ``function``'s result: its own, the helpers' and the constants."""
+    helpers = [value for name, value in globals().items()
+               if name.startswith("_") and inspect.isfunction(value) and value.__module__ == __name__]
+    return "\n".join([f"SEED = {SEED!r}; FIGURES = {FIGURES!r}", *map(inspect.getsource, [function, *helpers])])
+
+
+def _cached(name: str, compute: Callable[[], object], **parameters: object) -> object:
+    """``compute()`` through the experiment cache, saying on the log when it has to run.
+
+    A homework check that was not carried through (a sandbox that timed out or crashed on a busy
+    machine) is shown but not stored: the next build checks again.
+    """
+    from mathnn.experiments.cache import STATS, cached
+
+    misses = STATS.misses
+    start = time.perf_counter()
+    _unsettled.clear()
+    result = cached(f"docs-{name}", {"seed": SEED, **parameters}, compute, code=_code(compute),
+                    keep=lambda _: not _unsettled)
+    if STATS.misses > misses:
+        log.info("experiments: %s run in %.1f s", name, time.perf_counter() - start)
+    return result
+
+
+def _draw_figures() -> dict[str, str]:
+    """The vanishing-gradient figures, by file name, base64-encoded (the cache stores JSON)."""
+    from mathnn.experiments import plot_results
+    from mathnn.progress import working
+
+    results = _vanishing()
+    with tempfile.TemporaryDirectory() as directory, working("experiments: drawing the vanishing-gradient figures"):
+        return {Path(path).name: base64.b64encode(Path(path).read_bytes()).decode("ascii")
+                for path in plot_results(results, directory)}
+
+
 # -- MkDocs events ---------------------------------------------------------------------------------
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Draw the vanishing-gradient figures and add them to the site."""
-    from mathnn.experiments import plot_results
+    """Draw the vanishing-gradient figures (or read them from the cache) and add them to the site."""
+    import matplotlib
 
+    from mathnn.experiments.cache import STATS
+
+    STATS.reset()
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as directory:
-        for path in plot_results(_vanishing(), directory):
-            files.append(File.generated(config, f"{FIGURES}/{path.name}", content=Path(path).read_bytes()))
-    log.info("experiments: vanishing-gradient experiments and figures in %.1f s", time.perf_counter() - start)
+    figures = _cached("vanishing-figures", _draw_figures, matplotlib=matplotlib.__version__)
+    assert isinstance(figures, dict)
+    for name, content in figures.items():
+        files.append(File.generated(config, f"{FIGURES}/{name}", content=base64.b64decode(content)))
+    log.info("experiments: vanishing-gradient figures in %.1f s", time.perf_counter() - start)
     return files
 
 
@@ -263,6 +320,15 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
             log.warning("experiments: %s asks for an unknown experiment %r (known: %s)",
                         page.file.src_uri, name, ", ".join(EXPERIMENTS))
             return match.group(0)
-        return EXPERIMENTS[name]()
+        result = _cached(name, EXPERIMENTS[name])
+        assert isinstance(result, str)
+        return result
 
     return MARKER.sub(run, markdown)
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    from mathnn.experiments.cache import BYPASS_VARIABLE, STATS
+
+    log.info("experiments: %d results from the experiment cache, %d run (%s=1 reruns them all)",
+             STATS.hits, STATS.misses, BYPASS_VARIABLE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,13 +50,49 @@ def _read_text(parser: argparse.ArgumentParser, path: str | None) -> tuple[str, 
 
 
 def _resolve(parser: argparse.ArgumentParser, names: Sequence[str]) -> list[Any]:
-    """The rules called ``names`` (all rules when empty); an unknown name is a usage error listing the known ones."""
+    """The rules called ``names`` (all rules when empty).
+
+    An unknown name is a one-line usage error (exit 2) with the closest known name, when one is
+    close, and the list of known rules.
+    """
     from ..rules import RULES
 
     unknown = [name for name in names if name not in RULES]
     if unknown:
-        parser.error(f"unknown rule {', '.join(map(repr, unknown))}; known rules: {', '.join(RULES)}")
+        guesses = [f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, RULES, n=1))
+                   else repr(name) for name in unknown]
+        parser.error(f"unknown rule {', '.join(guesses)}; known rules: {', '.join(RULES)}")
     return [RULES[name] for name in (names or RULES)]
+
+
+def rules_by_topic() -> str:
+    """Every rule of ``mathnn.rules.RULES``, one line per topic: ``  topic: name, name``."""
+    from ..rules import RULES, topic_of
+
+    topics: dict[str, list[str]] = {}
+    for name, rule in RULES.items():
+        topics.setdefault(topic_of(rule), []).append(name)
+    width = max(map(len, topics))
+    return "\n".join(f"  {topic + ':':<{width + 1}} {', '.join(names)}" for topic, names in topics.items())
+
+
+class RulesHelp(argparse.Action):
+    """``-h/--help`` that lists every rule after the options.
+
+    The list is read from ``mathnn.rules`` (which imports SymPy) only when help is asked for, so
+    building the parser stays cheap.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = "show this help message and exit") -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        parser.epilog = f"rules (NAME), by topic:\n{rules_by_topic()}"
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.print_help()
+        parser.exit()
 
 
 def add_no_cache(parser: argparse.ArgumentParser) -> None:

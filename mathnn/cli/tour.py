@@ -88,10 +88,16 @@ def _tour_docs() -> None:
     if not config.exists() or importlib.util.find_spec("mkdocs") is None or not katex.exists():
         print("   build it from a source checkout with:  python3 dev.py docs")
         return
+    from ..progress import working
+
     site = root / "site"
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
-                             "-d", str(site)], capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    # --quiet keeps the tour's output short, so say on stderr that the build (a minute when the
+    # experiment and proof caches are cold) is under way.
+    with working("building the site with mkdocs", delay=1.0):
+        result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
+                                 "-d", str(site)], capture_output=True, text=True,
+                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     if result.returncode != 0:
         print("   the docs did not build:\n" + "\n".join("   " + line for line in result.stderr.splitlines()[-10:]))
         return

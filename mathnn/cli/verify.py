@@ -6,24 +6,30 @@ import argparse
 import json
 from typing import Any
 
-from ..progress import progress
+from ..progress import working
 from ..tables import format_table
-from .common import _resolve, add_no_cache
+from .common import RulesHelp, _resolve, add_no_cache
 
 
 def verify_table(rules: list[Any], points: int, seed: int, as_json: bool, cache: bool = True) -> int:
     """Verify ``rules`` and print a table (or JSON) of the results; 0 when every rule passed, else 1."""
     from ..verify import CENTRAL_TOL, COMPLEX_TOL, verify
 
-    headers = ("rule", "proof", "claims", "max err complex step", "max err central", "points", "result")
+    headers = ("rule", "proof", "claims", "max err complex step", "max err central", "points checked", "result")
     reports = []
     if not as_json:
-        print(f"proving each rule with SymPy and checking its kernels at {points} random points per kernel")
+        print("proving each rule with SymPy and gradient-checking its kernels:\n"
+              f"  an element-wise kernel at {points} random points (and beside each kink) per parameter setting,\n"
+              "  the others on up to 3 random batches of each shape;\n"
+              "  'points checked' counts every input entry compared, over all of a rule's kernels")
         print(f"pass marks: complex step ≤ {COMPLEX_TOL:g}, central differences ≤ {CENTRAL_TOL:g} (relative)\n")
-    for rule in progress(rules, len(rules), "verifying", enabled=not as_json):
-        reports.append(verify(rule, points=points, seed=seed, cache=cache))
+    # One line per rule on stderr (a redrawn one on a terminal): a rule that must be proven takes seconds.
+    for index, rule in enumerate(rules, 1):
+        with working(f"verifying {index}/{len(rules)}: {rule.name}"):
+            reports.append(verify(rule, points=points, seed=seed, cache=cache))
     if as_json:
-        print(json.dumps({"passed": all(r.passed for r in reports), "rules": [r.to_dict() for r in reports]}, indent=2))
+        print(json.dumps({"passed": all(r.passed for r in reports), "rules": [r.to_dict() for r in reports]},
+                         indent=2, ensure_ascii=False))
     else:
         rows = [
             (
@@ -58,9 +64,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``verify`` to the ``mathnn`` command's subparsers."""
-    verify = subparsers.add_parser("verify", help="prove rules and gradient-check their kernels")
+    verify = subparsers.add_parser("verify", help="prove rules and gradient-check their kernels", add_help=False)
+    verify.add_argument("-h", "--help", action=RulesHelp)
     verify.add_argument("names", nargs="*", metavar="NAME", help="rules to verify (default: all)")
-    verify.add_argument("--points", type=int, default=2000, help="random points per kernel (default 2000)")
+    verify.add_argument("--points", type=int, default=2000, help="random points per element-wise kernel and parameter setting; "
+                        "batch, sequence and layer kernels are checked on up to 3 random batches per shape, "
+                        "one per 500 points, at least 1 (default 2000)")
     verify.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     verify.add_argument("--json", action="store_true", help="print the results as JSON")
     add_no_cache(verify)

@@ -24,6 +24,15 @@ Vanishing gradients, measured. Four experiments:
 """
 
 
+def _has_matplotlib() -> bool:
+    """Whether matplotlib can be imported (``--plot`` draws with it; it is the optional ``plot`` extra)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``vanishing`` subcommand on an argparse subparsers object.
 
@@ -73,12 +82,17 @@ def run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser | None = N
     Returns
     -------
     int
-        0 on success, 2 for bad input (one message on stderr).
+        0 on success, 2 for bad input or ``--plot`` without matplotlib (one message on stderr).
     """
     experiments = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
+    if args.plot is not None and not _has_matplotlib():  # before the experiments, not after a minute of them
+        print("mathnn vanishing: error: --plot needs matplotlib; install it with: pip install 'mathnn[plot]'",
+              file=sys.stderr)
+        return 2
     try:
+        # Progress goes to stderr, so it is shown with --json too: stdout holds only the JSON.
         results = run_experiments(
-            experiments, args.activation, args.hidden, args.steps, args.seed, show_progress=not args.json
+            experiments, args.activation, args.hidden, args.steps, args.seed, show_progress=True
         )
         plots = [] if args.plot is None else plot_results(results, args.plot)
     except InputError as error:

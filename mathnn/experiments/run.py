@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InputError
+from ..progress import note, working
 from ..validate import describe
 from .common import activation_names, as_integer, as_seed
 from .depth import depth_experiment
@@ -39,6 +40,8 @@ def run_experiments(
         Sequence length T of the time experiment; default 50.
     seed : int, default 0
     show_progress : bool, default False
+        Say on stderr which experiment starts, and show each one's progress (a bar on a terminal,
+        a line every few seconds elsewhere); stdout is never written to.
 
     Returns
     -------
@@ -57,15 +60,25 @@ def run_experiments(
     hidden_override: dict[str, Any] = {} if hidden is None else {"hidden": as_integer(hidden, "hidden", "hidden units or width", 1)}
     width_override: dict[str, Any] = {} if hidden is None else {"width": hidden_override["hidden"]}
     results: dict[str, Any] = {}
+
+    def start(name: str) -> None:
+        note(f"vanishing: {name} experiment ({chosen.index(name) + 1}/{len(chosen)})", show_progress)
+
     if "time" in chosen:
+        start("time")
         steps_override: dict[str, Any] = {} if steps is None else {"steps": steps}
-        results["time"] = time_experiment(names, seed=seed, **hidden_override, **steps_override)
+        with working("time: Jacobian products", enabled=show_progress, delay=1.0):
+            results["time"] = time_experiment(names, seed=seed, **hidden_override, **steps_override)
     if "depth" in chosen:
+        start("depth")
         results["depth"] = depth_experiment(names, seed=seed, show_progress=show_progress, **width_override)
     if "recall" in chosen:
+        start("recall")
         results["recall"] = recall_experiment(names, seed=seed, show_progress=show_progress, **hidden_override)
     if "shift" in chosen:
-        results["shift"] = [
-            shift_experiment(name, seed=seed, show_progress=show_progress, **width_override) for name in names
-        ]
+        start("shift")
+        results["shift"] = []
+        for index, name in enumerate(names, 1):
+            note(f"shift: {name} ({index}/{len(names)})", show_progress)
+            results["shift"].append(shift_experiment(name, seed=seed, show_progress=show_progress, **width_override))
     return results

@@ -220,7 +220,7 @@ def shift_experiment(
     variants = [(False, False), (True, False), (True, True)]
     runs = []
     jobs = [(normalized, noisy, step) for normalized, noisy in variants for step in range(steps + 1)]
-    bar = iter(progress(jobs, len(jobs), "shift", enabled=show_progress))
+    bar = iter(progress(jobs, len(jobs), f"shift ({activation})", enabled=show_progress))
     for normalized, noisy in variants:
         stack = init_stack(activation, normalized, depth, width, seed=seed)
         noise_rng = np.random.default_rng([seed, 5])

@@ -218,7 +218,7 @@ def write_results(path: str | os.PathLike, document: Result) -> None:
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+            stream.write(json.dumps(_finite(document), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
     summary = check_file(args.student, args.function, timeout=args.timeout, memory_mb=args.memory, seed=args.seed,
                          require=assignment.names if assignment else (), strict=args.strict)
     if args.json:
-        print(json.dumps(to_json(summary), indent=2, allow_nan=False))
+        print(json.dumps(to_json(summary), indent=2, allow_nan=False, ensure_ascii=False))
     elif summary["error"]:
         print(format_text(summary), file=sys.stderr)
     else:
