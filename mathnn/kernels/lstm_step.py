@@ -33,7 +33,7 @@ def lstm_step_forward_kernel(
 
     Returns
     -------
-    out : ndarray
+    hc : ndarray
     x : ndarray
     prev_h : ndarray
     prev_c : ndarray
@@ -62,8 +62,8 @@ def lstm_step_forward_kernel(
     # h_t = o ⊙ tanh(c_t)
     next_h = o*tanh_c
     # the two outputs side by side, [h_t | c_t]
-    out = np.concatenate([next_h, next_c], axis=-1)
-    return out, x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c
+    hc = np.concatenate([next_h, next_c], axis=-1)
+    return hc, x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c
 
 
 def lstm_step_backward_kernel(
@@ -359,7 +359,7 @@ SPEC = {'rule': 'lstm_step',
  'param_dict': None,
  'settings': {},
  'cache': ['x', 'prev_h', 'prev_c', 'Wx', 'Wh', 'i', 'f', 'o', 'g', 'tanh_c'],
- 'output': 'out',
+ 'output': 'hc',
  'outputs': ['next_h', 'next_c'],
  'forward_kernel': 'lstm_step_forward_kernel',
  'backward_kernel': 'lstm_step_backward_kernel',

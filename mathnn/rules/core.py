@@ -8,6 +8,8 @@ statements into the expressions it returns, which is how every proof reads a ker
 
 from __future__ import annotations
 
+import re
+
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +17,16 @@ from typing import Any
 
 import sympy as sp
 
+
+
+def latex_text(words: str) -> str:
+    """``\\text{words}`` with the characters LaTeX's text mode reserves escaped (a mistake's ``dprev_c``)."""
+    return r"\text{" + re.sub(r"([_&%#$])", r"\\\1", words) + "}"
+
+
+def _raised_to(shown: str, exp: object) -> str:
+    """An operation's LaTeX, raised to a power when SymPy's printer asks for one (``Step(x)**2``)."""
+    return shown if exp is None else rf"\left({shown}\right)^{{{exp}}}"
 
 
 class BatchSum(sp.Function):
@@ -26,8 +38,8 @@ class BatchSum(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return rf"\sum_{{i}} {printer.parenthesize(self.args[0], 50)}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(rf"\sum_{{i}} {printer.parenthesize(self.args[0], 50)}", exp)
 
 
 class RowSum(sp.Function):
@@ -35,8 +47,8 @@ class RowSum(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return rf"\sum_{{k}} {printer.parenthesize(self.args[0], 50)}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(rf"\sum_{{k}} {printer.parenthesize(self.args[0], 50)}", exp)
 
 
 class RowMax(sp.Function):
@@ -47,8 +59,8 @@ class RowMax(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return rf"\max_{{k}} {printer.parenthesize(self.args[0], 50)}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(rf"\max_{{k}} {printer.parenthesize(self.args[0], 50)}", exp)
 
 
 class TotalSum(sp.Function):
@@ -56,8 +68,8 @@ class TotalSum(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return rf"\sum {printer.parenthesize(self.args[0], 50)}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(rf"\sum {printer.parenthesize(self.args[0], 50)}", exp)
 
 
 class Dot(sp.Function):
@@ -65,9 +77,9 @@ class Dot(sp.Function):
 
     nargs = 2
 
-    def _latex(self, printer) -> str:
+    def _latex(self, printer, exp=None) -> str:
         left, right = (printer.parenthesize(arg, 50) for arg in self.args)
-        return rf"{left} \, {right}"
+        return _raised_to(rf"{left} \, {right}", exp)
 
 
 class Transposed(sp.Function):
@@ -75,8 +87,8 @@ class Transposed(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}", exp)
 
 
 class Step(sp.Function):
@@ -84,8 +96,8 @@ class Step(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return f"{{{printer._print(self.args[0])}}}_{{t}}"
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(f"{{{printer._print(self.args[0])}}}_{{t}}", exp)
 
 
 class Rows(sp.Function):
@@ -96,8 +108,8 @@ class Rows(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return printer._print(self.args[0])
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(printer._print(self.args[0]), exp)
 
 
 class BatchMajor(sp.Function):
@@ -105,8 +117,8 @@ class BatchMajor(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return printer._print(self.args[0])
+    def _latex(self, printer, exp=None) -> str:
+        return _raised_to(printer._print(self.args[0]), exp)
 
 
 class Named(sp.Symbol):
@@ -120,7 +132,9 @@ class Named(sp.Symbol):
 
     def __new__(cls, name: str, latex: str, shown: str | None = None, **assumptions: bool) -> "Named":
         symbol = super().__new__(cls, name, **assumptions)
-        cls._notation[name] = (latex, shown or name)
+        notation = (latex, shown or name)
+        if cls._notation.setdefault(name, notation) != notation:  # one code name reads one way everywhere
+            raise ValueError(f"Named {name!r}: already written {cls._notation[name]}, now {notation}")
         return symbol
 
     def __getnewargs_ex__(self) -> tuple[tuple, dict]:

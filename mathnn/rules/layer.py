@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .core import BatchSum, Claim, Equation, Node, Proof, RowSum, Section, Statement, compose, proof_section
+from .core import BatchSum, Claim, Equation, Node, Proof, RowSum, Section, Statement, compose, latex_text, proof_section
 from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
 from .layer_kernels import LayerKernels
@@ -292,7 +292,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
         right = self.expand(self.indexed(self.output))
         claims += [timed_claim(
             f"the forward mistake '{mistake.name}' gives a different output",
-            f"\\text{{{mistake.name}}} \\neq {sp.latex(self.output)}",
+            f"{latex_text(mistake.name)} \\neq {sp.latex(self.output)}",
             lambda mistake=mistake: witness_of_difference(self.forward_mistake_output(mistake), right, self.size),
         ) for mistake in self.forward_mistakes]
         claims += self._tuned_claims()
@@ -337,7 +337,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
             claims.append(timed_claim(
                 f"the tuned kernel {kernel.name} computes {name} as the {'graph' if kernel is forward else 'closed form'} "
                 f"does, for symbolic {self.size}",
-                rf"\text{{{kernel.name}}}: {sp.latex(sp.Symbol(name))}",
+                rf"{latex_text(kernel.name)}: {sp.latex(sp.Symbol(name))}",
                 lambda a=tuned_value, b=target: decide_zero(self.expand(a - b)),
             ))
         return claims
@@ -353,7 +353,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
         right = self.expand(self.indexed(kernel_values[mistake.wrt]))
         return timed_claim(
             f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
-            f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+            f"{latex_text(mistake.name)} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
             lambda: witness_of_difference(wrong, right, self.size),
         )
 
@@ -383,7 +383,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
             for wrt in self.differentiated
         )
         mistakes = tuple(
-            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), shown(self.compact(self.mistake_gradient(mistake)))),
+            Equation(((mistake.name, latex_text(mistake.name)), shown(self.compact(self.mistake_gradient(mistake)))),
                      mistake.sentence)
             for mistake in self.mistakes
         )

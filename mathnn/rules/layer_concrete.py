@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..sizes import size_of
 from .arrays import evaluate, symbol_matrix
-from .core import Claim, Equation, Kernel, Node, Proof, Section, compose, proof_section
+from .core import Claim, Equation, Kernel, Node, Proof, Section, compose, latex_text, proof_section
 from .decide import matrices_equal
 from .layer_parts import Draw, Mistake, shown, timed_claim
 from .textprint import text
@@ -109,7 +109,7 @@ class ConcreteLayer:
         for mistake in self.mistakes:
             claims.append(timed_claim(
                 f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
-                f"\\text{{{mistake.name}}} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
+                f"{latex_text(mistake.name)} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
                 lambda mistake=mistake: self._differs_somewhere(mistake, evaluated),
             ))
         return Proof(self.name, claims, time.perf_counter() - start)
@@ -152,7 +152,7 @@ class ConcreteLayer:
             for wrt in self.differentiated
         )
         mistakes = tuple(
-            Equation(((mistake.name, rf"\text{{{mistake.name}}}"), shown(self.mistake_array(mistake))),
+            Equation(((mistake.name, latex_text(mistake.name)), shown(self.mistake_array(mistake))),
                      mistake.sentence)
             for mistake in self.diagnosable
         )

@@ -22,7 +22,7 @@ x, prev_h, prev_c = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ�
 a = Named("a", "a", "a")
 i, f, o, g = (Named(name, name, name) for name in "ifog")
 next_c, next_h = Named("next_c", "c_t", "cₜ"), Named("next_h", "h_t", "hₜ")
-out = Named("out", r"\left[h_t \mid c_t\right]", "[hₜ | cₜ]")
+hc = Named("hc", r"\left[h_t \mid c_t\right]", "[hₜ | cₜ]")
 dout = sp.Symbol("dout")
 #: the two upstream gradients, the halves of dout
 dnext_h, dnext_c = Named("dnext_h", r"\delta h_t", "dhₜ"), Named("dnext_c", r"\delta c_t", "dcₜ")
@@ -60,7 +60,7 @@ lstm_step = LayerRule(
         Node(next_c, f * prev_c + i * g, "next_c", "c_t = f ⊙ c_{t−1} + i ⊙ g"),
         Node(tanh_c, sp.tanh(next_c), "tanh_c", "tanh(c_t)"),
         Node(next_h, o * tanh_c, "next_h", "h_t = o ⊙ tanh(c_t)"),
-        Node(out, Concat(next_h, next_c), "out", "the two outputs side by side, [h_t | c_t]"),
+        Node(hc, Concat(next_h, next_c), "hc", "the two outputs side by side, [h_t | c_t]"),
     ),
     differentiated=(x, prev_h, prev_c, Wx, Wh, b),
     closed_forms={

@@ -33,7 +33,7 @@ from typing import Any
 import sympy as sp
 
 from .arrays import evaluate, gradient, run, symbol_matrix
-from .core import Claim, Kernel, Kink, Proof, Section, kernel_section, proof_section
+from .core import Claim, Kernel, Kink, Proof, Section, kernel_section, latex_text, proof_section
 from .decide import decide_zero, matrices_equal
 from .layer import LayerRule
 from .layer_parts import timed_claim
@@ -203,7 +203,7 @@ class Recurrence(RecurrenceKernels):
         for slip, slip_kernel in zip(self.slips, slips):
             claims.append(timed_claim(
                 f"the slip '{slip.name}' gives a different {', '.join(slip.gradients)}",
-                rf"\text{{{slip.name}}} \neq \frac{{\partial L}}{{\partial {slip.gradients[0][1:]}}}",
+                latex_text(slip.name) + rf" \neq \frac{{\partial L}}{{\partial {slip.gradients[0][1:]}}}",
                 lambda slip=slip, slip_kernel=slip_kernel: self._refuted(slip, slip_kernel, cases)))
         return Proof(self.name, claims, time.perf_counter() - start)
 
