@@ -44,7 +44,7 @@ class Layer:
 
     @property
     def name(self) -> str:
-        return str(self.spec["forward"]).removesuffix("_forward")
+        return str(self.spec["forward"]).removesuffix(self.spec.get("suffix", "")).removesuffix("_forward")
 
     def kernel(self, name: str) -> Callable[..., Any]:
         return getattr(self.module, name)
@@ -229,7 +229,9 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         values = {name: _array(bound[name], name, spec["shapes"][name], sizes, owner) for name in arrays}
         dtype = np.result_type(*values.values())
         values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
-        settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
+        settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] and not spec.get("validate") else {}
+        if spec.get("validate"):  # settings the generic check cannot judge (a conv_param's integers and tiling)
+            settings = _validator(spec["validate"])(values, bound.get(spec["param_dict"]))
         out, *cached = forward_kernel(*values.values(), **settings)
         kept = dict(zip(spec["cache"], backward_arguments(spec, out, cached)))
         if reshaped is not None:  # the rows back to their leading axes
@@ -258,6 +260,12 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
     for alias in spec["aliases"]:
         functions[alias] = backward
     return functions
+
+
+def _validator(name: str) -> Callable[..., dict[str, Any]]:
+    """The function a spec's ``validate`` names, ``"module:function"``."""
+    module, function = name.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _bind(function: str, names: list[str], args: tuple, kwargs: dict, optional: set) -> dict[str, object]:

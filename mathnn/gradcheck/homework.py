@@ -127,10 +127,13 @@ class Pair:
     lecture_order: int = 1000
     forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
     kind: str = "layer"
+    forward_function: str | None = None
 
     @property
     def forward(self) -> str:
         """The forward function's name (a loss pair's one function: its name)."""
+        if self.forward_function is not None:  # CS231n's conv_forward_naive
+            return self.forward_function
         return self.name if self.kind == "loss" else f"{self.layer or self.name}_forward"
 
     @property
@@ -211,7 +214,9 @@ def _layer_pairs() -> list[Pair]:
 
         extra = {"lecture_order": spec["lecture_order"],
                  "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None}
-        pairs.append(Pair(layer.name, *fields, **extra))
+        suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
+        pairs.append(Pair(layer.name, *fields, **extra, forward_function=spec["forward"] if suffixed else None,
+                          backward_function=spec["backward"] if suffixed else None))
         for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
             suffix = alias.removeprefix(f"{layer.name}_backward_")
             pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias, **extra))

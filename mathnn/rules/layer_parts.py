@@ -74,7 +74,10 @@ class CS231n:
     backward, by node or input name; ``gradients`` are the returned names, in order. ``fixed`` are
     settings a check passes as they are (``{"mode": "train"}``); ``wrapper`` names the module whose
     hand-kept functions wrap the kernels (batch norm's modes and running averages), in which case no
-    function is built from the declaration.
+    function is built from the declaration. ``suffix`` ends both names (CS231n's ``conv_forward_naive``);
+    ``validate`` names a numpy function ``"module:function"`` that the public forward calls with the
+    arrays and the settings dictionary instead of the generic check of the settings, returning the
+    settings for the kernel (a conv_param's integers, and sizes its windows tile).
     """
 
     name: str
@@ -87,6 +90,8 @@ class CS231n:
     aliases: tuple[str, ...] = ()
     fixed: Mapping[str, object] = field(default_factory=dict)
     wrapper: str | None = None
+    suffix: str = ""
+    validate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ def magnitude_of(expr: sp.Expr) -> sp.Expr:
         return expr.func(magnitude_of(expr.args[0]))
     if isinstance(expr, Dot):  # a matrix product sums products: |a| @ |b| bounds each of its terms
         return Dot(*(magnitude_of(arg) for arg in expr.args))
+    if getattr(expr, "moves_entries", False):  # only moves and adds its first argument's entries (windows)
+        return expr.func(magnitude_of(expr.args[0]), *expr.args[1:])
     return sp.Abs(expr)
 
 
