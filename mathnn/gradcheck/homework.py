@@ -460,6 +460,8 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     diagnose = pair.diagnosis() if pair.diagnosis else None
     indices = {name: value for name, value in fixed.items()  # the embedding's word indices x
                if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
+    # the settings (conv_param's stride and pad): the diagnosis's kernels compute with them
+    indices.update({name: value for name, value in fixed.items() if isinstance(value, Mapping)})
     report = check_gradients(
         lambda **inputs: along(inputs, next(iter(inputs)), [inputs[next(iter(inputs))]])[0],
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},
