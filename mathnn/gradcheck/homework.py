@@ -458,8 +458,8 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     along = student.along(fixed)
     names = dict(zip(pair.differentiated, pair.gradients))
     diagnose = pair.diagnosis() if pair.diagnosis else None
-    indices = {name: value for name, value in fixed.items()  # the embedding's word indices x
-               if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
+    indices: dict[str, Any] = {name: value for name, value in fixed.items()  # the embedding's word indices x
+                               if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
     # the settings (conv_param's stride and pad): the diagnosis's kernels compute with them
     indices.update({name: value for name, value in fixed.items() if isinstance(value, Mapping)})
     report = check_gradients(
