@@ -80,7 +80,8 @@ conv = LayerRule(
         "share is cropped away. The proof is at concrete sizes only, entry by entry: reverse "
         "accumulation on matrices of symbols equals the closed forms at (N, C, H, W, F, HH, WW, "
         "stride, pad) = (1, 1, 3, 3, 1, 2, 2, 1, 0), (2, 2, 3, 4, 2, 3, 2, 2, 1), "
-        "(1, 2, 3, 3, 2, 3, 3, 1, 1) and (1, 1, 5, 4, 1, 3, 2, 2, 0); other sizes are checked numerically (mathnn verify conv)."
+        "(1, 2, 3, 3, 2, 3, 3, 1, 1) and (1, 1, 5, 4, 1, 3, 2, 2, 0); other sizes are checked numerically (mathnn verify conv), and mathnn check runs a student's "
+        "conv_forward_naive / conv_backward_naive with CS231n's conv_param = {stride: 2, pad: 1}."
     ),
     size=None,
     element_arrays=(x, w, b),

@@ -80,7 +80,8 @@ class Windows(sp.Function):
         return _text_call(name, printer, self.args[0])
 
     def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{windows}}\left({printer._print(self.args[0])}\right)"
+        step = "" if self.args[10] == self.args[8] else rf"_{{\text{{step }}{printer._print(self.args[10])}}}"
+        return rf"\operatorname{{windows}}{step}\left({printer._print(self.args[0])}\right)"
 
 
 class Scatter(sp.Function):
@@ -123,7 +124,8 @@ class Scatter(sp.Function):
         return _text_call(name, printer, self.args[0])
 
     def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{scatter}}\left({printer._print(self.args[0])}\right)"
+        step = "" if self.args[10] == self.args[8] else rf"_{{\text{{step }}{printer._print(self.args[10])}}}"
+        return rf"\operatorname{{scatter}}{step}\left({printer._print(self.args[0])}\right)"
 
 
 class Images(sp.Function):
