@@ -238,7 +238,7 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
             out = from_kernel(reshape, out, reshaped, columns=out.shape[-1])
         return out, LayerCache(layer.name, kept, out.shape, reshaped)
 
-    def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
+    def backward(dout: object, cache: object) -> tuple[np.ndarray, ...] | np.ndarray:
         if not isinstance(cache, LayerCache) or cache.layer != layer.name:
             raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
         upstream = as_float_array(dout, spec["upstream"])
@@ -247,11 +247,13 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
                              f"output); received shape {upstream.shape}")
         if cache.reshaped is not None:
             upstream = to_kernel(reshape, upstream)
-        gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
+        result = backward_kernel(upstream, *(cache.values[name] for name in spec["cache"]))
+        single = len(spec["differentiated"]) == 1  # one gradient (max pooling's dx): returned alone, as CS231n does
+        gradients = [result] if single else list(result)
         if cache.reshaped is not None:
             position = spec["differentiated"].index(reshape["argument"])
             gradients[position] = from_kernel(reshape, gradients[position], cache.reshaped)
-        return tuple(gradients)
+        return gradients[0] if single else tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
     forward.__doc__ = _doc(layer, forward=True)
