@@ -195,6 +195,8 @@ def _layer_pairs() -> list[Pair]:
             ranges = layer.spec["homework_sizes"]
             sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
                      for name, size in documented.items()}
+            for name, multiple in layer.spec.get("homework_multiples", {}).items():  # sizes a stride tiles
+                sizes[name] = -(-sizes[name] // multiple) * multiple
             inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
             if layer.spec["param_dict"]:
                 inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])

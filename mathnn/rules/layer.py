@@ -106,7 +106,11 @@ class LayerRule(LayerKernels, ConcreteLayer):
     bound_sizes : dict, optional
         Sizes the array operations read (a convolution's H, W, HH, WW, stride, pad), by symbol: each
         kernel binds it from numpy source (``"x.shape[2]"``, ``"int(stride)"``), and a proof at concrete
-        sizes takes the size of that name from each of its ``proof_sizes``.
+        sizes takes the size of that name from each of its ``proof_sizes``. An empty source: a size only
+        the proof reads (where max pooling's windows have their maximum, at a fixed order of the entries).
+    homework_multiples : dict, optional
+        Sizes a homework check rounds up to a multiple of this, at its second shape (a pooling window
+        of 2 at stride 2 tiles only an even height).
     cs231n : CS231n
         The public functions.
     mistakes : tuple of Mistake
@@ -143,6 +147,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
     kinks: tuple = ()
     dout: sp.Symbol = sp.Symbol("dout")
     bound_sizes: dict[sp.Symbol, str] = field(default_factory=dict)
+    homework_multiples: dict[str, int] = field(default_factory=dict)
 
     # -- the graph -------------------------------------------------------------------------------
 

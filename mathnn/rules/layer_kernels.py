@@ -48,6 +48,7 @@ class LayerKernels:
         variants: tuple[Variant, ...]
         dout: sp.Symbol
         bound_sizes: dict[sp.Symbol, str]
+        homework_multiples: dict[str, int]
 
         @property
         def output(self) -> sp.Symbol: ...
@@ -224,7 +225,7 @@ class LayerKernels:
 
     def _binding(self, array: str) -> dict[str, str]:
         if self.size is None and self.bound_sizes:  # sizes the array operations read, from the arrays' shapes
-            return {symbol.name: source for symbol, source in self.bound_sizes.items()}
+            return {symbol.name: source for symbol, source in self.bound_sizes.items() if source}
         if self.size is None:
             return {}
         return {self.size.name: f"{array}.shape[{-1 if self.axis == 'features' else 0}]"}
@@ -324,6 +325,8 @@ class LayerKernels:
                          suffix=suffix)
         if self.cs231n.validate:
             extra["validate"] = self.cs231n.validate
+        if self.homework_multiples:
+            extra["homework_multiples"] = dict(self.homework_multiples)
         return extra
 
     def mistake_kernel_name(self, mistake: Mistake | ForwardMistake) -> str:
