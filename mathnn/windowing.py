@@ -37,15 +37,19 @@ def _settings_dict(param: str, value: object) -> Mapping[str, Any]:
     return value
 
 
-def _tiles(param: str, axis: str, size: int, window: str, extent: int, stride: int, pad: int) -> int:
-    """The number of window positions along one axis; an error when the windows do not tile it."""
-    span = size + 2 * pad - extent
+def _tiles(param: str, axis: str, size: int, window: str, extent: int, stride: int, pad: int | None) -> int:
+    """The number of window positions along one axis; an error when the windows do not tile it.
+
+    ``pad`` None: the layer has no padding (pooling), and the message does not mention it.
+    """
+    span = size + 2 * (pad or 0) - extent
+    padded, value = (f"{axis} + 2·pad", f"{size} + 2·{pad}") if pad is not None else (axis, f"{size}")
     if span < 0:
-        raise InputError(f"{param}: the window does not fit: {window} = {extent} > {axis} + 2·pad = "
-                         f"{size} + 2·{pad} = {size + 2 * pad}")
+        raise InputError(f"{param}: the window does not fit: {window} = {extent} > {padded} = "
+                         f"{value}{f' = {size + 2 * pad}' if pad is not None else ''}")
     if span % stride:
-        raise InputError(f"{param}: stride {stride} does not tile the input: {axis} + 2·pad − {window} = "
-                         f"{size} + 2·{pad} − {extent} = {span} is not a multiple of {stride}")
+        raise InputError(f"{param}: stride {stride} does not tile the input: {padded} − {window} = "
+                         f"{value} − {extent} = {span} is not a multiple of {stride}")
     return span // stride + 1
 
 
@@ -60,4 +64,14 @@ def conv_settings(arrays: Mapping[str, np.ndarray], conv_param: object) -> dict[
     return {"stride": stride, "pad": pad}
 
 
-__all__ = ["conv_settings"]
+def pool_settings(arrays: Mapping[str, np.ndarray], pool_param: object) -> dict[str, int]:
+    """``pool_param``'s pool_height, pool_width and stride (each default 2), checked against x (N, C, H, W)."""
+    given = _settings_dict("pool_param", pool_param)
+    height, width, stride = (_integer("pool_param", given, key, 2, 1) for key in ("pool_height", "pool_width", "stride"))
+    _, _, H, W = arrays["x"].shape
+    _tiles("pool_param", "H", H, "pool_height", height, stride, None)
+    _tiles("pool_param", "W", W, "pool_width", width, stride, None)
+    return {"pool_height": height, "pool_width": width, "stride": stride}
+
+
+__all__ = ["conv_settings", "pool_settings"]

@@ -69,7 +69,7 @@ class Windows(sp.Function):
 
     def _numpycode(self, printer: Any) -> str:
         x, C, H, W, HH, WW, Ho, Wo, stride, pad, step = (printer._print(a) for a in self.args)
-        padded = f"np.pad({x}, ((0, 0), (0, 0), ({pad}, {pad}), ({pad}, {pad})))"
+        padded = x if self.args[9] == 0 else f"np.pad({x}, ((0, 0), (0, 0), ({pad}, {pad}), ({pad}, {pad})))"
         view = f"np.lib.stride_tricks.sliding_window_view({padded}, ({HH}, {WW}), axis=(2, 3))"
         every = (f"[:, :, ::{stride}, ::{stride}]" if self.args[10] == self.args[8]
                  else f"[:, :, :{step}*({Ho} - 1) + 1:{step}, :{step}*({Wo} - 1) + 1:{step}]")
@@ -113,11 +113,13 @@ class Scatter(sp.Function):
     def _numpycode(self, printer: Any) -> str:
         cols, C, H, W, HH, WW, Ho, Wo, _stride, pad, step = (printer._print(a) for a in self.args)
         # band[i, a, y] = 1 where window i's row a lands on padded row y: dx_pad = Σ cols · band_y · band_x
-        band_y = f"(np.arange({H} + 2*{pad}) == {step}*np.arange({Ho})[:, None, None] + np.arange({HH})[:, None])"
-        band_x = f"(np.arange({W} + 2*{pad}) == {step}*np.arange({Wo})[:, None, None] + np.arange({WW})[:, None])"
+        unpadded = self.args[9] == 0  # no padding (pooling): nothing to add or to crop
+        height, width = (H, W) if unpadded else (f"{H} + 2*{pad}", f"{W} + 2*{pad}")
+        band_y = f"(np.arange({height}) == {step}*np.arange({Ho})[:, None, None] + np.arange({HH})[:, None])"
+        band_x = f"(np.arange({width}) == {step}*np.arange({Wo})[:, None, None] + np.arange({WW})[:, None])"
         blocks = f"{_atom(printer, self.args[0])}.reshape(-1, {Ho}, {Wo}, {C}, {HH}, {WW})"
         summed = f"np.einsum('nijcab,iay,jbx->ncyx', {blocks}, {band_y}, {band_x}, optimize=True)"
-        return f"{summed}[:, :, {pad}:{pad} + {H}, {pad}:{pad} + {W}]"
+        return summed if unpadded else f"{summed}[:, :, {pad}:{pad} + {H}, {pad}:{pad} + {W}]"
 
     def _mathnn_text(self, printer: Any) -> str:
         name = "scatter" if self.args[10] == self.args[8] else f"scatter_step{printer._print(self.args[10])}"
@@ -237,4 +239,72 @@ class Flipped(sp.Function):
         return rf"\operatorname{{flipped}}\left({printer._print(self.args[0])}\right)"
 
 
-__all__ = ["Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "Windows"]
+def _maximum_at(row: int, channel: int, window: int, order: int) -> int:
+    """Where window ``row``'s channel ``channel`` has its maximum, at the fixed order ``order`` of a proof.
+
+    The orders 0 … window − 1 of a proof put every window's maximum at every one of its positions, a
+    different one for neighbouring windows and channels.
+    """
+    return (row + channel + order) % window
+
+
+class WindowMax(sp.Function):
+    """WindowMax(cols, C, HH, WW, order): the maximum of each channel of each window, (P, C·HH·WW) → (P, C).
+
+    max has a kink wherever two entries tie, so the proof works at a fixed order of the entries: on
+    matrices the maximum is the entry at :func:`_maximum_at` (the region where that entry is the
+    largest, where max is that entry). The kernel takes the maximum itself.
+    """
+
+    nargs = 5
+
+    def on_matrices(self, cols: sp.Matrix, *sizes: Any) -> sp.Matrix:
+        C, HH, WW, order = _ints(sizes)
+        window = HH * WW
+        return sp.Matrix(cols.rows, C, lambda k, c: cols[k, c * window + _maximum_at(k, c, window, order)])
+
+    def _numpycode(self, printer: Any) -> str:
+        cols, C, HH, WW, _order = (printer._print(a) for a in self.args)
+        return f"np.max({_atom(printer, self.args[0])}.reshape(-1, {C}, {HH}*{WW}), axis=-1)"
+
+    def _mathnn_text(self, printer: Any) -> str:
+        return _text_call("window_max", printer, self.args[0])
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{max}}\left({printer._print(self.args[0])}\right)"
+
+
+class ToMaximum(sp.Function):
+    """ToMaximum(g, cols, C, HH, WW, order): g (P, C) routed to each window's maximum, (P, C·HH·WW).
+
+    The first maximum (``np.argmax``, row by row within the window) gets g; every other entry 0. On
+    matrices the maximum is where :class:`WindowMax` has it at the same fixed order.
+    """
+
+    nargs = 6
+    moves_entries = True  # linear in g, every coefficient 0 or 1
+
+    def on_matrices(self, g: sp.Matrix, cols: sp.Matrix, *sizes: Any) -> sp.Matrix:
+        C, HH, WW, order = _ints(sizes)
+        window = HH * WW
+        routed = sp.zeros(g.rows, C * window)
+        for k in range(g.rows):
+            for c in range(C):
+                routed[k, c * window + _maximum_at(k, c, window, order)] = g[k, c]
+        return routed
+
+    def _numpycode(self, printer: Any) -> str:
+        g, cols, C, HH, WW, _order = (printer._print(a) for a in self.args)
+        first = f"np.argmax(np.real({_atom(printer, self.args[1])}.reshape(-1, {C}, {HH}*{WW})), axis=-1)"
+        mask = f"(np.arange({HH}*{WW}) == {first}[..., None])"
+        return f"({_atom(printer, self.args[0])}[..., None]*{mask}).reshape(-1, {C}*{HH}*{WW})"
+
+    def _mathnn_text(self, printer: Any) -> str:
+        return f"to_max({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+    def _latex(self, printer: Any) -> str:
+        return (rf"\operatorname{{to\_max}}\left({printer._print(self.args[0])}, "
+                rf"{printer._print(self.args[1])}\right)")
+
+
+__all__ = ["Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]

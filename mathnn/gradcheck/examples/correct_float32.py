@@ -132,6 +132,37 @@ def conv_backward_naive(dout, cache):
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
 
 
+def max_pool_forward_naive(x, pool_param):
+    (x,) = _f32(x)
+    HH, WW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    H_out, W_out = 1 + (H - HH) // stride, 1 + (W - WW) // stride
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[n, c, i, j] = np.max(x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW])
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    (dout,) = _f32(dout)
+    HH, WW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    mask = window == np.max(window)  # every tied maximum: no ties at random inputs
+                    dx[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW] += mask * dout[n, c, i, j]
+    return dx
+
+
 def layernorm_forward(x, gamma, beta, ln_param):
     x, gamma, beta = _f32(x, gamma, beta)
     eps = np.float32(ln_param.get("eps", 1e-5))
