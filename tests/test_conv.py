@@ -181,7 +181,8 @@ def test_the_checker_passes_a_correct_loop_implementation(module):
     result = check_pair(module, "conv")
     assert result["passed"], result["diagnosis"]
     # CS231n's stride 2, pad 1 at two shapes, the second with a non-square kernel
-    assert [p["shapes"]["w"] for p in result["points"]][:2] == [[2, 3, 3, 3], [6, 6, 4, 2]]
+    assert [p["shapes"]["w"][2:] for p in result["points"]][:2] == [[3, 3], [4, 2]]
+    assert [p["shapes"]["x"][2:] for p in result["points"]][:2] == [[5, 5], [6, 6]]
 
 
 def _student(*changes: tuple[str, str]) -> types.ModuleType:
@@ -213,7 +214,7 @@ def test_the_checker_names_each_mistake(mistake, changes):
 def test_the_checker_fails_a_dx_left_padded():
     result = check_pair(_student(("dx = dx_pad[:, :, pad:pad + H, pad:pad + W]", "dx = dx_pad")), "conv")
     assert not result["passed"]
-    assert "returned dx of shape (2, 3, 7, 9); expected (2, 3, 5, 7), the shape of x" in result["diagnosis"]
+    assert "returned dx of shape (2, 3, 7, 7); expected (2, 3, 5, 5), the shape of x" in result["diagnosis"]
 
 
 def test_the_checker_fails_a_forward_without_the_bias():

@@ -100,11 +100,11 @@ conv = LayerRule(
     # the first is the homework's documented size (stride 2, pad 1: CS231n's conv_param); its second
     # shape is drawn from homework_sizes, chosen so that every draw tiles at that stride and pad
     check_sizes=(
-        {"N": 2, "C": 3, "H": 5, "W": 7, "F": 2, "HH": 3, "WW": 3, "stride": 2, "pad": 1},
+        {"N": 2, "C": 3, "H": 5, "W": 5, "F": 2, "HH": 3, "WW": 3, "stride": 2, "pad": 1},
         {"N": 2, "C": 2, "H": 4, "W": 5, "F": 3, "HH": 3, "WW": 2, "stride": 1, "pad": 1},
         {"N": 1, "C": 1, "H": 6, "W": 6, "F": 1, "HH": 2, "WW": 2, "stride": 2, "pad": 0},
     ),
-    homework_sizes={"H": (5, 6), "W": (7, 8), "HH": (3, 4), "WW": (2, 3)},
+    homework_sizes={"H": (5, 6), "W": (5, 6), "HH": (3, 4), "WW": (2, 3)},
     proof_sizes=PROOF_SIZES,
     bound_sizes=BOUND,
     cs231n=CS231n(
