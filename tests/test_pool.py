@@ -32,7 +32,7 @@ def test_max_pool_is_proven_at_every_order_of_the_entries(proof):
     assert {c.statement.split("order=")[1][0] for c in gradients if "HH=2, WW=2, s=2" in c.statement} == set("0123")
     (refuted,) = [c for c in proof.claims if "mistake" in c.statement]
     assert refuted.holds
-    assert "fixed orders of the entries" in max_pool.note and "first maximum" in max_pool.note
+    assert "concrete sizes and fixed orders of the entries" in max_pool.note and "first maximum" in max_pool.note
 
 
 def test_routing_to_another_entry_fails_the_proof_at_every_size():
