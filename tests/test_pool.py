@@ -16,7 +16,7 @@ from mathnn.gradcheck.examples import correct, correct_float32
 from mathnn.gradcheck.homework import check_pair, resolve
 from mathnn.layers import max_pool_backward_naive, max_pool_forward_naive
 from mathnn.rules.pool import DOUT_ROWS, GEOMETRY, C, HH, WW, max_pool, order, s, x
-from mathnn.rules.windows import Scatter, ToMaximum, WindowMax, Windows, _maximum_at
+from mathnn.rules.windows import Averaged, Scatter, ToMaximum, WindowMax, Windows, _maximum_at
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,8 @@ def test_max_pool_is_proven_at_every_order_of_the_entries(proof):
     assert len(gradients) == len(max_pool.proof_sizes) == 12
     # a 2×2 window at stride 2 has its maximum at each of its 4 entries at one of the orders
     assert {c.statement.split("order=")[1][0] for c in gradients if "HH=2, WW=2, s=2" in c.statement} == set("0123")
-    (refuted,) = [c for c in proof.claims if "mistake" in c.statement]
-    assert refuted.holds
+    refuted = [c for c in proof.claims if "mistake" in c.statement]
+    assert len(refuted) == len(max_pool.mistakes) == 2 and all(c.holds for c in refuted)
     assert "concrete sizes and fixed orders of the entries" in max_pool.note and "first maximum" in max_pool.note
 
 
@@ -60,10 +60,11 @@ def test_max_and_its_routing_print_what_they_mean_where_the_maximum_is_where_the
     namespace = {"np": np, **sizes, "a": cols, "g": g}
     values = {**{symbols[k]: sp.Integer(v) for k, v in sizes.items()}, sp.Symbol("a"): sp.Matrix(cols),
               sp.Symbol("g"): sp.Matrix(g)}
-    for expr in (maximum, routed):
+    averaged = Averaged(sp.Symbol("g"), symbols["C"], symbols["HH"], symbols["WW"])
+    for expr in (maximum, routed, averaged):
         printed = eval(numpy_code(expr), namespace)  # noqa: S307 - our own generated code
         meant = np.array(expr.on_matrices(*(values[a] for a in expr.args)), dtype=float)
-        assert np.array_equal(printed, meant)
+        assert np.allclose(printed, meant, rtol=0, atol=1e-15)
 
 
 def test_the_generated_kernels_pass_the_gradient_check():
@@ -152,7 +153,7 @@ def test_the_checker_passes_either_tie_convention(module):
 
 
 def test_the_checker_names_the_stride_left_out_of_dx():
-    (mistake,) = max_pool.mistakes
+    (mistake,) = [m for m in max_pool.mistakes if m.name == "stride left out of dx"]
     result = check_pair(_student(
         ("window = x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]", "window = x[n, c, i:i + HH, j:j + WW]"),
         ("dx[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW] +=", "dx[n, c, i:i + HH, j:j + WW] +="),
@@ -161,6 +162,8 @@ def test_the_checker_names_the_stride_left_out_of_dx():
     assert mistake.sentence in result["diagnosis"]
 
 
-def test_the_checker_fails_a_gradient_spread_over_the_window():
+def test_the_checker_names_dout_spread_over_the_window():
+    (mistake,) = [m for m in max_pool.mistakes if m.name == "dout spread over the window"]
     result = check_pair(_student(("+= mask * dout[n, c, i, j]", "+= dout[n, c, i, j] / (HH * WW)")), "max_pool")
     assert not result["passed"] and "dx is wrong" in result["diagnosis"]
+    assert mistake.sentence in result["diagnosis"]

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['max_pool_forward_kernel', 'max_pool_backward_kernel', 'max_pool_backward_magnitude', 'max_pool_mistake_stride_left_out_of_dx', 'SPEC']
+__all__ = ['max_pool_forward_kernel', 'max_pool_backward_kernel', 'max_pool_backward_magnitude', 'max_pool_mistake_stride_left_out_of_dx', 'max_pool_mistake_dout_spread_over_the_window', 'SPEC']
 
 
 def max_pool_forward_kernel(
@@ -150,6 +150,40 @@ def max_pool_mistake_stride_left_out_of_dx(
     return dx
 
 
+def max_pool_mistake_dout_spread_over_the_window(
+    dout: np.ndarray,
+    x: np.ndarray,
+    pool_height: float = 2,
+    pool_width: float = 2,
+    stride: float = 2,
+) -> np.ndarray:
+    """The gradient a student gets with the mistake 'dout spread over the window' (for the diagnosis).
+
+    Parameters
+    ----------
+    dout : ndarray, upstream gradient ∂L/∂out
+    x : ndarray of shape (N, C, H, W)
+    pool_height : float, default 2
+    pool_width : float, default 2
+    stride : float, default 2
+
+    Returns
+    -------
+    dx : ndarray
+    """
+    C = x.shape[1]
+    H = x.shape[2]
+    W = x.shape[3]
+    HH = int(pool_height)
+    WW = int(pool_width)
+    s = int(stride)
+    Ho = (H - HH)//s + 1
+    Wo = (W - WW)//s + 1
+    # ∂L/∂x with the mistake: dout spread over the window
+    dx = np.einsum('nijcab,iay,jbx->ncyx', (np.repeat((dout.transpose(0, 2, 3, 1).reshape(-1, C)), HH*WW, axis=-1)/(HH*WW)).reshape(-1, Ho, Wo, C, HH, WW), (np.arange(H) == s*np.arange(Ho)[:, None, None] + np.arange(HH)[:, None]), (np.arange(W) == s*np.arange(Wo)[:, None, None] + np.arange(WW)[:, None]), optimize=True)
+    return dx
+
+
 #: The layer's public functions, cache, check inputs and named mistakes, as plain data for the
 #: numpy-only code (mathnn.layers, mathnn verify, mathnn check).
 SPEC = {'rule': 'max_pool',
@@ -185,7 +219,13 @@ SPEC = {'rule': 'max_pool',
                'wrt': 'x',
                'sentence': 'your dx takes the window of output (i, j) at x[n, c, i:i+HH, j:j+WW]: it starts '
                            'at (i·stride, j·stride), as in the forward pass',
-               'kernel': 'max_pool_mistake_stride_left_out_of_dx'}],
+               'kernel': 'max_pool_mistake_stride_left_out_of_dx'},
+              {'name': 'dout spread over the window',
+               'wrt': 'x',
+               'sentence': "your dx shares dout[n, c, i, j] equally among the window's entries, as average "
+                           "pooling does: the output is the window's maximum alone, so all of dout goes to "
+                           'that one entry',
+               'kernel': 'max_pool_mistake_dout_spread_over_the_window'}],
  'suffix': '_naive',
  'validate': 'mathnn.windowing:pool_settings',
  'homework_multiples': {'H': 2, 'W': 2},

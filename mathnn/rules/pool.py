@@ -20,7 +20,7 @@ import sympy as sp
 
 from .core import Named, Node
 from .layer import CS231n, Draw, LayerRule, Mistake
-from .windows import Images, Positions, Scatter, ToMaximum, WindowMax, Windows
+from .windows import Averaged, Images, Positions, Scatter, ToMaximum, WindowMax, Windows
 
 x, dout = sp.symbols("x dout")
 C, H, W, HH, WW, Ho, Wo = sp.symbols("C H W HH WW Ho Wo")
@@ -118,6 +118,10 @@ max_pool = LayerRule(
                 "(i·stride, j·stride), as in the forward pass",
                 closed=Scatter(ToMaximum(DOUT_ROWS, _windows(sp.Integer(1)), C, HH, WW, order), *GEOMETRY,
                                sp.Integer(1))),
+        Mistake("dout spread over the window", x,
+                "your dx shares dout[n, c, i, j] equally among the window's entries, as average pooling does: "
+                "the output is the window's maximum alone, so all of dout goes to that one entry",
+                closed=Scatter(Averaged(DOUT_ROWS, C, HH, WW), *GEOMETRY, s)),
     ),
 )
 

@@ -307,4 +307,29 @@ class ToMaximum(sp.Function):
                 rf"{printer._print(self.args[1])}\right)")
 
 
-__all__ = ["Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
+class Averaged(sp.Function):
+    """Averaged(g, C, HH, WW): g (P, C) shared equally by the entries of each window, (P, C·HH·WW).
+
+    Average pooling's gradient: in a max pooling layer, the mistake of spreading dout over the window.
+    """
+
+    nargs = 4
+    moves_entries = True  # linear in g, every coefficient 1/(HH·WW) ≥ 0
+
+    def on_matrices(self, g: sp.Matrix, *sizes: Any) -> sp.Matrix:
+        C, HH, WW = _ints(sizes)
+        window = HH * WW
+        return sp.Matrix(g.rows, C * window, lambda k, e: g[k, e // window] / window)
+
+    def _numpycode(self, printer: Any) -> str:
+        g, C, HH, WW = (printer._print(a) for a in self.args)
+        return f"np.repeat({_atom(printer, self.args[0])}, {HH}*{WW}, axis=-1)/({HH}*{WW})"
+
+    def _mathnn_text(self, printer: Any) -> str:
+        return _text_call("averaged", printer, self.args[0])
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{averaged}}\left({printer._print(self.args[0])}\right)"
+
+
+__all__ = ["Averaged", "Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
