@@ -84,6 +84,7 @@ BUGGY = {
         "rnn_step": ({"dWh"}, "dWh is wrong"),
         "rnn": ({"dWh"}, "uses h_t where the step multiplies h_{t−1}"),
     },
+    "conv_no_stride_backward": {"conv": ({"dx", "dw"}, "starts at (i·stride, j·stride)")},
 }
 
 
