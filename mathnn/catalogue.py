@@ -45,7 +45,7 @@ class Layer:
 
     @property
     def name(self) -> str:
-        return str(self.spec["forward"]).removesuffix("_forward")
+        return str(self.spec["forward"]).removesuffix(self.spec.get("suffix", "")).removesuffix("_forward")
 
     def kernel(self, name: str) -> Callable[..., Any]:
         return getattr(self.module, name)
@@ -230,14 +230,16 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         values = {name: _array(bound[name], name, spec["shapes"][name], sizes, owner) for name in arrays}
         dtype = np.result_type(*values.values())
         values = {name: value.astype(dtype, copy=False) for name, value in values.items()}
-        settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] else {}
+        settings = _settings(layer, bound.get(spec["param_dict"])) if spec["param_dict"] and not spec.get("validate") else {}
+        if spec.get("validate"):  # settings the generic check cannot judge (a conv_param's integers and tiling)
+            settings = _validator(spec["validate"])(values, bound.get(spec["param_dict"]))
         out, *cached = forward_kernel(*values.values(), **settings)
         kept = dict(zip(spec["cache"], backward_arguments(spec, out, cached)))
         if reshaped is not None:  # the rows back to their leading axes
             out = from_kernel(reshape, out, reshaped, columns=out.shape[-1])
         return out, LayerCache(layer.name, kept, out.shape, reshaped)
 
-    def backward(dout: object, cache: object) -> tuple[np.ndarray, ...]:
+    def backward(dout: object, cache: object) -> tuple[np.ndarray, ...] | np.ndarray:
         if not isinstance(cache, LayerCache) or cache.layer != layer.name:
             raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
         upstream = as_float_array(dout, spec["upstream"])
@@ -246,11 +248,13 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
                              f"output); received shape {upstream.shape}")
         if cache.reshaped is not None:
             upstream = to_kernel(reshape, upstream)
-        gradients = list(backward_kernel(upstream, *(cache.values[name] for name in spec["cache"])))
+        result = backward_kernel(upstream, *(cache.values[name] for name in spec["cache"]))
+        single = len(spec["differentiated"]) == 1  # one gradient (max pooling's dx): returned alone, as CS231n does
+        gradients = [result] if single else list(result)
         if cache.reshaped is not None:
             position = spec["differentiated"].index(reshape["argument"])
             gradients[position] = from_kernel(reshape, gradients[position], cache.reshaped)
-        return tuple(gradients)
+        return gradients[0] if single else tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
     forward.__doc__ = _doc(layer, forward=True)
@@ -259,6 +263,12 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
     for alias in spec["aliases"]:
         functions[alias] = backward
     return functions
+
+
+def _validator(name: str) -> Callable[..., dict[str, Any]]:
+    """The function a spec's ``validate`` names, ``"module:function"``."""
+    module, function = name.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _bind(function: str, names: list[str], args: tuple, kwargs: dict, optional: set) -> dict[str, object]:

@@ -307,16 +307,19 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
         cases = []
         for _ in range(max(1, min(3, points // 500))):
             inputs = draw_inputs(layer, sizes, rng)
-            out, *extra = forward(**inputs)
+            # settings a check size names (a convolution's stride and pad) are passed with the inputs
+            settings = {key: sizes[key] for key in spec["settings"] if key in sizes}
+            out, *extra = forward(**inputs, **settings)
             cached = backward_arguments(spec, out, extra)
             dout = rng.standard_normal(out.shape)
             gradients, scales = backward(dout, *cached), magnitude(dout, *cached)
-            if len(spec["differentiated"]) == 1:  # a kernel with one gradient returns it, not a tuple of one
+            if len(spec["differentiated"]) == 1:  # a kernel with one gradient (max pooling's dx) returns it alone
                 gradients, scales = (gradients,), (scales,)
             for wrt, gradient, scale in zip(spec["differentiated"], gradients, scales):
-                def f(v: np.ndarray, wrt: str = wrt, inputs: dict = inputs) -> np.ndarray:
+                def f(v: np.ndarray, wrt: str = wrt, inputs: dict = inputs, settings: dict = settings) -> np.ndarray:
                     # every input in v's dtype: a kernel that updates in place cannot mix real and complex
-                    return forward(**{name: value.astype(v.dtype) for name, value in {**inputs, wrt: v}.items()})[0]
+                    return forward(**{name: value.astype(v.dtype) for name, value in {**inputs, wrt: v}.items()},
+                                   **settings)[0]
 
                 cases.append((f, inputs[wrt], dout, gradient, scale))
         checks.append(_vjp_check(spec["forward_kernel"], spec["backward_kernel"], dict(sizes), cases))

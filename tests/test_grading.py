@@ -98,7 +98,7 @@ def test_assignment_files_are_validated(tmp_path):
     assert [(g.name, g.points, g.visibility) for g in assignment.pairs] == [
         ("batchnorm", 4.0, "visible"), ("rnn", 6.0, "after_published")]
     for document, text in [
-        ({"pairs": [{"name": "conv"}]}, "pairs[0]: expected one of affine, temporal_affine, softmax_loss, svm_loss"),
+        ({"pairs": [{"name": "no_such_layer"}]}, "pairs[0]: expected one of affine, temporal_affine, softmax_loss, svm_loss"),
         ({"pairs": [{"name": "relu", "points": -1}]}, "pairs[0]: points: expected a number ≥ 0; received -1"),
         ({"pairs": [{"name": "relu", "visibility": "soon"}]}, "visibility: expected one of visible, hidden"),
         ([1, 2], 'expected an object {"pairs"'),

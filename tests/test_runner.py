@@ -84,6 +84,7 @@ BUGGY = {
         "rnn_step": ({"dWh"}, "dWh is wrong"),
         "rnn": ({"dWh"}, "uses h_t where the step multiplies h_{t−1}"),
     },
+    "conv_no_stride_backward": {"conv": ({"dx", "dw"}, "starts at (i·stride, j·stride)")},
 }
 
 
@@ -171,7 +172,7 @@ def test_catalogue_names_and_inputs():
     assert resolve("batchnorm_backward") is PAIRS["batchnorm"] is resolve("batchnorm")
     with pytest.raises(InputError, match="expected one of affine, temporal_affine, softmax_loss, svm_loss, relu, "
                                          "rnn_step, rnn, word_embedding, temporal_softmax_loss, lstm_step, lstm, batchnorm"):
-        resolve("conv")
+        resolve("no_such_layer")
     assert PAIRS["batchnorm"].gradients == ("dx", "dgamma", "dbeta")
     assert PAIRS["rnn"].gradients == ("dx", "dh0", "dWx", "dWh", "db")
     for pair in PAIRS.values():
@@ -530,7 +531,7 @@ def test_gradescope_scores_one_point_per_passing_pair(tmp_path, capsys):
         (["no_such_file.py"], "mathnn check: could not check no_such_file.py: no such file"),
         (["{empty}"], "empty.py defines none of the functions mathnn can check (affine_forward/affine_backward, "),
         (["{empty}", "--function", "relu"], "empty.py does not define relu_forward and relu_backward"),
-        (["{empty}", "--function", "conv"],
+        (["{empty}", "--function", "no_such_layer"],
          "argument --function: expected one of affine, temporal_affine, softmax_loss, svm_loss, "),
         (["{empty}", "--timeout", "0"], "argument --timeout: expected a number of seconds between 0.5 and 3600; received '0'"),
         (["{empty}", "--memory", "20"], "--memory 20 MB is below what the checker itself uses"),

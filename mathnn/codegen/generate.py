@@ -33,7 +33,7 @@ def _signature(kernel: Kernel, rule: Rule) -> str:
         else:
             params.append(f"{arg.name}: float = {defaults[arg.name]!r}")
     if len(kernel.results) > 1:
-        returns = f"tuple[{', '.join(['np.ndarray'] * len(kernel.results))}]"
+        returns = f"tuple[{', '.join(_result_type(kernel, name, defaults) for name in kernel.results)}]"
     elif all(arg.name in defaults for arg in kernel.args):
         returns = "float"  # a constant of the rule, possibly of its parameters
     else:
@@ -42,6 +42,12 @@ def _signature(kernel: Kernel, rule: Rule) -> str:
     if len(one_line) <= 110:
         return one_line
     return "\n".join([f"def {kernel.name}(", *(f"    {param}," for param in params), f") -> {returns}:"])
+
+
+def _result_type(kernel: Kernel, name: str, defaults: dict[str, object]) -> str:
+    """A numeric setting handed back for the cache (a convolution's stride) is a float; any other result an array."""
+    setting = any(arg.name == name for arg in kernel.args) and isinstance(defaults.get(name), (int, float))
+    return "float" if setting else "np.ndarray"
 
 
 def _docstring(kernel: Kernel, rule: Rule) -> list[str]:

@@ -101,7 +101,9 @@ def layer_diagnosis(name: str) -> Diagnose:
                 return mistake["sentence"]
         if wrt in spec["differentiated"]:
             out, *cache = forward(**arrays, **settings)
-            true = backward(dout, *backward_arguments(spec, out, cache))[spec["differentiated"].index(wrt)]
+            returned = backward(dout, *backward_arguments(spec, out, cache))
+            # a kernel with one gradient (max pooling's dx) returns it alone
+            true = returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)]
             if _matches(np.broadcast_to(true, analytic.shape), analytic):
                 gradient = spec["gradients"][spec["differentiated"].index(wrt)]
                 return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "

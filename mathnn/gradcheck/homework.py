@@ -137,6 +137,7 @@ class Pair:
     forward_diagnosis: Callable[[], Callable[[dict, np.ndarray], "str | None"]] | None = None
     kind: str = "layer"
     outputs: tuple[str, ...] = ()
+    forward_function: str | None = None
     forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
 
     @property
@@ -147,6 +148,8 @@ class Pair:
     @property
     def forward(self) -> str:
         """The forward function's name (a loss pair's one function: its name)."""
+        if self.forward_function is not None:  # CS231n's conv_forward_naive
+            return self.forward_function
         return self.name if self.kind == "loss" else f"{self.layer or self.name}_forward"
 
     @property
@@ -217,6 +220,8 @@ def _layer_pairs() -> list[Pair]:
             ranges = layer.spec["homework_sizes"]
             sizes = {name: _sizes(rng, variant, (size,), *ranges.get(name, (2, 6)))[0]
                      for name, size in documented.items()}
+            for name, multiple in layer.spec.get("homework_multiples", {}).items():  # sizes a stride tiles
+                sizes[name] = -(-sizes[name] // multiple) * multiple
             inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
             # a kernel input the public forward draws itself (dropout's mask) is not one of its arguments
             inputs = {name: value for name, value in inputs.items() if name in layer.spec["arguments"]}
@@ -243,7 +248,9 @@ def _layer_pairs() -> list[Pair]:
         extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
                  "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None}
-        pairs.append(Pair(layer.name, *fields, **extra))
+        suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
+        pairs.append(Pair(layer.name, *fields, **extra, forward_function=spec["forward"] if suffixed else None,
+                          backward_function=spec["backward"] if suffixed else None))
         for alias in spec["aliases"]:  # layernorm_backward_alt checks as the pair layernorm_alt
             suffix = alias.removeprefix(f"{layer.name}_backward_")
             pairs.append(Pair(f"{layer.name}_{suffix}", *fields, layer=layer.name, backward_function=alias, **extra))
@@ -488,8 +495,10 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     along = student.along(fixed)
     names = dict(zip(pair.differentiated, pair.gradients))
     diagnose = pair.diagnosis() if pair.diagnosis else None
-    indices = {name: value for name, value in fixed.items()  # the embedding's word indices x
-               if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
+    indices: dict[str, Any] = {name: value for name, value in fixed.items()  # the embedding's word indices x
+                               if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
+    # the settings (conv_param's stride and pad): the diagnosis's kernels compute with them
+    indices.update({name: value for name, value in fixed.items() if isinstance(value, Mapping)})
     report = check_gradients(
         lambda **inputs: along(inputs, next(iter(inputs)), [inputs[next(iter(inputs))]])[0],
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},

@@ -103,6 +103,14 @@ class LayerRule(LayerKernels, ConcreteLayer):
     homework_sizes : dict, optional
         The range a homework check draws each size from at its second shape, where the default 2 … 6
         would make a weak check (batch norm at N = 2 has x̂ = ±1 and a dx that nearly vanishes).
+    bound_sizes : dict, optional
+        Sizes the array operations read (a convolution's H, W, HH, WW, stride, pad), by symbol: each
+        kernel binds it from numpy source (``"x.shape[2]"``, ``"int(stride)"``), and a proof at concrete
+        sizes takes the size of that name from each of its ``proof_sizes``. An empty source: a size only
+        the proof reads (where max pooling's windows have their maximum, at a fixed order of the entries).
+    homework_multiples : dict, optional
+        Sizes a homework check rounds up to a multiple of this, at its second shape (a pooling window
+        of 2 at stride 2 tiles only an even height).
     cs231n : CS231n
         The public functions.
     mistakes : tuple of Mistake
@@ -138,6 +146,8 @@ class LayerRule(LayerKernels, ConcreteLayer):
     params: dict[sp.Symbol, float] = field(default_factory=dict)
     kinks: tuple = ()
     dout: sp.Symbol = sp.Symbol("dout")
+    bound_sizes: dict[sp.Symbol, str] = field(default_factory=dict)
+    homework_multiples: dict[str, int] = field(default_factory=dict)
 
     # -- the graph -------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ closed form evaluated at the same size, entry by entry (:func:`~mathnn.rules.dec
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ class ConcreteLayer:
         mistakes: tuple[Mistake, ...]
         proof_sizes: tuple[dict[str, int], ...]
         dout: sp.Symbol
+        bound_sizes: dict[sp.Symbol, str]
 
         @property
         def output(self) -> sp.Symbol: ...
@@ -50,7 +52,8 @@ class ConcreteLayer:
         env = {}
         for symbol in self.element_arrays:
             shape = [size_of(name, sizes) for name in self.draws[symbol.name].shape]
-            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+            rows, cols = (1, shape[0]) if len(shape) == 1 else shape if len(shape) == 2 else (
+                shape[0], math.prod(shape[1:]))  # an image batch (N, C, H, W) as its N rows, flattened
             env[symbol] = symbol_matrix(symbol.name, rows, cols)
         return env
 
@@ -64,6 +67,8 @@ class ConcreteLayer:
         """
         values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
         values.update({symbol: symbol for symbol in self.scalars})
+        # the sizes the array operations read (a convolution's stride), as the integers of this size
+        values.update({s: sp.Integer(sizes[s.name]) for s in self.bound_sizes if s.name in sizes})
         local: dict[sp.Symbol, tuple[Any, dict]] = {}
         for node in self.nodes:
             stand_ins = {p: symbol_matrix(f"{p.name}_in", *values[p].shape) for p in self.parents(node)}

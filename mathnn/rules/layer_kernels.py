@@ -47,6 +47,8 @@ class LayerKernels:
         reshape: Reshape | None
         variants: tuple[Variant, ...]
         dout: sp.Symbol
+        bound_sizes: dict[sp.Symbol, str]
+        homework_multiples: dict[str, int]
 
         @property
         def output(self) -> sp.Symbol: ...
@@ -101,8 +103,10 @@ class LayerKernels:
             outputs=gradient_names,
             bindings=self._binding(self.dout.name),
             arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out",
-                      **{name: "ndarray, from the forward kernel's cache" for name in self.cs231n.cache}},
+                      **{name: "ndarray, from the forward kernel's cache" for name in self.cs231n.cache},
+                      **{name: "float, the setting, from the forward kernel's cache" for name in self._cached_settings}},
             batch_arrays=arrays,
+            arg_types={name: "float" for name in self._cached_settings},
         )
         magnitude = Kernel(
             name=f"{self.name}_backward_magnitude",
@@ -119,6 +123,7 @@ class LayerKernels:
             bindings=backward.bindings,
             arg_docs=backward.arg_docs,
             batch_arrays=arrays,
+            arg_types=backward.arg_types,
         )
         mistakes = tuple(
             Kernel(
@@ -200,6 +205,11 @@ class LayerKernels:
         )
 
     @property
+    def _cached_settings(self) -> tuple[str, ...]:
+        """The scalar settings the forward hands to the backward in its cache (a convolution's stride and pad)."""
+        return tuple(name for name in self.cs231n.cache if sp.Symbol(name) in self.scalars)
+
+    @property
     def diagnosable(self) -> tuple[Mistake, ...]:
         """The mistakes with a kernel: all of them, except dropped paths of a rule proven at concrete sizes."""
         return tuple(m for m in self.mistakes if self.size is not None or m.closed is not None)
@@ -214,6 +224,8 @@ class LayerKernels:
         return self.array_form(self.mistake_gradient(mistake), mistake.wrt)
 
     def _binding(self, array: str) -> dict[str, str]:
+        if self.size is None and self.bound_sizes:  # sizes the array operations read, from the arrays' shapes
+            return {symbol.name: source for symbol, source in self.bound_sizes.items() if source}
         if self.size is None:
             return {}
         return {self.size.name: f"{array}.shape[{-1 if self.axis == 'features' else 0}]"}
@@ -304,7 +316,21 @@ class LayerKernels:
                 {"name": m.name, "wrt": m.wrt.name, "sentence": m.sentence, "kernel": self.mistake_kernel_name(m)}
                 for m in self.diagnosable
             ],
+            **self._naming(),
         }
+
+    def _naming(self) -> dict[str, Any]:
+        """CS231n's names with a suffix (``conv_forward_naive``) and a settings check of the layer's own,
+        when declared: keys only a layer that has them gets."""
+        suffix, extra = self.cs231n.suffix, dict[str, Any]()
+        if suffix:
+            extra.update(forward=f"{self.cs231n.name}_forward{suffix}", backward=f"{self.cs231n.name}_backward{suffix}",
+                         suffix=suffix)
+        if self.cs231n.validate:
+            extra["validate"] = self.cs231n.validate
+        if self.homework_multiples:
+            extra["homework_multiples"] = dict(self.homework_multiples)
+        return extra
 
     def mistake_kernel_name(self, mistake: Mistake | ForwardMistake) -> str:
         """A Python name for the mistake's kernel: its name with every run of other characters as one ``_``

@@ -77,7 +77,10 @@ class CS231n:
     outputs), in which case no function is built from the declaration. ``forward_check`` names a module
     of :mod:`mathnn.gradcheck` whose ``check_forward`` judges a student's forward pass in place of the
     comparison with mathnn's, and whose ``diagnosis`` names a wrong gradient: a forward that draws random
-    numbers (dropout's mask) can be compared only by the structure of its output.
+    numbers (dropout's mask) can be compared only by the structure of its output. ``suffix`` ends both
+    names (CS231n's ``conv_forward_naive``); ``validate`` names a numpy function ``"module:function"`` that the public forward calls with the
+    arrays and the settings dictionary instead of the generic check of the settings, returning the
+    settings for the kernel (a conv_param's integers, and sizes its windows tile).
     """
 
     name: str
@@ -95,6 +98,8 @@ class CS231n:
     #: takes one upstream gradient per output
     outputs: tuple[str, ...] = ()
     forward_check: str | None = None
+    suffix: str = ""
+    validate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ def magnitude_of(expr: sp.Expr) -> sp.Expr:
         return Dot(*(magnitude_of(arg) for arg in expr.args))
     if getattr(expr, "linear", False):  # a selection of entries (a gate's block, blocks side by side)
         return expr.func(*(magnitude_of(arg) for arg in expr.args))
+    if getattr(expr, "moves_entries", False):  # only moves and adds its first argument's entries (windows)
+        return expr.func(magnitude_of(expr.args[0]), *expr.args[1:])
     return sp.Abs(expr)
 
 

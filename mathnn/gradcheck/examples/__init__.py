@@ -18,6 +18,7 @@ bn_in_place                batchnorm_forward changes x in place (x -= mu): repor
 rnn_no_accumulation        BPTT without the gradient from h_{t+1}: rnn fails on every gradient
 rnn_dwh_transposed         dWh transposed: rnn_step and rnn fail on dWh
 rnn_uses_h_t               dWh from h_t instead of h_{t−1}: rnn_step and rnn fail on dWh
+conv_no_stride_backward    conv backward windows at (i, j), not (i·stride, j·stride): fails dx and dw
 =========================  ===============================================================
 
 Examples
@@ -45,6 +46,7 @@ _HERE = Path(__file__).resolve().parent
 
 _BATCHNORM = ("batchnorm_forward", "batchnorm_backward")
 _RNN = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward")
+_CONV = ("conv_forward_naive", "conv_backward_naive")
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,16 @@ MISTAKES: dict[str, Mistake] = {
         "by Wh. ``mathnn check`` fails rnn_step and rnn on dWh only.",
         _RNN,
         (("dWh = prev_h.T.dot(dtanh)", "dWh = next_h.T.dot(dtanh)  # BUG: h_{t-1} is prev_h, not next_h"),),
+    ),
+    "conv_no_stride_backward": Mistake(
+        "A naive convolution whose backward pass forgets the stride: the forward pass reads the window of\n"
+        "output (i, j) at (i·stride, j·stride), the backward at (i, j). ``mathnn check`` fails conv on dx\n"
+        "and dw, naming the stride in each; db is right.",
+        _CONV,
+        (("dw[f] += x_pad[n, :, top:top + HH, left:left + WW] * dout[n, f, i, j]",
+          "dw[f] += x_pad[n, :, i:i + HH, j:j + WW] * dout[n, f, i, j]  # BUG: at (top, left)"),
+         ("dx_pad[n, :, top:top + HH, left:left + WW] += w[f] * dout[n, f, i, j]",
+          "dx_pad[n, :, i:i + HH, j:j + WW] += w[f] * dout[n, f, i, j]  # BUG: at (top, left)")),
     ),
 }
 

@@ -110,6 +110,78 @@ def dropout_backward(dout, cache):
     return dout * keep / np.float32(p)
 
 
+def conv_forward_naive(x, w, b, conv_param):
+    x, w, b = _f32(x, w, b)
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    out = np.zeros((N, F, H_out, W_out), dtype=np.float32)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    (dout,) = _f32(dout)
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = np.zeros_like(b)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+                    db[f] += dout[n, f, i, j]
+                    dw[f] += x_pad[n, :, rows, cols] * dout[n, f, i, j]
+                    dx_pad[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    (x,) = _f32(x)
+    HH, WW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    H_out, W_out = 1 + (H - HH) // stride, 1 + (W - WW) // stride
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[n, c, i, j] = np.max(x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW])
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    (dout,) = _f32(dout)
+    HH, WW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    mask = window == np.max(window)  # every tied maximum: no ties at random inputs
+                    dx[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW] += mask * dout[n, c, i, j]
+    return dx
+
+
 def layernorm_forward(x, gamma, beta, ln_param):
     x, gamma, beta = _f32(x, gamma, beta)
     eps = np.float32(ln_param.get("eps", 1e-5))

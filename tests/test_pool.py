@@ -1,0 +1,169 @@
+"""CS231n's naive max pooling: proven at fixed orders of the entries, generated, gradient-checked, checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from mathnn.codegen.printer import numpy_code
+from mathnn.errors import InputError
+from mathnn.gradcheck.examples import correct, correct_float32
+from mathnn.gradcheck.homework import check_pair, resolve
+from mathnn.layers import max_pool_backward_naive, max_pool_forward_naive
+from mathnn.rules.pool import DOUT_ROWS, GEOMETRY, C, HH, WW, max_pool, order, s, x
+from mathnn.rules.windows import Averaged, Scatter, ToMaximum, WindowMax, Windows, _maximum_at
+
+
+@pytest.fixture(scope="module")
+def proof():
+    return max_pool.prove()
+
+
+def test_max_pool_is_proven_at_every_order_of_the_entries(proof):
+    assert proof.holds, str(proof)
+    gradients = [c for c in proof.claims if c.statement.startswith("∂L/∂x")]
+    assert len(gradients) == len(max_pool.proof_sizes) == 12
+    # a 2×2 window at stride 2 has its maximum at each of its 4 entries at one of the orders
+    assert {c.statement.split("order=")[1][0] for c in gradients if "HH=2, WW=2, s=2" in c.statement} == set("0123")
+    refuted = [c for c in proof.claims if "mistake" in c.statement]
+    assert len(refuted) == len(max_pool.mistakes) == 2 and all(c.holds for c in refuted)
+    assert "concrete sizes and fixed orders of the entries" in max_pool.note and "first maximum" in max_pool.note
+
+
+def test_routing_to_another_entry_fails_the_proof_at_every_size():
+    wrong = Scatter(ToMaximum(DOUT_ROWS, Windows(x, *GEOMETRY, s), C, HH, WW, order + 1), *GEOMETRY, s)
+    broken = dataclasses.replace(max_pool, closed_forms={x: wrong}, mistakes=())
+    assert [c.holds for c in broken.prove().claims] == [False] * 12
+
+
+SIZES = {"C": 2, "H": 4, "W": 5, "HH": 2, "WW": 3, "s": 2, "Ho": 2, "Wo": 2, "order": 3}
+
+
+@pytest.mark.parametrize("at", [0, 3, 5])
+def test_max_and_its_routing_print_what_they_mean_where_the_maximum_is_where_the_proof_puts_it(at):
+    """The proof's fixed order is what the kernel finds when the data has its maximum there."""
+    rng = np.random.default_rng(at)
+    sizes = {**SIZES, "order": at}
+    cols = rng.standard_normal((3 * 2 * 2, 2 * 6))
+    for k in range(cols.shape[0]):  # make the entry the proof takes for the maximum the largest
+        for c in range(2):
+            cols[k, c * 6 + _maximum_at(k, c, 6, at)] = 5 + rng.random()
+    g = rng.standard_normal((12, 2))
+    symbols = {name: sp.Symbol(name) for name in sizes}
+    maximum = WindowMax(sp.Symbol("a"), symbols["C"], symbols["HH"], symbols["WW"], symbols["order"])
+    routed = ToMaximum(sp.Symbol("g"), sp.Symbol("a"), symbols["C"], symbols["HH"], symbols["WW"], symbols["order"])
+    namespace = {"np": np, **sizes, "a": cols, "g": g}
+    values = {**{symbols[k]: sp.Integer(v) for k, v in sizes.items()}, sp.Symbol("a"): sp.Matrix(cols),
+              sp.Symbol("g"): sp.Matrix(g)}
+    averaged = Averaged(sp.Symbol("g"), symbols["C"], symbols["HH"], symbols["WW"])
+    for expr in (maximum, routed, averaged):
+        printed = eval(numpy_code(expr), namespace)  # noqa: S307 - our own generated code
+        meant = np.array(expr.on_matrices(*(values[a] for a in expr.args)), dtype=float)
+        assert np.allclose(printed, meant, rtol=0, atol=1e-15)
+
+
+def test_the_generated_kernels_pass_the_gradient_check():
+    from mathnn.verify import verify
+
+    report = verify(max_pool)
+    assert report.passed, report.to_dict()
+    assert len(report.checks) == 3
+
+
+def _loops(x, height, width, stride, dout):
+    """CS231n's loops, the gradient to the first maximum (np.argmax) of each window."""
+    N, C, H, W = x.shape
+    Ho, Wo = 1 + (H - height) // stride, 1 + (W - width) // stride
+    out, dx = np.zeros((N, C, Ho, Wo)), np.zeros_like(x)
+    for n, c, i, j in np.ndindex(N, C, Ho, Wo):
+        window = x[n, c, i * stride:i * stride + height, j * stride:j * stride + width]
+        out[n, c, i, j] = window.max()
+        a, b = np.unravel_index(np.argmax(window), window.shape)
+        dx[n, c, i * stride + a, j * stride + b] += dout[n, c, i, j]
+    return out, dx
+
+
+@pytest.mark.parametrize("shape, height, width, stride", [
+    ((2, 3, 4, 6), 2, 2, 2), ((3, 2, 8, 8), 2, 2, 2), ((2, 2, 5, 4), 2, 3, 1), ((1, 2, 7, 5), 3, 1, 2),
+    ((1, 1, 3, 3), 3, 3, 1),
+])
+def test_the_public_functions_equal_the_loops(shape, height, width, stride):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    out, cache = max_pool_forward_naive(x, {"pool_height": height, "pool_width": width, "stride": stride})
+    dout = rng.standard_normal(out.shape)
+    dx = max_pool_backward_naive(dout, cache)
+    want_out, want_dx = _loops(x, height, width, stride, dout)
+    assert isinstance(dx, np.ndarray) and dx.shape == x.shape
+    assert np.array_equal(out, want_out) and np.allclose(dx, want_dx, rtol=0, atol=1e-15)
+
+
+def test_at_a_tie_the_gradient_goes_to_the_first_maximum():
+    x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])
+    out, cache = max_pool_forward_naive(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    assert out.item() == 3.0
+    assert max_pool_backward_naive(np.ones((1, 1, 1, 1)), cache).tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+
+
+@pytest.mark.parametrize("pool_param, message", [
+    ({"pool_height": 2, "pool_width": 2, "stride": 2},
+     "pool_param: stride 2 does not tile the input: H − pool_height = 5 − 2 = 3 is not a multiple of 2"),
+    ({"pool_height": 2, "pool_width": 7, "stride": 1}, "pool_param: the window does not fit: pool_width = 7 > W = 6"),
+    ({"pool_height": 2, "pool_width": 2, "stride": 0}, 'pool_param["stride"]: expected an integer ≥ 1; received 0'),
+    ({"pool_height": "2"}, "pool_param[\"pool_height\"]: expected an integer ≥ 1; received str '2'"),
+])
+def test_a_pool_param_that_does_not_fit_says_which_sizes(pool_param, message):
+    with pytest.raises(InputError) as raised:
+        max_pool_forward_naive(np.ones((1, 1, 5, 6)), pool_param)
+    assert str(raised.value) == message
+
+
+def test_the_pair_has_cs231n_naive_names():
+    pair = resolve("max_pool_forward_naive")
+    assert (pair.name, pair.forward, pair.backward) == ("max_pool", "max_pool_forward_naive", "max_pool_backward_naive")
+
+
+def _student(*changes: tuple[str, str]) -> types.ModuleType:
+    """correct.py's max pooling with some lines changed, as a module."""
+    source = "\n\n".join(inspect.getsource(f) for f in (correct.max_pool_forward_naive, correct.max_pool_backward_naive))
+    for old, new in changes:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    module = types.ModuleType("student")
+    module.np = np  # type: ignore[attr-defined]
+    exec(compile(source, "student.py", "exec"), module.__dict__)  # noqa: S102 - the test's own code
+    return module
+
+
+ARGMAX = ("mask = window == np.max(window)  # every tied maximum: no ties at random inputs",
+          "mask = np.zeros_like(window)\n"
+          "                    mask.flat[np.argmax(window)] = 1  # the first maximum")
+
+
+@pytest.mark.parametrize("module", [correct, correct_float32, _student(ARGMAX)])
+def test_the_checker_passes_either_tie_convention(module):
+    result = check_pair(module, "max_pool")
+    assert result["passed"], result["diagnosis"]
+    assert [p["shapes"]["x"][2:] for p in result["points"]][:2] == [[4, 6], [8, 8]]  # even: the stride tiles
+
+
+def test_the_checker_names_the_stride_left_out_of_dx():
+    (mistake,) = [m for m in max_pool.mistakes if m.name == "stride left out of dx"]
+    result = check_pair(_student(
+        ("window = x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]", "window = x[n, c, i:i + HH, j:j + WW]"),
+        ("dx[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW] +=", "dx[n, c, i:i + HH, j:j + WW] +="),
+    ), "max_pool")
+    assert not result["passed"] and [g["name"] for g in result["gradients"] if not g["passed"]] == ["dx"]
+    assert mistake.sentence in result["diagnosis"]
+
+
+def test_the_checker_names_dout_spread_over_the_window():
+    (mistake,) = [m for m in max_pool.mistakes if m.name == "dout spread over the window"]
+    result = check_pair(_student(("+= mask * dout[n, c, i, j]", "+= dout[n, c, i, j] / (HH * WW)")), "max_pool")
+    assert not result["passed"] and "dx is wrong" in result["diagnosis"]
+    assert mistake.sentence in result["diagnosis"]
