@@ -32,7 +32,7 @@ import numpy as np
 
 from . import kernels
 from .errors import InputError
-from .sizes import size_of
+from .sizes import size_of, split_size
 from .validate import as_float_array, describe
 
 
@@ -125,12 +125,17 @@ def _array(value: object, name: str, shape: list[str], sizes: dict[str, int], ow
         raise InputError(f"{name}: expected a {len(shape)}-D array of shape {_layout(shape)} with every size ≥ 1; "
                          f"received shape {array.shape}")
     for size, actual in zip(shape, array.shape):
-        if size in sizes and sizes[size] != actual:
-            raise InputError(f"{name}: expected shape {_layout(shape, sizes)} ({size} = {sizes[size]} from "
-                             f"{owner[size]}); received shape {array.shape}")
-        if size not in sizes:
-            sizes[size] = actual
-            owner.setdefault(size, f"{name} with shape {array.shape}")
+        multiple, base = split_size(size)
+        if base in sizes and multiple * sizes[base] != actual:
+            expected = [str(size_of(s, sizes)) if split_size(s)[1] in sizes else s for s in shape]
+            raise InputError(f"{name}: expected shape ({', '.join(expected)}{',' if len(shape) == 1 else ''}) "
+                             f"({base} = {sizes[base]} from {owner[base]}); received shape {array.shape}")
+        if base not in sizes:
+            if actual % multiple:
+                raise InputError(f"{name}: expected shape {_layout(shape)} with its {size} a multiple of "
+                                 f"{multiple}; received shape {array.shape}")
+            sizes[base] = actual // multiple
+            owner.setdefault(base, f"{name} with shape {array.shape}")
     return array
 
 
@@ -348,17 +353,65 @@ def draw_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator
     return drawn
 
 
+def sequence_functions(sequence: Layer) -> dict[str, Callable[..., Any]]:
+    """``<name>_forward(*arguments) -> (h, cache)`` and ``<name>_backward(dh, cache)`` of a recurrence.
+
+    The shapes come from the SEQUENCE's draws (x is (N, T, D), the weights as the step declares
+    them); the cache keeps copies of the weights, so updating them in place before the backward pass
+    does not change the gradient.
+    """
+    spec = sequence.spec
+    forward_kernel, backward_kernel = sequence.kernel(spec["forward_kernel"]), sequence.kernel(spec["backward_kernel"])
+    output = spec["states"][0]
+
+    def forward(*args: object, **kwargs: object) -> tuple[np.ndarray, LayerCache]:
+        bound = _bind(spec["forward"], spec["arguments"], args, kwargs, optional=set())
+        sizes: dict[str, int] = {}
+        owner: dict[str, str] = {}
+        values = {name: _array(bound[name], name, spec["draws"][name]["shape"], sizes, owner)
+                  for name in spec["arguments"]}
+        dtype = np.result_type(*values.values())
+        values = {name: value.astype(dtype, copy=True) for name, value in values.items()}
+        values.update(zip(spec["states"], forward_kernel(**values)))
+        kept = {name: values[name] for name in spec["backward_arguments"]}
+        return values[output], LayerCache(sequence.name, kept, values[output].shape)
+
+    def backward(dh: object, cache: object) -> tuple[np.ndarray, ...]:
+        if not isinstance(cache, LayerCache) or cache.layer != sequence.name:
+            raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
+        upstream = as_float_array(dh, spec["upstream"])
+        if upstream.shape != cache.out_shape:
+            raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
+                             f"output); received shape {upstream.shape}")
+        return tuple(backward_kernel(upstream, *(cache.values[name] for name in spec["backward_arguments"])))
+
+    forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
+    shapes = "\n".join(f"{name} : ndarray of shape {_layout(spec['draws'][name]['shape'])}" for name in spec["arguments"])
+    forward.__doc__ = (f"{spec['forward']}: the recurrence {sequence.name!r} over a sequence, generated from its "
+                       f"step rule (kernels in {sequence.module.__name__}).\n\nParameters\n----------\n{shapes}\n\n"
+                       f"Returns\n-------\n{output} : ndarray of shape (N, T, H)\ncache : LayerCache\n    for {spec['backward']}")
+    backward.__doc__ = (f"{spec['backward']}: backpropagation through time, proven from the step rule.\n\n"
+                        f"Parameters\n----------\n{spec['upstream']} : ndarray of shape (N, T, H)\n"
+                        f"cache : LayerCache from {spec['forward']}\n\nReturns\n-------\n"
+                        + "\n".join(f"{g} : ndarray, the shape of {w}" for g, w in zip(spec["gradients"], spec["differentiated"])))
+    return {spec["forward"]: forward, spec["backward"]: backward}
+
+
 @cache
 def public_functions() -> dict[str, Callable[..., Any]]:
-    """Every generated layer's CS231n functions, by name, for :mod:`mathnn.layers`."""
+    """Every generated layer's and recurrence's CS231n functions, by name, for :mod:`mathnn.layers`."""
     functions: dict[str, Callable[..., Any]] = {}
     for layer in layers().values():
         if not layer.spec["wrapper"]:  # a wrapper module keeps its own functions (batch norm's modes)
             functions.update(layer_functions(layer))
+    for sequence in sequences().values():
+        if not sequence.spec["wrapper"]:  # the RNN's functions choose an activation
+            functions.update(sequence_functions(sequence))
     return functions
 
 
 __all__ = [
     "Layer", "LayerCache", "backward_arguments", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes",
-    "layer_functions", "layers", "public_functions", "public_sizes", "sequences", "to_kernel", "variant_spec",
+    "layer_functions", "layers", "public_functions", "public_sizes", "sequence_functions", "sequences", "to_kernel",
+    "variant_spec",
 ]

@@ -12,6 +12,12 @@ from collections.abc import Mapping
 _MULTIPLE = re.compile(r"^(\d+)([A-Za-z_]\w*)$")
 
 
+def split_size(name: str) -> tuple[int, str]:
+    """``"4H"`` as (4, "H"); a plain size name as (1, name)."""
+    multiple = _MULTIPLE.match(name)
+    return (int(multiple.group(1)), multiple.group(2)) if multiple else (1, name)
+
+
 def size_of(name: str, sizes: Mapping[str, int]) -> int:
     """The value of the size ``name`` at ``sizes``: ``sizes["H"]``, or 4·``sizes["H"]`` for ``"4H"``."""
     if name in sizes:

@@ -40,10 +40,7 @@ CS231N_NAMES = (
     "dropout_backward",
     "dropout_forward",
     # the LSTM of assignment 3
-    "LSTMCache",
     "LSTMStepCache",
-    "lstm_backward",
-    "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
 )
@@ -58,7 +55,7 @@ TOPICS = {
     "embedding": ("WordEmbeddingCache", "word_embedding_forward", "word_embedding_backward"),
     "dropout": ("DropoutCache", "dropout_forward", "dropout_backward"),
     "lstm": ("LSTMStepCache", "lstm_step_forward", "lstm_step_backward"),
-    "lstm": ("LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"),
+    "lstm": ("LSTMStepCache", "lstm_step_forward", "lstm_step_backward"),
 }
 
 

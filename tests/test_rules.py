@@ -112,7 +112,7 @@ def test_sup_of_derivative_is_proven(name, gamma, proofs):
 
 def test_unknown_rule_names_the_known_ones():
     known = ", ".join(RULES)
-    assert known.startswith("affine, svm, sigmoid, tanh, relu, leaky_relu, rnn, softmax_ce, rnn_step, lstm, lstm_step, batchnorm")
+    assert known.startswith("affine, svm, sigmoid, tanh, relu, leaky_relu, rnn, softmax_ce, rnn_step, gru, gru_step, lstm, lstm_step, batchnorm")
     with pytest.raises(InputError, match=f"rule: expected one of {known}; received 'sigmod'"):
         get("sigmod")
 

@@ -171,7 +171,7 @@ def test_check_pair_needs_at_least_one_point():
 def test_catalogue_names_and_inputs():
     assert resolve("batchnorm_backward") is PAIRS["batchnorm"] is resolve("batchnorm")
     with pytest.raises(InputError, match="expected one of affine, temporal_affine, softmax_loss, svm_loss, relu, "
-                                         "rnn_step, rnn, word_embedding, temporal_softmax_loss, lstm_step, lstm, batchnorm"):
+                                         "rnn_step, rnn, word_embedding, temporal_softmax_loss, gru_step, lstm_step, gru, lstm, batchnorm"):
         resolve("no_such_layer")
     assert PAIRS["batchnorm"].gradients == ("dx", "dgamma", "dbeta")
     assert PAIRS["rnn"].gradients == ("dx", "dh0", "dWx", "dWh", "db")

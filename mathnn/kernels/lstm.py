@@ -69,11 +69,11 @@ def lstm_sequence_forward(
         # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side, at step t
         a[t] = b + prev_h @ Wh + x_Wx[t]
         # i = σ(a[:, 0:H]), the input gate, at step t
-        i[t] = (0.5 + 0.5*np.tanh(0.5*np.split(a[t], 4, axis=-1)[0]))
+        i[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[0])))
         # f = σ(a[:, H:2H]), the forget gate, at step t
-        f[t] = (0.5 + 0.5*np.tanh(0.5*np.split(a[t], 4, axis=-1)[1]))
+        f[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[1])))
         # o = σ(a[:, 2H:3H]), the output gate, at step t
-        o[t] = (0.5 + 0.5*np.tanh(0.5*np.split(a[t], 4, axis=-1)[2]))
+        o[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[2])))
         # g = tanh(a[:, 3H:4H]), the candidate cell, at step t
         g[t] = np.tanh(np.split(a[t], 4, axis=-1)[3])
         # c_t = f ⊙ c_{t−1} + i ⊙ g, at step t
@@ -375,6 +375,7 @@ SEQUENCE = {'name': 'lstm',
  'forward_kernel': 'lstm_sequence_forward',
  'backward_kernel': 'lstm_sequence_backward',
  'states': ['h', 'a', 'i', 'f', 'o', 'g', 'c', 'tanh_c'],
+ 'wrapper': None,
  'backward_arguments': ['x', 'h0', 'h', 'i', 'f', 'o', 'g', 'c', 'tanh_c', 'Wx', 'Wh'],
  'draws': {'x': {'shape': ['N', 'T', 'D'], 'loc': 0.0, 'scale': 1.0, 'away_from': None},
            'h0': {'shape': ['N', 'H'], 'loc': 0.0, 'scale': 0.5, 'away_from': None},

@@ -48,11 +48,11 @@ def lstm_step_forward_kernel(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[0]))
+    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[1]))
+    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[2]))
+    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
     g = np.tanh(np.split(a, 4, axis=-1)[3])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -216,11 +216,11 @@ def lstm_step_mistake_dprev_c_without_f(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[0]))
+    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[1]))
+    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[2]))
+    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
     g = np.tanh(np.split(a, 4, axis=-1)[3])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -260,7 +260,7 @@ def lstm_step_mistake_cell_gradient_from_dnext_c_only(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[1]))
+    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
     # ∂L/∂cₜ₋₁ with the mistake: cell gradient from dnext_c only
     dprev_c = f*np.split(dout, 2, axis=-1)[1]
     return dprev_c
@@ -294,11 +294,11 @@ def lstm_step_mistake_gates_in_the_wrong_order(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[0]))
+    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[1]))
+    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[2]))
+    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
     g = np.tanh(np.split(a, 4, axis=-1)[3])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -338,9 +338,9 @@ def lstm_step_mistake_tanh_of_c_t_missing(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[1]))
+    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*np.split(a, 4, axis=-1)[2]))
+    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
     # ∂L/∂cₜ₋₁ with the mistake: tanh′ of c_t missing
     dprev_c = f*(o*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1])
     return dprev_c

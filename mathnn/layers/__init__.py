@@ -3,15 +3,16 @@
 Each layer is a pair ``<layer>_forward(...) -> (out, cache)`` and ``<layer>_backward(dout, cache)``
 with the names, arguments and shapes of the CS231n assignments (batches are rows: x has shape (N, ...)):
 batch norm (and spatial batch norm), dropout, affine, ReLU and the softmax and SVM losses from assignment 2; the RNN step
-and sequence, the LSTM step and sequence, the word embedding, the temporal affine layer and the temporal softmax loss from assignment 3
+and sequence, the LSTM step and sequence, the GRU step and sequence, the word embedding, the temporal affine layer and the temporal softmax loss from assignment 3
 (sequences are (N, T, ...)).
 The arithmetic is done by the kernels generated from the proven rules (:mod:`mathnn.kernels`); the
 layers check the input, keep what the backward pass needs and handle the edge cases the kernels
 leave to the caller. One module per topic: :mod:`~mathnn.layers.relu`, :mod:`~mathnn.layers.batchnorm`, :mod:`~mathnn.layers.dropout`, :mod:`~mathnn.layers.rnn`, :mod:`~mathnn.layers.lstm` (the LSTM step and sequence) and
 :mod:`~mathnn.layers.embedding` (word embedding, the one layer without a kernel: it is indexing) and
 :mod:`~mathnn.layers.losses` (softmax, SVM and temporal softmax losses); every name is importable from
-:mod:`mathnn.layers` itself. The layers declared as rules (affine and temporal affine, layer norm)
-have their functions built from the generated ``SPEC`` by :mod:`mathnn.catalogue`.
+:mod:`mathnn.layers` itself. The layers declared as rules (affine and temporal affine, layer norm, the
+GRU step) and the recurrences without a module of their own (LSTM and GRU sequences)
+have their functions built from the generated ``SPEC`` or ``SEQUENCE`` by :mod:`mathnn.catalogue`.
 
 dtypes: integers and booleans become float64; float32 stays float32 and is computed in float32;
 the result has numpy's promoted dtype of the inputs, so all-float32 input gives float32 output.
@@ -41,14 +42,13 @@ from .batchnorm import (
 from .dropout import DropoutCache, dropout_backward, dropout_forward
 from .embedding import WordEmbeddingCache, word_embedding_backward, word_embedding_forward
 from .losses import softmax_loss, svm_loss, temporal_softmax_loss
-from .lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from .lstm import LSTMStepCache, lstm_step_backward, lstm_step_forward
 from .relu import relu_backward, relu_forward
 from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
     "BatchNormCache",
     "DropoutCache",
-    "LSTMCache",
     "LSTMStepCache",
     "RNNCache",
     "RNNStepCache",
@@ -58,8 +58,6 @@ __all__ = [
     "batchnorm_forward",
     "dropout_backward",
     "dropout_forward",
-    "lstm_backward",
-    "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
     "relu_backward",

@@ -1,11 +1,11 @@
-"""The LSTM of CS231n assignment 3, one step and a whole sequence, on generated kernels.
+"""The LSTM step of CS231n assignment 3, on the kernels generated from the rule ``lstm_step``.
 
-The step rule proves the step's two outputs together as [h_t | c_t] (:mod:`mathnn.rules.lstm_step`);
-this module gives them CS231n's signatures, ``lstm_step_forward(...) -> (next_h, next_c, cache)`` and
-``lstm_step_backward(dnext_h, dnext_c, cache)``. The sequence functions ``lstm_forward`` and
-``lstm_backward`` run the kernels of the step unrolled over T (:mod:`mathnn.rules.lstm`). Every
-function checks its input and keeps copies of the weights (so updating them in place before the
-backward pass does not change the gradient).
+The rule proves the step's two outputs together as [h_t | c_t] (:mod:`mathnn.rules.lstm_step`); this
+module gives them CS231n's signatures, ``lstm_step_forward(...) -> (next_h, next_c, cache)`` and
+``lstm_step_backward(dnext_h, dnext_c, cache)``, checks the input and keeps copies of the weights (so
+updating them in place before the backward pass does not change the gradient). The sequence
+functions ``lstm_forward`` and ``lstm_backward`` are built from the step unrolled over T
+(:mod:`mathnn.rules.lstm`) by :func:`mathnn.catalogue.sequence_functions`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..kernels import lstm as _sequence
 from ..kernels import lstm_step as _step
 from ..validate import as_float_array
 from ._checks import check_cache, expect_shape, shaped, upstream
 
-__all__ = ["LSTMCache", "LSTMStepCache", "lstm_backward", "lstm_forward", "lstm_step_backward", "lstm_step_forward"]
+__all__ = ["LSTMStepCache", "lstm_step_backward", "lstm_step_forward"]
 
 #: The names of the forward kernel's cache, in the order the backward kernel takes them.
 _CACHE: list[str] = list(_step.SPEC["cache"])  # type: ignore[arg-type]  # SPEC is plain data
@@ -45,30 +44,11 @@ class LSTMStepCache:
     rows: int
 
 
-@dataclass(frozen=True)
-class LSTMCache:
-    """What :func:`lstm_backward` needs from :func:`lstm_forward`: the sequence kernel's arrays, by name.
-
-    Attributes
-    ----------
-    values : dict of str to ndarray
-        x, h0, copies of Wx and Wh, and every state and gate over time (h, i, f, o, g, c, tanh c).
-    shape : tuple of int
-        (N, T, H), the shape of h and of the upstream gradient dh.
-    """
-
-    values: dict[str, np.ndarray]
-    shape: tuple[int, ...]
-
-
-def _lstm_arguments(x: object, prev_h: object, prev_c: object | None, Wx: object, Wh: object,
-                    b: object, sequence: bool = False) -> tuple[np.ndarray, ...]:
-    """The arguments, checked against each other: N and D from x, H from Wh.
-
-    For a sequence x is (N, T, D), the first state is h0 and there is no prev_c (the cell starts at 0).
-    """
-    x = shaped(x, "x", "(N, T, D)" if sequence else "(N, D)", 3 if sequence else 2)
-    n, d = x.shape[0], x.shape[-1]
+def _lstm_arguments(x: object, prev_h: object, prev_c: object, Wx: object, Wh: object,
+                    b: object) -> tuple[np.ndarray, ...]:
+    """The step's arguments, checked against each other: N and D from x, H from Wh."""
+    x = shaped(x, "x", "(N, D)", 2)
+    n, d = x.shape
     Wh = as_float_array(Wh, "Wh")
     if Wh.ndim != 2 or Wh.shape[0] == 0 or Wh.shape[1] != 4 * Wh.shape[0]:
         raise InputError(f"Wh: expected shape (H, 4H) with H ≥ 1, the four gates i, f, o, g side by side; "
@@ -79,8 +59,7 @@ def _lstm_arguments(x: object, prev_h: object, prev_c: object | None, Wx: object
     b = as_float_array(b, "b")
     expect_shape(b, "b", (4 * h,), f"(4H,) with H = {h} from Wh with shape {Wh.shape}")
     states = []
-    named = (("h0", prev_h),) if sequence else (("prev_h", prev_h), ("prev_c", prev_c))
-    for name, value in named:
+    for name, value in (("prev_h", prev_h), ("prev_c", prev_c)):
         state = as_float_array(value, name)
         expect_shape(state, name, (n, h), f"(N, H): N = {n} from x with shape {x.shape}, H = {h} from Wh")
         states.append(state)
@@ -142,70 +121,10 @@ def lstm_step_backward(
     dWh : ndarray of shape (H, 4H)
     db : ndarray of shape (4H,)
     """
-    check_cache(cache, LSTMStepCache, "lstm_step_forward", named=(LSTMCache,))
+    check_cache(cache, LSTMStepCache, "lstm_step_forward")
     shape = (cache.rows, cache.hidden)
     gradients = [upstream(value, name, shape, "(N, H), the shape of next_h and next_c from the forward pass")
                  for name, value in (("dnext_h", dnext_h), ("dnext_c", dnext_c))]
     dout = np.concatenate(gradients, axis=-1)
     return _step.lstm_step_backward_kernel(dout, *cache.values.values())
 
-
-#: The arrays the BPTT kernel takes after dh, and the forward kernel's results, by name.
-_BACKWARD: list[str] = [str(name) for name in _sequence.SEQUENCE["backward_arguments"]]  # type: ignore[attr-defined]
-_STATES: list[str] = [str(name) for name in _sequence.SEQUENCE["states"]]  # type: ignore[attr-defined]
-
-
-def lstm_forward(
-    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, LSTMCache]:
-    """An LSTM over whole sequences, as in CS231n assignment 3: :func:`lstm_step_forward` at t = 1 … T.
-
-    The cell starts at c_0 = 0.
-
-    Parameters
-    ----------
-    x : array_like of shape (N, T, D)
-    h0 : array_like of shape (N, H)
-    Wx : array_like of shape (D, 4H)
-    Wh : array_like of shape (H, 4H)
-    b : array_like of shape (4H,)
-
-    Returns
-    -------
-    h : ndarray of shape (N, T, H)
-        h_1 … h_T.
-    cache : LSTMCache
-        For :func:`lstm_backward`.
-    """
-    arrays = _lstm_arguments(x, h0, None, Wx, Wh, b, sequence=True)
-    dtype = np.result_type(*arrays)
-    x, h0, Wx, Wh, b = (array.astype(dtype, copy=False) for array in arrays)
-    Wx, Wh = Wx.copy(), Wh.copy()
-    states = dict(zip(_STATES, _sequence.lstm_sequence_forward(x, h0, Wx, Wh, b)))
-    values = {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, **states}
-    return states["h"], LSTMCache({key: values[key] for key in _BACKWARD}, states["h"].shape)
-
-
-def lstm_backward(
-    dh: np.ndarray, cache: LSTMCache
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backpropagation through time for :func:`lstm_forward`.
-
-    Parameters
-    ----------
-    dh : array_like of shape (N, T, H)
-        Upstream gradients of every h_t (not through time: BPTT adds the paths through later steps).
-    cache : LSTMCache
-        From :func:`lstm_forward`.
-
-    Returns
-    -------
-    dx : ndarray of shape (N, T, D)
-    dh0 : ndarray of shape (N, H)
-    dWx : ndarray of shape (D, 4H)
-    dWh : ndarray of shape (H, 4H)
-    db : ndarray of shape (4H,)
-    """
-    check_cache(cache, LSTMCache, "lstm_forward", named=(LSTMStepCache,))
-    dh = upstream(dh, "dh", cache.shape, "(N, T, H), the shape of h from the forward pass")
-    return _sequence.lstm_sequence_backward(dh, *(cache.values[key] for key in _BACKWARD))

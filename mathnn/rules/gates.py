@@ -42,7 +42,7 @@ class Sigmoid(sp.Function):
 
     def _numpycode(self, printer: Any) -> str:
         tanh = printer._module_format("numpy.tanh")
-        return f"(0.5 + 0.5*{tanh}(0.5*{printer._print(self.args[0])}))"
+        return f"(0.5 + 0.5*{tanh}(0.5*({printer._print(self.args[0])})))"
 
     def _mathnn_text(self, printer: Any) -> str:
         return f"σ({printer._print(self.args[0])})"

@@ -87,6 +87,9 @@ class Recurrence(RecurrenceKernels):
     length_range: tuple[int, int] = (2, 4)
     #: the function of :mod:`mathnn.verify` that gradient-checks the generated kernels numerically
     numeric_check: str = ""
+    #: the module whose hand-kept functions wrap the kernels (the RNN's choice of activation); without
+    #: one, ``<name>_forward`` and ``<name>_backward`` are built from the generated SEQUENCE
+    wrapper: str | None = None
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)
     kinks: tuple[Kink, ...] = ()
@@ -294,6 +297,7 @@ class Recurrence(RecurrenceKernels):
             "gradients": list(backward.results), "upstream": self.upstream.name,
             "forward_kernel": self.kernels[0].name, "backward_kernel": backward.name,
             "states": list(self.kernels[0].results),
+            "wrapper": self.wrapper,
             "backward_arguments": [a.name for a in backward.args[1:] if a.name != "f_grad"],
             "draws": {name: draws[name] for name in arguments},
             "sizes": {**self.step.check_sizes[0], "T": self.length},

@@ -174,6 +174,7 @@ rnn = Recurrence(
     derivation_of=_derivation,
     extra_claims=column_form_claims,
     numeric_check="check_rnn",
+    wrapper="mathnn.layers.rnn",
 )
 
 softmax_ce = ClaimRule(
