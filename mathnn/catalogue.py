@@ -245,12 +245,8 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         return out, LayerCache(layer.name, kept, out.shape, reshaped)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...] | np.ndarray:
-        if not isinstance(cache, LayerCache) or cache.layer != layer.name:
-            raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
-        upstream = as_float_array(dout, spec["upstream"])
-        if upstream.shape != cache.out_shape:
-            raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
-                             f"output); received shape {upstream.shape}")
+        upstream = _upstream(spec, layer.name, dout, cache)
+        assert isinstance(cache, LayerCache)
         if cache.reshaped is not None:
             upstream = to_kernel(reshape, upstream)
         result = backward_kernel(upstream, *(cache.values[name] for name in spec["cache"]))
@@ -274,6 +270,17 @@ def _validator(name: str) -> Callable[..., dict[str, Any]]:
     """The function a spec's ``validate`` names, ``"module:function"``."""
     module, function = name.split(":")
     return getattr(importlib.import_module(module), function)
+
+
+def _upstream(spec: Mapping[str, Any], name: str, dout: object, cache: object) -> np.ndarray:
+    """The upstream gradient of a generated backward, checked against the cache its forward returned."""
+    if not isinstance(cache, LayerCache) or cache.layer != name:
+        raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
+    upstream = as_float_array(dout, spec["upstream"])
+    if upstream.shape != cache.out_shape:
+        raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
+                         f"output); received shape {upstream.shape}")
+    return upstream
 
 
 def _bind(function: str, names: list[str], args: tuple, kwargs: dict, optional: set) -> dict[str, object]:
@@ -377,12 +384,8 @@ def sequence_functions(sequence: Layer) -> dict[str, Callable[..., Any]]:
         return values[output], LayerCache(sequence.name, kept, values[output].shape)
 
     def backward(dh: object, cache: object) -> tuple[np.ndarray, ...]:
-        if not isinstance(cache, LayerCache) or cache.layer != sequence.name:
-            raise InputError(f"cache: expected the cache returned by {spec['forward']}; received {describe(cache)}")
-        upstream = as_float_array(dh, spec["upstream"])
-        if upstream.shape != cache.out_shape:
-            raise InputError(f"{spec['upstream']}: expected shape {cache.out_shape} (the shape of the forward's "
-                             f"output); received shape {upstream.shape}")
+        upstream = _upstream(spec, sequence.name, dh, cache)
+        assert isinstance(cache, LayerCache)
         return tuple(backward_kernel(upstream, *(cache.values[name] for name in spec["backward_arguments"])))
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]

@@ -26,7 +26,6 @@ with one warning on stderr.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -41,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from ..cachestats import CacheStats
+
 #: Bump when the stored JSON or the key recipe changes meaning.
 FORMAT = 1
 
@@ -50,20 +51,7 @@ BYPASS_VARIABLE = "MATHNN_NO_EXPERIMENT_CACHE"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclasses.dataclass
-class CacheStats:
-    """What :func:`cached` did since the process started (or since :meth:`reset`)."""
-
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        self.hits = self.misses = self.stored = 0
-
-
-#: Counters of hits, misses and stores in this process.
+#: Counters of hits, misses and stores in this process (the proof cache's kind of counter).
 STATS = CacheStats()
 
 _warned = False

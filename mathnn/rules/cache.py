@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..cachestats import CacheStats
 from .core import Claim, Proof
 
 #: Bump when the stored JSON or the key recipe changes meaning.
@@ -47,19 +48,6 @@ FORMAT = 1
 #: Files of the rule engine: a change to any of them invalidates every cached proof.
 RULES_DIR = Path(__file__).resolve().parent
 ENGINE_PATTERNS = ("core.py", "scalar.py", "arrays.py", "decide.py", "layer*.py", "recurrence.py", "textprint.py")
-
-
-@dataclasses.dataclass
-class CacheStats:
-    """What :func:`proven` did since the process started (or since :meth:`reset`)."""
-
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        self.hits = self.misses = self.stored = 0
 
 
 #: Counters of cache hits, misses and stores in this process.
