@@ -41,7 +41,7 @@ _VALUE_BASED_CASTING = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
 def _sizes(rng: np.random.Generator, variant: int, documented: tuple[int, ...], low: int, high: int) -> tuple[int, ...]:
-    from .homework import _sizes as sizes
+    from .pairs import _sizes as sizes
 
     return sizes(rng, variant, documented, low, high)
 

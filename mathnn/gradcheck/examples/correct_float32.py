@@ -316,6 +316,52 @@ def lstm_backward(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
+def gru_step_forward(x, prev_h, Wx, Wh, b):
+    x, prev_h, Wx, Wh, b = _f32(x, prev_h, Wx, Wh, b)
+    H = prev_h.shape[1]
+    ax, ah = x.dot(Wx) + b, prev_h.dot(Wh)
+    z = sigmoid(ax[:, :H] + ah[:, :H])
+    r = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])
+    n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])
+    next_h = (1 - z) * n + z * prev_h
+    return next_h, (x, prev_h, Wx, Wh, z, r, n, ah[:, 2 * H:])
+
+
+def gru_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, z, r, n, ah_n = cache
+    (dnext_h,) = _f32(dnext_h)
+    dn = dnext_h * (1 - z)
+    dz = dnext_h * (prev_h - n)
+    da_n = dn * (1 - n**2)
+    da_z = dz * z * (1 - z)
+    da_r = da_n * ah_n * r * (1 - r)
+    dax = np.hstack((da_z, da_r, da_n))
+    dah = np.hstack((da_z, da_r, da_n * r))
+    return dax.dot(Wx.T), dah.dot(Wh.T) + dnext_h * z, x.T.dot(dax), prev_h.T.dot(dah), dax.sum(axis=0)
+
+
+def gru_forward(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=np.float32)
+    prev_h, cache = h0, []
+    for t in range(T):
+        prev_h, step_cache = gru_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        h[:, t, :] = prev_h
+        cache.append(step_cache)
+    return h, cache
+
+
+def gru_backward(dh, cache):
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, cache[0][0].shape[1]), dtype=np.float32)
+    dWx, dWh, db = 0, 0, 0
+    dprev_h = np.zeros((N, H))
+    for t in reversed(range(T)):
+        dx[:, t, :], dprev_h, dWx_t, dWh_t, db_t = gru_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
 def temporal_affine_forward(x, w, b):
     x, w, b = _f32(x, w, b)
     N, T, D = x.shape
