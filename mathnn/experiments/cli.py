@@ -62,7 +62,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
         help=f"activation to include, repeatable: {', '.join(ACTIVATIONS)} (default: all)",
     )
     parser.add_argument("--hidden", type=int, metavar="N",
-                        help="hidden units of the RNNs (default 32) and width of the stacks (default 64)")
+                        help="hidden units of the RNNs (default 32; 16 for remember) and width of the stacks (default 64)")
     parser.add_argument("--steps", type=int, metavar="T", help="sequence length T of the time experiment (default 50)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every random draw (default 0)")
     parser.add_argument("--experiment", choices=(*EXPERIMENTS, "all"), default="all",

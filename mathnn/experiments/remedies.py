@@ -544,7 +544,7 @@ REMEMBER_CELLS = ("tanh", "irnn", "lstm-f1", "lstm-f3")
 
 def remember_experiment(
     cells: Sequence[str] = REMEMBER_CELLS,
-    distances: Sequence[int] = (4, 8, 16, 32),
+    distances: Sequence[int] = (8, 16, 24, 32),
     hidden: int = 16,
     iterations: int = 120,
     batch: int = 16,
@@ -568,7 +568,7 @@ def remember_experiment(
     Parameters
     ----------
     cells : sequence of str, default ('tanh', 'irnn', 'lstm-f1', 'lstm-f3')
-    distances : sequence of int, default (4, 8, 16, 32)
+    distances : sequence of int, default (8, 16, 24, 32)
     hidden : int, default 16
     iterations : int, default 120
     batch : int, default 16
