@@ -546,7 +546,7 @@ def remember_experiment(
     cells: Sequence[str] = REMEMBER_CELLS,
     distances: Sequence[int] = (8, 16, 24, 32),
     hidden: int = 16,
-    iterations: int = 120,
+    iterations: int = 100,
     batch: int = 16,
     learning_rate: float = 0.5,
     clip: float = 1.0,
@@ -570,7 +570,7 @@ def remember_experiment(
     cells : sequence of str, default ('tanh', 'irnn', 'lstm-f1', 'lstm-f3')
     distances : sequence of int, default (8, 16, 24, 32)
     hidden : int, default 16
-    iterations : int, default 120
+    iterations : int, default 100
     batch : int, default 16
         Small batches keep the per-step matrix products below the size at which a multithreaded
         BLAS spreads them over threads, which on a busy machine is several times slower.
