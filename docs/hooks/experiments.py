@@ -47,7 +47,7 @@ def _fenced(text: str) -> str:
 
 
 def _vanishing() -> dict:
-    """All four vanishing-gradient experiments, run once per build."""
+    """All the vanishing-gradient experiments (the remedies' too), run once per build."""
     if "vanishing" not in _cache:
         from mathnn.experiments import run_experiments
 
@@ -129,6 +129,23 @@ def vanishing_recall() -> str:
 
     return _fenced(recall_report(_vanishing()["recall"])) + "\n\n" + _figure(
         "vanishing_recall", "Recall accuracy against the distance k between the token and where it is used")
+
+
+def remedies_lag() -> str:
+    from mathnn.experiments.report import lag_report
+
+    return _fenced(lag_report(_vanishing()["lag"])) + "\n\n" + _figure(
+        "remedies_lag", "‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖ against the lag k, loss at the last step only, log scale: "
+        "median over seeds (line) and the seeds' range (shaded), one line style per cell; the dashed grey line "
+        "is the bound 1.2^k of the RNN with W_hh = 1.2·I")
+
+
+def remedies_remember() -> str:
+    from mathnn.experiments.report import remember_report
+
+    return _fenced(remember_report(_vanishing()["remember"])) + "\n\n" + _figure(
+        "remedies_remember", "Test accuracy on remembering the sign of the first input against the number of "
+        "noise steps k after it: median over seeds, bars from the worst to the best seed; chance is 1/2")
 
 
 def covariate_shift() -> str:
@@ -245,6 +262,8 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {
     "vanishing-depth": vanishing_depth,
     "vanishing-recall": vanishing_recall,
     "covariate-shift": covariate_shift,
+    "remedies-lag": remedies_lag,
+    "remedies-remember": remedies_remember,
     "sigmoid-max": sigmoid_max,
     "batchnorm-facts": batchnorm_facts,
     "gradient-descent": gradient_descent,

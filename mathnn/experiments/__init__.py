@@ -25,6 +25,10 @@ module per experiment:
 4. :mod:`~mathnn.experiments.shift` — :func:`shift_experiment`, internal covariate shift: how the
    per-layer mean and spread of the pre-activations drift during training, with and without
    batch norm (and with noise injected after batch norm, after Santurkar et al. 2018).
+5. :mod:`~mathnn.experiments.remedies` — the remedies: :func:`lag_experiment`, the gradient ratio
+   ‖∂L/∂h_{T−k}‖ / ‖∂L/∂h_T‖ against the lag for a tanh RNN, the IRNN, orthogonal W_hh and the
+   LSTM with forget-gate bias 0, 1 and 3, with an exploding RNN and gradient clipping; and
+   :func:`remember_experiment`, accuracy against the distance on a long-distance task.
 
 :func:`run_experiments` runs them all, :func:`report` prints their tables,
 :func:`results_to_dict` gives every figure for JSON and :func:`plot_results` draws the figures
@@ -54,6 +58,20 @@ from .common import ACTIVATIONS, Activation, activation_kernels
 from .depth import DepthExperiment, DepthRun, Stack, StackPass, depth_experiment, init_stack, regression_task
 from .plots import plot_results
 from .recall import RecallExperiment, recall_batch, recall_experiment
+from .remedies import (
+    CELLS,
+    Cell,
+    LagExperiment,
+    RememberExperiment,
+    init_cell,
+    lag_experiment,
+    lag_ratios,
+    lstm_cell,
+    remember_experiment,
+    rnn_cell,
+    sign_batch,
+    state_gradients,
+)
 from .report import report, results_to_dict, tour_table
 from .run import EXPERIMENTS, run_experiments
 from .shift import CURRENT_UNDERSTANDING, ShiftExperiment, ShiftRun, shift_experiment
@@ -72,13 +90,17 @@ from .through_time import (
 __all__ = [
     "ACTIVATIONS",
     "BOUND_GENERAL",
+    "CELLS",
     "CURRENT_UNDERSTANDING",
     "EXPERIMENTS",
     "Activation",
+    "Cell",
     "DepthExperiment",
     "DepthRun",
     "GradientFlow",
+    "LagExperiment",
     "RecallExperiment",
+    "RememberExperiment",
     "ShiftExperiment",
     "ShiftRun",
     "Stack",
@@ -90,18 +112,26 @@ __all__ = [
     "depth_experiment",
     "gradient_flow",
     "hidden_states",
+    "init_cell",
     "init_stack",
     "jacobian",
+    "lag_experiment",
+    "lag_ratios",
+    "lstm_cell",
     "plot_results",
     "random_recurrence",
     "recall_batch",
     "recall_experiment",
+    "remember_experiment",
     "regression_task",
     "report",
     "results_to_dict",
+    "rnn_cell",
     "run_cli",
     "run_experiments",
     "shift_experiment",
+    "sign_batch",
+    "state_gradients",
     "time_experiment",
     "tour_table",
 ]

@@ -15,12 +15,16 @@ from .run import EXPERIMENTS, run_experiments
 
 
 CLI_DESCRIPTION = """\
-Vanishing gradients, measured. Four experiments:
+Vanishing gradients and their remedies, measured. Six experiments:
   time    exact ‖∂h_T/∂h_t‖₂ of an RNN (a product of Jacobians) at every distance, beside the
           Pascanu-Mikolov-Bengio bound (γλ₁)^(T−t) with γ = sup|f′| as proven
   depth   per-layer gradient norms of a 20-layer stack, with and without batch norm
   recall  an RNN trained to recall a token seen k steps earlier: accuracy against k
   shift   internal covariate shift during training, with and without batch norm
+  lag     ‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖ against the lag k for a tanh RNN, the IRNN, orthogonal W_hh and
+          the LSTM with forget-gate bias 0, 1, 3 (several seeds); an exploding RNN and clipping
+  remember  the sign of the first input after k noise steps: accuracy against k for a tanh
+          RNN, the IRNN and the LSTM, several seeds
 """
 
 
@@ -58,7 +62,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
         help=f"activation to include, repeatable: {', '.join(ACTIVATIONS)} (default: all)",
     )
     parser.add_argument("--hidden", type=int, metavar="N",
-                        help="hidden units of the RNNs (default 32) and width of the stacks (default 64)")
+                        help="hidden units of the RNNs (default 32; 16 for remember) and width of the stacks (default 64)")
     parser.add_argument("--steps", type=int, metavar="T", help="sequence length T of the time experiment (default 50)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every random draw (default 0)")
     parser.add_argument("--experiment", choices=(*EXPERIMENTS, "all"), default="all",

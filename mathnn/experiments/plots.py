@@ -28,7 +28,11 @@ def plot_results(results: dict[str, Any], directory: str | Path) -> list[Path]:
     the bound dashed; ``vanishing_depth``: ‖∂L/∂W_l‖ per layer, at initialization and after training;
     ``vanishing_recall``: recall accuracy against k, with chance; ``vanishing_shift``: per-layer
     drift of what f sees, one panel per activation, without batch norm, with it and with injected
-    noise; ``vanishing_shift_gradient``: the gradient-based shift, laid out the same way.
+    noise; ``vanishing_shift_gradient``: the gradient-based shift, laid out the same way;
+    ``remedies_lag``: ‖∂L/∂h_{T−k}‖/‖∂L/∂h_T‖ against the lag k on a log scale, one line style per
+    cell (median over seeds, the seeds' range shaded), the exploding cell's bound dashed;
+    ``remedies_remember``: accuracy against the distance per cell (median over seeds, the seeds'
+    range as error bars), with chance.
 
     The figures share the style of :mod:`mathnn.experiments.lecture_figures`: the width of a page's
     text column, fonts of at least 10 pt there, line styles as well as colours, legends outside
@@ -60,6 +64,10 @@ def plot_results(results: dict[str, Any], directory: str | Path) -> list[Path]:
             written += _plot_recall(results["recall"], directory)
         if results.get("shift"):
             written += _plot_shift(results["shift"], directory)
+        if "lag" in results:
+            written += _plot_lag(results["lag"], directory)
+        if "remember" in results:
+            written += _plot_remember(results["remember"], directory)
     return written
 
 
@@ -197,3 +205,61 @@ def _plot_shift(experiments: list[Any], directory: Path) -> list[Path]:
         _variant_legend(figure, variants)
         written += save_figure(figure, directory, name)
     return written
+
+
+# The remedies: one colour, marker and line style per cell (Okabe-Ito colours), the same in both figures.
+_CELL_LOOK = {
+    "tanh": (ORANGE, "s", "-"),
+    "irnn": (GREEN, "^", "--"),
+    "tanh-orthogonal": ("#CC79A7", "v", "-."),
+    "relu-orthogonal": ("#56B4E9", "D", ":"),
+    "lstm-f0": (GREY, "x", (0, (5, 1))),
+    "lstm-f1": (BLUE, "o", (0, (3, 1, 1, 1, 1, 1))),
+    "lstm-f3": ("#000000", "P", (0, (1, 1))),
+    "exploding": (VERMILLION, "*", (0, (8, 2))),
+}
+
+
+def _cell_look(cell: str, index: int) -> tuple[Any, str, Any]:
+    return _CELL_LOOK.get(cell, (f"C{index}", "o", "-"))
+
+
+def _plot_lag(experiment: Any, directory: Path) -> list[Path]:
+    figure = _figure(WIDTH, 6.4)
+    ax = figure.subplots()
+    lags = np.array(experiment.lags)
+    every = max(1, len(lags) // 8)
+    for index, (cell, name, rows) in enumerate(zip(experiment.cells, experiment.names, experiment.ratios)):
+        color, marker, line = _cell_look(cell, index)
+        ax.semilogy(lags, np.median(rows, axis=0), linestyle=line, color=color, marker=marker, markevery=every,
+                    markersize=6, label=name)
+        ax.fill_between(lags, rows.min(axis=0), rows.max(axis=0), color=color, alpha=0.15, linewidth=0)
+    if "exploding" in experiment.bounds:
+        ax.semilogy(lags, experiment.bounds["exploding"], "--", color=GREY, linewidth=1.2,
+                    label="bound (λ₁γ)^k = 1.2^k")
+    ax.set(xlabel="lag k", ylabel=r"$\|\partial L/\partial h_{T-k}\| \,/\, \|\partial L/\partial h_T\|$",
+           title=f"Gradient reaching k steps back ({experiment.hidden} units, {len(experiment.seeds)} seeds)")
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    return save_figure(figure, directory, "remedies_lag")
+
+
+def _plot_remember(experiment: Any, directory: Path) -> list[Path]:
+    figure = _figure(WIDTH, 4.6)
+    ax = figure.subplots()
+    distances = np.array(experiment.distances, dtype=float)
+    offsets = np.linspace(-0.04, 0.04, len(experiment.cells))  # on a log axis: a small shift per cell
+    for index, (cell, name, rows) in enumerate(zip(experiment.cells, experiment.names, experiment.accuracy)):
+        color, marker, line = _cell_look(cell, index)
+        median = np.median(rows, axis=0)
+        x = distances * 10 ** offsets[index]
+        ax.errorbar(x, median, yerr=[median - rows.min(axis=0), rows.max(axis=0) - median], linestyle=line,
+                    color=color, marker=marker, markersize=6, capsize=3, label=name)
+    ax.axhline(experiment.chance, color=GREY, linestyle=":", label="chance")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(distances, [f"{k:g}" for k in distances])
+    ax.set(xlabel="distance k (noise steps after the sign)", ylabel="test accuracy", ylim=(-0.02, 1.05),
+           title=f"Remember the sign of the first input ({experiment.iterations} steps, {len(experiment.seeds)} seeds)")
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+    return save_figure(figure, directory, "remedies_remember")

@@ -10,6 +10,7 @@ import numpy as np
 from ..tables import format_table
 from .depth import DepthExperiment
 from .recall import RecallExperiment
+from .remedies import LagExperiment, RememberExperiment
 from .shift import CURRENT_UNDERSTANDING, SHIFT_PER_LAYER, ShiftExperiment
 from .through_time import BOUND_GENERAL, TimeExperiment, time_experiment
 
@@ -130,6 +131,54 @@ def shift_report(experiment: ShiftExperiment, with_reading: bool = True) -> str:
     )
 
 
+LAG_COLUMNS = (1, 5, 10, 20, 30, 50)
+
+
+def lag_report(experiment: LagExperiment) -> str:
+    """The gradient ratio at a few lags per cell (median over seeds, min–max), and the clipping table."""
+    lags = [k for k in LAG_COLUMNS if k in experiment.lags]
+    if experiment.lags[-1] not in lags:
+        lags.append(experiment.lags[-1])
+    rows = []
+    for index, name in enumerate(experiment.names):
+        columns = [experiment.ratios[index, :, experiment.lags.index(k)] for k in lags]
+        rows.append([name] + [f"{float(np.median(values)):.1e}" for values in columns]
+                    + [f"{float(columns[-1].min()):.1e} – {float(columns[-1].max()):.1e}"])
+    bound = experiment.bounds.get("exploding")
+    clip_rows = [
+        [str(row.steps), _sci(row.grad_norm), _sci(row.update_unclipped), _sci(row.update_clipped), f"{row.cosine:.6f}"]
+        for row in experiment.clip
+    ]
+    return (
+        f"5. Remedies, gradient against lag: ‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖, loss at the last step only; "
+        f"hidden {experiment.hidden}, inputs N(0, 1) of size {experiment.inputs}, median over "
+        f"{experiment.sequences} sequences per seed; median over seeds {experiment.seeds}, and the range over seeds at the last lag\n"
+        + format_table(["cell"] + [f"k = {k}" for k in lags] + [f"seeds' range, k = {lags[-1]}"], rows, align="right")
+        + ("" if bound is None else f"\nbound for ReLU RNN, 1.2·I: (λ₁γ)^k = 1.2^k, at k = {lags[-1]}: {_sci(bound[lags[-1]])}")
+        + f"\nClipping on the exploding RNN (ReLU, W_hh = 1.2·I): g = ∂L/∂(W_x, W_h, b) of a loss at the last step; "
+        f"update η‖g‖, η = {experiment.learning_rate:g}, without and with clipping to ‖g‖ ≤ θ = {experiment.threshold:g}\n"
+        + format_table(["T", "‖g‖", "η‖g‖ unclipped", "clipped", "cos(update, clipped)"], clip_rows, align="right")
+    )
+
+
+def remember_report(experiment: RememberExperiment) -> str:
+    """Accuracy on the sign task per distance (rows) and cell (columns): median over seeds [min, max]."""
+    headers = ["k"] + experiment.names
+    rows = []
+    for m, k in enumerate(experiment.distances):
+        row = [str(k)]
+        for values in experiment.accuracy[:, :, m]:
+            row.append(f"{_short(float(np.median(values)))} [{_short(float(values.min()))}, {_short(float(values.max()))}]")
+        rows.append(row)
+    return (
+        f"6. Remedies, accuracy against distance: the sign of the first input after k noise steps (noise "
+        f"N(0, {experiment.noise:g}²)); hidden {experiment.hidden}, {experiment.iterations} gradient-descent steps "
+        f"of {experiment.batch} sequences, η = {experiment.learning_rate:g}, clipped at {experiment.clip:g}; "
+        f"median over seeds {experiment.seeds} [min, max]; chance {_short(experiment.chance)}\n"
+        + format_table(headers, rows, align="right")
+    )
+
+
 def report(results: dict[str, Any]) -> str:
     """Readable tables of :func:`run_experiments`' results; every figure is also in :func:`results_to_dict`.
 
@@ -153,4 +202,8 @@ def report(results: dict[str, Any]) -> str:
         sections.append(shift_report(experiment) + f"\n({experiment.seconds:.1f} s)")
     if results.get("shift"):
         sections.append(CURRENT_UNDERSTANDING)
+    if "lag" in results:
+        sections.append(lag_report(results["lag"]) + f"\n({results['lag'].seconds:.1f} s)")
+    if "remember" in results:
+        sections.append(remember_report(results["remember"]) + f"\n({results['remember'].seconds:.1f} s)")
     return "\n\n".join(sections)

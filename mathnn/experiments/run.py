@@ -11,11 +11,12 @@ from ..validate import describe
 from .common import activation_names, as_integer, as_seed
 from .depth import depth_experiment
 from .recall import recall_experiment
+from .remedies import lag_experiment, remember_experiment
 from .shift import shift_experiment
 from .through_time import time_experiment
 
 
-EXPERIMENTS = ("time", "depth", "recall", "shift")
+EXPERIMENTS = ("time", "depth", "recall", "shift", "lag", "remember")
 
 
 def run_experiments(
@@ -30,12 +31,12 @@ def run_experiments(
 
     Parameters
     ----------
-    experiments : sequence of {'time', 'depth', 'recall', 'shift'}, default all
+    experiments : sequence of {'time', 'depth', 'recall', 'shift', 'lag', 'remember'}, default all
     activations : sequence of str, optional
         Default: all four.
     hidden : int, optional
-        n of the RNNs (time, recall) and the width of the stacks (depth, shift); default each
-        experiment's own (32, 64, 32, 64).
+        n of the RNNs (time, recall, lag, remember) and the width of the stacks (depth, shift);
+        default each experiment's own (32, 64, 32, 64, 32, 16).
     steps : int, optional
         Sequence length T of the time experiment; default 50.
     seed : int, default 0
@@ -47,7 +48,9 @@ def run_experiments(
     -------
     dict
         'time' : TimeExperiment, 'depth' : DepthExperiment, 'recall' : RecallExperiment,
-        'shift' : list of ShiftExperiment (one per activation), for the experiments chosen.
+        'shift' : list of ShiftExperiment (one per activation), 'lag' : LagExperiment,
+        'remember' : RememberExperiment, for the experiments chosen. ``activations`` and ``steps``
+        do not apply to 'lag' and 'remember' (their cells and lengths are fixed).
     """
     if isinstance(experiments, str):
         experiments = (experiments,)
@@ -81,4 +84,11 @@ def run_experiments(
         for index, name in enumerate(names, 1):
             note(f"shift: {name} ({index}/{len(names)})", show_progress)
             results["shift"].append(shift_experiment(name, seed=seed, show_progress=show_progress, **width_override))
+    if "lag" in chosen:
+        start("lag")
+        with working("lag: gradient at every lag", enabled=show_progress, delay=1.0):
+            results["lag"] = lag_experiment(seed=seed, **hidden_override)
+    if "remember" in chosen:
+        start("remember")
+        results["remember"] = remember_experiment(seed=seed, show_progress=show_progress, **hidden_override)
     return results
