@@ -63,7 +63,7 @@ def test_every_page_exists_and_derivations_are_in_the_nav(built_site: Path) -> N
     assert (built_site / "derivations" / "index.html").is_file()
 
 
-LECTURE = ["rnn", "recurrence", "next-character", "vanishing", "sigmoid", "gradient-descent", "relu",
+LECTURE = ["rnn", "recurrence", "next-character", "vanishing", "remedies", "sigmoid", "gradient-descent", "relu",
            "leaky-relu", "covariate-shift", "batchnorm"]
 
 

@@ -14,7 +14,7 @@ import yaml
 from markdown.extensions.toc import slugify
 
 import mathnn
-from mathnn.experiments import bound_verdict
+from mathnn.experiments import CELLS, bound_verdict, lag_ratios
 from mathnn.experiments.lecture_figures import largest_stable_rate
 from mathnn.layers import batchnorm_backward, batchnorm_forward, rnn_backward, rnn_forward, softmax_loss
 from mathnn.models import CharRNN
@@ -42,6 +42,7 @@ SLIDE_WORDS = {
     "lecture/recurrence.md": "`W_hh*(x_2)+W_xh*(x_1)+b`",
     "lecture/next-character.md": "“다음 글자를 예측하는 모델 만들기”",
     "lecture/vanishing.md": "“관련 정보와 그 정보를 사용하는 지점 사이 거리가 멀 경우 RNN 학습능력 저하”",
+    "lecture/remedies.md": "“관련 정보와 그 정보를 사용하는 지점 사이 거리가 멀 경우 RNN 학습능력 저하”",
     "lecture/sigmoid.md": r"$\sigma(x) = \dfrac{1}{1 + e^{-x}}$",
     "lecture/gradient-descent.md": r"$W \leftarrow W - \eta\,\dfrac{\partial L}{\partial W}$",
     "lecture/relu.md": r"$\mathrm{ReLU}(x) = \max(0, x)$",
@@ -147,6 +148,13 @@ def _sigmoid_threshold() -> float:
     return limit
 
 
+def _exploding_ratio() -> float:
+    """‖∂L/∂h_{T−10}‖ / ‖∂L/∂h_T‖ of a ReLU RNN with W_hh = 1.2·I and every unit active, measured."""
+    cell = CELLS["exploding"]
+    weights = {"Wx": np.eye(3), "Wh": 1.2 * np.eye(3), "b": np.ones(3)}
+    return float(lag_ratios(cell, weights, np.ones((1, 10, 3)), np.ones((1, 3)))[0, 10])
+
+
 def _stable_rate() -> float:
     hessian = np.array([[3.0, 1.0], [1.0, 3.0]])
     limit = largest_stable_rate(hessian)
@@ -213,6 +221,8 @@ EXPECTED: dict[str, list[Callable[[], float | list[float]]]] = {
     "lecture/recurrence.md": [_h2, _dWhh],
     "lecture/next-character.md": [lambda: float(softmax_loss(np.zeros((1, 65)), np.array([7]))[0]), _softmax_grad],
     "lecture/vanishing.md": [lambda: (float(mathnn.sigmoid_grad(0.0)) * 2.0) ** 10, _sigmoid_threshold],
+    # the LSTM's cell path after 20 steps at forget bias 3: σ(3)²⁰, with the forget gate's own kernel
+    "lecture/remedies.md": [lambda: float(mathnn.sigmoid(3.0)) ** 20, _exploding_ratio],
     "lecture/sigmoid.md": [
         lambda: float(np.max(mathnn.sigmoid_grad(np.linspace(-10, 10, 20001)))),
         lambda: float(mathnn.sigmoid_grad(2.0)),
