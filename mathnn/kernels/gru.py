@@ -63,11 +63,11 @@ def gru_sequence_forward(
         # a_h = h_{t−1} Wh, their recurrent parts, at step t
         ah[t] = prev_h @ Wh
         # z = σ(a_x[:, 0:H] + a_h[:, 0:H]), the update gate, at step t
-        z[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(ah[t], 3, axis=-1)[0] + np.split(ax[t], 3, axis=-1)[0])))
+        z[t] = (0.5 + 0.5*np.tanh(0.5*(ah[t][..., :1 * (ah[t].shape[-1] // 3)] + ax[t][..., :1 * (ax[t].shape[-1] // 3)])))
         # r = σ(a_x[:, H:2H] + a_h[:, H:2H]), the reset gate, at step t
-        r[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(ah[t], 3, axis=-1)[1] + np.split(ax[t], 3, axis=-1)[1])))
+        r[t] = (0.5 + 0.5*np.tanh(0.5*(ah[t][..., 1 * (ah[t].shape[-1] // 3):2 * (ah[t].shape[-1] // 3)] + ax[t][..., 1 * (ax[t].shape[-1] // 3):2 * (ax[t].shape[-1] // 3)])))
         # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H]), at step t
-        n[t] = np.tanh(np.split(ah[t], 3, axis=-1)[2]*r[t] + np.split(ax[t], 3, axis=-1)[2])
+        n[t] = np.tanh(ah[t][..., 2 * (ah[t].shape[-1] // 3):3 * (ah[t].shape[-1] // 3)]*r[t] + ax[t][..., 2 * (ax[t].shape[-1] // 3):3 * (ax[t].shape[-1] // 3)])
         # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}, at step t
         h[t] = prev_h*z[t] + (1 - z[t])*n[t]
         # the state hₜ₋₁ step t + 1 reads
@@ -150,9 +150,9 @@ def gru_sequence_backward(
         # δa_n = δn ⊙ (1 − n²), through tanh
         dan = dn*(1 - n_steps[t]**2)
         # δa_x = [δz⊙z(1−z) | δa_n⊙a_h,n⊙r(1−r) | δa_n]
-        dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*np.split(ah_steps[t], 3, axis=-1)[2]*r_steps[t], dan], axis=-1)
+        dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan], axis=-1)
         # δa_h = δa_x with its candidate part times r
-        dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*np.split(ah_steps[t], 3, axis=-1)[2]*r_steps[t], dan*r_steps[t]], axis=-1)
+        dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan*r_steps[t]], axis=-1)
         # what step t sends back to hₜ₋₁: z*dnextₕ + δaₕ @ Whᵀ
         dprev_h = dnext_h*z_steps[t] + dah[t] @ Wh.T
     # ∂L/∂xₜ = δaₓ @ Wxᵀ at every step, as (N, T, ·)
@@ -231,9 +231,9 @@ def gru_backward_no_gradient_through_time(
         # δa_n = δn ⊙ (1 − n²), through tanh
         dan = dn*(1 - n_steps[t]**2)
         # δa_x = [δz⊙z(1−z) | δa_n⊙a_h,n⊙r(1−r) | δa_n]
-        dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*np.split(ah_steps[t], 3, axis=-1)[2]*r_steps[t], dan], axis=-1)
+        dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan], axis=-1)
         # δa_h = δa_x with its candidate part times r
-        dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*np.split(ah_steps[t], 3, axis=-1)[2]*r_steps[t], dan*r_steps[t]], axis=-1)
+        dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan*r_steps[t]], axis=-1)
         # what step t sends back to hₜ₋₁: z*dnextₕ + δaₕ @ Whᵀ
         dprev_h = dnext_h*z_steps[t] + dah[t] @ Wh.T
     # ∂L/∂xₜ = δaₓ @ Wxᵀ at every step, as (N, T, ·)

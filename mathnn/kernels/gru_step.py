@@ -46,11 +46,11 @@ def gru_step_forward_kernel(
     # a_h = h_{t−1} Wh, their recurrent parts
     ah = prev_h @ Wh
     # z = σ(a_x[:, 0:H] + a_h[:, 0:H]), the update gate
-    z = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[0] + np.split(ax, 3, axis=-1)[0])))
+    z = (0.5 + 0.5*np.tanh(0.5*(ah[..., :1 * (ah.shape[-1] // 3)] + ax[..., :1 * (ax.shape[-1] // 3)])))
     # r = σ(a_x[:, H:2H] + a_h[:, H:2H]), the reset gate
-    r = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[1] + np.split(ax, 3, axis=-1)[1])))
+    r = (0.5 + 0.5*np.tanh(0.5*(ah[..., 1 * (ah.shape[-1] // 3):2 * (ah.shape[-1] // 3)] + ax[..., 1 * (ax.shape[-1] // 3):2 * (ax.shape[-1] // 3)])))
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
-    n = np.tanh(r*np.split(ah, 3, axis=-1)[2] + np.split(ax, 3, axis=-1)[2])
+    n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
     next_h = n*(1 - z) + prev_h*z
     return next_h, x, prev_h, Wx, Wh, z, r, n, ah
@@ -96,9 +96,9 @@ def gru_step_backward_kernel(
     # δa_n = δn ⊙ (1 − n²), through tanh
     dan = dn*(1 - n**2)
     # δa_x = [δz⊙z(1−z) | δa_n⊙a_h,n⊙r(1−r) | δa_n]
-    dax = np.concatenate([dz*z*(1 - z), dan*r*(1 - r)*np.split(ah, 3, axis=-1)[2], dan], axis=-1)
+    dax = np.concatenate([dz*z*(1 - z), dan*r*(1 - r)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dan], axis=-1)
     # δa_h = δa_x with its candidate part times r
-    dah = np.concatenate([dz*z*(1 - z), dan*r*(1 - r)*np.split(ah, 3, axis=-1)[2], dan*r], axis=-1)
+    dah = np.concatenate([dz*z*(1 - z), dan*r*(1 - r)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dan*r], axis=-1)
     # ∂L/∂xₜ, the closed form
     dx = dax @ Wx.T
     # ∂L/∂hₜ₋₁, the closed form
@@ -152,9 +152,9 @@ def gru_step_backward_magnitude(
     # δa_n = δn ⊙ (1 − n²), through tanh, every term by its absolute value
     dan = abs(dn)*(abs(n)**2 + 1)
     # δa_x = [δz⊙z(1−z) | δa_n⊙a_h,n⊙r(1−r) | δa_n], every term by its absolute value
-    dax = np.concatenate([(abs(z) + 1)*abs(dz)*abs(z), (abs(r) + 1)*abs(dan)*abs(r)*np.split(abs(ah), 3, axis=-1)[2], abs(dan)], axis=-1)
+    dax = np.concatenate([(abs(z) + 1)*abs(dz)*abs(z), (abs(r) + 1)*abs(dan)*abs(r)*abs(ah)[..., 2 * (abs(ah).shape[-1] // 3):3 * (abs(ah).shape[-1] // 3)], abs(dan)], axis=-1)
     # δa_h = δa_x with its candidate part times r, every term by its absolute value
-    dah = np.concatenate([(abs(z) + 1)*abs(dz)*abs(z), (abs(r) + 1)*abs(dan)*abs(r)*np.split(abs(ah), 3, axis=-1)[2], abs(dan)*abs(r)], axis=-1)
+    dah = np.concatenate([(abs(z) + 1)*abs(dz)*abs(z), (abs(r) + 1)*abs(dan)*abs(r)*abs(ah)[..., 2 * (abs(ah).shape[-1] // 3):3 * (abs(ah).shape[-1] // 3)], abs(dan)*abs(r)], axis=-1)
     # ∂L/∂xₜ, the closed form, every term by its absolute value
     dx = abs(dax) @ (abs(Wx)).T
     # ∂L/∂hₜ₋₁, the closed form, every term by its absolute value
@@ -196,13 +196,13 @@ def gru_step_mistake_no_direct_path_to_h_t_1(
     # a_h = h_{t−1} Wh, their recurrent parts
     ah = prev_h @ Wh
     # z = σ(a_x[:, 0:H] + a_h[:, 0:H]), the update gate
-    z = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[0] + np.split(ax, 3, axis=-1)[0])))
+    z = (0.5 + 0.5*np.tanh(0.5*(ah[..., :1 * (ah.shape[-1] // 3)] + ax[..., :1 * (ax.shape[-1] // 3)])))
     # r = σ(a_x[:, H:2H] + a_h[:, H:2H]), the reset gate
-    r = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[1] + np.split(ax, 3, axis=-1)[1])))
+    r = (0.5 + 0.5*np.tanh(0.5*(ah[..., 1 * (ah.shape[-1] // 3):2 * (ah.shape[-1] // 3)] + ax[..., 1 * (ax.shape[-1] // 3):2 * (ax.shape[-1] // 3)])))
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
-    n = np.tanh(r*np.split(ah, 3, axis=-1)[2] + np.split(ax, 3, axis=-1)[2])
+    n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂hₜ₋₁ with the mistake: no direct path to h_{t−1}
-    dprev_h = np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*np.split(ah, 3, axis=-1)[2], r*dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
+    dprev_h = np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], r*dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
     return dprev_h
 
 
@@ -234,13 +234,13 @@ def gru_step_mistake_reset_gate_left_out_of_a_h(
     # a_h = h_{t−1} Wh, their recurrent parts
     ah = prev_h @ Wh
     # z = σ(a_x[:, 0:H] + a_h[:, 0:H]), the update gate
-    z = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[0] + np.split(ax, 3, axis=-1)[0])))
+    z = (0.5 + 0.5*np.tanh(0.5*(ah[..., :1 * (ah.shape[-1] // 3)] + ax[..., :1 * (ax.shape[-1] // 3)])))
     # r = σ(a_x[:, H:2H] + a_h[:, H:2H]), the reset gate
-    r = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[1] + np.split(ax, 3, axis=-1)[1])))
+    r = (0.5 + 0.5*np.tanh(0.5*(ah[..., 1 * (ah.shape[-1] // 3):2 * (ah.shape[-1] // 3)] + ax[..., 1 * (ax.shape[-1] // 3):2 * (ax.shape[-1] // 3)])))
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
-    n = np.tanh(r*np.split(ah, 3, axis=-1)[2] + np.split(ax, 3, axis=-1)[2])
+    n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂hₜ₋₁ with the mistake: reset gate left out of δa_h
-    dprev_h = z*dnext_h + np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*np.split(ah, 3, axis=-1)[2], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
+    dprev_h = z*dnext_h + np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
     return dprev_h
 
 
@@ -272,13 +272,13 @@ def gru_step_mistake_update_gate_the_wrong_way_round(
     # a_h = h_{t−1} Wh, their recurrent parts
     ah = prev_h @ Wh
     # z = σ(a_x[:, 0:H] + a_h[:, 0:H]), the update gate
-    z = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[0] + np.split(ax, 3, axis=-1)[0])))
+    z = (0.5 + 0.5*np.tanh(0.5*(ah[..., :1 * (ah.shape[-1] // 3)] + ax[..., :1 * (ax.shape[-1] // 3)])))
     # r = σ(a_x[:, H:2H] + a_h[:, H:2H]), the reset gate
-    r = (0.5 + 0.5*np.tanh(0.5*(np.split(ah, 3, axis=-1)[1] + np.split(ax, 3, axis=-1)[1])))
+    r = (0.5 + 0.5*np.tanh(0.5*(ah[..., 1 * (ah.shape[-1] // 3):2 * (ah.shape[-1] // 3)] + ax[..., 1 * (ax.shape[-1] // 3):2 * (ax.shape[-1] // 3)])))
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
-    n = np.tanh(r*np.split(ah, 3, axis=-1)[2] + np.split(ax, 3, axis=-1)[2])
+    n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂xₜ with the mistake: update gate the wrong way round
-    dx = np.concatenate([-z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*np.split(ah, 3, axis=-1)[2], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wx.T
+    dx = np.concatenate([-z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wx.T
     return dx
 
 

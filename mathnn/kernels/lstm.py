@@ -69,13 +69,13 @@ def lstm_sequence_forward(
         # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side, at step t
         a[t] = b + prev_h @ Wh + x_Wx[t]
         # i = σ(a[:, 0:H]), the input gate, at step t
-        i[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[0])))
+        i[t] = (0.5 + 0.5*np.tanh(0.5*(a[t][..., :1 * (a[t].shape[-1] // 4)])))
         # f = σ(a[:, H:2H]), the forget gate, at step t
-        f[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[1])))
+        f[t] = (0.5 + 0.5*np.tanh(0.5*(a[t][..., 1 * (a[t].shape[-1] // 4):2 * (a[t].shape[-1] // 4)])))
         # o = σ(a[:, 2H:3H]), the output gate, at step t
-        o[t] = (0.5 + 0.5*np.tanh(0.5*(np.split(a[t], 4, axis=-1)[2])))
+        o[t] = (0.5 + 0.5*np.tanh(0.5*(a[t][..., 2 * (a[t].shape[-1] // 4):3 * (a[t].shape[-1] // 4)])))
         # g = tanh(a[:, 3H:4H]), the candidate cell, at step t
-        g[t] = np.tanh(np.split(a[t], 4, axis=-1)[3])
+        g[t] = np.tanh(a[t][..., 3 * (a[t].shape[-1] // 4):4 * (a[t].shape[-1] // 4)])
         # c_t = f ⊙ c_{t−1} + i ⊙ g, at step t
         c[t] = prev_c*f[t] + g[t]*i[t]
         # tanh(c_t), at step t

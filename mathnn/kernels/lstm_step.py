@@ -48,13 +48,13 @@ def lstm_step_forward_kernel(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
+    i = (0.5 + 0.5*np.tanh(0.5*(a[..., :1 * (a.shape[-1] // 4)])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
+    f = (0.5 + 0.5*np.tanh(0.5*(a[..., 1 * (a.shape[-1] // 4):2 * (a.shape[-1] // 4)])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
+    o = (0.5 + 0.5*np.tanh(0.5*(a[..., 2 * (a.shape[-1] // 4):3 * (a.shape[-1] // 4)])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
-    g = np.tanh(np.split(a, 4, axis=-1)[3])
+    g = np.tanh(a[..., 3 * (a.shape[-1] // 4):4 * (a.shape[-1] // 4)])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
     next_c = f*prev_c + g*i
     # tanh(c_t)
@@ -105,9 +105,9 @@ def lstm_step_backward_kernel(
     db : ndarray
     """
     # dnext_h, the first half of the upstream gradient
-    dnext_h = np.split(dout, 2, axis=-1)[0]
+    dnext_h = dout[..., :1 * (dout.shape[-1] // 2)]
     # dnext_c, the second half
-    dnext_c = np.split(dout, 2, axis=-1)[1]
+    dnext_c = dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)]
     # δc = dnext_c + dnext_h ⊙ o ⊙ (1 − tanh² c_t): the cell gets both outputs' gradients
     dc = dnext_c + dnext_h*o*(1 - tanh_c**2)
     # δa = [δc⊙g⊙i(1−i) | δc⊙c_{t−1}⊙f(1−f) | dnext_h⊙tanh c_t⊙o(1−o) | δc⊙i⊙(1−g²)]
@@ -166,9 +166,9 @@ def lstm_step_backward_magnitude(
     db : ndarray
     """
     # dnext_h, the first half of the upstream gradient, every term by its absolute value
-    dnext_h = np.split(abs(dout), 2, axis=-1)[0]
+    dnext_h = abs(dout)[..., :1 * (abs(dout).shape[-1] // 2)]
     # dnext_c, the second half, every term by its absolute value
-    dnext_c = np.split(abs(dout), 2, axis=-1)[1]
+    dnext_c = abs(dout)[..., 1 * (abs(dout).shape[-1] // 2):2 * (abs(dout).shape[-1] // 2)]
     # δc = dnext_c + dnext_h ⊙ o ⊙ (1 − tanh² c_t): the cell gets both outputs' gradients, every term by its absolute value
     dc = (abs(tanh_c)**2 + 1)*abs(dnext_h)*abs(o) + abs(dnext_c)
     # δa = [δc⊙g⊙i(1−i) | δc⊙c_{t−1}⊙f(1−f) | dnext_h⊙tanh c_t⊙o(1−o) | δc⊙i⊙(1−g²)], every term by its absolute value
@@ -216,19 +216,19 @@ def lstm_step_mistake_dprev_c_without_f(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
+    i = (0.5 + 0.5*np.tanh(0.5*(a[..., :1 * (a.shape[-1] // 4)])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
+    f = (0.5 + 0.5*np.tanh(0.5*(a[..., 1 * (a.shape[-1] // 4):2 * (a.shape[-1] // 4)])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
+    o = (0.5 + 0.5*np.tanh(0.5*(a[..., 2 * (a.shape[-1] // 4):3 * (a.shape[-1] // 4)])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
-    g = np.tanh(np.split(a, 4, axis=-1)[3])
+    g = np.tanh(a[..., 3 * (a.shape[-1] // 4):4 * (a.shape[-1] // 4)])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
     next_c = f*prev_c + g*i
     # tanh(c_t)
     tanh_c = np.tanh(next_c)
     # ∂L/∂cₜ₋₁ with the mistake: dprev_c without f
-    dprev_c = o*(1 - tanh_c**2)*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1]
+    dprev_c = o*(1 - tanh_c**2)*dout[..., :1 * (dout.shape[-1] // 2)] + dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)]
     return dprev_c
 
 
@@ -260,9 +260,9 @@ def lstm_step_mistake_cell_gradient_from_dnext_c_only(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
+    f = (0.5 + 0.5*np.tanh(0.5*(a[..., 1 * (a.shape[-1] // 4):2 * (a.shape[-1] // 4)])))
     # ∂L/∂cₜ₋₁ with the mistake: cell gradient from dnext_c only
-    dprev_c = f*np.split(dout, 2, axis=-1)[1]
+    dprev_c = f*dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)]
     return dprev_c
 
 
@@ -294,19 +294,19 @@ def lstm_step_mistake_gates_in_the_wrong_order(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # i = σ(a[:, 0:H]), the input gate
-    i = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[0])))
+    i = (0.5 + 0.5*np.tanh(0.5*(a[..., :1 * (a.shape[-1] // 4)])))
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
+    f = (0.5 + 0.5*np.tanh(0.5*(a[..., 1 * (a.shape[-1] // 4):2 * (a.shape[-1] // 4)])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
+    o = (0.5 + 0.5*np.tanh(0.5*(a[..., 2 * (a.shape[-1] // 4):3 * (a.shape[-1] // 4)])))
     # g = tanh(a[:, 3H:4H]), the candidate cell
-    g = np.tanh(np.split(a, 4, axis=-1)[3])
+    g = np.tanh(a[..., 3 * (a.shape[-1] // 4):4 * (a.shape[-1] // 4)])
     # c_t = f ⊙ c_{t−1} + i ⊙ g
     next_c = f*prev_c + g*i
     # tanh(c_t)
     tanh_c = np.tanh(next_c)
     # ∂L/∂xₜ with the mistake: gates in the wrong order
-    dx = np.concatenate([f*prev_c*(1 - f)*(o*(1 - tanh_c**2)*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1]), g*i*(1 - i)*(o*(1 - tanh_c**2)*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1]), o*tanh_c*(1 - o)*np.split(dout, 2, axis=-1)[0], i*(1 - g**2)*(o*(1 - tanh_c**2)*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1])], axis=-1) @ Wx.T
+    dx = np.concatenate([f*prev_c*(1 - f)*(o*(1 - tanh_c**2)*dout[..., :1 * (dout.shape[-1] // 2)] + dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)]), g*i*(1 - i)*(o*(1 - tanh_c**2)*dout[..., :1 * (dout.shape[-1] // 2)] + dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)]), o*tanh_c*(1 - o)*dout[..., :1 * (dout.shape[-1] // 2)], i*(1 - g**2)*(o*(1 - tanh_c**2)*dout[..., :1 * (dout.shape[-1] // 2)] + dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)])], axis=-1) @ Wx.T
     return dx
 
 
@@ -338,11 +338,11 @@ def lstm_step_mistake_tanh_of_c_t_missing(
     # a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side
     a = b + prev_h @ Wh + x @ Wx
     # f = σ(a[:, H:2H]), the forget gate
-    f = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[1])))
+    f = (0.5 + 0.5*np.tanh(0.5*(a[..., 1 * (a.shape[-1] // 4):2 * (a.shape[-1] // 4)])))
     # o = σ(a[:, 2H:3H]), the output gate
-    o = (0.5 + 0.5*np.tanh(0.5*(np.split(a, 4, axis=-1)[2])))
+    o = (0.5 + 0.5*np.tanh(0.5*(a[..., 2 * (a.shape[-1] // 4):3 * (a.shape[-1] // 4)])))
     # ∂L/∂cₜ₋₁ with the mistake: tanh′ of c_t missing
-    dprev_c = f*(o*np.split(dout, 2, axis=-1)[0] + np.split(dout, 2, axis=-1)[1])
+    dprev_c = f*(o*dout[..., :1 * (dout.shape[-1] // 2)] + dout[..., 1 * (dout.shape[-1] // 2):2 * (dout.shape[-1] // 2)])
     return dprev_c
 
 

@@ -82,8 +82,10 @@ class Gate(sp.Function):
 
     def _numpycode(self, printer: Any) -> str:
         value, k, n = self.args
-        split = printer._module_format("numpy.split")
-        return f"{split}({printer._print(value)}, {n}, axis=-1)[{k}]"
+        shown = printer._print(value)
+        width = f"{shown}.shape[-1] // {n}"
+        start = "" if k == 0 else f"{k} * ({width})"
+        return f"{shown}[..., {start}:{int(k) + 1} * ({width})]"
 
     def _mathnn_text(self, printer: Any) -> str:
         value, k, n = self.args
