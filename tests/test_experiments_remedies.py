@@ -42,6 +42,13 @@ def _reference_loss(key: str, params: dict, x: np.ndarray, upstream: np.ndarray,
     h = np.zeros((count, n)) + (delta if t == 0 else 0.0)
     c = np.zeros((count, n))
     for step in range(1, steps + 1):
+        if cell.kind == "gru":  # gates z, r, n; the reset applied to h Wh's candidate block
+            ax, ah = x[:, step - 1] @ params["Wx"] + params["b"], h @ params["Wh"]
+            z, r = _sigmoid(ax[:, :n] + ah[:, :n]), _sigmoid(ax[:, n:2 * n] + ah[:, n:2 * n])
+            h = (1 - z) * np.tanh(ax[:, 2 * n:] + r * ah[:, 2 * n:]) + z * h
+            if step == t:
+                h = h + delta
+            continue
         a = x[:, step - 1] @ params["Wx"] + h @ params["Wh"] + params["b"]
         if cell.kind == "lstm":
             i, f, o, g = _sigmoid(a[:, :n]), _sigmoid(a[:, n:2 * n]), _sigmoid(a[:, 2 * n:3 * n]), np.tanh(a[:, 3 * n:])
@@ -54,7 +61,7 @@ def _reference_loss(key: str, params: dict, x: np.ndarray, upstream: np.ndarray,
     return float(np.sum(upstream * h))
 
 
-@pytest.mark.parametrize("key", ["tanh", "irnn", "relu-orthogonal", "lstm-f0", "lstm-f3"])
+@pytest.mark.parametrize("key", ["tanh", "irnn", "relu-orthogonal", "lstm-f0", "lstm-f3", "gru"])
 def test_state_gradients_agree_with_finite_differences(key):
     rng = np.random.default_rng(5)
     n, d, steps, count = 4, 3, 6, 2
@@ -188,7 +195,7 @@ def test_lstm_init_sets_only_the_forget_gate_bias():
 
 def test_bad_names_are_refused():
     with pytest.raises(InputError, match="cell: expected one of"):
-        cell_named("gru")
+        cell_named("peephole-lstm")
     with pytest.raises(InputError, match="cells"):
         lag_experiment(cells=())
 

@@ -7,7 +7,7 @@ Three measurements, all with the generated sequence kernels (:mod:`mathnn.kernel
    the loss at the last step only, for a tanh RNN (random Gaussian W_hh), the IRNN (ReLU, W_hh = I;
    Le, Jaitly and Hinton 2015), orthogonal W_hh, and the LSTM (Hochreiter and Schmidhuber 1997)
    with forget-gate bias 0, 1 and 3 (Gers, Schmidhuber and Cummins 2000; Jozefowicz, Zaremba and
-   Sutskever 2015), over several seeds. It also measures the exploding case, a ReLU RNN with
+   Sutskever 2015), and the GRU (Cho et al. 2014), over several seeds. It also measures the exploding case, a ReLU RNN with
    W_hh = 1.2·I (λ₁γ = 1.2 > 1), and what gradient-norm clipping (Pascanu, Mikolov and Bengio
    2013) does to the update.
 2. :func:`remember_experiment` — a long-distance task: the sign of the first input, to be given
@@ -20,7 +20,8 @@ columns to every input x_t and the n rows of W_h under W_x leaves the forward pa
 (the extra inputs are 0), and makes the last n columns of ∂L/∂x_{t+1} equal δ_{t+1} W_hᵀ =
 ∂L/∂h_t, exactly: one backward pass gives the gradient at every lag. For the LSTM, h_t is the
 output state and the gradient includes every path through the cell c; the cell starts at 0 as in
-the kernels.
+the kernels. The GRU's h_{t−1} also reaches h_t without W_h (z ⊙ h_{t−1}), so its ∂L/∂h_t is read
+as ∂L/∂h_0 of the sequence from step t + 1 on, started at h_t: T backward passes, as exact.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..kernels.gru import gru_sequence_backward, gru_sequence_forward
 from ..kernels.lstm import lstm_sequence_backward, lstm_sequence_forward
 from ..kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
 from ..kernels.softmax_ce import softmax_cross_entropy
@@ -61,7 +63,7 @@ class Cell:
     ----------
     name : str
         How tables, JSON and figures call it.
-    kind : {'rnn', 'lstm'}
+    kind : {'rnn', 'lstm', 'gru'}
     activation : str
         f of an RNN ('tanh' or 'relu'); the LSTM's gates are fixed (σ, tanh).
     init : {'gaussian', 'orthogonal', 'identity'}
@@ -69,7 +71,8 @@ class Cell:
     gain : float
         W_hh is multiplied by it (RNN only).
     forget_bias : float
-        The LSTM's forget-gate bias b_f; the other biases are 0.
+        The LSTM's forget-gate bias b_f; the other biases are 0. For the GRU, the update gate's bias
+        (a positive one keeps h_{t−1}: h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}).
     """
 
     name: str
@@ -107,6 +110,12 @@ def lstm_cell(forget_bias: float = 1.0, name: str | None = None) -> Cell:
     return Cell(f"LSTM, b_f = {forget_bias:g}" if name is None else name, "lstm", forget_bias=forget_bias)
 
 
+def gru_cell(update_bias: float = 1.0, name: str | None = None) -> Cell:
+    """A GRU cell (Cho et al. 2014) whose update-gate bias starts at ``update_bias``."""
+    update_bias = real_scalar(update_bias, "update_bias", "the update gate's initial bias")
+    return Cell(f"GRU, b_z = {update_bias:g}" if name is None else name, "gru", forget_bias=update_bias)
+
+
 CELLS: dict[str, Cell] = {
     "tanh": rnn_cell("tanh", "gaussian", name="tanh RNN"),
     "irnn": rnn_cell("relu", "identity"),
@@ -115,6 +124,7 @@ CELLS: dict[str, Cell] = {
     "lstm-f0": lstm_cell(0.0),
     "lstm-f1": lstm_cell(1.0),
     "lstm-f3": lstm_cell(3.0),
+    "gru": gru_cell(1.0),
     "exploding": rnn_cell("relu", "identity", 1.2, name="ReLU RNN, 1.2·I"),
 }
 """The named cells of the lab; ``exploding`` has λ₁γ = 1.2 > 1."""
@@ -145,13 +155,14 @@ def init_cell(cell: Cell, inputs: int, hidden: int, rng: np.random.Generator) ->
     -------
     dict with 'Wx', 'Wh', 'b'
     """
-    width = 4 * hidden if cell.kind == "lstm" else hidden
+    width = {"lstm": 4, "gru": 3}.get(cell.kind, 1) * hidden
     Wx = rng.standard_normal((inputs, width)) / math.sqrt(inputs)
     gaussian = rng.standard_normal((hidden, width))
     b = np.zeros(width)
-    if cell.kind == "lstm":
+    if cell.kind in ("lstm", "gru"):  # the forget gate is the LSTM's second block, the update gate the GRU's first
         Wh = gaussian / math.sqrt(hidden)
-        b[hidden:2 * hidden] = cell.forget_bias
+        gate = slice(hidden, 2 * hidden) if cell.kind == "lstm" else slice(0, hidden)
+        b[gate] = cell.forget_bias
     elif cell.init == "gaussian":
         Wh = cell.gain * gaussian / math.sqrt(hidden)
     elif cell.init == "orthogonal":
@@ -167,6 +178,9 @@ def _forward(cell: Cell, x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.n
     if cell.kind == "lstm":
         h, _, i, f, o, g, c, tanh_c = lstm_sequence_forward(x, h0, Wx, Wh, b)
         return h, (i, f, o, g, c, tanh_c)
+    if cell.kind == "gru":
+        h, *states = gru_sequence_forward(x, h0, Wx, Wh, b)
+        return h, tuple(states)
     f_ = activation_kernels(cell.activation)
     h, a = rnn_sequence_forward(x, h0, Wx, Wh, b, f=f_.forward)
     return h, (a,)
@@ -178,8 +192,20 @@ def _backward(cell: Cell, dh: np.ndarray, x: np.ndarray, h0: np.ndarray, h: np.n
     if cell.kind == "lstm":
         i, f, o, g, c, tanh_c = saved
         return lstm_sequence_backward(dh, x, h0, h, i, f, o, g, c, tanh_c, Wx, Wh)
+    if cell.kind == "gru":
+        ah, z, r, n = _gru_needed(saved)
+        return gru_sequence_backward(dh, x, h0, h, ah, z, r, n, Wx, Wh)
     f_ = activation_kernels(cell.activation)
     return rnn_sequence_backward(dh, x, h0, h, saved[0], Wx, Wh, f_grad=f_.grad)
+
+
+def _gru_needed(states: tuple) -> tuple:
+    """The GRU forward's states that its backward kernel takes, in its order."""
+    from ..kernels.gru import SEQUENCE
+
+    spec: dict[str, Any] = SEQUENCE
+    named = dict(zip(spec["states"][1:], states))
+    return tuple(named[name] for name in spec["backward_arguments"][3:-2])  # after x, h0, h; before Wx, Wh
 
 
 # -- the gradient at every lag ------------------------------------------------------------------------
@@ -211,6 +237,8 @@ def state_gradients(
     count, steps, inputs = x.shape
     hidden = params["Wh"].shape[0]
     h0 = np.zeros((count, hidden)) if h0 is None else h0
+    if cell.kind == "gru":  # h_{t−1} also reaches h_t directly (z ⊙ h_{t−1}): the padding trick misses it
+        return _suffix_gradients(cell, params, x, upstream, h0)
     padded = np.concatenate([x, np.zeros((count, steps, hidden))], axis=-1)
     stacked = np.concatenate([params["Wx"], params["Wh"]], axis=0)
     h, saved = _forward(cell, padded, h0, stacked, params["Wh"], params["b"])
@@ -219,6 +247,22 @@ def state_gradients(
     dx, dh0, *_ = _backward(cell, dh, padded, h0, h, saved, stacked, params["Wh"])
     gradients = np.concatenate([dx[:, :, inputs:], upstream[:, None, :]], axis=1)
     gradients[:, 0] = dh0  # the same numbers (δ_1 W_hᵀ), taken from the kernel's own output
+    return gradients
+
+
+def _suffix_gradients(cell: Cell, params: dict[str, np.ndarray], x: np.ndarray, upstream: np.ndarray,
+                      h0: np.ndarray) -> np.ndarray:
+    """∂L/∂h_t as ∂L/∂h_0 of the sequence from step t + 1 on, started at h_t: exact for any cell, T backward passes."""
+    h, _ = _forward(cell, x, h0, params["Wx"], params["Wh"], params["b"])
+    states = np.concatenate([h0[:, None], h], axis=1)
+    gradients = np.empty_like(states)
+    gradients[:, -1] = upstream
+    for t in range(x.shape[1]):
+        suffix = x[:, t:]
+        hs, saved = _forward(cell, suffix, states[:, t], params["Wx"], params["Wh"], params["b"])
+        dh = np.zeros_like(hs)
+        dh[:, -1] = upstream
+        gradients[:, t] = _backward(cell, dh, suffix, states[:, t], hs, saved, params["Wx"], params["Wh"])[1]
     return gradients
 
 
@@ -316,7 +360,7 @@ class LagExperiment:
         }
 
 
-LAG_CELLS = ("tanh", "irnn", "tanh-orthogonal", "relu-orthogonal", "lstm-f0", "lstm-f1", "lstm-f3", "exploding")
+LAG_CELLS = ("tanh", "irnn", "tanh-orthogonal", "relu-orthogonal", "lstm-f0", "lstm-f1", "lstm-f3", "gru", "exploding")
 
 
 def _cells(keys: object, name: str) -> list[str]:
