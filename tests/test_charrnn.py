@@ -489,3 +489,40 @@ def test_cli_misuse_is_one_message_and_exit_2(tmp_path, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_learn_and_round_trip_through_a_file(cell, tmp_path):
+    text = "the cat sat on the mat. " * 30
+    model = CharRNN(hidden_size=24, seq_length=12, seed=1, cell=cell)
+    losses = model.fit(text, 300, progress=False)
+    assert np.mean(losses[-50:]) < unigram_loss(text) - 0.5  # far below the character frequencies
+    assert model.params["Wh"].shape == (24, {"lstm": 4, "gru": 3}[cell] * 24)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    again = CharRNN.load(path)
+    assert again.cell == cell and again.loss(text) == pytest.approx(model.loss(text), rel=1e-12)
+    assert again.sample("the", 30, seed=3) == model.sample("the", 30, seed=3)
+
+
+def test_the_lstm_scores_text_as_it_was_trained_its_cell_restarting_every_chunk():
+    text = "abcdefgh" * 40
+    model = CharRNN(hidden_size=8, seq_length=8, seed=0, cell="lstm")
+    model.fit(text, 50, progress=False)
+    encoded = model._encode(text, "text")
+    stepped = np.concatenate([model._state(encoded[:t + 1])[0] for t in range(len(encoded))])
+    np.testing.assert_allclose(model._read(encoded), stepped, rtol=0, atol=1e-12)  # scoring and sampling agree
+
+
+def test_a_file_written_before_cells_loads_as_the_rnn(tmp_path):
+    model = CharRNN(hidden_size=4, seq_length=5, seed=0)
+    model.fit("hello world, hello mathnn", 5, progress=False)
+    path = tmp_path / "old.npz"
+    model.save(path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files if name != "cell"}
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+    assert CharRNN.load(path).cell == "rnn"
+    with pytest.raises(InputError, match="cell: expected one of 'rnn', 'lstm', 'gru'"):
+        CharRNN(cell="transformer")

@@ -20,11 +20,11 @@ def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder):
         parser.error(f"--out: cannot write {args.out!r}: the folder {folder!r} does not exist")
-    model = CharRNN(hidden_size=args.hidden, seed=args.seed)
+    model = CharRNN(hidden_size=args.hidden, seed=args.seed, cell=args.cell)
     if len(text) < model.seq_length + 1:
         parser.error(f"--text: expected at least {model.seq_length + 1} characters to train on; "
                      f"{source} has {len(text)}")
-    print(f"training a char-RNN (H = {model.hidden_size}, T = {model.seq_length}, Adagrad η = {model.learning_rate:g}, "
+    print(f"training a char-{model.cell.upper()} (H = {model.hidden_size}, T = {model.seq_length}, Adagrad η = {model.learning_rate:g}, "
           f"seed {model.seed}) on {source}: {len(text):,} characters, {len(set(text))} distinct")
     start = time.perf_counter()
     losses = model.fit(text, args.steps)
@@ -74,6 +74,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                          help="training chunks of 25 characters (default 2000)")
     trainer.add_argument("--hidden", type=POSITIVE_INT, default=100, metavar="H", help="hidden units (default 100)")
     trainer.add_argument("--seed", type=NATURAL, default=0, metavar="S", help="seed of the initial weights (default 0)")
+    trainer.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
+                         help="the recurrent layer: the lecture's tanh RNN, an LSTM or a GRU (default rnn)")
     trainer.add_argument("--out", default="model.npz", metavar="FILE",
                          help="where to save the model (default model.npz)")
     trainer.set_defaults(run=train, subparser=trainer)

@@ -1,4 +1,4 @@
-"""A next-character model: the lecture's tanh RNN trained on text, in the manner of Karpathy's min-char-rnn.
+"""A next-character model: the lecture's tanh RNN (or an LSTM, a GRU) trained on text, as min-char-rnn does.
 
 Each character of the text is a one-hot vector x_t over the V characters of the vocabulary. The
 model reads them one at a time and predicts the next::
@@ -15,10 +15,10 @@ reset to zero whenever the text starts over.
 
 A chunk is one sequence (N = 1) through the CS231n layers of :mod:`mathnn.layers`, which run the
 generated, proven kernels: :func:`~mathnn.layers.rnn_forward` and :func:`~mathnn.layers.rnn_backward`
-for the recurrence and backpropagation through time, :func:`~mathnn.layers.temporal_affine_forward`
+(or the LSTM's or the GRU's) for the recurrence and backpropagation through time, :func:`~mathnn.layers.temporal_affine_forward`
 and its backward for the output layer, :func:`~mathnn.layers.temporal_softmax_loss` for the loss and
-its gradient. Sampling goes one character at a time with the step kernel
-:func:`mathnn.kernels.rnn_step.rnn_step_forward_kernel`, and the softmax of the scores is the generated
+its gradient. Sampling goes one character at a time with the cell's step kernel
+(:func:`mathnn.kernels.rnn_step.rnn_step_forward_kernel` for the RNN), and the softmax of the scores is the generated
 :func:`~mathnn.kernels.softmax_ce.softmax_cross_entropy` kernel's gradient against no target. This
 module has no arithmetic of its own; it imports numpy only.
 
@@ -35,18 +35,21 @@ from __future__ import annotations
 
 import os
 from collections import Counter, deque
+from collections.abc import Callable
+
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from . import charrnn_file
 from .charrnn_file import _HYPER, PARAMETERS
+from ..kernels.gru_step import gru_step_forward_kernel
+from ..kernels.lstm_step import lstm_step_forward_kernel
 from ..kernels.rnn_step import rnn_step_forward_kernel
 from ..kernels.softmax_ce import softmax_cross_entropy
 from ..layers import (
     affine_forward,
-    rnn_backward,
-    rnn_forward,
     temporal_affine_backward,
     temporal_affine_forward,
     temporal_softmax_loss,
@@ -118,11 +121,29 @@ def _distribution(scores: np.ndarray) -> np.ndarray:
     return p[0]
 
 
+#: The recurrent cells a CharRNN can use, and the gates each stacks in Wx, Wh and b.
+CELLS = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _sequence_functions(cell: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``<cell>_forward`` and ``<cell>_backward`` of :mod:`mathnn.layers` (CS231n's signatures)."""
+    from .. import layers
+
+    forward: Callable[..., Any] = getattr(layers, f"{cell}_forward")
+    backward: Callable[..., Any] = getattr(layers, f"{cell}_backward")
+    return forward, backward
+
+
 class CharRNN:
-    """A character-level tanh RNN language model.
+    """A character-level recurrent language model: the lecture's tanh RNN, or an LSTM or a GRU.
 
     Parameters
     ----------
+    cell : {'rnn', 'lstm', 'gru'}, default 'rnn'
+        The recurrent layer: the tanh RNN, the LSTM (forget-gate bias 1 at the start) or the GRU, each
+        from its generated, proven kernels. The hidden state h is carried from one training chunk to
+        the next; the LSTM's cell c starts at 0 in every chunk, as CS231n's lstm_forward has no c_0,
+        and does so every seq_length characters when the model scores or samples text too.
     hidden_size : int, default 100
         H, the number of hidden units.
     seq_length : int, default 25
@@ -141,7 +162,8 @@ class CharRNN:
     vocabulary : str
         The characters the model knows, sorted; "" until the first :meth:`fit`.
     params : dict of str to ndarray
-        Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,); empty until the first :meth:`fit`.
+        Wx (V, kH), Wh (H, kH), b (kH,), Wy (H, V), by (V,) with k = 1, 4, 3 gates for the RNN, LSTM,
+        GRU; empty until the first :meth:`fit`.
 
     Notes
     -----
@@ -158,6 +180,7 @@ class CharRNN:
         optimizer: str = "adagrad",
         seed: int = 0,
         clip: float | None = 5.0,
+        cell: str = "rnn",
     ) -> None:
         self.hidden_size = count(hidden_size, "hidden_size", "the number of hidden units H")
         self.seq_length = count(seq_length, "seq_length", "characters per training chunk T")
@@ -167,6 +190,9 @@ class CharRNN:
         self.optimizer = optimizer
         self.seed = count(seed, "seed", "the random seed", minimum=0)
         self.clip = None if clip is None else positive_real(clip, "clip", "gradient entries are clipped to [−clip, clip]")
+        if not isinstance(cell, str) or cell not in CELLS:
+            raise InputError(f"cell: expected one of {', '.join(map(repr, CELLS))}; received {describe(cell)}")
+        self.cell = cell
         self.vocabulary = ""
         self.params: dict[str, np.ndarray] = {}
         self._memory: dict[str, np.ndarray] = {}
@@ -197,13 +223,16 @@ class CharRNN:
         self._set_vocabulary("".join(sorted(set(text))))
         rng = np.random.default_rng(self.seed)
         vocabulary_size, hidden = len(self.vocabulary), self.hidden_size
+        width = CELLS[self.cell] * hidden
         self.params = {
-            "Wx": rng.standard_normal((vocabulary_size, hidden)) * INIT_SCALE,
-            "Wh": rng.standard_normal((hidden, hidden)) * INIT_SCALE,
-            "b": np.zeros(hidden),
+            "Wx": rng.standard_normal((vocabulary_size, width)) * INIT_SCALE,
+            "Wh": rng.standard_normal((hidden, width)) * INIT_SCALE,
+            "b": np.zeros(width),
             "Wy": rng.standard_normal((hidden, vocabulary_size)) * INIT_SCALE,
             "by": np.zeros(vocabulary_size),
         }
+        if self.cell == "lstm":  # the forget gate (CS231n's second block) starts open (Jozefowicz et al. 2015)
+            self.params["b"][hidden:2 * hidden] = 1.0
         self._memory = {}
 
     def _trained(self) -> None:
@@ -275,11 +304,12 @@ class CharRNN:
         """
         p = self.params
         x, targets = onehot[characters[np.newaxis, :-1]], characters[np.newaxis, 1:]
-        h, rnn_cache = rnn_forward(x, hidden, p["Wx"], p["Wh"], p["b"])
+        forward, backward = _sequence_functions(self.cell)
+        h, rnn_cache = forward(x, hidden, p["Wx"], p["Wh"], p["b"])
         scores, affine_cache = temporal_affine_forward(h, p["Wy"], p["by"])
         loss, dscores = temporal_softmax_loss(scores, targets, np.ones(targets.shape, dtype=bool))
         dh, dWy, dby = temporal_affine_backward(dscores, affine_cache)
-        _, _, dWx, dWh, db = rnn_backward(dh, rnn_cache)
+        _, _, dWx, dWh, db = backward(dh, rnn_cache)
         self._update({"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby})
         return float(loss), h[:, -1]
 
@@ -297,13 +327,37 @@ class CharRNN:
         """Hidden states h_1 … h_L, shape (L, H), after reading the characters ``encoded`` (L ≥ 1 of them) from h_0 = 0."""
         p = self.params
         x = np.eye(len(self.vocabulary))[encoded[np.newaxis]]
-        return rnn_forward(x, np.zeros((1, self.hidden_size)), p["Wx"], p["Wh"], p["b"])[0][0]
+        forward = _sequence_functions(self.cell)[0]
+        if self.cell != "lstm":
+            return forward(x, np.zeros((1, self.hidden_size)), p["Wx"], p["Wh"], p["b"])[0][0]
+        # the LSTM reads in chunks of seq_length, its cell restarting at 0, exactly as it was trained
+        hidden, states = np.zeros((1, self.hidden_size)), []
+        for start in range(0, x.shape[1], self.seq_length):
+            h = forward(x[:, start:start + self.seq_length], hidden, p["Wx"], p["Wh"], p["b"])[0]
+            states.append(h[0])
+            hidden = h[:, -1]
+        return np.concatenate(states)
 
-    def _last_state(self, encoded: np.ndarray) -> np.ndarray:
-        """h_L, shape (1, H), after reading ``encoded`` from h_0 = 0 (h_0 itself when nothing is read)."""
-        if encoded.size == 0:
-            return np.zeros((1, self.hidden_size))
-        return self._read(encoded)[np.newaxis, -1]
+    def _state(self, encoded: np.ndarray) -> list[np.ndarray]:
+        """The recurrent state ([h] or the LSTM's [h, c], each (1, H)) after reading ``encoded`` from zeros."""
+        state = [np.zeros((1, self.hidden_size)) for _ in range(2 if self.cell == "lstm" else 1)]
+        onehot = np.eye(len(self.vocabulary))
+        for t, index in enumerate(encoded):
+            state = self._advance(state, onehot[[index]], t)
+        return state
+
+    def _advance(self, state: list[np.ndarray], x: np.ndarray, t: int) -> list[np.ndarray]:
+        """Step t (from 0) of the cell's generated step kernel from ``state`` with input ``x`` (1, V).
+
+        The LSTM's cell restarts at 0 every seq_length characters, as in training.
+        """
+        p = self.params
+        if self.cell == "lstm":
+            cell = np.zeros_like(state[1]) if t % self.seq_length == 0 else state[1]
+            out = lstm_step_forward_kernel(x, state[0], cell, p["Wx"], p["Wh"], p["b"])[0]
+            return [out[:, :self.hidden_size], out[:, self.hidden_size:]]
+        step = rnn_step_forward_kernel if self.cell == "rnn" else gru_step_forward_kernel
+        return [step(x, state[0], p["Wx"], p["Wh"], p["b"])[0]]
 
     def loss(self, text: str) -> float:
         """Mean cross-entropy of the model's next-character predictions over ``text``, in nats per character.
@@ -347,7 +401,7 @@ class CharRNN:
         self._trained()
         if not isinstance(prefix, str):
             raise InputError(f"prefix: expected a str; received {describe(prefix)}")
-        scores, _ = affine_forward(self._last_state(self._encode(prefix, "prefix")), self.params["Wy"], self.params["by"])
+        scores, _ = affine_forward(self._state(self._encode(prefix, "prefix"))[0], self.params["Wy"], self.params["by"])
         return _distribution(scores[0])
 
     def sample(self, prefix: str, n: int, temperature: float = 1.0, seed: int | None = None) -> str:
@@ -379,13 +433,13 @@ class CharRNN:
         rng = np.random.default_rng(self.seed if seed is None else count(seed, "seed", "the random seed", minimum=0))
         p = self.params
         onehot = np.eye(len(self.vocabulary))
-        hidden = self._last_state(encoded)
+        state = self._state(encoded)
         generated = []
-        for _ in range(n):
-            scores, _ = affine_forward(hidden, p["Wy"], p["by"])
+        for t in range(len(encoded), len(encoded) + n):
+            scores, _ = affine_forward(state[0], p["Wy"], p["by"])
             index = int(rng.choice(len(self.vocabulary), p=_distribution(scores[0] / temperature)))
             generated.append(self.vocabulary[index])
-            hidden = rnn_step_forward_kernel(onehot[[index]], hidden, p["Wx"], p["Wh"], p["b"])[0]
+            state = self._advance(state, onehot[[index]], t)
         return "".join(generated)
 
     # -- files ---------------------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ PARAMETERS = ("Wx", "Wh", "b", "Wy", "by")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
-_HYPER = ("hidden_size", "seq_length", "learning_rate", "optimizer", "seed", "clip")
+_HYPER = ("hidden_size", "seq_length", "learning_rate", "optimizer", "seed", "clip", "cell")
+#: What a file of an earlier mathnn, written before a setting existed, means by its absence.
+_DEFAULTS = {"cell": np.array("rnn")}
 
 
 def write(self: CharRNN, path: str | os.PathLike[str]) -> None:
@@ -41,6 +43,7 @@ def write(self: CharRNN, path: str | os.PathLike[str]) -> None:
         "optimizer": np.array(self.optimizer),
         "seed": np.array(self.seed),
         "clip": np.array(np.nan if self.clip is None else self.clip),
+        "cell": np.array(self.cell),
     }
     arrays.update(self.params)
     arrays.update({f"memory_{key}": value for key, value in self._memory.items()})
@@ -84,6 +87,7 @@ def read(cls: type[CharRNN], path: str | os.PathLike[str]) -> CharRNN:
 
 
 def _from_arrays(cls: type[CharRNN], arrays: dict[str, np.ndarray], refuse: Callable[[str], InputError]) -> CharRNN:
+    arrays = {**_DEFAULTS, **arrays}
     required = ("format", "format_version", "vocabulary", *_HYPER, *PARAMETERS)
     if missing := [name for name in required if name not in arrays]:
         raise refuse(f"is not a CharRNN model file (missing {', '.join(missing)})")
@@ -106,7 +110,8 @@ def _from_arrays(cls: type[CharRNN], arrays: dict[str, np.ndarray], refuse: Call
         raise refuse("holds an invalid vocabulary (not sorted, distinct characters)")
     model._set_vocabulary(vocabulary)
     size, hidden = len(vocabulary), model.hidden_size
-    shapes = {"Wx": (size, hidden), "Wh": (hidden, hidden), "b": (hidden,), "Wy": (hidden, size), "by": (size,)}
+    width = {"rnn": 1, "lstm": 4, "gru": 3}[model.cell] * hidden
+    shapes = {"Wx": (size, width), "Wh": (hidden, width), "b": (width,), "Wy": (hidden, size), "by": (size,)}
     stored = {name: arrays[name] for name in PARAMETERS}
     stored.update({f"memory_{k}": arrays[f"memory_{k}"] for k in PARAMETERS if f"memory_{k}" in arrays})
     for name, value in stored.items():
