@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mathnn.codegen.render import _proof_html, _proof_text, markdown_text
+from mathnn.codegen.render import proof_html, _proof_text, markdown_text
 from mathnn.rules.core import Claim, Proof, method_parts, proof_section, statement_parts
 
 ATOMS = "0 atoms (tanh, σ, exp, log, H, f) as independent symbols; cancel(derived − closed) = 0"
@@ -48,7 +48,7 @@ def test_a_failing_claim_shows_its_full_method_and_the_block_opens():
     text = " ".join(" ".join(_proof_text(section, width=100, verbose=False)).split())
     assert "method: entry by entry at 2×2, each: 0 atoms" in text  # the failing claim's whole method
     assert "difference 5.24554" not in text  # a claim that holds keeps its short line
-    block = "\n".join(_proof_html(section))
+    block = "\n".join(proof_html(section))
     assert block.startswith('<details class="mathnn-proof" open>')
     assert "method: entry by entry at 2×2" in block
 
@@ -64,7 +64,7 @@ def test_an_unknown_method_or_statement_is_kept_whole():
 
 def test_claim_text_in_a_page_is_escaped():
     section = proof_section(Proof("r", [Claim("σ*(1 - σ)*x with W_hh | h <b>", "", "m", True)], 0.0))
-    block = "\n".join(_proof_html(section))
+    block = "\n".join(proof_html(section))
     assert "σ*(1 - σ)*x with W_hh | h &lt;b&gt;" in block  # raw HTML: Markdown leaves it alone
     assert markdown_text("σ*(1 - σ)*x_t | $5 [h_t | c_t] <b>") == (
         r"σ\*(1 - σ)\*x\_t \| \$5 \[h\_t \| c\_t\] &lt;b>")

@@ -75,10 +75,11 @@ def derivation_text(rule: Rule, proof: Proof | None = None, width: int = 100, ve
     return "\n".join(lines)
 
 
-def _proof_html(section: Section, verbose: bool = False) -> list[str]:
+def proof_html(section: Section, verbose: bool = False, expanded: bool = False) -> list[str]:
     """A proof section as a collapsible block: the summary line, then the claims and how they were
-    decided. Raw HTML, so that nothing in a claim is read as Markdown; open when a claim fails."""
-    failed = any(equation.mark == "✗" for equation in section.equations)
+    decided. Raw HTML, so that nothing in a claim is read as Markdown; open when a claim fails, or
+    when ``expanded``."""
+    failed = any(equation.mark == "✗" for equation in section.equations) or expanded
     items = []
     for equation in section.equations:
         mark = "holds" if equation.mark == "✓" else "fails"
@@ -101,7 +102,7 @@ def derivation_latex(rule: Rule, proof: Proof | None = None, verbose: bool = Fal
     for section in rule.sections(proof):
         lines += [f"### {section.title}", ""]
         if section.summary:
-            lines += [*_proof_html(section, verbose), ""]
+            lines += [*proof_html(section, verbose), ""]
             continue
         for equation in section.equations:
             lines += ["$$", " = ".join(part[1] for part in equation.parts), "$$", ""]
