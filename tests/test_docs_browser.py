@@ -343,7 +343,8 @@ def test_every_page_renders_its_math_offline(loaded_pages: dict[str, dict], site
 
 
 def test_no_block_is_cut_off_at_the_edge_of_the_column(loaded_pages: dict[str, dict]) -> None:
-    """No code, output, table or display math wider than the column hides its end without a scrollbar.
+    """No code, output, table or display math wider than the column hides its end without a scrollbar,
+    and every code block keeps its copy button.
 
     The derivation pages' generated kernels have lines of thousands of pixels; in a 1280 px window
     the content column is under 700 px wide.
@@ -445,6 +446,18 @@ OVERFLOW_REPORT = r"""
     found.push(`${describe(e)} is ${e.scrollWidth}px wide in ${e.clientWidth}px; ${describe(box)} has ` +
       `overflow-x ${boxStyle.overflowX}, scrollbar ${boxStyle.scrollbarWidth} ${boxStyle.scrollbarColor}: ` +
       JSON.stringify(e.textContent.trim().slice(0, 60)));
+  }
+  // Wrapping must keep Material's copy button: on every code block, inside its box, copying that block.
+  for (const pre of content.querySelectorAll("pre")) {
+    const code = pre.querySelector(":scope > code");
+    if (!code || pre.offsetParent === null) continue;
+    const button = pre.querySelector('button[data-md-type="copy"], button.md-clipboard');
+    const target = button && document.querySelector(button.dataset.clipboardTarget || null);
+    const inside = button && (b => b.width > 0 && b.right <= pre.getBoundingClientRect().right + 1)(
+      button.getBoundingClientRect());
+    if (!button || target !== code || !inside)
+      found.push(`code block without a working copy button (button ${!!button}, copies this block ` +
+        `${target === code}, inside the block ${!!inside}): ${JSON.stringify(code.textContent.trim().slice(0, 60))}`);
   }
   return found;
 })()

@@ -29,9 +29,16 @@ def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
 
 
+#: The label of a claim's method, ending its detail: "N=1, D=2\u00a0[a]" or "[a]".
+_LABEL = re.compile(r"^(.*?)\u00a0?(\[[a-z]+\d*\])?$", re.S)
+
+
 def _claim_line(equation: Equation) -> str:
+    """``∂L/∂x = δ @ Wxᵀ  (N=1, D=2, H=2) [a]``: the claim, what is its own, the label of its method."""
     text = " = ".join(part[0] for part in equation.parts)
-    return text + (f"  ({equation.detail})" if equation.detail else "")
+    match = _LABEL.match(equation.detail)
+    own, label = (match.group(1), match.group(2)) if match else (equation.detail, None)
+    return text + (f"  ({own})" if own else "") + (f"\u00a0{label}" if label else "")
 
 
 def _full(equation: Equation, verbose: bool) -> list[tuple[str, str]]:
