@@ -134,6 +134,10 @@ def test_charrnn_loss_curve_falls_below_its_start_and_the_unigram_baseline():
     end = losses[-100:].mean()
     assert end < losses[:20].mean() and end < losses[0]
     assert end < data["unigram"] - 0.2  # it has learned to use context, not just character frequencies
+    # the caption's "one every 542 steps": a pass over the text, after which reading starts over
+    assert data["steps_per_pass"] == 542
+    restarts = np.arange(data["steps_per_pass"], CHARRNN_STEPS, data["steps_per_pass"])
+    assert np.all(losses[restarts] > losses[restarts - 1] + 1.0)
 
 
 def test_moving_average_is_the_mean_of_the_window_ending_at_each_step():

@@ -52,11 +52,13 @@ FIGURES = {
         "same three weight matrices at every step; dashed, the two terms of ∂L/∂h_t (none from h_T+1)",
     ),
     "charrnn_loss": (
-        "A char-RNN's training loss per step falls from about log V, past the unigram baseline, to below it; a "
-        "moving average is drawn over the noisy per-chunk losses",
+        "A char-RNN's training loss per step starts at about log V, jumps up over the first few dozen steps, "
+        "then falls below the unigram baseline and keeps falling slowly; a moving average is drawn over the noisy "
+        "per-chunk losses",
         "CharRNN(seed=0).fit(load_text(), 2000), run while this page was built: the loss of each chunk of 25 "
         "characters (thin), its mean over the last 50 chunks (thick), the unigram baseline (dashed) and the "
-        "uniform guess log V (dotted)",
+        "uniform guess log V (dotted). The spikes, one every 542 steps, are where reading starts over at the "
+        "top of the text with a zero hidden state",
     ),
 }
 

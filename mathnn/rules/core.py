@@ -426,7 +426,8 @@ def proof_section(proof: Proof) -> Section:
     return Section(
         f"Proof ({'all claims hold' if proof.holds else 'NOT PROVEN'}, {count} claims, {proof.seconds:.2f} s)",
         tuple(lines),
-        summary=f"{count} claim{'s' if count != 1 else ''}, {verdict}, {proof.seconds:.1f} s",
+        summary=f"{count} claim{'s' if count != 1 else ''}, {verdict}, "
+                f"{proof.seconds:.{1 if proof.seconds >= 0.1 else 2}f} s",
         notes=tuple(notes),
     )
 
