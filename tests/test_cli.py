@@ -47,6 +47,18 @@ def test_derive_sigmoid_shows_the_chain_rule_steps(capsys):
     assert "Proof (all claims hold" in out
 
 
+def test_derive_proof_is_one_line_per_claim_and_verbose_adds_the_methods(capsys):
+    assert main(["derive", "tanh"]) == 0
+    out = capsys.readouterr().out
+    proof = out[out.index("Proof (all claims hold"):]
+    assert "  ✓ ∂t/∂x = 1 - t**2" in proof
+    assert "ok:" not in proof and "atoms (tanh" in proof
+    assert max(len(line) for line in proof.splitlines()) <= 100
+    assert main(["derive", "tanh", "--verbose"]) == 0
+    verbose = capsys.readouterr().out
+    assert "method: 2 atoms (tanh, σ, exp, log, H, f) as independent symbols" in verbose
+
+
 def test_derive_latex(capsys):
     assert main(["derive", "tanh", "--latex"]) == 0
     out = capsys.readouterr().out

@@ -22,6 +22,7 @@ import pytest
 
 from mathnn.codegen.render import derivation_latex, kernel_source
 from mathnn.rules import RULES
+from mathnn.rules.core import proof_section, statement_parts
 from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +130,49 @@ def test_derivation_page_shows_the_rule(built_site: Path, proofs, name: str) -> 
         kernel, points, complex_step, central = (TAG.sub("", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S))
         assert int(points) > 0 and kernel
         assert float(complex_step) <= COMPLEX_TOL and float(central) <= CENTRAL_TOL, row
+
+
+PROOF_BLOCK = re.compile(r'<details class="mathnn-proof"( open)?>\s*<summary>(.*?)</summary>(.*?)</details>', re.S)
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_derivation_page_lists_its_claims_in_a_collapsible_block(built_site: Path, proofs, name: str) -> None:
+    """One line per claim, the methods once, closed unless a claim fails; SymPy's text is not Markdown."""
+    proof = proofs[name]
+    page = (built_site / "derivations" / f"{name}.html").read_text(encoding="utf-8")
+    (opened, summary, block), = PROOF_BLOCK.findall(page)
+    count = len(proof.claims)
+    assert html.unescape(summary).startswith(f"{count} claims, all hold, ")
+    assert not opened
+    items = re.findall(r'<li class="mathnn-claim mathnn-claim-holds">(.*?)</li>', block, re.S)
+    assert len(items) == count
+    text = html.unescape(TAG.sub("", block))
+    assert "ok:" not in text and not re.search(r"\d+ atoms \(|\[\d+\.\d+ s\]", text)  # no per-claim method
+    for note in proof_section(proof).notes:  # how the claims were decided, each said once
+        assert " ".join(text.split()).count(" ".join(html.unescape(note).split())) == 1, note
+    assert not re.search(r"<(em|strong|code|table|a)\b", block), "claim text was read as Markdown"
+    for claim in proof.claims:  # each claim as SymPy printed it, '*', '_' and '|' included
+        shown, _, _ = statement_parts(claim.statement)
+        assert shown in " ".join(text.split()), shown
+
+
+def test_derivation_page_text_is_not_read_as_markdown(built_site: Path) -> None:
+    """Each comment under an equation is one italic paragraph: a '*' or '_' in it starts no emphasis."""
+    for name in RULES:
+        page = (built_site / "derivations" / f"{name}.html").read_text(encoding="utf-8")
+        article = page[page.index("<article"):page.index("</article>")]
+        emphasis = re.findall(r"(.{0,3})<em>", article)
+        assert all(before.endswith("<p>") for before in emphasis), (name, emphasis)
+
+
+@pytest.mark.parametrize("page_name,rule", [("batchnorm", "batchnorm"), ("sigmoid", "sigmoid")])
+def test_lecture_page_embeds_the_proof_of_this_build(built_site: Path, proofs, page_name: str, rule: str) -> None:
+    page = (built_site / "lecture" / f"{page_name}.html").read_text(encoding="utf-8")
+    (opened, summary, block), = PROOF_BLOCK.findall(page)
+    assert opened and html.unescape(summary).startswith(f"{len(proofs[rule].claims)} claims, all hold")
+    assert block.count('<li class="mathnn-claim mathnn-claim-holds">') == len(proofs[rule].claims)
+    assert f'href="../derivations/{rule}.html"' in page
+    assert "mathnn:proof" not in page
 
 
 # --------------------------------------------------------------------------------------------------

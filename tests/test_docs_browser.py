@@ -312,24 +312,46 @@ def problems(site_url: str, report: dict, events: list[dict]) -> list[str]:
     return found
 
 
-def test_every_page_renders_its_math_offline(
-    browser: Browser, site_url: str, built_site: Path
-) -> None:
+@pytest.fixture(scope="session")
+def loaded_pages(browser: Browser, site_url: str, built_site: Path) -> dict[str, dict]:
+    """Every page of the site loaded once: its report, its events, its overflowing blocks and the load time."""
     pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html"))
-    with_math = {f"derivations/{name}.html" for name in RULES} | {"glossary.html"}
-    assert with_math <= set(pages)
-    failures, timings = {}, []
+    loaded = {}
     for page in pages:
         start = time.perf_counter()
         report, events = browser.load(site_url + page)
-        timings.append(time.perf_counter() - start)
-        found = problems(site_url, report, events)
+        loaded[page] = {"report": report, "events": events, "seconds": time.perf_counter() - start,
+                        "clipped": browser.evaluate(OVERFLOW_REPORT)}
+    return loaded
+
+
+def test_every_page_renders_its_math_offline(loaded_pages: dict[str, dict], site_url: str) -> None:
+    pages = list(loaded_pages)
+    with_math = {f"derivations/{name}.html" for name in RULES} | {"glossary.html"}
+    assert with_math <= set(pages)
+    failures, timings = {}, []
+    for page, loaded in loaded_pages.items():
+        report = loaded["report"]
+        timings.append(loaded["seconds"])
+        found = problems(site_url, report, loaded["events"])
         if page in with_math and not report["arithmatex"]:
             found.append("this page should have math and has none")
         if found:
             failures[page] = found
     print(f"\n{len(pages)} pages loaded in Chromium in {sum(timings):.1f} s (slowest {max(timings):.2f} s)")
     assert not failures, json.dumps(failures, indent=2, ensure_ascii=False)
+
+
+def test_no_block_is_cut_off_at_the_edge_of_the_column(loaded_pages: dict[str, dict]) -> None:
+    """No code, output, table or display math wider than the column hides its end without a scrollbar,
+    and every code block keeps its copy button.
+
+    The derivation pages' generated kernels have lines of thousands of pixels; in a 1280 px window
+    the content column is under 700 px wide.
+    """
+    assert any(page.startswith("derivations/") for page in loaded_pages)
+    clipped = {page: loaded["clipped"] for page, loaded in loaded_pages.items() if loaded["clipped"]}
+    assert not clipped, json.dumps(clipped, indent=2, ensure_ascii=False)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -389,3 +411,54 @@ def test_hangul_is_drawn_with_the_shipped_korean_font(browser: Browser, site_url
     korean = [font for font in fonts if font["isCustomFont"] and font["postScriptName"].startswith("NotoSansKR")]
     assert len(korean) == len(fonts) == 1 and korean[0]["glyphCount"] == syllables, (
         f"{probe['text']!r} ({syllables} syllables, font-family {probe['fontFamily']}) was drawn with {fonts}")
+
+
+#: Every block of code, output, table or display math in the content that is wider than its box, and
+#: whether a reader can get at the rest: the nearest box (itself or an ancestor) that does not let it
+#: spill must scroll (overflow-x auto or scroll) with a scrollbar a reader sees: not scrollbar-width:
+#: none, and a thumb at least half opaque (Material's own, on code blocks, is a thin one at 32 %, drawn
+#: only at the bottom of a block that may be taller than the window). Chromium runs with
+#: --hide-scrollbars, so this is read from the computed styles, which are what a reader's browser applies.
+OVERFLOW_REPORT = r"""
+(() => {
+  const thumbAlpha = style => {
+    if (style.scrollbarColor === "auto") return 1;
+    const first = style.scrollbarColor.match(/^(rgba?\([^)]*\)|\S+)/)[1];
+    const parts = (first.match(/\(([^)]*)\)/) || [, ""])[1].split(/[\s,\/]+/).filter(Boolean);
+    return parts.length > 3 ? parseFloat(parts[3]) : 1;
+  };
+  const scrollsVisibly = style => ["auto", "scroll"].includes(style.overflowX)
+    && style.scrollbarWidth !== "none" && thumbAlpha(style) >= 0.5;
+  const describe = e => e.tagName.toLowerCase() + (e.className && typeof e.className === "string"
+    ? "." + e.className.trim().split(/\s+/).join(".") : "");
+  const content = document.querySelector(".md-content");
+  if (!content) return [];
+  const found = [];
+  for (const e of content.querySelectorAll("pre, pre > code, table, .md-typeset__scrollwrap, .arithmatex")) {
+    const style = getComputedStyle(e);
+    if (style.display.startsWith("inline") && style.display !== "inline-block") continue;
+    if (e.offsetParent === null) continue;  // not laid out (e.g. in a closed <details>): nothing to clip
+    if (e.scrollWidth <= e.clientWidth + 1) continue;
+    let box = e;
+    while (box !== content && getComputedStyle(box).overflowX === "visible") box = box.parentElement;
+    const boxStyle = getComputedStyle(box);
+    if (box !== content && scrollsVisibly(boxStyle)) continue;
+    found.push(`${describe(e)} is ${e.scrollWidth}px wide in ${e.clientWidth}px; ${describe(box)} has ` +
+      `overflow-x ${boxStyle.overflowX}, scrollbar ${boxStyle.scrollbarWidth} ${boxStyle.scrollbarColor}: ` +
+      JSON.stringify(e.textContent.trim().slice(0, 60)));
+  }
+  // Wrapping must keep Material's copy button: on every code block, inside its box, copying that block.
+  for (const pre of content.querySelectorAll("pre")) {
+    const code = pre.querySelector(":scope > code");
+    if (!code || pre.offsetParent === null) continue;
+    const button = pre.querySelector('button[data-md-type="copy"], button.md-clipboard');
+    const target = button && document.querySelector(button.dataset.clipboardTarget || null);
+    const inside = button && (b => b.width > 0 && b.right <= pre.getBoundingClientRect().right + 1)(
+      button.getBoundingClientRect());
+    if (!button || target !== code || !inside)
+      found.push(`code block without a working copy button (button ${!!button}, copies this block ` +
+        `${target === code}, inside the block ${!!inside}): ${JSON.stringify(code.textContent.trim().slice(0, 60))}`);
+  }
+  return found;
+})()
+"""

@@ -13,11 +13,15 @@ from mathnn.experiments.lecture_figures import (
     FIGURES,
     GD_HESSIAN,
     GD_RATES,
+    CHARRNN_STEPS,
     batchnorm_path_terms,
+    charrnn_losses,
     gd_trajectories,
     largest_stable_rate,
     lecture_figures,
+    moving_average,
     relu_curves,
+    rnn_graph,
     sigmoid_curves,
 )
 from mathnn.layers import batchnorm_backward, batchnorm_forward
@@ -95,3 +99,48 @@ def test_every_figure_is_written_as_a_non_empty_png_and_svg(tmp_path):
             assert 700 <= width <= 800, (path, width)  # shown at about its own size in the text column
         else:
             assert b"<svg" in data[:1000]
+
+
+@pytest.mark.parametrize("steps", [2, 4, 7])
+def test_unrolled_rnn_has_t_inputs_t_states_and_both_gradient_paths(steps):
+    graph = rnn_graph(steps)
+    nodes, forward, backward = graph["nodes"], graph["forward"], graph["backward"]
+    inputs = [n for n in nodes if n.startswith("x_")]
+    hidden = [n for n in nodes if n.startswith("h_") and n != "h_0"]
+    assert inputs == [f"x_{t}" for t in range(1, steps + 1)]
+    assert hidden == [f"h_{t}" for t in range(1, steps + 1)]
+    assert sorted(n for n in nodes if n.startswith("o_")) == sorted(f"o_{t}" for t in range(1, steps + 1))
+    for t in range(1, steps + 1):
+        assert (f"x_{t}", f"h_{t}", "W_xh") in forward
+        assert (f"h_{t - 1}", f"h_{t}", "W_hh") in forward
+        assert (f"h_{t}", f"o_{t}", "W_hy") in forward
+        # the gradient reaching h_t: from its output, and from the next state except at t = T
+        into = {start for start, end in backward if end == f"h_{t}"}
+        assert into == ({f"o_{t}", f"h_{t + 1}"} if t < steps else {f"o_{t}"})
+    assert len(forward) == 3 * steps and len(backward) == 2 * steps - 1
+    for start, end, *_ in forward + backward:  # every edge joins two drawn nodes, and backward edges run
+        assert start in nodes and end in nodes  # against a forward one
+    assert {(end, start) for start, end in backward} <= {(start, end) for start, end, _ in forward}
+    with pytest.raises(InputError, match="steps"):
+        rnn_graph(1)
+
+
+def test_charrnn_loss_curve_falls_below_its_start_and_the_unigram_baseline():
+    data = charrnn_losses()
+    losses = data["losses"]
+    assert len(losses) == CHARRNN_STEPS and np.all(np.isfinite(losses))
+    assert losses[0] == pytest.approx(data["uniform"], abs=0.05)  # tiny initial weights: a uniform guess
+    assert data["unigram"] < data["uniform"]
+    end = losses[-100:].mean()
+    assert end < losses[:20].mean() and end < losses[0]
+    assert end < data["unigram"] - 0.2  # it has learned to use context, not just character frequencies
+    # the caption's "one every 542 steps": a pass over the text, after which reading starts over
+    assert data["steps_per_pass"] == 542
+    restarts = np.arange(data["steps_per_pass"], CHARRNN_STEPS, data["steps_per_pass"])
+    assert np.all(losses[restarts] > losses[restarts - 1] + 1.0)
+
+
+def test_moving_average_is_the_mean_of_the_window_ending_at_each_step():
+    values = np.array([1.0, 3.0, 5.0, 7.0])
+    assert np.allclose(moving_average(values, 2), [1.0, 2.0, 4.0, 6.0])
+    assert np.allclose(moving_average(values, 10), [1.0, 2.0, 3.0, 4.0])

@@ -359,6 +359,8 @@ FIGURE_PAGES = {
     "lecture/leaky-relu.md": ["relu"],
     "lecture/gradient-descent.md": ["gradient_descent"],
     "lecture/batchnorm.md": ["batchnorm_graph"],
+    "lecture/recurrence.md": ["rnn_unrolled"],
+    "lecture/next-character.md": ["charrnn_loss"],
 }
 
 

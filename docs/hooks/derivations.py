@@ -14,7 +14,9 @@ proof or gradient check, or cannot be rendered, is logged as a warning, which fa
 ``mkdocs build --strict``.
 
 A hand-written page can list the derivation pages with a line holding only
-``<!-- mathnn:derivations -->``: it is replaced by a bullet list of links (see docs/index.md).
+``<!-- mathnn:derivations -->``: it is replaced by a bullet list of links (see docs/index.md). A line
+holding only ``<!-- mathnn:proof NAME -->`` is replaced by the proof of rule NAME from this build,
+its claims one per line and how they were decided (see docs/lecture/batchnorm.md).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from mathnn.codegen.render import derivation_latex, kernel_source
+from mathnn.codegen.render import derivation_latex, kernel_source, proof_html
+from mathnn.rules.core import proof_section
 from mathnn.progress import working
 from mathnn.rules import RULES, Rule, topic_of
 from mathnn.rules.cache import STATS
@@ -44,6 +47,7 @@ INDEX = f"{DIRECTORY}/index.md"
 POINTS = 300
 SEED = 0
 MARKER = re.compile(r"^<!-- mathnn:derivations -->$", re.MULTILINE)
+PROOF_MARKER = re.compile(r"^<!-- mathnn:proof ([a-z0-9_]+) -->$", re.MULTILINE)
 
 
 def page_uri(rule: Rule) -> str:
@@ -204,5 +208,25 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     return files
 
 
+def proof_block(name: str, from_uri: str) -> str:
+    """Rule ``name``'s proof of this build, its claims listed, for a hand-written page."""
+    link = posixpath.relpath(page_uri(RULES[name]), posixpath.dirname(from_uri) or ".")
+    return "\n".join([
+        *proof_html(proof_section(_reports[name].proof), expanded=True),
+        "",
+        f"Proven while this page was built (`mathnn derive {name} --verbose` prints every claim with its "
+        f"full method); the derivation is on [its page]({link}).",
+    ])
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    def proof(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in _reports:
+            log.warning("derivations: %s asks for the proof of %r, which is not a rule proven in this build "
+                        "(rules: %s)", page.file.src_uri, name, ", ".join(RULES))
+            return match.group(0)
+        return proof_block(name, page.file.src_uri)
+
+    markdown = PROOF_MARKER.sub(proof, markdown)
     return MARKER.sub(lambda _: derivation_links(page.file.src_uri, _reports).rstrip("\n"), markdown)

@@ -45,6 +45,21 @@ FIGURES = {
         "the path through σ² are drawn solid, dashed and dotted",
         "The three paths from an input x_j to the output, one term of ∂L/∂x_j each; the edge μ → σ² contributes 0",
     ),
+    "rnn_unrolled": (
+        "The RNN unrolled over four steps: each input x_t feeds h_t through W_xh, each h_t feeds the next through "
+        "W_hh and its output o_t through W_hy; dashed arrows bring the gradient back to h_t from o_t and from h_t+1",
+        "The unrolled graph of mathnn.experiments.lecture_figures.rnn_graph(4): solid, the forward pass with the "
+        "same three weight matrices at every step; dashed, the two terms of ∂L/∂h_t (none from h_T+1)",
+    ),
+    "charrnn_loss": (
+        "A char-RNN's training loss per step starts at about log V, jumps up over the first few dozen steps, "
+        "then falls below the unigram baseline and keeps falling slowly; a moving average is drawn over the noisy "
+        "per-chunk losses",
+        "CharRNN(seed=0).fit(load_text(), 2000), run while this page was built: the loss of each chunk of 25 "
+        "characters (thin), its mean over the last 50 chunks (thick), the unigram baseline (dashed) and the "
+        "uniform guess log V (dotted). The spikes, one every 542 steps, are where reading starts over at the "
+        "top of the text with a zero hidden state",
+    ),
 }
 
 
@@ -61,8 +76,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def figure_markdown(name: str) -> str:
+    from mathnn.codegen.render import markdown_text  # a caption's h_t or W*x is text, not emphasis
+
     alt, caption = FIGURES[name]
-    return f"![{alt}](../{DIRECTORY}/{name}.svg)\n\n*{caption}* ([PNG](../{DIRECTORY}/{name}.png))"
+    return f"![{markdown_text(alt)}](../{DIRECTORY}/{name}.svg)\n\n*{markdown_text(caption)}* ([PNG](../{DIRECTORY}/{name}.png))"
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

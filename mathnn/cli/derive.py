@@ -22,7 +22,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if STATS.misses > misses:
         note(f"proved {rule.name}: {sum(c.holds for c in proof.claims)}/{len(proof.claims)} claims hold "
              f"({proof.seconds:.1f} s)")
-    print(derivation_latex(rule, proof) if args.latex else derivation_text(rule, proof))
+    if args.latex:
+        print(derivation_latex(rule, proof, verbose=args.verbose))
+    else:
+        print(derivation_text(rule, proof, verbose=args.verbose))
     return 0 if proof.holds else 1
 
 
@@ -32,6 +35,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     derive.add_argument("-h", "--help", action=RulesHelp)
     derive.add_argument("name", metavar="NAME", help="rule name, one of the rules listed below")
     derive.add_argument("--latex", action="store_true", help="print Markdown with LaTeX math instead of text")
+    derive.add_argument("-v", "--verbose", action="store_true",
+                        help="show every claim's full statement and how it was decided (a failing claim always "
+                             "shows them)")
     add_no_cache(derive)
     derive.set_defaults(run=run)
     return derive

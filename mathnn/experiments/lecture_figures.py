@@ -1,4 +1,5 @@
-"""The lecture pages' teaching figures: sigmoid, ReLU and Leaky ReLU, gradient descent, batch norm's graph.
+"""The lecture pages' teaching figures: sigmoid, ReLU and Leaky ReLU, gradient descent, batch norm's graph,
+the unrolled RNN and a char-RNN's loss curve.
 
 Each figure has a data function (the numbers it shows, computed with mathnn's own kernels and
 optimizer, so a test can check them) and a drawing function that writes it as PNG and SVG.
@@ -162,6 +163,71 @@ def batchnorm_path_terms(
     }
 
 
+# The RNN unrolled over T steps: where each node is drawn (step t at x = t), the forward edges with the
+# weight each one multiplies by, and the two edges that bring ∂L/∂h_t back to h_t.
+def rnn_graph(steps: int = 4) -> dict[str, Any]:
+    """The unrolled RNN: inputs x_1…x_T, states h_0…h_T, outputs o_1…o_T, and its edges.
+
+    Returns
+    -------
+    dict
+        ``nodes``: name → (x, y); ``forward``: (start, end, weight) for x_t → h_t (W_xh),
+        h_{t−1} → h_t (W_hh) and h_t → o_t (W_hy); ``backward``: (start, end) for the gradient
+        reaching h_t from o_t and from h_{t+1} (absent at t = T).
+    """
+    if not isinstance(steps, int) or steps < 2:
+        raise InputError(f"steps: expected an int ≥ 2, the length T of the unrolled sequence; received {steps!r}")
+    nodes: dict[str, tuple[float, float]] = {"h_0": (0.0, 1.0)}
+    forward: list[tuple[str, str, str]] = []
+    backward: list[tuple[str, str]] = []
+    for t in range(1, steps + 1):
+        nodes[f"x_{t}"], nodes[f"h_{t}"], nodes[f"o_{t}"] = (float(t), 0.0), (float(t), 1.0), (float(t), 2.0)
+        forward += [(f"x_{t}", f"h_{t}", "W_xh"), (f"h_{t - 1}", f"h_{t}", "W_hh"), (f"h_{t}", f"o_{t}", "W_hy")]
+        backward.append((f"o_{t}", f"h_{t}"))
+        if t < steps:
+            backward.append((f"h_{t + 1}", f"h_{t}"))
+    return {"nodes": nodes, "forward": forward, "backward": backward}
+
+
+#: The char-RNN of the loss-curve figure: mathnn.models.CharRNN's defaults, seed 0, on the shipped text,
+#: for as many steps as the run of docs/lecture/next-character.md, so the curve is that run's (about 3 s).
+CHARRNN_STEPS = 2000
+CHARRNN_SEED = 0
+
+
+def charrnn_losses(steps: int = CHARRNN_STEPS, seed: int = CHARRNN_SEED) -> dict[str, Any]:
+    """Train :class:`mathnn.models.CharRNN` on the shipped text (``mathnn.data.load_text``), as
+    ``mathnn charrnn train`` does, and return its loss per step with the baselines to compare it with.
+
+    Returns
+    -------
+    dict
+        ``losses``: each training chunk's loss before its update (nats per character);
+        ``unigram``: the loss of predicting every character by its frequency in the text;
+        ``uniform``: log of the number of distinct characters; ``steps_per_pass``: the chunks in one
+        pass over the text.
+    """
+    from ..data import load_text
+    from ..models.charrnn import CharRNN, unigram_loss
+
+    text = load_text()
+    model = CharRNN(seed=seed)
+    losses = np.asarray(model.fit(text, steps, progress=False))
+    return {
+        "losses": losses,
+        "unigram": unigram_loss(text),
+        "uniform": float(np.log(len(set(text)))),
+        "steps_per_pass": (len(text) - 1) // model.seq_length,
+    }
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean of each value and the ``window − 1`` before it (fewer at the start)."""
+    sums = np.cumsum(np.insert(np.asarray(values, dtype=float), 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (sums[1:] - sums[np.arange(1, len(values) + 1) - counts]) / counts
+
+
 # -- drawing -----------------------------------------------------------------------------------------
 
 
@@ -313,11 +379,74 @@ def draw_batchnorm_graph(directory: str | Path) -> list[Path]:
         return save_figure(figure, Path(directory), "batchnorm_graph")
 
 
+def draw_rnn_unrolled(directory: str | Path, steps: int = 4) -> list[Path]:
+    """The RNN unrolled over T steps: the forward edges solid, the gradient reaching h_t dashed."""
+    graph = rnn_graph(steps)
+    nodes = graph["nodes"]
+    labels = {"W_xh": "$W_{xh}$", "W_hh": "$W_{hh}$", "W_hy": "$W_{hy}$"}
+    with figure_style():
+        figure, axes = _figure(1, 1, 4.0)
+        ax = axes[0, 0]
+        ax.set_axis_off()
+        ax.set(xlim=(-0.5, steps + 0.5), ylim=(-0.3, 2.3), aspect="equal")
+        arrow = {"arrowstyle": "-|>", "shrinkA": 17, "shrinkB": 17, "mutation_scale": 15}
+        for start, end, weight in graph["forward"]:
+            (x0, y0), (x1, y1) = nodes[start], nodes[end]
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops={**arrow, "color": "black", "linewidth": 1.8})
+            if end.endswith("_1") or start == "h_0":  # label each weight once, at the first step
+                # W_hh above its edge, W_hy left of its edge (the gradient runs down on the right)
+                dx, dy, ha, va = {"W_hh": (0.0, 0.1, "center", "bottom"), "W_hy": (-0.08, 0.0, "right", "center"),
+                                  "W_xh": (0.08, 0.0, "left", "center")}[weight]
+                ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, labels[weight], fontsize=11, ha=ha, va=va)
+        for start, end in graph["backward"]:
+            (x0, y0), (x1, y1) = nodes[start], nodes[end]
+            # drawn beside the forward edge it runs against: right of o_t → h_t, below h_{t+1} → h_t
+            shift = (0.2, 0.0) if x0 == x1 else (0.0, -0.2)
+            ax.annotate("", xy=(x1 + shift[0], y1 + shift[1]), xytext=(x0 + shift[0], y0 + shift[1]),
+                        arrowprops={**arrow, "color": VERMILLION, "linewidth": 1.8, "linestyle": "--",
+                                    "shrinkA": 19, "shrinkB": 19})
+        for name, (px, py) in nodes.items():
+            letter, step = name.split("_")
+            ax.text(px, py, f"${letter}_{{{step}}}$", ha="center", va="center", fontsize=13,
+                    bbox={"boxstyle": "circle,pad=0.3", "facecolor": "white",
+                          "edgecolor": GREY if name == "h_0" else "black"})
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color="black", linewidth=1.8),
+                   Line2D([], [], color=VERMILLION, linewidth=1.8, linestyle="--")]
+        figure.legend(handles, ["forward: the same $W_{xh}$, $W_{hh}$, $W_{hy}$ at every step",
+                                "backward: $∂L/∂h_t$ arrives from $o_t$ and from $h_{t+1}$ (none at $t = T$)"],
+                      loc="outside lower center", ncols=1, frameon=False)
+        return save_figure(figure, Path(directory), "rnn_unrolled")
+
+
+def draw_charrnn_loss(directory: str | Path, steps: int = CHARRNN_STEPS) -> list[Path]:
+    """A char-RNN's loss per training step, with its moving average and the unigram and uniform baselines."""
+    data = charrnn_losses(steps)
+    losses = data["losses"]
+    step = np.arange(1, len(losses) + 1)
+    with figure_style():
+        figure, axes = _figure(1, 1, 4.2)
+        ax = axes[0, 0]
+        ax.plot(step, losses, color=BLUE, linewidth=0.8, alpha=0.35, label="loss of each chunk")
+        ax.plot(step, moving_average(losses, 50), color=BLUE, linestyle="-", label="mean of the last 50 chunks")
+        ax.axhline(data["unigram"], color=VERMILLION, linestyle="--",
+                   label=f"unigram baseline, {data['unigram']:.2f}")
+        ax.axhline(data["uniform"], color=GREY, linestyle=":", label=f"uniform guess, log V = {data['uniform']:.2f}")
+        ax.set(xlabel="training step (one chunk of 25 characters)", ylabel="nats per character",
+               xlim=(0, len(losses)), ylim=(0, max(data["uniform"], float(losses.max())) * 1.05))
+        _legend_below(figure, ax, 2)
+        return save_figure(figure, Path(directory), "charrnn_loss")
+
+
 FIGURES = {
     "sigmoid": draw_sigmoid,
     "relu": draw_relu,
     "gradient_descent": draw_gradient_descent,
     "batchnorm_graph": draw_batchnorm_graph,
+    "rnn_unrolled": draw_rnn_unrolled,
+    "charrnn_loss": draw_charrnn_loss,
 }
 
 
