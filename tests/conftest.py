@@ -14,13 +14,15 @@ workers reach it at the same moment.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,16 +113,49 @@ class SiteBuild:
     seconds: float
 
 
+def once_per_run(name: str, compute: Callable[[], object]) -> object:
+    """``compute()`` once for the whole run, its result shared by every xdist worker.
+
+    A session fixture runs once per worker; work that takes a minute (the site's build, checking every
+    shipped example) is done by the first worker that asks, under a lock in the session's shared
+    folder, and read back by the others. A failure stores nothing, so a later caller tries again.
+    """
+    folder = Path(os.environ[_SHARED])
+    stored = folder / f"{name}.pickle"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if stored.exists():
+                return pickle.loads(stored.read_bytes())
+            value = compute()
+            stored.write_bytes(pickle.dumps(value))
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def site_build(tmp_path_factory: pytest.TempPathFactory) -> SiteBuild:
-    """The site built with ``mkdocs build --strict`` once per session, for every module that reads it."""
-    site_dir = tmp_path_factory.mktemp("docs") / "site"
+def run_once() -> Callable[[str, Callable[[], object]], object]:
+    """:func:`once_per_run`, for test modules: ``run_once(name, compute)``."""
+    return once_per_run
+
+
+def _build_site() -> SiteBuild:
+    site_dir = Path(os.environ[_SHARED]) / "docs" / "site"
     start = time.perf_counter()
     proc = mkdocs_build(site_dir)
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     print(f"\nmkdocs build --strict: {seconds:.1f} s into {site_dir}")
     return SiteBuild(site_dir, proc.stderr, seconds)
+
+
+@pytest.fixture(scope="session")
+def site_build() -> SiteBuild:
+    """The site built with ``mkdocs build --strict`` once per run, for every module and worker that reads it."""
+    build = once_per_run("site", _build_site)
+    assert isinstance(build, SiteBuild)
+    return build
 
 
 @pytest.fixture(scope="session")

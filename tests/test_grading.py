@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import os
@@ -20,10 +21,21 @@ from mathnn.gradcheck.examples import example_path
 from mathnn.gradcheck.grading import grade_folder, homework_files
 
 
+def _correct(*names: str) -> str:
+    """The shipped correct homework cut down to the functions ``names`` (each check then stays short)."""
+    source = example_path("correct").read_text()
+    tree = ast.parse(source)
+    kept = [ast.get_source_segment(source, node) for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name in names]
+    return "import numpy as np\n\n\n" + "\n\n\n".join(segment for segment in kept if segment) + "\n"
+
+
 def submissions(folder: Path) -> Path:
     """A class of four: right, a batch-norm bug split over a cs231n package, an import error, a loop."""
     folder.mkdir()
-    (folder / "ada.py").write_text(example_path("correct").read_text())
+    (folder / "ada.py").write_text(_correct(
+        "relu_forward", "relu_backward", "batchnorm_forward", "batchnorm_backward", "rnn_step_forward",
+        "rnn_step_backward", "rnn_forward", "rnn_backward"))
     package = folder / "bob" / "cs231n"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")

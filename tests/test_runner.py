@@ -29,11 +29,15 @@ ALL_PAIRS = list(PAIRS)
 SLACK = 4.0
 
 
-@pytest.fixture(scope="module")
-def examples() -> dict[str, dict]:
-    """Every shipped example checked once, several files at a time (the checks mostly wait on processes)."""
+def _check_examples() -> dict[str, dict]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(EXAMPLES, pool.map(lambda name: check_file(example_path(name), seed=0), EXAMPLES)))
+
+
+@pytest.fixture(scope="module")
+def examples(run_once) -> dict[str, dict]:
+    """Every shipped example checked once per run, several files at a time (the checks mostly wait on processes)."""
+    return run_once("examples", _check_examples)
 
 
 def by_name(summary: dict) -> dict[str, dict]:
