@@ -41,3 +41,18 @@ def test_stack_backpropagation_matches_finite_differences(name, normalized):
 
         numeric = numerical_vjp(loss, value)
         assert np.linalg.norm(grads[key] - numeric) <= 1e-7 * max(np.linalg.norm(numeric), 1e-3), key
+
+
+def test_xavier_and_he_are_named_initializations():
+    from mathnn.errors import InputError
+    from mathnn.experiments.depth import init_stack
+
+    usual, xavier, he = (init_stack("tanh", depth=3, width=8, seed=1, init=name) for name in ("usual", "xavier", "he"))
+    fan_in, fan_out = 8, 8
+    assert np.allclose(usual.params["W2"], xavier.params["W2"])  # tanh's usual one is Xavier's
+    ratio = he.params["W2"] / xavier.params["W2"]  # the same draws, scaled
+    assert np.allclose(ratio, np.sqrt(2.0 / (2.0 * fan_in / (fan_in + fan_out))))
+    relu = init_stack("relu", depth=3, width=8, seed=1, init="usual")
+    assert np.allclose(relu.params["W2"], init_stack("relu", depth=3, width=8, seed=1, init="he").params["W2"])
+    with pytest.raises(InputError, match="init: expected one of 'usual', 'xavier', 'he'"):
+        init_stack("tanh", init="lecun")

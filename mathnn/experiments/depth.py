@@ -149,6 +149,10 @@ class StackPass:
     nonlinearity_inputs: list[np.ndarray]
 
 
+#: The named initializations of a stack's weights.
+INITS = ("usual", "xavier", "he")
+
+
 def init_stack(
     activation: str,
     batchnorm: bool = False,
@@ -158,12 +162,13 @@ def init_stack(
     outputs: int = 4,
     seed: int = 0,
     alpha: float = LEAKY_ALPHA,
+    init: str = "usual",
 ) -> Stack:
-    """A :class:`Stack` with each activation's usual initialization.
+    """A :class:`Stack` with each activation's usual initialization, or the one named by ``init``.
 
     W_l has entries N(0, s²/fan_in) with the same standard normal draws for every activation
-    (same seed), scaled by Glorot's s² = 2·fan_in/(fan_in + fan_out) for sigmoid and tanh and
-    He's s² = 2 for relu and leaky_relu; biases 0; batch norm γ = 1, β = 0.
+    (same seed), scaled by Glorot's (Xavier's) s² = 2·fan_in/(fan_in + fan_out) for sigmoid and tanh
+    and He's s² = 2 for relu and leaky_relu; biases 0; batch norm γ = 1, β = 0.
 
     Parameters
     ----------
@@ -176,11 +181,16 @@ def init_stack(
         Hidden width, input size, output size.
     seed : int, default 0
     alpha : float, default 0.01
+    init : {'usual', 'xavier', 'he'}, default 'usual'
+        'xavier' (Glorot & Bengio 2010) or 'he' (He et al. 2015) for every activation; 'usual' picks
+        Xavier for sigmoid and tanh, He for ReLU and Leaky ReLU.
 
     Returns
     -------
     Stack
     """
+    if not isinstance(init, str) or init not in INITS:
+        raise InputError(f"init: expected one of {', '.join(map(repr, INITS))}; received {describe(init)}")
     activation_kernels(activation, alpha)
     if not isinstance(batchnorm, bool):
         raise InputError(f"batchnorm: expected True or False; received {describe(batchnorm)}")
@@ -192,7 +202,8 @@ def init_stack(
     sizes = [inputs] + [width] * (depth - 1) + [outputs]
     params: dict[str, np.ndarray] = {}
     for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
-        gain = 2.0 if activation in ("relu", "leaky_relu") else 2.0 * fan_in / (fan_in + fan_out)
+        he = init == "he" or (init == "usual" and activation in ("relu", "leaky_relu"))
+        gain = 2.0 if he else 2.0 * fan_in / (fan_in + fan_out)
         params[f"W{layer}"] = rng.standard_normal((fan_in, fan_out)) * math.sqrt(gain / fan_in)
         params[f"b{layer}"] = np.zeros(fan_out)
         if batchnorm and layer < depth:
@@ -320,6 +331,7 @@ def depth_experiment(
     batch: int = 64,
     seed: int = 0,
     show_progress: bool = False,
+    init: str = "usual",
 ) -> DepthExperiment:
     """Per-layer gradient norms of a deep stack, at initialization and after gradient descent.
 
@@ -342,6 +354,8 @@ def depth_experiment(
         threshold, which here (two busy cores) is ~30× faster than the threaded product.
     seed : int, default 0
     show_progress : bool, default False
+    init : {'usual', 'xavier', 'he'}, default 'usual'
+        The weights' initialization (:func:`init_stack`).
 
     Returns
     -------
@@ -355,7 +369,7 @@ def depth_experiment(
     x, y = regression_task(batch, seed=seed)
     runs = []
     for name, normalized in progress(variants, len(variants), "depth", enabled=show_progress):
-        stack = init_stack(name, normalized, depth, width, seed=seed)
+        stack = init_stack(name, normalized, depth, width, seed=seed, init=init)
         first_layer = stack.params["W1"].copy()
         losses = []
         for step in range(steps + 1):
