@@ -58,20 +58,8 @@ from .common import ACTIVATIONS, Activation, activation_kernels
 from .depth import DepthExperiment, DepthRun, Stack, StackPass, depth_experiment, init_stack, regression_task
 from .plots import plot_results
 from .recall import RecallExperiment, recall_batch, recall_experiment
-from .remedies import (
-    CELLS,
-    Cell,
-    LagExperiment,
-    RememberExperiment,
-    init_cell,
-    lag_experiment,
-    lag_ratios,
-    lstm_cell,
-    remember_experiment,
-    rnn_cell,
-    sign_batch,
-    state_gradients,
-)
+from .cells import CELLS, Cell, gru_cell, init_cell, lag_ratios, lstm_cell, rnn_cell, state_gradients
+from .remedies import LagExperiment, RememberExperiment, lag_experiment, remember_experiment, sign_batch
 from .report import report, results_to_dict, tour_table
 from .run import EXPERIMENTS, run_experiments
 from .shift import CURRENT_UNDERSTANDING, ShiftExperiment, ShiftRun, shift_experiment
@@ -117,6 +105,7 @@ __all__ = [
     "jacobian",
     "lag_experiment",
     "lag_ratios",
+    "gru_cell",
     "lstm_cell",
     "plot_results",
     "random_recurrence",

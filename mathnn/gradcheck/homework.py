@@ -32,7 +32,7 @@ Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any

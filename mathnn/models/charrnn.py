@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import charrnn_file
-from .charrnn_file import _HYPER, PARAMETERS
+from .charrnn_file import _HYPER
 from ..kernels.gru_step import gru_step_forward_kernel
 from ..kernels.lstm_step import lstm_step_forward_kernel
 from ..kernels.rnn_step import rnn_step_forward_kernel

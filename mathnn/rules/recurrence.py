@@ -32,7 +32,7 @@ from typing import Any
 
 import sympy as sp
 
-from .arrays import evaluate, gradient, run, symbol_matrix
+from .arrays import evaluate, run, symbol_matrix
 from .core import Claim, Kernel, Kink, Proof, Section, kernel_section, latex_text, proof_section
 from .decide import decide_zero, matrices_equal
 from .layer import LayerRule
