@@ -26,9 +26,7 @@ with one warning on stderr.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -40,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cachestats import CacheStats
+from ..cachestats import CacheStats, file_hash, mathnn_version
 
 #: Bump when the stored JSON or the key recipe changes meaning.
 FORMAT = 1
@@ -127,7 +125,7 @@ def result_key(name: str, parameters: Mapping[str, Any], code: str = "") -> str:
         f"format {FORMAT}",
         f"python {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
         f"numpy {np.__version__}",
-        f"mathnn {_mathnn_version()}",
+        f"mathnn {mathnn_version()}",
         name,
         json.dumps(dict(parameters), sort_keys=True, ensure_ascii=False, default=repr),
         code,
@@ -156,7 +154,7 @@ def dependencies() -> dict[str, str]:
         if path.name == "__init__.py":
             folders.add(path.parent)
             files.update(item for item in path.parent.iterdir() if item.is_file() and item.suffix != ".pyc")
-    recorded = {_relative(path): _file_hash(str(path)) for path in sorted(files)}
+    recorded = {_relative(path): file_hash(str(path)) for path in sorted(files)}
     # A package's listing too: a file added beside its __init__ (a topic module found by pkgutil) is a change.
     recorded.update({_relative(folder) + "/": _listing_hash(folder) for folder in sorted(folders)})
     return recorded
@@ -177,36 +175,11 @@ def _relative(path: Path) -> str:
         return path.as_posix()
 
 
-def _file_hash(path: str) -> str:
-    """The SHA-256 of a file, memoised by its path, size and modification time."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return "<missing>"
-    return _hash_of(path, status.st_size, status.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=4096)
-def _hash_of(path: str, size: int, mtime: int) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return "<unreadable>"
-
-
-@functools.cache
-def _mathnn_version() -> str:
-    try:
-        return importlib.metadata.version("mathnn")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _current(recorded: str) -> str:
     """The hash, as of now, of what ``dependencies`` recorded as ``recorded`` (a file, or a folder ending in /)."""
     path = Path(recorded)
     path = path if path.is_absolute() else PACKAGE_ROOT / path
-    return _listing_hash(path) if recorded.endswith("/") else _file_hash(str(path))
+    return _listing_hash(path) if recorded.endswith("/") else file_hash(str(path))
 
 
 def _load(path: Path, name: str) -> Any:

@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..cachestats import CacheStats
+from ..cachestats import CacheStats, file_hash, mathnn_version
 from .core import Claim, Proof
 
 #: Bump when the stored JSON or the key recipe changes meaning.
@@ -130,7 +129,7 @@ def proof_key(rule: Any) -> str:
         f"format {FORMAT}",
         f"python {sys.version_info.major}.{sys.version_info.minor}",
         f"sympy {sp.__version__}",
-        f"mathnn {_mathnn_version()}",
+        f"mathnn {mathnn_version()}",
         declaration,
         *(f"{name} {sha}" for name, sha in sorted(sources.items())),
     ):
@@ -232,12 +231,12 @@ def _sources(modules: set[str]) -> dict[str, str]:
             continue
         module = sys.modules.get(name)
         path = getattr(module, "__file__", None)
-        hashes[name] = _file_hash(path) if path else "<no file>"
+        hashes[name] = file_hash(path) if path else "<no file>"
         if module is not None:
             pending.extend(_imported(module))
     for pattern in ENGINE_PATTERNS:
         for path in sorted(RULES_DIR.glob(pattern)):
-            hashes.setdefault(f"engine:{path.name}", _file_hash(str(path)))
+            hashes.setdefault(f"engine:{path.name}", file_hash(str(path)))
     return hashes
 
 
@@ -250,22 +249,6 @@ def _imported(module: types.ModuleType) -> list[str]:
         elif isinstance(value, (type, types.FunctionType)):
             found.append(getattr(value, "__module__", "") or "")
     return [name for name in found if name.split(".")[0] == "mathnn"]
-
-
-@functools.cache
-def _file_hash(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return "<unreadable>"
-
-
-@functools.cache
-def _mathnn_version() -> str:
-    try:
-        return importlib.metadata.version("mathnn")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # -- storage ---------------------------------------------------------------------------------------
