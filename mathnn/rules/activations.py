@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .core import Claim, Fact, Kernel, Kink, Node, Statement, equal
+from .decide import decide_zero
 from .scalar import Rule, sup_over_reals
 
 x = sp.Symbol("x", real=True)
@@ -28,8 +29,8 @@ def max_derivative_fact(value: sp.Expr, at: sp.Expr | None) -> Fact:
     def check(rule: Rule) -> Claim:
         derivative = rule.derived_gradient(x)
         supremum = sup_over_reals(derivative, x)
-        attained = at is None or sp.simplify(derivative.subs(x, at) - value) == 0
-        holds = sp.simplify(supremum - value) == 0 and attained
+        attained = at is None or decide_zero(derivative.subs(x, at) - value)[0]
+        holds = decide_zero(supremum - value)[0] and attained
         where = "" if at is None else f", attained at x = {at}"
         return Claim(
             f"sup over real x of {rule.name}′(x) is {value}{where}",

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .backprop import reverse_accumulate
 from .core import BatchSum, Claim, Equation, Node, Proof, RowSum, Section, Statement, compose, latex_text, proof_section
 from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
@@ -244,19 +245,12 @@ class LayerRule(LayerKernels, ConcreteLayer):
         A per-position adjoint is a function of the entry ``j``; a per-row one is a plain expression.
         ``drop`` removes (parent, child) edges: the gradient of a student who forgets that path.
         """
-        dropped = set(drop)
-        adjoint: dict[sp.Symbol, sp.Expr] = {self.output: self.indexed(self.dout)}
-        steps: list[tuple[sp.Symbol, sp.Symbol, sp.Expr]] = []
-        for node in reversed(self.nodes):
-            child = node.symbol
-            seed = adjoint.get(child, sp.Integer(0))
-            for parent in self.parents(node):
-                if (parent, child) in dropped:
-                    continue
-                contribution = self._vjp(child, node.expr, parent, seed)
-                adjoint[parent] = adjoint.get(parent, sp.Integer(0)) + contribution
-                steps.append((child, parent, contribution))
-        return LayerDerivation(tuple(steps), adjoint)
+        by_symbol = {node.symbol: node for node in self.nodes}
+        walk = reverse_accumulate(
+            [node.symbol for node in self.nodes], lambda symbol: self.parents(by_symbol[symbol]),
+            lambda child, parent, seed: self._vjp(child, by_symbol[child].expr, parent, seed),
+            {self.output: self.indexed(self.dout)}, drop)
+        return LayerDerivation(walk.steps, walk.adjoint)
 
     def _vjp(self, child: sp.Symbol, expr: sp.Expr, parent: sp.Symbol, seed: sp.Expr) -> sp.Expr:
         """What the adjoint ``seed`` of ``child`` contributes to ``parent``'s: Σ seed · ∂child/∂parent."""

@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..sizes import size_of
 from .arrays import evaluate, symbol_matrix
+from .backprop import reverse_accumulate
 from .core import Claim, Equation, Kernel, Node, Proof, Section, compose, latex_text, proof_section
 from .decide import matrices_equal
 from .layer_parts import Draw, Mistake, shown, timed_claim
@@ -75,21 +76,21 @@ class ConcreteLayer:
             local[node.symbol] = (evaluate(node.expr, {**values, **stand_ins}), stand_ins)
             values[node.symbol] = evaluate(node.expr, values)
         out = values[self.output]
-        adjoint: dict[sp.Symbol, sp.Matrix] = {self.output: symbol_matrix(self.dout.name, *out.shape)}
-        dropped = set(drop)
-        for node in reversed(self.nodes):
-            seed = adjoint.get(node.symbol)
-            if seed is None:
-                continue
-            child, stand_ins = local[node.symbol]
-            actual = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
-            for parent, stand_in in stand_ins.items():
-                if (parent, node.symbol) in dropped:
-                    continue
-                contribution = stand_in.applyfunc(
-                    lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, child))
-                ).xreplace(actual)
-                adjoint[parent] = adjoint[parent] + contribution if parent in adjoint else contribution
+
+        actuals: dict[sp.Symbol, dict] = {}  # each stand-in entry's value, per node
+
+        def vjp(child: sp.Symbol, parent: sp.Symbol, seed: sp.Matrix) -> sp.Matrix:
+            local_child, stand_ins = local[child]
+            if child not in actuals:
+                actuals[child] = {entry: value for p, m in stand_ins.items() for entry, value in zip(m, values[p])}
+            actual = actuals[child]
+            return stand_ins[parent].applyfunc(
+                lambda entry: sum(a * sp.diff(c, entry) for a, c in zip(seed, local_child))
+            ).xreplace(actual)
+
+        adjoint = reverse_accumulate(
+            [node.symbol for node in self.nodes], lambda symbol: local[symbol][1], vjp,
+            {self.output: symbol_matrix(self.dout.name, *out.shape)}, drop).adjoint
         values[self.dout] = adjoint[self.output]
         return values, adjoint
 

@@ -33,6 +33,7 @@ from typing import Any
 import sympy as sp
 
 from .arrays import evaluate, run, symbol_matrix
+from .backprop import reverse_accumulate
 from .core import Claim, Kernel, Kink, Proof, Section, kernel_section, latex_text, proof_section
 from .decide import decide_zero, matrices_equal
 from .layer import LayerRule
@@ -147,21 +148,22 @@ class Recurrence(RecurrenceKernels):
         """
         node_of = {value: named for named, value_matrix, _ in u["records"]
                    for value, named in zip(value_matrix, named)}
-        adjoint: dict[sp.Expr, sp.Expr] = {}
-        for seed, outputs in zip(u["upstream"], u["symbols"][self.carried[0][1]]):
-            for d, entry in zip(seed, outputs):
-                adjoint[entry] = d
-        for named, value, parents in reversed(u["records"]):
-            seeds = [adjoint.get(entry, 0) for entry in named]
-            if not any(seeds):
-                continue
-            for parent in parents.values():
-                for entry in parent:
-                    if not isinstance(entry, sp.Symbol):  # the LSTM's c_0 = 0: a constant
-                        continue
-                    local = sum((d * sp.diff(v, entry) for d, v in zip(seeds, value) if d != 0), sp.Integer(0))
-                    if local != 0:
-                        adjoint[entry] = adjoint.get(entry, 0) + _fprime(local).xreplace(node_of)
+        records = u["records"]
+        seeds = {entry: d for seed, outputs in zip(u["upstream"], u["symbols"][self.carried[0][1]])
+                 for d, entry in zip(seed, outputs)}
+
+        def seed_of(k: int, adjoint: Mapping[sp.Expr, sp.Expr]) -> list | None:
+            found = [adjoint.get(entry, 0) for entry in records[k][0]]
+            return found if any(found) else None
+
+        def parents(k: int) -> list[sp.Symbol]:  # the LSTM's c_0 = 0 is a constant, not a parent
+            return [entry for parent in records[k][2].values() for entry in parent if isinstance(entry, sp.Symbol)]
+
+        def vjp(k: int, entry: sp.Symbol, found: list) -> sp.Expr | None:
+            local = sum((d * sp.diff(v, entry) for d, v in zip(found, records[k][1]) if d != 0), sp.Integer(0))
+            return _fprime(local).xreplace(node_of) if local != 0 else None
+
+        adjoint = reverse_accumulate(range(len(records)), parents, vjp, seeds, seed_of=seed_of).adjoint
         wrt = {**{f"d{x.name}": sp.Matrix.vstack(*u["inputs"][x]) for x in self.over_time},
                f"d{self.initial.name}": u["starts"][0], **{f"d{w.name}": m for w, m in u["weights"].items()}}
         return {name: m.applyfunc(lambda entry: adjoint.get(entry, sp.Integer(0))) for name, m in wrt.items()}

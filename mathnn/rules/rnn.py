@@ -18,7 +18,7 @@ import sympy as sp
 from . import rnn_math, rnn_step
 from .arrays import evaluate, gradient, symbol_matrix
 from .core import Claim, ClaimRule, Dot, Equation, Kernel, RowMax, Rows, RowSum, Section, Statement, Step, TotalSum, Transposed, compose
-from .decide import matrices_equal
+from .decide import decide_zero, matrices_equal
 from .recurrence import Recurrence, Slip
 from .textprint import text
 
@@ -94,9 +94,9 @@ def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> li
             weights_m[r] * sp.log(sp.exp(scores_m[r, targets[r]]) / sum(sp.exp(v) for v in scores_m[r, :]))
             for r in range(rows)
         )
-        loss_ok &= sp.simplify(sp.expand_log(unshifted - textbook, force=True)) == 0
+        loss_ok &= decide_zero(sp.expand_log(unshifted - textbook, force=True))[0]
         shift_free = all(
-            sp.simplify(sp.diff(loss_, s)) == 0 for column in shifts.values() for s in column
+            decide_zero(sp.diff(loss_, s))[0] for column in shifts.values() for s in column
         )
         loss_ok &= shift_free
     size = f"{rows} rows × {classes} classes, all {classes ** rows} target assignments"

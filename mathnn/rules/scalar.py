@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .backprop import reverse_accumulate
 from .core import Claim, Equation, Fact, Kernel, Kink, Node, Proof, Section, compose, equal, proof_section
+from .decide import decide_zero
 from .textprint import text
 
 
@@ -138,25 +140,25 @@ class Rule:
 
         ``drop`` removes (parent, child) edges: the gradient a student gets who forgets that path.
         """
-        dropped = set(drop)
-        local = []
-        adjoint: dict[sp.Symbol, list[tuple[sp.Symbol, sp.Expr]]] = {}
+        local = {}
         for node in self.nodes:
             for parent in self._parents(node):
-                partial = self.contract(sp.diff(node.expr, parent))
-                local.append((node.symbol, parent, partial))
-                if (parent, node.symbol) not in dropped:
-                    adjoint.setdefault(parent, []).append((node.symbol, partial))
-
-        totals: dict[sp.Symbol, sp.Expr] = {self.output: sp.Integer(1)}
+                local[(node.symbol, parent)] = self.contract(sp.diff(node.expr, parent))
+        order = [node.symbol for node in self.nodes]
+        by_symbol = {node.symbol: node for node in self.nodes}
+        walk = reverse_accumulate(
+            order, lambda symbol: self._parents(by_symbol[symbol]),
+            lambda child, parent, seed: seed * local[(child, parent)],
+            {self.output: sp.Integer(1)}, drop)
+        position = {symbol: k for k, symbol in enumerate(order)}
         steps = []
-        for symbol in [n.symbol for n in reversed(self.nodes[:-1])] + list(self.inputs):
-            terms = tuple(adjoint.get(symbol, ()))
-            total = sp.Add(*(totals[child] * partial for child, partial in terms))
-            totals[symbol] = total
-            steps.append(ChainStep(symbol, terms, total))
-        gradients = {wrt: self.expand(totals[wrt]) for wrt in self.inputs}
-        return Derivation(tuple(local), tuple(steps), gradients)
+        for target in [n.symbol for n in reversed(self.nodes[:-1])] + list(self.inputs):
+            children = sorted((child for child, parent, _ in walk.steps if parent == target), key=position.__getitem__)
+            terms = tuple((child, local[(child, target)]) for child in children)
+            steps.append(ChainStep(target, terms, walk.adjoint.get(target, sp.Integer(0))))
+        gradients = {wrt: self.expand(walk.adjoint.get(wrt, sp.Integer(0))) for wrt in self.inputs}
+        partials = tuple((child, parent, partial) for (child, parent), partial in local.items())
+        return Derivation(partials, tuple(steps), gradients)
 
     def derived_gradient(self, wrt: sp.Symbol) -> sp.Expr:
         """The gradient of the output with respect to ``wrt`` that SymPy derives, in the inputs alone."""
@@ -213,9 +215,7 @@ class Rule:
         left = sp.limit(derived.subs(kink.wrt, kink.at - epsilon), epsilon, 0, "+")
         right = sp.limit(derived.subs(kink.wrt, kink.at + epsilon), epsilon, 0, "+")
         used = derived.subs(kink.wrt, kink.at)
-        between = sp.simplify(used - kink.value) == 0 and (
-            sp.simplify(used - left) == 0 or sp.simplify(used - right) == 0
-        )
+        between = decide_zero(used - kink.value)[0] and (decide_zero(used - left)[0] or decide_zero(used - right)[0])
         return Claim(
             f"at the kink {text(kink.wrt)} = {text(kink.at)}: left derivative {text(left)}, right derivative "
             f"{text(right)}; the kernel uses {text(used)} ({kink.convention})",
