@@ -48,7 +48,7 @@ def conv_forward_kernel(
     Ho = (H + 2*p - HH)//s + 1
     Wo = (W + 2*p - WW)//s + 1
     # y = windows(x) @ flat(w)ᵀ + b, one row per output position, as (N, F, H', W')
-    out = (b + np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW) @ (w.reshape(w.shape[0], -1)).T).reshape(-1, Ho, Wo, F).transpose(0, 3, 1, 2)
+    out = (b + np.lib.stride_tricks.sliding_window_view(np.eye(H + 2*p, H, -p, dtype=(x).dtype) @ x @ np.eye(W, W + 2*p, p, dtype=(x).dtype), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW) @ (w.reshape(w.shape[0], -1)).T).reshape(-1, Ho, Wo, F).transpose(0, 3, 1, 2)
     return out, x, w, stride, pad
 
 
@@ -88,7 +88,7 @@ def conv_backward_kernel(
     # ∂L/∂x, the closed form
     dx = np.einsum('nijcab,iay,jbx->ncyx', (dout.transpose(0, 2, 3, 1).reshape(-1, F) @ w.reshape(w.shape[0], -1)).reshape(-1, Ho, Wo, C, HH, WW), (np.arange(H + 2*p) == s*np.arange(Ho)[:, None, None] + np.arange(HH)[:, None]), (np.arange(W + 2*p) == s*np.arange(Wo)[:, None, None] + np.arange(WW)[:, None]), optimize=True)[:, :, p:p + H, p:p + W]
     # ∂L/∂w, the closed form
-    dw = ((dout.transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
+    dw = ((dout.transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.eye(H + 2*p, H, -p, dtype=(x).dtype) @ x @ np.eye(W, W + 2*p, p, dtype=(x).dtype), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
     # ∂L/∂b, the closed form
     db = np.sum(dout.transpose(0, 2, 3, 1).reshape(-1, F), axis=0)
     return dx, dw, db
@@ -130,7 +130,7 @@ def conv_backward_magnitude(
     # ∂L/∂x, the closed form, every term by its absolute value
     dx = np.einsum('nijcab,iay,jbx->ncyx', ((abs(dout)).transpose(0, 2, 3, 1).reshape(-1, F) @ (abs(w)).reshape((abs(w)).shape[0], -1)).reshape(-1, Ho, Wo, C, HH, WW), (np.arange(H + 2*p) == s*np.arange(Ho)[:, None, None] + np.arange(HH)[:, None]), (np.arange(W + 2*p) == s*np.arange(Wo)[:, None, None] + np.arange(WW)[:, None]), optimize=True)[:, :, p:p + H, p:p + W]
     # ∂L/∂w, the closed form, every term by its absolute value
-    dw = (((abs(dout)).transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.pad(abs(x), ((0, 0), (0, 0), (p, p), (p, p))), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
+    dw = (((abs(dout)).transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.eye(H + 2*p, H, -p, dtype=(abs(x)).dtype) @ abs(x) @ np.eye(W, W + 2*p, p, dtype=(abs(x)).dtype), (HH, WW), axis=(2, 3))[:, :, ::s, ::s].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
     # ∂L/∂b, the closed form, every term by its absolute value
     db = np.sum((abs(dout)).transpose(0, 2, 3, 1).reshape(-1, F), axis=0)
     return dx, dw, db
@@ -208,7 +208,7 @@ def conv_mistake_stride_left_out_of_dw(
     Ho = (H + 2*p - HH)//s + 1
     Wo = (W + 2*p - WW)//s + 1
     # ∂L/∂w with the mistake: stride left out of dw
-    dw = ((dout.transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), (HH, WW), axis=(2, 3))[:, :, :1*(Ho - 1) + 1:1, :1*(Wo - 1) + 1:1].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
+    dw = ((dout.transpose(0, 2, 3, 1).reshape(-1, F)).T @ np.lib.stride_tricks.sliding_window_view(np.eye(H + 2*p, H, -p, dtype=(x).dtype) @ x @ np.eye(W, W + 2*p, p, dtype=(x).dtype), (HH, WW), axis=(2, 3))[:, :, :1*(Ho - 1) + 1:1, :1*(Wo - 1) + 1:1].transpose(0, 2, 3, 1, 4, 5).reshape(-1, C*HH*WW)).reshape(-1, C, HH, WW)
     return dw
 
 
