@@ -344,3 +344,46 @@ def test_importing_gradcheck_does_not_import_sympy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
     )
     assert result.stdout.strip() == "False"
+
+
+def _counting(f):
+    calls = [0]
+
+    def counted(v):
+        calls[0] += 1
+        return f(v)
+
+    return counted, calls
+
+
+def test_richardson_stops_reading_once_settled_and_keeps_its_accuracy():
+    from mathnn.gradcheck.finite import RIDDERS_STEPS
+
+    x = np.array([0.3, -1.2, 2.0])
+    f, calls = _counting(np.sin)
+    gradient = numerical_vjp(f, x, method="richardson")
+    np.testing.assert_allclose(gradient, np.cos(x), rtol=1e-12, atol=0)
+    # an easy entry settles in a few rows, so far fewer than the 2·RIDDERS_STEPS evaluations per entry
+    assert calls[0] - 1 < x.size * 2 * RIDDERS_STEPS / 2
+
+
+def test_richardson_reads_on_to_the_small_steps_a_short_length_scale_needs():
+    from mathnn.gradcheck.finite import ridders_extrapolate, ridders_steps
+
+    # tanh(x/s) with s = 0.003: the first steps (0.1) are 30 times the length scale, where the
+    # differences are nonsense; stopping at the first growth of the error would return one of them
+    scale, x0 = 0.003, 0.001
+    truth = (1 - np.tanh(x0 / scale) ** 2) / scale
+    steps = ridders_steps(x0)
+    differences = [(np.tanh((x0 + h) / scale) - np.tanh((x0 - h) / scale)) / (2 * h) for h in steps]
+    read = []
+
+    def lazily():
+        for d in differences:
+            read.append(d)
+            yield d
+
+    best, error = ridders_extrapolate(lazily(), settled=1e-12)
+    assert abs(best - truth) <= 1e-9 * abs(truth)
+    assert len(read) > 10  # it had to get down to steps near the length scale
+    assert ridders_extrapolate(differences) == ridders_extrapolate(iter(differences))  # no settled: every row

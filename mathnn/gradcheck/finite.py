@@ -8,7 +8,7 @@ depends on the symbolic machinery that produced the gradient under test.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,9 @@ METHODS = ("central", "complex", "richardson")
 RIDDERS_FIRST_STEP = 0.1
 RIDDERS_SHRINK = 1.4
 RIDDERS_STEPS = 20
+#: Evaluated one difference at a time, the tableau stops once its error estimate is below this
+#: (relative to max(1, |estimate|)) and growing: far below every pass mark that compares with it.
+RIDDERS_SETTLED = 1e-12
 COMPLEX_STEP = 1e-20
 SMALLEST_NORMAL = np.finfo(np.float64).tiny
 
@@ -285,7 +288,8 @@ def _richardson(
 
     for index in np.ndindex(point.shape):
         steps = ridders_steps(float(work[index]))
-        gradient[index], error[index] = ridders_extrapolate([difference(index, step) for step in steps])
+        gradient[index], error[index] = ridders_extrapolate(
+            (difference(index, step) for step in steps), settled=RIDDERS_SETTLED)
     return gradient, error
 
 
@@ -295,14 +299,21 @@ def ridders_steps(value: float) -> list[float]:
     return [first / RIDDERS_SHRINK**k for k in range(RIDDERS_STEPS)]
 
 
-def ridders_extrapolate(differences: list[float]) -> tuple[float, float]:
+def ridders_extrapolate(differences: Iterable[float], settled: float = 0.0) -> tuple[float, float]:
     """Ridders' Neville tableau over central differences at :func:`ridders_steps`: (best value, its error estimate).
 
-    All steps are known in advance, so a caller may evaluate every difference in one batch.
+    All steps are known in advance, so a caller may evaluate every difference in one batch. A caller
+    that evaluates them one at a time may pass ``settled`` > 0 and a lazy iterable: the tableau then
+    stops reading once its best error estimate is at most ``settled``·max(1, |best|) and a new row
+    has made the estimate at least twice as bad (the steps have reached rounding noise, Ridders'
+    stopping rule), so an easy entry costs a few differences instead of all of them. Until the
+    estimate is that small it reads on, so a function with a short length scale still gets the small
+    steps it needs.
     """
-    previous_row = [differences[0]]
+    rows = iter(differences)
+    previous_row = [next(rows)]
     best, best_error = previous_row[0], np.inf
-    for difference in differences[1:]:
+    for difference in rows:
         row = [difference]
         factor = RIDDERS_SHRINK**2
         for order in range(1, len(previous_row) + 1):
@@ -311,6 +322,9 @@ def ridders_extrapolate(differences: list[float]) -> tuple[float, float]:
             change = max(abs(row[order] - row[order - 1]), abs(row[order] - previous_row[order - 1]))
             if change <= best_error:
                 best, best_error = row[order], change
+        if settled > 0 and best_error <= settled * max(1.0, abs(best)) \
+                and abs(row[-1] - previous_row[-1]) >= 2 * best_error:
+            break
         previous_row = row
     return best, best_error
 
