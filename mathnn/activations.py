@@ -15,6 +15,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -86,4 +91,23 @@ def leaky_relu_grad(x: ArrayLike, alpha: float = 0.01) -> Output:
     )
 
 
-__all__ = ["leaky_relu", "leaky_relu_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad"]
+#: The element-wise activations with generated kernels ``mathnn.kernels.<name>``: f, f′ and sup |f′|.
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+Elementwise = Callable[[np.ndarray], np.ndarray]
+
+
+def generated(name: str, alpha: float = 0.01) -> tuple[Elementwise, Elementwise, float]:
+    """f, f′ and γ = sup |f′| of one activation, straight from its generated kernels (no checks).
+
+    ``name`` must be one of :data:`ACTIVATIONS` (callers check it, with their own argument's name). A
+    kernel with a slope parameter (Leaky ReLU's) gets ``alpha``; the others take none.
+    """
+    module = importlib.import_module(f"mathnn.kernels.{name}")
+    f, f_grad, sup = getattr(module, name), getattr(module, f"{name}_grad"), getattr(module, f"{name}_grad_sup")
+    if "alpha" in inspect.signature(f).parameters:
+        return functools.partial(f, alpha=alpha), functools.partial(f_grad, alpha=alpha), float(sup(alpha))
+    return f, f_grad, float(sup())
+
+
+__all__ = ["ACTIVATIONS", "generated", "leaky_relu", "leaky_relu_grad", "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad"]

@@ -115,3 +115,13 @@ def test_input_error_is_a_value_error_and_a_type_error():
         mathnn.relu("x")
     with pytest.raises(TypeError):
         mathnn.relu("x")
+
+
+def test_the_activation_list_is_every_scalar_rule():
+    """Experiments and the RNN's f choose from ACTIVATIONS: a new activation rule must be in it."""
+    from mathnn.activations import ACTIVATIONS, generated
+    from mathnn.rules import RULES, Rule
+
+    assert set(ACTIVATIONS) == {rule.name for rule in RULES.values() if isinstance(rule, Rule)}
+    f, f_grad, gamma = generated("leaky_relu", 0.2)
+    assert float(f(np.array(-1.0))) == -0.2 and float(f_grad(np.array(-1.0))) == 0.2 and gamma == 1.0

@@ -514,8 +514,8 @@ def test_leaky_relu_slope_is_used():
 @pytest.mark.parametrize(
     ("activation", "message"),
     [
-        ("softplus", "activation: expected one of 'tanh', 'sigmoid', 'relu', 'leaky_relu'; received str 'softplus'"),
-        (None, "activation: expected one of 'tanh', 'sigmoid', 'relu', 'leaky_relu'; received NoneType None"),
+        ("softplus", "activation: expected one of 'sigmoid', 'tanh', 'relu', 'leaky_relu'; received str 'softplus'"),
+        (None, "activation: expected one of 'sigmoid', 'tanh', 'relu', 'leaky_relu'; received NoneType None"),
     ],
 )
 def test_rnn_forward_activation_errors(activation, message):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -12,10 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from ..kernels import leaky_relu as _leaky_relu
-from ..kernels import relu as _relu
-from ..kernels import sigmoid as _sigmoid
-from ..kernels import tanh as _tanh
+from ..activations import ACTIVATIONS, generated
 from ..validate import describe, real_scalar
 
 if TYPE_CHECKING:
@@ -66,9 +62,6 @@ class Activation:
     gamma: float
 
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
-
-
 def activation_kernels(name: object, alpha: float = LEAKY_ALPHA) -> Activation:
     """The generated kernels of one activation.
 
@@ -86,19 +79,8 @@ def activation_kernels(name: object, alpha: float = LEAKY_ALPHA) -> Activation:
         raise InputError(
             f"activation: expected one of {', '.join(map(repr, ACTIVATIONS))}; received {describe(name)}"
         )
-    if name == "sigmoid":
-        return Activation(name, _sigmoid.sigmoid, _sigmoid.sigmoid_grad, _sigmoid.sigmoid_grad_sup())
-    if name == "tanh":
-        return Activation(name, _tanh.tanh, _tanh.tanh_grad, _tanh.tanh_grad_sup())
-    if name == "relu":
-        return Activation(name, _relu.relu, _relu.relu_grad, _relu.relu_grad_sup())
-    alpha = real_scalar(alpha, "alpha", "Leaky ReLU's slope for x ≤ 0")
-    return Activation(
-        name,
-        functools.partial(_leaky_relu.leaky_relu, alpha=alpha),
-        functools.partial(_leaky_relu.leaky_relu_grad, alpha=alpha),
-        _leaky_relu.leaky_relu_grad_sup(alpha),
-    )
+    slope = real_scalar(alpha, "alpha", "Leaky ReLU's slope for x ≤ 0")
+    return Activation(name, *generated(name, slope))
 
 
 def activation_names(names: object, name: str = "activations") -> tuple[str, ...]:

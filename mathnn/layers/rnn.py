@@ -11,15 +11,12 @@ experiments; tanh, CS231n's, is the default.
 
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels as _kernels
+from ..activations import ACTIVATIONS, generated
 from ..errors import InputError
 from ..kernels import rnn as _rnn
 from ..kernels import rnn_step as _step
@@ -30,7 +27,6 @@ __all__ = ["RNNCache", "RNNStepCache", "rnn_backward", "rnn_forward", "rnn_step_
 
 #: The element-wise activations :func:`rnn_forward` accepts, each with its generated kernel
 #: ``mathnn.kernels.<name>`` (``<name>`` and ``<name>_grad``); tanh is CS231n's and the default.
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
 DEFAULT_ACTIVATION = "tanh"
 LEAKY_ALPHA = 0.01
 
@@ -110,10 +106,7 @@ def _activation(activation: object, alpha: object) -> tuple[Elementwise | None, 
     slope = real_scalar(alpha, "alpha", f"Leaky ReLU's slope for a ≤ 0, default {LEAKY_ALPHA}")
     if activation == DEFAULT_ACTIVATION:
         return None, None
-    module = importlib.import_module(f"{_kernels.__name__}.{activation}")
-    f, f_grad = getattr(module, activation), getattr(module, f"{activation}_grad")
-    if "alpha" in inspect.signature(f).parameters:
-        return functools.partial(f, alpha=slope), functools.partial(f_grad, alpha=slope)
+    f, f_grad, _ = generated(activation, slope)
     return f, f_grad
 
 
