@@ -264,3 +264,17 @@ def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
     from mathnn.verify import check_svm
 
     assert all(check.passed for check in check_svm(points=500))
+
+
+def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not():
+    from mathnn.rules import svm as topic
+    from mathnn.rules.core import RowSum, Slip
+
+    proof = topic.svm.prove()
+    slips = [claim for claim in proof.claims if claim.statement.startswith("the slip")]
+    assert len(slips) == len(topic.svm.slips) == 2 and all(claim.holds for claim in slips)
+    same = Slip("the true gradient", ("dscores",), "nothing",
+                {"dscores": topic.weights * (topic.positive - topic.onehot * RowSum(topic.positive))})
+    unchanged = dataclasses.replace(topic.svm, kernels=topic.svm.declared, slips=(same,))
+    claim = unchanged.prove().claims[-1]
+    assert not claim.holds and "dscores equal the true result" in claim.method

@@ -120,7 +120,7 @@ def render_module(rule: Rule) -> str:
         ) else []),
         "import numpy as np",
         "",
-        f"__all__ = {[kernel.name for kernel in rule.kernels] + (['SPEC'] if hasattr(rule, 'spec') else []) + (['SEQUENCE'] if hasattr(rule, 'sequence_spec') else [])!r}",
+        f"__all__ = {[kernel.name for kernel in rule.kernels] + [name for name, there in _data(rule) if there]!r}",
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
@@ -138,7 +138,23 @@ def render_module(rule: Rule) -> str:
             "#: time, as plain data for the numpy-only code (mathnn check).",
             f"SEQUENCE = {pprint.pformat(_spec(rule, 'sequence_spec'), width=110, sort_dicts=False)}",
         ]
+    if _has_slip_spec(rule):
+        parts += [
+            "", "",
+            "#: The named slips, each a kernel above, as plain data for the numpy-only checker (mathnn check).",
+            f"SLIPS = {pprint.pformat(getattr(rule, 'slip_spec')(), width=110, sort_dicts=False)}",
+        ]
     return "\n".join(parts) + "\n"
+
+
+def _has_slip_spec(rule: Rule) -> bool:
+    return bool(getattr(rule, "slips", ())) and hasattr(rule, "slip_spec")
+
+
+def _data(rule: Rule) -> list[tuple[str, bool]]:
+    """The module-level data a rule's generated module defines besides its kernels."""
+    return [("SPEC", hasattr(rule, "spec")), ("SEQUENCE", hasattr(rule, "sequence_spec")),
+            ("SLIPS", _has_slip_spec(rule))]
 
 
 def expected_files() -> dict[Path, str]:

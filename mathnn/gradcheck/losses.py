@@ -20,6 +20,7 @@ one is told that mistake's sentence.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -106,36 +107,54 @@ def _close(candidate: np.ndarray | float, value: np.ndarray | float, dtype: np.d
     return candidate.shape == value.shape and bool(np.max(np.abs(candidate - value), initial=0) <= mark * scale)
 
 
+def _slips(pair: Any, values: dict[str, Any]) -> list[tuple[dict[str, Any], float, np.ndarray]]:
+    """Each named slip of the pair's rule (``SLIPS`` of its generated kernels): (slip, its loss, its dx).
+
+    The kernels take rows of scores, one-hot targets and a weight per row: 1/N, times the mask for a
+    temporal loss (a masked step counts for nothing).
+    """
+    if pair.rule is None:
+        return []
+    module = importlib.import_module(f"mathnn.kernels.{pair.rule}")
+    x = np.asarray(values["x"], dtype=np.float64)
+    classes, n = x.shape[-1], x.shape[0]
+    scores = x.reshape(-1, classes)
+    onehot = np.eye(classes)[np.asarray(values["y"]).reshape(-1)]
+    counted = np.asarray(values["mask"], dtype=np.float64).reshape(-1, 1) if "mask" in values else 1.0
+    weights = np.ones((scores.shape[0], 1)) * counted / n
+    found = []
+    for slip in getattr(module, "SLIPS", []):
+        slip_loss, slip_dscores = getattr(module, slip["kernel"])(scores, onehot, weights)
+        found.append((slip, float(slip_loss), np.asarray(slip_dscores).reshape(x.shape)))
+    return found
+
+
 def loss_mistake(pair: Any, values: dict[str, Any], loss: float, dx: np.ndarray | None, dtype: np.dtype
                  ) -> dict[str, str]:
     """The named mistake a wrong ``loss`` or ``dx`` matches: {'loss': sentence, 'dx': sentence}, each if any.
 
-    ``values`` are the loss's arguments (x, y, and a temporal loss's mask); a masked step counts for nothing.
+    ``values`` are the loss's arguments (x, y, and a temporal loss's mask). Forgetting the average
+    over N is checked for every loss; the rest are the slips the loss's rule declares and refutes.
     """
-    name, x, y = pair.forward, values["x"], values["y"]
     reference_loss, reference_dx = pair.reference()(*pair.call_arguments(values))
     reference_loss, reference_dx = float(reference_loss), np.asarray(reference_dx, dtype=np.float64)
-    n = x.shape[0]
-    counted = np.asarray(values["mask"], dtype=np.float64)[..., None] if "mask" in values else 1.0
-    onehot = np.eye(x.shape[-1])[y] * counted
+    n = values["x"].shape[0]
+    slips = _slips(pair, values)
     said: dict[str, str] = {}
     if not _close(loss, reference_loss, dtype) and _close(loss, n * reference_loss, dtype):
         said["loss"] = f"the loss is summed over the N = {n} examples, not averaged: divide it by N"
-    if name == "svm_loss" and _close(loss, reference_loss + 1, dtype):
-        said["loss"] = ("the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is "
-                        "always 1, which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only")
+    for slip, slip_loss, _ in slips:
+        if "loss" in slip["changes"] and not _close(loss, reference_loss, dtype) and _close(loss, slip_loss, dtype):
+            said["loss"] = slip["sentence"]
     if dx is None or dx.shape != reference_dx.shape or _close(dx, reference_dx, dtype):
         return said
     if _close(dx, n * reference_dx, dtype):
         said["dx"] = f"dx is not divided by N = {n}: the loss is an average over the examples, so is its gradient"
-    elif name in ("softmax_loss", "temporal_softmax_loss") and _close(dx, reference_dx + onehot / n, dtype):
-        said["dx"] = ("dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
-                      "x[i, y[i]] before dividing by N")
-    elif name == "svm_loss":
-        positive = ((x - x[np.arange(n), y][:, None] + 1 > 0) & (onehot == 0)).sum(axis=1, keepdims=True)
-        if _close(dx, reference_dx + onehot * positive / n, dtype):
-            said["dx"] = ("dx of the correct class misses −(number of positive margins)/N: every wrong class inside "
-                          "the margin pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N")
+        return said
+    for slip, _, slip_dx in slips:
+        if "dscores" in slip["changes"] and _close(dx, slip_dx, dtype):
+            said["dx"] = slip["sentence"]
+            break
     return said
 
 

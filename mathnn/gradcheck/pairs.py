@@ -79,6 +79,9 @@ class Pair:
         A forward with several outputs (the LSTM step's next_h, next_c) returns them, then the cache;
         the check sees them side by side as one output, and the backward takes one upstream gradient
         per output. Empty for the usual (out, cache).
+    rule : str, optional
+        For a loss: the rule whose generated kernels compute it (``mathnn.kernels.<rule>``); the
+        slips it declares (``SLIPS``) name the mistakes a wrong loss or dx matches.
     forward_check : callable, () -> callback, optional
         For a forward that draws random numbers (dropout's mask): the callback
         ``(student, pair, values, out, first_point, seed) -> (forward report, problems)`` judges the
@@ -100,6 +103,7 @@ class Pair:
     outputs: tuple[str, ...] = ()
     forward_function: str | None = None
     forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
+    rule: str | None = None
 
     @property
     def returns(self) -> str:
@@ -253,13 +257,14 @@ def _embedding_diagnosis() -> Diagnose:
 #: each, :mod:`mathnn.gradcheck.losses`), ReLU (the activations' topic, 1) and the word embedding (the
 #: RNN's topic, 2).
 _WRITTEN = (
-    Pair("softmax_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.softmax_inputs, lecture_order=0, kind="loss"),
-    Pair("svm_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.svm_inputs, lecture_order=0, kind="loss"),
+    Pair("softmax_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.softmax_inputs, lecture_order=0, kind="loss",
+         rule="softmax_ce"),
+    Pair("svm_loss", ("x", "y"), ("x",), ("dx",), "dout", losses.svm_inputs, lecture_order=0, kind="loss", rule="svm"),
     Pair("relu", ("x",), ("x",), ("dx",), "dout", _relu_inputs, lecture_order=1),
     Pair("word_embedding", ("x", "W"), ("W",), ("dW",), "dout", losses.embedding_inputs, _embedding_diagnosis,
          lecture_order=2),
     Pair("temporal_softmax_loss", ("x", "y", "mask"), ("x",), ("dx",), "dout", losses.temporal_softmax_inputs,
-         lecture_order=2, kind="loss"),
+         lecture_order=2, kind="loss", rule="softmax_ce"),
 )
 
 #: The catalogue, in the order of the lecture; within a topic the rules' pairs (the RNN step) come

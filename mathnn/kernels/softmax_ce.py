@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['softmax_cross_entropy']
+__all__ = ['softmax_cross_entropy', 'softmax_cross_entropy_slip_no_1_at_the_correct_class', 'SLIPS']
 
 
 def softmax_cross_entropy(
@@ -43,3 +43,44 @@ def softmax_cross_entropy(
     # ∂L/∂o = w · (p − onehot(y))
     dscores = weights*(exp_shifted/total - onehot)
     return loss, dscores
+
+
+def softmax_cross_entropy_slip_no_1_at_the_correct_class(
+    scores: np.ndarray,
+    onehot: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax cross-entropy of rows of scores against one-hot targets, and its gradient, with the slip 'no −1 at the correct class': what a student's code with it returns.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, V), unnormalized log-probabilities o
+    onehot : ndarray of shape (M, V), one-hot targets
+    weights : ndarray of shape (M, 1), weight of each row (mask / N in CS231n's temporal loss)
+
+    Returns
+    -------
+    loss : float
+        −Σ w log p_y
+    dscores : ndarray of shape (M, V)
+        w (p − onehot)
+    """
+    # o − max o: the exponentials below cannot overflow
+    shifted = scores - np.max(np.real(scores), axis=-1, keepdims=True)
+    # e^{o_k − c}
+    exp_shifted = np.exp(shifted)
+    # Σ_k e^{o_k − c}
+    total = np.sum(exp_shifted, axis=-1, keepdims=True)
+    # L = Σ_rows w · (log Σ_k e^{o_k − c} − (o_y − c)) = −Σ_rows w · log p_y
+    loss = np.sum(weights*(np.log(total) - np.sum(onehot*shifted, axis=-1, keepdims=True)))
+    # the slip 'no −1 at the correct class'
+    dscores = weights/total*exp_shifted
+    return loss, dscores
+
+
+#: The named slips, each a kernel above, as plain data for the numpy-only checker (mathnn check).
+SLIPS = [{'name': 'no −1 at the correct class',
+  'changes': ['dscores'],
+  'sentence': 'dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at '
+              'x[i, y[i]] before dividing by N',
+  'kernel': 'softmax_cross_entropy_slip_no_1_at_the_correct_class'}]

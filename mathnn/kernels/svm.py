@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['multiclass_svm']
+__all__ = ['multiclass_svm', 'multiclass_svm_slip_correct_class_counted', 'multiclass_svm_slip_no_gradient_at_the_correct_class', 'SLIPS']
 
 
 def multiclass_svm(
@@ -43,3 +43,82 @@ def multiclass_svm(
     # ∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins)
     dscores = weights*(-onehot*np.sum(positive, axis=-1, keepdims=True) + positive)
     return loss, dscores
+
+
+def multiclass_svm_slip_correct_class_counted(
+    scores: np.ndarray,
+    onehot: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiclass SVM (hinge) loss of rows of scores against one-hot targets, margin 1, and its gradient, with the slip 'correct class counted': what a student's code with it returns.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, C), class scores o
+    onehot : ndarray of shape (M, C), one-hot correct classes
+    weights : ndarray of shape (M, 1), weight of each row (1/N for CS231n's average over the batch)
+
+    Returns
+    -------
+    loss : float
+        Σ_rows w Σ_{j≠y} max(0, o_j − o_y + 1)
+    dscores : ndarray of shape (M, C)
+        ∂L/∂o, with 0 taken at a margin exactly 0
+    """
+    # o_y: the correct class's score in each row
+    correct = np.sum(onehot*scores, axis=-1, keepdims=True)
+    # the slip 'correct class counted'
+    margins = -correct + scores + 1
+    # 1[m_j > 0]; at a margin exactly 0 the convention is 0
+    positive = (np.real(margins) > 0).astype(margins.dtype)
+    # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
+    loss = np.sum(margins*positive*weights)
+    # ∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins)
+    dscores = weights*(-onehot*np.sum(positive, axis=-1, keepdims=True) + positive)
+    return loss, dscores
+
+
+def multiclass_svm_slip_no_gradient_at_the_correct_class(
+    scores: np.ndarray,
+    onehot: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiclass SVM (hinge) loss of rows of scores against one-hot targets, margin 1, and its gradient, with the slip 'no gradient at the correct class': what a student's code with it returns.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, C), class scores o
+    onehot : ndarray of shape (M, C), one-hot correct classes
+    weights : ndarray of shape (M, 1), weight of each row (1/N for CS231n's average over the batch)
+
+    Returns
+    -------
+    loss : float
+        Σ_rows w Σ_{j≠y} max(0, o_j − o_y + 1)
+    dscores : ndarray of shape (M, C)
+        ∂L/∂o, with 0 taken at a margin exactly 0
+    """
+    # o_y: the correct class's score in each row
+    correct = np.sum(onehot*scores, axis=-1, keepdims=True)
+    # m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out
+    margins = (1 - onehot)*(-correct + scores + 1)
+    # 1[m_j > 0]; at a margin exactly 0 the convention is 0
+    positive = (np.real(margins) > 0).astype(margins.dtype)
+    # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
+    loss = np.sum(margins*positive*weights)
+    # the slip 'no gradient at the correct class'
+    dscores = positive*weights*(1 - onehot)
+    return loss, dscores
+
+
+#: The named slips, each a kernel above, as plain data for the numpy-only checker (mathnn check).
+SLIPS = [{'name': 'correct class counted',
+  'changes': ['loss'],
+  'sentence': 'the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is '
+              "always 1, which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only",
+  'kernel': 'multiclass_svm_slip_correct_class_counted'},
+ {'name': 'no gradient at the correct class',
+  'changes': ['dscores'],
+  'sentence': 'dx of the correct class misses −(number of positive margins)/N: every wrong class inside the '
+              'margin pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N',
+  'kernel': 'multiclass_svm_slip_no_gradient_at_the_correct_class'}]

@@ -12,7 +12,8 @@ import sympy as sp
 
 from . import gru_step as step
 from .core import Step
-from .recurrence import Recurrence, Slip
+from .core import Slip
+from .recurrence import Recurrence
 
 h, h0, dh = sp.symbols("h h0 dh")
 

@@ -13,7 +13,8 @@ import sympy as sp
 
 from . import lstm_step as step
 from .core import Step
-from .recurrence import Recurrence, Slip
+from .core import Slip
+from .recurrence import Recurrence
 
 h, c, h0, dh = sp.symbols("h c h0 dh")
 _EVERY = ("dx", "dh0", "dWx", "dWh", "db")

@@ -34,27 +34,12 @@ import sympy as sp
 
 from .arrays import evaluate, run, symbol_matrix
 from .backprop import reverse_accumulate
-from .core import Claim, Kernel, Kink, Proof, Section, kernel_section, latex_text, proof_section
+from .core import Claim, Kernel, Kink, Proof, Section, Slip, kernel_section, latex_text, proof_section
 from .decide import decide_zero, matrices_equal
 from .layer import LayerRule
 from .layer_parts import timed_claim
 from .recurrence_kernels import RecurrenceKernels, T, _plain, f, f_grad
 from .textprint import text
-
-
-@dataclass(frozen=True)
-class Slip:
-    """A named mistake of backpropagation through time: one statement of the backward kernel replaced.
-
-    ``replace`` maps a statement's target (``"dWh"``, ``"da[t]"``) to what the mistaken code computes
-    there, in the backward kernel's own names; ``gradients`` are the results it changes (``("dWh",)``),
-    ``sentence`` what the checker tells a student whose gradient matches it.
-    """
-
-    name: str
-    gradients: tuple[str, ...]
-    sentence: str
-    replace: Mapping[str, sp.Expr]
 
 
 @dataclass(frozen=True)

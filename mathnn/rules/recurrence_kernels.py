@@ -27,7 +27,7 @@ from .textprint import text
 
 if TYPE_CHECKING:
     from .layer import LayerRule
-    from .recurrence import Slip
+    from .core import Slip
 
 #: Any element-wise activation and its derivative: a recurrence declared with ``activation`` is
 #: generated and proven for every f.

@@ -17,9 +17,12 @@ import sympy as sp
 
 from . import rnn_math, rnn_step
 from .arrays import evaluate, gradient, symbol_matrix
-from .core import Claim, ClaimRule, Dot, Equation, Kernel, RowMax, Rows, RowSum, Section, Statement, Step, TotalSum, Transposed, compose
+from .core import (
+    Claim, ClaimRule, Dot, Equation, Kernel, RowMax, Rows, RowSum, Section, Slip, Statement, Step, TotalSum, Transposed,
+    compose, loss_points,
+)
 from .decide import decide_zero, matrices_equal
-from .recurrence import Recurrence, Slip
+from .recurrence import Recurrence
 from .textprint import text
 
 # -- array notation -------------------------------------------------------------------------------
@@ -189,6 +192,13 @@ softmax_ce = ClaimRule(
     kernels=(softmax_ce_kernel,),
     claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
     numeric_check="check_softmax_ce",
+    slips=(
+        Slip("no −1 at the correct class", ("dscores",),
+             "dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
+             "x[i, y[i]] before dividing by N",
+             {"dscores": exp_shifted / total * weights}),
+    ),
+    slip_points=lambda: loss_points(),
 )
 #: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
 LECTURE_ORDER = 2

@@ -22,7 +22,7 @@ import itertools
 import sympy as sp
 
 from .arrays import gradient, run, symbol_matrix
-from .core import Claim, ClaimRule, Kernel, RowSum, Statement, TotalSum
+from .core import Claim, ClaimRule, Kernel, RowSum, Slip, Statement, TotalSum, loss_points
 from .decide import decide_zero, matrices_equal
 
 scores, onehot, weights = sp.symbols("scores onehot weights")
@@ -117,6 +117,17 @@ svm = ClaimRule(
     kernels=(svm_kernel,),
     claims_of=lambda kernels: svm_kernel_claims(kernels[0]),
     numeric_check="check_svm",
+    slips=(
+        Slip("correct class counted", ("loss",),
+             "the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is always 1, "
+             "which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only",
+             {"margins": scores - correct + 1}),
+        Slip("no gradient at the correct class", ("dscores",),
+             "dx of the correct class misses −(number of positive margins)/N: every wrong class inside the margin "
+             "pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N",
+             {"dscores": weights * positive * (1 - onehot)}),
+    ),
+    slip_points=lambda: loss_points(),
 )
 #: Where this topic comes in the lecture: the linear classifiers' losses, before the layers.
 LECTURE_ORDER = 0
