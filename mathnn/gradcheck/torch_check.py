@@ -11,10 +11,10 @@ its sandbox (:mod:`mathnn.gradcheck.torch_worker`) sends back:
    which inputs a gradient reaches) names the PyTorch bugs of :data:`BUGS`; the float64 and
    float32 outputs and gradients are compared with mathnn's reference forward and its proven
    backward kernel;
-2. **the pair check** — :func:`mathnn.gradcheck.homework.check_pair` then checks it exactly as a
-   numpy pair, the backward pass being autograd's: the forward against mathnn's at several points
-   and two shapes, every gradient against finite differences of the function's own forward, entry by
-   entry, with the same report and named mistakes.
+2. **the pair check** — when the probes named no bug, :func:`mathnn.gradcheck.homework.check_pair`
+   checks it exactly as a numpy pair, the backward pass being autograd's: the forward against
+   mathnn's at several points and two shapes, every gradient against finite differences of the
+   function's own forward, entry by entry, with the same report and named mistakes.
 
 A bug seen by behaviour is then pointed at in the source (:mod:`mathnn.gradcheck.torch_source`): the
 ``.detach()`` line, the ``torch.zeros`` without ``device=``. A Python loop over time steps is not a
@@ -344,7 +344,7 @@ def check_torch_pair(transport: Transport, name: str, seed: int = 0, *, points: 
                                   "message": str(error)}, False
     except StudentRaised as error:
         result["error"], ready = error.details, False
-    if ready and result["error"] is None:
+    if ready and result["error"] is None and not result["torch"]["bugs"]:  # a named bug is the diagnosis
         found = {key: result[key] for key in ("problems", "torch")}
         result = check_pair(StudentCode(tagged, pair), name, seed, points=points)
         result.update(backward_function="autograd", torch=found["torch"])
