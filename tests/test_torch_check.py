@@ -60,8 +60,8 @@ def test_the_correct_file_passes_in_float64_and_float32(correct_summary, name):
     assert any("meta device" in probe or "CUDA" in probe for probe in result["torch"]["probes"])
 
 
-def test_python_loops_where_a_broadcast_would_do_pass():
-    for pair in ("temporal_affine", "word_embedding"):
+def test_loops_and_in_place_writes_into_the_functions_own_tensors_pass():
+    for pair in ("rnn_step", "temporal_affine", "word_embedding"):
         result = _check(PYTORCH / "loops.py", pair)
         assert result["passed"], result["diagnosis"]
         assert result["torch"]["bugs"] == []
@@ -74,6 +74,7 @@ def test_python_loops_where_a_broadcast_would_do_pass():
     ("graph_no_grad", "word_embedding", "graph", "with torch.no_grad():"),
     ("graph_data", "temporal_affine", "graph", "w.data"),
     ("inplace_saved", "lstm_step", "in-place", "next_h *= o"),
+    ("inplace_input", "lstm_step", "in-place", "writes into its input prev_c"),
     ("fresh_tensor", "rnn", "fresh", "requires_grad=True"),
     ("dtype_default", "rnn", "dtype", "h = torch.zeros(N, T, H, device=x.device)"),
     ("device_cpu", "rnn", "device", "h = torch.zeros(N, T, H, dtype=x.dtype)"),

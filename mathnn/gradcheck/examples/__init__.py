@@ -23,10 +23,11 @@ conv_no_stride_backward    conv backward windows at (i, j), not (i·stride, j·s
 
 The folder ``pytorch/`` (:data:`PYTORCH`) holds PyTorch homework, forward passes only, checked by
 :mod:`mathnn.gradcheck.torch_check`: ``rnn_layers_pytorch.py`` (every function, correct: passes in
-float32 and float64), ``loops.py`` (Python loops where a broadcast would do: passes), and one file
+float32 and float64), ``loops.py`` (Python loops where a broadcast would do, ``+=`` into the
+function's own tensor: passes), and one file
 per PyTorch bug, each named by ``mathnn check``: ``graph_detach``, ``graph_numpy``, ``graph_item``,
-``graph_no_grad``, ``graph_data`` (the graph broken), ``inplace_saved`` (an in-place operation on a
-tensor autograd saved), ``fresh_tensor`` (a result created with requires_grad=True and filled in
+``graph_no_grad``, ``graph_data`` (the graph broken), ``inplace_saved`` and ``inplace_input`` (an
+in-place operation on a tensor autograd saved, or on an input), ``fresh_tensor`` (a result created with requires_grad=True and filled in
 place), ``dtype_default`` and ``device_cpu`` (a created tensor that does not follow the inputs).
 
 Examples
