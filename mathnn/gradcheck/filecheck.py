@@ -10,6 +10,11 @@ reference forward, the finite differences (many perturbed inputs per request), t
 rules (:mod:`mathnn.optim_cs231n`) and their known mistakes, the comparisons, the verdict and
 ``results.json``.
 
+A file that imports torch gets a sandbox that can import torch too (and only then); its forward
+functions without a backward are checked as PyTorch functions, autograd giving the gradients
+(:mod:`mathnn.gradcheck.torch_check`). Without torch here, such a file is not checked: one line says
+what to install.
+
 The layer pairs (:func:`mathnn.gradcheck.homework.check_pair`) and the update rules of CS231n's
 ``optim.py`` (:func:`mathnn.gradcheck.updates.check_update`) a file defines are checked in one run,
 one sandbox for the file. Each pair or rule has its own wall-clock budget (``--timeout``, default
@@ -152,7 +157,7 @@ def check_file(
     timeout : float
         Wall-clock seconds allowed for importing the file, and for each pair's or rule's check.
     memory_mb : int
-        Address-space limit of the sandbox, in MB.
+        Address-space limit of the sandbox, in MB (a PyTorch file's gets :data:`TORCH_MEMORY_MB` more).
     seed : int, optional
         Seeds the test inputs and the check; a secret random seed by default (reported, so that a
         run can be repeated).
