@@ -106,8 +106,8 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
 
     ``details(error)`` describes an exception of the student's code as the worker does.
     """
+    import numpy as np
     import torch
-
 
     op, settings = header.get("op"), header["torch"]
     differentiated = list(settings.get("differentiated", []))
@@ -118,13 +118,13 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
         returned = function(*arguments)
         outputs = _outputs(returned, count)
         if outputs is None:
-            return {"wrong": worker_describe(returned)}, []
+            return {"wrong": describe(returned)}, []
         worker.slots[header["slot"]] = (outputs, arguments)
         return {}, [_side(outputs), *_after(arguments)]
     if op == "backward":
         outputs, arguments = worker.slots.pop(header["slot"])
         dout = arrays[0].copy()
-        pieces = [dout] if len(outputs) == 1 else _split(dout, len(outputs))
+        pieces = [dout] if len(outputs) == 1 else np.split(dout, len(outputs), axis=-1)
         upstream = [torch.from_numpy(piece.copy()).to(output.dtype) for piece, output in zip(pieces, outputs)]
         inputs = [arguments[index] for index in differentiated]
         grads = _gradients(torch, outputs, inputs, upstream)
@@ -137,7 +137,7 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
         arguments = _to_tensors(torch, worker._arguments(header["arguments"], arrays), differentiated)
         returned = function(*arguments)
         if not isinstance(returned, torch.Tensor):
-            return {"wrong": worker_describe(returned)}, []
+            return {"wrong": describe(returned)}, []
         (gradient,) = _gradients(torch, [returned], [arguments[differentiated[0]]], [torch.ones_like(returned)])
         return {"loss": {"array": 0}, "gradient": {"array": 1}, "after": 2}, [
             _array(returned), _array(gradient), *_after(arguments)]
@@ -146,8 +146,8 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
     raise ValueError(f"unknown request {op!r} for a PyTorch function")
 
 
-def worker_describe(value: Any) -> str:
-    """'a Tensor', 'an array of shape (2, 5)', 'a float'…: what a PyTorch function returned."""
+def describe(value: Any) -> str:
+    """'a Tensor', 'an array of shape (2, 5)', 'a float'…: what a PyTorch function returned (the worker's words)."""
     import numpy as np
 
     if isinstance(value, np.ndarray):
@@ -155,12 +155,6 @@ def worker_describe(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} item(s)"
     return f"a {type(value).__name__}"
-
-
-def _split(dout: Any, parts: int) -> list:
-    import numpy as np
-
-    return np.split(dout, parts, axis=-1)
 
 
 def _evaluate(worker: Any, torch: Any, function: Any, header: dict, arrays: list,
@@ -181,7 +175,7 @@ def _evaluate(worker: Any, torch: Any, function: Any, header: dict, arrays: list
             found = _outputs(returned, count) if count > 1 else [returned[0] if isinstance(
                 returned, (tuple, list)) else returned]
             if found is None:
-                raise TypeError(f"{header['function']} returned {worker_describe(returned)}")
+                raise TypeError(f"{header['function']} returned {describe(returned)}")
             out = _side(found)
             if out.dtype.kind not in "fiu":
                 raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
@@ -243,7 +237,7 @@ def probe(worker: Any, torch: Any, function: Any, header: dict, arrays: list,
                    if isinstance(value, torch.Tensor) and value._version != versions[index]]
         outputs = _outputs(returned, count)
         if outputs is None:
-            return {"returned": worker_describe(returned), "changed": changed, "device": device}, []
+            return {"returned": describe(returned), "changed": changed, "device": device}, []
         answer: dict[str, Any] = {
             "returned": "tensors", "changed": changed, "device": device, "dtypes": [str(value.dtype).removeprefix("torch.")
                                                                 for value in outputs],
