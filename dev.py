@@ -44,6 +44,10 @@ VENV_BIN = os.path.join(VENV, "Scripts" if os.name == "nt" else "bin")
 VENV_PYTHON = os.path.join(VENV_BIN, "python.exe" if os.name == "nt" else "python")
 STAMP = os.path.join(VENV, ".mathnn-install-stamp")
 EXTRAS = "test,docs"
+# tests/test_torch_check.py needs torch (the [torch] extra). Pinned, and installed by name with the
+# extras: an unpinned `torch` lets pip pick the multi-GB CUDA build, 2.13.0 resolves to the CPU wheel
+# (about +800 MB in .venv, ~20 s to install from a local wheel).
+TORCH_REQUIREMENT = "torch==2.13.0"
 MIN_PYTHON = (3, 11)
 
 # The minimum-versions environment: the oldest numpy and SymPy pyproject.toml allows (keep these pins
@@ -151,10 +155,10 @@ def sha256_of(*parts: bytes) -> str:
 
 
 def install_fingerprint(root: str = ROOT, python_version: str = "") -> str:
-    """What the editable install depends on: pyproject.toml, the extras, the Python version."""
+    """What the editable install depends on: pyproject.toml, the extras, the torch pin, the Python version."""
     with open(os.path.join(root, "pyproject.toml"), "rb") as f:
         pyproject = f.read()
-    return sha256_of(pyproject, EXTRAS.encode(), python_version.encode())
+    return sha256_of(pyproject, EXTRAS.encode(), TORCH_REQUIREMENT.encode(), python_version.encode())
 
 
 def min_fingerprint(root: str = ROOT, python_version: str = "",
@@ -255,7 +259,7 @@ def ensure_venv() -> None:
         run("upgrade pip in .venv", [VENV_PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
         say(f"installing mathnn[{EXTRAS}] into .venv")
         run(f"install mathnn[{EXTRAS}] into .venv",
-            [VENV_PYTHON, "-m", "pip", "install", "-e", f".[{EXTRAS}]"])
+            [VENV_PYTHON, "-m", "pip", "install", "-e", f".[{EXTRAS}]", TORCH_REQUIREMENT])
         tmp = STAMP + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(wanted + "\n")

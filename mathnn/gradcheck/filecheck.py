@@ -10,6 +10,11 @@ reference forward, the finite differences (many perturbed inputs per request), t
 rules (:mod:`mathnn.optim_cs231n`) and their known mistakes, the comparisons, the verdict and
 ``results.json``.
 
+A file that imports torch gets a sandbox that can import torch too (and only then); its forward
+functions without a backward are checked as PyTorch functions, autograd giving the gradients
+(:mod:`mathnn.gradcheck.torch_check`). Without torch here, such a file is not checked: one line says
+what to install.
+
 The layer pairs (:func:`mathnn.gradcheck.homework.check_pair`) and the update rules of CS231n's
 ``optim.py`` (:func:`mathnn.gradcheck.updates.check_update`) a file defines are checked in one run,
 one sandbox for the file. Each pair or rule has its own wall-clock budget (``--timeout``, default
@@ -37,8 +42,10 @@ from typing import Any
 from .assignment import RULES, checkable
 from .coverage import imported_sentence, read_load
 from .homework import PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence
-from .sandbox import Sandbox, SandboxFailure, kill_orphans
+from .sandbox import Sandbox, SandboxFailure, kill_orphans, torch_folder
 from .student import StudentCode, StudentRaised, Transport
+from . import torch_source
+from .torch_check import MISSING_TORCH, Source, check_torch_pair, torch_pairs
 from .updates import check_update, describe_update, failed_update
 
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "EXIT_FAILED", "EXIT_NOT_CHECKED", "EXIT_PASSED", "Result",
@@ -48,6 +55,8 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_MB = 1024
 #: What a student's code printed is shown up to this many characters per pair.
 OUTPUT_SHOWN = 2000
+#: Address space a PyTorch file's sandbox gets on top of --memory: torch itself maps about 700 MB.
+TORCH_MEMORY_MB = 2048
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_CHECKED = 0, 1, 2
 
 Result = dict[str, Any]
@@ -60,8 +69,10 @@ def _failure(kind: str, message: str, stage: str | None = None) -> dict:
 class _Session:
     """The sandbox of one file, restarted after a pair that killed it."""
 
-    def __init__(self, student: Path, timeout: float, memory_mb: int, checks: int, network: bool) -> None:
+    def __init__(self, student: Path, timeout: float, memory_mb: int, checks: int, network: bool,
+                 torch: str | None = None) -> None:
         self.student, self.timeout, self.memory_mb, self.network = student, timeout, memory_mb, network
+        self.torch = torch  # a PyTorch file: the folder its sandbox imports torch from
         self.cpu_seconds = math.ceil(timeout * (checks + 1)) + 5
         self.sandbox: Sandbox | None = None
         self.protections: dict = {}
@@ -75,8 +86,8 @@ class _Session:
             return self.sandbox
         if self.sandbox is not None:
             self.sandbox.remove()
-        self.sandbox = Sandbox(self.student, memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
-                               network=self.network)
+        self.sandbox = Sandbox(self.student, memory_mb=self.memory_mb + (TORCH_MEMORY_MB if self.torch else 0),
+                               cpu_seconds=self.cpu_seconds, network=self.network, torch=self.torch)
         self.protections = self.sandbox.protections
         names = [*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES]
         stage = f"importing {self.student.name}"
@@ -146,7 +157,7 @@ def check_file(
     timeout : float
         Wall-clock seconds allowed for importing the file, and for each pair's or rule's check.
     memory_mb : int
-        Address-space limit of the sandbox, in MB.
+        Address-space limit of the sandbox, in MB (a PyTorch file's gets :data:`TORCH_MEMORY_MB` more).
     seed : int, optional
         Seeds the test inputs and the check; a secret random seed by default (reported, so that a
         run can be repeated).
@@ -190,7 +201,12 @@ def check_file(
     if student.suffix == ".ipynb":
         summary["error"] = "this is a notebook: check the .py file it imports your layers from (e.g. cs231n/layers.py)"
         return summary
-    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network)
+    source = torch_source.parse(student)
+    torch = torch_folder() if torch_source.uses_torch(source) else None
+    if torch_source.uses_torch(source) and torch is None:
+        summary["error"] = MISSING_TORCH
+        return summary
+    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch)
     try:
         _check(session, student, summary, requested, required, seed, points, strict)
     finally:
@@ -215,6 +231,9 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     summary["not_checked"], summary["imported"] = session.defined, session.imported
     summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
     complete, incomplete = _pair_states(session.functions)
+    torch_names = torch_pairs(session.functions) if session.torch else []
+    complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
+    incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
     if requested:
         pairs = [name for name in requested if name in PAIRS]
         rules = [name for name in requested if name in RULES]
@@ -242,6 +261,9 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
             continue
 
         def check(transport: Transport, name: str = name, pair: Any = pair) -> Result:
+            if name in torch_names:
+                return check_torch_pair(transport, name, seed, points=points, source=Source(
+                    torch_source.parse(student), student.read_text(errors="replace"), student.name))
             return check_pair(StudentCode(transport, pair), name, seed, points=points, strict=strict)
 
         outcomes[name], offset = _in_sandbox(session, offset, check, partial(_failed, name, seed), describe_result,

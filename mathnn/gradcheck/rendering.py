@@ -161,6 +161,8 @@ def to_json(summary: Result) -> Result:
                 "error": result["error"],
                 "points": result.get("points", []),
                 "output": result.get("output", ""),
+                # a PyTorch function: the bugs named, the probes run, the errors against mathnn's kernels
+                **({"torch": result["torch"]} if "torch" in result else {}),
             }
             for result in summary["functions"]
         ],

@@ -73,7 +73,13 @@ COPY_LIMIT = 16 * 2**20
 MAX_SIBLINGS = 200
 WORKER = Path(sandboxed.__file__)
 #: The worker's companions, copied beside it: it loads them by path (see :mod:`mathnn.gradcheck.worker`).
-COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__)}
+COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__),
+              "torch_worker": WORKER.with_name("torch_worker.py")}
+#: What ``import torch`` loads besides the standard library and numpy, and what its meta device (the device
+#: probe) loads on first use (SymPy, mpmath): linked into the torch folder.
+TORCH_PACKAGES = ("torch", "torchgen", "typing_extensions", "sympy", "mpmath")
+#: Seconds to start Python, numpy and torch for a PyTorch file.
+TORCH_STARTUP = 60.0
 _OWN_PACKAGE = WORKER.resolve().parent.parent
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
@@ -154,6 +160,34 @@ def _numpy_folder() -> str:
     return str(folder)
 
 
+def torch_folder() -> str | None:
+    """A folder holding only torch and what its import needs (links): added to a PyTorch file's sandbox path.
+
+    None when this Python has no torch (``pip install mathnn[torch]``).
+    """
+    import importlib.util
+
+    folder = _state.get("torch")
+    if folder is not None and Path(str(folder)).is_dir():
+        return str(folder)
+    found = {}
+    for name in TORCH_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            if name == "torch":
+                return None
+            continue
+        origin = Path(spec.origin).resolve()
+        found[name] = origin.parent if origin.name == "__init__.py" else origin
+    folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-torch-")  # swept with the numpy folders
+    for path in found.values():
+        os.symlink(path, Path(folder) / path.name)
+    os.chmod(folder, 0o755)
+    _state["torch"] = folder
+    atexit.register(shutil.rmtree, folder, True)
+    return str(folder)
+
+
 def _module_name(path: Path) -> tuple[Path, str | None]:
     """The folder to import from and the dotted module name when ``path`` sits in a package (cs231n/layers.py)."""
     package, parts = path.parent, [path.stem]
@@ -205,9 +239,12 @@ class Sandbox:
         CPU-time limit of the whole process.
     network : bool
         Try a network namespace (no network at all).
+    torch : str, optional
+        The folder :func:`torch_folder` makes, for a PyTorch file: the sandbox imports torch from it.
     """
 
-    def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True) -> None:
+    def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True,
+                 torch: str | None = None) -> None:
         become_subreaper()
         _sweep_folders()
         self.student = student
@@ -243,7 +280,7 @@ class Sandbox:
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
             "nproc": processes, "cgroups": self.cgroups.procs,
             "uid": account[0] if account else None, "gid": account[1] if account else None,
-            "network": network, "parent": os.getpid(),
+            "network": network, "parent": os.getpid(), "torch": torch,
         }
         environment = {
             "PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
@@ -263,7 +300,8 @@ class Sandbox:
         self.load = {"root": str(root), "module": dotted, "file": str(copied),
                      "name": student.stem if student.stem.isidentifier() else "_mathnn_student"}
         try:
-            header, _ = self._exchange(None, time.monotonic() + STARTUP, "starting Python")
+            startup = TORCH_STARTUP if torch else STARTUP
+            header, _ = self._exchange(None, time.monotonic() + startup, "starting Python")
             if "too_small" in header:
                 raise SandboxFailure({
                     "kind": "limits", "stage": None, "type": None, "where": None, "line": None,

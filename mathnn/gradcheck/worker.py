@@ -177,6 +177,8 @@ class Worker:
     def handle(self, header: dict, arrays: list) -> tuple[dict, list]:
         op = header.get("op")
         try:
+            if isinstance(header.get("torch"), dict):  # a forward-only PyTorch function: autograd differentiates
+                return _torch_worker().handle(self, header, arrays, lambda error: error_details(error, self.path, None))
             if op == "load":
                 return self._load(header), []
             if op == "drop":
@@ -403,6 +405,17 @@ class Worker:
 # -- the sandboxed process ----------------------------------------------------------------------------
 
 
+def _torch_worker() -> ModuleType:
+    """The companion for PyTorch files (:mod:`mathnn.gradcheck.torch_worker`); torch itself loads on first use."""
+    if __package__:
+        from . import torch_worker
+
+        return torch_worker
+    if "_mathnn_torch_worker" not in sys.modules:
+        sys.modules["_mathnn_torch_worker"] = _beside("torch_worker")
+    return sys.modules["_mathnn_torch_worker"]
+
+
 def _side_by_side(outputs: list) -> Any:
     """Several outputs of one forward as one array, side by side along the last axis (refused if their
     shapes do not allow it: the verdict is then a shape error, as for one wrong output)."""
@@ -430,6 +443,9 @@ def main(argv: list[str]) -> None:
             importlib.import_module(name)
         except ImportError:
             continue
+    if config.get("torch"):  # a PyTorch file: torch's folder only, imported before the limits as numpy is
+        sys.path.append(config["torch"])
+        _torch_worker().prepare()
 
     reply = config["reply"]
     try:

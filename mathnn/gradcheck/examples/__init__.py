@@ -21,6 +21,15 @@ rnn_uses_h_t               dWh from h_t instead of h_{t−1}: rnn_step and rnn f
 conv_no_stride_backward    conv backward windows at (i, j), not (i·stride, j·stride): fails dx and dw
 =========================  ===============================================================
 
+The folder ``pytorch/`` (:data:`PYTORCH`) holds PyTorch homework, forward passes only, checked by
+:mod:`mathnn.gradcheck.torch_check`: ``rnn_layers_pytorch.py`` (every function, correct: passes in
+float32 and float64), ``loops.py`` (Python loops where a broadcast would do, ``+=`` into the
+function's own tensor: passes), and one file
+per PyTorch bug, each named by ``mathnn check``: ``graph_detach``, ``graph_numpy``, ``graph_item``,
+``graph_no_grad``, ``graph_data`` (the graph broken), ``inplace_saved`` and ``inplace_input`` (an
+in-place operation on a tensor autograd saved, or on an input), ``fresh_tensor`` (a result created with requires_grad=True and filled in
+place), ``dtype_default`` and ``device_cpu`` (a created tensor that does not follow the inputs).
+
 Examples
 --------
 >>> from mathnn.gradcheck.examples import example_path
@@ -40,9 +49,11 @@ from pathlib import Path
 
 from ...errors import InputError
 
-__all__ = ["EXAMPLES", "MISTAKES", "Mistake", "example_path"]
+__all__ = ["EXAMPLES", "MISTAKES", "PYTORCH", "Mistake", "example_path"]
 
 _HERE = Path(__file__).resolve().parent
+#: The PyTorch homework examples (shipped as they are).
+PYTORCH = _HERE / "pytorch"
 
 _BATCHNORM = ("batchnorm_forward", "batchnorm_backward")
 _RNN = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward")
