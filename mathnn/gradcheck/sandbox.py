@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import isolation, wire
+from . import isolation, model_worker, wire
 from . import worker as sandboxed
 from .processes import (
     Cgroups, become_subreaper, forget, install_signal_handlers, kill_all, kill_group, kill_orphans, spawn,
@@ -73,7 +73,8 @@ COPY_LIMIT = 16 * 2**20
 MAX_SIBLINGS = 200
 WORKER = Path(sandboxed.__file__)
 #: The worker's companions, copied beside it: it loads them by path (see :mod:`mathnn.gradcheck.worker`).
-COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__)}
+COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__),
+              "model_worker": Path(model_worker.__file__)}
 _OWN_PACKAGE = WORKER.resolve().parent.parent
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')

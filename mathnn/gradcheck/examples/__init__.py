@@ -21,6 +21,8 @@ rnn_uses_h_t               dWh from h_t instead of h_{t−1}: rnn_step and rnn f
 conv_no_stride_backward    conv backward windows at (i, j), not (i·stride, j·stride): fails dx and dw
 =========================  ===============================================================
 
+The model classes of ``fc_net.py``, inside a ``cs231n/`` package, are in :mod:`.models`.
+
 Examples
 --------
 >>> from mathnn.gradcheck.examples import example_path
@@ -139,7 +141,7 @@ MISTAKES: dict[str, Mistake] = {
 
 #: The example names, without ".py": the shipped files and the declared mistakes.
 EXAMPLES: tuple[str, ...] = tuple(sorted(
-    [path.stem for path in _HERE.glob("*.py") if path.stem != "__init__"] + list(MISTAKES)
+    [path.stem for path in _HERE.glob("*.py") if path.stem not in ("__init__", "models")] + list(MISTAKES)
 ))
 
 _written: list[Path] = []
