@@ -47,7 +47,7 @@ groupnorm = LayerRule(
         "gamma": Draw(("N", "D"), loc=1.0, scale=0.5),
         "beta": Draw(("N", "D")),
     },
-    check_sizes=({"N": 4, "D": 6}, {"N": 1, "D": 3}, {"N": 6, "D": 4}),
+    check_sizes=({"N": 4, "D": 6}, {"N": 1, "D": 3}, {"N": 3, "D": 8}),
     # G ∈ {2, 3} and C ≥ 4, rounded up to a multiple of G: every group has 2 channels or more, so a
     # student's statistics over the whole image or over each channel differ from the group's
     homework_sizes={"G": (2, 3), "C": (4, 8)},
