@@ -167,7 +167,7 @@ def list_classes(transport: Transport) -> list[str]:
 
 def _asker(transport: Transport, stage: str) -> Callable[[dict, list], tuple[dict, list]]:
     def ask(header: dict, arrays: list) -> tuple[dict, list]:
-        answer, outputs = transport(header, arrays, stage)
+        answer, outputs = transport({**header, "stage": stage}, arrays, stage)
         if not isinstance(answer, dict):
             raise wire.ProtocolError("the answer is not an object")
         if "error" in answer:
@@ -184,9 +184,11 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     outcome = _Outcome(label)
     ask = _asker(transport, f"{name}.loss" if setup else f"{name}()")
     build = _asker(transport, f"building {name}")
+    built = False
     try:
         arguments = dict(setup.arguments) if setup else {}
         answer, arrays = build({"op": "model", "action": "build", "class": name, "arguments": arguments}, [])
+        built = True
         names = [key for key in _field(answer, "names", list) if isinstance(key, str)]
         outcome.wrong_params = {str(k): str(v) for k, v in (answer.get("wrong_params") or {}).items()}
         left_out = [key for key in (setup.essential if setup else ()) if key in (answer.get("left_out") or [])]
@@ -208,7 +210,10 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     except StudentRaised as error:
         from .homework import error_sentence
 
-        outcome.error = error_sentence(error.details)
+        if setup is None and not built:  # not a class of the assignment: needing arguments is no fault
+            outcome.not_checked = f"it cannot be built with no arguments ({error_sentence(error.details)})"
+        else:
+            outcome.error = error_sentence(error.details)
     except (WrongOutputError, InputError, wire.ProtocolError) as error:
         outcome.error = f"{label}: {error}"
     return outcome
@@ -220,7 +225,9 @@ def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, A
     Returns
     -------
     dict
-        ``name``, ``passed`` (every setup checked passed, at least one checked), ``seed``, ``setups``
+        ``name``, ``checked`` (at least one setup was checked: a class not of the assignment that cannot
+        be built with no arguments, or fed, is not), ``passed`` (every setup checked passed, at least one
+        checked), ``seed``, ``setups``
         (per setup: ``label``, ``passed``, ``checked`` — the parameters and their verdicts —, ``wrong``,
         ``summary``, ``problems``, ``hints``, ``not_checked``, ``error``), ``diagnosis`` and ``error``.
     """
@@ -238,7 +245,7 @@ def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, A
             "not_checked": outcome.not_checked, "error": outcome.error,
         })
     checked = [row for row in rows if row["not_checked"] is None]
-    result = {"name": name, "seed": seed, "setups": rows, "error": None,
+    result = {"name": name, "seed": seed, "setups": rows, "error": None, "checked": bool(checked),
               "passed": bool(checked) and all(row["passed"] for row in checked)}
     result["diagnosis"] = None if result["passed"] else describe_model(result)
     return result

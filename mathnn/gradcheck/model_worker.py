@@ -13,7 +13,7 @@ Actions (``action``):
   type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none);
   answer the parameter names, ``reg`` when it is a number, and the parameters' arrays;
 * ``loss``: set the parameters to arrays 2… (in the order of ``names``), call ``loss(X, y)`` with arrays
-  0 and 1 (``y`` left out when ``scores`` is true); answer the loss and each gradient;
+  0 and 1; answer the loss and each gradient;
 * ``losses``: as ``loss`` at each of ``points`` (array indices), each replacing parameter ``name``;
   answer the losses only.
 """
@@ -120,22 +120,14 @@ def _call(model: object, header: dict, arrays: list, params: list) -> object:
 
     for name, value in zip(header["names"], params):
         model.params[name] = value.copy()  # type: ignore[attr-defined]
-    X = arrays[0].copy()
     with np.errstate(all="ignore"):  # an overflow is judged by its result
-        if header.get("scores"):
-            return model.loss(X)  # type: ignore[attr-defined]
-        return model.loss(X, arrays[1].copy())  # type: ignore[attr-defined]
+        return model.loss(arrays[0].copy(), arrays[1].copy())  # type: ignore[attr-defined]
 
 
 def _loss(model: object, header: dict, arrays: list) -> tuple[dict, list]:
     import numpy as np
 
     returned = _call(model, header, arrays, arrays[2:])
-    if header.get("scores"):
-        array = np.asarray(returned)
-        if array.dtype.kind not in "fiu":
-            return {"wrong": f"loss(X) returned {_describe(returned)}"}, []
-        return {"scores": 0}, [array]
     if not (isinstance(returned, (tuple, list)) and len(returned) == 2 and isinstance(returned[1], dict)):
         return {"wrong": f"loss(X, y) returned {_describe(returned)}, not (loss, grads)"}, []
     loss, grads = returned

@@ -6,12 +6,11 @@ returns the path of ``fc_net.py``, which imports its layers from ``..layers`` as
 ``mathnn check`` on it checks ``TwoLayerNet`` and ``FullyConnectedNet`` (without normalization, with
 batch norm, with layer norm and with dropout):
 
-==============================  ================================================================
-correct                         every model passes
-reg_missing_w2                  TwoLayerNet's grads['W2'] lacks reg·W2: fails on W2 only
-dropout_mask_not_in_backward    FullyConnectedNet's backward skips dropout_backward: its dropout
-                                setup fails; the others pass
-==============================  ================================================================
+=========  ==========================================================================================
+correct    every model passes
+buggy      TwoLayerNet's grads['W2'] lacks reg·W2: it fails on W2 only; FullyConnectedNet's backward
+           skips dropout_backward: its dropout setup fails, its other setups pass
+=========  ==========================================================================================
 """
 
 from __future__ import annotations
@@ -136,11 +135,11 @@ class FullyConnectedNet(object):
 #: The example model files: name -> (what it is, the lines the bug changes in the correct fc_net.py).
 MODEL_EXAMPLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "correct": ("every model correct", ()),
-    "reg_missing_w2": ("TwoLayerNet without the regularisation gradient of W2",
-                       (('        grads["W2"] += self.reg * W2\n', ""),)),
-    "dropout_mask_not_in_backward": ("FullyConnectedNet whose backward pass skips the dropout mask",
-                                     (("                dout = dropout_backward(dout, cache_dropout)\n",
-                                       "                pass  # BUG: dout = dropout_backward(dout, cache_dropout)\n"),)),
+    "buggy": ("TwoLayerNet without the regularisation gradient of W2; FullyConnectedNet whose backward pass "
+              "skips the dropout mask",
+              (('        grads["W2"] += self.reg * W2\n', ""),
+               ("                dout = dropout_backward(dout, cache_dropout)\n",
+                "                pass  # BUG: dout = dropout_backward(dout, cache_dropout)\n"))),
 }
 
 _folders: list[Path] = []
