@@ -33,6 +33,7 @@ import numpy as np
 from . import kernels
 from .errors import InputError
 from .sizes import size_of, split_size
+from .layout import channel_shape, from_kernel, in_order, per_channel, public_gradient, to_kernel
 from .validate import as_float_array, describe
 
 
@@ -102,12 +103,15 @@ class LayerCache:
     reshaped : tuple of int or None
         The shape of the argument the layer reshaped to the kernel's two axes (CS231n's affine x of
         shape (N, d₁, …, d_k), temporal_affine's x of shape (N, T, D)), for its gradient.
+    groups : int or None
+        The number of groups its channels were split into (group norm's G), for dout's reshape.
     """
 
     layer: str
     values: dict[str, np.ndarray]
     out_shape: tuple[int, ...]
     reshaped: tuple[int, ...] | None = None
+    groups: int | None = None
 
 
 def _layout(shape: list[str], sizes: Mapping[str, int] | None = None) -> str:
@@ -149,34 +153,47 @@ def backward_arguments(spec: Mapping[str, Any], out: np.ndarray, cached: Sequenc
     return [out if name == spec["output"] else next(rest) for name in spec["cache"]]
 
 
-def _in_order(reshape: Mapping[str, Any], shape: Sequence[Any]) -> list[Any]:
-    """A reshaped argument's axes (sizes or names) in the order the kernel takes them."""
-    order = reshape.get("order")
-    return [shape[i] for i in order] if order else list(shape)
+def _grouped(bound: dict[str, object], reshape: Mapping[str, Any], array: np.ndarray) -> int:
+    """Check a grouped layer's G and per-channel arguments against ``array`` (its x), and put the
+    per-channel ones in the kernel's layout, one value per entry. Returns G."""
+    groups_name, channel = reshape["groups"], reshape["rows"]
+    channels, shape = array.shape[channel], reshape["shape"]
+    groups = bound[groups_name]
+    if isinstance(groups, np.integer):
+        groups = int(groups)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or channels % groups:
+        raise InputError(f"{groups_name}: expected a positive integer dividing {shape[channel]} = {channels} (from "
+                         f"{reshape['argument']} with shape {array.shape}); received {describe(groups)}")
+    wanted = channel_shape(reshape, array.shape)
+    for name in reshape["per_channel"]:
+        value = as_float_array(bound[name], name)
+        if value.shape != wanted:
+            raise InputError(f"{name}: expected shape {wanted} (one value per channel, {shape[channel]} = {channels} "
+                             f"from {reshape['argument']} with shape {array.shape}); received shape {value.shape}")
+        bound[name] = to_kernel(reshape, np.broadcast_to(value, array.shape), groups)
+    return groups
 
 
-def to_kernel(reshape: Mapping[str, Any], array: np.ndarray) -> np.ndarray:
-    """An argument in its public layout as the kernel's two axes: its axes put in ``order`` (if any), the
-    leading ``rows`` of them as rows, the rest as columns."""
-    if reshape.get("order"):
-        array = np.transpose(array, reshape["order"])
-    return array.reshape(math.prod(array.shape[:reshape["rows"]]), -1)
+def kernel_inputs(spec: Mapping[str, Any], inputs: Mapping[str, Any], groups: int | None = None
+                  ) -> tuple[dict[str, np.ndarray], int | None]:
+    """A layer's public array arguments (CS231n's) in its kernels' layout: a reshaped argument in two axes,
+    per-channel ones one value per entry. ``groups`` replaces a grouped layer's G (a check of a student
+    who normalizes over other groups). Returns the arrays and the number of groups (None without)."""
+    reshape = spec["reshape"]
+    bound: dict[str, object] = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
+    if not reshape:
+        return {key: np.asarray(value) for key, value in bound.items()}, None
+    if reshape.get("groups"):
+        bound[reshape["groups"]] = groups if groups is not None else inputs[reshape["groups"]]
+    _, _, used = _reshaped(bound, reshape)
+    return {key: np.asarray(bound[key]) for key in spec["shapes"]}, used
 
 
-def from_kernel(reshape: Mapping[str, Any], array: np.ndarray, public_shape: Sequence[int],
-                columns: int | None = None) -> np.ndarray:
-    """A kernel array back in the public layout of an argument of ``public_shape``: the argument's own
-    gradient, or (with ``columns``, the size of the output's last axis) the layer's output."""
-    order = reshape.get("order")
-    permuted = _in_order(reshape, public_shape)
-    target = permuted if columns is None else [*permuted[:reshape["rows"]], columns]
-    shaped = array.reshape(target)
-    return np.transpose(shaped, np.argsort(order)) if order else shaped
-
-
-def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]) -> tuple[tuple[int, ...], dict[str, str]]:
-    """Put ``bound[argument]`` in the kernel's two axes (:func:`to_kernel`). Returns its shape before,
-    and where the kernel's sizes came from (for messages)."""
+def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]
+              ) -> tuple[tuple[int, ...], dict[str, str], int | None]:
+    """Put ``bound[argument]`` in the kernel's two axes (:func:`to_kernel`), and a grouped layer's
+    per-channel arguments with it. Returns its shape before, where the kernel's sizes came from (for
+    messages) and the number of groups (None for a layer without)."""
     name, rows, shape, order = reshape["argument"], reshape["rows"], reshape["shape"], reshape.get("order")
     array = as_float_array(bound[name], name)
     flattens = rows == 1 and not order
@@ -185,16 +202,19 @@ def _reshaped(bound: dict[str, object], reshape: Mapping[str, Any]) -> tuple[tup
         least = f"at least {rows + 1} dimensions" if flattens else f"{len(shape)} dimensions"
         raise InputError(f"{name}: expected an array of shape {layout} with {least}, every size ≥ 1; "
                          f"received shape {array.shape}")
-    bound[name] = to_kernel(reshape, array)
+    groups = _grouped(bound, reshape, array) if reshape.get("groups") else None
+    bound[name] = to_kernel(reshape, array, groups)
     given = f"{name} with shape {array.shape}"
+    if groups:
+        return array.shape, {"rows": f"{given}, each group of each row", "columns": f"{given}, one group"}, groups
     if order:
-        permuted = _in_order(reshape, shape)
+        permuted = in_order(reshape, shape)
         return array.shape, {"rows": f"{given}, its axes {', '.join(permuted[:rows])} as rows",
-                             "columns": f"{given}, its axis {', '.join(permuted[rows:])}"}
+                             "columns": f"{given}, its axis {', '.join(permuted[rows:])}"}, None
     columns = (f"{given}, its trailing dimensions {array.shape[rows:]} flattened" if array.ndim > rows + 1
                else f"{given}, its last dimension")
     return array.shape, {"rows": given if rows == 1 else f"{given}, its first {rows} dimensions as rows",
-                         "columns": columns}
+                         "columns": columns}, None
 
 
 def _settings(layer: Layer, value: object) -> dict[str, float]:
@@ -219,16 +239,16 @@ def _settings(layer: Layer, value: object) -> dict[str, float]:
 def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
     """The CS231n forward and backward functions of ``layer`` (and their aliases), by name."""
     spec = layer.spec
-    arrays = [name for name in spec["arguments"] if name != spec["param_dict"]]
-    forward_kernel, backward_kernel = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
-
     reshape = spec["reshape"]
+    integers = {reshape.get("groups")} if reshape else set()  # group norm's G: a number, not an array
+    arrays = [name for name in spec["arguments"] if name != spec["param_dict"] and name not in integers]
+    forward_kernel, backward_kernel = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
 
     def forward(*args: object, **kwargs: object) -> tuple[np.ndarray, LayerCache]:
         bound = _bind(spec["forward"], spec["arguments"], args, kwargs, optional={spec["param_dict"]})
-        reshaped, owner = None, {}
+        reshaped, owner, groups = None, {}, None
         if reshape:
-            reshaped, where = _reshaped(bound, reshape)
+            reshaped, where, groups = _reshaped(bound, reshape)
             kernel_shape = spec["shapes"][reshape["argument"]]
             owner = {kernel_shape[0]: where["rows"], kernel_shape[1]: where["columns"]}
         sizes: dict[str, int] = {}
@@ -242,19 +262,22 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
         kept = dict(zip(spec["cache"], backward_arguments(spec, out, cached)))
         if reshaped is not None:  # the rows back to their leading axes
             out = from_kernel(reshape, out, reshaped, columns=out.shape[-1])
-        return out, LayerCache(layer.name, kept, out.shape, reshaped)
+        return out, LayerCache(layer.name, kept, out.shape, reshaped, groups)
 
     def backward(dout: object, cache: object) -> tuple[np.ndarray, ...] | np.ndarray:
         upstream = _upstream(spec, layer.name, dout, cache)
         assert isinstance(cache, LayerCache)
         if cache.reshaped is not None:
-            upstream = to_kernel(reshape, upstream)
+            upstream = to_kernel(reshape, upstream, cache.groups)
         result = backward_kernel(upstream, *(cache.values[name] for name in spec["cache"]))
         single = len(spec["differentiated"]) == 1  # one gradient (max pooling's dx): returned alone, as CS231n does
         gradients = [result] if single else list(result)
         if cache.reshaped is not None:
             position = spec["differentiated"].index(reshape["argument"])
             gradients[position] = from_kernel(reshape, gradients[position], cache.reshaped)
+            for name in reshape.get("per_channel", ()):  # γ broadcast per channel: its gradient summed back
+                position = spec["differentiated"].index(name)
+                gradients[position] = per_channel(reshape, gradients[position], cache.reshaped)
         return gradients[0] if single else tuple(gradients)
 
     forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
@@ -304,8 +327,13 @@ def _doc(layer: Layer, forward: bool) -> str:
     if spec["reshape"]:
         reshape = spec["reshape"]
         public[reshape["argument"]] = (reshape["shape"] if reshape["rows"] > 1 or reshape.get("order")
-                                       else [*reshape["shape"][:1], "d_1", "...", "d_k"])
+                                       or reshape.get("groups") else [*reshape["shape"][:1], "d_1", "...", "d_k"])
+        for name in reshape.get("per_channel", ()):
+            public[name] = ["1" if axis != reshape["rows"] else size for axis, size in enumerate(reshape["shape"])]
     shapes = "\n".join(f"{name} : ndarray of shape {_layout(shape)}" for name, shape in public.items())
+    if spec["reshape"] and spec["reshape"].get("groups"):
+        groups = spec["reshape"]["groups"]
+        shapes += f"\n{groups} : int\n    The number of groups; it divides {spec['reshape']['shape'][spec['reshape']['rows']]}."
     module = layer.module.__name__
     if forward:
         settings = ", ".join(f'"{key}" (default {value!r})' for key, value in spec["settings"].items())
@@ -326,18 +354,25 @@ def kernel_sizes(layer: Layer, sizes: Mapping[str, int]) -> dict[str, int]:
     reshape = layer.spec["reshape"]
     if not reshape:
         return dict(sizes)
-    rows, shape = reshape["rows"], _in_order(reshape, reshape["shape"])
+    rows, shape = reshape["rows"], in_order(reshape, reshape["shape"])
     first, second = layer.spec["shapes"][reshape["argument"]]
-    return {**sizes, first: math.prod(sizes[s] for s in shape[:rows]), second: math.prod(sizes[s] for s in shape[rows:])}
+    groups = sizes[reshape["groups"]] if reshape.get("groups") else 1
+    return {**sizes, first: math.prod(sizes[s] for s in shape[:rows]) * groups,
+            second: math.prod(sizes[s] for s in shape[rows:]) // groups}
 
 
-def draw_public_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+def draw_public_inputs(layer: Layer, sizes: Mapping[str, int], rng: np.random.Generator) -> dict[str, Any]:
     """Random inputs of the public functions at the public ``sizes`` (a reshaped argument in its own shape)."""
-    drawn = draw_inputs(layer, kernel_sizes(layer, sizes), rng)
+    drawn: dict[str, Any] = dict(draw_inputs(layer, kernel_sizes(layer, sizes), rng))
     reshape = layer.spec["reshape"]
     if reshape:
-        drawn[reshape["argument"]] = from_kernel(reshape, drawn[reshape["argument"]],
-                                                 [sizes[s] for s in reshape["shape"]])
+        public_shape = [sizes[s] for s in reshape["shape"]]
+        drawn[reshape["argument"]] = from_kernel(reshape, drawn[reshape["argument"]], public_shape)
+        for name in reshape.get("per_channel", ()):  # one value per channel, drawn as the rule declares
+            draw = layer.spec["draws"][name]
+            drawn[name] = draw["loc"] + draw["scale"] * rng.standard_normal(channel_shape(reshape, public_shape))
+        if reshape.get("groups"):
+            drawn[reshape["groups"]] = sizes[reshape["groups"]]
     return drawn
 
 
@@ -414,7 +449,7 @@ def public_functions() -> dict[str, Callable[..., Any]]:
 
 
 __all__ = [
-    "Layer", "LayerCache", "backward_arguments", "draw_inputs", "draw_public_inputs", "from_kernel", "kernel_sizes",
-    "layer_functions", "layers", "public_functions", "public_sizes", "sequence_functions", "sequences", "to_kernel",
-    "variant_spec",
+    "Layer", "LayerCache", "backward_arguments", "channel_shape", "draw_inputs", "draw_public_inputs", "from_kernel",
+    "kernel_inputs", "kernel_sizes", "layer_functions", "public_gradient", "layers", "per_channel", "public_functions", "public_sizes", "sequence_functions",
+    "sequences", "to_kernel", "variant_spec",
 ]

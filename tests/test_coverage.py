@@ -34,7 +34,7 @@ def relu_backward(dout, cache):
     return dx
 """
 OTHERS = """
-def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+def spatial_instancenorm_forward(x, gamma, beta, in_param):
     return x, None
 
 def maxout_forward(x, w, b):
@@ -154,18 +154,18 @@ def test_a_backward_writing_into_its_own_copy_in_the_cache_passes_without_a_warn
 # -- honest coverage ----------------------------------------------------------------------------------
 
 def test_functions_found_but_not_checked_and_imported_ones_are_listed(relu_summary):
-    assert relu_summary["not_checked"] == ["spatial_groupnorm_forward", "maxout_forward", "_helper"]
+    assert relu_summary["not_checked"] == ["spatial_instancenorm_forward", "maxout_forward", "_helper"]
     assert relu_summary["imported"] == {"affine_forward": "mine", "affine_backward": "mine"}
     assert [result["name"] for result in relu_summary["functions"]] == ["relu"]  # affine is not credited here
     text = format_text(relu_summary)
-    assert "found but not checked by mathnn: spatial_groupnorm_forward, maxout_forward, _helper" in text
+    assert "found but not checked by mathnn: spatial_instancenorm_forward, maxout_forward, _helper" in text
     assert "imported, not defined here: not checked: affine_forward, affine_backward (from mine)" in text
     assert to_json(relu_summary)["coverage"] == {
-        "not_checked": ["spatial_groupnorm_forward", "maxout_forward", "_helper"],
+        "not_checked": ["spatial_instancenorm_forward", "maxout_forward", "_helper"],
         "imported": [{"name": "affine_forward", "module": "mine"}, {"name": "affine_backward", "module": "mine"}],
         "missing": [],
     }
-    assert "found but not checked by mathnn: spatial_groupnorm_forward" in to_gradescope(relu_summary)["output"]
+    assert "found but not checked by mathnn: spatial_instancenorm_forward" in to_gradescope(relu_summary)["output"]
 
 
 def test_required_functions_that_are_missing_are_listed(folder, capsys):

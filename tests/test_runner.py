@@ -476,7 +476,7 @@ def test_json_and_gradescope_outputs(tmp_path, capsys):
     assert main([str(path), "--json", "--gradescope", str(results_file), "--function", "rnn_step_forward"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"file", "seed", "passed", "error", "output", "protections", "coverage", "functions",
-                             "updates"}
+                             "updates", "models"}
     assert document["updates"] == []  # the file defines no update rule
     assert document["passed"] is False and document["error"] is None
     (rnn_step,) = document["functions"]

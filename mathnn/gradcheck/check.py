@@ -383,7 +383,8 @@ def _probe(setup: Setup, name: str, analytic: np.ndarray, method: str, probes: i
 
 
 def numerical_gradient(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray | None = None, method: str = "auto"
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray | None = None, method: str = "auto",
+    along: Along | None = None,
 ) -> np.ndarray:
     """Gradient of Σ df·f(x) with respect to x (any shape), numerically; x is never modified.
 
@@ -394,6 +395,8 @@ def numerical_gradient(
     df : ndarray of shape (out...), optional; ones by default
     method : {'auto', 'complex', 'central', 'richardson'}
         'auto' uses the complex step where f is complex-safe (checked), Richardson otherwise.
+    along : callable, optional
+        ``along({"x": x}, "x", values)``: f at many values in one call (a model in the sandbox).
 
     Returns
     -------
@@ -402,7 +405,7 @@ def numerical_gradient(
     if method not in METHODS:
         raise InputError(f"method: expected one of {', '.join(METHODS)}; received {method!r}")
     arrays, _ = _as_inputs({"x": x})
-    counted = Counted(lambda x: f(x))
+    counted = Counted(lambda x: f(x), along)
     output = counted(x=arrays["x"].copy())
     weights = np.ones(output.shape) if df is None else np.array(df, dtype=np.float64)
     if weights.shape != output.shape:

@@ -58,17 +58,16 @@ def sequence_diagnosis(name: str) -> Diagnose:
     return diagnose
 
 
-def _kernel_inputs(spec: Mapping[str, Any], inputs: dict) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def _kernel_inputs(spec: Mapping[str, Any], inputs: dict, groups: int | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, float], int | None]:
     """A layer's public inputs as its kernels take them: the arrays (a reshaped argument in the kernels'
-    two axes) and the settings from its parameter dict, with the rule's defaults."""
-    from ..catalogue import to_kernel
+    two axes, per-channel ones per entry), the settings from its parameter dict with the rule's
+    defaults, and a grouped layer's number of groups (``groups`` in place of the student's G)."""
+    from ..catalogue import kernel_inputs
 
-    arrays = {key: np.asarray(inputs[key]) for key in spec["shapes"]}
-    reshape = spec["reshape"]
-    if reshape:
-        arrays[reshape["argument"]] = to_kernel(reshape, arrays[reshape["argument"]])
+    arrays, used = kernel_inputs(spec, inputs, groups)
     given = inputs.get(spec["param_dict"]) or {} if spec["param_dict"] else {}
-    return arrays, {key: float(given.get(key, default)) for key, default in spec["settings"].items()}
+    return arrays, {key: float(given.get(key, default)) for key, default in spec["settings"].items()}, used
 
 
 def layer_diagnosis(name: str) -> Diagnose:
@@ -76,9 +75,10 @@ def layer_diagnosis(name: str) -> Diagnose:
 
     Each mistake of the rule (a dropped path of its graph, or a wrong closed form) is a generated
     kernel computing the gradient a student with that mistake gets; a wrong gradient that matches one
-    is told that mistake's sentence.
+    is told that mistake's sentence. Gradients are compared in the public layout (a reshaped
+    argument's, a per-channel argument's summed back).
     """
-    from ..catalogue import backward_arguments, layers, to_kernel
+    from ..catalogue import backward_arguments, layers, public_gradient, to_kernel
 
     layer = layers()[name]
     spec = layer.spec
@@ -89,21 +89,25 @@ def layer_diagnosis(name: str) -> Diagnose:
     reshape = spec["reshape"]
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
-        arrays, settings = _kernel_inputs(spec, inputs)
-        if reshape:  # the kernels' two axes; a gradient of that argument is compared in them too
-            dout = to_kernel(reshape, dout)
-            if wrt == reshape["argument"]:
-                if analytic.shape != np.shape(inputs[wrt]):
-                    return None
-                analytic = to_kernel(reshape, analytic)
+        arrays, settings, groups = _kernel_inputs(spec, inputs)
+        shape = np.shape(inputs[reshape["argument"]]) if reshape else None
+        if reshape:  # the kernels' two axes for dout; each kernel gradient is put back in the public layout
+            dout = to_kernel(reshape, dout, groups)
+            if analytic.shape != np.shape(inputs[wrt]):
+                return None
+
+        def public(gradient: np.ndarray) -> np.ndarray:
+            return public_gradient(spec, wrt, gradient, shape) if shape is not None else gradient
+
         for mistake in spec["mistakes"]:
-            if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
+            if mistake["wrt"] == wrt and _matches(public(layer.kernel(mistake["kernel"])(dout, **arrays, **settings)),
+                                                  analytic):
                 return mistake["sentence"]
         if wrt in spec["differentiated"]:
             out, *cache = forward(**arrays, **settings)
             returned = backward(dout, *backward_arguments(spec, out, cache))
             # a kernel with one gradient (max pooling's dx) returns it alone
-            true = returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)]
+            true = public(returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)])
             if _matches(np.broadcast_to(true, analytic.shape), analytic):
                 gradient = spec["gradients"][spec["differentiated"].index(wrt)]
                 return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "
@@ -117,24 +121,75 @@ def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | No
     """Name the forward mistake a wrong output matches, for a layer declared as a rule.
 
     Each forward mistake of the rule (ε outside the square root, the unbiased variance, …) is a
-    generated kernel computing the output a student with that mistake gets; the callback takes the
-    inputs (CS231n's arguments) and the student's output.
+    generated kernel computing the output a student with that mistake gets; a grouped layer's
+    regroupings (statistics over the whole sample, or per channel) are its forward kernel at another
+    number of groups. The callback takes the inputs (CS231n's arguments) and the student's output.
     """
-    from ..catalogue import layers, to_kernel
+    from ..catalogue import from_kernel, layers
 
     layer = layers()[name]
     spec = layer.spec
 
     reshape = spec["reshape"]
 
+    def public(array: np.ndarray, inputs: dict) -> np.ndarray:
+        if not reshape:
+            return array
+        shape = np.shape(inputs[reshape["argument"]])
+        return from_kernel(reshape, array, shape, columns=array.shape[-1])
+
     def diagnose(inputs: dict, out: np.ndarray) -> str | None:
-        arrays, settings = _kernel_inputs(spec, inputs)
-        if reshape:
-            out = to_kernel(reshape, out)  # the output has the reference's layout: it was compared first
+        arrays, settings, _ = _kernel_inputs(spec, inputs)
         with np.errstate(all="ignore"):
             for mistake in spec["forward_mistakes"]:
-                if _matches(np.asarray(layer.kernel(mistake["kernel"])(**arrays, **settings)), out):
+                if _matches(public(np.asarray(layer.kernel(mistake["kernel"])(**arrays, **settings)), inputs), out):
                     return str(mistake["sentence"])
+            for regrouping in (reshape or {}).get("regroupings", ()):
+                channels = np.shape(inputs[reshape["argument"]])[reshape["rows"]]
+                regrouped, _, _ = _kernel_inputs(spec, inputs, 1 if regrouping["groups"] == "1" else channels)
+                wrong = layer.kernel(spec["forward_kernel"])(**regrouped, **settings)[0]
+                if _matches(public(wrong, inputs), out):
+                    return str(regrouping["sentence"])
         return None
+
+    return diagnose
+
+
+def unsummed_diagnosis(name: str) -> Callable[[str, np.ndarray, dict, np.ndarray], "str | None"]:
+    """Name a per-channel gradient (group norm's dgamma, shape (1, C, 1, 1)) of a wrong shape that sums
+    only some of the axes it should: "dgamma is summed over H, W but not over N".
+
+    The callback takes the argument's name, the student's gradient, the inputs and dout; it compares the
+    gradient with the true one per entry summed over the axes where the student's has size 1.
+    """
+    from ..catalogue import backward_arguments, from_kernel, layers, to_kernel
+
+    layer = layers()[name]
+    spec = layer.spec
+    reshape = spec["reshape"]
+    forward, backward = layer.kernel(spec["forward_kernel"]), layer.kernel(spec["backward_kernel"])
+
+    def diagnose(wrt: str, gradient: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
+        if wrt not in reshape.get("per_channel", ()):
+            return None
+        shape = np.shape(inputs[reshape["argument"]])
+        if gradient.ndim != len(shape) or any(g not in (1, s) for g, s in zip(gradient.shape, shape)):
+            return None
+        arrays, settings, groups = _kernel_inputs(spec, inputs)
+        out, *cache = forward(**arrays, **settings)
+        returned = backward(to_kernel(reshape, dout, groups), *backward_arguments(spec, out, cache))
+        full = from_kernel(reshape, returned[spec["differentiated"].index(wrt)], shape)
+        summed = tuple(axis for axis, (g, s) in enumerate(zip(gradient.shape, shape)) if g == 1 and s != 1)
+        if not _matches(full.sum(axis=summed, keepdims=True), gradient):
+            return None
+        names = reshape["shape"]
+        channel = reshape["rows"]
+        missing = [names[axis] for axis in range(len(shape)) if axis != channel and axis not in summed]
+        every = tuple(axis for axis in range(len(shape)) if axis != channel)
+        gradient_name = spec["gradients"][spec["differentiated"].index(wrt)]
+        said = ", ".join(names[axis] for axis in summed) or "no axis"
+        return (f"{gradient_name} is summed over {said} but not over {', '.join(missing)}: {wrt} has one value per "
+                f"{names[channel]}, shared over {', '.join(names[a] for a in every)}, so its gradient sums over all "
+                f"of those axes (axis={every}, keepdims=True)")
 
     return diagnose

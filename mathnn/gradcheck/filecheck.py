@@ -42,6 +42,7 @@ from typing import Any
 from .assignment import RULES, checkable
 from .coverage import imported_sentence, read_load
 from .homework import PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence
+from .model_file import check_model_class, describe_model, list_classes
 from .sandbox import Sandbox, SandboxFailure, kill_orphans, torch_folder
 from .student import StudentCode, StudentRaised, Transport
 from . import torch_source
@@ -178,7 +179,9 @@ def check_file(
         ``output`` (what importing the file printed), ``protections`` (what the sandbox applied) and
         ``functions``: one :func:`mathnn.gradcheck.homework.check_pair` result per pair, in the
         catalogue's order; ``updates``: one :func:`mathnn.gradcheck.updates.check_update` result per
-        update rule, in the order sgd, sgd_momentum, rmsprop, adam; ``not_checked`` (the file's other
+        update rule, in the order sgd, sgd_momentum, rmsprop, adam; ``models``: one
+        :func:`mathnn.gradcheck.model_file.check_model_class` result per class of the file with
+        ``params`` and ``loss`` (checked when no ``functions`` are asked for); ``not_checked`` (the file's other
         functions) and ``imported`` (known
         functions it imports from another module, name -> module; not checked), see
         :mod:`mathnn.gradcheck.coverage`.
@@ -192,7 +195,8 @@ def check_file(
         seed = secrets.randbelow(2**32)
     student = Path(path).resolve()
     summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
-                       "protections": {}, "functions": [], "updates": [], "not_checked": [], "imported": {}}
+                       "protections": {}, "functions": [], "updates": [], "models": [], "not_checked": [],
+                       "imported": {}}
     requested = list(dict.fromkeys(checkable(name) for name in functions or ()))
     required = list(dict.fromkeys(checkable(name) for name in require))
     if not student.is_file():
@@ -234,13 +238,14 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     torch_names = torch_pairs(session.functions) if session.torch else []
     complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
     incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
+    classes = [] if requested else _classes(session, sandbox)
     if requested:
         pairs = [name for name in requested if name in PAIRS]
         rules = [name for name in requested if name in RULES]
     else:
         pairs = complete + [name for name in required if name in PAIRS and name not in complete]
         rules = [name for name in RULES if name in session.functions or name in required]
-        if not pairs and not incomplete and not rules:
+        if not pairs and not incomplete and not rules and not classes:
             known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
             summary["error"] = (f"{student.name} defines none of the functions mathnn can check ({known}; update rules "
                                 f"{', '.join(RULES)})")
@@ -286,10 +291,38 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
 
         updates[name], offset = _in_sandbox(session, offset, check_rule, partial(failed_update, name, seed),
                                             describe_update, "rule")
+    for name in classes:  # fc_net.py's TwoLayerNet, FullyConnectedNet…: every parameter's gradient
+
+        def check_class(transport: Transport, name: str = name) -> Result:
+            return check_model_class(transport, name, seed)
+
+        result, offset = _in_sandbox(session, offset, check_class, partial(_failed_model, name, seed), describe_model,
+                                     "model")
+        if result.get("checked", True):
+            summary["models"].append(result)
+        else:  # honest coverage: found, and why it was not checked
+            reasons = "; ".join(row["not_checked"] for row in result["setups"] if row["not_checked"])
+            summary["not_checked"] = [*summary["not_checked"], f"{name} ({reasons})"]
     summary["functions"] = [outcomes[name] for name in PAIRS if name in outcomes]
     summary["updates"] = [updates[name] for name in RULES if name in updates]
-    checked = summary["functions"] + summary["updates"]
+    checked = summary["functions"] + summary["updates"] + summary["models"]
     summary["passed"] = bool(checked) and all(result["passed"] for result in checked)
+
+
+def _classes(session: _Session, sandbox: Sandbox) -> list[str]:
+    """The file's classes with a ``loss`` method (its models), or none when the sandbox cannot say."""
+    def transport(header: dict, arrays: list, stage: str) -> tuple[dict, list]:
+        return sandbox.request(header, arrays, session.timeout, stage)
+
+    try:
+        return list_classes(transport)
+    except Exception:  # noqa: BLE001 - the sandbox died or the file misbehaved: no model is checked, none claimed
+        return []
+
+
+def _failed_model(name: str, seed: int, error: dict) -> Result:
+    return {"name": name, "seed": seed, "passed": False, "setups": [], "error": error,
+            "diagnosis": error_sentence(error)}
 
 
 def _not_defined(summary: Result, session: _Session, absent: str) -> None:
@@ -343,6 +376,6 @@ def _failed(name: str, seed: int, error: dict) -> Result:
 
 def exit_code(summary: Result) -> int:
     """0 when every pair and rule passed, 1 when one failed, 2 when nothing could be checked."""
-    if summary["error"] or not (summary["functions"] or summary.get("updates")):
+    if summary["error"] or not (summary["functions"] or summary.get("updates") or summary.get("models")):
         return EXIT_NOT_CHECKED
     return EXIT_PASSED if summary["passed"] else EXIT_FAILED

@@ -201,9 +201,10 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
             stray[gradient_name] = (shape, expected)
             gradients[number] = gradients[number].reshape(expected)
         elif shape != expected:
+            named = pair.shape_diagnosis()(input_name, gradients[number], values, dout) if pair.shape_diagnosis else None
             result["problems"].append(
                 f"{pair.backward} returned {gradient_name} of shape {shape}; expected {expected}, "
-                f"the shape of {input_name}"
+                f"the shape of {input_name}" + (f": {named}" if named else "")
             )
     if first_point:  # the same call twice must give the same answer: no state kept, no random numbers drawn
         again, _, slot = student.forward(values)
@@ -231,6 +232,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
                                if isinstance(value, np.ndarray) and value.dtype.kind in "iu"}
     # the settings (conv_param's stride and pad): the diagnosis's kernels compute with them
     indices.update({name: value for name, value in fixed.items() if isinstance(value, Mapping)})
+    indices.update({name: value for name, value in fixed.items() if isinstance(value, int)})  # group norm's G
     report = check_gradients(
         lambda **inputs: along(inputs, next(iter(inputs)), [inputs[next(iter(inputs))]])[0],
         {name: gradient.astype(np.float64) for name, gradient in zip(pair.differentiated, gradients)},

@@ -143,7 +143,7 @@ def _gap(first: float, second: float) -> float:
 
 
 def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, mode: str = "random",
-                rtol: float | None = None) -> ModelCheck:
+                rtol: float | None = None, along: Any = None) -> ModelCheck:
     """Check the gradient of every parameter a model's ``loss(X, y)`` returns, and name each wrong one.
 
     Parameters
@@ -163,6 +163,10 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
         goes entry by entry only to locate an error.
     rtol : float, optional
         A pass mark instead of the tolerance table's (``"gradient"``, by the model's dtype).
+    along : callable, optional
+        ``along(params, name, values) -> losses``: the loss at many values of one parameter in one call
+        (a model run in the sandbox, :mod:`mathnn.gradcheck.model_file`); by default one call of
+        ``loss`` per value.
 
     Returns
     -------
@@ -222,9 +226,9 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
 
         present = {name: np.asarray(grads[name], dtype=np.float64) for name in params if name in grads}
         result.report = check_gradients(f, present, {name: kept.saved[name] for name in present}, np.array(1.0),
-                                        mode=mode, seed=seed, probes=probes, rtol=rtol)
+                                        mode=mode, seed=seed, probes=probes, rtol=rtol, along=along)
         for name in result.wrong:
-            hint = _regularisation_hint(model, f, name, present[name], kept.saved[name])
+            hint = _regularisation_hint(model, f, name, present[name], kept.saved[name], along)
             if hint:
                 result.hints[name] = hint
     finally:
@@ -232,13 +236,15 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
     return result
 
 
-def _regularisation_hint(model: Any, f: Any, name: str, analytic: np.ndarray, value: np.ndarray) -> str | None:
+def _regularisation_hint(model: Any, f: Any, name: str, analytic: np.ndarray, value: np.ndarray,
+                         along: Any = None) -> str | None:
     """When analytic − numeric is a multiple c of the parameter itself: the regularisation term is wrong."""
     from .check import numerical_gradient
 
     if value.size > HINT_SIZE or analytic.shape != value.shape or not np.any(value):
         return None
-    numeric = numerical_gradient(lambda v: f(**{name: v}), value.astype(np.float64))
+    batch = None if along is None else (lambda inputs, _, values: along({name: inputs["x"]}, name, values))
+    numeric = numerical_gradient(lambda v: f(**{name: v}), value.astype(np.float64), along=batch)
     difference = analytic - numeric
     weights = value.astype(np.float64)
     c = float(np.sum(difference * weights) / np.sum(weights * weights))

@@ -86,6 +86,9 @@ class Pair:
         For a forward that draws random numbers (dropout's mask): the callback
         ``(student, pair, values, out, first_point, seed) -> (forward report, problems)`` judges the
         output in place of the comparison with mathnn's (which draws its own numbers).
+    shape_diagnosis : callable, () -> callback (input name, gradient, inputs, dout) -> str or None, optional
+        Names a gradient of the wrong shape that sums over too few axes (group norm's dgamma of shape
+        (N, C, 1, 1) where (1, C, 1, 1) is due).
     """
 
     name: str
@@ -104,6 +107,7 @@ class Pair:
     forward_function: str | None = None
     forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
     rule: str | None = None
+    shape_diagnosis: Callable[[], Callable[[str, np.ndarray, dict, np.ndarray], "str | None"]] | None = None
 
     @property
     def returns(self) -> str:
@@ -187,6 +191,10 @@ def _layer_pairs() -> list[Pair]:
                      for name, size in documented.items()}
             for name, multiple in layer.spec.get("homework_multiples", {}).items():  # sizes a stride tiles
                 sizes[name] = -(-sizes[name] // multiple) * multiple
+            reshape = layer.spec["reshape"]
+            if reshape and reshape.get("groups"):  # the channels split into whole groups
+                channels, groups = reshape["shape"][reshape["rows"]], sizes[reshape["groups"]]
+                sizes[channels] = -(-sizes[channels] // groups) * groups
             inputs: Inputs = dict(draw_public_inputs(layer, sizes, rng))
             # a kernel input the public forward draws itself (dropout's mask) is not one of its arguments
             inputs = {name: value for name, value in inputs.items() if name in layer.spec["arguments"]}
@@ -210,9 +218,17 @@ def _layer_pairs() -> list[Pair]:
                           ) -> Callable[..., tuple[dict[str, Any], list[str]]]:
             return importlib.import_module(module).check_forward
 
+        def shape_diagnosis(name: str = layer.name) -> Callable[[str, np.ndarray, dict, np.ndarray], str | None]:
+            from .diagnosis import unsummed_diagnosis
+
+            return unsummed_diagnosis(name)
+
+        reshape = spec["reshape"] or {}
         extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
-                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] else None,
-                 "forward_check": forward_check if spec.get("forward_check") else None}
+                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] or reshape.get("regroupings")
+                 else None,
+                 "forward_check": forward_check if spec.get("forward_check") else None,
+                 "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None}
         suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
         pairs.append(Pair(layer.name, *fields, **extra, forward_function=spec["forward"] if suffixed else None,
                           backward_function=spec["backward"] if suffixed else None))

@@ -1,7 +1,8 @@
 """The reports of :func:`mathnn.gradcheck.filecheck.check_file`: text, ``--json`` and Gradescope's ``results.json``.
 
-* :func:`format_text` — the human report, one block per pair (:func:`format_pair`) and per update
-  rule (:func:`format_update`), and what was not checked (:mod:`mathnn.gradcheck.coverage`);
+* :func:`format_text` — the human report, one block per pair (:func:`format_pair`), per update
+  rule (:func:`format_update`) and per model class (:func:`format_model`), and what was not checked
+  (:mod:`mathnn.gradcheck.coverage`);
 * :func:`to_json` — the ``--json`` document (strict JSON: inf and NaN become null);
 * :func:`to_gradescope` — a Gradescope autograder ``results.json``, one test per pair and per rule,
   with an assignment's points and visibility;
@@ -21,7 +22,7 @@ from .assignment import Assignment, Graded
 from .coverage import coverage, coverage_lines, warning_lines
 from .homework import PAIRS
 
-__all__ = ["format_pair", "format_text", "format_update", "to_gradescope", "to_json", "write_results"]
+__all__ = ["format_model", "format_pair", "format_text", "format_update", "to_gradescope", "to_json", "write_results"]
 
 Result = dict[str, Any]
 
@@ -91,11 +92,29 @@ def format_update(result: Result) -> str:
     return "\n".join(lines)
 
 
-def _counts(functions: list, updates: list, passed: bool = False) -> str:
-    """'3 function pair(s)', '2 update rule(s)', or both joined by 'and' ('1 of 3 …' with ``passed``)."""
+def format_model(result: Result) -> str:
+    """A model class's block of the human report: its verdict, then per setup each parameter's verdict."""
+    from .homework import error_sentence
+
+    lines = [f"{result['name']}: {'passed' if result['passed'] else 'FAILED'}"]
+    if result["error"]:
+        lines.append(f"  {error_sentence(result['error'])}")
+    else:
+        from .model_file import describe_model
+
+        lines += ["  " + line for line in describe_model(result).splitlines()]
+    if result.get("output"):
+        lines.append("  your code printed:")
+        lines += ["  | " + line for line in result["output"].splitlines()]
+    return "\n".join(lines)
+
+
+def _counts(functions: list, updates: list, passed: bool = False, models: list | None = None) -> str:
+    """'3 function pair(s)', '2 update rule(s)', '2 model class(es)', joined by 'and' ('1 of 3 …' with ``passed``)."""
     parts = []
-    for results, what in ((functions, "function pair(s)"), (updates, "update rule(s)")):
-        if results or (what.startswith("function") and not updates):
+    models = models or []
+    for results, what in ((functions, "function pair(s)"), (updates, "update rule(s)"), (models, "model class(es)")):
+        if results or (what.startswith("function") and not updates and not models):
             done = f"{sum(result['passed'] for result in results)} of " if passed else ""
             parts.append(f"{done}{len(results)} {what}")
     return " and ".join(parts)
@@ -106,18 +125,19 @@ def format_text(summary: Result) -> str:
     if summary["error"]:
         return "\n".join([f"mathnn check: could not check {summary['file']}: {summary['error']}",
                           *(line for line in coverage_lines(summary) if line not in summary["error"])])
-    functions, updates = summary["functions"], summary.get("updates", [])
-    failed = [result["name"] for result in [*functions, *updates] if not result["passed"]]
-    blocks = [f"mathnn check: {summary['file']}: {_counts(functions, updates)}, seed {summary['seed']} "
+    functions, updates, models = summary["functions"], summary.get("updates", []), summary.get("models", [])
+    failed = [result["name"] for result in [*functions, *updates, *models] if not result["passed"]]
+    blocks = [f"mathnn check: {summary['file']}: {_counts(functions, updates, models=models)}, seed {summary['seed']} "
               f"(--seed {summary['seed']} repeats this run)"]
     if summary.get("output"):
         blocks.append("\n".join([f"importing {Path(summary['file']).name} printed:",
                                  *("  | " + line for line in summary["output"].splitlines())]))
     blocks += [format_pair(result) for result in functions]
     blocks += [format_update(result) for result in updates]
+    blocks += [format_model(result) for result in models]
     if coverage_lines(summary):
         blocks.append("\n".join(coverage_lines(summary)))
-    tail = f"{_counts(functions, updates, passed=True)} passed"
+    tail = f"{_counts(functions, updates, passed=True, models=models)} passed"
     blocks.append(tail + (f"; failed: {', '.join(failed)}" if failed else ""))
     return "\n\n".join(blocks)
 
@@ -172,6 +192,11 @@ def to_json(summary: Result) -> Result:
                 "notes", "diagnosis", "error", "output")}
             for result in summary.get("updates", [])
         ],
+        "models": [
+            {key: result.get(key, "" if key == "output" else None) for key in (
+                "name", "passed", "seed", "setups", "diagnosis", "error", "output")}
+            for result in summary.get("models", [])
+        ],
     })
 
 
@@ -209,6 +234,9 @@ def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Resu
                 "name": title, "score": entry.points if passed else 0.0,
                 "max_score": entry.points, "output": output, "visibility": entry.visibility,
             })
+        if assignment is None:  # the model classes checked, one test each
+            tests += [{"name": result["name"], "score": float(result["passed"]), "max_score": 1.0,
+                       "output": format_model(result), "visibility": "visible"} for result in summary.get("models", [])]
     output = "\n".join([seed_line, *coverage_lines(summary)])
     return {"score": sum(test["score"] for test in tests), "output": output, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}

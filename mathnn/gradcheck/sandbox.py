@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import isolation, wire
+from . import isolation, model_worker, wire
 from . import worker as sandboxed
 from .processes import (
     Cgroups, become_subreaper, forget, install_signal_handlers, kill_all, kill_group, kill_orphans, spawn,
@@ -74,7 +74,8 @@ MAX_SIBLINGS = 200
 WORKER = Path(sandboxed.__file__)
 #: The worker's companions, copied beside it: it loads them by path (see :mod:`mathnn.gradcheck.worker`).
 COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__),
-              "torch_worker": WORKER.with_name("torch_worker.py")}
+              "torch_worker": WORKER.with_name("torch_worker.py"),
+              "model_worker": Path(model_worker.__file__)}
 #: What ``import torch`` loads besides the standard library and numpy, and what its meta device (the device
 #: probe) loads on first use (SymPy, mpmath): linked into the torch folder.
 TORCH_PACKAGES = ("torch", "torchgen", "typing_extensions", "sympy", "mpmath")

@@ -41,10 +41,11 @@ def _beside(name: str) -> ModuleType:
 
 
 if __package__:  # imported from mathnn (the trusted side, or python -m)
-    from . import isolation, wire
+    from . import isolation, model_worker, wire
 else:  # the sandbox: python -I -S worker.py, its companions copied beside it, no mathnn on the path
     wire = _beside("wire")
     isolation = _beside("isolation")
+    model_worker = _beside("model_worker")
 
 DTYPES = wire.DTYPES
 ProtocolError, Timeout = wire.ProtocolError, wire.Timeout
@@ -194,6 +195,8 @@ class Worker:
                 return self._update(header, arrays)
             if op == "loss":
                 return self._loss(header, arrays)
+            if op == "model":  # a model class's params and loss: mathnn.gradcheck.model_worker
+                return model_worker.handle(self, header, arrays)
         except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt and SystemExit from student code too
             return {"error": error_details(error, self.path, header.get("stage"))}, []
         return {"error": {"kind": "protocol", "stage": None, "type": None, "message": f"unknown request {op!r}",

@@ -39,7 +39,8 @@ from .decide import decide_zero, resolve_deltas
 from .layer_concrete import ConcreteLayer
 from .layer_kernels import LayerKernels
 from .layer_parts import (
-    CS231n, Draw, ForwardMistake, Identity, J, LayerDerivation, Mistake, Reshape, Tuned, Variant, shown, timed_claim,
+    CS231n, Draw, ForwardMistake, Identity, J, LayerDerivation, Mistake, Regrouping, Reshape, Tuned, Variant, shown,
+    timed_claim,
     witness_of_difference,
 )
 from .textprint import text
@@ -299,8 +300,25 @@ class LayerRule(LayerKernels, ConcreteLayer):
             f"{latex_text(mistake.name)} \\neq {sp.latex(self.output)}",
             lambda mistake=mistake: witness_of_difference(self.forward_mistake_output(mistake), right, self.size),
         ) for mistake in self.forward_mistakes]
+        claims += [self._regrouping_claim(regrouping, right) for regrouping in (self.reshape.regroupings
+                                                                               if self.reshape else ())]
         claims += self._tuned_claims()
         return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _regrouping_claim(self, regrouping: Regrouping, right: sp.Expr) -> Claim:
+        """A grouped layer's statistics over other groups give another output: shown at C = 4 channels in
+        G = 2 groups of H·W = 2 pixels (a group of D = 4 entries), against the whole image (D = 8) or one
+        channel (D = 2)."""
+        channels, groups, pixels = 4, 2, 2
+        other = 1 if regrouping.groups == "1" else channels
+        assert self.size is not None, "a grouped layer is proven for a symbolic group size"
+        wrong = right.subs(self.size, channels // other * pixels)
+        return timed_claim(
+            f"the forward mistake '{regrouping.name}' gives a different output (C = {channels}, G = {groups}, "
+            f"H·W = {pixels}: groups of {channels // groups * pixels} entries, against {channels // other * pixels})",
+            f"{latex_text(regrouping.name)} \\neq {sp.latex(self.output)}",
+            lambda: witness_of_difference(wrong, right, self.size, channels // groups * pixels),
+        )
 
     def forward_mistake_output(self, mistake: ForwardMistake) -> sp.Expr:
         """The output entry j a forward mistake gives, in the inputs (indexed notation)."""

@@ -344,5 +344,10 @@ class LayerKernels:
 def _reshape_spec(reshape: Reshape | None) -> dict[str, Any] | None:
     if reshape is None:
         return None
-    return {"argument": reshape.argument, "shape": list(reshape.shape), "rows": reshape.rows,
-            "sizes": dict(reshape.sizes), "order": list(reshape.order) if reshape.order else None}
+    spec: dict[str, Any] = {"argument": reshape.argument, "shape": list(reshape.shape), "rows": reshape.rows,
+                            "sizes": dict(reshape.sizes), "order": list(reshape.order) if reshape.order else None}
+    if reshape.groups:  # only when declared: the SPEC of every other layer stays as it was
+        spec.update(groups=reshape.groups, per_channel=list(reshape.per_channel),
+                    regroupings=[{"name": r.name, "sentence": r.sentence, "groups": r.groups}
+                                 for r in reshape.regroupings])
+    return spec

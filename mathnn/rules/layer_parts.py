@@ -120,6 +120,29 @@ class Reshape:
     rows: int
     sizes: Mapping[str, int]
     order: tuple[int, ...] | None = None
+    #: the name of an integer argument G (group norm's): the first axis after the rows (the channels C)
+    #: is split into G groups of C/G, and each group of each row is one kernel row of (C/G)·… columns
+    groups: str | None = None
+    #: arguments with one value per channel, of shape (1, C, 1, …) (group norm's γ and β): broadcast to
+    #: the argument's shape before its reshape, so the kernel sees one value per entry; their gradient
+    #: is the kernel's summed back over every other axis (the adjoint of the broadcast)
+    per_channel: tuple[str, ...] = ()
+    #: forward mistakes that take the statistics over other groups (the whole sample, each channel)
+    regroupings: tuple[Regrouping, ...] = ()
+
+
+@dataclass(frozen=True)
+class Regrouping:
+    """A forward mistake of a grouped layer: its statistics over ``groups`` groups instead of G.
+
+    ``groups`` is ``"1"`` (the whole sample: layer norm) or the name of the channel axis (``"C"``:
+    one group per channel, instance norm). The checker names it when a student's output equals the
+    right layer's at that number of groups; the proof shows the output differs at ``proof_sizes``.
+    """
+
+    name: str
+    sentence: str
+    groups: str
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ per PyTorch bug, each named by ``mathnn check``: ``graph_detach``, ``graph_numpy
 in-place operation on a tensor autograd saved, or on an input), ``fresh_tensor`` (a result created with requires_grad=True and filled in
 place), ``dtype_default`` and ``device_cpu`` (a created tensor that does not follow the inputs).
 
+The model classes of ``fc_net.py``, inside a ``cs231n/`` package, are in :mod:`.models`.
+
 Examples
 --------
 >>> from mathnn.gradcheck.examples import example_path
@@ -150,7 +152,7 @@ MISTAKES: dict[str, Mistake] = {
 
 #: The example names, without ".py": the shipped files and the declared mistakes.
 EXAMPLES: tuple[str, ...] = tuple(sorted(
-    [path.stem for path in _HERE.glob("*.py") if path.stem != "__init__"] + list(MISTAKES)
+    [path.stem for path in _HERE.glob("*.py") if path.stem not in ("__init__", "models")] + list(MISTAKES)
 ))
 
 _written: list[Path] = []

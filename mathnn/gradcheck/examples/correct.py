@@ -94,6 +94,30 @@ def spatial_batchnorm_backward(dout, cache):
     return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
 
 
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    eps = gn_param.get("eps", 1e-5)
+    N, C, H, W = x.shape
+    x_group = x.reshape(N, G, -1)
+    x_mu = x_group - x_group.mean(axis=2, keepdims=True)
+    inv_std = 1.0 / np.sqrt(np.mean(x_mu**2, axis=2, keepdims=True) + eps)
+    x_hat = (x_mu * inv_std).reshape(N, C, H, W)
+    out = gamma * x_hat + beta
+    cache = (x_hat, inv_std, gamma, G)
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    x_hat, inv_std, gamma, G = cache
+    N, C, H, W = dout.shape
+    dgamma = np.sum(dout * x_hat, axis=(0, 2, 3), keepdims=True)
+    dbeta = np.sum(dout, axis=(0, 2, 3), keepdims=True)
+    dx_hat = (dout * gamma).reshape(N, G, -1)
+    x_hat_group = x_hat.reshape(N, G, -1)
+    dx = inv_std * (dx_hat - dx_hat.mean(axis=2, keepdims=True)
+                    - x_hat_group * np.mean(dx_hat * x_hat_group, axis=2, keepdims=True))
+    return dx.reshape(N, C, H, W), dgamma, dbeta
+
 def dropout_forward(x, dropout_param):
     p, mode = dropout_param["p"], dropout_param["mode"]
     if "seed" in dropout_param:

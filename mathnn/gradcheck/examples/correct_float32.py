@@ -200,6 +200,29 @@ def layernorm_backward(dout, cache):
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    x, gamma, beta = _f32(x, gamma, beta)
+    eps = np.float32(gn_param.get("eps", 1e-5))
+    N, C, H, W = x.shape
+    x_group = x.reshape(N, G, -1)
+    x_mu = x_group - x_group.mean(axis=2, keepdims=True)
+    inv_std = 1 / np.sqrt((x_mu**2).mean(axis=2, keepdims=True) + eps)
+    x_hat = (x_mu * inv_std).reshape(N, C, H, W)
+    return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "G": G}
+
+
+def spatial_groupnorm_backward(dout, cache):
+    (dout,) = _f32(dout)
+    x_hat, inv_std, gamma, G = cache["x_hat"], cache["inv_std"], cache["gamma"], cache["G"]
+    N, C, H, W = dout.shape
+    dx_hat = (dout * gamma).reshape(N, G, -1)
+    x_hat_group = x_hat.reshape(N, G, -1)
+    dx = inv_std * (dx_hat - dx_hat.mean(axis=2, keepdims=True)
+                    - x_hat_group * (dx_hat * x_hat_group).mean(axis=2, keepdims=True))
+    return (dx.reshape(N, C, H, W), (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True),
+            dout.sum(axis=(0, 2, 3), keepdims=True))
+
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
     x, prev_h, Wx, Wh, b = _f32(x, prev_h, Wx, Wh, b)
     next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)

@@ -1,0 +1,275 @@
+"""Check the model classes a student's file defines (CS231n's fc_net.py, cnn.py, rnn.py), from the trusted side.
+
+CS231n's models keep their parameters in ``model.params`` and return ``(loss, grads)`` from
+``model.loss(X, y)``. The student's class is built and called only in the sandbox
+(:mod:`mathnn.gradcheck.model_worker`); here a stand-in object holds the parameters and asks the
+sandbox for the loss and the gradients at the values it sends, and for many losses per request at
+perturbed values, so :func:`mathnn.gradcheck.model.check_model` takes every finite difference and
+decides, with its sound randomized mode, naming each wrong parameter.
+
+The classes CS231n's assignments define are built with small constructor arguments declared as data
+(:data:`KNOWN`: ``TwoLayerNet``, ``FullyConnectedNet`` with no normalization, batch norm, layer norm and
+dropout, ``ThreeLayerConvNet``, ``CaptioningRNN`` with an RNN and an LSTM cell); another class with
+``params`` and ``loss`` is tried with no arguments and data shaped from its first weight ``W1``, and
+reported as not checked when that cannot work. numpy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .finite import NotComplexSafeError
+from .model import check_model
+from .student import StudentRaised, Transport, WrongOutputError, _clean, _field, _plain, _raised
+from . import worker as wire
+
+__all__ = ["KNOWN", "Setup", "check_model_class", "describe_model", "list_classes"]
+
+Data = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+#: numpy's float64, as the sandbox builds it: CS231n's nets default to float32, too coarse to check.
+FLOAT64 = {"numpy": "float64"}
+
+
+def _labels(shape: tuple[int, ...], classes: int) -> Data:
+    """Inputs of a classifier: X of ``shape`` and one label in [0, classes) per row."""
+    def data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return rng.standard_normal(shape), rng.integers(0, classes, size=shape[0])
+
+    return data
+
+
+#: A tiny vocabulary for CaptioningRNN: the three special words and three others.
+WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3, "cat": 4, "sat": 5}
+
+
+def _captions(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Image features (2, 5) and captions (2, 5) starting with <START>, some ending in <NULL>s (masked)."""
+    captions = rng.integers(3, len(WORDS), size=(2, 5))
+    captions[:, 0] = WORDS["<START>"]
+    captions[1, 3:] = WORDS["<NULL>"]
+    return rng.standard_normal((2, 5)), captions
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One way to build and feed a model class: constructor ``arguments`` (JSON; ``{"one_of": {...}}``
+    takes the first name the constructor accepts, for arguments renamed between course years) and its data."""
+
+    label: str
+    arguments: Mapping[str, Any]
+    data: Data
+    #: arguments that make this setup what its label says: left out by the constructor, it is not checked
+    essential: tuple[str, ...] = ()
+
+
+_FC = {"input_dim": 6, "hidden_dims": [5, 4], "num_classes": 4, "weight_scale": 0.3, "reg": 0.2, "dtype": FLOAT64}
+_NORMALIZATION = {"batchnorm": {"normalization": "batchnorm", "use_batchnorm": True},
+                  "layernorm": {"normalization": "layernorm"}}
+
+#: CS231n's model classes and the small setups each is checked at.
+KNOWN: dict[str, tuple[Setup, ...]] = {
+    "TwoLayerNet": (Setup("6 → 5 → 4 classes, reg=0.2", {"input_dim": 6, "hidden_dim": 5, "num_classes": 4, "weight_scale": 0.3,
+                                          "reg": 0.2}, _labels((3, 6), 4)),),
+    "FullyConnectedNet": (
+        Setup("no normalization", _FC, _labels((3, 6), 4)),
+        *(Setup(name, {**_FC, "normalization": {"one_of": names}}, _labels((4, 6), 4), ("normalization",))
+          for name, names in _NORMALIZATION.items()),
+        Setup("dropout", {**_FC, "dropout": {"one_of": {"dropout_keep_ratio": 0.75, "dropout": 0.75}}, "seed": 7},
+              _labels((3, 6), 4), ("dropout",)),
+    ),
+    "ThreeLayerConvNet": (Setup("2×6×6 images, 2 filters 3×3, reg=0.1", {"input_dim": [2, 6, 6], "num_filters": 2, "filter_size": 3,
+                                                      "hidden_dim": 4, "num_classes": 3, "weight_scale": 0.3,
+                                                      "reg": 0.1, "dtype": FLOAT64}, _labels((2, 2, 6, 6), 3)),),
+    "CaptioningRNN": tuple(
+        Setup(f"cell_type={cell!r}", {"word_to_idx": WORDS, "input_dim": 5, "wordvec_dim": 4, "hidden_dim": 3,
+                                      "cell_type": cell, "dtype": FLOAT64}, _captions)
+        for cell in ("rnn", "lstm")
+    ),
+}
+
+
+def _inferred(shapes: Mapping[str, tuple[int, ...]]) -> Data | None:
+    """Data for a class not in :data:`KNOWN`, from its weights: X (3, D) for W1 of shape (D, H), labels
+    in range of the last Wk's columns; None when the weights do not say."""
+    weights = sorted((int(name[1:]), shape) for name, shape in shapes.items() if name[:1] == "W" and name[1:].isdigit())
+    if not weights or len(weights[0][1]) != 2 or len(weights[-1][1]) != 2:
+        return None
+    return _labels((3, weights[0][1][0]), weights[-1][1][1])
+
+
+class _Remote:
+    """The stand-in for the student's model: ``params`` here, ``loss`` and ``along`` asked of the sandbox."""
+
+    def __init__(self, ask: Callable[[dict, list], tuple[dict, list]], names: list[str], arrays: list[np.ndarray],
+                 reg: float | None) -> None:
+        self.ask, self.names = ask, names
+        self.params: dict[str, np.ndarray] = dict(zip(names, arrays))
+        if reg is not None:
+            self.reg = reg
+
+    def _values(self, X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        values = [self.params[name] for name in self.names]
+        if any(np.iscomplexobj(value) for value in values):  # the sandbox is asked for real numbers only
+            raise NotComplexSafeError("a model's loss is evaluated at real parameters only")
+        return [X, y, *values]
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        answer, outputs = self.ask({"op": "model", "action": "loss", "names": self.names}, self._values(X, y))
+        loss, grads = _field(answer, "loss", dict), _field(answer, "grads", dict)
+        if "array" not in loss:
+            raise WrongOutputError(f"loss(X, y) returned a loss of {loss.get('describe', 'another kind')}, not a number")
+        returned = {}
+        for name in self.names:
+            spec = grads.get(name)
+            if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < len(outputs):
+                returned[name] = outputs[spec["array"]]
+            elif isinstance(spec, dict) and spec.get("describe") != "nothing":
+                raise WrongOutputError(f"loss(X, y) returned grads['{name}'] as {spec.get('describe')}, not an array")
+        return float(np.asarray(outputs[loss["array"]]).reshape(())), returned
+
+    def along(self, X: np.ndarray, y: np.ndarray) -> Callable[[dict, str, list], list]:
+        def evaluate(inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
+            if values and np.iscomplexobj(values[0]):
+                raise NotComplexSafeError("a model's loss is evaluated at real parameters only")
+            base = [np.asarray(inputs.get(key, self.params[key]), dtype=np.float64).astype(self.params[key].dtype)
+                    for key in self.names]
+            points = list(range(2 + len(base), 2 + len(base) + len(values)))
+            answer, outputs = self.ask({"op": "model", "action": "losses", "names": self.names, "name": name,
+                                        "points": points}, [X, y, *base, *values])
+            if _field(answer, "losses", int) != len(values) or len(outputs) != len(values):
+                raise wire.ProtocolError("the losses answer has the wrong number of values")
+            return [np.asarray(output, dtype=np.float64).reshape(()) for output in outputs]
+
+        return evaluate
+
+
+@dataclass
+class _Outcome:
+    """What one setup of one class gave: a :class:`ModelCheck`'s dict, or why it was not checked."""
+
+    label: str
+    check: dict[str, Any] | None = None
+    not_checked: str | None = None
+    error: str | None = None
+    wrong_params: dict[str, str] = field(default_factory=dict)
+
+
+def list_classes(transport: Transport) -> list[str]:
+    """The classes of the student's file with a ``loss`` method, as the sandbox sees them."""
+    answer, _ = _asker(transport, "listing the model classes")({"op": "model", "action": "classes"}, [])
+    return [name for name in _field(answer, "classes", list) if isinstance(name, str)][:100]
+
+
+def _asker(transport: Transport, stage: str) -> Callable[[dict, list], tuple[dict, list]]:
+    def ask(header: dict, arrays: list) -> tuple[dict, list]:
+        answer, outputs = transport({**header, "stage": stage}, arrays, stage)
+        if not isinstance(answer, dict):
+            raise wire.ProtocolError("the answer is not an object")
+        if "error" in answer:
+            raise _raised(_clean(answer["error"]), stage)
+        if "wrong" in answer:
+            raise WrongOutputError(str(answer["wrong"])[: wire.MESSAGE_LIMIT])
+        return answer, [_plain(output) for output in outputs]
+
+    return ask
+
+
+def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int) -> _Outcome:
+    label = setup.label if setup else f"{name}()"
+    outcome = _Outcome(label)
+    ask = _asker(transport, f"{name}.loss" if setup else f"{name}()")
+    build = _asker(transport, f"building {name}")
+    built = False
+    try:
+        arguments = dict(setup.arguments) if setup else {}
+        answer, arrays = build({"op": "model", "action": "build", "class": name, "arguments": arguments}, [])
+        built = True
+        names = [key for key in _field(answer, "names", list) if isinstance(key, str)]
+        outcome.wrong_params = {str(k): str(v) for k, v in (answer.get("wrong_params") or {}).items()}
+        left_out = [key for key in (setup.essential if setup else ()) if key in (answer.get("left_out") or [])]
+        if left_out:
+            outcome.not_checked = f"its constructor takes no argument {', '.join(left_out)}"
+            return outcome
+        if len(arrays) != len(names) or not names:
+            outcome.not_checked = "it has no float arrays in params"
+            return outcome
+        data = setup.data if setup else _inferred({key: array.shape for key, array in zip(names, arrays)})
+        if data is None:
+            outcome.not_checked = "its data shape could not be told from its parameters (no 2-D W1)"
+            return outcome
+        X, y = data(np.random.default_rng([seed, 2]))
+        reg = answer.get("reg")
+        model = _Remote(ask, names, arrays, float(reg) if isinstance(reg, (int, float)) else None)
+        result = check_model(model, X, y, seed=seed, along=model.along(X, y))
+        outcome.check = result.to_dict()
+    except StudentRaised as error:
+        from .homework import error_sentence
+
+        if setup is None and not built:  # not a class of the assignment: needing arguments is no fault
+            outcome.not_checked = f"it cannot be built with no arguments ({error_sentence(error.details)})"
+        else:
+            outcome.error = error_sentence(error.details)
+    except (WrongOutputError, InputError, wire.ProtocolError) as error:
+        outcome.error = f"{label}: {error}"
+    return outcome
+
+
+def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, Any]:
+    """Check every setup of the student's class ``name`` in the sandbox behind ``transport``.
+
+    Returns
+    -------
+    dict
+        ``name``, ``checked`` (at least one setup was checked: a class not of the assignment that cannot
+        be built with no arguments, or fed, is not), ``passed`` (every setup checked passed, at least one
+        checked), ``seed``, ``setups``
+        (per setup: ``label``, ``passed``, ``checked`` — the parameters and their verdicts —, ``wrong``,
+        ``summary``, ``problems``, ``hints``, ``not_checked``, ``error``), ``diagnosis`` and ``error``.
+    """
+    setups: tuple[Setup | None, ...] = KNOWN.get(name, (None,))
+    outcomes = [_check_setup(transport, name, setup, seed) for setup in setups]
+    rows = []
+    for outcome in outcomes:
+        check = outcome.check or {}
+        report = check.get("report") or {}
+        rows.append({
+            "label": outcome.label, "passed": bool(check.get("passed")) and not outcome.error,
+            "checked": [{"name": g["name"], "passed": g["passed"], "max_error": g["max_error"],
+                         "tolerance": g["tolerance"]} for g in report.get("gradients", [])],
+            "wrong": check.get("wrong", []), "problems": check.get("problems", []), "hints": check.get("hints", {}),
+            "not_checked": outcome.not_checked, "error": outcome.error,
+        })
+    checked = [row for row in rows if row["not_checked"] is None]
+    result = {"name": name, "seed": seed, "setups": rows, "error": None, "checked": bool(checked),
+              "passed": bool(checked) and all(row["passed"] for row in checked)}
+    result["diagnosis"] = None if result["passed"] else describe_model(result)
+    return result
+
+
+def _verdicts(row: Mapping[str, Any]) -> str:
+    """'W2: wrong (max rel. error 4.0e-01); b1, W1, b2 pass'."""
+    wrong = [f"{g['name']}: wrong (max rel. error {g['max_error']:.1e})" for g in row["checked"] if not g["passed"]]
+    right = [g["name"] for g in row["checked"] if g["passed"]]
+    passes = f"{', '.join(right)} pass" if len(right) > 1 else (f"{right[0]} passes" if right else "")
+    return "; ".join([*wrong, *([passes] if passes else [])])
+
+
+def describe_model(result: Mapping[str, Any]) -> str:
+    """One line per setup: its verdict per parameter, or why it was not checked, then problems and hints."""
+    lines = []
+    for row in result["setups"]:
+        if row["not_checked"]:
+            lines.append(f"{row['label']}: not checked: {row['not_checked']}")
+            continue
+        if row["error"]:
+            lines.append(f"{row['label']}: {row['error']}")
+            continue
+        lines.append(f"{row['label']}: {'passed' if row['passed'] else 'FAILED'}: {_verdicts(row)}")
+        lines += [f"  {problem}" for problem in row["problems"]]
+        lines += [f"  {name}: {hint}" for name, hint in row["hints"].items()]
+    return "\n".join(lines)

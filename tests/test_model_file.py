@@ -1,0 +1,216 @@
+"""`mathnn check fc_net.py`: a file's model classes built in the sandbox, every parameter checked, each wrong one named."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import types
+
+import pytest
+
+from mathnn.gradcheck.examples.models import model_package
+from mathnn.gradcheck.filecheck import check_file
+from mathnn.gradcheck.model_file import check_model_class, describe_model, list_classes
+from mathnn.gradcheck.rendering import format_text
+from mathnn.gradcheck.runner import main
+from mathnn.gradcheck.student import in_process
+
+
+
+def test_the_correct_package_passes_every_model_through_the_cli(capsys):
+    assert main([str(model_package("correct")), "--seed", "3", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(m["name"], m["passed"]) for m in document["models"]] == [("TwoLayerNet", True), ("FullyConnectedNet", True)]
+    fc = document["models"][1]
+    assert [s["label"] for s in fc["setups"]] == ["no normalization", "batchnorm", "layernorm", "dropout"]
+    batchnorm = fc["setups"][1]
+    assert {g["name"] for g in batchnorm["checked"]} >= {"gamma1", "beta2", "W3"} and all(
+        g["passed"] for g in batchnorm["checked"])
+    assert document["functions"] == [] and document["seed"] == 3  # its layers are imported from ..layers
+
+
+@pytest.fixture(scope="module")
+def buggy():
+    """The shipped buggy package, checked once (one sandbox) for the tests below."""
+    return check_file(model_package("buggy"), seed=3)
+
+
+def test_a_missing_regularisation_gradient_names_w2_only(buggy):
+    two_layer = buggy["models"][0]
+    assert (two_layer["name"], two_layer["passed"], buggy["passed"]) == ("TwoLayerNet", False, False)
+    (setup,) = two_layer["setups"]
+    assert setup["wrong"] == ["W2"] and "reg·W2 is missing" in setup["hints"]["W2"]
+    text = format_text(buggy)
+    assert "W2: wrong (max rel. error" in text and "W1, b1, b2 pass" in text
+    assert "0 of 2 model class(es) passed; failed: TwoLayerNet, FullyConnectedNet" in text
+
+
+def test_a_dropout_mask_left_out_of_backward_fails_the_dropout_setup_only(buggy):
+    fc = buggy["models"][1]
+    assert [(s["label"], s["passed"]) for s in fc["setups"]] == [
+        ("no normalization", True), ("batchnorm", True), ("layernorm", True), ("dropout", False)]
+    assert set(fc["setups"][3]["wrong"]) >= {"W1", "W2"} and "W3" not in fc["setups"][3]["wrong"]
+
+
+OTHER = '''
+import numpy as np
+
+
+class Tiny:
+    """Not one of CS231n's: built with no arguments, data shaped from W1."""
+
+    def __init__(self, scale=1.0):
+        self.params = {"W1": np.arange(6.0).reshape(3, 2) / 10, "b1": np.zeros(2)}
+        self.scale = scale
+
+    def loss(self, X, y):
+        scores = X @ self.params["W1"] + self.params["b1"]
+        loss = 0.5 * np.sum(scores ** 2)
+        dscores = scores * FACTOR
+        return loss, {"W1": X.T @ dscores, "b1": dscores.sum(axis=0)}
+
+
+class NeedsArguments:
+    def __init__(self, sizes):
+        self.params = {}
+
+    def loss(self, X, y):
+        return 0.0, {}
+
+
+class NoWeights:
+    def __init__(self):
+        self.params = {"gamma": np.ones(3)}
+
+    def loss(self, X, y):
+        return 0.0, {"gamma": np.zeros(3)}
+'''
+
+
+def _transport(factor: str):
+    module = types.ModuleType("other")
+    exec(textwrap.dedent(OTHER.replace("FACTOR", factor)), module.__dict__)
+    return in_process(module)
+
+
+@pytest.mark.parametrize("factor, passed", [("1.0", True), ("2.0", False)])
+def test_a_class_not_in_the_table_is_tried_with_no_arguments(factor, passed):
+    transport = _transport(factor)
+    assert list_classes(transport) == ["Tiny", "NeedsArguments", "NoWeights"]
+    result = check_model_class(transport, "Tiny", seed=1)
+    assert result["passed"] is passed
+    (setup,) = result["setups"]
+    assert setup["label"] == "Tiny()" and {g["name"] for g in setup["checked"]} == {"W1", "b1"}
+    assert setup["wrong"] == ([] if passed else ["W1", "b1"])
+
+
+def test_classes_that_cannot_be_built_or_fed_are_reported_not_checked():
+    transport = _transport("1.0")
+    needs = check_model_class(transport, "NeedsArguments", seed=1)
+    assert (needs["checked"], needs["passed"]) == (False, False)
+    assert "cannot be built with no arguments" in needs["diagnosis"] and "'sizes'" in needs["diagnosis"]
+    weights = check_model_class(transport, "NoWeights", seed=1)
+    assert (weights["checked"], weights["passed"]) == (False, False)
+    assert describe_model(weights) == "NoWeights(): not checked: its data shape could not be told from its parameters (no 2-D W1)"
+
+
+ASSIGNMENT_MODELS = '''
+import numpy as np
+
+from mathnn.layers import (
+    affine_backward, affine_forward, conv_backward_naive, conv_forward_naive, lstm_backward, lstm_forward,
+    max_pool_backward_naive, max_pool_forward_naive, relu_backward, relu_forward, rnn_backward, rnn_forward,
+    softmax_loss, temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss, word_embedding_backward,
+    word_embedding_forward,
+)
+
+
+class ThreeLayerConvNet(object):
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
+                 weight_scale=1e-3, reg=0.0, dtype=np.float32):
+        C, H, W = input_dim
+        self.reg, self.filter_size = reg, filter_size
+        self.params = {
+            "W1": weight_scale * np.random.randn(num_filters, C, filter_size, filter_size), "b1": np.zeros(num_filters),
+            "W2": weight_scale * np.random.randn(num_filters * (H // 2) * (W // 2), hidden_dim),
+            "b2": np.zeros(hidden_dim),
+            "W3": weight_scale * np.random.randn(hidden_dim, num_classes), "b3": np.zeros(num_classes),
+        }
+        self.params = {k: v.astype(dtype) for k, v in self.params.items()}
+
+    def loss(self, X, y=None):
+        p = self.params
+        conv_param = {"stride": 1, "pad": (self.filter_size - 1) // 2}
+        a, conv_cache = conv_forward_naive(X, p["W1"], p["b1"], conv_param)
+        r, relu1 = relu_forward(a)
+        pooled, pool_cache = max_pool_forward_naive(r, {"pool_height": 2, "pool_width": 2, "stride": 2})
+        h, affine1 = affine_forward(pooled, p["W2"], p["b2"])
+        hr, relu2 = relu_forward(h)
+        scores, affine2 = affine_forward(hr, p["W3"], p["b3"])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dhr, grads["W3"], grads["b3"] = affine_backward(dscores, affine2)
+        dpooled, grads["W2"], grads["b2"] = affine_backward(relu_backward(dhr, relu2), affine1)
+        da = relu_backward(max_pool_backward_naive(dpooled, pool_cache), relu1)
+        _, grads["W1"], grads["b1"] = conv_backward_naive(da, conv_cache)
+        for name in ("W1", "W2", "W3"):
+            loss += 0.5 * self.reg * np.sum(p[name] ** 2)
+            grads[name] += self.reg * p[name]
+        return loss, grads
+
+
+class CaptioningRNN(object):
+    def __init__(self, word_to_idx, input_dim=512, wordvec_dim=128, hidden_dim=128, cell_type="rnn",
+                 dtype=np.float32):
+        self.cell_type, self.null = cell_type, word_to_idx["<NULL>"]
+        V, gates = len(word_to_idx), {"rnn": 1, "lstm": 4}[cell_type]
+        self.params = {
+            "W_embed": np.random.randn(V, wordvec_dim) / 10, "W_proj": np.random.randn(input_dim, hidden_dim) / 10,
+            "b_proj": np.zeros(hidden_dim), "Wx": np.random.randn(wordvec_dim, gates * hidden_dim) / 10,
+            "Wh": np.random.randn(hidden_dim, gates * hidden_dim) / 10, "b": np.zeros(gates * hidden_dim),
+            "W_vocab": np.random.randn(hidden_dim, V) / 10, "b_vocab": np.zeros(V),
+        }
+        self.params = {k: v.astype(dtype) for k, v in self.params.items()}
+
+    def loss(self, features, captions):
+        p = self.params
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+        mask = captions_out != self.null
+        h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])
+        x, embed_cache = word_embedding_forward(captions_in, p["W_embed"])
+        forward, backward = (rnn_forward, rnn_backward) if self.cell_type == "rnn" else (lstm_forward, lstm_backward)
+        h, cell_cache = forward(x, h0, p["Wx"], p["Wh"], p["b"])
+        scores, vocab_cache = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
+        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)
+        grads = {}
+        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cell_cache)
+        grads["W_embed"] = word_embedding_backward(dx, embed_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)
+        return loss, grads
+'''
+
+
+@pytest.mark.parametrize("name, labels", [
+    ("ThreeLayerConvNet", ["2×6×6 images, 2 filters 3×3, reg=0.1"]),
+    ("CaptioningRNN", ["cell_type='rnn'", "cell_type='lstm'"]),
+])
+def test_the_table_builds_and_feeds_the_other_assignment_models(name, labels):
+    """The declared setups fit CS231n's signatures: a correct model (on mathnn's layers) passes every one."""
+    module = types.ModuleType("models")
+    exec(ASSIGNMENT_MODELS, module.__dict__)
+    result = check_model_class(in_process(module), name, seed=2)
+    assert result["passed"], describe_model(result)
+    assert [row["label"] for row in result["setups"]] == labels
+    assert all(len(row["checked"]) >= 6 for row in result["setups"])
+
+
+def test_a_class_that_cannot_be_built_is_listed_not_checked_and_fails_nothing(tmp_path):
+    path = tmp_path / "models.py"
+    path.write_text(textwrap.dedent(OTHER.replace("FACTOR", "1.0")))
+    summary = check_file(path, seed=1)
+    assert [m["name"] for m in summary["models"]] == ["Tiny"] and summary["passed"] is True
+    assert any(entry.startswith("NeedsArguments (it cannot be built with no arguments") for entry in summary["not_checked"])
+    assert any(entry.startswith("NoWeights (its data shape") for entry in summary["not_checked"])
