@@ -149,6 +149,9 @@ BUGS = [
      "update order", "sgd_momentum moves w with the previous step's velocity"),
     ("sgd_momentum", {'config["velocity"] = v\n': 'config.setdefault("velocity", np.zeros_like(w))\n'},
      "state lost", "sgd_momentum does not carry its state"),
+    # no velocity in config at all: the first step alone also fits an accepted variant, which keeps its state
+    ("sgd_momentum", {'config["velocity"] = v\n    return w + v': "return w + v"},
+     "state lost", "sgd_momentum does not carry its state"),
     ("sgd", {"w -=": "w +="}, "ascent", "sgd steps up the gradient"),
 ]
 
