@@ -29,6 +29,14 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
 
 
+def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Does an array of ``shape`` broadcast to ``target`` (a gradient of another shape may not)?"""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def sequence_diagnosis(name: str) -> Diagnose:
     """A ``diagnose`` callback for a recurrence's sequence functions (rnn_forward/rnn_backward).
 
@@ -104,7 +112,7 @@ def layer_diagnosis(name: str) -> Diagnose:
             returned = backward(dout, *backward_arguments(spec, out, cache))
             # a kernel with one gradient (max pooling's dx) returns it alone
             true = returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)]
-            if _matches(np.broadcast_to(true, analytic.shape), analytic):
+            if _broadcasts(np.shape(true), analytic.shape) and _matches(np.broadcast_to(true, analytic.shape), analytic):
                 gradient = spec["gradients"][spec["differentiated"].index(wrt)]
                 return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "
                         f"from {spec['forward']}")
