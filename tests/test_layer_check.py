@@ -273,3 +273,24 @@ def test_a_named_mistake_of_another_shape_is_named(tmp_path, db, failing, senten
     assert "affine_backward returned db of shape" in result["diagnosis"]
     assert (sentence is not None and sentence in result["diagnosis"]) or (
         sentence is None and not any(g["diagnosis"] for g in result["gradients"]))
+
+
+TEMPORAL_AFFINE = """
+import numpy as np
+
+
+def temporal_affine_forward(x, w, b):
+    return x @ w + b, (x, w)
+
+
+def temporal_affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, np.einsum("ntd,ntm->dm", x, dout), dout
+"""
+
+
+def test_a_named_mistake_of_another_shape_is_named_in_a_layer_checked_in_two_axes(tmp_path):
+    # the temporal affine layer's kernels see (N·T, D): db = dout (N, T, M) is compared in those axes too
+    (result,) = _check(tmp_path, TEMPORAL_AFFINE)["functions"]
+    assert {g["name"] for g in result["gradients"] if not g["passed"]} == {"db"}
+    assert "db must add dout over every row (and step)" in result["diagnosis"]

@@ -99,10 +99,12 @@ def layer_diagnosis(name: str) -> Diagnose:
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays, settings = _kernel_inputs(spec, inputs)
         if reshape:  # the kernels' two axes; a gradient of that argument is compared in them too
-            dout = to_kernel(reshape, dout)
+            public_dout, dout = dout, to_kernel(reshape, dout)
             if wrt == reshape["argument"]:
                 if analytic.shape != np.shape(inputs[wrt]):
                     return None
+                analytic = to_kernel(reshape, analytic)
+            elif analytic.shape == public_dout.shape != np.shape(inputs[wrt]):  # db = dout, in those axes too
                 analytic = to_kernel(reshape, analytic)
         for mistake in spec["mistakes"]:
             if mistake["wrt"] == wrt and _matches(layer.kernel(mistake["kernel"])(dout, **arrays, **settings), analytic):
