@@ -4,8 +4,10 @@ The correct styles (``tests/homework_styles/``: staged graphs with tuple caches 
 vectorised formulas with dict caches, and the compact file computing in float32) must pass every pair
 of the catalogue and every update rule; each declared bug (``declared.BUGS``: a style with some lines
 changed) must fail every pair or rule its changed code reaches, with exactly the gradients it breaks
-named and the words of the checker's diagnosis for it. Bugs that reach different pairs share a file,
-and every file is checked once per run, several at a time (the checks mostly wait on sandboxes).
+named and the words of the checker's diagnosis for it. Every mistake the checker says it names (the
+rules' mistakes and slips, the update rules' known mistakes) is named on one of these bugs. Bugs that
+reach different pairs share a file, and every file is checked once per run, several at a time (the
+checks mostly wait on sandboxes).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from mathnn.gradcheck.assignment import RULES
 from mathnn.gradcheck.filecheck import check_file, exit_code
 from mathnn.gradcheck.homework import PAIRS
+from mathnn.gradcheck.update_mistakes import MISTAKES
 
 SEED = 0
 
@@ -144,6 +147,33 @@ def test_every_pair_and_update_rule_has_a_bug_that_fails_it():
     counts = {entry: sum(entry in bug.verdicts and not bug.verdicts[entry].passed for bug in declared.BUGS)
               for entry in big}
     assert min(counts.values()) >= 2, counts
+
+
+def _named_mistakes() -> set[tuple[str, str]]:
+    """(pair, sentence) of every mistake the checker says it names: the layer rules' mistakes of the backward
+    and the forward pass, and the recurrences' slips of backpropagation through time."""
+    from mathnn.catalogue import layers, sequences
+
+    claims = {(name, mistake["sentence"]) for name, layer in layers().items()
+              for mistake in (*layer.spec["mistakes"], *layer.spec["forward_mistakes"])}
+    return claims | {(name, slip["sentence"]) for name, sequence in sequences().items()
+                     for slip in sequence.spec["slips"]}
+
+
+def test_every_mistake_the_checker_names_is_named_on_a_bug_here(checked):
+    diagnoses: dict[str, list[str]] = {}
+    named: dict[str, set[str]] = {}
+    for name, _, _ in BUG_FILES:
+        for entry, result in results(checked[name]).items():
+            diagnoses.setdefault(entry, []).append(result["diagnosis"] or "")
+            named.setdefault(entry, set()).add(result.get("mistake"))
+    claims = _named_mistakes()
+    assert {pair for pair, _ in claims} <= set(PAIRS)
+    never = [(pair, sentence) for pair, sentence in sorted(claims)
+             if not any(sentence in diagnosis for diagnosis in diagnoses.get(pair, []))]
+    assert never == []
+    for rule, mistakes in MISTAKES.items():  # the update rules' known mistakes, by name
+        assert {mistake.name for mistake in mistakes if not mistake.accepted} <= named[rule], rule
 
 
 def test_a_declared_change_must_match_one_line_of_its_function():
