@@ -83,7 +83,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     if mode == "test":
         out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
         return out, None
-    mean, var = x.mean(axis=0), x.var(axis=0)
+    mean = x.mean(axis=0)
+    var = ((x - mean) ** 2).mean(axis=0)
     std = np.sqrt(var + eps)
     x_hat = (x - mean) / std
     bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
