@@ -104,7 +104,7 @@ class Bug:
 
 
 def bug(name: str, base: str, function: str, old: str, new: str, **verdicts: tuple) -> Bug:
-    """A bug changing one line: ``verdicts`` are ``pair=(failing gradients, words…)``."""
+    """A bug changing one line of ``function`` in the file ``base``; see :func:`changed` for ``verdicts``."""
     return changed(name, base, ((function, old, new),), **verdicts)
 
 
@@ -113,6 +113,10 @@ PASSES = ("passes",)
 
 
 def changed(name: str, base: str, changes: tuple[tuple[str, str, str], ...], **verdicts: tuple) -> Bug:
+    """A bug changing lines of the file ``base``; ``verdicts`` are ``pair=("dx dw", words…)``: the failing
+    gradients separated by spaces ("" for none: an update rule, or a pair failed for its forward pass or
+    a problem), then the words its diagnosis must contain; or ``pair=PASSES``."""
+
     def verdict(value: tuple) -> Verdict:
         if value == PASSES:
             return Verdict(passed=True)
@@ -185,7 +189,8 @@ LSTM_STEP_ALL = "dx dprev_h dprev_c dWx dWh db"
 BN_PAIRS = ("batchnorm", "batchnorm_alt", "spatial_batchnorm")
 
 
-def each(pairs: Iterable[str], verdict: tuple) -> dict[str, tuple]:
+def alike(pairs: Iterable[str], verdict: tuple) -> dict[str, tuple]:
+    """The same verdict for several pairs (those that share batch norm's forward)."""
     return {pair: verdict for pair in pairs}
 
 
@@ -306,23 +311,23 @@ BUGS: tuple[Bug, ...] = (
     bug("batchnorm no variance path", "staged", "batchnorm_backward", "dx1 = dxmu1 + dxmu2", "dx1 = dxmu1",
         batchnorm=("dx", "without the path x → σ²"), spatial_batchnorm=("dx", "without the path x → σ²")),
     bug("batchnorm eps outside the root", "staged", "batchnorm_forward", "sqrtvar = np.sqrt(var + eps)",
-        "sqrtvar = np.sqrt(var) + eps", **each(BN_PAIRS, ("dx", "ε belongs inside it"))),
+        "sqrtvar = np.sqrt(var) + eps", **alike(BN_PAIRS, ("dx", "ε belongs inside it"))),
     changed("batchnorm running averages in train mode", "staged",
             (("batchnorm_forward", "xmu = x - mu", "xmu = x - running_mean"),
              ("batchnorm_forward", "sqrtvar = np.sqrt(var + eps)", "sqrtvar = np.sqrt(running_var + eps)")),
-            **each(BN_PAIRS, ("dx", "normalizes with bn_param's running averages"))),
+            **alike(BN_PAIRS, ("dx", "normalizes with bn_param's running averages"))),
     bug("batchnorm test mode with batch statistics", "staged", "batchnorm_forward",
         "xhat = (x - running_mean) / np.sqrt(running_var + eps)",
         "xhat = (x - np.mean(x, axis=0)) / np.sqrt(np.var(x, axis=0) + eps)",
-        **each(BN_PAIRS, ("", "test mode normalizes with the batch's own statistics"))),
+        **alike(BN_PAIRS, ("", "test mode normalizes with the batch's own statistics"))),
     bug("batchnorm gamma left out of dx", "staged", "batchnorm_backward", "dxhat = dgammax * gamma",
         "dxhat = dgammax", batchnorm=("dx", "your dx leaves out γ"), spatial_batchnorm=("dx", "your dx leaves out γ")),
     bug("batchnorm unbiased variance", "staged", "batchnorm_forward", "var = 1.0 / N * np.sum(sq, axis=0)",
-        "var = 1.0 / (N - 1) * np.sum(sq, axis=0)", **each(BN_PAIRS, ("dx", "uses the unbiased variance"))),
+        "var = 1.0 / (N - 1) * np.sum(sq, axis=0)", **alike(BN_PAIRS, ("dx", "uses the unbiased variance"))),
     bug("batchnorm momentum the wrong way round", "staged", "batchnorm_forward",
         "running_mean = momentum * running_mean + (1 - momentum) * mu",
         "running_mean = (1 - momentum) * running_mean + momentum * mu",
-        **each(BN_PAIRS, ("", "the momentum is applied the wrong way round"))),
+        **alike(BN_PAIRS, ("", "the momentum is applied the wrong way round"))),
     bug("batchnorm in float32 with gamma left out of dx", "float32", "batchnorm_backward",
         "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)",
         "dx = 1 / (N * std) * (N * dout - dbeta - x_hat * dgamma)",
