@@ -137,6 +137,7 @@ def test_each_bug_file_checks_exactly_what_its_bugs_reach(checked):
 def test_each_bug_declares_a_verdict_for_every_pair_its_changes_reach(name):
     bug = BUGS[name]
     assert set(bug.verdicts) == declared.reach(declared.read(bug.base), bug.functions, FUNCTIONS)
+    assert any(not verdict.passed for verdict in bug.verdicts.values())  # a bug breaks something
     assert declared.apply(declared.read(bug.base), bug.changes, name) != declared.read(bug.base)
 
 
