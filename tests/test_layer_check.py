@@ -247,3 +247,50 @@ def test_eps_kept_in_running_var_and_left_out_of_test_mode_is_caught(tmp_path):
     (result,) = [r for r in _check(tmp_path, source)["functions"] if r["name"] == "batchnorm"]
     assert not result["passed"] and "test mode leaves out ε" in result["diagnosis"]
     assert "running_var is updated with σ² + ε" in result["diagnosis"]
+
+
+AFFINE = '''
+import numpy as np
+
+
+def affine_forward(x, w, b):
+    return x.reshape(len(x), -1) @ w + b, (x, w)
+
+
+def affine_backward(dout, cache):
+    x, w = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dout, {db}
+'''
+
+
+@pytest.mark.parametrize("db, failing, sentence", [
+    ("dout", {"db"}, "db must add dout over every row"),  # a named mistake that also changes the shape
+    ("(dout @ w.T).reshape(x.shape)", {"db"}, None),  # a gradient of another shape, and no named mistake
+])
+def test_a_named_mistake_of_another_shape_is_named(tmp_path, db, failing, sentence):
+    (result,) = _check(tmp_path, AFFINE.format(db=db))["functions"]
+    assert {g["name"] for g in result["gradients"] if not g["passed"]} == failing
+    assert "affine_backward returned db of shape" in result["diagnosis"]
+    assert (sentence is not None and sentence in result["diagnosis"]) or (
+        sentence is None and not any(g["diagnosis"] for g in result["gradients"]))
+
+
+TEMPORAL_AFFINE = """
+import numpy as np
+
+
+def temporal_affine_forward(x, w, b):
+    return x @ w + b, (x, w)
+
+
+def temporal_affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, np.einsum("ntd,ntm->dm", x, dout), dout
+"""
+
+
+def test_a_named_mistake_of_another_shape_is_named_in_a_layer_checked_in_two_axes(tmp_path):
+    # the temporal affine layer's kernels see (N·T, D): db = dout (N, T, M) is compared in those axes too
+    (result,) = _check(tmp_path, TEMPORAL_AFFINE)["functions"]
+    assert {g["name"] for g in result["gradients"] if not g["passed"]} == {"db"}
+    assert "db must add dout over every row (and step)" in result["diagnosis"]

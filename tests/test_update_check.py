@@ -149,6 +149,15 @@ BUGS = [
      "update order", "sgd_momentum moves w with the previous step's velocity"),
     ("sgd_momentum", {'config["velocity"] = v\n': 'config.setdefault("velocity", np.zeros_like(w))\n'},
      "state lost", "sgd_momentum does not carry its state"),
+    # mistakes that take the right first step (no state returned, momentum unused while the velocity is 0): the
+    # steps after it tell which
+    ("sgd_momentum", {'config["velocity"] = v\n    return w + v': "return w + v"},
+     "state lost", "sgd_momentum does not carry its state"),
+    ("adam", {"    return w -": "    config = {k: v for k, v in config.items() if k not in ('m', 'v', 't')}\n"
+                                 "    return w -"},
+     "state lost", "adam does not carry its state"),
+    ("sgd_momentum", {'config["learning_rate"] * dw': "1e-2 * dw"}, "ignores learning_rate",
+     "sgd_momentum ignores config['learning_rate']"),
     ("sgd", {"w -=": "w +="}, "ascent", "sgd steps up the gradient"),
 ]
 

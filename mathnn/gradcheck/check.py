@@ -270,10 +270,14 @@ def _check_one(
     """Check the gradient with respect to input ``name``, reported as ``label`` (dx for x)."""
     base = setup.inputs[name]
     if analytic.shape != base.shape:
-        patterns = describe_patterns(label, analytic, entrywise(setup, name, "richardson")[0], sizes)
+        numeric = entrywise(setup, name, "richardson")[0]
+        patterns = describe_patterns(label, analytic, numeric, sizes)
+        # a named mistake can change the shape too (db = dout, not summed over the rows)
+        said = None if diagnose is None else diagnose(name, analytic, numeric, setup.inputs, setup.dout)
         return GradientCheck(
             label, False, "—", "shape", float("inf"), setup.tolerance,
             patterns=[f"{label} has shape {analytic.shape}; expected {base.shape} (the shape of {name})", *patterns],
+            diagnosis=said,
         )
     non_finite = analytic.size - int(np.isfinite(analytic).sum())
     if non_finite:  # a comparison with NaN is never "greater": refuse it before comparing anything

@@ -29,6 +29,14 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
 
 
+def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Does an array of ``shape`` broadcast to ``target`` (a gradient of another shape may not)?"""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def sequence_diagnosis(name: str) -> Diagnose:
     """A ``diagnose`` callback for a recurrence's sequence functions (rnn_forward/rnn_backward).
 
@@ -91,13 +99,19 @@ def layer_diagnosis(name: str) -> Diagnose:
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays, settings, groups = _kernel_inputs(spec, inputs)
         shape = np.shape(inputs[reshape["argument"]]) if reshape else None
+        in_kernel_axes = False
         if reshape:  # the kernels' two axes for dout; each kernel gradient is put back in the public layout
-            dout = to_kernel(reshape, dout, groups)
+            public_dout, dout = dout, to_kernel(reshape, dout, groups)
             if analytic.shape != np.shape(inputs[wrt]):
-                return None
+                if wrt == reshape["argument"] or analytic.shape != public_dout.shape:
+                    return None
+                # db = dout (not summed over the rows): compared in the kernels' axes, as dout is
+                analytic, in_kernel_axes = to_kernel(reshape, analytic, groups), True
 
         def public(gradient: np.ndarray) -> np.ndarray:
-            return public_gradient(spec, wrt, gradient, shape) if shape is not None else gradient
+            if shape is None or in_kernel_axes:
+                return gradient
+            return public_gradient(spec, wrt, gradient, shape)
 
         for mistake in spec["mistakes"]:
             if mistake["wrt"] == wrt and _matches(public(layer.kernel(mistake["kernel"])(dout, **arrays, **settings)),
@@ -108,7 +122,7 @@ def layer_diagnosis(name: str) -> Diagnose:
             returned = backward(dout, *backward_arguments(spec, out, cache))
             # a kernel with one gradient (max pooling's dx) returns it alone
             true = public(returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)])
-            if _matches(np.broadcast_to(true, analytic.shape), analytic):
+            if _broadcasts(np.shape(true), analytic.shape) and _matches(np.broadcast_to(true, analytic.shape), analytic):
                 gradient = spec["gradients"][spec["differentiated"].index(wrt)]
                 return (f"your {gradient} is the true {name} gradient, so your forward pass is what differs "
                         f"from {spec['forward']}")

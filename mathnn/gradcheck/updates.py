@@ -173,6 +173,7 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
                 problems.append(f"{function} returned config['{key}'] that differs from the reference at {where}: "
                                 f"max relative error {gap:.2e} (pass mark {mark:.0e})")
         if problems:
+            _extend(student, function, history, steps, rng)
             for mistake in MISTAKES[rule]:
                 if _replays(mistake.rule, history, start, rule, tolerances.tolerance("mistake")):
                     if mistake.accepted:
@@ -185,6 +186,24 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
             return False
         w, config_student = next_w, returned
     return True
+
+
+def _extend(student: StudentCode, function: str, history: list[_Step], steps: int, rng: np.random.Generator) -> None:
+    """The failed run continued to ``steps`` steps, each from the student's own next_w and config.
+
+    One step rarely tells the known mistakes apart: from zero state, a rule that keeps no state, one that
+    stores the corrected moments and the right one all take the same first step, and momentum has no
+    effect before the velocity is nonzero. The steps after it do. A call that raises or answers
+    garbage ends the history where it is.
+    """
+    while len(history) < steps and history[-1].next_w.shape == history[-1].w.shape:
+        last = history[-1]
+        dw = _inputs(rng, last.w.shape)
+        try:
+            next_w, returned, _, _ = student.update(function, last.next_w.copy(), dw.copy(), last.config)
+        except (StudentRaised, WrongOutputError, wire.ProtocolError):
+            return
+        history.append(_Step(last.next_w, dw, next_w, returned or {}))
 
 
 def _accepted(student: StudentCode, mistake: Mistake, function: str, rule: str, history: list[_Step],
