@@ -214,3 +214,27 @@ def test_a_class_that_cannot_be_built_is_listed_not_checked_and_fails_nothing(tm
     assert [m["name"] for m in summary["models"]] == ["Tiny"] and summary["passed"] is True
     assert any(entry.startswith("NeedsArguments (it cannot be built with no arguments") for entry in summary["not_checked"])
     assert any(entry.startswith("NoWeights (its data shape") for entry in summary["not_checked"])
+
+
+@pytest.mark.parametrize("file, model, wrong, change", [
+    ("cnn.py", "ThreeLayerConvNet", {"W3"},
+     ('        for k in ("W1", "W2", "W3"):\n', '        for k in ("W1", "W2"):\n')),
+    ("rnn.py", "CaptioningRNN", {"W_proj", "b_proj"},
+     ('        _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)\n',
+      '        _, grads["W_proj"], grads["b_proj"] = affine_backward(0 * dh0, proj_cache)\n')),
+])
+def test_the_shipped_cnn_and_rnn_classifiers_pass_and_a_bug_in_them_names_its_parameters(file, model, wrong, change):
+    """cnn.py and rnn.py of the example package pass; with one bug, the check fails exactly the parameters it breaks."""
+    path = model_package("correct", file)
+    correct = check_file(path, seed=3)
+    assert [(m["name"], m["passed"]) for m in correct["models"]] == [(model, True)] and correct["passed"]
+    source = path.read_text(encoding="utf-8")
+    assert source.count(change[0]) == 1
+    buggy = path.with_name(f"buggy_{file}")
+    buggy.write_text(source.replace(*change), encoding="utf-8")
+    try:
+        result = check_file(buggy, seed=3)
+    finally:
+        buggy.unlink()
+    failing = {g["name"] for setup in result["models"][0]["setups"] for g in setup["checked"] if not g["passed"]}
+    assert not result["passed"] and failing == wrong

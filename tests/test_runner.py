@@ -71,6 +71,7 @@ CORRECT = {
     "correct_float32": ALL_PAIRS,
     "correct_dict_cache": ["affine", "rnn_step", "rnn", "batchnorm"],
     "relu_kink": ["relu"],
+    "optim": [],  # update rules only: see test_the_shipped_optim_file_passes_every_update_rule
 }
 
 #: example -> {pair: (failing gradients, text the diagnosis must contain)}; every other gradient passes.
@@ -114,6 +115,14 @@ def test_correct_examples_pass_every_pair(name, examples):
         assert ("float32" in result["precision"]) is float32
         assert [g["name"] for g in result["gradients"]] == list(PAIRS[result["name"]].gradients)
         assert all(g["passed"] for g in result["gradients"])
+
+
+def test_the_shipped_optim_file_passes_every_update_rule(examples):
+    from mathnn.optim_cs231n import RULES as UPDATE_RULES
+
+    summary = examples["optim"]
+    assert [(rule["name"], rule["passed"]) for rule in summary["updates"]] == [(name, True) for name in UPDATE_RULES]
+    assert summary["not_checked"] == [] and summary["passed"] is True
 
 
 def test_a_correct_relu_passes_at_its_kinks(examples):

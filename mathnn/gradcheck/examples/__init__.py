@@ -10,6 +10,7 @@ correct                    every layer and loss, plainly in numpy, caches as tup
 correct_float32            every layer and loss computed in float32: passes with float32's pass marks
 correct_dict_cache         affine, batchnorm, rnn_step, rnn with dict caches: passes
 relu_kink                  a correct ReLU checked at exact zeros (its kink): passes
+optim                      the four update rules of optim.py (sgd, sgd_momentum, rmsprop, adam): pass
 bn_missing_mean_path       batchnorm dx without the path through μ: fails on dx
 bn_missing_var_path        batchnorm dx without the path through σ²: fails on dx
 bn_missing_inv_n           batchnorm dx with a 1/N missing: fails on dx
