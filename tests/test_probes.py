@@ -140,6 +140,35 @@ def test_a_shape_that_differs_in_size_is_still_a_shape_error(tmp_path):
     assert "affine_backward returned db of shape (3,); expected (4,), the shape of b" in result["problems"]
 
 
+def test_a_gradient_missing_its_size_one_axes_is_told_to_keep_them(tmp_path):
+    """Group norm's dgamma summed without keepdims is (C,) for gamma (1, C, 1, 1): keepdims is missing, not extra."""
+    result = check_pair(_module(tmp_path, """
+        from mathnn.gradcheck.examples.correct import spatial_groupnorm_forward, spatial_groupnorm_backward as right
+
+        def spatial_groupnorm_backward(dout, cache):
+            dx, dgamma, dbeta = right(dout, cache)
+            return dx, dgamma.ravel(), dbeta
+        """), "spatial_groupnorm", seed=0)
+    assert result["passed"] is False and not gradients(result)["dgamma"]["passed"]
+    channels = result["points"][0]["shapes"]["gamma"][1]
+    assert result["diagnosis"].splitlines()[0] == (
+        f"dgamma has shape ({channels},) where (1, {channels}, 1, 1) is expected; the values are right: "
+        f"sum with keepdims=True or reshape to (1, {channels}, 1, 1)")
+    assert "drop keepdims" not in result["diagnosis"] and "inf" not in result["diagnosis"]
+
+
+@pytest.mark.parametrize(("shape", "expected", "advice"), [
+    ((1, 4), (4,), "drop keepdims=True or reshape"),
+    ((4,), (1, 4, 1, 1), "sum with keepdims=True or reshape to (1, 4, 1, 1)"),
+    ((4, 1), (1, 4), "reshape to (1, 4)"),
+])
+def test_the_advice_for_a_stray_size_one_axis_follows_which_axes_are_stray(shape, expected, advice):
+    from mathnn.gradcheck.probes import shape_sentence
+
+    assert shape_sentence("dw", shape, expected, values_right=True) == (
+        f"dw has shape {shape} where {expected} is expected; the values are right: {advice}")
+
+
 # -- 3. linearity in the upstream gradient -------------------------------------------------------------
 
 @pytest.mark.parametrize(("pair", "source", "sentence"), [

@@ -1,8 +1,9 @@
 """Cheap checks of a backward pass that name two mistakes students make, learned from real homework.
 
 * **A stray size-1 axis** — ``db = np.sum(dout, axis=0, keepdims=True)`` returns shape (1, D) where
-  (D,) is expected. The values can be checked all the same (the shapes differ only by axes of size
-  1), so the report says exactly that, and whether the values are right, instead of an infinite error.
+  (D,) is expected; group norm's ``dgamma`` summed without keepdims is (C,) where (1, C, 1, 1) is. The
+  values can be checked all the same (the shapes differ only by axes of size 1), so the report says
+  exactly that, whether the values are right, and which way to fix the shape, instead of an infinite error.
   It still fails the pair: a (1, D) bias gradient broadcasts into a wrong (N, D) update later.
 * **Linearity in the upstream gradient** — a backward pass computes ``J(x)ᵀ dout``, which is linear
   in ``dout``: zero ``dout`` must give zero gradients and twice ``dout`` twice the gradients. Two extra
@@ -38,9 +39,13 @@ def only_size_one_axes(shape: tuple[int, ...], expected: tuple[int, ...]) -> boo
 def shape_sentence(name: str, shape: tuple[int, ...], expected: tuple[int, ...], values_right: bool) -> str:
     """The line for a gradient whose shape differs from its input's only by size-1 axes."""
     said = f"{name} has shape {tuple(shape)} where {tuple(expected)} is expected"
-    if values_right:
+    if not values_right:
+        return f"{said}, and its values are also wrong"
+    if len(shape) > len(expected):  # db = np.sum(dout, axis=0, keepdims=True)
         return f"{said}; the values are right: drop keepdims=True or reshape"
-    return f"{said}, and its values are also wrong"
+    if len(shape) < len(expected):  # group norm's dgamma summed without keepdims: (C,) for (1, C, 1, 1)
+        return f"{said}; the values are right: sum with keepdims=True or reshape to {tuple(expected)}"
+    return f"{said}; the values are right: reshape to {tuple(expected)}"
 
 
 def narrow_marks(pair: Any, gradients: list[np.ndarray], dtype: np.dtype) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """A correct homework written compactly: vectorised closed forms, caches as dicts.
 
 The backward passes are the simplified formulas (batch norm's one-line dx, layer norm as batch norm
-of the transpose's rows), convolution and pooling work on ``sliding_window_view`` windows with
+of the transpose's rows, group norm's dx with the sums over each group), convolution and pooling work on ``sliding_window_view`` windows with
 ``einsum``, the word embedding scatters with ``np.add.at``, and every cache is a dict (a list of
 dicts for the recurrences). ``mathnn check`` passes every pair and every update rule here.
 """
@@ -136,6 +136,26 @@ def layernorm_backward(dout, cache):
     dgamma, dbeta = (dout * x_hat).sum(axis=0), dout.sum(axis=0)
     dx_t, _, _ = batchnorm_backward((dout * cache["ln_gamma"]).T, cache)
     return dx_t.T, dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    N, C, H, W = x.shape
+    groups = x.reshape(N, G, -1)
+    mean = groups.mean(axis=2, keepdims=True)
+    std = np.sqrt(((groups - mean) ** 2).mean(axis=2, keepdims=True) + gn_param.get("eps", 1e-5))
+    x_hat = ((groups - mean) / std).reshape(N, C, H, W)
+    return gamma * x_hat + beta, {"x_hat": x_hat, "std": std, "gamma": gamma, "G": G}
+
+
+def spatial_groupnorm_backward(dout, cache):
+    x_hat, std, gamma, G = cache["x_hat"], cache["std"], cache["gamma"], cache["G"]
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
+    # each group is a row of layer norm: batch norm's one-line dx with the sums over the group
+    dx_hat, x_hat = (dout * gamma).reshape(N, G, -1), x_hat.reshape(N, G, -1)
+    dx = (dx_hat - dx_hat.mean(axis=2, keepdims=True) - x_hat * (dx_hat * x_hat).mean(axis=2, keepdims=True)) / std
+    return dx.reshape(N, C, H, W), dgamma, dbeta
 
 
 def dropout_forward(x, dropout_param):

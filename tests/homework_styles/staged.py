@@ -204,6 +204,63 @@ def layernorm_backward(dout, cache):
     return dx, dgamma, dbeta
 
 
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    eps = gn_param.get("eps", 1e-5)
+    N, C, H, W = x.shape
+    # step 1: split the channels of each image into G groups
+    x_groups = x.reshape(N, G, C // G, H, W)
+    # step 2: the mean of each group
+    mu = np.mean(x_groups, axis=(2, 3, 4), keepdims=True)
+    # step 3: centre every entry on its group's mean
+    xmu = x_groups - mu
+    # step 4 and 5: the variance of each group
+    sq = xmu ** 2
+    var = np.mean(sq, axis=(2, 3, 4), keepdims=True)
+    # step 6 and 7: the inverse standard deviation
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    # step 8: normalize, and put the channels back in place
+    xhat = (xmu * ivar).reshape(N, C, H, W)
+    # step 9 and 10: scale and shift each channel
+    gammax = gamma * xhat
+    out = gammax + beta
+    cache = (xhat, gamma, xmu, ivar, sqrtvar, G)
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    xhat, gamma, xmu, ivar, sqrtvar, G = cache
+    N, C, H, W = dout.shape
+    group_size = C // G * H * W
+    # step 10
+    dbeta = np.sum(dout, axis=(0, 2, 3), keepdims=True)
+    dgammax = dout
+    # step 9
+    dgamma = np.sum(dgammax * xhat, axis=(0, 2, 3), keepdims=True)
+    dxhat = dgammax * gamma
+    # step 8
+    dxhat_groups = dxhat.reshape(N, G, C // G, H, W)
+    divar = np.sum(dxhat_groups * xmu, axis=(2, 3, 4), keepdims=True)
+    dxmu1 = dxhat_groups * ivar
+    # step 7
+    dsqrtvar = -1.0 / (sqrtvar ** 2) * divar
+    # step 6
+    dvar = 0.5 * ivar * dsqrtvar
+    # step 5
+    dsq = np.ones_like(xmu) / group_size * dvar
+    # step 4
+    dxmu2 = 2 * xmu * dsq
+    # step 3
+    dx1 = dxmu1 + dxmu2
+    dmu = -np.sum(dx1, axis=(2, 3, 4), keepdims=True)
+    # step 2
+    dx2 = np.ones_like(xmu) / group_size * dmu
+    # step 1
+    dx_groups = dx1 + dx2
+    dx = dx_groups.reshape(N, C, H, W)
+    return dx, dgamma, dbeta
+
+
 def dropout_forward(x, dropout_param):
     p, mode = dropout_param["p"], dropout_param["mode"]
     if "seed" in dropout_param:
