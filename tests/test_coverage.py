@@ -219,7 +219,7 @@ def test_the_load_answer_is_validated():
 def test_a_cs231n_folder_without_init_is_imported_as_its_package_from_any_directory(tmp_path, monkeypatch):
     package = tmp_path / "hw" / "cs231n"
     write(package / "layers.py", example_path("relu_kink").read_text())
-    path = write(package / "rnn_layers.py", """
+    write(package / "rnn_layers.py", """
         from .layers import *
         from cs231n.layers import relu_backward as layers_relu_backward
 

@@ -8,7 +8,6 @@ import types
 
 import numpy as np
 import pytest
-import sympy as sp
 
 from mathnn.errors import InputError
 from mathnn.gradcheck.dropout_check import KEEP_SHAPE, SIGMAS, structure

@@ -423,7 +423,7 @@ def test_a_planted_mathnn_module_does_not_shadow_the_grader(tmp_path):
     planted = tmp_path / "mathnn"
     planted.mkdir()
     (planted / "__init__.py").write_text("raise SystemExit('planted mathnn imported')\n")
-    path = write(tmp_path, "hw.py", CORRECT_RELU_FORWARD, WRONG_RELU_BACKWARD)
+    write(tmp_path, "hw.py", CORRECT_RELU_FORWARD, WRONG_RELU_BACKWARD)
     command = Path(sys.executable).with_name("mathnn")
     completed = subprocess.run([str(command), "check", "hw.py", "--json", "--seed", "0"], cwd=tmp_path,
                                capture_output=True, text=True, timeout=60)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from .numeric import (
-    COMPLEX_STEP, ESTIMATE_FACTOR, Along, Counted, Function, Setup, complex_safe, directional_central,
+    ESTIMATE_FACTOR, Along, Counted, Function, Setup, complex_safe, directional_central,
     directional_complex, entrywise, kink,
 )
 from .patterns import describe_patterns

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from ..errors import InputError
 from .assignment import RULES, Assignment, checkable, load_assignment
 from .filecheck import (
-    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EXIT_FAILED, EXIT_NOT_CHECKED, EXIT_PASSED, check_file, exit_code,
+    DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, EXIT_NOT_CHECKED, EXIT_PASSED, check_file, exit_code,
 )
 from .homework import PAIRS
 from .rendering import format_pair, format_text, format_update, to_gradescope, to_json, write_results

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .syntax import parse_source
+
 __all__ = ["Line", "created_lines", "graph_breaks", "in_place_lines", "parse", "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
@@ -46,7 +48,7 @@ def parse(path: Path) -> ast.Module | None:
     try:
         if path.stat().st_size > SOURCE_LIMIT:
             return None
-        return ast.parse(path.read_bytes(), filename=path.name)
+        return parse_source(path.read_bytes(), path.name)
     except (OSError, SyntaxError, ValueError):
         return None
 

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import InputError
+from ..syntax import parse_source
 
 __all__ = ["EXAMPLES", "MISTAKES", "PYTORCH", "Mistake", "example_path"]
 
@@ -157,15 +158,14 @@ EXAMPLES: tuple[str, ...] = tuple(sorted(
 ))
 
 _written: list[Path] = []
-# CPython 3.11's ast.parse is not safe to run in two threads at once (a SystemError about the AST
-# constructor's recursion depth), and a graders' pool asks for examples from several threads.
+# a graders' pool asks for examples from several threads: each is written once
 _lock = threading.Lock()
 
 
 def _source(name: str, mistake: Mistake) -> str:
     """The buggy file: the docstring, the imports and the chosen functions of the base, with the changes."""
     base = (_HERE / f"{mistake.base}.py").read_text(encoding="utf-8")
-    tree = ast.parse(base)
+    tree = parse_source(base)
     chosen: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
