@@ -1,16 +1,20 @@
-"""What the on-disk caches (proofs, experiment results) share: their counters and how they hash.
+"""What the on-disk caches (proofs, experiment results) share: their counters, how they hash, how they write.
 
 A cache key names the versions and the hashes of the source files a result depends on; both caches
-read them the same way, here.
+read them the same way, here, and write an entry the same way: atomically, or not at all with one
+warning when the folder cannot be written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import importlib.metadata
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 
@@ -51,3 +55,32 @@ def mathnn_version() -> str:
         return importlib.metadata.version("mathnn")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+_warned: set[str] = set()
+
+
+def write_entry(path: Path, text: str, what: str, stats: CacheStats) -> None:
+    """Write a cache entry atomically (a temporary file, then ``os.replace``) and count it in ``stats``.
+
+    Where the folder cannot be written, nothing is cached: one warning per kind of cache (``what``,
+    "proofs" or "experiment results") says so and how to choose another folder.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        if what not in _warned:
+            _warned.add(what)
+            print(f"mathnn: not caching {what}: cannot write to {path.parent} ({error.strerror or error}); "
+                  "set MATHNN_CACHE_DIR to a writable folder", file=sys.stderr)
+        return
+    stats.stored += 1

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 import sympy as sp
 
+from mathnn import cachestats
 from mathnn.cli import main
 from mathnn.rules import RULES, get
 from mathnn.rules import cache as proof_cache
@@ -94,7 +95,7 @@ def test_an_unwritable_folder_still_proves_and_warns_once(tmp_path, monkeypatch,
     blocker.write_text("not a folder", encoding="utf-8")
     monkeypatch.setenv("MATHNN_CACHE_DIR", str(blocker / "proofs"))
     monkeypatch.setattr(proof_cache, "STATS", proof_cache.CacheStats())
-    monkeypatch.setattr(proof_cache, "_warned", False)
+    monkeypatch.setattr(cachestats, "_warned", set())
     assert proven(get("relu")).holds and proven(get("leaky_relu")).holds
     assert counts() == (0, 2, 0)
     err = capsys.readouterr().err

@@ -25,20 +25,18 @@ with one warning on stderr.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..cachestats import CacheStats, file_hash, mathnn_version
+from ..cachestats import CacheStats, file_hash, mathnn_version, write_entry
 
 #: Bump when the stored JSON or the key recipe changes meaning.
 FORMAT = 1
@@ -52,7 +50,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: Counters of hits, misses and stores in this process (the proof cache's kind of counter).
 STATS = CacheStats()
 
-_warned = False
 
 
 def cache_dir() -> Path:
@@ -205,29 +202,7 @@ def _store(path: Path, name: str, result: Any, recorded: dict[str, str]) -> None
                           ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name}: the result to cache must be JSON-able ({error})") from None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as error:
-        _warn_once(f"mathnn: not caching experiment results: cannot write to {path.parent} "
-                   f"({error.strerror or error}); set MATHNN_CACHE_DIR to a writable folder")
-        return
-    STATS.stored += 1
-
-
-def _warn_once(message: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        print(message, file=sys.stderr)
+    write_entry(path, text, "experiment results", STATS)
 
 
 __all__ = ["BYPASS_VARIABLE", "STATS", "CacheStats", "bypassed", "cache_dir", "cached", "dependencies", "result_key"]

@@ -21,7 +21,6 @@ cannot be written is not an error: the proof is computed and returned, with one 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -29,7 +28,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +36,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..cachestats import CacheStats, file_hash, mathnn_version
+from ..cachestats import CacheStats, file_hash, mathnn_version, write_entry
 from .core import Claim, Proof
 
 #: Bump when the stored JSON or the key recipe changes meaning.
@@ -52,7 +50,6 @@ ENGINE_PATTERNS = ("core.py", "scalar.py", "arrays.py", "decide.py", "layer*.py"
 #: Counters of cache hits, misses and stores in this process.
 STATS = CacheStats()
 
-_warned = False
 
 
 class _Uncacheable(Exception):
@@ -282,29 +279,7 @@ def _store(path: Path, proof: Proof) -> None:
             {"statement": c.statement, "latex": c.latex, "method": c.method, "holds": c.holds} for c in proof.claims
         ],
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(data, file, ensure_ascii=False, indent=1)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as error:
-        _warn_once(f"mathnn: not caching proofs: cannot write to {path.parent} ({error.strerror or error}); "
-                   "set MATHNN_CACHE_DIR to a writable folder")
-        return
-    STATS.stored += 1
-
-
-def _warn_once(message: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        print(message, file=sys.stderr)
+    write_entry(path, json.dumps(data, ensure_ascii=False, indent=1), "proofs", STATS)
 
 
 __all__ = ["STATS", "CacheStats", "cache_dir", "proof_key", "proven"]
