@@ -132,11 +132,13 @@ def usable_python(uid: int, gid: int, cwd: str) -> str:
     """A python3 ≥ 3.11 that the user can run: this one if it can, else Debian's /usr/bin/python3."""
     check = "import sys, venv; sys.exit(sys.version_info < (3, 11))"
     for candidate in (os.path.realpath(sys.executable), "/usr/bin/python3"):
-        if os.path.exists(candidate):
+        try:
             proc = subprocess.run([candidate, "-c", check], user=uid, group=gid, extra_groups=[], cwd=cwd,
                                   env={"PATH": "/nonexistent", "LANG": "C.UTF-8"}, capture_output=True)
-            if proc.returncode == 0:
-                return candidate
+        except OSError:  # missing, or in a folder the user cannot enter (root's own pyenv)
+            continue
+        if proc.returncode == 0:
+            return candidate
     raise RuntimeError(f"no python3 ≥ 3.11 that uid {uid} can run: {sys.executable} is not readable by it "
                        "and /usr/bin/python3 is missing or older")
 
