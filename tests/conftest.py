@@ -8,8 +8,8 @@ Markers select, they never skip: ``pytest -m "not slow"`` for a quick run, ``-m 
 
 The proof cache (:mod:`mathnn.rules.cache`) points at a fresh folder for the whole session, shared by
 every test, every xdist worker and every ``mathnn``/``mkdocs`` subprocess: each rule is proven for
-real at least once per run, no developer's cache is read, and a rule is proven twice only when two
-workers reach it at the same moment.
+real at least once per run, no developer's cache is read, and a process that asks for a proof another
+one is computing waits for it (the cache's lock) instead of proving it again.
 
 The run is ordered for two workers (``pytest_collection_modifyitems``): the site's build and the tests
 that read the site first, then the longest modules (``LONG_MODULES``), each module kept together.
