@@ -21,7 +21,8 @@ deselects them, except under CI=true, where a missing chromium is an error.
 
 `test` then runs a fast subset of the suite a second time in `.venv-min/`, on
 the oldest numpy and SymPy that pyproject.toml allows (MIN_REQUIREMENTS), set up
-and stamped the same way; `--no-min` skips it.
+and stamped the same way; `--no-min` skips it. Under CI=true it ends with
+.ci/tour_check.py: the tour on a fresh clone as an unprivileged user without npm.
 
 Run `python3 dev.py --help` for the list of commands.
 """
@@ -84,7 +85,11 @@ commands:
                    its failure fails the command. --no-min: the main run only.
                    Installs Debian's chromium for the browser tests when it
                    can (root or sudo); otherwise deselects them and says why
-                   (under CI=true a missing chromium is an error)
+                   (under CI=true a missing chromium is an error).
+                   Under CI=true (as root), then runs .ci/tour_check.py:
+                   `python3 dev.py tour` on a fresh clone as the user nobody,
+                   with no npm or node on PATH and a HOME of its own, and
+                   checks that the site it built shows its math with KaTeX
   docs [ARGS...]   build the MkDocs site with `mkdocs build --strict`
                    (only when mkdocs.yml exists; otherwise says so and exits 0)
   help, -h, --help show this message
@@ -617,6 +622,29 @@ def run_pytest(venv: str, args: list) -> int:
     return subprocess.run([venv_python(venv), "-m", "pytest", *args], cwd=ROOT, env=child_env(venv)).returncode
 
 
+TOUR_CHECK = os.path.join(ROOT, ".ci", "tour_check.py")
+
+
+def tour_check() -> int:
+    """Under CI=true: .ci/tour_check.py, the tour as an unprivileged user on a fresh clone; else one line.
+
+    CI runs as root, which the check needs to run the tour as another user; anywhere else it is
+    left out, saying so (a root shell can run `python3 .ci/tour_check.py` by hand).
+    """
+    if not in_ci():
+        say("not running the tour as an unprivileged user on a fresh clone: CI=true runs it "
+            "(as root: python3 .ci/tour_check.py)")
+        return 0
+    say("the tour as an unprivileged user, on a fresh clone, without npm: python3 .ci/tour_check.py")
+    start = time.perf_counter()
+    code = subprocess.run([sys.executable, TOUR_CHECK], cwd=ROOT).returncode
+    if code != 0:
+        say(f"step 'tour as an unprivileged user' failed (exit {code})")
+        return code
+    say(f"the unprivileged tour check passed in {time.perf_counter() - start:.0f}s")
+    return 0
+
+
 def cmd_test(args: list) -> int:
     with_min = "--no-min" not in args
     args = [arg for arg in args if arg != "--no-min"]
@@ -630,8 +658,10 @@ def cmd_test(args: list) -> int:
         say("pytest collected no tests: counting that as a failure (exit 5)")
     elif code != 0:
         say(f"step 'pytest' failed (exit {code})")
-    if code != 0 or not with_min:
+    if code != 0:
         return code
+    if not with_min:
+        return tour_check()
     pins = ", ".join(r for r in MIN_REQUIREMENTS if "==" in r)
     ensure_min_venv()
     say(f"running the numeric subset on the minimum versions in .venv-min ({pins})")
@@ -642,7 +672,7 @@ def cmd_test(args: list) -> int:
             f"({pins}) did not; `python3 dev.py test --no-min` runs the main environment only")
         return code
     say(f"minimum versions passed in {time.perf_counter() - start:.1f}s")
-    return 0
+    return tour_check()
 
 
 def cmd_docs(args: list) -> int:

@@ -8,8 +8,11 @@ Markers select, they never skip: ``pytest -m "not slow"`` for a quick run, ``-m 
 
 The proof cache (:mod:`mathnn.rules.cache`) points at a fresh folder for the whole session, shared by
 every test, every xdist worker and every ``mathnn``/``mkdocs`` subprocess: each rule is proven for
-real at least once per run, no developer's cache is read, and a rule is proven twice only when two
-workers reach it at the same moment.
+real at least once per run, no developer's cache is read, and a process that asks for a proof another
+one is computing waits for it (the cache's lock) instead of proving it again.
+
+The run is ordered for two workers (``pytest_collection_modifyitems``): the site's build and the tests
+that read the site first, then the longest modules (``LONG_MODULES``), each module kept together.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One BLAS thread per process: the suite runs on as many workers as there are cores, and OpenBLAS's
+# own threads on top of them spin against each other (the remedies' lag experiment takes 4 times the
+# CPU with them). Set here, in the process that starts the xdist workers and every subprocess; a
+# value set by the caller is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 _SESSION_CACHE = "_mathnn_session_cache"
 
@@ -96,11 +106,15 @@ def proofs() -> Proofs:
 # -- the documentation site ------------------------------------------------------------------------
 
 
-def mkdocs_build(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess:
-    """``mkdocs build --strict`` of ``config`` into ``site_dir``."""
+def mkdocs_build(site_dir: Path, config: Path = ROOT / "mkdocs.yml", profile: str = "quick") -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` of ``config`` into ``site_dir``.
+
+    ``profile`` is docs/hooks/experiments.py's ``MATHNN_DOCS_PROFILE``: ``quick`` (the default here) runs the
+    vanishing-gradient experiments smaller, through the same code; their tests run them at full size.
+    """
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env={**os.environ, "MATHNN_DOCS_PROFILE": profile},
     )
 
 
@@ -168,3 +182,49 @@ def built_site(site_build: SiteBuild) -> Path:
 def build_docs():
     """The function that builds a site: ``build_docs(site_dir, config)`` (for builds of changed copies)."""
     return mkdocs_build
+
+
+# -- the order of the run --------------------------------------------------------------------------
+
+#: The modules that take longest, longest first (measured with --durations). They start the second
+#: half of the run, which xdist's worksteal scheduler gives the second worker, while the first builds
+#: the site and reads it; then either worker steals the other's short tests. This decides the order
+#: only: a module missing here, or a name no longer present, costs time, never a test.
+LONG_MODULES = (
+    "test_types.py", "test_grading_hostile.py", "test_runner.py", "test_cli.py", "test_experiments_remedies.py",
+    "test_experiments_lecture_figures.py", "test_rules.py", "test_layer_rules.py", "test_check.py",
+    "test_grading.py", "test_experiments.py", "test_experiments_shift.py", "test_experiments_recall.py",
+    "test_charrnn.py", "test_batchnorm_rule.py", "test_recurrence.py", "test_update_check.py", "test_layer_check.py",
+    "test_lstm.py", "test_conv.py",
+)
+
+#: Fixtures that read the built site: their tests wait for the build, so they run right after it, on its worker.
+SITE_FIXTURES = {"site_build", "built_site", "site_url", "loaded_pages"}
+
+
+def run_order(items: list) -> list:
+    """``items`` in the order that keeps two workers busy until the end.
+
+    First half: the tests that read the built site (the first of them builds it; Chromium's loads of every
+    page first, as they take longest), then the short modules. Second half: the long modules, longest first, then the rest of the
+    short ones. Within a group each module keeps its own order, so a module's fixtures are set up once.
+    """
+    def module(item) -> str:
+        return item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+
+    def reads_site(item) -> bool:
+        return bool(SITE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+    # every page loaded in Chromium first (the first of them builds the site), then the other readers
+    site = sorted((item for item in items if reads_site(item)), key=lambda item: "loaded_pages" not in item.fixturenames)
+    long_rank = {name: rank for rank, name in enumerate(LONG_MODULES)}
+    rest = [item for item in items if not reads_site(item)]
+    long = sorted((item for item in rest if module(item) in long_rank), key=lambda item: long_rank[module(item)])
+    short = [item for item in rest if module(item) not in long_rank]
+    first = max(0, len(items) // 2 - len(site))
+    return site + short[:first] + long + short[first:]
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    items[:] = run_order(items)

@@ -13,6 +13,21 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mathnn", *args], capture_output=True, text=True)
 
 
+def run_here(capsys, *args: str) -> subprocess.CompletedProcess:
+    """``mathnn ARGS`` in this process (``main``, as ``python -m mathnn`` calls it): its exit status and output.
+
+    For the commands that stop at their arguments, where starting Python and SymPy again would cost
+    more than the check; ``run`` keeps the real entry point covered.
+    """
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as stop:  # argparse's errors, and `main` stopping with a status
+        code = stop.code if isinstance(stop.code, int) else 1
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["mathnn", *args], code, out, err)
+
+
 @pytest.mark.slow
 def test_verify_json_carries_every_figure(capsys):
     assert main(["verify", "--json", "--points", "200", "relu", "sigmoid"]) == 0
@@ -57,14 +72,14 @@ def test_derive_latex(capsys):
     assert out.count("$$") % 2 == 0
 
 
-def test_unknown_rule_is_one_clear_message_without_traceback():
-    result = run("derive", "sigmod")
+def test_unknown_rule_is_one_clear_message_without_traceback(capsys):
+    result = run_here(capsys, "derive", "sigmod")
     assert result.returncode == 2
     assert "unknown rule 'sigmod' (did you mean 'sigmoid'?); known rules: affine, svm, sigmoid, tanh, relu" in result.stderr
     assert "Traceback" not in result.stderr
-    result = run("verify", "relu", "softmax")
+    result = run_here(capsys, "verify", "relu", "softmax")
     assert result.returncode == 2 and "unknown rule 'softmax' (did you mean 'softmax_ce'?)" in result.stderr
-    result = run("verify", "xyzzy")  # nothing close: no guess, still every known rule
+    result = run_here(capsys, "verify", "xyzzy")  # nothing close: no guess, still every known rule
     assert result.returncode == 2 and "unknown rule 'xyzzy'; known rules: " in result.stderr
     assert len([line for line in result.stderr.splitlines() if "error" in line]) == 1
 
@@ -83,12 +98,12 @@ def test_help_lists_every_rule_by_topic(command, capsys):
         topic for topic, module in TOPICS.items() if module.RULES]
 
 
-def test_bad_points_and_no_command():
-    result = run("verify", "--points", "0")
+def test_bad_points_and_no_command(capsys):
+    result = run_here(capsys, "verify", "--points", "0")
     assert result.returncode == 2 and "--points: expected a positive integer; received 0" in result.stderr
-    result = run("verify", "--points", "many")
+    result = run_here(capsys, "verify", "--points", "many")
     assert result.returncode == 2 and "invalid int value: 'many'" in result.stderr
-    result = run()
+    result = run_here(capsys)
     assert result.returncode == 2 and "derive NAME" in result.stdout
 
 

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -104,6 +105,8 @@ def fake_runs(dev, monkeypatch, codes: dict, chromium: bool = True) -> list:
     With chromium=False, dev.py's own ensure_chromium runs (to be steered by the test).
     """
     calls: list = []
+    monkeypatch.delenv("CI", raising=False)  # CI sets it; the tour check under CI=true has its own test
+    monkeypatch.setattr(dev, "tour_check", lambda: calls.append("tour check") or 0)
     monkeypatch.setattr(dev, "ensure_venv", lambda: calls.append("set up .venv"))
     monkeypatch.setattr(dev, "ensure_min_venv", lambda: calls.append("set up .venv-min"))
     monkeypatch.setattr(dev, "needs_npm_packages", lambda: False)
@@ -138,7 +141,7 @@ def test_the_min_run_follows_a_passing_main_run_unless_no_min(monkeypatch, capsy
 
     calls = fake_runs(dev, monkeypatch, {".venv": 0, ".venv-min": 1})
     assert dev.main(["test", "--no-min", "-x"]) == 0
-    assert calls == ["set up .venv", (".venv", ["-x"])]  # --no-min is dev.py's, never pytest's
+    assert calls == ["set up .venv", (".venv", ["-x"]), "tour check"]  # --no-min is dev.py's, never pytest's
 
     calls = fake_runs(dev, monkeypatch, {".venv": 3, ".venv-min": 0})
     assert dev.main(["test"]) == 3
@@ -191,7 +194,7 @@ def test_without_chromium_outside_ci_the_browser_tests_are_deselected_with_one_l
     calls = fake_runs(dev, monkeypatch, {".venv": 0, ".venv-min": 0}, chromium=False)
     installs = without_chromium(dev, monkeypatch, tmp_path, ci=None, why=why)
     assert dev.main(["test", "--no-min", "-x"]) == 0
-    assert calls == ["set up .venv", (".venv", ["-m", "not browser", "-x"])]
+    assert calls == ["set up .venv", (".venv", ["-m", "not browser", "-x"]), "tour check"]
     assert installs == ([] if why else [["chromium"]])  # tried only where apt-get can be run
     notes = [line for line in capsys.readouterr().out.splitlines() if "deselecting the browser tests" in line]
     assert len(notes) == 1, notes
@@ -217,7 +220,7 @@ def test_with_chromium_every_test_is_selected(monkeypatch, tmp_path):
     monkeypatch.setattr(dev, "CHROMIUM", str(chromium))
     monkeypatch.setenv("CI", "true")
     assert dev.main(["test", "--no-min", "-k", "docs"]) == 0
-    assert calls == ["set up .venv", (".venv", ["-k", "docs"])]
+    assert calls == ["set up .venv", (".venv", ["-k", "docs"]), "tour check"]
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -452,3 +455,90 @@ def test_the_lock_pins_every_package_the_docs_take_files_from():
     spec.loader.exec_module(hook)
     used = {"/".join(p.split("/")[:2] if p.startswith("@") else p.split("/")[:1]) for p in hook.ASSETS.values()}
     assert used == set(packages)
+
+
+# -- the tour as an unprivileged user (.ci/tour_check.py) ------------------------------------------
+
+def load_tour_check():
+    spec = importlib.util.spec_from_file_location("tour_check_under_test", ROOT / ".ci" / "tour_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_tour_check_follows_the_passing_runs_under_ci_only(monkeypatch, capsys):
+    dev = load_dev()
+    real = dev.tour_check
+    started = []
+    monkeypatch.setattr(dev.subprocess, "run", lambda cmd, **kwargs: started.append(cmd) or subprocess.CompletedProcess(cmd, 3))
+
+    fake_runs(dev, monkeypatch, {".venv": 0, ".venv-min": 0})
+    monkeypatch.setattr(dev, "tour_check", real)
+    assert dev.main(["test"]) == 0 and started == []  # outside CI: one line, nothing run
+    assert "not running the tour as an unprivileged user on a fresh clone: CI=true runs it" in capsys.readouterr().out
+
+    monkeypatch.setenv("CI", "true")
+    assert dev.main(["test"]) == 3  # its failure fails the command
+    assert started == [[sys.executable, dev.TOUR_CHECK]]
+    assert "step 'tour as an unprivileged user' failed (exit 3)" in capsys.readouterr().out
+
+    started.clear()
+    fake_runs(dev, monkeypatch, {".venv": 1, ".venv-min": 0})
+    monkeypatch.setattr(dev, "tour_check", real)
+    monkeypatch.setenv("CI", "true")
+    assert dev.main(["test"]) == 1 and started == []  # a failing suite is not followed by the tour
+
+
+def test_the_tour_path_has_python_and_no_npm_or_node(tmp_path):
+    check = load_tour_check()
+    folder = check.tool_folder(str(tmp_path / "bin"), sys.executable)
+    assert sorted(os.listdir(folder)) == ["python", "python3"]
+    assert os.path.realpath(shutil.which("python3", path=folder)) == os.path.realpath(sys.executable)
+    assert shutil.which("npm", path=folder) is None and shutil.which("node", path=folder) is None
+    (tmp_path / "bin" / "node").symlink_to(sys.executable)  # a folder that already holds node is refused
+    with pytest.raises(RuntimeError, match="expected no node on this PATH"):
+        check.tool_folder(str(tmp_path / "bin"), sys.executable)
+
+
+def test_pip_settings_of_root_files_are_handed_over_as_variables():
+    check = load_tour_check()
+    listing = """global.cert='/etc/ssl/certs/ca-certificates.crt'
+global.extra-index-url='file:///opt/pypi/simple file:///opt/pypi-more/simple'
+user.find-links='/opt/wheels'
+:env:.default-timeout='180'
+"""
+    assert check.pip_settings(listing) == {
+        "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
+        "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple file:///opt/pypi-more/simple",
+        "PIP_FIND_LINKS": "/opt/wheels",
+    }
+
+
+def test_the_tour_environment_is_only_what_the_tour_needs():
+    check = load_tour_check()
+    caller = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "VIRTUAL_ENV": "/root/venv", "TOKEN": "x",
+              "https_proxy": "http://proxy:3128", "PIP_DEFAULT_TIMEOUT": "180", "CI": "true", "PYTHONPATH": "/root"}
+    env = check.tour_environment("/tmp/home", "/tmp/bin", caller, {"PIP_FIND_LINKS": "/opt/wheels"})
+    assert env == {"PATH": "/tmp/bin", "HOME": "/tmp/home", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "CI": "true",
+                   "https_proxy": "http://proxy:3128", "PIP_DEFAULT_TIMEOUT": "180", "PIP_FIND_LINKS": "/opt/wheels"}
+
+
+def test_a_site_without_katex_or_math_is_named(tmp_path):
+    check = load_tour_check()
+    site = tmp_path / "site"
+    page = site / "lecture" / "sigmoid.html"
+    page.parent.mkdir(parents=True)
+    page.write_text('<script src="../assets/vendor/katex/katex.min.js"></script>'
+                    '<link href="../assets/vendor/katex/katex.min.css" rel="stylesheet">'
+                    '<div class="arithmatex">\\[\\sigma\\]</div>', encoding="utf-8")
+    for asset in check.KATEX_FILES:
+        (site / asset).parent.mkdir(parents=True, exist_ok=True)
+        (site / asset).write_bytes(b"x")
+    assert check.site_problems(str(site)) == []
+    (site / "assets/vendor/katex/fonts/KaTeX_Main-Regular.woff2").unlink()
+    assert check.site_problems(str(site)) == ["assets/vendor/katex/fonts/KaTeX_Main-Regular.woff2 is missing from the site"]
+    page.write_text("<p>no math</p>", encoding="utf-8")
+    assert "lecture/sigmoid.html holds no formula for KaTeX (no .arithmatex element)" in check.site_problems(str(site))
+    assert "lecture/sigmoid.html does not load assets/vendor/katex/katex.min.js" in check.site_problems(str(site))
+    page.unlink()
+    assert check.site_problems(str(site)) == [f"{page} was not built"]

@@ -138,3 +138,25 @@ def test_the_docs_hook_does_not_keep_a_homework_check_that_did_not_run_through(m
     hook._cached("check-homework", hook.check_homework)
     hook._cached("check-homework", hook.check_homework)
     assert (STATS.misses, STATS.stored, STATS.hits) == (3, 1, 1)
+
+
+def test_the_quick_build_is_cached_apart_from_the_full_one_and_says_so(monkeypatch):
+    """MATHNN_DOCS_PROFILE=quick (the test suite's build) never serves a full build, and its figures say they are smaller."""
+    spec = importlib.util.spec_from_file_location("experiments_hook", ROOT / "docs" / "hooks" / "experiments.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    calls = []
+
+    def counted() -> str:
+        calls.append(hook._profile())
+        return hook._figure("vanishing_time", "a caption")
+
+    monkeypatch.setenv(hook.PROFILE_VARIABLE, "quick")
+    quick = hook._cached("vanishing-time", counted)
+    assert "quick build (MATHNN_DOCS_PROFILE=quick)" in quick and "recall: iterations=40" in quick
+    monkeypatch.delenv(hook.PROFILE_VARIABLE)
+    full = hook._cached("vanishing-time", counted)
+    assert calls == ["quick", "full"] and "quick build" not in full
+    monkeypatch.setenv(hook.PROFILE_VARIABLE, "fast")
+    with pytest.raises(ValueError, match="MATHNN_DOCS_PROFILE: expected 'quick' or 'full' \\(or unset\\); received 'fast'"):
+        hook._profile()

@@ -177,6 +177,28 @@ def test_the_lab_registers_both_experiments():
     assert set(results) == {"lag"} and results["lag"].lags[-1] == 50
 
 
+def test_settings_reach_each_experiment_and_bad_ones_are_refused(small_results):
+    """run_experiments(settings=...) is the docs' quick build: the same run as calling the function with them."""
+    settings = {
+        "lag": {"max_lag": 8, "hidden": 6, "sequences": 3, "seeds": 2, "clip_steps": (4, 8)},
+        "remember": {"distances": (1, 3), "hidden": 4, "iterations": 4, "test_count": 20, "seeds": 2},
+    }
+    results = results_to_dict(run_experiments(["lag", "remember"], hidden=30, settings=settings))  # settings win
+    expected = results_to_dict(small_results)
+    for name in ("lag", "remember"):
+        results[name].pop("seconds"), expected[name].pop("seconds")  # how long each took differs
+    assert results == expected
+    with pytest.raises(InputError, match=r"settings: expected experiment names \('time', .*\) as keys; received str 'lags'"):
+        run_experiments(["lag"], settings={"lags": {}})
+    with pytest.raises(InputError, match=r"settings\['lag'\]: expected arguments of lag_experiment other than "
+                                         r"activations, seed and show_progress; received 'seed'"):
+        run_experiments(["lag"], settings={"lag": {"seed": 3}})
+    with pytest.raises(InputError, match=r"settings\['depth'\]: expected arguments of depth_experiment .*; received 'iterations'"):
+        run_experiments(["lag"], settings={"depth": {"iterations": 3}})
+    with pytest.raises(InputError, match=r"settings\['lag'\]: expected a mapping of argument name to value; received int 3"):
+        run_experiments(["lag"], settings={"lag": 3})
+
+
 def test_sign_batch_puts_the_sign_first_and_noise_after():
     x, targets = sign_batch(50, 5, np.random.default_rng(0))
     assert x.shape == (50, 6, 2)

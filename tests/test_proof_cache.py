@@ -2,7 +2,8 @@
 
 import json
 import shutil
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, replace
 
 import pytest
 import sympy as sp
@@ -36,7 +37,8 @@ def test_an_unchanged_rule_is_proven_once_then_read_back_equal(empty_cache):
     rule = get("relu")
     first = proven(rule)
     assert counts() == (0, 1, 1)
-    assert [path.name for path in empty_cache.iterdir()] == [f"relu-{proof_key(rule)}.json"]
+    key = proof_key(rule)
+    assert sorted(path.name for path in empty_cache.iterdir()) == [f"relu-{key}.json", f"relu-{key}.lock"]
     second = proven(rule)
     assert counts() == (1, 1, 1)
     assert second.holds and second.rule == "relu"
@@ -53,7 +55,51 @@ def test_a_changed_declaration_misses_and_its_failure_is_never_stored(empty_cach
         assert not proof.holds
         assert any("closed form" in c.statement and not c.holds for c in proof.claims)
         assert counts() == (0, 1 + attempt, 1)
-    assert len(list(empty_cache.iterdir())) == 1
+    assert len(list(empty_cache.glob("*.json"))) == 1
+
+
+#: Set once a second caller has looked in the cache (see test_two_processes_asking_at_once_prove_a_rule_once).
+RELEASE = threading.Event()
+PROVERS: list[str] = []
+
+
+@dataclass(frozen=True)
+class HeldRule:
+    """A rule whose proof waits for ``RELEASE``: the first prover holds it while a second caller asks."""
+
+    name: str
+
+    def prove(self):
+        PROVERS.append(threading.current_thread().name)
+        assert RELEASE.wait(60), "the second caller never looked in the cache"
+        return replace(get("relu").prove(), rule=self.name)
+
+
+def test_two_processes_asking_at_once_prove_a_rule_once(empty_cache, monkeypatch):
+    """The second caller waits on the first one's lock and reads its proof instead of proving it again."""
+    rule = HeldRule("held")
+    load = proof_cache._load
+
+    def watched(path, name):
+        if threading.current_thread().name == "second":
+            RELEASE.set()  # the second caller has looked in the cache: let the first one finish
+        return load(path, name)
+
+    monkeypatch.setattr(proof_cache, "_load", watched)
+    RELEASE.clear()
+    PROVERS.clear()
+    first = threading.Thread(target=proven, args=(rule,), name="first")
+    first.start()
+    while not PROVERS:  # the first caller is proving (and holds the lock)
+        first.join(0.01)
+    results = []
+    second = threading.Thread(target=lambda: results.append(proven(rule)), name="second")
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert PROVERS == ["first"]
+    assert results[0].holds and results[0].rule == "held"
+    assert counts() == (1, 1, 1)
 
 
 def test_no_cache_proves_again_and_refreshes_the_file(empty_cache):

@@ -12,6 +12,11 @@ Each experiment's Markdown, and the figures, are kept in the experiment cache
 (``mathnn.experiments.cache``): a build reruns an experiment only when its function here, its seed,
 the ``mathnn`` code it ran or the NumPy/Python versions changed, so the page shows exactly what a
 run would. ``MATHNN_NO_EXPERIMENT_CACHE=1 mkdocs build`` reruns them all.
+
+``MATHNN_DOCS_PROFILE=quick mkdocs build`` runs the vanishing-gradient experiments smaller (fewer
+training steps, narrower stacks, fewer seeds: ``QUICK``), through the same functions, reports and
+figures, and says so on each page that shows them. The test suite builds the site this way; the
+experiments' own tests run them at the lecture's sizes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import inspect
 import logging
+import os
 import re
 import tempfile
 import time
@@ -35,6 +41,14 @@ log = logging.getLogger("mkdocs.hooks.experiments")
 MARKER = re.compile(r"^<!-- mathnn:experiment ([a-z0-9-]+) -->$", re.MULTILINE)
 FIGURES = "images/vanishing"
 SEED = 0
+PROFILE_VARIABLE = "MATHNN_DOCS_PROFILE"
+#: The quick build's arguments of each vanishing-gradient experiment (see ``run_experiments``'s ``settings``).
+QUICK = {
+    "depth": {"steps": 20, "width": 16},
+    "recall": {"iterations": 40, "test_count": 100},
+    "shift": {"steps": 10, "width": 16, "probes": 2},
+    "remember": {"iterations": 20, "seeds": 2, "test_count": 100},
+}
 
 _cache: dict[str, object] = {}
 
@@ -46,18 +60,34 @@ def _fenced(text: str) -> str:
     return "```text\n" + text.rstrip() + "\n```"
 
 
+def _profile() -> str:
+    """``quick`` when ``MATHNN_DOCS_PROFILE`` asks for the quick build, else ``full`` (anything else is an error)."""
+    value = os.environ.get(PROFILE_VARIABLE, "").strip() or "full"
+    if value not in ("full", "quick"):
+        raise ValueError(f"{PROFILE_VARIABLE}: expected 'quick' or 'full' (or unset); received {value!r}")
+    return value
+
+
 def _vanishing() -> dict:
     """All the vanishing-gradient experiments (the remedies' too), run once per build."""
     if "vanishing" not in _cache:
         from mathnn.experiments import run_experiments
 
-        log.info("experiments: running the vanishing-gradient experiments (not in the experiment cache)")
-        _cache["vanishing"] = run_experiments(seed=SEED, show_progress=True)
+        quick = _profile() == "quick"
+        log.info("experiments: running the vanishing-gradient experiments%s (not in the experiment cache)",
+                 " at the quick build's sizes" if quick else "")
+        _cache["vanishing"] = run_experiments(seed=SEED, show_progress=True, settings=QUICK if quick else None)
     return _cache["vanishing"]
 
 
 def _figure(name: str, caption: str) -> str:
-    return f"![{caption}](../{FIGURES}/{name}.svg)\n\n*{caption}* ([PNG](../{FIGURES}/{name}.png))"
+    figure = f"![{caption}](../{FIGURES}/{name}.svg)\n\n*{caption}* ([PNG](../{FIGURES}/{name}.png))"
+    if _profile() == "quick":
+        changed = "; ".join(f"{experiment}: " + ", ".join(f"{key}={value}" for key, value in arguments.items())
+                            for experiment, arguments in QUICK.items())
+        figure += (f"\n\n*A quick build ({PROFILE_VARIABLE}=quick) drew this from smaller runs than the lecture's "
+                   f"({changed}): its numbers are not the lecture's.*")
+    return figure
 
 
 # -- the experiments -------------------------------------------------------------------------------
@@ -281,7 +311,8 @@ def _code(function: Callable) -> str:
     """The source here that shapes ``function``'s result: its own, the helpers' and the constants."""
     helpers = [value for name, value in globals().items()
                if name.startswith("_") and inspect.isfunction(value) and value.__module__ == __name__]
-    return "\n".join([f"SEED = {SEED!r}; FIGURES = {FIGURES!r}", *map(inspect.getsource, [function, *helpers])])
+    return "\n".join([f"SEED = {SEED!r}; FIGURES = {FIGURES!r}; QUICK = {QUICK!r}",
+                      *map(inspect.getsource, [function, *helpers])])
 
 
 def _cached(name: str, compute: Callable[[], object], **parameters: object) -> object:
@@ -295,7 +326,7 @@ def _cached(name: str, compute: Callable[[], object], **parameters: object) -> o
     misses = STATS.misses
     start = time.perf_counter()
     _unsettled.clear()
-    result = cached(f"docs-{name}", {"seed": SEED, **parameters}, compute, code=_code(compute),
+    result = cached(f"docs-{name}", {"seed": SEED, "profile": _profile(), **parameters}, compute, code=_code(compute),
                     keep=lambda _: not _unsettled)
     if STATS.misses > misses:
         log.info("experiments: %s run in %.1f s", name, time.perf_counter() - start)

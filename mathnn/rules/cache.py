@@ -17,6 +17,8 @@ The key is a SHA-256 of
 
 Only proofs that hold are stored: a failing proof is proven again every time. A cache directory that
 cannot be written is not an error: the proof is computed and returned, with one warning on stderr.
+While a process proves a rule it holds a lock beside the proof's file (``<name>-<key>.lock``), so
+processes sharing a cache prove each rule once.
 """
 
 from __future__ import annotations
@@ -93,16 +95,45 @@ def proven(rule: Any, *, cache: bool = True) -> Proof:
         STATS.misses += 1
         return rule.prove()
     path = cache_dir() / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', str(rule.name))}-{key}.json"
-    if cache:
-        proof = _load(path, rule.name)
-        if proof is not None:
-            STATS.hits += 1
-            return proof
+    if not cache:
+        return _prove_and_store(rule, path)
+    proof = _load(path, rule.name)
+    if proof is None:
+        with _proving(path):  # another process proving this rule now: wait for its proof, don't repeat it
+            proof = _load(path, rule.name)
+            if proof is None:
+                return _prove_and_store(rule, path)
+    STATS.hits += 1
+    return proof
+
+
+def _prove_and_store(rule: Any, path: Path) -> Proof:
     STATS.misses += 1
     proof = rule.prove()
     if proof.holds:  # a failure is proven again every time, so a fix is never hidden by the cache
         _store(path, proof)
     return proof
+
+
+@contextlib.contextmanager
+def _proving(path: Path):
+    """Hold an exclusive lock on ``<proof file>.lock`` while proving: one prover per proof at a time.
+
+    Processes sharing a cache (a test run's workers, its ``mathnn`` and ``mkdocs`` subprocesses) then
+    prove each rule once; the others wait and read the stored proof. Without ``fcntl`` (Windows) or
+    a writable folder there is no lock, and two processes may prove the same rule at once.
+    """
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_suffix(".lock"), "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
 
 
 def proof_key(rule: Any) -> str:
