@@ -191,11 +191,11 @@ def build_docs():
 #: the site and reads it; then either worker steals the other's short tests. This decides the order
 #: only: a module missing here, or a name no longer present, costs time, never a test.
 LONG_MODULES = (
-    "test_types.py", "test_grading_hostile.py", "test_runner.py", "test_cli.py", "test_experiments_remedies.py",
+    "test_torch_check.py", "test_homework_styles.py", "test_types.py", "test_grading_hostile.py", "test_runner.py", "test_cli.py", "test_experiments_remedies.py",
     "test_experiments_lecture_figures.py", "test_rules.py", "test_layer_rules.py", "test_check.py",
     "test_grading.py", "test_experiments.py", "test_experiments_shift.py", "test_experiments_recall.py",
     "test_charrnn.py", "test_batchnorm_rule.py", "test_recurrence.py", "test_update_check.py", "test_layer_check.py",
-    "test_lstm.py", "test_conv.py",
+    "test_lstm.py", "test_conv.py", "test_groupnorm.py", "test_model_file.py",
 )
 
 #: Fixtures that read the built site: their tests wait for the build, so they run right after it, on its worker.
