@@ -23,6 +23,7 @@ processes sharing a cache prove each rule once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
