@@ -1,0 +1,56 @@
+"""Patterns found in public CS231n homework (2016–2025) that a checker must judge right.
+
+Each test rebuilds one pattern in a few lines of its own: a correct file the checker once failed on a
+technicality, or a wrong one it must keep failing. The checks run in this process where they can.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import types
+
+from mathnn.gradcheck.updates import check_update
+
+
+def module(source: str, name: str = "student") -> types.ModuleType:
+    """A student's module made from ``source`` (run in this process, as the pytest plugin does)."""
+    student = types.ModuleType(name)
+    exec("import numpy as np\n" + textwrap.dedent(source), student.__dict__)
+    return student
+
+
+# CS231n's optim.py of spring 2017 set `config.setdefault('t', 1)` in adam's starter code; the
+# notebook gives t explicitly, so a student who kept that line and wrote the course's update is right.
+ADAM_FROM_ONE = """
+    def adam(w, dw, config=None):
+        if config is None:
+            config = {}
+        config.setdefault('learning_rate', 1e-3)
+        config.setdefault('beta1', 0.9)
+        config.setdefault('beta2', 0.999)
+        config.setdefault('epsilon', 1e-8)
+        config.setdefault('m', np.zeros_like(w))
+        config.setdefault('v', np.zeros_like(w))
+        config.setdefault('t', 1)
+        step = config['t'] + 1
+        first = config['beta1'] * config['m'] + (1 - config['beta1']) * dw
+        second = config['beta2'] * config['v'] + (1 - config['beta2']) * dw * dw
+        first_hat = first / (1 - config['beta1'] ** step)
+        second_hat = second / (1 - config['beta2'] ** step)
+        config.update(m=first, v=second, t=step)
+        return w - config['learning_rate'] * first_hat / (np.sqrt(second_hat) + config['epsilon']), config
+"""
+
+
+def test_adam_counting_steps_from_one_is_accepted_with_a_note():
+    result = check_update(module(ADAM_FROM_ONE), "adam")
+    assert result["passed"], result["diagnosis"]
+    assert any("counts steps from t = 1" in note for note in result["notes"])
+
+
+def test_adam_from_one_that_never_counts_still_fails():
+    frozen = ADAM_FROM_ONE.replace("config.update(m=first, v=second, t=step)", "config.update(m=first, v=second)") \
+        .replace("step = config['t'] + 1", "step = config['t']")
+    result = check_update(module(frozen), "adam")
+    assert not result["passed"]
+    assert not any("counts steps from t = 1" in note for note in result["notes"])
