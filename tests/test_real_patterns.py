@@ -9,6 +9,10 @@ from __future__ import annotations
 import textwrap
 import types
 
+import pytest
+
+from mathnn.gradcheck.dropout_check import drop_documented
+from mathnn.gradcheck.homework import check_pair
 from mathnn.gradcheck.updates import check_update
 
 
@@ -54,3 +58,61 @@ def test_adam_from_one_that_never_counts_still_fails():
     result = check_update(module(frozen), "adam")
     assert not result["passed"]
     assert not any("counts steps from t = 1" in note for note in result["notes"])
+
+
+# Until early 2017 CS231n's dropout_forward said "We drop each neuron output with probability p"; the
+# students of those years kept entries with probability 1 - p and scaled them by 1 / (1 - p).
+OLD_DROPOUT = '''
+    def dropout_forward(x, dropout_param):
+        """Inverted dropout.
+
+        - p: Dropout parameter. We drop each neuron output with probability p.
+        """
+        p, mode = dropout_param['p'], dropout_param['mode']
+        if 'seed' in dropout_param:
+            np.random.seed(dropout_param['seed'])
+        mask = None
+        if mode == 'train':
+            mask = (np.random.rand(*x.shape) >= p) / (1 - p)
+            out = x * mask
+        else:
+            out = x
+        return out, (dropout_param, mask)
+
+    def dropout_backward(dout, cache):
+        dropout_param, mask = cache
+        return dout * mask if dropout_param['mode'] == 'train' else dout
+'''
+NEW_DOC = "- p: Dropout parameter. We keep each neuron output with probability p."
+
+
+def test_dropout_with_p_documented_as_the_drop_probability_passes():
+    result = check_pair(module(OLD_DROPOUT), "dropout", seed=3)
+    assert result["passed"], result["diagnosis"]
+    assert "x / (1 - p)" in result["forward"]["reference"]
+
+
+def test_the_same_dropout_under_the_later_docstring_fails_and_is_named():
+    source = OLD_DROPOUT.replace("- p: Dropout parameter. We drop each neuron output with probability p.", NEW_DOC)
+    result = check_pair(module(source), "dropout", seed=3)
+    assert not result["passed"]
+    assert "as the probability of dropping an entry" in result["diagnosis"]
+
+
+def test_keep_probability_code_under_the_old_docstring_fails_and_is_named():
+    source = OLD_DROPOUT.replace("(np.random.rand(*x.shape) >= p) / (1 - p)", "(np.random.rand(*x.shape) < p) / p")
+    result = check_pair(module(source), "dropout", seed=3)
+    assert not result["passed"]
+    assert "its docstring says p is the probability of dropping one" in result["diagnosis"]
+
+
+@pytest.mark.parametrize("doc, drop", [
+    ("We drop each neuron output with probability p.", True),
+    ("Units: we drop each unit with probability p; the rest are scaled.", True),
+    (NEW_DOC, False),
+    ("NOTE: p is the probability of **keep** a neuron output; some sources call it the probability of dropping "
+     "one. We drop each neuron output with probability p.", False),
+    ("", False),
+])
+def test_the_meaning_of_p_is_read_from_the_docstring(doc, drop):
+    assert drop_documented(doc) is drop

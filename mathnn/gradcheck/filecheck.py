@@ -249,6 +249,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
                                      " (check the file that defines them)")
             return
     outcomes: dict[str, Result] = {}
+    docs = torch_source.docstrings(torch_source.parse(student))
     for name in pairs:
         pair = PAIRS[name]
         if name not in complete:
@@ -264,7 +265,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
             if name in torch_names:
                 return check_torch_pair(transport, name, seed, points=points, source=Source(
                     torch_source.parse(student), student.read_text(errors="replace"), student.name))
-            return check_pair(StudentCode(transport, pair), name, seed, points=points, strict=strict)
+            return check_pair(StudentCode(transport, pair, docs), name, seed, points=points, strict=strict)
 
         outcomes[name], offset = _in_sandbox(session, offset, check, partial(_failed, name, seed), describe_result,
                                              "pair")

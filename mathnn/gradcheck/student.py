@@ -90,12 +90,14 @@ class StudentCode:
     """The functions of one pair in a student's module, called through ``transport``.
 
     Every call gets fresh copies of the inputs; answers are validated (count, dtype, shape) and
-    rebuilt as plain arrays.
+    rebuilt as plain arrays. ``docs`` holds the docstrings of the student's functions by name, read
+    from the file without running it: they carry the assignment's year (what dropout's p means).
     """
 
-    def __init__(self, transport: Transport, pair: Any) -> None:
+    def __init__(self, transport: Transport, pair: Any, docs: Mapping[str, str] | None = None) -> None:
         self.transport = transport
         self.pair = pair
+        self.docs = dict(docs or {})
         self.slot = 0
         self.out_shape: tuple[int, ...] | None = None  # of the last forward call: every nearby point must match
 

@@ -8,7 +8,7 @@ harmless (``.item()`` in a print): :func:`graph_breaks` finds the calls that cut
 the operations that write into a tensor, :func:`created_lines` the tensors a function creates
 (``torch.zeros(...)``) and which of them name a ``dtype=`` or ``device=``. Each scans the function
 and the file's functions it calls, since ``rnn_forward`` breaks when the ``rnn_step_forward`` it
-calls does.
+calls does. :func:`docstrings` gives any file's function docstrings (what dropout's p means there).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Line", "created_lines", "graph_breaks", "in_place_lines", "parse", "uses_torch"]
+__all__ = ["Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "parse", "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
 SOURCE_LIMIT = 2 * 2**20
@@ -49,6 +49,14 @@ def parse(path: Path) -> ast.Module | None:
         return ast.parse(path.read_bytes(), filename=path.name)
     except (OSError, SyntaxError, ValueError):
         return None
+
+
+def docstrings(tree: ast.Module | None) -> dict[str, str]:
+    """The docstring of each function the file defines at its top level, by name ('' for none)."""
+    if tree is None:
+        return {}
+    return {node.name: ast.get_docstring(node) or "" for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 def uses_torch(tree: ast.Module | None) -> bool:
