@@ -6,6 +6,7 @@ technicality, or a wrong one it must keep failing. The checks run in this proces
 
 from __future__ import annotations
 
+import ast
 import textwrap
 import types
 
@@ -13,6 +14,8 @@ import pytest
 
 from mathnn.gradcheck.dropout_check import drop_documented
 from mathnn.gradcheck.homework import check_pair
+from mathnn.gradcheck.runner import check_file
+from mathnn.gradcheck.torch_check import torch_pairs
 from mathnn.gradcheck.updates import check_update
 
 
@@ -116,3 +119,69 @@ def test_keep_probability_code_under_the_old_docstring_fails_and_is_named():
 ])
 def test_the_meaning_of_p_is_read_from_the_docstring(doc, drop):
     assert drop_documented(doc) is drop
+
+
+# A numpy layers.py that imports torch for one helper (a transposed convolution, say): its numpy losses
+# are numpy functions, and the dropout docstring is read from the file, never from running it.
+NUMPY_FILE_WITH_TORCH = '''
+import numpy as np
+import torch
+
+
+def conv_helper(dout, w):
+    return torch.nn.functional.conv_transpose2d(torch.from_numpy(dout), torch.from_numpy(w)).numpy()
+
+
+def softmax_loss(x, y):
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = -np.mean(np.log(probs[np.arange(n), y]))
+    dx = probs.copy()
+    dx[np.arange(n), y] -= 1
+    return loss, dx / n
+''' + textwrap.dedent(OLD_DROPOUT)
+
+
+@pytest.fixture(scope="module")
+def numpy_file_with_torch(tmp_path_factory) -> dict:
+    """The file above checked as ``mathnn check`` does, in one sandbox."""
+    path = tmp_path_factory.mktemp("layers") / "layers.py"
+    path.write_text(NUMPY_FILE_WITH_TORCH)
+    return check_file(path, ["softmax_loss", "dropout"], seed=4, points=2)
+
+
+def test_a_numpy_loss_in_a_file_that_imports_torch_is_checked_as_numpy(numpy_file_with_torch):
+    [loss] = [result for result in numpy_file_with_torch["functions"] if result["name"] == "softmax_loss"]
+    assert loss["passed"], loss["diagnosis"]
+    assert "torch" not in loss
+
+
+def test_the_sandboxed_check_reads_dropouts_docstring_from_the_file(numpy_file_with_torch):
+    [dropout] = [result for result in numpy_file_with_torch["functions"] if result["name"] == "dropout"]
+    assert dropout["passed"], dropout["diagnosis"]
+
+
+def test_which_pairs_are_pytorch_follows_what_each_forward_computes_with():
+    mixed = ast.parse(textwrap.dedent('''
+        import numpy as np
+        import torch.nn.functional as F
+        def softmax_loss(x, y):
+            return np.log(x), x
+        def rnn_step_forward(x, h, Wx, Wh, b):
+            return F.tanh(x @ Wx + h @ Wh + b)
+        def rnn_step_backward(dnext_h, cache):
+            return cache
+        def temporal_affine_forward(x, w, b):
+            return x @ w + b
+        def temporal_affine_backward(dout, cache):
+            return cache
+    '''))
+    functions = ["softmax_loss", "rnn_step_forward", "rnn_step_backward", "temporal_affine_forward",
+                 "temporal_affine_backward"]
+    # numpy's loss stays numpy; torch's step is PyTorch beside its backward; a pair naming neither library,
+    # with its backward, stays numpy as before
+    assert torch_pairs(functions, mixed) == ["rnn_step"]
+    torch_only = ast.parse("import torch\ndef word_embedding_forward(x, W):\n    return W[x]\n"
+                           "def word_embedding_backward(dout, cache):\n    return cache\n")
+    assert torch_pairs(["word_embedding_forward", "word_embedding_backward"], torch_only) == ["word_embedding"]

@@ -231,7 +231,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     summary["not_checked"], summary["imported"] = session.defined, session.imported
     summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
     complete, incomplete = _pair_states(session.functions)
-    torch_names = torch_pairs(session.functions) if session.torch else []
+    torch_names = torch_pairs(session.functions, torch_source.parse(student)) if session.torch else []
     complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
     incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
     if requested:

@@ -8,7 +8,9 @@ harmless (``.item()`` in a print): :func:`graph_breaks` finds the calls that cut
 the operations that write into a tensor, :func:`created_lines` the tensors a function creates
 (``torch.zeros(...)``) and which of them name a ``dtype=`` or ``device=``. Each scans the function
 and the file's functions it calls, since ``rnn_forward`` breaks when the ``rnn_step_forward`` it
-calls does. :func:`docstrings` gives any file's function docstrings (what dropout's p means there).
+calls does. :func:`docstrings` gives any file's function docstrings (what dropout's p means there),
+and :func:`libraries` the array libraries a function computes with (a numpy ``layers.py`` may import
+torch for one helper).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "parse", "uses_torch"]
+__all__ = ["Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "libraries", "parse",
+           "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
 SOURCE_LIMIT = 2 * 2**20
@@ -69,6 +72,38 @@ def uses_torch(tree: ast.Module | None) -> bool:
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch" and not node.level:
             return True
     return False
+
+
+#: The array libraries :func:`libraries` tells apart.
+ARRAY_LIBRARIES = ("numpy", "torch")
+
+
+def _imported(tree: ast.Module) -> dict[str, str]:
+    """Local name -> array library, for the file's imports of numpy and torch (``import numpy as np``,
+    ``import torch.nn.functional as F``, ``from torch import nn``, ``from numpy import zeros``…)."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top in ARRAY_LIBRARIES:
+                    names[alias.asname or top] = top
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            top = (node.module or "").split(".")[0]
+            if top in ARRAY_LIBRARIES:
+                names.update({alias.asname or alias.name: top for alias in node.names})
+    return names
+
+
+def libraries(tree: ast.Module | None, name: str) -> set[str]:
+    """The array libraries ('numpy', 'torch') function ``name`` and the file's functions it calls use by name;
+    ``{'numpy'}`` for no name at all in a file that imports numpy and not torch, and the reverse."""
+    if tree is None:
+        return set()
+    names = _imported(tree)
+    used = {names[node.id] for function in _reached(tree, name) for node in ast.walk(function)
+            if isinstance(node, ast.Name) and node.id in names}
+    return used or (set(names.values()) if len(set(names.values())) == 1 else set())
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
