@@ -15,7 +15,8 @@ import pytest
 from mathnn.gradcheck.dropout_check import drop_documented
 from mathnn.gradcheck.homework import check_pair
 from mathnn.gradcheck.runner import check_file
-from mathnn.gradcheck.torch_check import torch_pairs
+from mathnn.gradcheck.student import in_process
+from mathnn.gradcheck.torch_check import Source, check_torch_pair, torch_pairs
 from mathnn.gradcheck.updates import check_update
 
 
@@ -185,3 +186,19 @@ def test_which_pairs_are_pytorch_follows_what_each_forward_computes_with():
     torch_only = ast.parse("import torch\ndef word_embedding_forward(x, W):\n    return W[x]\n"
                            "def word_embedding_backward(dout, cache):\n    return cache\n")
     assert torch_pairs(["word_embedding_forward", "word_embedding_backward"], torch_only) == ["word_embedding"]
+
+
+def test_a_pytorch_step_still_returning_the_starter_codes_nones_is_called_unfinished():
+    torch = pytest.importorskip("torch")
+    student = types.ModuleType("unfinished_lstm")
+    student.torch = torch
+
+    def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+        next_h, next_c = None, None
+        return next_h, next_c
+
+    student.lstm_step_forward = lstm_step_forward
+    result = check_torch_pair(in_process(student), "lstm_step", 2, points=1, source=Source(None, "", "rnn.py"))
+    assert not result["passed"]
+    assert result["error"]["kind"] == "starter code", result["diagnosis"]
+    assert "not implemented yet" in result["diagnosis"]
