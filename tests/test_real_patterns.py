@@ -13,6 +13,7 @@ import types
 import pytest
 
 from mathnn.gradcheck.dropout_check import drop_documented
+from mathnn.gradcheck.hints import hint
 from mathnn.gradcheck.homework import check_pair
 from mathnn.gradcheck.runner import check_file
 from mathnn.gradcheck.student import in_process
@@ -202,3 +203,16 @@ def test_a_pytorch_step_still_returning_the_starter_codes_nones_is_called_unfini
     assert not result["passed"]
     assert result["error"]["kind"] == "starter code", result["diagnosis"]
     assert "not implemented yet" in result["diagnosis"]
+
+
+@pytest.mark.parametrize("message, advice", [
+    # max pooling's backward: row, col = np.where(window == window.max()); dx[..., int(row), int(col)] = ...
+    ("only 0-dimensional arrays can be converted to Python scalars", "a[0] or a.item()"),
+    # im2col-style indices built with float arithmetic, then np.take(x, indices)
+    ("Cannot cast array data from dtype('float64') to dtype('int64') according to the rule 'same_kind'",
+     ".astype(int)"),
+])
+def test_errors_of_files_written_for_an_older_numpy_get_a_hint(message, advice):
+    said = hint({"type": "TypeError", "message": message})
+    assert said is not None and advice in said
+    assert hint({"type": "TypeError", "message": "unsupported operand type(s) for +: 'int' and 'str'"}) is None
