@@ -179,8 +179,9 @@ def check_file(
         ``functions``: one :func:`mathnn.gradcheck.homework.check_pair` result per pair, in the
         catalogue's order; ``updates``: one :func:`mathnn.gradcheck.updates.check_update` result per
         update rule, in the order sgd, sgd_momentum, rmsprop, adam; ``not_checked`` (the file's other
-        functions) and ``imported`` (known
-        functions it imports from another module, name -> module; not checked), see
+        functions), ``imported`` (known functions it imports from another module, name -> module; not
+        checked) and ``other_signatures`` (the student's call -> mathnn's, for a known name whose
+        function cannot take mathnn's arguments and was not required: not checked), see
         :mod:`mathnn.gradcheck.coverage`.
 
     Raises
@@ -192,7 +193,8 @@ def check_file(
         seed = secrets.randbelow(2**32)
     student = Path(path).resolve()
     summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
-                       "protections": {}, "functions": [], "updates": [], "not_checked": [], "imported": {}}
+                       "protections": {}, "functions": [], "updates": [], "not_checked": [], "imported": {},
+                       "other_signatures": {}}
     requested = list(dict.fromkeys(checkable(name) for name in functions or ()))
     required = list(dict.fromkeys(checkable(name) for name in require))
     if not student.is_file():
@@ -240,6 +242,13 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     else:
         pairs = complete + [name for name in required if name in PAIRS and name not in complete]
         rules = [name for name in RULES if name in session.functions or name in required]
+        tree = torch_source.parse(student)
+        for name in list(pairs):  # another pair of the same name (a GRU with other weights): listed, not failed
+            pair = PAIRS[name]
+            called = None if name in required else torch_source.signature(tree, pair.forward, len(pair.arguments))
+            if called:
+                pairs.remove(name)
+                summary["other_signatures"][called] = f"{pair.forward}({', '.join(pair.arguments)})"
         if not pairs and not incomplete and not rules:
             known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
             summary["error"] = (f"{student.name} defines none of the functions mathnn can check ({known}; update rules "

@@ -9,8 +9,9 @@ the operations that write into a tensor, :func:`created_lines` the tensors a fun
 (``torch.zeros(...)``) and which of them name a ``dtype=`` or ``device=``. Each scans the function
 and the file's functions it calls, since ``rnn_forward`` breaks when the ``rnn_step_forward`` it
 calls does. :func:`docstrings` gives any file's function docstrings (what dropout's p means there),
-and :func:`libraries` the array libraries a function computes with (a numpy ``layers.py`` may import
-torch for one helper).
+:func:`libraries` the array libraries a function computes with (a numpy ``layers.py`` may import
+torch for one helper), and :func:`signature` how a function is called when it cannot take a given
+number of arguments (a GRU of the student's own, with other weights).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "libraries", "parse",
-           "uses_torch"]
+           "signature", "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
 SOURCE_LIMIT = 2 * 2**20
@@ -60,6 +61,21 @@ def docstrings(tree: ast.Module | None) -> dict[str, str]:
         return {}
     return {node.name: ast.get_docstring(node) or "" for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def signature(tree: ast.Module | None, name: str, count: int) -> str | None:
+    """``'name(a, b, c)'`` when the file's function ``name`` cannot be called with ``count`` positional
+    arguments; None when it can, or when the file or the function cannot be read."""
+    if tree is None:
+        return None
+    node = next((item for item in tree.body if isinstance(item, ast.FunctionDef) and item.name == name), None)
+    if node is None:
+        return None
+    positional = [*node.args.posonlyargs, *node.args.args]
+    required = len(positional) - len(node.args.defaults)
+    if required <= count and (count <= len(positional) or node.args.vararg is not None):
+        return None
+    return f"{name}({', '.join(arg.arg for arg in positional)})"
 
 
 def uses_torch(tree: ast.Module | None) -> bool:
