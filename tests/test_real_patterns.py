@@ -236,3 +236,9 @@ def test_errors_of_files_written_for_an_older_numpy_get_a_hint(message, advice):
     said = hint({"type": "TypeError", "message": message})
     assert said is not None and advice in said
     assert hint({"type": "TypeError", "message": "unsupported operand type(s) for +: 'int' and 'str'"}) is None
+
+
+def test_a_value_left_none_by_unfinished_code_gets_a_hint():
+    # CS231n's 2016 dropout_forward ends with `out = out.astype(x.dtype, copy=False)` after the part to write
+    said = hint({"type": "AttributeError", "message": "'NoneType' object has no attribute 'astype'"})
+    assert said is not None and "not written yet" in said

@@ -52,6 +52,9 @@ def hint(error: Mapping[str, Any]) -> str | None:
             instead = REMOVED_NUMPY.get(name)
             return f"np.{name} was removed from numpy" + (f": use {instead}" if instead else "") + \
                 " (the file was written for an older numpy)"
+        if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
+            return ("a value is still None where it is used: the part of the function that computes it is not "
+                    "written yet (the starter code's `out = None`?)")
         return None
     if kind == "TypeError":
         if "unexpected keyword argument 'newshape'" in message:
