@@ -104,11 +104,18 @@ def test_the_same_dropout_under_the_later_docstring_fails_and_is_named():
     assert "as the probability of dropping an entry" in result["diagnosis"]
 
 
-def test_keep_probability_code_under_the_old_docstring_fails_and_is_named():
+def test_the_lectures_keep_probability_under_the_old_docstring_passes_too():
+    # the 2016 lecture's code kept units with probability p while the assignment's docstring dropped them
     source = OLD_DROPOUT.replace("(np.random.rand(*x.shape) >= p) / (1 - p)", "(np.random.rand(*x.shape) < p) / p")
     result = check_pair(module(source), "dropout", seed=3)
+    assert result["passed"], result["diagnosis"]
+
+
+def test_a_mask_and_a_scale_of_different_meanings_fail_under_the_old_docstring():
+    source = OLD_DROPOUT.replace("(np.random.rand(*x.shape) >= p) / (1 - p)", "(np.random.rand(*x.shape) < p) / (1 - p)")
+    result = check_pair(module(source), "dropout", seed=3)
     assert not result["passed"]
-    assert "its docstring says p is the probability of dropping one" in result["diagnosis"]
+    assert "the mask and the scale must take p in the same meaning" in result["diagnosis"]
 
 
 @pytest.mark.parametrize("doc, drop", [

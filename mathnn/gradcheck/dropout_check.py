@@ -9,8 +9,9 @@ x unchanged in test mode. A correct student may draw the mask another way (``np.
 * at every point, each entry of the train-mode output must be 0 or x/p; kept entries equal to x (no
   1/p scale) or to x/(1 − p) (p taken as the drop probability, CS231n's meaning before 2017) are named.
   A file whose ``dropout_forward`` docstring gives p as the drop probability ("We drop each neuron
-  output with probability p", the assignment of 2016 and early 2017) is checked with that meaning:
-  each entry 0 or x/(1 − p), and a keep fraction near 1 − p;
+  output with probability p", the assignment of 2016 and early 2017, while the lecture's code kept
+  units with probability p) may use either meaning: the output at the point says which, and the rest
+  is checked with it (entries 0 or x/(1 − p) and a keep fraction near 1 − p for the docstring's);
 * at the first point, three more calls:
 
   1. the same call again: the same seed must give the same mask (the notebook compares outputs drawn
@@ -83,7 +84,7 @@ class _P:
     @property
     def keep_text(self) -> str:
         """The keep probability in terms of p."""
-        return "1 - p" if self.drop else "p"
+        return "(1 - p)" if self.drop else "p"
 
     @property
     def said(self) -> str:
@@ -92,11 +93,22 @@ class _P:
                                         else "")
 
 
-def _settings(pair: Any, values: Mapping[str, Any], student: Any = None) -> tuple[str, dict[str, Any], _P]:
+def _settings(pair: Any, values: Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
     name = next(argument for argument in pair.arguments if isinstance(values[argument], dict))
     settings = dict(values[name])
-    docs = getattr(student, "docs", {})
-    return name, settings, _P(float(settings["p"]), drop_documented(docs.get(pair.forward)))
+    return name, settings, float(settings["p"])
+
+
+def _meaning(student: StudentCode, pair: Any, values: Inputs, out: np.ndarray) -> _P:
+    """What p means for this file: the keep probability, unless its docstring gives the drop probability
+    and the output at the point is not inverted dropout with p kept (the lecture's meaning, also right then)."""
+    _, _, p = _settings(pair, values)
+    if not drop_documented(student.docs.get(pair.forward)):
+        return _P(p, False)
+    x = np.asarray(values[pair.arguments[0]])
+    kept_as_p = out.shape == x.shape and bool(np.all(np.isfinite(out))) and \
+        structure(x, out, p, out.dtype)[0] == "inverted"
+    return _P(p, not kept_as_p)
 
 
 def structure(x: np.ndarray, out: np.ndarray, p: float, dtype: np.dtype) -> tuple[str, float, int]:
@@ -133,9 +145,8 @@ def _structure_sentence(kind: str, forward: str, name: str, p: _P, error: float)
                 f" inverted dropout divides the kept entries by {keep} at training time, out = x * {mask}, so that "
                 "test mode needs no scaling")
     if kind == "drop probability" and p.drop:
-        return (f"{forward} uses {name}['p'] as the probability of keeping an entry (kept entries are x / p, "
-                f"p = {p.value:g} here), but its docstring says p is the probability of dropping one: mask = "
-                "(np.random.rand(*x.shape) >= p) / (1 - p)")
+        return (f"{forward}'s kept entries are x / p here (p = {p.value:g}) and x / (1 - p) at the first point: "
+                f"use one meaning of {name}['p'] throughout")
     if kind == "drop probability":
         return (f"{forward} uses {name}['p'] as the probability of dropping an entry (kept entries are x / (1 - p), "
                 f"p = {p.value:g} here): since 2017 CS231n's p is the probability of keeping one, mask = "
@@ -161,12 +172,12 @@ def _call(student: StudentCode, forward: str, values: Inputs, when: str) -> tupl
     return out, None
 
 
-def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str) -> list[str]:
+def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str, meaning: _P) -> list[str]:
     """A train-mode call on a large x: the kept fraction within SIGMAS binomial deviations of p.
 
     ``known`` is the structure already found at the point's own x (not said twice).
     """
-    name, settings, meaning = _settings(pair, values, student)
+    name, settings, _ = _settings(pair, values)
     p = meaning.keep
     x = 0.5 + np.random.default_rng([seed, DROPOUT_STREAM]).random(KEEP_SHAPE)  # every entry ≥ 0.5: none is 0
     when = f"on x of shape {KEEP_SHAPE} in train mode"
@@ -193,17 +204,17 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
     said = (f"{pair.forward} kept {kept} of {n} entries ({kept / n:.3f}) {when} with {meaning.said}: expected "
             f"{meaning.keep_text} · {n} = {n * p:.0f} ± {SIGMAS * sigma:.0f} ({SIGMAS:g} binomial standard deviations)")
     if abs(kept - n * (1 - p)) <= SIGMAS * sigma and meaning.drop:
-        said += ("; it keeps each entry with probability p (np.random.rand(*x.shape) < p?), but its docstring says "
-                 "p is the probability of dropping one: mask = (np.random.rand(*x.shape) >= p) / (1 - p)")
+        said += ("; it keeps each entry with probability p (np.random.rand(*x.shape) < p?) but scales the kept ones "
+                 "by 1 / (1 - p): the mask and the scale must take p in the same meaning")
     elif abs(kept - n * (1 - p)) <= SIGMAS * sigma:
         said += (f"; it keeps each entry with probability 1 - p (np.random.rand(*x.shape) > p?): since 2017 "
                  f"CS231n's {name}['p'] is the probability of keeping an entry, mask = (np.random.rand(*x.shape) < p) / p")
     return [*lines, said]
 
 
-def _test_mode(student: StudentCode, pair: Any, values: Inputs) -> list[str]:
+def _test_mode(student: StudentCode, pair: Any, values: Inputs, meaning: _P) -> list[str]:
     """A test-mode call: out must be x itself."""
-    name, settings, meaning = _settings(pair, values, student)
+    name, settings, _ = _settings(pair, values)
     p = meaning.keep
     when = f"in test mode ({name}['mode'] = 'test')"
     x = np.asarray(values[pair.arguments[0]], dtype=np.float64)
@@ -243,7 +254,8 @@ def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarr
     any finding concerns the forward pass; its message is the first finding, the others are returned
     as problems.
     """
-    name, _, meaning = _settings(pair, values, student)
+    name, _, _ = _settings(pair, values)
+    meaning = _meaning(student, pair, values, out)
     p = meaning.keep
     x = np.asarray(values[pair.arguments[0]])
     mark = tolerances.tolerance("forward", out.dtype)
@@ -271,8 +283,8 @@ def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarr
                 f"ignored. When {name} has a 'seed', call np.random.seed({name}['seed']) before drawing the mask, as "
                 "CS231n's code does: the notebook compares outputs drawn with a seed, and a gradient check needs the "
                 "same mask at every call")
-        findings += _keep_fraction(student, pair, values, seed, kind)
-        findings += _test_mode(student, pair, values)
+        findings += _keep_fraction(student, pair, values, seed, kind, meaning)
+        findings += _test_mode(student, pair, values, meaning)
         # the point's own call last, as in a notebook (a backward drawing a new mask then gets the next
         # numbers, not the forward's again); a failure here was reported by the same call above
         try:
