@@ -249,3 +249,14 @@ def test_a_value_left_none_by_unfinished_code_gets_a_hint():
     # CS231n's 2016 dropout_forward ends with `out = out.astype(x.dtype, copy=False)` after the part to write
     said = hint({"type": "AttributeError", "message": "'NoneType' object has no attribute 'astype'"})
     assert said is not None and "not written yet" in said
+
+
+def test_adam_without_bias_correction_or_step_count_is_named():
+    # three of the surveyed optim.py files (2017, 2018, 2022): m and v kept, t never touched, no correction
+    plain = ADAM_FROM_ONE.replace("config.setdefault('t', 1)", "config.setdefault('t', 0)") \
+        .replace("first / (1 - config['beta1'] ** step)", "first").replace("second / (1 - config['beta2'] ** step)",
+                                                                           "second") \
+        .replace("config.update(m=first, v=second, t=step)", "config.update(m=first, v=second)")
+    result = check_update(module(plain), "adam")
+    assert not result["passed"]
+    assert result["mistake"] == "no bias correction, t not counted", result["diagnosis"]
