@@ -210,14 +210,14 @@ def check_file(
         return summary
     session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch)
     try:
-        _check(session, student, summary, requested, required, seed, points, strict)
+        _check(session, student, summary, requested, required, seed, points, strict, source)
     finally:
         session.close()
     return summary
 
 
 def _check(session: _Session, student: Path, summary: Result, requested: list[str], required: list[str],
-           seed: int, points: int, strict: bool = False) -> None:
+           seed: int, points: int, strict: bool = False, tree: Any = None) -> None:
     """Fill ``summary``: import the file, then check each pair and each update rule it defines (or is asked for)."""
     try:
         sandbox = session.start()
@@ -233,7 +233,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     summary["not_checked"], summary["imported"] = session.defined, session.imported
     summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
     complete, incomplete = _pair_states(session.functions)
-    torch_names = torch_pairs(session.functions, torch_source.parse(student)) if session.torch else []
+    torch_names = torch_pairs(session.functions, tree) if session.torch else []
     complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
     incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
     if requested:
@@ -242,7 +242,6 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     else:
         pairs = complete + [name for name in required if name in PAIRS and name not in complete]
         rules = [name for name in RULES if name in session.functions or name in required]
-        tree = torch_source.parse(student)
         for name in list(pairs):  # another pair of the same name (a GRU with other weights): listed, not failed
             pair = PAIRS[name]
             called = None if name in required else torch_source.signature(tree, pair.forward, len(pair.arguments))
@@ -258,7 +257,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
                                      " (check the file that defines them)")
             return
     outcomes: dict[str, Result] = {}
-    docs = torch_source.docstrings(torch_source.parse(student))
+    docs = torch_source.docstrings(tree)
     for name in pairs:
         pair = PAIRS[name]
         if name not in complete:
@@ -273,7 +272,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
         def check(transport: Transport, name: str = name, pair: Any = pair) -> Result:
             if name in torch_names:
                 return check_torch_pair(transport, name, seed, points=points, source=Source(
-                    torch_source.parse(student), student.read_text(errors="replace"), student.name))
+                    tree, student.read_text(errors="replace"), student.name))
             return check_pair(StudentCode(transport, pair, docs), name, seed, points=points, strict=strict)
 
         outcomes[name], offset = _in_sandbox(session, offset, check, partial(_failed, name, seed), describe_result,

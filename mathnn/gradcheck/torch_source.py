@@ -17,11 +17,12 @@ number of arguments (a GRU of the student's own, with other weights).
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "libraries", "parse",
+__all__ = ["PARSE_LOCK", "Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "libraries", "parse",
            "signature", "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
@@ -45,13 +46,21 @@ class Line:
         return f"{self.where}: {self.code} ({self.what})"
 
 
+#: One parse at a time in this process: CPython 3.11's parser keeps its recursion depth in shared state,
+#: and two threads parsing at once (``mathnn grade --jobs``) can leave it broken for every later parse
+#: ("AST constructor recursion depth mismatch"). Every ast.parse of the trusted side takes it.
+PARSE_LOCK = threading.Lock()
+
+
 def parse(path: Path) -> ast.Module | None:
     """The file's syntax tree, or None when it cannot be read or parsed (the sandbox then reports why)."""
     try:
         if path.stat().st_size > SOURCE_LIMIT:
             return None
-        return ast.parse(path.read_bytes(), filename=path.name)
-    except (OSError, SyntaxError, ValueError):
+        source = path.read_bytes()
+        with PARSE_LOCK:
+            return ast.parse(source, filename=path.name)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 

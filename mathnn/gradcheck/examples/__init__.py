@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import InputError
+from ..torch_source import PARSE_LOCK
 
 __all__ = ["EXAMPLES", "MISTAKES", "PYTORCH", "Mistake", "example_path"]
 
@@ -162,7 +163,8 @@ _lock = threading.Lock()
 def _source(name: str, mistake: Mistake) -> str:
     """The buggy file: the docstring, the imports and the chosen functions of the base, with the changes."""
     base = (_HERE / f"{mistake.base}.py").read_text(encoding="utf-8")
-    tree = ast.parse(base)
+    with PARSE_LOCK:  # also taken by the checker's own parse of a student's file
+        tree = ast.parse(base)
     chosen: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
