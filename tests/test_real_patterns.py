@@ -11,13 +11,15 @@ import textwrap
 import threading
 import types
 
+import numpy as np
 import pytest
 
 from mathnn.gradcheck.dropout_check import drop_documented
 from mathnn.gradcheck.hints import hint
 from mathnn.gradcheck.homework import check_pair
 from mathnn.gradcheck.runner import check_file, format_text
-from mathnn.gradcheck.student import in_process
+from mathnn.gradcheck.pairs import PAIRS
+from mathnn.gradcheck.student import EVALUATE_BYTES, StudentCode, in_process
 from mathnn.gradcheck.torch_check import Source, check_torch_pair, torch_pairs
 from mathnn.gradcheck.torch_source import PARSE_LOCK, parse
 from mathnn.gradcheck.updates import check_update
@@ -276,3 +278,24 @@ def test_the_checker_parses_one_file_at_a_time(tmp_path):
         assert worker.is_alive() and not trees  # waits for the lock, however fast the machine
     worker.join()
     assert trees and trees[0] is not None
+
+
+def test_many_points_are_asked_for_in_requests_of_bounded_size():
+    # a dx of the wrong shape at the second, larger point is described from the entry-by-entry numeric
+    # gradient: tens of thousands of points, which in one message overran the pipe and killed the sandbox
+    student = module("def relu_forward(x):\n    return np.maximum(x, 0), x\n\ndef relu_backward(dout, x):\n"
+                     "    return dout * (x > 0)\n")
+    sizes = []
+    local = in_process(student)
+
+    def recording(header, arrays, stage):
+        sizes.append(sum(array.nbytes for array in arrays))
+        return local(header, arrays, stage)
+
+    code = StudentCode(recording, PAIRS["relu"])
+    x = np.random.default_rng(0).standard_normal((100, 100))
+    _, _, _ = code.forward({"x": x})
+    points = [x + step for step in np.linspace(-1e-3, 1e-3, 600)]
+    outputs = code.along({})({"x": x}, "x", points)
+    assert len(outputs) == 600 and np.array_equal(outputs[-1], np.maximum(points[-1], 0))
+    assert len(sizes) > 2 and max(sizes) <= EVALUATE_BYTES + x.nbytes
