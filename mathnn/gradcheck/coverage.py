@@ -9,7 +9,9 @@ never reads as "all your functions are right":
 * ``imported``: known functions the file imports from another module (name -> that module): only
   functions defined in the checked file are checked, so these are not credited here;
 * ``missing``: functions of required pairs and update rules (``--require``, ``--assignment``) the file
-  does not define.
+  does not define;
+* ``other_signatures``: functions with a known name that cannot take mathnn's arguments (a GRU of the
+  student's own with other weights), not checked unless required: the student's call -> mathnn's.
 
 A write into ``dout`` by a backward pass that returns the right values is a *warning*
 (:func:`upstream_write`), not a failure; ``--strict`` makes it one (see
@@ -64,11 +66,13 @@ def missing(summary: Mapping[str, Any]) -> list[str]:
 
 
 def coverage(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``coverage`` entry of the JSON report."""
+    """The ``coverage`` entry of the JSON report (``other_signatures`` only when there are some)."""
+    other = dict(summary.get("other_signatures", {}))
     return {
         "not_checked": list(summary.get("not_checked", [])),
         "imported": [{"name": name, "module": module} for name, module in summary.get("imported", {}).items()],
         "missing": missing(summary),
+        **({"other_signatures": other} if other else {}),
     }
 
 
@@ -87,6 +91,8 @@ def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
         lines.append(f"found but not checked by mathnn: {', '.join(summary['not_checked'])}")
     if summary.get("imported"):
         lines.append(f"imported, not defined here: not checked: {imported_sentence(summary['imported'])}")
+    for called, known in summary.get("other_signatures", {}).items():
+        lines.append(f"not checked, called otherwise than mathnn's {known}: {called} (--require checks it)")
     absent = missing(summary)
     if absent:
         lines.append(f"required but missing: {', '.join(absent)}")

@@ -7,7 +7,11 @@ x unchanged in test mode. A correct student may draw the mask another way (``np.
 :func:`check_forward` replaces that comparison in :func:`mathnn.gradcheck.homework.check_pair`:
 
 * at every point, each entry of the train-mode output must be 0 or x/p; kept entries equal to x (no
-  1/p scale) or to x/(1 − p) (p taken as the drop probability, CS231n's meaning before 2017) are named;
+  1/p scale) or to x/(1 − p) (p taken as the drop probability, CS231n's meaning before 2017) are named.
+  A file whose ``dropout_forward`` docstring gives p as the drop probability ("We drop each neuron
+  output with probability p", the assignment of 2016 and early 2017, while the lecture's code kept
+  units with probability p) may use either meaning: the output at the point says which, and the rest
+  is checked with it (entries 0 or x/(1 − p) and a keep fraction near 1 − p for the docstring's);
 * at the first point, three more calls:
 
   1. the same call again: the same seed must give the same mask (the notebook compares outputs drawn
@@ -30,7 +34,9 @@ drawn again in the backward pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,7 +44,7 @@ import numpy as np
 from . import tolerances
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError
 
-__all__ = ["DROPOUT_STREAM", "KEEP_SHAPE", "SIGMAS", "check_forward", "diagnosis", "structure"]
+__all__ = ["DROPOUT_STREAM", "KEEP_SHAPE", "SIGMAS", "check_forward", "diagnosis", "drop_documented", "structure"]
 
 #: The large x of the keep-fraction call: 100 000 entries, so that 5σ is 0.46 % of them at p = 0.3.
 KEEP_SHAPE = (500, 200)
@@ -49,11 +55,60 @@ DROPOUT_STREAM = 3
 
 Inputs = dict[str, Any]
 
+#: How CS231n's dropout_forward docstring said p was the drop probability (2016, early 2017):
+#: "We drop each neuron output with probability p."
+_DROP_MEANING = re.compile(r"\bdrop(?:s|ped)?\s+each\b[^.;]*?\bprobability\s+p\b", re.IGNORECASE)
+#: ... and how it says p is the keep probability since: "We keep each neuron output with probability p",
+#: "p is the probability of **keep** a neuron output".
+_KEEP_MEANING = re.compile(r"\bkeeps?\s+each\b[^.;]*?\bprobability\s+p\b|\bprobability\s+of\W+keep",
+                           re.IGNORECASE)
+
+
+def drop_documented(doc: str | None) -> bool:
+    """Whether a ``dropout_forward`` docstring gives p as the probability of dropping an entry, not keeping it."""
+    return bool(doc) and bool(_DROP_MEANING.search(doc or "")) and not _KEEP_MEANING.search(doc or "")
+
+
+@dataclass(frozen=True)
+class _P:
+    """dropout_param['p'] and what it means in the student's file."""
+
+    value: float
+    drop: bool  # the file's docstring gives p as the drop probability
+
+    @property
+    def keep(self) -> float:
+        """The probability of keeping an entry."""
+        return 1 - self.value if self.drop else self.value
+
+    @property
+    def keep_text(self) -> str:
+        """The keep probability in terms of p."""
+        return "(1 - p)" if self.drop else "p"
+
+    @property
+    def said(self) -> str:
+        """p's value, and its meaning when it is the file's old one."""
+        return f"p = {self.value:g}" + (", the drop probability, as dropout_forward's docstring says" if self.drop
+                                        else "")
+
 
 def _settings(pair: Any, values: Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
     name = next(argument for argument in pair.arguments if isinstance(values[argument], dict))
     settings = dict(values[name])
     return name, settings, float(settings["p"])
+
+
+def _meaning(student: StudentCode, pair: Any, values: Inputs, out: np.ndarray) -> _P:
+    """What p means for this file: the keep probability, unless its docstring gives the drop probability
+    and the output at the point is not inverted dropout with p kept (the lecture's meaning, also right then)."""
+    _, _, p = _settings(pair, values)
+    if not drop_documented(student.docs.get(pair.forward)):
+        return _P(p, False)
+    x = np.asarray(values[pair.arguments[0]])
+    kept_as_p = out.shape == x.shape and bool(np.all(np.isfinite(out))) and \
+        structure(x, out, p, out.dtype)[0] == "inverted"
+    return _P(p, not kept_as_p)
 
 
 def structure(x: np.ndarray, out: np.ndarray, p: float, dtype: np.dtype) -> tuple[str, float, int]:
@@ -82,17 +137,23 @@ def structure(x: np.ndarray, out: np.ndarray, p: float, dtype: np.dtype) -> tupl
     return "other", error, kept
 
 
-def _structure_sentence(kind: str, forward: str, name: str, p: float, error: float) -> str:
+def _structure_sentence(kind: str, forward: str, name: str, p: _P, error: float) -> str:
+    keep = p.keep_text
     if kind == "unscaled":
-        return (f"{forward} keeps entries without the 1/p scale (kept entries equal x, p = {p:g} here): inverted "
-                f"dropout divides the kept entries by p at training time, out = x * (np.random.rand(*x.shape) < p) / p, "
-                "so that test mode needs no scaling")
+        mask = "(np.random.rand(*x.shape) >= p) / (1 - p)" if p.drop else "(np.random.rand(*x.shape) < p) / p"
+        return (f"{forward} keeps entries without the 1/{keep.replace(' ', '')} scale (kept entries equal x, {p.said}):"
+                f" inverted dropout divides the kept entries by {keep} at training time, out = x * {mask}, so that "
+                "test mode needs no scaling")
+    if kind == "drop probability" and p.drop:
+        return (f"{forward}'s kept entries are x / p here (p = {p.value:g}) and x / (1 - p) at the first point: "
+                f"use one meaning of {name}['p'] throughout")
     if kind == "drop probability":
         return (f"{forward} uses {name}['p'] as the probability of dropping an entry (kept entries are x / (1 - p), "
-                f"p = {p:g} here): since 2017 CS231n's p is the probability of keeping one, mask = "
+                f"p = {p.value:g} here): since 2017 CS231n's p is the probability of keeping one, mask = "
                 "(np.random.rand(*x.shape) < p) / p")
-    return (f"{forward}'s train-mode output is not inverted dropout of x: each entry must be 0 or x / p (p = {p:g} "
-            f"here), and some are neither (max relative distance {error:.2e})")
+    scale = "(1 - p)" if p.drop else "p"
+    return (f"{forward}'s train-mode output is not inverted dropout of x: each entry must be 0 or x / {scale} "
+            f"({p.said}), and some are neither (max relative distance {error:.2e})")
 
 
 def _call(student: StudentCode, forward: str, values: Inputs, when: str) -> tuple[np.ndarray | None, str | None]:
@@ -111,12 +172,13 @@ def _call(student: StudentCode, forward: str, values: Inputs, when: str) -> tupl
     return out, None
 
 
-def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str) -> list[str]:
+def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str, meaning: _P) -> list[str]:
     """A train-mode call on a large x: the kept fraction within SIGMAS binomial deviations of p.
 
     ``known`` is the structure already found at the point's own x (not said twice).
     """
-    name, settings, p = _settings(pair, values)
+    name, settings, _ = _settings(pair, values)
+    p = meaning.keep
     x = 0.5 + np.random.default_rng([seed, DROPOUT_STREAM]).random(KEEP_SHAPE)  # every entry ≥ 0.5: none is 0
     when = f"on x of shape {KEEP_SHAPE} in train mode"
     out, said = _call(student, pair.forward, {**values, pair.arguments[0]: x, name: settings}, when)
@@ -125,7 +187,8 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
     if out.shape != x.shape:
         return [f"{pair.forward} returned out of shape {out.shape} {when}; expected {x.shape}, the shape of x"]
     kind, error, kept = structure(x, out, p, out.dtype)
-    lines = [] if kind in ("inverted", known) else [f"{_structure_sentence(kind, pair.forward, name, p, error)} ({when})"]
+    lines = [] if kind in ("inverted", known) else [
+        f"{_structure_sentence(kind, pair.forward, name, meaning, error)} ({when})"]
     if "seed" in settings and 0 < p < 1:  # another seed, another mask: 100 000 entries never coincide by chance
         other = {**settings, "seed": (int(settings["seed"]) + 1) % 2**32}
         again, _ = _call(student, pair.forward, {**values, pair.arguments[0]: x, name: other}, when)
@@ -138,17 +201,21 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
     sigma = float(np.sqrt(n * p * (1 - p)))
     if abs(kept - n * p) <= SIGMAS * sigma:
         return lines
-    said = (f"{pair.forward} kept {kept} of {n} entries ({kept / n:.3f}) {when} with p = {p:g}: expected p · {n} = "
-            f"{n * p:.0f} ± {SIGMAS * sigma:.0f} ({SIGMAS:g} binomial standard deviations)")
-    if abs(kept - n * (1 - p)) <= SIGMAS * sigma:
+    said = (f"{pair.forward} kept {kept} of {n} entries ({kept / n:.3f}) {when} with {meaning.said}: expected "
+            f"{meaning.keep_text} · {n} = {n * p:.0f} ± {SIGMAS * sigma:.0f} ({SIGMAS:g} binomial standard deviations)")
+    if abs(kept - n * (1 - p)) <= SIGMAS * sigma and meaning.drop:
+        said += ("; it keeps each entry with probability p (np.random.rand(*x.shape) < p?) but scales the kept ones "
+                 "by 1 / (1 - p): the mask and the scale must take p in the same meaning")
+    elif abs(kept - n * (1 - p)) <= SIGMAS * sigma:
         said += (f"; it keeps each entry with probability 1 - p (np.random.rand(*x.shape) > p?): since 2017 "
                  f"CS231n's {name}['p'] is the probability of keeping an entry, mask = (np.random.rand(*x.shape) < p) / p")
     return [*lines, said]
 
 
-def _test_mode(student: StudentCode, pair: Any, values: Inputs) -> list[str]:
+def _test_mode(student: StudentCode, pair: Any, values: Inputs, meaning: _P) -> list[str]:
     """A test-mode call: out must be x itself."""
-    name, settings, p = _settings(pair, values)
+    name, settings, _ = _settings(pair, values)
+    p = meaning.keep
     when = f"in test mode ({name}['mode'] = 'test')"
     x = np.asarray(values[pair.arguments[0]], dtype=np.float64)
     out, said = _call(student, pair.forward, {**values, name: {**settings, "mode": "test"}}, when)
@@ -166,10 +233,11 @@ def _test_mode(student: StudentCode, pair: Any, values: Inputs) -> list[str]:
     if error <= mark:
         return []
     line = f"{pair.forward}'s output {when} is not x: max relative error {error:.2e} (pass mark {mark:.0e})"
+    keep = meaning.keep_text
     if gap(p * x) <= mark:
-        return [f"{line}: it scales x by p ({p:g} here); with inverted dropout the 1/p scale is applied in train "
-                "mode, so test mode returns x unchanged"]
-    if gap((1 - p) * x) <= mark:
+        return [f"{line}: it scales x by {keep} ({p:g} here); with inverted dropout the 1/{keep.replace(' ', '')} "
+                "scale is applied in train mode, so test mode returns x unchanged"]
+    if gap((1 - p) * x) <= mark and not meaning.drop:
         return [f"{line}: it scales x by 1 - p ({1 - p:g} here), old-style dropout with p the drop probability; "
                 "since 2017 CS231n's test mode returns x unchanged"]
     if np.any((out == 0) & (x != 0)):
@@ -186,11 +254,14 @@ def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarr
     any finding concerns the forward pass; its message is the first finding, the others are returned
     as problems.
     """
-    name, _, p = _settings(pair, values)
+    name, _, _ = _settings(pair, values)
+    meaning = _meaning(student, pair, values, out)
+    p = meaning.keep
     x = np.asarray(values[pair.arguments[0]])
     mark = tolerances.tolerance("forward", out.dtype)
     report: dict[str, Any] = {"status": "ok", "max_error": None, "tolerance": mark,
-                              "reference": f"inverted dropout's structure: each entry 0 or x / p (p = {p:g})",
+                              "reference": f"inverted dropout's structure: each entry 0 or x / "
+                                           f"{'(1 - p)' if meaning.drop else 'p'} ({meaning.said})",
                               "message": None}
     findings: list[str] = []
     kind = "inverted"
@@ -200,7 +271,7 @@ def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarr
         kind, error, _ = structure(x, out, p, out.dtype)
         report["max_error"] = error
         if kind != "inverted":
-            findings.append(_structure_sentence(kind, pair.forward, name, p, error))
+            findings.append(_structure_sentence(kind, pair.forward, name, meaning, error))
     if first_point:
         shape = student.out_shape  # the extra calls must not change what nearby points are compared with
         again, said = _call(student, pair.forward, values, "when called again with the same inputs")
@@ -212,8 +283,8 @@ def check_forward(student: StudentCode, pair: Any, values: Inputs, out: np.ndarr
                 f"ignored. When {name} has a 'seed', call np.random.seed({name}['seed']) before drawing the mask, as "
                 "CS231n's code does: the notebook compares outputs drawn with a seed, and a gradient check needs the "
                 "same mask at every call")
-        findings += _keep_fraction(student, pair, values, seed, kind)
-        findings += _test_mode(student, pair, values)
+        findings += _keep_fraction(student, pair, values, seed, kind, meaning)
+        findings += _test_mode(student, pair, values, meaning)
         # the point's own call last, as in a notebook (a backward drawing a new mask then gets the next
         # numbers, not the forward's again); a failure here was reported by the same call above
         try:

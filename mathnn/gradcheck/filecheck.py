@@ -182,8 +182,9 @@ def check_file(
         update rule, in the order sgd, sgd_momentum, rmsprop, adam; ``models``: one
         :func:`mathnn.gradcheck.model_file.check_model_class` result per class of the file with
         ``params`` and ``loss`` (checked when no ``functions`` are asked for); ``not_checked`` (the file's other
-        functions) and ``imported`` (known
-        functions it imports from another module, name -> module; not checked), see
+        functions), ``imported`` (known functions it imports from another module, name -> module; not
+        checked) and ``other_signatures`` (the student's call -> mathnn's, for a known name whose
+        function cannot take mathnn's arguments and was not required: not checked), see
         :mod:`mathnn.gradcheck.coverage`.
 
     Raises
@@ -196,7 +197,7 @@ def check_file(
     student = Path(path).resolve()
     summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
                        "protections": {}, "functions": [], "updates": [], "models": [], "not_checked": [],
-                       "imported": {}}
+                       "imported": {}, "other_signatures": {}}
     requested = list(dict.fromkeys(checkable(name) for name in functions or ()))
     required = list(dict.fromkeys(checkable(name) for name in require))
     if not student.is_file():
@@ -212,14 +213,14 @@ def check_file(
         return summary
     session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch)
     try:
-        _check(session, student, summary, requested, required, seed, points, strict)
+        _check(session, student, summary, requested, required, seed, points, strict, source)
     finally:
         session.close()
     return summary
 
 
 def _check(session: _Session, student: Path, summary: Result, requested: list[str], required: list[str],
-           seed: int, points: int, strict: bool = False) -> None:
+           seed: int, points: int, strict: bool = False, tree: Any = None) -> None:
     """Fill ``summary``: import the file, then check each pair and each update rule it defines (or is asked for)."""
     try:
         sandbox = session.start()
@@ -235,7 +236,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     summary["not_checked"], summary["imported"] = session.defined, session.imported
     summary["output"], offset = sandbox.output_since(0, OUTPUT_SHOWN)
     complete, incomplete = _pair_states(session.functions)
-    torch_names = torch_pairs(session.functions) if session.torch else []
+    torch_names = torch_pairs(session.functions, tree) if session.torch else []
     complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
     incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
     classes = [] if requested else _classes(session, sandbox)
@@ -245,6 +246,12 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     else:
         pairs = complete + [name for name in required if name in PAIRS and name not in complete]
         rules = [name for name in RULES if name in session.functions or name in required]
+        for name in list(pairs):  # another pair of the same name (a GRU with other weights): listed, not failed
+            pair = PAIRS[name]
+            called = None if name in required else torch_source.signature(tree, pair.forward, len(pair.arguments))
+            if called:
+                pairs.remove(name)
+                summary["other_signatures"][called] = f"{pair.forward}({', '.join(pair.arguments)})"
         if not pairs and not incomplete and not rules and not classes:
             known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
             summary["error"] = (f"{student.name} defines none of the functions mathnn can check ({known}; update rules "
@@ -254,6 +261,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
                                      " (check the file that defines them)")
             return
     outcomes: dict[str, Result] = {}
+    docs = torch_source.docstrings(tree)
     for name in pairs:
         pair = PAIRS[name]
         if name not in complete:
@@ -268,8 +276,8 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
         def check(transport: Transport, name: str = name, pair: Any = pair) -> Result:
             if name in torch_names:
                 return check_torch_pair(transport, name, seed, points=points, source=Source(
-                    torch_source.parse(student), student.read_text(errors="replace"), student.name))
-            return check_pair(StudentCode(transport, pair), name, seed, points=points, strict=strict)
+                    tree, student.read_text(errors="replace"), student.name))
+            return check_pair(StudentCode(transport, pair, docs), name, seed, points=points, strict=strict)
 
         outcomes[name], offset = _in_sandbox(session, offset, check, partial(_failed, name, seed), describe_result,
                                              "pair")

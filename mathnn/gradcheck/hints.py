@@ -1,9 +1,10 @@
 """One-line hints for errors that come from how old a homework file is or where it is checked from.
 
 CS231n files are years old: many were written for Python 2 (``print x``, ``xrange``) or for a numpy
-that still had ``np.float``, ``np.int``, ``np.reshape(..., newshape=...)`` or accepted a generator in
-``np.stack``. Others sit in a ``cs231n/`` package and import their siblings (``from .layers import *``,
-``from cs231n.layers import ...``), which only works when the file is imported as part of it.
+that still had ``np.float``, ``np.int``, ``np.reshape(..., newshape=...)``, accepted a generator in
+``np.stack``, float index arrays in ``np.take``, or ``int()`` of an array of one entry. Others sit
+in a ``cs231n/`` package and import their siblings (``from .layers import *``, ``from cs231n.layers
+import ...``), which only works when the file is imported as part of it.
 
 :func:`hint` reads an error's type and message (as :func:`mathnn.gradcheck.worker.error_details`
 reports them; nothing of the student's code runs here) and says in one line what to change, or
@@ -51,12 +52,21 @@ def hint(error: Mapping[str, Any]) -> str | None:
             instead = REMOVED_NUMPY.get(name)
             return f"np.{name} was removed from numpy" + (f": use {instead}" if instead else "") + \
                 " (the file was written for an older numpy)"
+        if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
+            return ("a value is still None where it is used: the part of the function that computes it is not "
+                    "written yet (the starter code's `out = None`?)")
         return None
     if kind == "TypeError":
         if "unexpected keyword argument 'newshape'" in message:
             return "numpy ≥ 2.1 renamed reshape's newshape= to shape=: write np.reshape(a, shape) or a.reshape(shape)"
         if "arrays to stack must be passed as a \"sequence\"" in message:
             return "np.stack no longer takes a generator: pass a list, np.stack([f(a) for a in ...])"
+        if "only 0-dimensional arrays can be converted to Python scalars" in message:
+            return ("numpy no longer turns an array of one entry into a number (int(a), float(a); deprecated since "
+                    "numpy 1.25): take the entry, a[0] or a.item() (np.where and np.argwhere return arrays)")
+        if re.search(r"Cannot cast array data from dtype\('float\d*'\) to dtype\('u?int\d*'\)", message):
+            return ("indices must be integers, and these are floats (older numpy cast them): make them with "
+                    "dtype=int or .astype(int), and divide with // where an index is computed")
         return None
     if kind in ("ModuleNotFoundError", "ImportError"):
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \

@@ -306,7 +306,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
             if not callable(getattr(student, label, None)):
                 name = getattr(student, "__name__", student)
                 raise InputError(f"module: expected a function {label} in {name!r}; received a module without it")
-        student = StudentCode(in_process(student), pair)
+        docs = {label: getattr(student, label).__doc__ or "" for label in (pair.forward, pair.backward)}
+        student = StudentCode(in_process(student), pair, docs)
     rng = np.random.default_rng([seed, INPUT_STREAM])
     result = empty_result(pair.name, seed)
     worst_forward = 0.0

@@ -34,6 +34,10 @@ class WrongOutputError(Exception):
     """A student's function returned something of the wrong form (not (out, cache), too few gradients…)."""
 
 
+#: Bytes of points (or of their outputs) in one evaluate request: an entry-by-entry check of a large input
+#: asks for tens of thousands of points, which in one message would overrun the pipe's limits.
+EVALUATE_BYTES = 8 * 2**20
+
 #: How a function that is still the assignment's starter code is reported (once, instead of what follows from it).
 NOT_IMPLEMENTED = "not implemented yet (still the starter code?)"
 
@@ -90,12 +94,14 @@ class StudentCode:
     """The functions of one pair in a student's module, called through ``transport``.
 
     Every call gets fresh copies of the inputs; answers are validated (count, dtype, shape) and
-    rebuilt as plain arrays.
+    rebuilt as plain arrays. ``docs`` holds the docstrings of the student's functions by name, read
+    from the file without running it: they carry the assignment's year (what dropout's p means).
     """
 
-    def __init__(self, transport: Transport, pair: Any) -> None:
+    def __init__(self, transport: Transport, pair: Any, docs: Mapping[str, str] | None = None) -> None:
         self.transport = transport
         self.pair = pair
+        self.docs = dict(docs or {})
         self.slot = 0
         self.out_shape: tuple[int, ...] | None = None  # of the last forward call: every nearby point must match
 
@@ -269,6 +275,12 @@ class StudentCode:
         pair = self.pair
 
         def evaluate(inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
+            size = max([values[0].nbytes if values else 1, 8 * int(np.prod(self.out_shape or (1,))), 1])
+            step = max(1, EVALUATE_BYTES // size)
+            return [output for start in range(0, len(values), step)
+                    for output in batch(inputs, name, values[start:start + step])]
+
+        def batch(inputs: dict[str, np.ndarray], name: str, values: list[np.ndarray]) -> list[np.ndarray]:
             specs, arrays = self._arguments({**fixed, **inputs})
             position = pair.arguments.index(name)
             cast = [pair.arguments.index(other) for other in inputs if other != name]

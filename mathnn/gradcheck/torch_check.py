@@ -35,7 +35,7 @@ from . import worker as wire
 from .homework import POINTS, check_pair, describe_result, empty_result
 from .pairs import PAIRS, Pair
 from .student import StudentCode, StudentRaised, Transport, WrongOutputError, _clean
-from .torch_source import Line, created_lines, graph_breaks, in_place_lines
+from .torch_source import Line, created_lines, graph_breaks, in_place_lines, libraries
 
 __all__ = ["BUGS", "MISSING_TORCH", "TORCH_STREAM", "Source", "check_torch_pair", "torch_checkable", "torch_pairs"]
 
@@ -78,10 +78,22 @@ def torch_checkable(name: str) -> bool:
     return not any(isinstance(value, Mapping) for value in pair.test_inputs(0).values())
 
 
-def torch_pairs(functions: list[str]) -> list[str]:
-    """The pairs of a PyTorch file checked as PyTorch functions: a forward defined without its backward, or a loss."""
-    return [name for name, pair in PAIRS.items() if torch_checkable(name) and pair.forward in functions
-            and (pair.kind == "loss" or pair.backward not in functions)]
+def torch_pairs(functions: list[str], tree: Any = None) -> list[str]:
+    """The pairs of a file that imports torch checked as PyTorch functions.
+
+    A forward that computes with torch (``tree``, the file's syntax tree, says so, see
+    :func:`mathnn.gradcheck.torch_source.libraries`) is one, even beside a backward of the student's
+    own; one that computes with numpy only is not, even a loss (a numpy ``layers.py`` may import torch
+    for one helper). Otherwise a forward defined without its backward, or a loss, is one.
+    """
+    chosen = []
+    for name, pair in PAIRS.items():
+        if not (torch_checkable(name) and pair.forward in functions):
+            continue
+        used = libraries(tree, pair.forward)
+        if "torch" in used or (not used and (pair.kind == "loss" or pair.backward not in functions)):
+            chosen.append(name)
+    return chosen
 
 
 def _bug(result: Result, kind: str, sentence: str, lines: list[Line] = ()) -> None:  # type: ignore[assignment]

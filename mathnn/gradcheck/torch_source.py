@@ -8,19 +8,24 @@ harmless (``.item()`` in a print): :func:`graph_breaks` finds the calls that cut
 the operations that write into a tensor, :func:`created_lines` the tensors a function creates
 (``torch.zeros(...)``) and which of them name a ``dtype=`` or ``device=``. Each scans the function
 and the file's functions it calls, since ``rnn_forward`` breaks when the ``rnn_step_forward`` it
-calls does.
+calls does. :func:`docstrings` gives any file's function docstrings (what dropout's p means there),
+:func:`libraries` the array libraries a function computes with (a numpy ``layers.py`` may import
+torch for one helper), and :func:`signature` how a function is called when it cannot take a given
+number of arguments (a GRU of the student's own, with other weights).
 """
 
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .syntax import parse_source
+from .syntax import PARSE_LOCK, parse_source
 
-__all__ = ["Line", "created_lines", "graph_breaks", "in_place_lines", "parse", "uses_torch"]
+__all__ = ["PARSE_LOCK", "Line", "created_lines", "docstrings", "graph_breaks", "in_place_lines", "libraries", "parse",
+           "signature", "uses_torch"]
 
 #: Sources larger than this are not parsed (a homework file is a few hundred lines).
 SOURCE_LIMIT = 2 * 2**20
@@ -49,8 +54,31 @@ def parse(path: Path) -> ast.Module | None:
         if path.stat().st_size > SOURCE_LIMIT:
             return None
         return parse_source(path.read_bytes(), path.name)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+def docstrings(tree: ast.Module | None) -> dict[str, str]:
+    """The docstring of each function the file defines at its top level, by name ('' for none)."""
+    if tree is None:
+        return {}
+    return {node.name: ast.get_docstring(node) or "" for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def signature(tree: ast.Module | None, name: str, count: int) -> str | None:
+    """``'name(a, b, c)'`` when the file's function ``name`` cannot be called with ``count`` positional
+    arguments; None when it can, or when the file or the function cannot be read."""
+    if tree is None:
+        return None
+    node = next((item for item in tree.body if isinstance(item, ast.FunctionDef) and item.name == name), None)
+    if node is None:
+        return None
+    positional = [*node.args.posonlyargs, *node.args.args]
+    required = len(positional) - len(node.args.defaults)
+    if required <= count and (count <= len(positional) or node.args.vararg is not None):
+        return None
+    return f"{name}({', '.join(arg.arg for arg in positional)})"
 
 
 def uses_torch(tree: ast.Module | None) -> bool:
@@ -63,6 +91,38 @@ def uses_torch(tree: ast.Module | None) -> bool:
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch" and not node.level:
             return True
     return False
+
+
+#: The array libraries :func:`libraries` tells apart.
+ARRAY_LIBRARIES = ("numpy", "torch")
+
+
+def _imported(tree: ast.Module) -> dict[str, str]:
+    """Local name -> array library, for the file's imports of numpy and torch (``import numpy as np``,
+    ``import torch.nn.functional as F``, ``from torch import nn``, ``from numpy import zeros``…)."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top in ARRAY_LIBRARIES:
+                    names[alias.asname or top] = top
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            top = (node.module or "").split(".")[0]
+            if top in ARRAY_LIBRARIES:
+                names.update({alias.asname or alias.name: top for alias in node.names})
+    return names
+
+
+def libraries(tree: ast.Module | None, name: str) -> set[str]:
+    """The array libraries ('numpy', 'torch') function ``name`` and the file's functions it calls use by name;
+    ``{'numpy'}`` for no name at all in a file that imports numpy and not torch, and the reverse."""
+    if tree is None:
+        return set()
+    names = _imported(tree)
+    used = {names[node.id] for function in _reached(tree, name) for node in ast.walk(function)
+            if isinstance(node, ast.Name) and node.id in names}
+    return used or (set(names.values()) if len(set(names.values())) == 1 else set())
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:

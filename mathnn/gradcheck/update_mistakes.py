@@ -85,9 +85,14 @@ def _rmsprop(swapped: bool = False, inside: bool = False) -> Rule:
 
 
 def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, store_hat: bool = False,
-          efficient: bool = False) -> Rule:
+          efficient: bool = False, first_t: int = 0, counts: bool = True) -> Rule:
+    """Adam and its variants; ``first_t`` is t when config has none (the steps taken before the first);
+    ``counts=False`` leaves t as it was."""
+
     def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
         c = _settings("adam", config, w.shape)
+        if "t" not in (config or {}):
+            c["t"] = first_t
         b1, b2, eps, lr = c["beta1"], c["beta2"], c["epsilon"], c["learning_rate"]
         t = c["t"] + 1
         used = t - 1 if t_after else t
@@ -101,7 +106,7 @@ def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, sto
                 step = lr * m_hat / np.sqrt(v_hat + eps)
             else:
                 step = lr * m_hat / (np.sqrt(v_hat) + eps)
-        c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t)
+        c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t if counts else c["t"])
         return w - step, c
 
     return rule
@@ -182,8 +187,15 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("efficient form", "adam uses Kingma & Ba's efficient form (learning_rate·√(1 − β₂ᵗ)/(1 − β₁ᵗ) "
                 "with ε added to √v): it differs from the course's formula only in where ε acts",
                 _adam(efficient=True), accepted=True),
+        Mistake("count from 1", "adam counts steps from t = 1 when config has no 't' (config.setdefault('t', 1), "
+                "as CS231n's 2017 starter code for optim.py has it), so its first step is corrected as a second "
+                "one; the course's updates from any given t, as the notebook checks them", _adam(first_t=1),
+                accepted=True),
         Mistake("no bias correction", "adam has no bias correction: divide m by (1 − beta1**t) and v by "
                 "(1 − beta2**t) before the step (Kingma & Ba 2015, Algorithm 1)", _adam(correct=False)),
+        Mistake("no bias correction, t not counted", "adam has no bias correction and never counts its steps "
+                "(config['t'] stays as it was): increment config['t'], then divide m by (1 − beta1**t) and v by "
+                "(1 − beta2**t) before the step (Kingma & Ba 2015, Algorithm 1)", _adam(correct=False, counts=False)),
         Mistake("t not incremented first", "adam corrects the bias with t before incrementing it: at the first "
                 "step 1 − beta1**0 = 0 divides by zero. Increment config['t'] first, then use it",
                 _adam(t_after=True)),
