@@ -17,7 +17,6 @@ number of arguments (a GRU of the student's own, with other weights).
 from __future__ import annotations
 
 import ast
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
