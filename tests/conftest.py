@@ -33,6 +33,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The homework files mathnn check judges in test_homework_styles.py are data, not tests. Said here,
+#: not in a conftest.py of their own: a second module named conftest would stand in for this one, and
+#: the results once_per_run pickles (SiteBuild) could then no longer be found by name.
+collect_ignore = ["homework_styles"]
+
 # One BLAS thread per process: the suite runs on as many workers as there are cores, and OpenBLAS's
 # own threads on top of them spin against each other (the remedies' lag experiment takes 4 times the
 # CPU with them). Set here, in the process that starts the xdist workers and every subprocess; a
