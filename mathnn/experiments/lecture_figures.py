@@ -12,6 +12,8 @@ width, lines told apart by their style as well as their colour, and legends outs
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,6 +197,24 @@ CHARRNN_STEPS = 2000
 CHARRNN_SEED = 0
 
 
+@functools.lru_cache(maxsize=2)
+def trained_charrnn(steps: int = CHARRNN_STEPS, seed: int = CHARRNN_SEED) -> tuple[Any, tuple[float, ...], float]:
+    """:class:`mathnn.models.CharRNN` (seed ``seed``) trained for ``steps`` chunks of the shipped text.
+
+    Returns the model, each chunk's loss before its update, and the seconds the training took. Kept
+    for the process: the docs build's loss-curve figure and the next-character page's table and
+    sample show the same run, trained once. Sampling draws from the model's own random numbers, so a
+    caller that samples changes what a later sample gives, never the losses.
+    """
+    from ..data import load_text
+    from ..models.charrnn import CharRNN
+
+    model = CharRNN(seed=seed)
+    start = time.perf_counter()
+    losses = tuple(float(loss) for loss in model.fit(load_text(), steps, progress=False))
+    return model, losses, time.perf_counter() - start
+
+
 def charrnn_losses(steps: int = CHARRNN_STEPS, seed: int = CHARRNN_SEED) -> dict[str, Any]:
     """Train :class:`mathnn.models.CharRNN` on the shipped text (``mathnn.data.load_text``), as
     ``mathnn charrnn train`` does, and return its loss per step with the baselines to compare it with.
@@ -208,13 +228,12 @@ def charrnn_losses(steps: int = CHARRNN_STEPS, seed: int = CHARRNN_SEED) -> dict
         pass over the text.
     """
     from ..data import load_text
-    from ..models.charrnn import CharRNN, unigram_loss
+    from ..models.charrnn import unigram_loss
 
     text = load_text()
-    model = CharRNN(seed=seed)
-    losses = np.asarray(model.fit(text, steps, progress=False))
+    model, losses, _ = trained_charrnn(steps, seed)
     return {
-        "losses": losses,
+        "losses": np.asarray(losses),
         "unigram": unigram_loss(text),
         "uniform": float(np.log(len(set(text)))),
         "steps_per_pass": (len(text) - 1) // model.seq_length,
