@@ -118,7 +118,7 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
         returned = function(*arguments)
         outputs = _outputs(returned, count)
         if outputs is None:
-            return {"wrong": describe(returned)}, []
+            return {"wrong": worker.describe(returned)}, []
         worker.slots[header["slot"]] = (outputs, arguments)
         return {}, [_side(outputs), *_after(arguments)]
     if op == "backward":
@@ -137,24 +137,13 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
         arguments = _to_tensors(torch, worker._arguments(header["arguments"], arrays), differentiated)
         returned = function(*arguments)
         if not isinstance(returned, torch.Tensor):
-            return {"wrong": describe(returned)}, []
+            return {"wrong": worker.describe(returned)}, []
         (gradient,) = _gradients(torch, [returned], [arguments[differentiated[0]]], [torch.ones_like(returned)])
         return {"loss": {"array": 0}, "gradient": {"array": 1}, "after": 2}, [
             _array(returned), _array(gradient), *_after(arguments)]
     if op == "probe":
         return probe(worker, torch, function, header, arrays, details)
     raise ValueError(f"unknown request {op!r} for a PyTorch function")
-
-
-def describe(value: Any) -> str:
-    """'a Tensor', 'an array of shape (2, 5)', 'a float'…: what a PyTorch function returned (the worker's words)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} item(s)"
-    return f"a {type(value).__name__}"
 
 
 def _evaluate(worker: Any, torch: Any, function: Any, header: dict, arrays: list,
@@ -175,7 +164,7 @@ def _evaluate(worker: Any, torch: Any, function: Any, header: dict, arrays: list
             found = _outputs(returned, count) if count > 1 else [returned[0] if isinstance(
                 returned, (tuple, list)) else returned]
             if found is None:
-                raise TypeError(f"{header['function']} returned {describe(returned)}")
+                raise TypeError(f"{header['function']} returned {worker.describe(returned)}")
             out = _side(found)
             if out.dtype.kind not in "fiu":
                 raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
@@ -238,7 +227,7 @@ def probe(worker: Any, torch: Any, function: Any, header: dict, arrays: list,
         outputs = _outputs(returned, count)
         if outputs is None:  # (None, None) is the starter code's `return next_h, next_c`: said as None
             unfinished = isinstance(returned, (tuple, list)) and bool(returned) and all(item is None for item in returned)
-            return {"returned": describe(None if unfinished else returned), "changed": changed, "device": device}, []
+            return {"returned": worker.describe(None if unfinished else returned), "changed": changed, "device": device}, []
         answer: dict[str, Any] = {
             "returned": "tensors", "changed": changed, "device": device, "dtypes": [str(value.dtype).removeprefix("torch.")
                                                                 for value in outputs],

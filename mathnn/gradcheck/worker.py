@@ -170,6 +170,9 @@ class Worker:
     ``{"error": details}``.
     """
 
+    #: What a function returned, in the words every answer uses (the PyTorch companion's too).
+    describe = staticmethod(describe)
+
     def __init__(self, module: object = None, path: str | None = None) -> None:
         self.module = module
         self.path = path
