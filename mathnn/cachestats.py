@@ -31,6 +31,19 @@ class CacheStats:
         self.hits = self.misses = self.stored = 0
 
 
+def cache_root(kind: str) -> Path:
+    """The folder of one kind of cache entry (``"proofs"``, ``"experiments"``).
+
+    ``$MATHNN_CACHE_DIR`` holds the proofs and an ``experiments/`` folder; without it both live in
+    ``$XDG_CACHE_HOME/mathnn/`` (``~/.cache/mathnn/`` by default). The folder may not exist yet.
+    """
+    chosen = os.environ.get("MATHNN_CACHE_DIR")
+    if chosen:
+        return Path(chosen) if kind == "proofs" else Path(chosen) / kind
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mathnn" / kind
+
+
 def file_hash(path: str) -> str:
     """The SHA-256 of a file's bytes, memoised by its path, size and modification time."""
     try:

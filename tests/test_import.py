@@ -15,7 +15,9 @@ def test_import_mathnn_does_not_import_sympy():
 def test_numeric_modules_do_not_import_sympy():
     code = (
         "import sys, mathnn, mathnn.gradcheck, mathnn.kernels.sigmoid, mathnn.kernels.tanh, "
-        "mathnn.kernels.relu, mathnn.kernels.leaky_relu, mathnn.cli; print('sympy' in sys.modules)"
+        "mathnn.kernels.relu, mathnn.kernels.leaky_relu, mathnn.cli, mathnn.experiments, mathnn.models, "
+        "mathnn.layers, mathnn.experiments.cache as experiment_cache; "
+        "experiment_cache.cache_dir(); print('sympy' in sys.modules)"
     )
     assert _run(code) == "False"
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cachestats import CacheStats, file_hash, mathnn_version, write_entry
+from ..cachestats import CacheStats, cache_root, file_hash, mathnn_version, write_entry
 
 #: Bump when the stored JSON or the key recipe changes meaning.
 FORMAT = 1
@@ -62,10 +62,7 @@ def cache_dir() -> Path:
         beside the proof folder (``~/.cache/mathnn/experiments`` by default). The folder may not
         exist yet.
     """
-    from ..rules.cache import cache_dir as proof_dir
-
-    proofs = proof_dir()
-    return proofs / "experiments" if os.environ.get("MATHNN_CACHE_DIR") else proofs.parent / "experiments"
+    return cache_root("experiments")
 
 
 def bypassed() -> bool:

@@ -28,7 +28,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import re
 import sys
 import types
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..cachestats import CacheStats, file_hash, mathnn_version, write_entry
+from ..cachestats import CacheStats, cache_root, file_hash, mathnn_version, write_entry
 from .core import Claim, Proof
 
 #: Bump when the stored JSON or the key recipe changes meaning.
@@ -68,10 +67,7 @@ def cache_dir() -> Path:
         ``$MATHNN_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/mathnn/proofs``, else
         ``~/.cache/mathnn/proofs``. The folder may not exist yet.
     """
-    if os.environ.get("MATHNN_CACHE_DIR"):
-        return Path(os.environ["MATHNN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mathnn" / "proofs"
+    return cache_root("proofs")
 
 
 def proven(rule: Any, *, cache: bool = True) -> Proof:
