@@ -9,6 +9,7 @@ statements into the expressions it returns, which is how every proof reads a ker
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import time
@@ -371,12 +372,13 @@ def with_slip(kernel: Kernel, slip: Slip) -> Kernel:
 
 @dataclass(frozen=True)
 class ClaimRule:
-    """A rule proven by claims written for it (a batch, a matrix recurrence) instead of a scalar graph.
+    """A rule proven by claims written for it (the losses) instead of a graph.
 
     It has the interface codegen, the CLI and the docs use (``name``, ``title``, ``note``,
     ``kernels``, ``public_module``, ``params``, ``kinks``, :meth:`prove`, :meth:`sections`).
-    ``claims_of(kernels)`` returns every claim about the rule and those kernels, each decided by
-    SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
+    ``kernels`` are the ``declared`` ones followed by one generated kernel per named ``slip``, each
+    refuted at ``slip_points``. ``claims_of(declared)`` returns every claim about the rule and those
+    kernels, each decided by SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
     kernels statement by statement). ``numeric_check`` names the numpy-only function of
     :mod:`mathnn.verify` that gradient-checks the generated kernels (``check_rnn``).
     """
@@ -384,7 +386,7 @@ class ClaimRule:
     name: str
     title: str
     note: str
-    kernels: tuple[Kernel, ...]
+    declared: tuple[Kernel, ...]
     claims_of: Callable[[tuple[Kernel, ...]], list[Claim]]
     numeric_check: str
     derivation_of: Callable[[], list[Section]] | None = None
@@ -397,20 +399,22 @@ class ClaimRule:
     def __post_init__(self) -> None:
         if self.slips and self.slip_points is None:
             raise ValueError(f"{self.name}: slips need slip_points, the inputs at which each is refuted")
-        # each slip is a kernel of its own, generated after the declared ones
-        first = self.kernels[0]
-        object.__setattr__(self, "kernels", (*self.kernels, *(with_slip(first, slip) for slip in self.slips)))
+
+    @functools.cached_property
+    def slip_kernels(self) -> tuple[Kernel, ...]:
+        """One kernel per slip: the first declared kernel with the slip's statements swapped in."""
+        return tuple(with_slip(self.declared[0], slip) for slip in self.slips)
 
     @property
-    def declared(self) -> tuple[Kernel, ...]:
-        """The declared kernels, without the generated slip kernels that follow them."""
-        return self.kernels[: len(self.kernels) - len(self.slips)]
+    def kernels(self) -> tuple[Kernel, ...]:
+        """What codegen writes: the declared kernels, then the slips' kernels."""
+        return (*self.declared, *self.slip_kernels)
 
     def prove(self) -> Proof:
         """Every claim, decided by SymPy, each slip refuted, and the time it took."""
         start = time.perf_counter()
         claims = self.claims_of(self.declared)
-        claims += [self._refute(slip, kernel) for slip, kernel in zip(self.slips, self.kernels[len(self.declared):])]
+        claims += [self._refute(slip, kernel) for slip, kernel in zip(self.slips, self.slip_kernels)]
         return Proof(self.name, claims, time.perf_counter() - start)
 
     def _refute(self, slip: Slip, kernel: Kernel) -> Claim:
@@ -436,7 +440,7 @@ class ClaimRule:
     def slip_spec(self) -> list[dict[str, Any]]:
         """The slips as plain data for the numpy-only checker: name, results changed, sentence, kernel."""
         return [{"name": slip.name, "changes": list(slip.gradients), "sentence": slip.sentence,
-                 "kernel": kernel.name} for slip, kernel in zip(self.slips, self.kernels[len(self.declared):])]
+                 "kernel": kernel.name} for slip, kernel in zip(self.slips, self.slip_kernels)]
 
     def sections(self, proof: Proof | None = None) -> list[Section]:
         """The derivation, then the proof when given."""

@@ -189,7 +189,7 @@ softmax_ce = ClaimRule(
         "gradient is simply p − onehot(y). The kernel subtracts each row's maximum first, which "
         "changes nothing mathematically but keeps e^{o} from overflowing."
     ),
-    kernels=(softmax_ce_kernel,),
+    declared=(softmax_ce_kernel,),
     claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
     numeric_check="check_softmax_ce",
     slips=(

@@ -114,7 +114,7 @@ svm = ClaimRule(
         "the margin gets +1, the correct class −1 for each of them. At a margin exactly 0 the loss has a kink; "
         "the kernel uses 0 there."
     ),
-    kernels=(svm_kernel,),
+    declared=(svm_kernel,),
     claims_of=lambda kernels: svm_kernel_claims(kernels[0]),
     numeric_check="check_svm",
     slips=(
