@@ -281,22 +281,18 @@ def _probe_all(result: Result, prober: _Prober, pair: Pair, seed: int, source: S
     values = pair.make_inputs(rng, 0)
     upstream = _upstream(pair, rng, values)
     probes = result["torch"]["probes"]
-    answer, arrays = prober(values, "float32", None, upstream)
-    probes.append("float64 inputs, torch's default dtype float32")
-    if _call_bugs(result, pair, answer, source):
-        return False
-    _dtype_bug(result, pair, answer, "float64", "float32", source)
-    if "dtype" not in result["torch"]["bugs"]:
-        _compare(result, pair, values, upstream, arrays, np.dtype(np.float64), "float64", source)
-    single = _as(values, np.float32)
-    answer, arrays = prober(single, "float64", None, None if upstream is None else [
-        value.astype(np.float32) for value in upstream])
-    probes.append("float32 inputs, torch's default dtype float64")
-    if _call_bugs(result, pair, answer, source):
-        return False
-    _dtype_bug(result, pair, answer, "float32", "float64", source)
-    if "dtype" not in result["torch"]["bugs"]:
-        _compare(result, pair, single, upstream, arrays, np.dtype(np.float32), "float32", source)
+    # float64 inputs under a float32 default dtype, then float32 inputs under a float64 one: a tensor the
+    # function creates with the default dtype then differs from its inputs in one of the two
+    for inputs, default in (("float64", "float32"), ("float32", "float64")):
+        dtype = np.dtype(inputs)
+        at = _as(values, dtype.type)
+        answer, arrays = prober(at, default, None, None if upstream is None else [v.astype(dtype) for v in upstream])
+        probes.append(f"{inputs} inputs, torch's default dtype {default}")
+        if _call_bugs(result, pair, answer, source):
+            return False
+        _dtype_bug(result, pair, answer, inputs, default, source)
+        if "dtype" not in result["torch"]["bugs"]:
+            _compare(result, pair, at, upstream, arrays, dtype, inputs, source)
     answer, _ = prober(values, "float64", "second", upstream)
     device = str(answer.get("device", "meta"))
     what = "CUDA" if device == "cuda" else "PyTorch's meta device (this machine has no second device)"
