@@ -357,3 +357,41 @@ def test_one_tolerance_table_and_a_per_call_override():
     assert check_gradients(f, {"x": given}, {"x": x}, dout, mode="full", rtol=1e-5).passed
     assert tolerance("gradient", np.float32) == TOLERANCES["gradient"][np.dtype(np.float32)]
     assert tolerance("forward", np.float16) == TOLERANCES["forward"][np.dtype(np.float64)]
+
+
+def test_entry_by_entry_ridders_stops_each_entry_where_it_settles_and_still_catches_a_short_length_scale():
+    """The checker evaluates Ridders' steps in rounds; an easy entry stops early, a sharp one reads on."""
+    from mathnn.gradcheck.finite import RIDDERS_STEPS, ridders_extrapolate, ridders_steps
+
+    scale = np.array([1.0, 1.0, 1.0, 0.003])  # the last entry changes over 0.003: the first steps overshoot it
+    x = np.array([0.3, -0.7, 1.1, 0.001])
+    dout = np.array([0.5, -1.5, 2.0, 1.0])
+
+    def f(x):
+        return np.tanh(x / scale)
+
+    def right(dout, x):
+        return (dout * (1 - np.tanh(x / scale) ** 2) / scale,)
+
+    report = check_vjp(f, right, {"x": x}, dout=dout, method="richardson", mode="full")
+    assert report.passed, report
+    full = x.size * 2 * RIDDERS_STEPS
+    assert report.evaluations < 0.6 * full  # the easy entries settle in a round or two; all read every step: > full
+    # the sharp entry, read lazily one step at a time, needs more than half the steps: the rounds gave it those
+    truth = (1 - np.tanh(x[3] / scale[3]) ** 2) / scale[3]
+    lazy = []
+
+    def differences():
+        for h in ridders_steps(float(x[3])):
+            lazy.append(h)
+            yield (np.tanh((x[3] + h) / scale[3]) - np.tanh((x[3] - h) / scale[3])) / (2 * h)
+
+    assert abs(ridders_extrapolate(differences(), settled=1e-12)[0] - truth) <= 1e-9 * truth and len(lazy) > 10
+    # an error of one part in 10⁶ in that entry alone is still found, at that entry
+    def off(dout, x):
+        (dx,) = right(dout, x)
+        return (dx + np.array([0, 0, 0, 1e-6 * dx[3]]),)
+
+    report = check_vjp(f, off, {"x": x}, dout=dout, method="richardson", mode="full")
+    assert not report.passed
+    assert report.gradients[0].worst[0].index == (3,)

@@ -24,6 +24,7 @@ __all__ = [
     "richardson_vjp",
     "ridders_extrapolate",
     "ridders_steps",
+    "ridders_tableau",
     "max_relative_error",
     "relative_errors",
 ]
@@ -310,6 +311,17 @@ def ridders_extrapolate(differences: Iterable[float], settled: float = 0.0) -> t
     estimate is that small it reads on, so a function with a short length scale still gets the small
     steps it needs.
     """
+    best, error, _ = ridders_tableau(differences, settled)
+    return best, error
+
+
+def ridders_tableau(differences: Iterable[float], settled: float = 0.0) -> tuple[float, float, bool]:
+    """:func:`ridders_extrapolate`, and whether the stopping rule ended it before the differences ran out.
+
+    A caller that evaluates the differences in rounds (a round of steps for every entry at once) asks
+    for the next round only for the entries that did not stop: each then ends on the same difference,
+    with the same value, as if its differences had been read one at a time.
+    """
     rows = iter(differences)
     previous_row = [next(rows)]
     best, best_error = previous_row[0], np.inf
@@ -324,9 +336,9 @@ def ridders_extrapolate(differences: Iterable[float], settled: float = 0.0) -> t
                 best, best_error = row[order], change
         if settled > 0 and best_error <= settled * max(1.0, abs(best)) \
                 and abs(row[-1] - previous_row[-1]) >= 2 * best_error:
-            break
+            return best, best_error, True
         previous_row = row
-    return best, best_error
+    return best, best_error, False
 
 
 def richardson_vjp(

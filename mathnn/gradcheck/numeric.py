@@ -22,8 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .finite import NotComplexSafeError, ridders_extrapolate, ridders_steps
+from .finite import RIDDERS_SETTLED, RIDDERS_STEPS, NotComplexSafeError, ridders_steps, ridders_tableau
 
+#: Ridders' steps evaluated per round, for every entry whose tableau has not settled yet (each step is two
+#: evaluations): most entries of a smooth function settle within the first round or two of the 20 steps.
+RIDDERS_ROUND = 4
 #: A numeric value within this many error estimates of the analytic one passes.
 ESTIMATE_FACTOR = 10.0
 COMPLEX_STEP = 1e-20
@@ -151,18 +154,7 @@ def entrywise(setup: Setup, name: str, method: str) -> tuple[np.ndarray, np.ndar
             estimate[index] = np.sum(np.abs(terms)) * 4 * np.finfo(np.float64).eps
         return gradient, estimate
     if method == "richardson":
-        ladders = {index: ridders_steps(float(base[index])) for index in indices}  # Ridders' shrinking steps
-        points = []
-        for index in indices:
-            for step in ladders[index]:
-                for signed in (step, -step):
-                    point = base.copy()
-                    point[index] += signed
-                    points.append(point)
-        pair_sums = weighted_sums(setup, name, points).reshape(len(indices), -1, 2)
-        for index, pairs in zip(indices, pair_sums):
-            differences = [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, ladders[index])]
-            gradient[index], estimate[index] = ridders_extrapolate(differences)
+        gradient, estimate = _ridders_entrywise(setup, name, indices)
         return gradient, estimate + setup.eps * np.abs(gradient)
     # 'central': steps h and h/2, extrapolated, with the same estimate as a probe
     steps = {index: np.cbrt(setup.eps) * max(1.0, float(np.max(np.abs(base)))) for index in indices}
@@ -180,6 +172,40 @@ def entrywise(setup: Setup, name: str, method: str) -> tuple[np.ndarray, np.ndar
         gradient[index] = (4 * fine - coarse) / 3
         rounding = setup.eps * (abs(plus) + abs(minus) + abs(half_plus) + abs(half_minus)) / step
         estimate[index] = abs(gradient[index] - fine) + rounding
+    return gradient, estimate
+
+
+def _ridders_entrywise(setup: Setup, name: str, indices: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Ridders' tableau for every entry, its steps evaluated in rounds of :data:`RIDDERS_ROUND`.
+
+    Each round is one batch over the entries whose tableau has not stopped (:func:`ridders_tableau` with
+    :data:`~mathnn.gradcheck.finite.RIDDERS_SETTLED`), so an entry ends where a one-at-a-time reading
+    would, and an entry that never settles (a short length scale, rounding noise) reads all the steps.
+    """
+    base = setup.inputs[name]
+    ladders = {index: ridders_steps(float(base[index])) for index in indices}
+    differences: dict[tuple[int, ...], list[float]] = {index: [] for index in indices}
+    gradient, estimate = np.empty(base.shape), np.empty(base.shape)
+    pending = list(indices)
+    for start in range(0, RIDDERS_STEPS, RIDDERS_ROUND):
+        points = []
+        for index in pending:
+            for step in ladders[index][start:start + RIDDERS_ROUND]:
+                for signed in (step, -step):
+                    point = base.copy()
+                    point[index] += signed
+                    points.append(point)
+        pair_sums = weighted_sums(setup, name, points).reshape(len(pending), -1, 2)
+        unsettled = []
+        for index, pairs in zip(pending, pair_sums):
+            steps = ladders[index][start:start + RIDDERS_ROUND]
+            differences[index] += [(plus - minus) / (2 * step) for (plus, minus), step in zip(pairs, steps)]
+            gradient[index], estimate[index], stopped = ridders_tableau(differences[index], RIDDERS_SETTLED)
+            if not stopped:
+                unsettled.append(index)
+        pending = unsettled
+        if not pending:
+            break
     return gradient, estimate
 
 
