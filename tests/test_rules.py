@@ -56,7 +56,7 @@ def test_kernel_that_does_not_compute_its_claim_fails_the_proof():
         grad_kernel,
         statements=(*grad_kernel.statements[:-1], Statement("dsigma_dx", sp.Symbol("z") / (1 + sp.Symbol("z")), "")),
     )
-    proof = replace(rule, kernels=(rule.kernels[0], broken)).prove()
+    proof = replace(rule, declared=(rule.kernels[0], broken)).prove()
     assert not proof.holds
     assert [c.statement for c in proof.claims if not c.holds] == ["kernel sigmoid_grad computes σ*(1 - σ)"]
 
@@ -89,7 +89,7 @@ def test_tanh_graph_has_two_paths_that_add():
     rule = get("tanh")
     assert len(rule.paths(x)) == 2
     derivation = rule.derivation()
-    step = next(s for s in derivation.steps if s.target == x)
+    step = next(s for s in derivation.chain if s.target == x)
     assert len(step.terms) == 2
 
 
@@ -123,7 +123,7 @@ def test_generated_gamma_is_the_proven_supremum():
     from mathnn.kernels import relu as relu_kernels
     from mathnn.kernels import sigmoid as sigmoid_kernels
     from mathnn.kernels import tanh as tanh_kernels
-    from mathnn.rules.scalar import sup_over_reals
+    from mathnn.rules.elementwise import sup_over_reals
 
     generated = {
         "sigmoid": sigmoid_kernels.sigmoid_grad_sup(), "tanh": tanh_kernels.tanh_grad_sup(),
