@@ -25,7 +25,7 @@ import sympy as sp
 from .backprop import Accumulation
 from .core import Claim, Equation, Kernel, Kink, Node, Proof, Section, compose, equal, proof_section
 from .decide import decide_zero
-from .layer_parts import ChainStep, Derivation
+from .layer_parts import CS231n, ChainStep, Derivation
 from .proofprint import FOR_EVERY_ENTRY
 from .textprint import text
 
@@ -35,6 +35,10 @@ class ElementwiseLayer:
 
     if TYPE_CHECKING:  # the declaration this mixin reads, defined by LayerRule
         name: str
+        axis: str
+        size: sp.Symbol | None
+        element_arrays: tuple[sp.Symbol, ...]
+        cs231n: CS231n | None
         nodes: tuple[Node, ...]
         differentiated: tuple[sp.Symbol, ...]
         closed_forms: dict[sp.Symbol, sp.Expr]
@@ -48,6 +52,23 @@ class ElementwiseLayer:
         def edges(self) -> list[tuple[sp.Symbol, sp.Symbol]]: ...
         def expand(self, expr: sp.Expr) -> sp.Expr: ...
         def derivation(self, drop: tuple = ()) -> Derivation: ...
+
+    @property
+    def elementwise(self) -> bool:
+        """Does the layer apply one function to each entry on its own (the activations)?"""
+        return self.axis == "entries"
+
+    def check_kind(self) -> None:
+        """An element-wise layer has one input array and no size; any other layer has CS231n functions."""
+        kind = "an element-wise layer (axis 'entries')"
+        if self.elementwise and self.size is not None:
+            raise ValueError(f"{self.name}: size: expected None for {kind}; received {self.size}")
+        if self.elementwise and len(self.element_arrays) != 1:
+            raise ValueError(f"{self.name}: element_arrays: expected the one input of {kind}; "
+                             f"received {self.element_arrays}")
+        if not self.elementwise and self.cs231n is None:
+            raise ValueError(f"{self.name}: cs231n: expected the layer's CS231n functions, which its kernels are "
+                             f"generated for (only {kind} declares its kernels alone); received None")
 
     # -- the graph of one entry ------------------------------------------------------------------
 

@@ -193,14 +193,7 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
     def __post_init__(self) -> None:
         if self.axis not in ("features", "batch", "entries"):
             raise ValueError(f"axis: expected 'features', 'batch' or 'entries'; received {self.axis!r}")
-        if self.elementwise and (self.size is not None or len(self.element_arrays) != 1):
-            raise ValueError(f"{self.name}: an element-wise layer (axis 'entries') has no size and one input array; "
-                             f"received size {self.size} and inputs {self.element_arrays}")
-
-    @property
-    def elementwise(self) -> bool:
-        """Does the layer apply one function to each entry on its own (the activations)?"""
-        return self.axis == "entries"
+        self.check_kind()
 
     @property
     def inputs(self) -> tuple[sp.Symbol, ...]:
