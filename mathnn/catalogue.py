@@ -1,7 +1,7 @@
 """Layers declared as rules, on the numpy side: each generated module's ``SPEC`` becomes CS231n functions.
 
-A layer rule (:class:`mathnn.rules.layer.LayerRule`) is printed by the code generator into
-``mathnn/kernels/<rule>.py`` with its kernels and ``SPEC``, plain data naming the public functions,
+A layer rule with CS231n functions (:class:`mathnn.rules.layer.LayerRule`) is printed by the code
+generator into ``mathnn/kernels/<rule>.py`` with its kernels and ``SPEC``, plain data naming the public functions,
 their arguments, the cache, how random check inputs are drawn and the named mistakes. This module
 finds every such module and builds from it, with no per-layer code:
 

@@ -3,10 +3,10 @@
 The symbolic half is each rule's ``prove()``, read from the proof cache when the rule is unchanged
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
-element-wise activations at random points of the rule's declared domain and next to its kinks; for
-batch norm, the RNN step, softmax cross-entropy and the SVM loss as vector-Jacobian products on random batches
+element-wise layers (the activations) at random points of the rule's declared domain and next to its
+kinks; for the RNN, softmax cross-entropy and the SVM loss as vector-Jacobian products on random batches
 (the check each rule names in its ``numeric_check``), with errors measured against the size of the
-terms each gradient sums; for a layer rule, from its generated ``SPEC``.
+terms each gradient sums; for any other layer rule, from its generated ``SPEC``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from .gradcheck.tolerances import tolerance
 from .gradcheck import elementwise_central, elementwise_complex_step, relative_errors
-from .rules import Proof, Rule
+from .rules import LayerRule, Proof, Rule
 from .rules.cache import proven
 
 #: Pass marks, from the one table (mathnn.gradcheck.tolerances).
@@ -91,25 +91,27 @@ class RuleReport:
         }
 
 
-def kernel_pairs(rule: Rule) -> list[tuple[str, str]]:
-    """(forward kernel, gradient kernel) names: the kernel computing the output and the one per closed form."""
+def kernel_pairs(rule: LayerRule) -> list[tuple[str, str]]:
+    """(forward kernel, gradient kernel) names of an element-wise layer: the kernel computing the output
+    and the one per closed form."""
     forward = next(k.name for k in rule.kernels if k.computes == rule.output)
     return [
-        (forward, next(k.name for k in rule.kernels if k.computes == rule.closed_forms[wrt])) for wrt in rule.inputs
+        (forward, next(k.name for k in rule.kernels if k.computes == rule.closed_forms[wrt]))
+        for wrt in rule.differentiated
     ]
 
 
-def _param_settings(rule: Rule) -> list[dict[str, float]]:
+def _param_settings(rule: LayerRule) -> list[dict[str, float]]:
     if not rule.params:
         return [{}]
     (symbol,) = rule.params  # the activations have at most one parameter
     return [{symbol.name: value} for value in rule.param_checks[symbol]]
 
 
-def check_kernels(rule: Rule, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
-    """Gradient-check every gradient kernel of an element-wise rule at ``points`` random points."""
+def check_kernels(rule: LayerRule, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check every gradient kernel of an element-wise layer at ``points`` random points."""
     module = importlib.import_module(f"mathnn.kernels.{rule.name}")
-    (wrt,) = rule.inputs
+    (wrt,) = rule.differentiated
     low, high = rule.domain[wrt]
     rng = np.random.default_rng(seed)
     kink_points = [float(k.at) + sign * KINK_OFFSETS for k in rule.kinks for sign in (-1, 1)]
@@ -365,12 +367,10 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
 
     ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
     """
-    if hasattr(rule, "spec"):
-        numeric = check_layer(rule.name, points, seed)
-    elif getattr(rule, "numeric_check", ""):  # the rule names its vector-Jacobian check among this module's
-        numeric = globals()[getattr(rule, "numeric_check")](points, seed)
-    elif hasattr(rule, "sequence_spec"):  # a recurrence: its generated BPTT against its generated forward
+    if isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, else from its generated SPEC
+        numeric = check_kernels(rule, points, seed) if rule.elementwise else check_layer(rule.name, points, seed)
+    elif rule.numeric_check:  # the rule names its vector-Jacobian check among this module's
+        numeric = globals()[rule.numeric_check](points, seed)
+    else:  # a recurrence: its generated BPTT against its generated forward
         numeric = check_sequence(rule.name, points, seed)
-    else:
-        numeric = check_kernels(rule, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -117,11 +117,11 @@ def test_input_error_is_a_value_error_and_a_type_error():
         mathnn.relu("x")
 
 
-def test_the_activation_list_is_every_scalar_rule():
+def test_the_activation_list_is_every_elementwise_rule():
     """Experiments and the RNN's f choose from ACTIVATIONS: a new activation rule must be in it."""
     from mathnn.activations import ACTIVATIONS, generated
-    from mathnn.rules import RULES, Rule
+    from mathnn.rules import RULES, LayerRule
 
-    assert set(ACTIVATIONS) == {rule.name for rule in RULES.values() if isinstance(rule, Rule)}
+    assert set(ACTIVATIONS) == {rule.name for rule in RULES.values() if isinstance(rule, LayerRule) and rule.elementwise}
     f, f_grad, gamma = generated("leaky_relu", 0.2)
     assert float(f(np.array(-1.0))) == -0.2 and float(f_grad(np.array(-1.0))) == 0.2 and gamma == 1.0

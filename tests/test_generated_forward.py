@@ -21,7 +21,8 @@ from mathnn.rules.layer import LayerRule
 from mathnn.rules.recurrence import Recurrence
 
 CONCRETE = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.size is None
-            and all(len(d.shape) <= 2 for d in rule.draws.values())]
+            and not rule.elementwise and all(len(d.shape) <= 2 for d in rule.draws.values())]
+ELEMENTWISE = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.elementwise]
 
 
 def _matrix(value: np.ndarray) -> sp.Matrix:
@@ -42,6 +43,22 @@ def test_a_layers_forward_kernel_computes_its_graph(name):
         env[node.symbol] = evaluate(node.expr, env)
     want = np.array(sp.N(env[rule.output], 20).tolist(), dtype=float)
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_an_elementwise_layers_forward_kernel_computes_its_graph(name):
+    """The kernel computing the output (sigmoid's, printed in its stable form) against the graph of one entry."""
+    rule = RULES[name]
+    (x,) = rule.differentiated
+    kernel = next(k for k in rule.kernels if k.computes == rule.output)
+    low, high = rule.domain[x]
+    points = np.concatenate([np.random.default_rng(9).uniform(low, high, 40), [0.0, -1e-3, 1e-3]])
+    for params in [{}] if not rule.params else [{s: v} for s, values in rule.param_checks.items() for v in values]:
+        out = getattr(importlib.import_module(f"mathnn.kernels.{name}"), kernel.name)(
+            points, **{s.name: v for s, v in params.items()})
+        graph = rule.forward.subs(params)
+        want = np.array([float(sp.N(graph.subs(x, sp.Float(point, 30)), 20)) for point in points])
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", [name for name, rule in RULES.items() if isinstance(rule, Recurrence)])

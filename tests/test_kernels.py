@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mathnn.gradcheck import elementwise_central, elementwise_complex_step, relative_errors
-from mathnn.rules import RULES, Rule
+from mathnn.rules import RULES, LayerRule
 from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_kernels, kernel_pairs
 
 
-ELEMENTWISE = [rule for rule in RULES.values() if isinstance(rule, Rule)]
+ELEMENTWISE = [rule for rule in RULES.values() if isinstance(rule, LayerRule) and rule.elementwise]
 
 
 def _cases():

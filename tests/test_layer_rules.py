@@ -113,7 +113,9 @@ def test_each_mistake_kernel_computes_a_wrong_gradient_the_proof_names():
 
 
 def test_every_rule_has_all_six_artifacts():
-    """Proof, kernel module, verify check, derivation text, docs page source and (for layers) CS231n functions."""
+    """Proof, kernel module, verify check, derivation text, docs page source and (for layers) CS231n functions,
+    (for the element-wise layers) the public activation functions."""
+    from mathnn import activations
     from mathnn import layers as public
     from mathnn.codegen.generate import expected_files
     from mathnn.codegen.render import derivation_text
@@ -125,8 +127,11 @@ def test_every_rule_has_all_six_artifacts():
         module = importlib.import_module(f"mathnn.kernels.{name}")
         assert all(callable(getattr(module, kernel.name)) for kernel in rule.kernels)
         assert rule.title in derivation_text(rule)
-        if hasattr(rule, "spec"):
-            spec = rule.spec()
+        spec = rule.spec() if hasattr(rule, "spec") else None
+        if getattr(rule, "elementwise", False):
+            assert spec is None and rule.public_module == "mathnn.activations"
+            assert callable(getattr(activations, name)) and callable(getattr(activations, f"{name}_grad"))
+        if spec is not None:
             assert callable(getattr(public, spec["forward"])) and callable(getattr(public, spec["backward"]))
             assert isinstance(public.layernorm_forward(np.ones((1, 2)), np.ones(2), np.ones(2))[1], LayerCache)
 

@@ -154,7 +154,7 @@ def test_closures_of_one_factory_and_nested_fields_change_the_key():
         proof_key(rule),
         proof_key(replace(rule, facts=(max_derivative_fact(sp.Integer(1), 1),))),
         proof_key(replace(rule, facts=(max_derivative_fact(sp.Integer(2), 1),))),
-        proof_key(replace(rule, kernels=(replace(rule.kernels[0], summary="another"), *rule.kernels[1:]))),
+        proof_key(replace(rule, declared=(replace(rule.kernels[0], summary="another"), *rule.kernels[1:]))),
         proof_key(replace(rule, kinks=(replace(rule.kinks[0], value=sp.Rational(1, 2)),))),
         proof_key(replace(rule, domain={x: (-3.0, 3.5)})),
     }

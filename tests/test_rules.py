@@ -56,7 +56,7 @@ def test_kernel_that_does_not_compute_its_claim_fails_the_proof():
         grad_kernel,
         statements=(*grad_kernel.statements[:-1], Statement("dsigma_dx", sp.Symbol("z") / (1 + sp.Symbol("z")), "")),
     )
-    proof = replace(rule, kernels=(rule.kernels[0], broken)).prove()
+    proof = replace(rule, declared=(rule.kernels[0], broken)).prove()
     assert not proof.holds
     assert [c.statement for c in proof.claims if not c.holds] == ["kernel sigmoid_grad computes σ*(1 - σ)"]
 
@@ -89,7 +89,7 @@ def test_tanh_graph_has_two_paths_that_add():
     rule = get("tanh")
     assert len(rule.paths(x)) == 2
     derivation = rule.derivation()
-    step = next(s for s in derivation.steps if s.target == x)
+    step = next(s for s in derivation.chain if s.target == x)
     assert len(step.terms) == 2
 
 
@@ -123,7 +123,7 @@ def test_generated_gamma_is_the_proven_supremum():
     from mathnn.kernels import relu as relu_kernels
     from mathnn.kernels import sigmoid as sigmoid_kernels
     from mathnn.kernels import tanh as tanh_kernels
-    from mathnn.rules.scalar import sup_over_reals
+    from mathnn.rules.elementwise import sup_over_reals
 
     generated = {
         "sigmoid": sigmoid_kernels.sigmoid_grad_sup(), "tanh": tanh_kernels.tanh_grad_sup(),
@@ -134,3 +134,31 @@ def test_generated_gamma_is_the_proven_supremum():
         supremum = sup_over_reals(rule.derived_gradient(x), x).subs(alpha, sp.Rational(1, 5))
         assert gamma == float(supremum)
     assert generated["sigmoid"] == 0.25 and leaky_kernels.leaky_relu_grad_sup(2.0) == 2.0
+
+
+def test_an_elementwise_declaration_with_a_size_or_two_inputs_or_a_layer_without_functions_is_refused():
+    """An element-wise layer is one function of one entry; any other layer generates its kernels from its
+    CS231n functions: a declaration that is neither says which argument is wrong."""
+    sigmoid = get("sigmoid")
+    with pytest.raises(ValueError, match=r"sigmoid: size: expected None for an element-wise layer .*; received D"):
+        replace(sigmoid, size=sp.Symbol("D"))
+    with pytest.raises(ValueError, match=r"sigmoid: element_arrays: expected the one input .*; received \(x, alpha\)"):
+        replace(sigmoid, element_arrays=(x, alpha))
+    with pytest.raises(ValueError, match=r"affine: cs231n: expected the layer's CS231n functions.*; received None"):
+        replace(get("affine"), cs231n=None)
+    assert replace(sigmoid).elementwise and not get("affine").elementwise
+
+
+def test_an_elementwise_proof_says_once_that_one_entry_stands_for_every_entry(proofs):
+    """The claims about the entries (the derivative, the kernels of x) carry it in their method; the constant
+    γ kernel and the facts about f′ do not; the reading form states it once, and a layer's proof not at all."""
+    from mathnn.rules.core import proof_section
+    from mathnn.rules.proofprint import FOR_EVERY_ENTRY, ONE_ENTRY
+
+    claims = proofs["sigmoid"].claims
+    assert [c.statement for c in claims if c.method.endswith(FOR_EVERY_ENTRY)] == [
+        "∂σ/∂x derived by the chain rule equals the closed form σ*(1 - σ)",
+        "kernel sigmoid computes σ", "kernel sigmoid_grad computes σ*(1 - σ)"]
+    notes = proof_section(proofs["sigmoid"]).notes
+    assert notes.count(ONE_ENTRY) == 1 and not any(FOR_EVERY_ENTRY in note for note in notes)
+    assert ONE_ENTRY not in proof_section(proofs["affine"]).notes

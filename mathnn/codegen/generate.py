@@ -94,11 +94,14 @@ def render_kernel(kernel: Kernel, rule: Rule) -> str:
     return "\n".join(lines)
 
 
-def _spec(rule: Rule, method: str = "spec") -> dict[str, object]:
-    """The rule's spec, with where its topic comes in the lecture (the checker lists pairs in that order)."""
+def _spec(rule: Rule, method: str = "spec") -> dict[str, object] | None:
+    """The rule's spec, with where its topic comes in the lecture (the checker lists pairs in that order);
+    None for a rule without one (a loss; a layer without CS231n functions, such as an activation)."""
     from ..rules import TOPICS
 
-    spec: dict[str, object] = getattr(rule, method)()  # only rules with that method come here
+    spec: dict[str, object] | None = getattr(rule, method)() if hasattr(rule, method) else None
+    if spec is None:
+        return None
     return {**spec, "lecture_order": getattr(TOPICS[topic_of(rule)], "LECTURE_ORDER", 1000)}
 
 
@@ -124,14 +127,14 @@ def render_module(rule: Rule) -> str:
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
-    if hasattr(rule, "spec"):
+    if _spec(rule) is not None:
         parts += [
             "", "",
             "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
             "#: numpy-only code (mathnn.layers, mathnn verify, mathnn check).",
             f"SPEC = {pprint.pformat(_spec(rule), width=110, sort_dicts=False)}",
         ]
-    if hasattr(rule, "sequence_spec"):
+    if _spec(rule, "sequence_spec") is not None:
         parts += [
             "", "",
             "#: The sequence's public functions, check inputs and named slips of backpropagation through",
@@ -153,7 +156,7 @@ def _has_slip_spec(rule: Rule) -> bool:
 
 def _data(rule: Rule) -> list[tuple[str, bool]]:
     """The module-level data a rule's generated module defines besides its kernels."""
-    return [("SPEC", hasattr(rule, "spec")), ("SEQUENCE", hasattr(rule, "sequence_spec")),
+    return [("SPEC", _spec(rule) is not None), ("SEQUENCE", _spec(rule, "sequence_spec") is not None),
             ("SLIPS", _has_slip_spec(rule))]
 
 

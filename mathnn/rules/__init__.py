@@ -8,8 +8,14 @@ import importlib
 import pkgutil
 
 from ..errors import InputError
-from .core import Claim, Fact, Kernel, Kink, Node, Proof, Statement
-from .scalar import Derivation, Rule
+from .core import Claim, ClaimRule, Fact, Kernel, Kink, Node, Proof, Statement
+from .layer import LayerRule
+from .layer_parts import Derivation
+from .recurrence import Recurrence
+
+#: A rule of the lecture: a layer (the activations are its element-wise case), a layer unrolled over a
+#: sequence, or a loss proven by claims of its own.
+Rule = LayerRule | Recurrence | ClaimRule
 
 
 def _topics() -> dict[str, ModuleType]:
@@ -43,6 +49,6 @@ def topic_of(rule: Rule) -> str:
 
 
 __all__ = [
-    "RULES", "TOPICS", "Claim", "Derivation", "Fact", "Kernel", "Kink", "Node", "Proof", "Rule",
+    "RULES", "TOPICS", "Claim", "Derivation", "Fact", "Kernel", "Kink", "LayerRule", "Node", "Proof", "Rule",
     "Statement", "get", "topic_of",
 ]

@@ -1,6 +1,7 @@
 """Activation functions of the lecture: sigmoid, tanh, ReLU and Leaky ReLU.
 
-Each rule declares the forward graph in the lecture's notation, the textbook derivative, and the
+Each is an element-wise layer rule (``axis="entries"``, :mod:`mathnn.rules.elementwise`): it
+declares the forward graph of one entry in the lecture's notation, the textbook derivative, and the
 kernels generated from it. Where the textbook form is numerically poor (σ for x ≪ 0 overflows
 ``exp(-x)``; σ(1 − σ) cancels for x ≫ 0) the kernel uses an equivalent form that the proof shows
 equal, so the numbers are right and the math is still the lecture's.
@@ -12,7 +13,8 @@ import sympy as sp
 
 from .core import Claim, Fact, Kernel, Kink, Node, Statement, equal
 from .decide import decide_zero
-from .scalar import Rule, sup_over_reals
+from .elementwise import sup_over_reals
+from .layer import LayerRule
 
 x = sp.Symbol("x", real=True)
 alpha = sp.Symbol("alpha", positive=True)
@@ -26,7 +28,7 @@ def ref(name: str) -> sp.Symbol:
 def max_derivative_fact(value: sp.Expr, at: sp.Expr | None) -> Fact:
     """The fact ``sup f′ = value`` (attained at ``x = at`` when given): the γ of the vanishing-gradient bound."""
 
-    def check(rule: Rule) -> Claim:
+    def check(rule: LayerRule) -> Claim:
         derivative = rule.derived_gradient(x)
         supremum = sup_over_reals(derivative, x)
         attained = at is None or decide_zero(derivative.subs(x, at) - value)[0]
@@ -63,7 +65,7 @@ def gamma_kernel(rule_name: str, value: sp.Expr, args: tuple[sp.Symbol, ...] = (
 def sigmoid_peak_fact() -> Fact:
     """σ′ has one critical point, x = 0, where it is 1/4 (not 0.3), and tends to 0 at ±∞."""
 
-    def check(rule: Rule) -> Claim:
+    def check(rule: LayerRule) -> Claim:
         derivative = rule.derived_gradient(x)
         critical = sp.solve(sp.diff(derivative, x), x)
         peak = derivative.subs(x, 0)
@@ -95,17 +97,19 @@ _stable_exp = (
     Statement("z", sp.exp(ref("neg_abs_x")), "z = e^{−|x|} ∈ (0, 1]"),
 )
 
-sigmoid = Rule(
+sigmoid = LayerRule(
     name="sigmoid",
     title="Sigmoid",
-    inputs=(x,),
+    element_arrays=(x,),
+    axis="entries",
+    differentiated=(x,),
     nodes=(
         Node(u, sp.exp(-x), "u"),
         Node(sigma, 1 / (1 + u), "sigma"),
     ),
     closed_forms={x: sigma * (1 - sigma)},
     domain={x: (-6.0, 6.0)},
-    kernels=(
+    declared=(
         Kernel(
             "sigmoid",
             (x,),
@@ -139,6 +143,7 @@ sigmoid = Rule(
         gamma_kernel("sigmoid", SIGMOID_GAMMA),
     ),
     facts=(sigmoid_peak_fact(), max_derivative_fact(SIGMOID_GAMMA, 0)),
+    public_module="mathnn.activations",
     note=(
         "The sigmoid squashes any real number into (0, 1). Its derivative σ(1 − σ) is at most 1/4, "
         "reached at x = 0: every sigmoid layer or time step a gradient passes through scales it by "
@@ -152,10 +157,12 @@ p = sp.Symbol("p", positive=True)
 q = sp.Symbol("q", positive=True)
 t = sp.Symbol("t", real=True)
 
-tanh = Rule(
+tanh = LayerRule(
     name="tanh",
     title="Hyperbolic tangent",
-    inputs=(x,),
+    element_arrays=(x,),
+    axis="entries",
+    differentiated=(x,),
     nodes=(
         Node(p, sp.exp(x), "p"),
         Node(q, sp.exp(-x), "q"),
@@ -163,7 +170,7 @@ tanh = Rule(
     ),
     closed_forms={x: 1 - t**2},
     domain={x: (-3.0, 3.0)},
-    kernels=(
+    declared=(
         Kernel(
             "tanh",
             (x,),
@@ -186,6 +193,7 @@ tanh = Rule(
         gamma_kernel("tanh", TANH_GAMMA),
     ),
     facts=(max_derivative_fact(TANH_GAMMA, 0),),
+    public_module="mathnn.activations",
     note=(
         "tanh is a sigmoid rescaled to (−1, 1): tanh x = 2σ(2x) − 1. The graph writes it with the two "
         "exponentials, so x reaches t along two paths and the chain rule adds them. Its derivative "
@@ -197,15 +205,17 @@ tanh = Rule(
 
 y = sp.Symbol("y", real=True)
 
-relu = Rule(
+relu = LayerRule(
     name="relu",
     title="ReLU",
-    inputs=(x,),
+    element_arrays=(x,),
+    axis="entries",
+    differentiated=(x,),
     nodes=(Node(y, sp.Piecewise((x, x > 0), (0, True)), "y"),),
     closed_forms={x: sp.Piecewise((1, x > 0), (0, True))},
     domain={x: (-3.0, 3.0)},
     kinks=(Kink(x, sp.Integer(0), sp.Integer(0), "the value at 0 is 0, not SymPy's Heaviside(0) = 1/2"),),
-    kernels=(
+    declared=(
         Kernel(
             "relu",
             (x,),
@@ -236,6 +246,7 @@ relu = Rule(
         ),
         max_derivative_fact(RELU_GAMMA, 1),
     ),
+    public_module="mathnn.activations",
     note=(
         "ReLU passes positive inputs unchanged and zeroes the rest. Where it is active its derivative "
         "is exactly 1, so it does not shrink gradients the way a sigmoid does; where it is inactive the "
@@ -247,17 +258,19 @@ relu = Rule(
 
 # -- Leaky ReLU ------------------------------------------------------------------------------
 
-leaky_relu = Rule(
+leaky_relu = LayerRule(
     name="leaky_relu",
     title="Leaky ReLU",
-    inputs=(x,),
+    element_arrays=(x,),
+    axis="entries",
+    differentiated=(x,),
     params={alpha: 0.01},
     param_checks={alpha: (0.01, 0.2)},
     nodes=(Node(y, sp.Piecewise((x, x > 0), (alpha * x, True)), "y"),),
     closed_forms={x: sp.Piecewise((1, x > 0), (alpha, True))},
     domain={x: (-3.0, 3.0)},
     kinks=(Kink(x, sp.Integer(0), alpha, "the value at 0 is α, the slope on the left"),),
-    kernels=(
+    declared=(
         Kernel(
             "leaky_relu",
             (x, alpha),
@@ -277,6 +290,7 @@ leaky_relu = Rule(
         gamma_kernel("leaky_relu", LEAKY_RELU_GAMMA, (alpha,)),
     ),
     facts=(max_derivative_fact(LEAKY_RELU_GAMMA, None),),
+    public_module="mathnn.activations",
     note=(
         "Leaky ReLU keeps a small slope α (0.01 by default) for negative inputs, so a unit that is "
         "switched off still passes a little gradient and can recover. At x = 0 mathnn uses α, the "

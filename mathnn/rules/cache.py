@@ -11,7 +11,7 @@ The key is a SHA-256 of
   expression as ``sympy.srepr``, each dict, tuple and set item by item, and each callable (a fact's
   check, ``claims_of``) by its module, qualified name and the values it closes over;
 * the source of every ``mathnn`` module the declaration's classes and callables come from, with the
-  ``mathnn`` modules those import, and of the rule engine (``core.py``, ``scalar.py``, ``arrays.py``, ``decide.py``,
+  ``mathnn`` modules those import, and of the rule engine (``core.py``, ``elementwise.py``, ``arrays.py``, ``decide.py``,
   ``layer*.py``, ``recurrence.py``, ``textprint.py`` in ``mathnn/rules``);
 * the versions of SymPy, Python and mathnn, and the cache format.
 
@@ -46,7 +46,7 @@ FORMAT = 1
 
 #: Files of the rule engine: a change to any of them invalidates every cached proof.
 RULES_DIR = Path(__file__).resolve().parent
-ENGINE_PATTERNS = ("core.py", "scalar.py", "arrays.py", "decide.py", "layer*.py", "recurrence.py", "textprint.py")
+ENGINE_PATTERNS = ("core.py", "elementwise.py", "arrays.py", "decide.py", "layer*.py", "recurrence.py", "textprint.py")
 
 
 #: Counters of cache hits, misses and stores in this process.

@@ -1,7 +1,7 @@
 """What every rule is made of: the array notation, nodes, kernel statements, claims, proofs, sections.
 
-The rule kinds build on these: :class:`~mathnn.rules.scalar.Rule` (a scalar activation's graph),
-:class:`~mathnn.rules.layer.LayerRule` (a layer over arrays) and :class:`ClaimRule` (the RNN and
+The rule kinds build on these: :class:`~mathnn.rules.layer.LayerRule` (a layer over arrays, an
+activation as its element-wise case) and :class:`ClaimRule` (the RNN and
 softmax cross-entropy, whose claims are their own functions). :func:`compose` replays a kernel's
 statements into the expressions it returns, which is how every proof reads a kernel.
 """

@@ -22,6 +22,11 @@ that declaration alone:
 * :attr:`LayerRule.kernels` are printed by :mod:`mathnn.codegen` together with :meth:`LayerRule.spec`,
   the numpy-only description (CS231n names, cache, random inputs, mistakes) that
   :mod:`mathnn.layers`, ``mathnn verify`` and ``mathnn check`` use.
+
+Two cases reduce over no axis of their own. A layer such as affine (``size`` None) is proven entry by
+entry at concrete sizes (:mod:`mathnn.rules.layer_concrete`). An element-wise layer (``axis="entries"``:
+the activations) applies one function to each entry, so one symbolic entry is the whole derivation
+(:mod:`mathnn.rules.elementwise`); its kernels are the ones it declares.
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .backprop import reverse_accumulate
-from .core import BatchSum, Claim, Equation, Node, Proof, RowSum, Section, Statement, compose, latex_text, proof_section
+from .core import (
+    BatchSum, Claim, Equation, Fact, Kernel, Kink, Node, Proof, RowSum, Section, Statement, compose, latex_text,
+    proof_section,
+)
 from .decide import decide_zero, resolve_deltas
+from .elementwise import ElementwiseLayer
 from .layer_concrete import ConcreteLayer
 from .layer_kernels import LayerKernels
 from .layer_parts import (
-    CS231n, Draw, ForwardMistake, Identity, J, LayerDerivation, Mistake, Regrouping, Reshape, Tuned, Variant, shown,
+    CS231n, Derivation, Draw, ForwardMistake, Identity, J, Mistake, Regrouping, Reshape, Tuned, Variant, shown,
     timed_claim,
     witness_of_difference,
 )
@@ -50,7 +59,7 @@ _I = sp.Symbol("i", integer=True)
 
 
 @dataclass(frozen=True)
-class LayerRule(LayerKernels, ConcreteLayer):
+class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
     """A layer declared once, in the lecture's notation (see the module docstring).
 
     Parameters
@@ -59,9 +68,11 @@ class LayerRule(LayerKernels, ConcreteLayer):
         Identifier (CLI, kernels module, docs page), human title, a paragraph for the docs.
     size : Symbol or None
         The length of the reduced axis, symbolic in the proof (D for layer norm); None for a layer that
-        reduces over no axis of its own (affine), proven entry by entry at ``proof_sizes``.
+        reduces over no axis of its own: affine, proven entry by entry at ``proof_sizes``, or an
+        element-wise layer (``axis="entries"``).
     element_arrays : tuple of Symbol
-        Inputs with one entry per position of the reduced axis (x, γ, β); ``dout`` is added.
+        Inputs with one entry per position of the reduced axis (x, γ, β); ``dout`` is added. For an
+        element-wise layer, its input, whose one symbolic entry the derivation is for.
     scalars : dict
         Non-differentiated scalar settings and their defaults (ε).
     nodes : tuple of Node
@@ -69,7 +80,8 @@ class LayerRule(LayerKernels, ConcreteLayer):
     differentiated : tuple of Symbol
         The inputs the backward returns gradients for, in CS231n's order.
     closed_forms : dict
-        The textbook's compact gradient of each differentiated input, in array notation.
+        The textbook's compact gradient of each differentiated input, in array notation; for an
+        element-wise layer, its derivative f′ (the backward is ``dout`` times it), in node symbols.
     helpers : tuple of Statement
         Backward statements computed before the gradients (shared sums), used by the closed forms.
     shared : tuple of Symbol
@@ -85,9 +97,10 @@ class LayerRule(LayerKernels, ConcreteLayer):
         layer takes x of shape (N, d₁, …, d_k)); its gradient gets the original shape back.
     variants : tuple of Variant
         The same layer under other CS231n names with a reshape of their own (temporal_affine).
-    axis : {"features", "batch"}
+    axis : {"features", "batch", "entries"}
         The axis the layer reduces over: the features of one row (layer norm: ``RowSum``), or the rows
         of one column (batch norm: ``BatchSum``). The derivation is for one row, or one column.
+        ``"entries"``: an element-wise layer, which reduces over nothing; the derivation is for one entry.
     lane_arrays : tuple of Symbol
         Inputs with one value per lane, where a lane is the row or column the derivation is for
         (batch norm's γ and β hold one value per column): constants within the lane.
@@ -113,26 +126,42 @@ class LayerRule(LayerKernels, ConcreteLayer):
     homework_multiples : dict, optional
         Sizes a homework check rounds up to a multiple of this, at its second shape (a pooling window
         of 2 at stride 2 tiles only an even height).
-    cs231n : CS231n
-        The public functions.
+    cs231n : CS231n, optional
+        The public functions; a layer with them gets its forward, backward, magnitude and mistake
+        kernels and its ``SPEC`` generated. None for a layer with kernels of its own only (an activation).
     mistakes : tuple of Mistake
         Named mistakes, refuted by the proof and recognised by the checker.
+    declared : tuple of Kernel
+        Kernels written in the declaration (an activation's f, f′ and γ = sup |f′|), each proven to
+        compute what it claims; generated after the layer's own.
+    public_module : str
+        The module of the checked public functions (``mathnn.layers``, ``mathnn.activations``).
+    params : dict
+        Settings of the declared kernels, with their defaults (α of Leaky ReLU).
+    param_checks : dict
+        For each of ``params``, the values the numeric checks use.
+    domain : dict
+        For the input of an element-wise layer, the interval its random check points are drawn from.
+    kinks : tuple of Kink
+        Points where the derivative jumps, and the value the kernels use there (a one-sided limit).
+    facts : tuple of Fact
+        Statements of the lecture about the rule (max σ′ = 1/4), each with the function proving it.
     """
 
     name: str
     title: str
     note: str
-    size: sp.Symbol | None
-    element_arrays: tuple[sp.Symbol, ...]
-    scalars: dict[sp.Symbol, float]
     nodes: tuple[Node, ...]
     differentiated: tuple[sp.Symbol, ...]
     closed_forms: dict[sp.Symbol, sp.Expr]
-    helpers: tuple[Statement, ...]
-    shared: tuple[sp.Symbol, ...]
-    draws: dict[str, Draw]
-    check_sizes: tuple[dict[str, int], ...]
-    cs231n: CS231n
+    size: sp.Symbol | None = None
+    element_arrays: tuple[sp.Symbol, ...] = ()
+    scalars: dict[sp.Symbol, float] = field(default_factory=dict)
+    helpers: tuple[Statement, ...] = ()
+    shared: tuple[sp.Symbol, ...] = ()
+    draws: dict[str, Draw] = field(default_factory=dict)
+    check_sizes: tuple[dict[str, int], ...] = ()
+    cs231n: CS231n | None = None
     mistakes: tuple[Mistake, ...] = ()
     proof_sizes: tuple[dict[str, int], ...] = ()
     reshape: Reshape | None = None
@@ -146,10 +175,14 @@ class LayerRule(LayerKernels, ConcreteLayer):
     homework_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     public_module: str = "mathnn.layers"
     params: dict[sp.Symbol, float] = field(default_factory=dict)
-    kinks: tuple = ()
+    kinks: tuple[Kink, ...] = ()
     dout: sp.Symbol = sp.Symbol("dout")
     bound_sizes: dict[sp.Symbol, str] = field(default_factory=dict)
     homework_multiples: dict[str, int] = field(default_factory=dict)
+    declared: tuple[Kernel, ...] = ()
+    param_checks: dict[sp.Symbol, tuple[float, ...]] = field(default_factory=dict)
+    domain: dict[sp.Symbol, tuple[float, float]] = field(default_factory=dict)
+    facts: tuple[Fact, ...] = ()
 
     # -- the graph -------------------------------------------------------------------------------
 
@@ -158,8 +191,9 @@ class LayerRule(LayerKernels, ConcreteLayer):
         return self.nodes[-1].symbol
 
     def __post_init__(self) -> None:
-        if self.axis not in ("features", "batch"):
-            raise ValueError(f"axis: expected 'features' or 'batch'; received {self.axis!r}")
+        if self.axis not in ("features", "batch", "entries"):
+            raise ValueError(f"axis: expected 'features', 'batch' or 'entries'; received {self.axis!r}")
+        self.check_kind()
 
     @property
     def inputs(self) -> tuple[sp.Symbol, ...]:
@@ -174,13 +208,20 @@ class LayerRule(LayerKernels, ConcreteLayer):
     @property
     def lane(self) -> str:
         """What one derivation covers, in words: a row of features, or a column over the batch."""
+        if self.elementwise:
+            return "one entry"
         return f"one row of {self.size} features" if self.axis == "features" else f"one column over a batch of {self.size}"
 
     def _node(self, symbol: sp.Symbol) -> Node | None:
         return next((node for node in self.nodes if node.symbol == symbol), None)
 
     def is_element(self, symbol: sp.Symbol) -> bool:
-        """Does ``symbol`` hold one entry per position of the reduced axis (else one per row)?"""
+        """Does ``symbol`` hold one entry per position of the reduced axis (else one per row)?
+
+        An element-wise layer reduces over nothing: one entry is its whole lane, so nothing varies along it.
+        """
+        if self.elementwise:
+            return False
         if symbol in self.element_arrays or symbol == self.dout:
             return True
         node = self._node(symbol)
@@ -240,21 +281,25 @@ class LayerRule(LayerKernels, ConcreteLayer):
 
     # -- derivation: reverse accumulation in indexed notation ----------------------------------
 
-    def derivation(self, drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> LayerDerivation:
+    def derivation(self, drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> Derivation:
         """Adjoints of every node and input, from L = Σⱼ doutⱼ outⱼ back to the inputs.
 
         A per-position adjoint is a function of the entry ``j``; a per-row one is a plain expression.
+        An element-wise layer's ∂L/∂x is dout · f′(x) entry by entry: its walk is seeded with 1 and gives
+        f′ of one entry, with each step kept for display.
         ``drop`` removes (parent, child) edges: the gradient of a student who forgets that path.
         """
         by_symbol = {node.symbol: node for node in self.nodes}
         walk = reverse_accumulate(
             [node.symbol for node in self.nodes], lambda symbol: self.parents(by_symbol[symbol]),
             lambda child, parent, seed: self._vjp(child, by_symbol[child].expr, parent, seed),
-            {self.output: self.indexed(self.dout)}, drop)
-        return LayerDerivation(walk.steps, walk.adjoint)
+            {self.output: sp.Integer(1) if self.elementwise else self.indexed(self.dout)}, drop)
+        return self.entry_derivation(walk) if self.elementwise else Derivation(walk.steps, walk.adjoint)
 
     def _vjp(self, child: sp.Symbol, expr: sp.Expr, parent: sp.Symbol, seed: sp.Expr) -> sp.Expr:
         """What the adjoint ``seed`` of ``child`` contributes to ``parent``'s: Σ seed · ∂child/∂parent."""
+        if self.elementwise:  # one entry: a plain derivative, in node symbols as the docs show it
+            return seed * self.local_partial(expr, parent)
         index = sp.Dummy("i", integer=True)
         wrt = self.indexed(parent, J)
         if self.is_element(child):
@@ -267,16 +312,32 @@ class LayerRule(LayerKernels, ConcreteLayer):
         return sp.expand(resolve_deltas(total)) if self.is_element(parent) else total
 
     def derived_gradient(self, wrt: sp.Symbol, drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> sp.Expr:
-        """∂L/∂wrt(ⱼ) for one row, in node symbols, as reverse accumulation gives it."""
-        return self.derivation(drop).adjoint.get(wrt, sp.Integer(0))
+        """∂L/∂wrt(ⱼ) for one row, in node symbols, as reverse accumulation gives it; for an element-wise
+        layer f′ of one entry, in the input alone (the function the facts are about)."""
+        derivation = self.derivation(drop)
+        if self.elementwise:
+            return derivation.gradients.get(wrt, sp.Integer(0))
+        return derivation.adjoint.get(wrt, sp.Integer(0))
 
     # -- proof -----------------------------------------------------------------------------------
 
     def prove(self) -> Proof:
-        """Derived = closed form for every gradient (symbolic size), the kernels, and every mistake refuted."""
-        if self.size is None:
-            return self._prove_concrete()
+        """Derived = closed form for every gradient, the kernels, every mistake refuted, and the facts.
+
+        For one entry (element-wise), entry by entry at concrete sizes (``size`` None), or for the
+        symbolic size.
+        """
         start = time.perf_counter()
+        if self.elementwise:
+            claims = self.entry_claims()
+        elif self.size is None:
+            claims = self.concrete_claims()
+        else:
+            claims = self._symbolic_claims()
+        claims += [fact.check(self) for fact in self.facts]
+        return Proof(self.name, claims, time.perf_counter() - start)
+
+    def _symbolic_claims(self) -> list[Claim]:
         claims: list[Claim] = []
         derivation = self.derivation()
         kernel_values = self.backward_values()
@@ -303,7 +364,7 @@ class LayerRule(LayerKernels, ConcreteLayer):
         claims += [self._regrouping_claim(regrouping, right) for regrouping in (self.reshape.regroupings
                                                                                if self.reshape else ())]
         claims += self._tuned_claims()
-        return Proof(self.name, claims, time.perf_counter() - start)
+        return claims
 
     def _regrouping_claim(self, regrouping: Regrouping, right: sp.Expr) -> Claim:
         """A grouped layer's statistics over other groups give another output: shown at C = 4 channels in
@@ -382,6 +443,9 @@ class LayerRule(LayerKernels, ConcreteLayer):
     # -- what the docs and ``mathnn derive`` show ------------------------------------------------
 
     def sections(self, proof: Proof | None = None) -> list[Section]:
+        """The derivation step by step, then the proof when given, for ``mathnn derive`` and the docs."""
+        if self.elementwise:
+            return self.entry_sections(proof)
         if self.size is None:
             return self._concrete_sections(proof)
         derivation = self.derivation()

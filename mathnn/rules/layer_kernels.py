@@ -38,7 +38,8 @@ class LayerKernels:
         shared: tuple[sp.Symbol, ...]
         draws: dict[str, Draw]
         check_sizes: tuple[dict[str, int], ...]
-        cs231n: CS231n
+        cs231n: CS231n | None
+        declared: tuple[Kernel, ...]
         mistakes: tuple[Mistake, ...]
         forward_mistakes: tuple[ForwardMistake, ...]
         tuned: Tuned | None
@@ -59,15 +60,25 @@ class LayerKernels:
         def is_element(self, symbol: sp.Symbol) -> bool: ...
         def mistake_gradient(self, mistake: Mistake) -> sp.Expr: ...
 
+    @property
+    def functions(self) -> CS231n:
+        """The layer's CS231n functions, which its generated kernels and ``SPEC`` are for."""
+        if self.cs231n is None:
+            raise ValueError(f"{self.name}: declares no CS231n functions, so no layer kernels or SPEC")
+        return self.cs231n
+
     # -- kernels ---------------------------------------------------------------------------------
 
     @cached_property
     def kernels(self) -> tuple[Kernel, ...]:
         """Forward (nodes, then the cache), backward (helpers, then the closed forms), then one kernel
-        per named mistake (the forward nodes, then the gradient that mistake gives).
+        per named mistake (the forward nodes, then the gradient that mistake gives), then the declared
+        kernels. A layer without CS231n functions (an activation) has its declared kernels only.
 
         Built once per rule: a dropped-path mistake's kernel needs a derivation of its own.
         """
+        if self.cs231n is None:
+            return self.declared
         arrays = frozenset(s.name for s in (*self.element_arrays, self.dout) if s not in self.shared) | frozenset(
             node.symbol.name for node in self.nodes if self.is_element(node.symbol)
         )
@@ -78,7 +89,7 @@ class LayerKernels:
             name=f"{self.name}_forward_kernel",
             args=self.inputs,
             statements=node_statements,
-            computes=tuple(sp.Symbol(name) for name in (self.output.name, *self.cs231n.cache)),
+            computes=tuple(sp.Symbol(name) for name in (self.output.name, *self.functions.cache)),
             summary=f"{self.title}, forward: every node of the graph; returns the output, then the cache.",
             returns="\n".join(f"{name} : ndarray" for name in self._forward_outputs),
             outputs=self._forward_outputs,
@@ -95,7 +106,7 @@ class LayerKernels:
         )
         backward = Kernel(
             name=f"{self.name}_backward_kernel",
-            args=(self.dout, *(sp.Symbol(name) for name in self.cs231n.cache)),
+            args=(self.dout, *(sp.Symbol(name) for name in self.functions.cache)),
             statements=backward_statements,
             computes=tuple(self.closed_forms[wrt] for wrt in self.differentiated),
             summary=f"{self.title}, backward: the declared closed forms, proven equal to the derivation.",
@@ -103,7 +114,7 @@ class LayerKernels:
             outputs=gradient_names,
             bindings=self._binding(self.dout.name),
             arg_docs={self.dout.name: "ndarray, upstream gradient ∂L/∂out",
-                      **{name: "ndarray, from the forward kernel's cache" for name in self.cs231n.cache},
+                      **{name: "ndarray, from the forward kernel's cache" for name in self.functions.cache},
                       **{name: "float, the setting, from the forward kernel's cache" for name in self._cached_settings}},
             batch_arrays=arrays,
             arg_types={name: "float" for name in self._cached_settings},
@@ -148,10 +159,11 @@ class LayerKernels:
         extra += tuple(self._forward_mistake_kernel(mistake, node_statements, defaults, arrays)
                        for mistake in self.forward_mistakes)
         tuned = (self.tuned.forward, self.tuned.backward) if self.tuned is not None else ()
-        names = [kernel.name for kernel in (forward, backward, magnitude, *mistakes, *extra, *tuned)]
+        kernels = (forward, backward, magnitude, *mistakes, *extra, *tuned, *self.declared)
+        names = [kernel.name for kernel in kernels]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: two kernels would have the same name: {sorted(names)}")
-        return (forward, backward, magnitude, *mistakes, *extra, *tuned)
+        return kernels
 
     def _inference(self, node_statements: tuple[Statement, ...], defaults: dict[str, object],
                    arrays: frozenset[str]) -> Kernel:
@@ -207,7 +219,7 @@ class LayerKernels:
     @property
     def _cached_settings(self) -> tuple[str, ...]:
         """The scalar settings the forward hands to the backward in its cache (a convolution's stride and pad)."""
-        return tuple(name for name in self.cs231n.cache if sp.Symbol(name) in self.scalars)
+        return tuple(name for name in self.functions.cache if sp.Symbol(name) in self.scalars)
 
     @property
     def diagnosable(self) -> tuple[Mistake, ...]:
@@ -242,7 +254,7 @@ class LayerKernels:
 
     @property
     def _forward_outputs(self) -> tuple[str, ...]:
-        return (self.output.name, *(name for name in self.cs231n.cache if name != self.output.name))
+        return (self.output.name, *(name for name in self.functions.cache if name != self.output.name))
 
     def _arg_docs(self) -> dict[str, str]:
         docs = {
@@ -274,32 +286,35 @@ class LayerKernels:
 
     # -- the numpy-side description --------------------------------------------------------------
 
-    def spec(self) -> dict[str, Any]:
-        """Everything numpy-only code needs, as plain data (written into the generated module)."""
+    def spec(self) -> dict[str, Any] | None:
+        """Everything numpy-only code needs, as plain data (written into the generated module); None for
+        a layer without CS231n functions, whose declared kernels are called by name (the activations)."""
+        if self.cs231n is None:
+            return None
         forward, backward = self.kernels[:2]
         return {
             "rule": self.name,
-            "forward": f"{self.cs231n.name}_forward",
-            "backward": f"{self.cs231n.name}_backward",
-            "aliases": list(self.cs231n.aliases),
-            "arguments": list(self.cs231n.arguments),
+            "forward": f"{self.functions.name}_forward",
+            "backward": f"{self.functions.name}_backward",
+            "aliases": list(self.functions.aliases),
+            "arguments": list(self.functions.arguments),
             "differentiated": [s.name for s in self.differentiated],
-            "gradients": list(self.cs231n.gradients),
-            "upstream": self.cs231n.upstream,
-            "param_dict": self.cs231n.param_dict,
-            "settings": dict(self.cs231n.settings),
-            "cache": list(self.cs231n.cache),
+            "gradients": list(self.functions.gradients),
+            "upstream": self.functions.upstream,
+            "param_dict": self.functions.param_dict,
+            "settings": dict(self.functions.settings),
+            "cache": list(self.functions.cache),
             "output": self.output.name,
-            "outputs": list(self.cs231n.outputs),
+            "outputs": list(self.functions.outputs),
             "forward_kernel": self.tuned.forward.name if self.tuned else forward.name,
             "backward_kernel": self.tuned.backward.name if self.tuned else backward.name,
             "extras": list(self.tuned.extras) if self.tuned else [],
             "inference_kernel": f"{self.name}_inference_kernel" if self.running else None,
             "running": {node.name: name for node, name in self.running.items()},
-            "wrapper": self.cs231n.wrapper,
-            "fixed": dict(self.cs231n.fixed),
+            "wrapper": self.functions.wrapper,
+            "fixed": dict(self.functions.fixed),
             # only when declared: the SPEC of every other layer stays as it was
-            **({"forward_check": self.cs231n.forward_check} if self.cs231n.forward_check else {}),
+            **({"forward_check": self.functions.forward_check} if self.functions.forward_check else {}),
             "magnitude_kernel": f"{self.name}_backward_magnitude",
             "shapes": {s.name: list(self.draws[s.name].shape) for s in (*self.element_arrays, *self.lane_arrays)},
             "draws": {
@@ -322,12 +337,12 @@ class LayerKernels:
     def _naming(self) -> dict[str, Any]:
         """CS231n's names with a suffix (``conv_forward_naive``) and a settings check of the layer's own,
         when declared: keys only a layer that has them gets."""
-        suffix, extra = self.cs231n.suffix, dict[str, Any]()
+        suffix, extra = self.functions.suffix, dict[str, Any]()
         if suffix:
-            extra.update(forward=f"{self.cs231n.name}_forward{suffix}", backward=f"{self.cs231n.name}_backward{suffix}",
+            extra.update(forward=f"{self.functions.name}_forward{suffix}", backward=f"{self.functions.name}_backward{suffix}",
                          suffix=suffix)
-        if self.cs231n.validate:
-            extra["validate"] = self.cs231n.validate
+        if self.functions.validate:
+            extra["validate"] = self.functions.validate
         if self.homework_multiples:
             extra["homework_multiples"] = dict(self.homework_multiples)
         return extra

@@ -183,11 +183,29 @@ class Tuned:
 
 
 @dataclass(frozen=True)
-class LayerDerivation:
-    """Each edge's contribution (child, parent, Σ adjoint · local partial) and every adjoint."""
+class ChainStep:
+    """One step of the chain rule at a node: ∂out/∂target = Σ over its children ∂out/∂child · ∂child/∂target."""
+
+    target: sp.Symbol
+    terms: tuple[tuple[sp.Symbol, sp.Expr], ...]  # (child, local partial ∂child/∂target)
+    total: sp.Expr  # the sum, in node symbols
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What reverse accumulation gives: each edge's contribution (child, parent, Σ adjoint · local
+    partial) and every adjoint.
+
+    An element-wise layer's derivation, of one entry, also keeps what the docs show of it: every local
+    partial ``(child, parent, ∂child/∂parent)``, the chain rule at each node from the output back
+    (``chain``), and the derivative of the output in the inputs alone (``gradients``).
+    """
 
     steps: tuple[tuple[sp.Symbol, sp.Symbol, sp.Expr], ...]
     adjoint: dict[sp.Symbol, sp.Expr]
+    local_partials: tuple[tuple[sp.Symbol, sp.Symbol, sp.Expr], ...] = ()
+    chain: tuple[ChainStep, ...] = ()
+    gradients: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
 
 
 def magnitude_of(expr: sp.Expr) -> sp.Expr:

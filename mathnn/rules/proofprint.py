@@ -29,6 +29,10 @@ _CLOSED_FORM = re.compile(
 _GIVES = re.compile(r"^(?P<kernel>\w+) gives (?P<grad>∂L/∂\S+) of (?P<loss>L = .+?), (?P<how>derived by .+)$")
 _SIZE_TAIL = re.compile(rf"(?:, entry by entry at ({_SIZES})| \(({_SIZES})\)|, for (symbolic [A-Za-z]))$")
 ENTRY_WISE = "A claim about arrays is decided entry by entry, at the sizes on its line."
+#: Ends the method of a claim an element-wise layer proves for one symbolic entry; ONE_ENTRY says it once.
+FOR_EVERY_ENTRY = "; for one symbolic entry, so for every entry: the entries of an element-wise layer are independent"
+ONE_ENTRY = ("The layer is element-wise: its entries are independent, so a claim about them, proven for one "
+             "symbolic entry, holds for every entry.")
 
 
 def _short(value: str) -> str:
@@ -49,6 +53,7 @@ def method_parts(method: str) -> tuple[str, str]:
         how = how[:timed.start()]
     if match := _ENTRY_WISE.match(how):  # the sizes are on the claim's line; ENTRY_WISE says the rest once
         how = match.group(1)
+    how = how.removesuffix(FOR_EVERY_ENTRY)  # ONE_ENTRY says it once
     how = _ATOMS.sub(r"transcendental atoms (\1) as independent symbols, then cancel(derived − closed) = 0", how)
     how = _SUMS.sub("sums as placeholder symbols", how)
     how = _SQRT.sub(", the square root as a symbol s; the numerator reduced modulo s² − radicand: remainder 0", how)
@@ -111,6 +116,8 @@ def proof_section(proof: Proof) -> Section:
     notes = list(dict.fromkeys(note for (_, _, note), _ in parts if note))
     if any(_ENTRY_WISE.match(claim.method.strip()) for claim in proof.claims):
         notes.append(ENTRY_WISE)
+    if any(claim.method.endswith(FOR_EVERY_ENTRY) for claim in proof.claims):
+        notes.append(ONE_ENTRY)
     if label:
         notes += ["How each claim was decided:"] + [f"[{label[how]}] {how}" for how in methods]
     elif methods:
