@@ -4,9 +4,9 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise activations at random points of the rule's declared domain and next to its kinks; for
-batch norm, the RNN step, softmax cross-entropy and the SVM loss as vector-Jacobian products on random batches
-(the check each rule names in its ``numeric_check``), with errors measured against the size of the
-terms each gradient sums; for a layer rule, from its generated ``SPEC``.
+the RNN sequence and the losses (softmax cross-entropy, the SVM) as vector-Jacobian products on random
+batches (the check each rule names in its ``numeric_check``), with errors measured against the size of
+the terms each gradient sums; for a layer rule, from its generated ``SPEC``.
 """
 
 from __future__ import annotations
@@ -365,10 +365,10 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
 
     ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
     """
-    if hasattr(rule, "spec"):
-        numeric = check_layer(rule.name, points, seed)
-    elif getattr(rule, "numeric_check", ""):  # the rule names its vector-Jacobian check among this module's
+    if getattr(rule, "numeric_check", ""):  # the rule names its vector-Jacobian check among this module's
         numeric = globals()[getattr(rule, "numeric_check")](points, seed)
+    elif hasattr(rule, "spec"):
+        numeric = check_layer(rule.name, points, seed)
     elif hasattr(rule, "sequence_spec"):  # a recurrence: its generated BPTT against its generated forward
         numeric = check_sequence(rule.name, points, seed)
     else:

@@ -124,7 +124,7 @@ def render_module(rule: Rule) -> str:
     ]
     for kernel in rule.kernels:
         parts += ["", "", render_kernel(kernel, rule)]
-    if hasattr(rule, "spec"):
+    if _has_spec(rule):
         parts += [
             "", "",
             "#: The layer's public functions, cache, check inputs and named mistakes, as plain data for the",
@@ -148,12 +148,18 @@ def render_module(rule: Rule) -> str:
 
 
 def _has_slip_spec(rule: Rule) -> bool:
-    return bool(getattr(rule, "slips", ())) and hasattr(rule, "slip_spec")
+    """A loss's named slips, each a kernel of its own (a layer's mistakes are in its SPEC)."""
+    return hasattr(rule, "slip_spec") and bool(getattr(rule, "slip_spec")())
+
+
+def _has_spec(rule: Rule) -> bool:
+    """A layer's SPEC makes CS231n functions of it (:mod:`mathnn.catalogue`); a loss has its own, hand-kept."""
+    return hasattr(rule, "spec") and getattr(rule, "loss", None) is None
 
 
 def _data(rule: Rule) -> list[tuple[str, bool]]:
     """The module-level data a rule's generated module defines besides its kernels."""
-    return [("SPEC", hasattr(rule, "spec")), ("SEQUENCE", hasattr(rule, "sequence_spec")),
+    return [("SPEC", _has_spec(rule)), ("SEQUENCE", hasattr(rule, "sequence_spec")),
             ("SLIPS", _has_slip_spec(rule))]
 
 

@@ -49,6 +49,7 @@ class LayerKernels:
         dout: sp.Symbol
         bound_sizes: dict[sp.Symbol, str]
         homework_multiples: dict[str, int]
+        loss: Any
 
         @property
         def output(self) -> sp.Symbol: ...
@@ -61,8 +62,18 @@ class LayerKernels:
 
     # -- kernels ---------------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def kernels(self) -> tuple[Kernel, ...]:
+        """What codegen writes: a layer's kernels (:attr:`layer_kernels`), or a loss's fused kernel and
+        its slip kernels (:func:`~mathnn.rules.loss.loss_kernels`)."""
+        if self.loss is not None:
+            from .loss import loss_kernels
+
+            return loss_kernels(self)  # type: ignore[arg-type]  # a LayerKernels is always a LayerRule
+        return self.layer_kernels
+
+    @cached_property
+    def layer_kernels(self) -> tuple[Kernel, ...]:
         """Forward (nodes, then the cache), backward (helpers, then the closed forms), then one kernel
         per named mistake (the forward nodes, then the gradient that mistake gives).
 
@@ -269,14 +280,14 @@ class LayerKernels:
 
     def backward_values(self) -> dict[sp.Symbol, sp.Expr]:
         """What the backward kernel returns for each differentiated input, helpers substituted."""
-        backward = self.kernels[1]
+        backward = self.layer_kernels[1]
         return dict(zip(self.differentiated, compose(backward)))
 
     # -- the numpy-side description --------------------------------------------------------------
 
     def spec(self) -> dict[str, Any]:
         """Everything numpy-only code needs, as plain data (written into the generated module)."""
-        forward, backward = self.kernels[:2]
+        forward, backward = self.layer_kernels[:2]
         return {
             "rule": self.name,
             "forward": f"{self.cs231n.name}_forward",
