@@ -125,7 +125,9 @@ def test_every_rule_has_all_six_artifacts():
         module = importlib.import_module(f"mathnn.kernels.{name}")
         assert all(callable(getattr(module, kernel.name)) for kernel in rule.kernels)
         assert rule.title in derivation_text(rule)
-        if hasattr(rule, "spec"):
+        if getattr(rule, "loss", None) is not None:  # a loss: its slip kernels, as data for the checker
+            assert module.SLIPS == rule.slip_spec() and len(module.SLIPS) == len(rule.kernels) - 1
+        elif hasattr(rule, "spec"):
             spec = rule.spec()
             assert callable(getattr(public, spec["forward"])) and callable(getattr(public, spec["backward"]))
             assert isinstance(public.layernorm_forward(np.ones((1, 2)), np.ones(2), np.ones(2))[1], LayerCache)
