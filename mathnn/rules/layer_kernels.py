@@ -19,6 +19,9 @@ from .core import BatchSum, Kernel, Node, Statement, compose
 from .layer_parts import CS231n, Draw, ForwardMistake, Mistake, Reshape, Tuned, Variant, magnitude_of
 from .textprint import text
 
+if TYPE_CHECKING:
+    from .loss import Loss
+
 
 class LayerKernels:
     """The kernels and the spec of a :class:`~mathnn.rules.layer.LayerRule` (see the module docstring)."""
@@ -49,7 +52,7 @@ class LayerKernels:
         dout: sp.Symbol
         bound_sizes: dict[sp.Symbol, str]
         homework_multiples: dict[str, int]
-        loss: Any
+        loss: Loss | None
 
         @property
         def output(self) -> sp.Symbol: ...
