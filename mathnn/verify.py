@@ -4,9 +4,9 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise layers (the activations) at random points of the rule's declared domain and next to its
-kinks; for the RNN, softmax cross-entropy and the SVM loss as vector-Jacobian products on random batches
-(the check each rule names in its ``numeric_check``), with errors measured against the size of the
-terms each gradient sums; for any other layer rule, from its generated ``SPEC``.
+kinks; for the RNN sequence and the losses (softmax cross-entropy, the SVM) as vector-Jacobian products
+on random batches (the check each rule names in its ``numeric_check``), with errors measured against
+the size of the terms each gradient sums; for any other layer rule, from its generated ``SPEC``.
 """
 
 from __future__ import annotations
@@ -367,10 +367,10 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
 
     ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
     """
-    if isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, else from its generated SPEC
-        numeric = check_kernels(rule, points, seed) if rule.elementwise else check_layer(rule.name, points, seed)
-    elif rule.numeric_check:  # the rule names its vector-Jacobian check among this module's
+    if rule.numeric_check:  # the rule names its vector-Jacobian check among this module's (the RNN, the losses)
         numeric = globals()[rule.numeric_check](points, seed)
+    elif isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, else from its generated SPEC
+        numeric = check_kernels(rule, points, seed) if rule.elementwise else check_layer(rule.name, points, seed)
     else:  # a recurrence: its generated BPTT against its generated forward
         numeric = check_sequence(rule.name, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -21,8 +21,9 @@ from mathnn.rules.layer import LayerRule
 from mathnn.rules.recurrence import Recurrence
 
 CONCRETE = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.size is None
-            and not rule.elementwise and all(len(d.shape) <= 2 for d in rule.draws.values())]
+            and not rule.elementwise and rule.loss is None and all(len(d.shape) <= 2 for d in rule.draws.values())]
 ELEMENTWISE = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.elementwise]
+LOSSES = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.loss is not None]
 
 
 def _matrix(value: np.ndarray) -> sp.Matrix:
@@ -59,6 +60,36 @@ def test_an_elementwise_layers_forward_kernel_computes_its_graph(name):
         graph = rule.forward.subs(params)
         want = np.array([float(sp.N(graph.subs(x, sp.Float(point, 30)), 20)) for point in points])
         np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_a_losss_kernels_compute_its_graph(name):
+    """The fused kernel and each slip kernel: the loss Σ w·ℓ of the graph (with a forward mistake's nodes) and
+    the declared gradient (or the mistake's), at random scores, one-hot targets and row weights."""
+    rule = RULES[name]
+    module = importlib.import_module(f"mathnn.kernels.{name}")
+    rng = np.random.default_rng(9)
+    rows, classes = 3, 4
+    arguments = {"scores": rng.standard_normal((rows, classes)),
+                 "onehot": np.eye(classes)[rng.integers(classes, size=rows)],
+                 "weights": rng.uniform(0.1, 1.0, (rows, 1))}
+    names = {spec["kernel"]: spec["name"] for spec in module.SLIPS}
+    mistakes = {m.name: m for m in (*rule.mistakes, *rule.forward_mistakes)}
+    (wrt,) = rule.differentiated
+    for kernel in rule.kernels:
+        mistake = mistakes.get(names.get(kernel.name, ""))
+        replaced = getattr(mistake, "replace", {})
+        env = {s: _matrix(arguments[s.name]) for s in (*rule.element_arrays, rule.dout)}
+        for node in rule.nodes:
+            env[node.symbol] = evaluate(replaced.get(node.symbol, node.expr), env)
+        for helper in rule.helpers:
+            env[sp.Symbol(helper.target)] = evaluate(rule._by_name(helper.expr), env)
+        want_loss = float(sp.N(sum(w * out for w, out in zip(env[rule.dout], env[rule.output])), 20))
+        closed = getattr(mistake, "closed", None)
+        gradient = evaluate(rule._by_name(closed if closed is not None else rule.closed_forms[wrt]), env)
+        loss, dscores = getattr(module, kernel.name)(**arguments)
+        np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
+        np.testing.assert_allclose(dscores, np.array(sp.N(gradient, 20).tolist(), dtype=float), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", [name for name, rule in RULES.items() if isinstance(rule, Recurrence)])

@@ -252,12 +252,33 @@ def test_the_embedding_accumulates_repeated_words():
 
 def test_the_svm_rule_is_proven_and_a_kernel_without_the_correct_class_term_is_not():
     from mathnn.rules.core import Statement
-    from mathnn.rules.svm import positive, svm_kernel, svm_kernel_claims, weights
+    from mathnn.rules.svm import positive, svm, weights
 
-    assert all(claim.holds for claim in svm_kernel_claims(svm_kernel)), svm_kernel_claims(svm_kernel)
-    wrong = dataclasses.replace(svm_kernel, statements=(
-        *svm_kernel.statements[:4], Statement("dscores", weights * positive, "no −count at the correct class")))
-    assert [claim.holds for claim in svm_kernel_claims(wrong)] == [True, True, True, False]
+    proof = svm.prove()
+    assert proof.holds, str(proof)
+    assert any(claim.statement.startswith("max(0, m) = H(m)·m") and claim.holds for claim in proof.claims)
+    kernel = svm.loss.kernel
+    wrong = dataclasses.replace(kernel, statements=(
+        *kernel.statements[:4], Statement("dscores", weights * positive, "no −count at the correct class")))
+    claims = dataclasses.replace(svm, loss=dataclasses.replace(svm.loss, kernel=wrong)).prove().claims
+    failing = [claim for claim in claims if not claim.holds]
+    # the kernel, and the slip kernel made from it whose margins are replaced (it keeps the wrong dscores)
+    assert [claim.statement.split(" computes")[0] for claim in failing] == [
+        "multiclass_svm", "multiclass_svm_slip_correct_class_counted"]
+    assert all("the gradient differs" in claim.method for claim in failing)
+
+
+def test_the_svm_derivation_keeps_the_declared_kink_value():
+    """With SymPy's own step (H(0) = 1/2) in the closed form the proof fails: the kink's value is proven."""
+    import sympy as sp
+
+    from mathnn.rules.core import RowSum
+    from mathnn.rules.svm import margins, onehot, svm, weights
+
+    half = sp.Heaviside(margins, sp.Rational(1, 2))
+    wrong = dataclasses.replace(svm, closed_forms={svm.differentiated[0]: weights * (half - onehot * RowSum(half))})
+    derived = [claim for claim in wrong.prove().claims if "derived by reverse accumulation" in claim.statement]
+    assert len(derived) == len(svm.proof_sizes) and not any(claim.holds for claim in derived)
 
 
 def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
@@ -268,13 +289,18 @@ def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
 
 def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not():
     from mathnn.rules import svm as topic
-    from mathnn.rules.core import RowSum, Slip
+    from mathnn.rules.layer import ForwardMistake, Mistake
 
-    proof = topic.svm.prove()
-    slips = [claim for claim in proof.claims if claim.statement.startswith("the slip")]
-    assert len(slips) == len(topic.svm.slips) == 2 and all(claim.holds for claim in slips)
-    same = Slip("the true gradient", ("dscores",), "nothing",
-                {"dscores": topic.weights * (topic.positive - topic.onehot * RowSum(topic.positive))})
-    unchanged = dataclasses.replace(topic.svm, slips=(same,))
-    claim = unchanged.prove().claims[-1]
-    assert not claim.holds and "dscores equal the true result" in claim.method
+    rule = topic.svm
+    proof = rule.prove()
+    slips = [claim for claim in proof.claims if claim.statement.startswith(("the mistake", "the forward mistake"))]
+    assert len(slips) == len(rule.mistakes) + len(rule.forward_mistakes) == 2 and all(c.holds for c in slips)
+    same = Mistake("the true gradient", topic.scores, "nothing", closed=topic.DSCORES)
+    claim = next(c for c in dataclasses.replace(rule, mistakes=(same,)).prove().claims
+                 if c.statement.startswith("the mistake"))
+    assert not claim.holds and "equal at N=2, C=3, targets (2, 2)" in claim.method
+    harmless = ForwardMistake("the true margins", "nothing", {topic.margins: (1 - topic.onehot) * (
+        topic.scores - topic.correct + 1)})
+    claim = next(c for c in dataclasses.replace(rule, forward_mistakes=(harmless,)).prove().claims
+                 if c.statement.startswith("the forward mistake"))
+    assert not claim.holds and "the same loss" in claim.method

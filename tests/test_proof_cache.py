@@ -162,11 +162,15 @@ def test_closures_of_one_factory_and_nested_fields_change_the_key():
     assert proof_key(rule) == proof_key(replace(rule))  # an equal copy is the same declaration
 
 
-def test_claim_rules_key_on_the_source_of_their_claims_function():
+def test_losses_key_on_their_fused_kernel_their_targets_and_their_facts():
     keys = {name: proof_key(RULES[name]) for name in ("svm", "softmax_ce")}
     assert len(set(keys.values())) == 2
-    softmax = RULES["softmax_ce"]
-    assert proof_key(replace(softmax, claims_of=lambda kernels: [])) != keys["softmax_ce"]
+    softmax, svm = RULES["softmax_ce"], RULES["svm"]
+    kernel = replace(softmax.loss.kernel, summary="another")
+    assert proof_key(replace(softmax, loss=replace(softmax.loss, kernel=kernel))) != keys["softmax_ce"]
+    assert proof_key(replace(softmax, one_hot=())) != keys["softmax_ce"]
+    assert proof_key(replace(svm, loss=replace(svm.loss, facts=()))) != keys["svm"]
+    assert proof_key(replace(svm)) == keys["svm"]  # an equal copy is the same declaration
 
 
 def test_a_recurrence_keys_on_its_step_and_its_slips():

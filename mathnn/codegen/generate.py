@@ -151,7 +151,8 @@ def render_module(rule: Rule) -> str:
 
 
 def _has_slip_spec(rule: Rule) -> bool:
-    return bool(getattr(rule, "slips", ())) and hasattr(rule, "slip_spec")
+    """A loss's named slips, each a kernel of its own (a layer's mistakes are in its SPEC)."""
+    return hasattr(rule, "slip_spec") and bool(getattr(rule, "slip_spec")())
 
 
 def _data(rule: Rule) -> list[tuple[str, bool]]:

@@ -38,10 +38,12 @@ def softmax_cross_entropy(
     exp_shifted = np.exp(shifted)
     # Σ_k e^{o_k − c}
     total = np.sum(exp_shifted, axis=-1, keepdims=True)
+    # p = e^{o − c} / Σ_k e^{o_k − c} = softmax(o): the shift cancels
+    probs = exp_shifted/total
     # L = Σ_rows w · (log Σ_k e^{o_k − c} − (o_y − c)) = −Σ_rows w · log p_y
     loss = np.sum(weights*(np.log(total) - np.sum(onehot*shifted, axis=-1, keepdims=True)))
     # ∂L/∂o = w · (p − onehot(y))
-    dscores = weights*(exp_shifted/total - onehot)
+    dscores = weights*(-onehot + probs)
     return loss, dscores
 
 
@@ -71,10 +73,12 @@ def softmax_cross_entropy_slip_no_1_at_the_correct_class(
     exp_shifted = np.exp(shifted)
     # Σ_k e^{o_k − c}
     total = np.sum(exp_shifted, axis=-1, keepdims=True)
+    # p = e^{o − c} / Σ_k e^{o_k − c} = softmax(o): the shift cancels
+    probs = exp_shifted/total
     # L = Σ_rows w · (log Σ_k e^{o_k − c} − (o_y − c)) = −Σ_rows w · log p_y
     loss = np.sum(weights*(np.log(total) - np.sum(onehot*shifted, axis=-1, keepdims=True)))
     # the slip 'no −1 at the correct class'
-    dscores = weights/total*exp_shifted
+    dscores = weights*probs
     return loss, dscores
 
 

@@ -35,11 +35,11 @@ def multiclass_svm(
     # o_y: the correct class's score in each row
     correct = np.sum(onehot*scores, axis=-1, keepdims=True)
     # m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out
-    margins = (1 - onehot)*(-correct + scores + 1)
+    margins = (1 - onehot)*(scores - correct + 1)
     # 1[m_j > 0]; at a margin exactly 0 the convention is 0
     positive = (np.real(margins) > 0).astype(margins.dtype)
     # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
-    loss = np.sum(margins*positive*weights)
+    loss = np.sum(weights*margins*positive)
     # ∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins)
     dscores = weights*(-onehot*np.sum(positive, axis=-1, keepdims=True) + positive)
     return loss, dscores
@@ -68,11 +68,11 @@ def multiclass_svm_slip_correct_class_counted(
     # o_y: the correct class's score in each row
     correct = np.sum(onehot*scores, axis=-1, keepdims=True)
     # the slip 'correct class counted'
-    margins = -correct + scores + 1
+    margins = scores - correct + 1
     # 1[m_j > 0]; at a margin exactly 0 the convention is 0
     positive = (np.real(margins) > 0).astype(margins.dtype)
     # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
-    loss = np.sum(margins*positive*weights)
+    loss = np.sum(weights*margins*positive)
     # ∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins)
     dscores = weights*(-onehot*np.sum(positive, axis=-1, keepdims=True) + positive)
     return loss, dscores
@@ -101,13 +101,13 @@ def multiclass_svm_slip_no_gradient_at_the_correct_class(
     # o_y: the correct class's score in each row
     correct = np.sum(onehot*scores, axis=-1, keepdims=True)
     # m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out
-    margins = (1 - onehot)*(-correct + scores + 1)
+    margins = (1 - onehot)*(scores - correct + 1)
     # 1[m_j > 0]; at a margin exactly 0 the convention is 0
     positive = (np.real(margins) > 0).astype(margins.dtype)
     # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
-    loss = np.sum(margins*positive*weights)
+    loss = np.sum(weights*margins*positive)
     # the slip 'no gradient at the correct class'
-    dscores = positive*weights*(1 - onehot)
+    dscores = weights*positive*(1 - onehot)
     return loss, dscores
 
 

@@ -8,14 +8,14 @@ import importlib
 import pkgutil
 
 from ..errors import InputError
-from .core import Claim, ClaimRule, Fact, Kernel, Kink, Node, Proof, Statement
+from .core import Claim, Fact, Kernel, Kink, Node, Proof, Statement
 from .layer import LayerRule
 from .layer_parts import Derivation
 from .recurrence import Recurrence
 
-#: A rule of the lecture: a layer (the activations are its element-wise case), a layer unrolled over a
-#: sequence, or a loss proven by claims of its own.
-Rule = LayerRule | Recurrence | ClaimRule
+#: A rule of the lecture: a layer (the activations are its element-wise case, the losses its per-row case),
+#: or a step layer unrolled over a sequence.
+Rule = LayerRule | Recurrence
 
 
 def _topics() -> dict[str, ModuleType]:

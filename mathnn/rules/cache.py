@@ -9,7 +9,7 @@ The key is a SHA-256 of
 
 * a canonical text of the declaration: the rule's dataclass fields walked recursively, each SymPy
   expression as ``sympy.srepr``, each dict, tuple and set item by item, and each callable (a fact's
-  check, ``claims_of``) by its module, qualified name and the values it closes over;
+  check, a loss's facts) by its module, qualified name and the values it closes over;
 * the source of every ``mathnn`` module the declaration's classes and callables come from, with the
   ``mathnn`` modules those import, and of the rule engine (``core.py``, ``elementwise.py``, ``arrays.py``, ``decide.py``,
   ``layer*.py``, ``recurrence.py``, ``textprint.py`` in ``mathnn/rules``);

@@ -1,18 +1,15 @@
 """What every rule is made of: the array notation, nodes, kernel statements, claims, proofs, sections.
 
-The rule kinds build on these: :class:`~mathnn.rules.layer.LayerRule` (a layer over arrays, an
-activation as its element-wise case) and :class:`ClaimRule` (the RNN and
-softmax cross-entropy, whose claims are their own functions). :func:`compose` replays a kernel's
-statements into the expressions it returns, which is how every proof reads a kernel.
+There is one rule kind for layers, :class:`~mathnn.rules.layer.LayerRule` (a layer over arrays; an
+activation is its element-wise case, a loss its case with one value per row), and
+:class:`~mathnn.rules.recurrence.Recurrence` declares a step layer unrolled over time. :func:`compose`
+replays a kernel's statements into the expressions it returns, which is how every proof reads a kernel.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import re
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -317,135 +314,15 @@ class Section:
 class Slip:
     """A named mistake as one or more statements of a kernel replaced by what the mistaken code computes.
 
-    ``replace`` maps a statement's target (``"dWh"``, ``"da[t]"``, ``"margins"``) to the mistaken
-    expression, in the kernel's own names; ``gradients`` are the results it changes (``("dWh",)``,
-    ``("loss",)``); ``sentence`` is what the checker tells a student whose result matches it.
+    ``replace`` maps a statement's target (``"dWh"``, ``"da[t]"``) to the mistaken
+    expression, in the kernel's own names; ``gradients`` are the results it changes (``("dWh",)``);
+    ``sentence`` is what the checker tells a student whose result matches it.
     """
 
     name: str
     gradients: tuple[str, ...]
     sentence: str
     replace: Mapping[str, sp.Expr]
-
-
-def loss_points(rows: int = 2, classes: int = 3, seed: int = 1) -> list[dict[sp.Symbol, Any]]:
-    """Inputs (scores, onehot, weights) of a loss kernel at which its slips are refuted.
-
-    Rational scores drawn at random, kept off each other so no margin or maximum is tied; the targets
-    of the rows are different classes; each row weighs 1/rows, CS231n's average over the batch.
-    """
-    import random
-
-    rng = random.Random(seed)
-    scores = sp.Matrix(rows, classes, lambda r, c: sp.Rational(rng.randint(-30, 30), 17) + sp.Rational(c, 101))
-    onehot = sp.Matrix(rows, classes, lambda r, c: int(c == r % classes))
-    weights = sp.Matrix(rows, 1, lambda r, c: sp.Rational(1, rows))
-    names = sp.symbols("scores onehot weights")
-    return [dict(zip(names, (scores, onehot, weights)))]
-
-
-def _entries(value: Any) -> list:
-    """A kernel result's entries: a matrix's, or the one value of a scalar."""
-    return list(value) if isinstance(value, sp.MatrixBase) else [value]
-
-
-def slip_name(kernel: Kernel, slip: Slip) -> str:
-    """The generated function of ``kernel`` with ``slip``: ``multiclass_svm_slip_correct_class_counted``."""
-    return f"{kernel.name}_slip_" + re.sub(r"[^a-z0-9]+", "_", slip.name.lower()).strip("_")
-
-
-def with_slip(kernel: Kernel, slip: Slip) -> Kernel:
-    """``kernel`` with the statements ``slip`` replaces swapped for the mistaken ones (no loops)."""
-    targets = {statement.target for statement in kernel.statements if isinstance(statement, Statement)}
-    missing = set(slip.replace) - targets
-    if missing:
-        raise ValueError(f"slip {slip.name!r}: no statement {sorted(missing)} in {kernel.name}")
-    statements = tuple(
-        Statement(s.target, slip.replace[s.target], f"the slip '{slip.name}'")
-        if isinstance(s, Statement) and s.target in slip.replace else s
-        for s in kernel.statements
-    )
-    return dataclasses.replace(
-        kernel, name=slip_name(kernel, slip), statements=statements,
-        summary=f"{kernel.summary.rstrip('.')}, with the slip '{slip.name}': what a student's code with it returns.")
-
-
-@dataclass(frozen=True)
-class ClaimRule:
-    """A rule proven by claims written for it (the losses) instead of a graph.
-
-    It has the interface codegen, the CLI and the docs use (``name``, ``title``, ``note``,
-    ``kernels``, ``public_module``, ``params``, ``kinks``, :meth:`prove`, :meth:`sections`).
-    ``kernels`` are the ``declared`` ones followed by one generated kernel per named ``slip``, each
-    refuted at ``slip_points``. ``claims_of(declared)`` returns every claim about the rule and those
-    kernels, each decided by SymPy; ``derivation_of()`` returns the sections the docs show before the proof (by default, the
-    kernels statement by statement). ``numeric_check`` names the numpy-only function of
-    :mod:`mathnn.verify` that gradient-checks the generated kernels (``check_rnn``).
-    """
-
-    name: str
-    title: str
-    note: str
-    declared: tuple[Kernel, ...]
-    claims_of: Callable[[tuple[Kernel, ...]], list[Claim]]
-    numeric_check: str
-    derivation_of: Callable[[], list[Section]] | None = None
-    public_module: str = "mathnn.layers"
-    params: dict[sp.Symbol, float] = field(default_factory=dict)
-    kinks: tuple[Kink, ...] = ()
-    slips: tuple[Slip, ...] = ()
-    slip_points: Callable[[], list[dict[sp.Symbol, Any]]] | None = None
-
-    def __post_init__(self) -> None:
-        if self.slips and self.slip_points is None:
-            raise ValueError(f"{self.name}: slips need slip_points, the inputs at which each is refuted")
-
-    @functools.cached_property
-    def slip_kernels(self) -> tuple[Kernel, ...]:
-        """One kernel per slip: the first declared kernel with the slip's statements swapped in."""
-        return tuple(with_slip(self.declared[0], slip) for slip in self.slips)
-
-    @property
-    def kernels(self) -> tuple[Kernel, ...]:
-        """What codegen writes: the declared kernels, then the slips' kernels."""
-        return (*self.declared, *self.slip_kernels)
-
-    def prove(self) -> Proof:
-        """Every claim, decided by SymPy, each slip refuted, and the time it took."""
-        start = time.perf_counter()
-        claims = self.claims_of(self.declared)
-        claims += [self._refute(slip, kernel) for slip, kernel in zip(self.slips, self.slip_kernels)]
-        return Proof(self.name, claims, time.perf_counter() - start)
-
-    def _refute(self, slip: Slip, kernel: Kernel) -> Claim:
-        """The slip's kernel differs from the true one in every result it names, at a declared point."""
-        from .arrays import run
-
-        assert self.slip_points is not None
-        differs: dict[str, str] = {}
-        for point in self.slip_points():
-            right, wrong = run(self.kernels[0], point), run(kernel, point)
-            for name in slip.gradients:
-                pairs = zip(_entries(wrong[sp.Symbol(name)]), _entries(right[sp.Symbol(name)]))
-                worst = max((abs(sp.N(w - r, 30)) for w, r in pairs), default=sp.Integer(0))
-                if name not in differs and worst > sp.Float("1e-20", 30):
-                    differs[name] = f"{name} differs by {sp.N(worst, 3)}"
-        holds = set(differs) == set(slip.gradients)
-        how = "; ".join(differs.values()) if holds else (
-            f"{', '.join(n for n in slip.gradients if n not in differs)} equal the true result at the points tried")
-        return Claim(f"the slip '{slip.name}' gives a different {', '.join(slip.gradients)}",
-                     latex_text(slip.name) + r" \neq \text{" + kernel.name.replace("_", r"\_") + "}",
-                     f"{kernel.name} against {self.kernels[0].name} at rational points, 30 digits: {how}", holds)
-
-    def slip_spec(self) -> list[dict[str, Any]]:
-        """The slips as plain data for the numpy-only checker: name, results changed, sentence, kernel."""
-        return [{"name": slip.name, "changes": list(slip.gradients), "sentence": slip.sentence,
-                 "kernel": kernel.name} for slip, kernel in zip(self.slips, self.slip_kernels)]
-
-    def sections(self, proof: Proof | None = None) -> list[Section]:
-        """The derivation, then the proof when given."""
-        sections = self.derivation_of() if self.derivation_of else [kernel_section(self.declared)]
-        return sections + ([proof_section(proof)] if proof is not None else [])
 
 
 def kernel_section(kernels: tuple[Kernel, ...]) -> Section:
@@ -493,3 +370,9 @@ def equal(lhs: sp.Expr, rhs: sp.Expr, statement: str, latex: str) -> Claim:
 
 # the proof's reading form lives in its own module; it is part of this module's interface
 from .proofprint import ENTRY_WISE, method_parts, proof_section, statement_parts  # noqa: E402
+
+__all__ = [
+    "ENTRY_WISE", "BatchMajor", "BatchSum", "Claim", "Dot", "Equation", "Fact", "Kernel", "Kink", "Loop", "Named",
+    "Node", "Proof", "RowMax", "RowSum", "Rows", "Section", "Slip", "Statement", "Step", "TotalSum", "Transposed",
+    "compose", "equal", "kernel_section", "latex_text", "method_parts", "proof_section", "statement_parts",
+]

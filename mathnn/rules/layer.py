@@ -47,6 +47,7 @@ from .decide import decide_zero, resolve_deltas
 from .elementwise import ElementwiseLayer
 from .layer_concrete import ConcreteLayer
 from .layer_kernels import LayerKernels
+from .loss import Loss, loss_claims, one_hot_row, one_hot_sums, slip_spec
 from .layer_parts import (
     CS231n, Derivation, Draw, ForwardMistake, Identity, J, Mistake, Regrouping, Reshape, Tuned, Variant, shown,
     timed_claim,
@@ -146,6 +147,12 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
         Points where the derivative jumps, and the value the kernels use there (a one-sided limit).
     facts : tuple of Fact
         Statements of the lecture about the rule (max σ′ = 1/4), each with the function proving it.
+    one_hot : tuple of Symbol
+        Inputs each row of which holds a single 1 (a loss's targets): a proof for a symbolic size uses
+        Σₖ yₖ = 1, one at concrete sizes runs over every assignment of the targets.
+    loss : Loss, optional
+        The layer is a loss (:mod:`mathnn.rules.loss`): its output is one value per row, ``dout`` is
+        the weight of each row, and its kernels are the declared fused kernel and one per mistake.
     """
 
     name: str
@@ -183,6 +190,8 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
     param_checks: dict[sp.Symbol, tuple[float, ...]] = field(default_factory=dict)
     domain: dict[sp.Symbol, tuple[float, float]] = field(default_factory=dict)
     facts: tuple[Fact, ...] = ()
+    one_hot: tuple[sp.Symbol, ...] = ()
+    loss: Loss | None = None
 
     # -- the graph -------------------------------------------------------------------------------
 
@@ -210,7 +219,8 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
         """What one derivation covers, in words: a row of features, or a column over the batch."""
         if self.elementwise:
             return "one entry"
-        return f"one row of {self.size} features" if self.axis == "features" else f"one column over a batch of {self.size}"
+        items = "classes" if self.loss is not None else "features"
+        return f"one row of {self.size} {items}" if self.axis == "features" else f"one column over a batch of {self.size}"
 
     def _node(self, symbol: sp.Symbol) -> Node | None:
         return next((node for node in self.nodes if node.symbol == symbol), None)
@@ -222,7 +232,9 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
         """
         if self.elementwise:
             return False
-        if symbol in self.element_arrays or symbol == self.dout:
+        if symbol == self.dout:  # the upstream gradient has the output's shape (a loss's: one weight per row)
+            return self.is_element(self.output)
+        if symbol in self.element_arrays:
             return True
         node = self._node(symbol)
         return node is not None and self._expr_is_element(node.expr)
@@ -334,6 +346,7 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
             claims = self.concrete_claims()
         else:
             claims = self._symbolic_claims()
+        claims += loss_claims(self) if self.loss is not None else []
         claims += [fact.check(self) for fact in self.facts]
         return Proof(self.name, claims, time.perf_counter() - start)
 
@@ -350,7 +363,7 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
                 f"{text(self.closed_forms[wrt])}{shared}, for symbolic {self.size}",
                 sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
                                self.closed_forms[wrt], evaluate=False)),
-                lambda derived=derived, closed=closed: decide_zero(self.expand(derived - closed)),
+                lambda derived=derived, closed=closed: decide_zero(self._assumed(self.expand(derived - closed))),
             ))
         for mistake in self.mistakes:
             claims.append(self._refute(mistake, kernel_values))
@@ -365,6 +378,19 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
                                                                                if self.reshape else ())]
         claims += self._tuned_claims()
         return claims
+
+    def _assumed(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with what the declaration says of the inputs applied: each row of a one-hot input sums to 1."""
+        return one_hot_sums(expr, self.one_hot) if self.one_hot else expr
+
+    @property
+    def numeric_check(self) -> str:
+        """The function of :mod:`mathnn.verify` that checks a loss's fused kernel; a layer's check reads its spec."""
+        return self.loss.numeric_check if self.loss is not None else ""
+
+    def slip_spec(self) -> list[dict]:
+        """A loss's slip kernels as plain data for the checker (``SLIPS``); none for a layer."""
+        return slip_spec(self)
 
     def _regrouping_claim(self, regrouping: Regrouping, right: sp.Expr) -> Claim:
         """A grouped layer's statistics over other groups give another output: shown at C = 4 channels in
@@ -437,8 +463,22 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
         return timed_claim(
             f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
             f"{latex_text(mistake.name)} \\neq \\frac{{\\partial L}}{{\\partial {sp.latex(mistake.wrt)}}}",
-            lambda: witness_of_difference(wrong, right, self.size),
+            lambda: self._witness(wrong, right),
         )
+
+    def _witness(self, wrong: sp.Expr, right: sp.Expr) -> tuple[bool, str]:
+        """A point where ``wrong`` and ``right`` differ; on a one-hot input, one whose rows are one-hot, with
+        the target at the entry compared or beside it."""
+        assert self.size is not None
+        if not self.one_hot:
+            return witness_of_difference(wrong, right, self.size)
+        how = ""
+        for hot in (0, 1):
+            differs, how = witness_of_difference(one_hot_row(wrong, self.one_hot, self.size, 3, hot),
+                                                 one_hot_row(right, self.one_hot, self.size, 3, hot), self.size)
+            if differs:
+                return True, f"{how}, the one-hot target at entry {hot}"
+        return False, how
 
     # -- what the docs and ``mathnn derive`` show ------------------------------------------------
 

@@ -35,13 +35,14 @@ class ConcreteLayer:
         draws: dict[str, Draw]
         mistakes: tuple[Mistake, ...]
         proof_sizes: tuple[dict[str, int], ...]
+        one_hot: tuple[sp.Symbol, ...]
         dout: sp.Symbol
         bound_sizes: dict[sp.Symbol, str]
 
         @property
         def output(self) -> sp.Symbol: ...
         @property
-        def kernels(self) -> tuple[Kernel, ...]: ...
+        def layer_kernels(self) -> tuple[Kernel, ...]: ...
         @property
         def diagnosable(self) -> tuple[Mistake, ...]: ...
         def parents(self, node: Node) -> list[sp.Symbol]: ...
@@ -57,15 +58,16 @@ class ConcreteLayer:
             env[symbol] = symbol_matrix(symbol.name, rows, cols)
         return env
 
-    def concrete_adjoints(self, sizes: Mapping[str, int],
-                          drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = ()) -> tuple[dict, dict]:
+    def concrete_adjoints(self, sizes: Mapping[str, int], drop: Sequence[tuple[sp.Symbol, sp.Symbol]] = (),
+                          fixed: Mapping[sp.Symbol, sp.Matrix] | None = None) -> tuple[dict, dict]:
         """Node values and adjoints at ``sizes`` by reverse accumulation over the graph.
 
         Each node is evaluated with its parents as fresh matrices of symbols, so every local partial
         ∂childₖ/∂parentₑ is ``sympy.diff`` of one entry by one symbol; the contributions
-        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs.
+        Σₖ ādj(child)ₖ ∂childₖ/∂parentₑ are then written in the inputs. ``fixed`` gives inputs their values
+        (a one-hot target's 0s and 1s) instead of symbols.
         """
-        values: dict[sp.Symbol, Any] = dict(self.symbol_inputs(sizes))
+        values: dict[sp.Symbol, Any] = {**self.symbol_inputs(sizes), **(fixed or {})}
         values.update({symbol: symbol for symbol in self.scalars})
         # the sizes the array operations read (a convolution's stride), as the integers of this size
         values.update({s: sp.Integer(sizes[s.name]) for s in self.bound_sizes if s.name in sizes})
@@ -93,25 +95,35 @@ class ConcreteLayer:
         values[self.dout] = adjoint[self.output]
         return values, adjoint
 
+    def input_cases(self, sizes: Mapping[str, int]) -> list[tuple[str, dict[sp.Symbol, sp.Matrix]]]:
+        """The values the proof fixes at ``sizes``: every assignment of a one-hot input's targets (none without one)."""
+        if not self.one_hot:
+            return [("", {})]
+        from .loss import one_hot_cases
+
+        rows, cols = self.symbol_inputs(sizes)[self.one_hot[0]].shape
+        return [(f", {label}", fixed) for label, fixed in one_hot_cases(self.one_hot, rows, cols)]
+
     def concrete_claims(self) -> list[Claim]:
         """Every gradient equal to its closed form and every mistake refuted, entry by entry at each of
         ``proof_sizes``."""
         claims: list[Claim] = []
-        backward = self.kernels[1]
+        backward = self.layer_kernels[1]
         evaluated = []
         for sizes in self.proof_sizes:
             at_size = ", ".join(f"{k}={v}" for k, v in sizes.items())
-            values, adjoint = self.concrete_adjoints(sizes)
+            runs = [(f"{at_size}{label}", sizes, *self.concrete_adjoints(sizes, fixed=fixed), fixed)
+                    for label, fixed in self.input_cases(sizes)]
+            every = f", each of the {len(runs)} one-hot targets" if self.one_hot else ""
             for wrt, closed in zip(self.differentiated, compose(backward)):
                 claims.append(timed_claim(
                     f"∂L/∂{text(wrt)} derived by reverse accumulation equals the closed form "
-                    f"{text(self.closed_forms[wrt])}, entry by entry at {at_size}",
+                    f"{text(self.closed_forms[wrt])}, entry by entry at {at_size}{every}",
                     sp.latex(sp.Eq(sp.Symbol(f"\\frac{{\\partial L}}{{\\partial {sp.latex(wrt)}}}"),
                                    self.closed_forms[wrt], evaluate=False)),
-                    lambda wrt=wrt, closed=closed, values=values, adjoint=adjoint: _matrices_equal(
-                        adjoint[wrt], closed, values),
+                    lambda wrt=wrt, closed=closed, runs=runs: _each_equal(wrt, closed, runs),
                 ))
-            evaluated.append((at_size, sizes, values, adjoint))
+            evaluated += runs
         for mistake in self.mistakes:
             claims.append(timed_claim(
                 f"the mistake '{mistake.name}' gives a different ∂L/∂{text(mistake.wrt)}",
@@ -123,25 +135,27 @@ class ConcreteLayer:
     def _differs_somewhere(self, mistake: Mistake, evaluated: list) -> tuple[bool, str]:
         """A mistake is refuted by one size where it differs (at N = 1 an unsummed db is right)."""
         notes = []
-        for at_size, sizes, values, adjoint in evaluated:
-            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values), adjoint[mistake.wrt])
+        for at_size, sizes, values, adjoint, fixed in evaluated:
+            differs, how = _matrices_differ(self._concrete_mistake(mistake, sizes, values, fixed), adjoint[mistake.wrt])
             if differs:
                 return True, f"at {at_size}: {how}"
             notes.append(f"equal at {at_size}")
         return False, "; ".join(notes)
 
-    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping) -> Any:
+    def _concrete_mistake(self, mistake: Mistake, sizes: Mapping[str, int], values: Mapping,
+                          fixed: Mapping[sp.Symbol, sp.Matrix] | None = None) -> Any:
         if mistake.closed is not None:
             try:
                 return evaluate(self.mistake_array(mistake), values)
             except sp.ShapeError:  # dout @ w where dout @ wᵀ is meant: a different shape, or none at all
                 return None
-        return self.concrete_adjoints(sizes, mistake.drop)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
+        return self.concrete_adjoints(sizes, mistake.drop, fixed)[1].get(mistake.wrt, sp.zeros(*values[mistake.wrt].shape))
 
     def _concrete_sections(self, proof: Proof | None) -> list[Section]:
         sizes = self.proof_sizes[0]
-        at_size = ", ".join(f"{k} = {v}" for k, v in sizes.items())
-        values, adjoint = self.concrete_adjoints(sizes)
+        label, fixed = self.input_cases(sizes)[0]
+        at_size = ", ".join(f"{k} = {v}" for k, v in sizes.items()) + label
+        values, adjoint = self.concrete_adjoints(sizes, fixed=fixed)
         forward = tuple(
             Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
             for n in self.nodes
@@ -170,6 +184,16 @@ class ConcreteLayer:
         if mistakes:
             sections.append(Section("Named mistakes: the gradient each one gives", mistakes))
         return sections + ([proof_section(proof)] if proof is not None else [])
+
+
+def _each_equal(wrt: sp.Symbol, closed: Any, runs: list) -> tuple[bool, str]:
+    """The derived gradient equals the closed form in every run (each one-hot target); the first that fails."""
+    how = ""
+    for at, _, values, adjoint, _ in runs:
+        holds, how = _matrices_equal(adjoint[wrt], closed, values)
+        if not holds:
+            return False, f"at {at}: {how}" if len(runs) > 1 else how
+    return True, how
 
 
 def _matrices_equal(left: Any, closed: Any, values: Mapping) -> tuple[bool, str]:

@@ -19,6 +19,9 @@ from .core import BatchSum, Kernel, Node, Statement, compose
 from .layer_parts import CS231n, Draw, ForwardMistake, Mistake, Reshape, Tuned, Variant, magnitude_of
 from .textprint import text
 
+if TYPE_CHECKING:
+    from .loss import Loss
+
 
 class LayerKernels:
     """The kernels and the spec of a :class:`~mathnn.rules.layer.LayerRule` (see the module docstring)."""
@@ -50,6 +53,7 @@ class LayerKernels:
         dout: sp.Symbol
         bound_sizes: dict[sp.Symbol, str]
         homework_multiples: dict[str, int]
+        loss: Loss | None
 
         @property
         def output(self) -> sp.Symbol: ...
@@ -69,8 +73,18 @@ class LayerKernels:
 
     # -- kernels ---------------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def kernels(self) -> tuple[Kernel, ...]:
+        """What codegen writes: a layer's kernels (:attr:`layer_kernels`), or a loss's fused kernel and
+        its slip kernels (:func:`~mathnn.rules.loss.loss_kernels`)."""
+        if self.loss is not None:
+            from .loss import loss_kernels
+
+            return loss_kernels(self)  # type: ignore[arg-type]  # a LayerKernels is always a LayerRule
+        return self.layer_kernels
+
+    @cached_property
+    def layer_kernels(self) -> tuple[Kernel, ...]:
         """Forward (nodes, then the cache), backward (helpers, then the closed forms), then one kernel
         per named mistake (the forward nodes, then the gradient that mistake gives), then the declared
         kernels. A layer without CS231n functions (an activation) has its declared kernels only.
@@ -281,17 +295,18 @@ class LayerKernels:
 
     def backward_values(self) -> dict[sp.Symbol, sp.Expr]:
         """What the backward kernel returns for each differentiated input, helpers substituted."""
-        backward = self.kernels[1]
+        backward = self.layer_kernels[1]
         return dict(zip(self.differentiated, compose(backward)))
 
     # -- the numpy-side description --------------------------------------------------------------
 
     def spec(self) -> dict[str, Any] | None:
         """Everything numpy-only code needs, as plain data (written into the generated module); None for
-        a layer without CS231n functions, whose declared kernels are called by name (the activations)."""
-        if self.cs231n is None:
+        a layer without CS231n functions, whose declared kernels are called by name (the activations),
+        and for a loss, whose checker reads its slips (``SLIPS``) and whose public functions are kept by hand."""
+        if self.cs231n is None or self.loss is not None:
             return None
-        forward, backward = self.kernels[:2]
+        forward, backward = self.layer_kernels[:2]
         return {
             "rule": self.name,
             "forward": f"{self.functions.name}_forward",

@@ -7,27 +7,40 @@ say the same. The sequence, ``rnn``, is that step declared "unrolled over T"
 (:class:`~mathnn.rules.recurrence.Recurrence`): its kernels and the proof of backpropagation through
 time come from the step's declaration. The column-form derivation the docs show is in
 :mod:`mathnn.rules.rnn_math`.
+
+The output's loss, ``softmax_ce``, is a loss layer rule (:mod:`mathnn.rules.loss`): the textbook graph
+o → eᵒ → Σₖ e^{oₖ} → p → ℓ = −Σₖ yₖ log pₖ for one row of a symbolic number V of classes, derived by
+reverse accumulation, and the kernel that subtracts each row's maximum, proven for any shift.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+
 import sympy as sp
 
 from . import rnn_math, rnn_step
-from .arrays import evaluate, gradient, symbol_matrix
+from .arrays import evaluate, symbol_matrix
 from .core import (
-    Claim, ClaimRule, Dot, Equation, Kernel, RowMax, Rows, RowSum, Section, Slip, Statement, Step, TotalSum, Transposed,
-    compose, loss_points,
+    Claim, Dot, Equation, Kernel, Named, Node, RowMax, Rows, RowSum, Section, Slip, Statement, Step, TotalSum,
+    Transposed, compose,
 )
-from .decide import decide_zero, matrices_equal
+from .decide import matrices_equal
+from .layer import CS231n, Draw, LayerRule, Mistake
+from .loss import Loss, onehot, scores, weights
 from .recurrence import Recurrence
 from .textprint import text
 
-# -- array notation -------------------------------------------------------------------------------
-scores, onehot, weights, shifted, exp_shifted, total = sp.symbols("scores onehot weights shifted exp_shifted total")
+# -- softmax cross-entropy: the graph, one row of V classes ------------------------------------------
+V = sp.Symbol("V", integer=True, positive=True)
+exp_scores = Named("exp_scores", r"e^{o}", "eᵒ")
+sum_exp = Named("sum_exp", r"\textstyle\sum_k e^{o_k}", "Σₖ e^{oₖ}")
+probs = Named("probs", "p", "p")
+row_loss = Named("row_loss", r"\ell", "ℓ")
+shifted, exp_shifted, total = sp.symbols("shifted exp_shifted total")
 
+#: The textbook gradient, w · (p − onehot(y)): the weight of the row is its upstream gradient.
+DSCORES = weights * (probs - onehot)
 
 softmax_ce_kernel = Kernel(
     name="softmax_cross_entropy",
@@ -36,11 +49,12 @@ softmax_ce_kernel = Kernel(
         Statement("shifted", scores - RowMax(scores), "o − max o: the exponentials below cannot overflow"),
         Statement("exp_shifted", sp.exp(shifted), "e^{o_k − c}"),
         Statement("total", RowSum(exp_shifted), "Σ_k e^{o_k − c}"),
+        Statement("probs", exp_shifted / total, "p = e^{o − c} / Σ_k e^{o_k − c} = softmax(o): the shift cancels"),
         Statement(
             "loss", TotalSum(weights * (sp.log(total) - RowSum(onehot * shifted))),
             "L = Σ_rows w · (log Σ_k e^{o_k − c} − (o_y − c)) = −Σ_rows w · log p_y",
         ),
-        Statement("dscores", (exp_shifted / total - onehot) * weights, "∂L/∂o = w · (p − onehot(y))"),
+        Statement("dscores", DSCORES, "∂L/∂o = w · (p − onehot(y))"),
     ),
     computes=(sp.Symbol("L"), sp.Symbol("dL_do")),
     summary="Softmax cross-entropy of rows of scores against one-hot targets, and its gradient.",
@@ -51,7 +65,7 @@ softmax_ce_kernel = Kernel(
         "onehot": "ndarray of shape (M, V), one-hot targets",
         "weights": "ndarray of shape (M, 1), weight of each row (mask / N in CS231n's temporal loss)",
     },
-    batch_arrays=frozenset({"scores", "onehot", "shifted", "exp_shifted"}),
+    batch_arrays=frozenset({"scores", "onehot", "shifted", "exp_shifted", "probs"}),
 )
 
 
@@ -76,43 +90,6 @@ def column_form_claims(n: int = 2, d: int = 2, h: int = 2) -> list[Claim]:
         f"tanh(W_hh·h + W_xh·x + b) with W_hh = Whᵀ, W_xh = Wxᵀ (N={n}, D={d}, H={h})",
         r"h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)", how, holds,
     )]
-
-
-def softmax_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> list[Claim]:
-    """The softmax cross-entropy kernel against scalar ``diff`` for every assignment of targets."""
-    scores_m, weights_m = symbol_matrix("o", rows, classes), symbol_matrix("w", rows, 1)
-    claims = []
-    gradient_ok, loss_ok, hows = True, True, []
-    for targets in itertools.product(range(classes), repeat=rows):
-        onehot_m = sp.Matrix(rows, classes, lambda r, c: int(targets[r] == c))
-        shifts: dict = {}
-        loss_, dscores_ = (evaluate(e, {scores: scores_m, onehot: onehot_m, weights: weights_m}, shifts)
-                           for e in compose(kernel))
-        holds, how = matrices_equal(dscores_, gradient(loss_, scores_m))
-        gradient_ok &= holds
-        hows.append(how)
-        # The shift c is arbitrary: with c = 0 the loss is the textbook −Σ w log softmax(o)_y.
-        unshifted = loss_.xreplace({s: 0 for column in shifts.values() for s in column})
-        textbook = -sum(
-            weights_m[r] * sp.log(sp.exp(scores_m[r, targets[r]]) / sum(sp.exp(v) for v in scores_m[r, :]))
-            for r in range(rows)
-        )
-        loss_ok &= decide_zero(sp.expand_log(unshifted - textbook, force=True))[0]
-        shift_free = all(
-            decide_zero(sp.diff(loss_, s))[0] for column in shifts.values() for s in column
-        )
-        loss_ok &= shift_free
-    size = f"{rows} rows × {classes} classes, all {classes ** rows} target assignments"
-    claims.append(Claim(
-        f"softmax_cross_entropy gives ∂L/∂o = w(p − onehot) ({size})",
-        r"\frac{\partial L}{\partial o} = p - \mathrm{onehot}(y)", hows[-1], gradient_ok,
-    ))
-    claims.append(Claim(
-        f"softmax_cross_entropy's loss does not depend on the shift c and equals −Σ w log softmax(o)_y ({size})",
-        r"\log\sum_k e^{o_k - c} - (o_y - c) = -\log \mathrm{softmax}(o)_y",
-        "∂L/∂c simplifies to 0; at c = 0, simplify(expand_log(L − textbook)) = 0", loss_ok,
-    ))
-    return claims
 
 
 def _plain_lhs(latex: str) -> str:
@@ -180,25 +157,42 @@ rnn = Recurrence(
     wrapper="mathnn.layers.rnn",
 )
 
-softmax_ce = ClaimRule(
+softmax_ce = LayerRule(
     name="softmax_ce",
     title="Softmax cross-entropy",
     note=(
         "The next-character model scores every character, turns the scores into probabilities with "
-        "softmax, p_k = e^{o_k}/Σ_j e^{o_j}, and pays −log p_y for the true next character y. Its "
-        "gradient is simply p − onehot(y). The kernel subtracts each row's maximum first, which "
-        "changes nothing mathematically but keeps e^{o} from overflowing."
+        "softmax, p_k = e^{o_k}/Σ_j e^{o_j}, and pays −log p_y for the true next character y: with y one-hot, "
+        "ℓ = −Σ_k y_k log p_k. Its gradient is simply p − onehot(y), derived below for one row of a symbolic "
+        "number V of classes; over a batch each row's loss is weighted (1/N, or mask/N over time) and the "
+        "weight multiplies the row's gradient. The kernel subtracts each row's maximum first, which "
+        "changes nothing mathematically but keeps e^{o} from overflowing: it is proven for any shift."
     ),
-    declared=(softmax_ce_kernel,),
-    claims_of=lambda kernels: softmax_kernel_claims(kernels[0]),
-    numeric_check="check_softmax_ce",
-    slips=(
-        Slip("no −1 at the correct class", ("dscores",),
-             "dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
-             "x[i, y[i]] before dividing by N",
-             {"dscores": exp_shifted / total * weights}),
+    size=V,
+    element_arrays=(scores, onehot),
+    scalars={},
+    nodes=(
+        Node(exp_scores, sp.exp(scores), "exp_scores", "e^{o_j}"),
+        Node(sum_exp, RowSum(exp_scores), "sum_exp", "Σ_k e^{o_k}, one per row"),
+        Node(probs, exp_scores / sum_exp, "probs", "p_j = e^{o_j} / Σ_k e^{o_k}: softmax"),
+        Node(row_loss, -RowSum(onehot * sp.log(probs)), "row_loss", "ℓ = −Σ_k y_k log p_k = −log p_y"),
     ),
-    slip_points=lambda: loss_points(),
+    differentiated=(scores,),
+    closed_forms={scores: DSCORES},
+    helpers=(),
+    shared=(),
+    draws={"scores": Draw(("N", "V")), "onehot": Draw(("N", "V"))},
+    check_sizes=({"N": 1, "V": 2}, {"N": 4, "V": 5}, {"N": 3, "V": 10}),
+    cs231n=CS231n(name="softmax", arguments=("x", "y"), gradients=("dx",), cache=("probs",)),
+    mistakes=(
+        Mistake("no −1 at the correct class", scores,
+                "dx misses the −1 at the correct class: dx = (softmax(x) − onehot(y)) / N, so subtract 1 at "
+                "x[i, y[i]] before dividing by N",
+                closed=weights * probs),
+    ),
+    dout=weights,
+    one_hot=(onehot,),
+    loss=Loss(softmax_ce_kernel, numeric_check="check_softmax_ce"),
 )
 #: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).
 LECTURE_ORDER = 2

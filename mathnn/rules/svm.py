@@ -1,32 +1,71 @@
-"""The multiclass SVM (hinge) loss of CS231n assignment 1 and 2, as a rule with a generated kernel.
+"""The multiclass SVM (hinge) loss of CS231n assignment 1 and 2, as a layer rule with a generated kernel.
 
-For a row of scores o and its correct class y the loss is Σ_{j≠y} max(0, o_j − o_y + 1): every wrong
-class whose score comes within the margin 1 of the correct one costs the gap. The loss is piecewise
-linear, so its gradient is a step: ∂/∂o_j = 1[m_j > 0] for j ≠ y and ∂/∂o_y = −(number of positive
-margins). At a margin exactly 0 (the kink) the loss has no derivative; the kernel uses 0 there (the
-right-hand derivative would be 1; any value in [0, 1] is a subgradient). The step is written
-``Heaviside(m, 0)``: SymPy's step with its value at 0 declared, so the proof below is about that
-convention and not SymPy's default H(0) = 1/2.
+For a row of scores o and its correct class y the loss is ℓ = Σ_{j≠y} max(0, o_j − o_y + 1): every wrong
+class whose score comes within the margin 1 of the correct one costs the gap. The graph writes the
+margins m_j = (1 − y_j)(o_j − o_y + 1), 0 at the correct class, and ℓ = Σ_j max(0, m_j). The loss is
+piecewise linear, so its gradient is a step: ∂/∂o_j = 1[m_j > 0] for j ≠ y and ∂/∂o_y = −(number of
+positive margins). At a margin exactly 0 (the kink) the loss has no derivative; the kernel uses 0 there
+(the right-hand derivative would be 1; any value in [0, 1] is a subgradient). The hinge is
+:class:`Hinge`, whose derivative is ``Heaviside(m, 0)``: SymPy's step with its value at 0 declared, so
+the derivation and the proof are about that convention and not SymPy's default H(0) = 1/2.
 
-The proofs, at 2 rows × 3 classes for each of the 9 assignments of correct classes: the margins are
-the textbook ones (0 at the correct class); max(0, m) = H(m)·m for every real m (one variable, by
-``simplify`` of the piecewise forms); the kernel's loss is the textbook loss; its gradient is SymPy's
-scalar ``diff`` of the textbook loss with the kink's value declared 0, entry by entry, every distinct
-step H(m) an independent symbol (:func:`mathnn.rules.decide.matrices_equal`).
+The gradient is derived by reverse accumulation at 1 × 2 and 2 × 3 (rows × classes) for every
+assignment of the correct classes (the targets are one-hot: :mod:`mathnn.rules.loss`) and proven
+equal to the closed form entry by entry, every distinct step H(m) an independent symbol
+(:func:`mathnn.rules.decide.matrices_equal`); max(0, m) = H(m)·m for every real m is proven once, by
+``simplify`` of the piecewise forms, and lets the kernel compute the loss from the same steps.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import sympy as sp
 
-from .arrays import gradient, run, symbol_matrix
-from .core import Claim, ClaimRule, Kernel, RowSum, Slip, Statement, TotalSum, loss_points
-from .decide import decide_zero, matrices_equal
+from .core import Claim, Kernel, Kink, Named, Node, RowSum, Statement, TotalSum
+from .decide import decide_zero
+from .layer import CS231n, Draw, ForwardMistake, LayerRule, Mistake
+from .loss import Loss, onehot, scores, weights
 
-scores, onehot, weights = sp.symbols("scores onehot weights")
-correct, margins, positive = sp.symbols("correct margins positive")
+
+class Hinge(sp.Function):
+    """max(0, m), differentiated as the step H(m) with the declared value 0 at the kink m = 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, m: sp.Expr) -> sp.Expr | None:
+        if m.is_extended_nonpositive:
+            return sp.Integer(0)
+        if m.is_extended_positive:
+            return m
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Heaviside(self, m: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Heaviside(m, 0) * m
+
+    def _numpycode(self, printer) -> str:
+        return f"np.maximum({printer._print(self.args[0])}, 0)"
+
+    def _latex(self, printer, exp=None) -> str:
+        shown = rf"\max\left(0, {printer._print(self.args[0])}\right)"
+        return shown if exp is None else rf"{shown}^{{{exp}}}"
+
+    def _mathnn_text(self, printer) -> str:
+        return f"max(0, {printer._print(self.args[0])})"
+
+
+C = sp.Symbol("C", integer=True, positive=True)
+correct, positive = sp.symbols("correct positive")
+margins = Named("margins", "m", "m")
+row_loss = Named("row_loss", r"\ell", "ℓ")
+
+#: The kernel's name for the margins: its statements are replayed by name, as plain symbols
+margins_array = sp.Symbol("margins")
+
+#: The textbook gradient: w at every wrong class with a positive margin, −w·(their count) at the correct one.
+DSCORES = weights * (positive - onehot * RowSum(positive))
 
 svm_kernel = Kernel(
     name="multiclass_svm",
@@ -37,10 +76,10 @@ svm_kernel = Kernel(
             "margins", (1 - onehot) * (scores - correct + 1),
             "m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out",
         ),
-        Statement("positive", sp.Heaviside(margins, 0), "1[m_j > 0]; at a margin exactly 0 the convention is 0"),
-        Statement("loss", TotalSum(weights * positive * margins), "L = Σ_rows w · Σ_{j≠y} max(0, m_j)"),
+        Statement("positive", sp.Heaviside(margins_array, 0), "1[m_j > 0]; at a margin exactly 0 the convention is 0"),
+        Statement("loss", TotalSum(weights * positive * margins_array), "L = Σ_rows w · Σ_{j≠y} max(0, m_j)"),
         Statement(
-            "dscores", weights * (positive - onehot * RowSum(positive)),
+            "dscores", DSCORES,
             "∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins)",
         ),
     ),
@@ -63,71 +102,55 @@ svm_kernel = Kernel(
 def hinge_identity() -> Claim:
     """max(0, m) = H(m)·m with H(0) = 0, for every real m: the kernel's hinge is the textbook one."""
     m = sp.Symbol("m", real=True)
-    holds, how = decide_zero((sp.Max(0, m) - sp.Heaviside(m, 0) * m).rewrite(sp.Piecewise))
+    holds, how = decide_zero((sp.Max(0, m) - Hinge(m).rewrite(sp.Heaviside)).rewrite(sp.Piecewise))
     return Claim("max(0, m) = H(m)·m with H(0) = 0, for every real m", r"\max(0, m) = H(m)\,m", how, holds)
 
 
-def svm_kernel_claims(kernel: Kernel, rows: int = 2, classes: int = 3) -> list[Claim]:
-    """The SVM kernel against the textbook loss and scalar ``diff`` of it, for every assignment of targets."""
-    scores_m, weights_m = symbol_matrix("o", rows, classes), symbol_matrix("w", rows, 1)
-    ok = {"margins": True, "loss": True, "gradient": True}
-    hows: dict[str, str] = {}
-    for targets in itertools.product(range(classes), repeat=rows):
-        onehot_m = sp.Matrix(rows, classes, lambda r, c: int(targets[r] == c))
-        values = run(kernel, {scores: scores_m, onehot: onehot_m, weights: weights_m})
-        textbook_margins = sp.Matrix(
-            rows, classes, lambda r, c: 0 if c == targets[r] else scores_m[r, c] - scores_m[r, targets[r]] + 1)
-        holds, hows["margins"] = matrices_equal(values[margins], textbook_margins)
-        ok["margins"] &= holds
-        textbook = sum(weights_m[r] * sp.Max(0, textbook_margins[r, c])
-                       for r in range(rows) for c in range(classes) if c != targets[r])
-        # max(0, m) as H(m)·m (hinge_identity): then the loss is a polynomial in independent steps
-        stepped = textbook.replace(lambda e: isinstance(e, sp.Max),
-                                   lambda e: sp.Heaviside(e.args[1] if e.args[0] == 0 else e.args[0], 0)
-                                   * (e.args[1] if e.args[0] == 0 else e.args[0]))
-        holds, hows["loss"] = decide_zero(values[sp.Symbol("loss")] - stepped, try_simplify=False)
-        ok["loss"] &= holds
-        # diff of max(0, m) is SymPy's H(m); the declared kink convention fixes its value at 0 to 0
-        truth = gradient(textbook, scores_m).applyfunc(
-            lambda e: e.replace(lambda h: isinstance(h, sp.Heaviside), lambda h: sp.Heaviside(h.args[0], 0)))
-        holds, hows["gradient"] = matrices_equal(values[sp.Symbol("dscores")], truth)
-        ok["gradient"] &= holds
-    size = f"{rows} rows × {classes} classes, all {classes ** rows} target assignments"
-    return [
-        hinge_identity(),
-        Claim(f"multiclass_svm's margins are o_j − o_y + 1 off the correct class and 0 on it ({size})",
-              r"m_j = o_j - o_y + 1,\ j \ne y", hows["margins"], ok["margins"]),
-        Claim(f"multiclass_svm's loss is Σ_rows w Σ_{{j≠y}} max(0, o_j − o_y + 1) ({size})",
-              r"L = \sum_i w_i \sum_{j \ne y_i} \max(0, o_j - o_{y_i} + 1)", hows["loss"], ok["loss"]),
-        Claim(f"multiclass_svm gives ∂L/∂o of the textbook loss, with 0 at a margin exactly 0 ({size})",
-              r"\frac{\partial L}{\partial o_j} = w\,1[m_j > 0],\ \frac{\partial L}{\partial o_y} = -w \sum_{j \ne y} 1[m_j > 0]",
-              hows["gradient"], ok["gradient"]),
-    ]
-
-
-svm = ClaimRule(
+svm = LayerRule(
     name="svm",
     title="Multiclass SVM (hinge) loss",
     note=(
         "The SVM loss asks the correct class's score to beat every other class's score by a margin of 1 and "
-        "pays the shortfall: L = Σ_{j≠y} max(0, o_j − o_y + 1). Its gradient counts: each wrong class inside "
-        "the margin gets +1, the correct class −1 for each of them. At a margin exactly 0 the loss has a kink; "
-        "the kernel uses 0 there."
+        "pays the shortfall: ℓ = Σ_{j≠y} max(0, o_j − o_y + 1). Its gradient counts: each wrong class inside "
+        "the margin gets +1, the correct class −1 for each of them; over a batch each row's loss is weighted "
+        "(1/N) and the weight multiplies the row's gradient. At a margin exactly 0 the loss has a kink; the "
+        "kernel uses 0 there. The derivation is entry by entry at small sizes, for every assignment of the "
+        "correct classes."
     ),
-    declared=(svm_kernel,),
-    claims_of=lambda kernels: svm_kernel_claims(kernels[0]),
-    numeric_check="check_svm",
-    slips=(
-        Slip("correct class counted", ("loss",),
-             "the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is always 1, "
-             "which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only",
-             {"margins": scores - correct + 1}),
-        Slip("no gradient at the correct class", ("dscores",),
-             "dx of the correct class misses −(number of positive margins)/N: every wrong class inside the margin "
-             "pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N",
-             {"dscores": weights * positive * (1 - onehot)}),
+    size=None,
+    element_arrays=(scores, onehot),
+    scalars={},
+    nodes=(
+        Node(correct, RowSum(onehot * scores), "correct", "o_y: the correct class's score in each row"),
+        Node(margins, (1 - onehot) * (scores - correct + 1), "margins",
+             "m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out"),
+        Node(row_loss, RowSum(Hinge(margins)), "row_loss", "ℓ = Σ_j max(0, m_j)"),
     ),
-    slip_points=lambda: loss_points(),
+    differentiated=(scores,),
+    closed_forms={scores: DSCORES},
+    helpers=(Statement("positive", sp.Heaviside(margins, 0), "1[m_j > 0]; at a margin exactly 0 the convention is 0"),),
+    shared=(),
+    draws={"scores": Draw(("N", "C")), "onehot": Draw(("N", "C"))},
+    check_sizes=({"N": 1, "C": 2}, {"N": 4, "C": 5}, {"N": 3, "C": 10}),
+    proof_sizes=({"N": 1, "C": 2}, {"N": 2, "C": 3}),
+    cs231n=CS231n(name="svm", arguments=("x", "y"), gradients=("dx",), cache=("margins",)),
+    mistakes=(
+        Mistake("no gradient at the correct class", scores,
+                "dx of the correct class misses −(number of positive margins)/N: every wrong class inside the margin "
+                "pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N",
+                closed=weights * positive * (1 - onehot)),
+    ),
+    forward_mistakes=(
+        ForwardMistake("correct class counted",
+                       "the correct class is counted in the margin sum: its margin x[i, y[i]] − x[i, y[i]] + 1 is "
+                       "always 1, which adds 1 to every example's loss (1 to the average); sum over j ≠ y[i] only",
+                       {margins: scores - correct + 1}),
+    ),
+    kinks=(Kink(margins, sp.Integer(0), sp.Integer(0),
+                "H(0) = 0: a margin exactly 0 adds nothing to the gradient (any value in [0, 1] is a subgradient)"),),
+    dout=weights,
+    one_hot=(onehot,),
+    loss=Loss(svm_kernel, numeric_check="check_svm", facts=(hinge_identity,)),
 )
 #: Where this topic comes in the lecture: the linear classifiers' losses, before the layers.
 LECTURE_ORDER = 0
