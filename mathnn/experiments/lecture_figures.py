@@ -271,8 +271,13 @@ def _figure(rows: int, columns: int, height: float, **kwargs: Any) -> tuple[Any,
 def save_figure(figure: Any, directory: Path, name: str) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{name}.png", directory / f"{name}.svg"]
-    for path in paths:
-        figure.savefig(path, dpi=DPI)
+    figure.savefig(paths[0], dpi=DPI)
+    # The constrained layout is found while the PNG is drawn; the SVG keeps it instead of searching again
+    # (the layout is in fractions of the figure, the same for both).
+    engine = figure.get_layout_engine()
+    figure.set_layout_engine("none")
+    figure.savefig(paths[1], dpi=DPI)
+    figure.set_layout_engine(engine)
     return paths
 
 
