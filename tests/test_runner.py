@@ -260,8 +260,10 @@ def test_check_pair_names_a_gradient_of_the_wrong_shape(tmp_path):
 def test_a_batchnorm_dx_off_by_a_small_factor_is_caught(example, factor, method, tmp_path):
     module = _module(
         f"""
-        from mathnn.gradcheck.examples import {example} as right
-        from mathnn.gradcheck.examples.{example} import batchnorm_forward
+        from mathnn.gradcheck.examples import load_example
+
+        right = load_example({example!r})
+        batchnorm_forward = right.batchnorm_forward
 
         def batchnorm_backward(dout, cache):
             dx, dgamma, dbeta = right.batchnorm_backward(dout, cache)

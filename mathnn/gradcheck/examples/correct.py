@@ -126,7 +126,7 @@ def dropout_forward(x, dropout_param):
     mask = None
     out = None
     if mode == "train":
-        mask = (np.random.rand(*x.shape) < p) / p
+        mask = (np.random.rand(*x.shape) < p).astype(x.dtype) / p
         out = x * mask
     elif mode == "test":
         out = x
@@ -253,7 +253,7 @@ def rnn_step_backward(dnext_h, cache):
 def rnn_forward(x, h0, Wx, Wh, b):
     N, T, D = x.shape
     H = h0.shape[1]
-    h = np.zeros((N, T, H))
+    h = np.zeros((N, T, H), dtype=x.dtype)
     cache = []
     prev_h = h0
     for t in range(T):
