@@ -139,9 +139,9 @@ MISTAKES: dict[str, Mistake] = {
         "the loss at step t and the next step, but each step here only sees dh[:, t]. ``mathnn check``\n"
         "passes rnn_step and fails rnn on dx, dh0, dWx, dWh and db.",
         _RNN,
-        (("dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])",
+        (("dx_t, dprev_h, dWx_t, dWh_t, db_t = step_backward(dh[:, t, :] + dprev_h, cache[t])",
           "# BUG: the upstream gradient of step t is dh[:, t, :] + dprev_h from step t + 1\n"
-          "dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :], cache[t])"),),
+          "dx_t, dprev_h, dWx_t, dWh_t, db_t = step_backward(dh[:, t, :], cache[t])"),),
     ),
     "rnn_dwh_transposed": Mistake(
         "An RNN step whose dWh is transposed: δᵀ prev_h has the shape of prev_hᵀ δ (H, H) and so raises no\n"
