@@ -22,6 +22,7 @@ from ..validate import describe, positive_real
 from ..kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
 from .common import (
     Activation, LastStepClassifier, activation_kernels, activation_names, as_integer, as_seed, json_floats,
+    scalar_settings,
 )
 
 
@@ -126,17 +127,7 @@ class RecallExperiment:
             "distances": self.distances,
             "accuracy": {name: json_floats(row) for name, row in zip(self.activations, self.accuracy)},
             "final_loss": {name: json_floats(row) for name, row in zip(self.activations, self.final_loss)},
-            "chance": self.chance,
-            "length": self.length,
-            "hidden": self.hidden,
-            "iterations": self.iterations,
-            "batch": self.batch,
-            "test_count": self.test_count,
-            "classes": self.classes,
-            "distractors": self.distractors,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..optim import clip_by_global_norm
 from ..progress import progress
 from ..validate import describe, positive_real
-from .common import LastStepClassifier, as_integer, as_seed, json_floats
+from .common import LastStepClassifier, as_integer, as_seed, json_floats, scalar_settings
 
 
 from .cells import CELLS, Cell, _backward, _forward, cell_named, init_cell, lag_ratios
@@ -116,12 +116,7 @@ class LagExperiment:
             },
             "bounds": self.bounds,
             "clip": [row.__dict__ for row in self.clip],
-            "hidden": self.hidden,
-            "inputs": self.inputs,
-            "sequences": self.sequences,
-            "learning_rate": self.learning_rate,
-            "threshold": self.threshold,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 
@@ -320,15 +315,7 @@ class RememberExperiment:
                 cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
                 for cell, rows in zip(self.cells, self.final_loss)
             },
-            "chance": self.chance,
-            "hidden": self.hidden,
-            "iterations": self.iterations,
-            "batch": self.batch,
-            "test_count": self.test_count,
-            "learning_rate": self.learning_rate,
-            "clip": self.clip,
-            "noise": self.noise,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 
