@@ -12,7 +12,7 @@ import sympy as sp
 
 from mathnn.codegen.printer import numpy_code
 from mathnn.errors import InputError
-from mathnn.gradcheck.examples import correct, correct_float32
+from mathnn.gradcheck.examples import correct, load_example
 from mathnn.gradcheck.homework import check_pair, resolve
 from mathnn.layers import conv_backward_naive, conv_forward_naive
 from mathnn.rules.conv import GEOMETRY, conv, x
@@ -176,7 +176,7 @@ def test_the_pair_has_cs231n_naive_names():
     assert (pair.name, pair.forward, pair.backward) == ("conv", "conv_forward_naive", "conv_backward_naive")
 
 
-@pytest.mark.parametrize("module", [correct, correct_float32])
+@pytest.mark.parametrize("module", [correct, load_example("correct_float32")])
 def test_the_checker_passes_a_correct_loop_implementation(module):
     result = check_pair(module, "conv")
     assert result["passed"], result["diagnosis"]

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from mathnn.errors import InputError
-from mathnn.gradcheck.examples import EXAMPLES, example_path
+from mathnn.gradcheck.examples import EXAMPLES, MISTAKES, Mistake, example_path, float32_source
 from mathnn.gradcheck.homework import PAIRS, check_pair, error_details, resolve
 from mathnn.gradcheck.runner import add_cli, check_file, exit_code, main
 
@@ -98,6 +98,22 @@ def test_every_shipped_example_is_tested_here():
     assert example_path("correct.py") == example_path("correct")
     with pytest.raises(InputError, match="expected one of bn_in_place, .*received 'nope'"):
         example_path("nope")
+
+
+def test_a_declared_mistake_whose_line_is_not_in_its_base_is_refused(monkeypatch):
+    monkeypatch.setitem(MISTAKES, "bn_nowhere", Mistake("never written", ("batchnorm_forward",), (("x = 1", "x = 2"),)))
+    with pytest.raises(RuntimeError, match="example bn_nowhere: the line 'x = 1' occurs 0 times in correct.py, not once"):
+        example_path("bn_nowhere")
+
+
+def test_float32_source_casts_float_arrays_after_the_docstring_and_passes_the_rest():
+    source = 'import numpy as np\n\n\ndef f(x, y, cache):\n    """Kept."""\n    return x, y, cache\n\n\ndef g(x):\n    return x\n'
+    namespace: dict = {}
+    exec(compile(float32_source(source, keep=("g",)), "float32.py", "exec"), namespace)  # noqa: S102 - the test's own code
+    x, y, cache = namespace["f"](np.ones(2), np.arange(2), (np.ones(2),))
+    assert namespace["f"].__doc__ == "Kept." and x.dtype == np.float32
+    assert y.dtype == np.arange(2).dtype and cache[0].dtype == np.float64  # labels and caches as they are
+    assert namespace["g"](np.ones(2)).dtype == np.float64  # kept out
 
 
 @pytest.mark.parametrize("name", sorted(CORRECT))
@@ -260,8 +276,10 @@ def test_check_pair_names_a_gradient_of_the_wrong_shape(tmp_path):
 def test_a_batchnorm_dx_off_by_a_small_factor_is_caught(example, factor, method, tmp_path):
     module = _module(
         f"""
-        from mathnn.gradcheck.examples import {example} as right
-        from mathnn.gradcheck.examples.{example} import batchnorm_forward
+        from mathnn.gradcheck.examples import load_example
+
+        right = load_example({example!r})
+        batchnorm_forward = right.batchnorm_forward
 
         def batchnorm_backward(dout, cache):
             dx, dgamma, dbeta = right.batchnorm_backward(dout, cache)

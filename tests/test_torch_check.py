@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mathnn.gradcheck import filecheck
-from mathnn.gradcheck.examples import PYTORCH
+from mathnn.gradcheck.examples import PYTORCH, PYTORCH_EXAMPLES, example_path
 from mathnn.gradcheck.runner import check_file, exit_code, format_text
 from mathnn.gradcheck.student import in_process
 from mathnn.gradcheck.torch_check import MISSING_TORCH, Source, check_torch_pair, torch_pairs
@@ -61,13 +61,14 @@ def test_the_correct_file_passes_in_float64_and_float32(correct_summary, name):
 
 
 def test_loops_and_in_place_writes_into_the_functions_own_tensors_pass():
-    for pair in ("rnn_step", "temporal_affine", "word_embedding"):
+    for pair in ("rnn_step", "rnn", "temporal_affine", "word_embedding"):
         result = _check(PYTORCH / "loops.py", pair)
         assert result["passed"], result["diagnosis"]
         assert result["torch"]["bugs"] == []
 
 
-@pytest.mark.parametrize(("example", "pair", "bug", "line"), [
+#: (example, pair, bug, a line the diagnosis names) of every PyTorch bug example.
+BUGS = [
     ("graph_detach", "rnn", "graph", "prev_h = next_h.detach()"),
     ("graph_numpy", "rnn_step", "graph", "x.detach().numpy()"),
     ("graph_item", "temporal_softmax_loss", "graph", ".item()"),
@@ -78,9 +79,17 @@ def test_loops_and_in_place_writes_into_the_functions_own_tensors_pass():
     ("fresh_tensor", "rnn", "fresh", "requires_grad=True"),
     ("dtype_default", "rnn", "dtype", "h = torch.zeros(N, T, H, device=x.device)"),
     ("device_cpu", "rnn", "device", "h = torch.zeros(N, T, H, dtype=x.dtype)"),
-])
+]
+
+
+def test_every_pytorch_example_is_tested_here():
+    assert set(PYTORCH_EXAMPLES) == {example for example, *_ in BUGS} | {CORRECT.stem, "loops"}
+    assert example_path("loops") == PYTORCH / "loops.py"
+
+
+@pytest.mark.parametrize(("example", "pair", "bug", "line"), BUGS)
 def test_each_pytorch_bug_fails_and_is_named_with_its_line(example, pair, bug, line):
-    result = _check(PYTORCH / f"{example}.py", pair)
+    result = _check(example_path(example), pair)
     assert not result["passed"]
     assert bug in result["torch"]["bugs"], result["diagnosis"]
     assert line in result["diagnosis"], result["diagnosis"]

@@ -1,4 +1,5 @@
-"""What the experiments share: argument checks, the activations from the generated kernels, JSON helpers."""
+"""What the experiments share: argument checks, the activations from the generated kernels, JSON helpers,
+the sequence classifier of the long-distance tasks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..activations import ACTIVATIONS, generated
+from ..kernels.softmax_ce import softmax_cross_entropy
+from ..layers import affine_backward, affine_forward
+from ..optim import clip_by_global_norm, sgd
 from ..validate import describe, real_scalar
 
 if TYPE_CHECKING:
@@ -124,3 +128,59 @@ def scalar_settings(experiment: DataclassInstance) -> dict[str, Any]:
         for field in fields(experiment)
         if isinstance(getattr(experiment, field.name), (int, float, str))
     }
+
+
+# -- a sequence classifier read at its last step ------------------------------------------------------
+
+class LastStepClassifier:
+    """A recurrence over a batch of sequences read at its last step: scores = h_T Wy + by, softmax cross-entropy.
+
+    A subclass runs the recurrence (:meth:`hidden`); the scores, the loss and their gradients are
+    :func:`~mathnn.layers.affine_forward`, :func:`~mathnn.layers.affine_backward` and the generated
+    softmax cross-entropy kernel. ``params`` holds the recurrence's parameters and Wy (H, classes), by.
+    """
+
+    params: dict[str, np.ndarray]
+
+    def hidden(self, x: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, ...]]]:
+        """h (N, T, H) for the inputs ``x``, and backpropagation through time: dh (N, T, H) to the
+        gradients (dx, dh0, dWx, dWh, db), as the sequence kernels return them."""
+        raise NotImplementedError
+
+    def loss_and_gradients(self, x: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        h, backward = self.hidden(x)
+        scores, scores_cache = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
+        count, classes = scores.shape
+        loss, dscores = softmax_cross_entropy(scores, np.eye(classes)[targets], np.full((count, 1), 1.0 / count))
+        dh = np.zeros_like(h)  # only h_T feeds the scores; backpropagation through time carries its gradient back
+        dh[:, -1], dWy, dby = affine_backward(dscores, scores_cache)
+        _, _, dWx, dWh, db = backward(dh)
+        return float(loss), {"Wy": dWy, "by": dby, "Wx": dWx, "Wh": dWh, "b": db}
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        h, _ = self.hidden(x)
+        scores, _ = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
+        return np.argmax(scores, axis=1)
+
+    def fit_and_test(
+        self,
+        batch: Callable[[], tuple[np.ndarray, np.ndarray]],
+        test: Callable[[], tuple[np.ndarray, np.ndarray]],
+        iterations: int,
+        clip: float,
+        learning_rate: float,
+    ) -> tuple[float, float]:
+        """Train on ``iterations`` batches by gradient descent, the gradient clipped to global norm ``clip``.
+
+        Returns the accuracy on the sequences ``test()`` gives and the mean training loss over the
+        last tenth of the iterations.
+        """
+        losses = []
+        for _ in range(iterations):
+            x, targets = batch()
+            loss, grads = self.loss_and_gradients(x, targets)
+            grads, _ = clip_by_global_norm(grads, clip)
+            sgd(self.params, grads, learning_rate)
+            losses.append(loss)
+        x, targets = test()
+        return float(np.mean(self.predict(x) == targets)), float(np.mean(losses[-max(1, iterations // 10):]))

@@ -10,20 +10,20 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..kernels.softmax_ce import softmax_cross_entropy
-from ..layers import affine_backward, affine_forward
-from ..optim import clip_by_global_norm, sgd
 from ..progress import progress
 from ..validate import describe, positive_real
 from ..kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
-from .common import Activation, activation_kernels, activation_names, as_integer, as_seed, json_floats
+from .common import (
+    Activation, LastStepClassifier, activation_kernels, activation_names, as_integer, as_seed, json_floats,
+    scalar_settings,
+)
 
 
 RECALL_LEAD = 4
@@ -64,42 +64,24 @@ def recall_batch(
 
 
 @dataclass
-class _RecurrentClassifier:
+class _RecurrentClassifier(LastStepClassifier):
     """h_t = f(x_t Wx + h_{t−1} Wh + b) over one-hot tokens x_t, scores = h_T Wy + by (CS231n row form).
 
     No math of its own: the sequence kernels run the recurrence and backpropagation through time,
-    :func:`~mathnn.layers.affine_forward` and :func:`~mathnn.layers.affine_backward` the scores,
-    and the generated softmax cross-entropy kernel the loss.
+    :class:`~mathnn.experiments.common.LastStepClassifier` the scores and the loss.
     """
 
     f: Activation
     params: dict[str, np.ndarray]
 
-    def _states(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One-hot inputs (N, T, V), h0 (N, H), and h, a of shape (N, T, H) for tokens of shape (N, T)."""
+    def hidden(self, x: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, ...]]]:
+        """h of shape (N, T, H) for tokens of shape (N, T), each one-hot over the vocabulary."""
         vocabulary, hidden = self.params["Wx"].shape
-        onehots = np.eye(vocabulary)[tokens]
-        h0 = np.zeros((tokens.shape[0], hidden))
-        h, a = rnn_sequence_forward(onehots, h0, self.params["Wx"], self.params["Wh"], self.params["b"], f=self.f.forward)
-        return onehots, h0, h, a
-
-    def loss_and_gradients(self, tokens: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        onehots, h0, h, a = self._states(tokens)
-        scores, scores_cache = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
-        count, classes = scores.shape
-        loss, dscores = softmax_cross_entropy(scores, np.eye(classes)[targets], np.full((count, 1), 1.0 / count))
-        grads: dict[str, np.ndarray] = {}
-        dh = np.zeros_like(h)  # only h_T feeds the scores; BPTT carries its gradient back
-        dh[:, -1], grads["Wy"], grads["by"] = affine_backward(dscores, scores_cache)
-        _, _, grads["Wx"], grads["Wh"], grads["b"] = rnn_sequence_backward(
-            dh, onehots, h0, h, a, self.params["Wx"], self.params["Wh"], f_grad=self.f.grad
-        )
-        return float(loss), grads
-
-    def predict(self, tokens: np.ndarray) -> np.ndarray:
-        _, _, h, _ = self._states(tokens)
-        scores, _ = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
-        return np.argmax(scores, axis=1)
+        onehots = np.eye(vocabulary)[x]
+        h0 = np.zeros((x.shape[0], hidden))
+        Wx, Wh = self.params["Wx"], self.params["Wh"]
+        h, a = rnn_sequence_forward(onehots, h0, Wx, Wh, self.params["b"], f=self.f.forward)
+        return h, lambda dh: rnn_sequence_backward(dh, onehots, h0, h, a, Wx, Wh, f_grad=self.f.grad)
 
 
 @dataclass(frozen=True)
@@ -145,17 +127,7 @@ class RecallExperiment:
             "distances": self.distances,
             "accuracy": {name: json_floats(row) for name, row in zip(self.activations, self.accuracy)},
             "final_loss": {name: json_floats(row) for name, row in zip(self.activations, self.final_loss)},
-            "chance": self.chance,
-            "length": self.length,
-            "hidden": self.hidden,
-            "iterations": self.iterations,
-            "batch": self.batch,
-            "test_count": self.test_count,
-            "classes": self.classes,
-            "distractors": self.distractors,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 
@@ -243,18 +215,12 @@ def recall_experiment(
             "Wy": init.standard_normal((hidden, classes)) / math.sqrt(hidden),
             "by": np.zeros(classes),
         }
-        model = _RecurrentClassifier(activation_kernels(name), params)
         data = np.random.default_rng([seed, 3, k])
-        losses = []
-        for _ in range(iterations):
-            tokens, targets = recall_batch(batch, length, k, data, classes, distractors)
-            loss, grads = model.loss_and_gradients(tokens, targets)
-            grads, _ = clip_by_global_norm(grads, 5.0)
-            sgd(params, grads, learning_rate)
-            losses.append(loss)
-        tokens, targets = recall_batch(test_count, length, k, np.random.default_rng([seed, 4, k]), classes, distractors)
-        accuracy[i, j] = float(np.mean(model.predict(tokens) == targets))
-        final_loss[i, j] = float(np.mean(losses[-max(1, iterations // 10):]))
+        accuracy[i, j], final_loss[i, j] = _RecurrentClassifier(activation_kernels(name), params).fit_and_test(
+            lambda: recall_batch(batch, length, k, data, classes, distractors),
+            lambda: recall_batch(test_count, length, k, np.random.default_rng([seed, 4, k]), classes, distractors),
+            iterations, 5.0, learning_rate,
+        )
     return RecallExperiment(
         list(names), [int(k) for k in distances], accuracy, final_loss, 1.0 / classes, length, hidden, iterations,
         batch, test_count, classes, distractors, learning_rate, seed, time.perf_counter() - start,

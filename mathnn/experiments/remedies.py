@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..kernels.softmax_ce import softmax_cross_entropy
-from ..layers import affine_backward, affine_forward
-from ..optim import clip_by_global_norm, sgd
+from ..optim import clip_by_global_norm
 from ..progress import progress
 from ..validate import describe, positive_real
-from .common import as_integer, as_seed, json_floats
+from .common import LastStepClassifier, as_integer, as_seed, json_floats, scalar_settings
 
 
 from .cells import CELLS, Cell, _backward, _forward, cell_named, init_cell, lag_ratios
@@ -118,12 +116,7 @@ class LagExperiment:
             },
             "bounds": self.bounds,
             "clip": [row.__dict__ for row in self.clip],
-            "hidden": self.hidden,
-            "inputs": self.inputs,
-            "sequences": self.sequences,
-            "learning_rate": self.learning_rate,
-            "threshold": self.threshold,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 
@@ -255,33 +248,17 @@ def sign_batch(count: int, distance: int, rng: np.random.Generator, noise: float
 
 
 @dataclass
-class _Classifier:
+class _Classifier(LastStepClassifier):
     """A cell on the inputs, scores = h_T W_y + b_y, softmax cross-entropy: all generated kernels."""
 
     cell: Cell
     params: dict[str, np.ndarray]
 
-    def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    def hidden(self, x: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, ...]]]:
         h0 = np.zeros((x.shape[0], self.params["Wh"].shape[0]))
-        h, saved = _forward(self.cell, x, h0, self.params["Wx"], self.params["Wh"], self.params["b"])
-        return h0, h, saved
-
-    def loss_and_gradients(self, x: np.ndarray, targets: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        h0, h, saved = self._run(x)
-        scores, scores_cache = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
-        count, classes = scores.shape
-        loss, dscores = softmax_cross_entropy(scores, np.eye(classes)[targets], np.full((count, 1), 1.0 / count))
-        grads: dict[str, np.ndarray] = {}
-        dh = np.zeros_like(h)  # the loss reads h_T only
-        dh[:, -1], grads["Wy"], grads["by"] = affine_backward(dscores, scores_cache)
-        _, _, grads["Wx"], grads["Wh"], grads["b"] = _backward(
-            self.cell, dh, x, h0, h, saved, self.params["Wx"], self.params["Wh"])
-        return float(loss), grads
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        _, h, _ = self._run(x)
-        scores, _ = affine_forward(h[:, -1], self.params["Wy"], self.params["by"])
-        return np.argmax(scores, axis=1)
+        Wx, Wh = self.params["Wx"], self.params["Wh"]
+        h, saved = _forward(self.cell, x, h0, Wx, Wh, self.params["b"])
+        return h, lambda dh: _backward(self.cell, dh, x, h0, h, saved, Wx, Wh)
 
 
 @dataclass(frozen=True)
@@ -338,15 +315,7 @@ class RememberExperiment:
                 cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
                 for cell, rows in zip(self.cells, self.final_loss)
             },
-            "chance": self.chance,
-            "hidden": self.hidden,
-            "iterations": self.iterations,
-            "batch": self.batch,
-            "test_count": self.test_count,
-            "learning_rate": self.learning_rate,
-            "clip": self.clip,
-            "noise": self.noise,
-            "seconds": self.seconds,
+            **scalar_settings(self),
         }
 
 
@@ -417,18 +386,12 @@ def remember_experiment(
         params = init_cell(cell, 2, hidden, init)
         params["Wy"] = init.standard_normal((hidden, 2)) / math.sqrt(hidden)
         params["by"] = np.zeros(2)
-        model = _Classifier(cell, params)
         data = np.random.default_rng([s, 21, k])
-        losses = []
-        for _ in range(iterations):
-            x, targets = sign_batch(batch, k, data, noise)
-            loss, grads = model.loss_and_gradients(x, targets)
-            grads, _ = clip_by_global_norm(grads, clip)
-            sgd(params, grads, learning_rate)
-            losses.append(loss)
-        x, targets = sign_batch(test_count, k, np.random.default_rng([s, 22, k]), noise)
-        accuracy[i, j, m] = float(np.mean(model.predict(x) == targets))
-        final_loss[i, j, m] = float(np.mean(losses[-max(1, iterations // 10):]))
+        accuracy[i, j, m], final_loss[i, j, m] = _Classifier(cell, params).fit_and_test(
+            lambda: sign_batch(batch, k, data, noise),
+            lambda: sign_batch(test_count, k, np.random.default_rng([s, 22, k]), noise),
+            iterations, clip, learning_rate,
+        )
     return RememberExperiment(
         keys, [CELLS[key].name for key in keys], distances, seed_list, accuracy, final_loss, 0.5, hidden, iterations,
         batch, test_count, learning_rate, clip, noise, time.perf_counter() - start,

@@ -149,31 +149,20 @@ def handle(worker: Any, header: dict, arrays: list, details: Callable[[BaseExcep
 def _evaluate(worker: Any, torch: Any, function: Any, header: dict, arrays: list,
               details: Callable[[BaseException], dict]) -> tuple[dict, list]:
     """Many forward outputs, each with argument ``position`` replaced by one point (no autograd needed)."""
-    position, cast, base = header["position"], header["cast"], header["arguments"]
-    results: list[dict] = []
-    outputs: list = []
-    for point in header["points"]:
-        value = arrays[point]
-        arguments = worker._arguments(base, arrays)
-        for index in cast:
-            arguments[index] = arguments[index].astype(value.dtype)
-        arguments[position] = value.copy()
-        try:
-            returned = function(*_to_tensors(torch, arguments, []))
-            count = header.get("outputs", 1)
-            found = _outputs(returned, count) if count > 1 else [returned[0] if isinstance(
-                returned, (tuple, list)) else returned]
-            if found is None:
-                raise TypeError(f"{header['function']} returned {worker.describe(returned)}")
-            out = _side(found)
-            if out.dtype.kind not in "fiu":
-                raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
-        except BaseException as error:  # noqa: BLE001 - reported for this point, the rest are not run
-            results.append({"error": details(error)})
-            break
-        results.append({"array": len(outputs)})
-        outputs.append(out)
-    return {"results": results}, outputs
+    count = header.get("outputs", 1)
+
+    def output(arguments: list) -> Any:
+        returned = function(*_to_tensors(torch, arguments, []))
+        found = _outputs(returned, count) if count > 1 else [returned[0] if isinstance(
+            returned, (tuple, list)) else returned]
+        if found is None:
+            raise TypeError(f"{header['function']} returned {worker.describe(returned)}")
+        out = _side(found)
+        if out.dtype.kind not in "fiu":
+            raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
+        return out
+
+    return worker.evaluate_points(header, arrays, output, details)
 
 
 def _facts_of_error(details: Callable[[BaseException], dict], error: BaseException) -> dict:

@@ -16,6 +16,7 @@ module directly; the message format's names (:func:`encode`, :func:`read_message
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import copy
@@ -315,29 +316,39 @@ class Worker:
         import numpy as np
 
         function = getattr(self.module, header["function"])
+        count = header.get("outputs", 1)
+
+        def output(arguments: list) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                returned = function(*arguments)
+            if count > 1:
+                out = _side_by_side([np.asarray(value) for value in returned[:count]])
+            else:
+                out = np.asarray(returned[0] if isinstance(returned, (tuple, list)) else returned)
+            if out.dtype.kind not in "fciub":
+                raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
+            return out
+
+        return self.evaluate_points(header, arrays, output, lambda error: error_details(error, self.path, None))
+
+    def evaluate_points(self, header: dict, arrays: list, output: Callable[[list], Any],
+                        details: Callable[[BaseException], dict]) -> tuple[dict, list]:
+        """Answer ``evaluate``: ``output(arguments)`` at each point, with argument ``position`` replaced
+        by the point and the arguments at ``cast`` in its dtype; the first error ends the answer."""
         position, cast = header["position"], header["cast"]
-        base = header["arguments"]
-        outputs: list[np.ndarray] = []
-        results: list[dict[str, object]] = []
+        results: list[dict] = []
+        outputs: list = []
         for point in header["points"]:
             value = arrays[point]
-            arguments = self._arguments(base, arrays)
+            arguments = self._arguments(header["arguments"], arrays)
             for index in cast:
                 arguments[index] = arguments[index].astype(value.dtype)
             arguments[position] = value.copy()
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", np.exceptions.ComplexWarning)
-                    returned = function(*arguments)
-                count = header.get("outputs", 1)
-                if count > 1:
-                    out = _side_by_side([np.asarray(value) for value in returned[:count]])
-                else:
-                    out = np.asarray(returned[0] if isinstance(returned, (tuple, list)) else returned)
-                if out.dtype.kind not in "fciub":
-                    raise TypeError(f"{header['function']} returned out of dtype {out.dtype}")
+                out = output(arguments)
             except BaseException as error:  # noqa: BLE001 - reported for this point, the rest are not run
-                results.append({"error": error_details(error, self.path, None)})
+                results.append({"error": details(error)})
                 break
             results.append({"array": len(outputs)})
             outputs.append(out)

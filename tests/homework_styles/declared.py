@@ -3,7 +3,7 @@
 * :data:`STYLES` — correct homework in the ways students write it: ``staged`` (staged graphs, tuple
   caches, loops; three files, as CS231n's layers.py, rnn_layers.py and optim.py), ``compact``
   (vectorised closed forms, dict caches) and ``float32`` (compact.py with every layer computing in
-  float32, written by :func:`float32_source`).
+  float32, written by :func:`mathnn.gradcheck.examples.float32_source`).
 * :data:`BUGS` — realistic bugs, each a style file with some lines of one or more functions changed,
   and the verdict ``mathnn check`` must give on every pair or update rule the changed functions reach:
   which gradients fail (the others pass) and the words its diagnosis must contain.
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from mathnn.gradcheck.examples import float32_source
+
 HERE = Path(__file__).resolve().parent
 
 #: Update rules of CS231n's optim.py: computed in float64 by every style (their check wants float64 steps).
@@ -30,7 +32,7 @@ RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 def read(name: str) -> str:
     """The source of one file of a style: a file here, or ``float32`` made from compact.py."""
     if name == "float32":
-        return float32_source((HERE / "compact.py").read_text(encoding="utf-8"))
+        return float32_source((HERE / "compact.py").read_text(encoding="utf-8"), keep=RULES)
     return (HERE / f"{name}.py").read_text(encoding="utf-8")
 
 
@@ -50,28 +52,6 @@ def _calls(source: str) -> dict[str, set[str]]:
     nodes = _functions(source)
     return {name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in nodes}
             for name, node in nodes.items()}
-
-
-def float32_source(source: str) -> str:
-    """``source`` with each layer function casting its float arrays to float32 first, as GPU-minded code does.
-
-    The cast is a line at the top of every public function but the update rules: its float array
-    arguments become float32, integer labels and word indices stay as they are, caches and settings
-    dicts are passed through.
-    """
-    lines = source.split("\n")
-    for name, node in sorted(_functions(source).items(), key=lambda item: -item[1].lineno):
-        arguments = [argument.arg for argument in node.args.args if argument.arg != "cache"]
-        if name.startswith("_") or name in RULES or not arguments:
-            continue
-        first = node.body[0].lineno - 1
-        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
-        names = ", ".join(arguments) if len(arguments) > 1 else f"({arguments[0]},)"
-        lines.insert(first, f"{indent}{names} = _float32({', '.join(arguments)})")
-    cast = ("\n\ndef _float32(*values):\n"
-            "    return [value.astype(np.float32) if isinstance(value, np.ndarray) and value.dtype.kind == 'f'\n"
-            "            else value for value in values]\n")
-    return "\n".join(lines) + cast
 
 
 # -- bugs --------------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def dropout_forward(x, dropout_param):
     mask = None
     out = None
     if mode == "train":
-        mask = (np.random.rand(*x.shape) < p) / p
+        mask = (np.random.rand(*x.shape) < p).astype(x.dtype) / p
         out = x * mask
     elif mode == "test":
         out = x
@@ -250,29 +250,27 @@ def rnn_step_backward(dnext_h, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-def rnn_forward(x, h0, Wx, Wh, b):
+def rnn_forward(x, h0, Wx, Wh, b, step_forward=rnn_step_forward):
     N, T, D = x.shape
     H = h0.shape[1]
-    h = np.zeros((N, T, H))
+    h = np.zeros((N, T, H), dtype=x.dtype)
     cache = []
     prev_h = h0
     for t in range(T):
-        prev_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        prev_h, step_cache = step_forward(x[:, t, :], prev_h, Wx, Wh, b)
         h[:, t, :] = prev_h
         cache.append(step_cache)
     return h, cache
 
 
-def rnn_backward(dh, cache):
+def rnn_backward(dh, cache, step_backward=rnn_step_backward):
     N, T, H = dh.shape
     D = cache[0][0].shape[1]
     dx = np.zeros((N, T, D))
-    dWx = np.zeros((D, H))
-    dWh = np.zeros((H, H))
-    db = np.zeros(H)
+    dWx, dWh, db = 0, 0, 0  # sums over the steps: each step's gradients give their shapes
     dprev_h = np.zeros((N, H))
     for t in reversed(range(T)):
-        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = step_backward(dh[:, t, :] + dprev_h, cache[t])
         dx[:, t, :] = dx_t
         dWx += dWx_t
         dWh += dWh_t
@@ -368,25 +366,12 @@ def gru_step_backward(dnext_h, cache):
 
 
 def gru_forward(x, h0, Wx, Wh, b):
-    N, T, D = x.shape
-    h = np.zeros((N, T, h0.shape[1]), dtype=h0.dtype)
-    prev_h, cache = h0, []
-    for t in range(T):
-        prev_h, step_cache = gru_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
-        h[:, t, :] = prev_h
-        cache.append(step_cache)
-    return h, cache
+    # unrolled over time as the RNN is: only the step differs
+    return rnn_forward(x, h0, Wx, Wh, b, step_forward=gru_step_forward)
 
 
 def gru_backward(dh, cache):
-    N, T, H = dh.shape
-    dx = np.zeros((N, T, cache[0][0].shape[1]), dtype=dh.dtype)
-    dWx, dWh, db = 0, 0, 0
-    dprev_h = np.zeros((N, H))
-    for t in reversed(range(T)):
-        dx[:, t, :], dprev_h, dWx_t, dWh_t, db_t = gru_step_backward(dh[:, t, :] + dprev_h, cache[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-    return dx, dprev_h, dWx, dWh, db
+    return rnn_backward(dh, cache, step_backward=gru_step_backward)
 
 
 def temporal_affine_forward(x, w, b):

@@ -1,11 +1,13 @@
 """Example CS231n model files in a ``cs231n/`` package, as students have them: correct, and with a classic bug.
 
 :func:`model_package` writes ``cs231n/__init__.py``, ``cs231n/layers.py`` (``correct.py``, every layer),
+``cs231n/layer_utils.py`` (affine–ReLU and conv–ReLU–pool, the layers the classifiers use together),
 ``cs231n/classifiers/__init__.py`` and the classifiers ``fc_net.py``, ``cnn.py`` and ``rnn.py`` into a
-temporary folder and returns the path of one of them; each imports its layers from ``..layers`` as the
-assignments' do. ``mathnn check`` on ``fc_net.py`` checks ``TwoLayerNet`` and ``FullyConnectedNet``
-(without normalization, with batch norm, with layer norm and with dropout), on ``cnn.py``
-``ThreeLayerConvNet``, on ``rnn.py`` ``CaptioningRNN`` (with an RNN and with an LSTM cell):
+temporary folder and returns the path of one of them; each imports its layers from ``..layers`` and
+``..layer_utils`` as the assignments' do. ``mathnn check`` on ``fc_net.py`` checks ``TwoLayerNet``
+and ``FullyConnectedNet`` (without normalization, with batch norm, with layer norm and with dropout),
+on ``cnn.py`` ``ThreeLayerConvNet``, on ``rnn.py`` ``CaptioningRNN`` (with an RNN and with an LSTM
+cell):
 
 =========  ==========================================================================================
 correct    every model passes
@@ -30,6 +32,7 @@ FC_NET = '''"""Two-layer and fully connected classifiers, written as CS231n's as
 
 import numpy as np
 
+from ..layer_utils import affine_relu_backward, affine_relu_forward
 from ..layers import (
     affine_backward, affine_forward, batchnorm_backward, batchnorm_forward, dropout_backward, dropout_forward,
     layernorm_backward, layernorm_forward, relu_backward, relu_forward, softmax_loss,
@@ -47,8 +50,7 @@ class TwoLayerNet(object):
 
     def loss(self, X, y=None):
         W1, b1, W2, b2 = self.params["W1"], self.params["b1"], self.params["W2"], self.params["b2"]
-        hidden, cache_hidden = affine_forward(X, W1, b1)
-        hidden, cache_relu = relu_forward(hidden)
+        hidden, cache_hidden = affine_relu_forward(X, W1, b1)
         scores, cache_scores = affine_forward(hidden, W2, b2)
         if y is None:
             return scores
@@ -57,8 +59,7 @@ class TwoLayerNet(object):
         grads = {}
         dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache_scores)
         grads["W2"] += self.reg * W2
-        dhidden = relu_backward(dhidden, cache_relu)
-        _, grads["W1"], grads["b1"] = affine_backward(dhidden, cache_hidden)
+        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache_hidden)
         grads["W1"] += self.reg * W1
         return loss, grads
 
@@ -137,10 +138,8 @@ CNN = '''"""A three-layer convolutional network, written as CS231n's assignment 
 
 import numpy as np
 
-from ..layers import (
-    affine_backward, affine_forward, conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
-    max_pool_forward_naive, relu_backward, relu_forward, softmax_loss,
-)
+from ..layer_utils import affine_relu_backward, affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward
+from ..layers import affine_backward, affine_forward, softmax_loss
 
 
 class ThreeLayerConvNet(object):
@@ -166,11 +165,8 @@ class ThreeLayerConvNet(object):
         W1, b1, W2, b2, W3, b3 = (self.params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
         conv_param = {"stride": 1, "pad": (W1.shape[2] - 1) // 2}
         pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-        a, conv_cache = conv_forward_naive(X, W1, b1, conv_param)
-        r, relu1_cache = relu_forward(a)
-        p, pool_cache = max_pool_forward_naive(r, pool_param)
-        h, hidden_cache = affine_forward(p, W2, b2)
-        h, relu2_cache = relu_forward(h)
+        p, pool_cache = conv_relu_pool_forward(X, W1, b1, conv_param, pool_param)
+        h, hidden_cache = affine_relu_forward(p, W2, b2)
         scores, scores_cache = affine_forward(h, W3, b3)
         if y is None:
             return scores
@@ -178,11 +174,8 @@ class ThreeLayerConvNet(object):
         loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2) + np.sum(W3 * W3))
         grads = {}
         dh, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
-        dh = relu_backward(dh, relu2_cache)
-        dp, grads["W2"], grads["b2"] = affine_backward(dh, hidden_cache)
-        dr = max_pool_backward_naive(dp, pool_cache)
-        da = relu_backward(dr, relu1_cache)
-        _, grads["W1"], grads["b1"] = conv_backward_naive(da, conv_cache)
+        dp, grads["W2"], grads["b2"] = affine_relu_backward(dh, hidden_cache)
+        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dp, pool_cache)
         for k in ("W1", "W2", "W3"):
             grads[k] += self.reg * self.params[k]
         return loss, grads
@@ -248,6 +241,37 @@ class CaptioningRNN(object):
         return loss, grads
 '''
 
+LAYER_UTILS = '''"""Layers that the classifiers use together, as CS231n's layer_utils.py has them."""
+
+from .layers import (
+    affine_backward, affine_forward, conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
+    max_pool_forward_naive, relu_backward, relu_forward,
+)
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    r, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_naive(r, pool_param)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache):
+    conv_cache, relu_cache, pool_cache = cache
+    return conv_backward_naive(relu_backward(max_pool_backward_naive(dout, pool_cache), relu_cache), conv_cache)
+'''
+
 #: The model files of the package, by file name: their source.
 SOURCES = {"fc_net.py": FC_NET, "cnn.py": CNN, "rnn.py": RNN}
 
@@ -298,6 +322,7 @@ def model_package(name: str = "correct", file: str = "fc_net.py") -> Path:
             (classifiers / "__init__.py").write_text("")
             layers = Path(__file__).with_name("correct.py").read_text(encoding="utf-8")
             (package / "layers.py").write_text(layers, encoding="utf-8")
+            (package / "layer_utils.py").write_text(LAYER_UTILS, encoding="utf-8")
             for other, text in SOURCES.items():
                 (classifiers / other).write_text(source if other == "fc_net.py" else text, encoding="utf-8")
         return classifiers / file

@@ -16,6 +16,17 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     return torch.tanh(a)
 
 
+def rnn_forward(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    h = torch.zeros(N, T, H, dtype=x.dtype, device=x.device)
+    prev_h = h0
+    for t in range(T):
+        prev_h = torch.tanh(x[:, t, :] @ Wx + prev_h @ Wh + b)
+        h[:, t, :] = prev_h
+    return h
+
+
 def temporal_affine_forward(x, w, b):
     steps = [x[:, t, :] @ w + b for t in range(x.shape[1])]
     return torch.stack(steps, dim=1)
