@@ -6,20 +6,27 @@ number of gates (1 for the RNN, 4 for the LSTM, 3 for the GRU). So the weights' 
 the gradient at the pre-activations alone, the random inputs and the check sizes are the same, and
 CS231n's ``<name>_step_forward(x, prev_h, …, Wx, Wh, b)`` and its backward name their arguments and
 gradients the same way. What sets a step apart — its graph, the gradients of its inputs, its cache
-and its mistakes — is declared in its own module.
+and its mistakes — is declared in its own module. Each sequence is its step unrolled over T
+(:func:`unrolled`), carrying the hidden state h, and the LSTM its cell too.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 from .core import BatchSum, Dot, Named, Node, Statement, Transposed
+from .core import Slip
 from .layer import CS231n, Draw, LayerRule, Mistake
+from .recurrence import Recurrence
 
 Wx, Wh, b = sp.symbols("Wx Wh b")
 x, prev_h = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ₋₁")
 next_h = Named("next_h", "h_t", "hₜ")
 dnext_h = sp.Symbol("dnext_h")
+#: The hidden state over a sequence: h_1 … h_T, the first state h_0, and the upstream gradient dh.
+h, h0, dh = sp.symbols("h h0 dh")
 
 #: How each input a step may take is drawn; the weights (in :func:`step`) are drawn small.
 _INPUT_DRAWS = {"x": Draw(("N", "D")), "prev_h": Draw(("N", "H"), scale=0.5), "prev_c": Draw(("N", "H"))}
@@ -68,3 +75,18 @@ def step(name: str, title: str, note: str, *, inputs: tuple[sp.Symbol, ...], gat
         ),
         dout=dout, mistakes=mistakes,
     )
+
+
+def unrolled(step: LayerRule, name: str, title: str, note: str, *, proof_sizes: tuple[dict[str, int], ...],
+             slips: tuple[Slip, ...], cell: tuple[sp.Symbol, sp.Symbol, sp.Symbol] | None = None,
+             **more: Any) -> Recurrence:
+    """``step`` unrolled over T as CS231n's ``<name>_forward(x, h0, Wx, Wh, b)``: h_{t−1} → h_t carried
+    from step to step, starting at h0, the states over time called h, their upstream gradient dh.
+
+    ``cell`` (prev_c, next_c, c) is a second carried state starting at 0 (the LSTM's); ``more`` are
+    the other fields of :class:`Recurrence`.
+    """
+    carried = ((prev_h, next_h),) + (() if cell is None else ((cell[0], cell[1]),))
+    sequences = {next_h: h} | ({} if cell is None else {cell[1]: cell[2]})
+    return Recurrence(name=name, title=title, note=note, step=step, carried=carried, initial=h0,
+                      sequences=sequences, upstream=dh, proof_sizes=proof_sizes, slips=slips, **more)
