@@ -19,7 +19,7 @@ windows start: the stride itself, or 1 for a student who forgets the stride in t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -227,6 +227,33 @@ class Flipped(_Moving):
         return f"{_atom(printer, self.args[0])}[:, :, ::-1, ::-1]"
 
 
+class Geometry(NamedTuple):
+    """A layer's window geometry as its symbols: channels C, image H × W, window HH × WW, output
+    Ho × Wo, stride s and padding p, in the order every window operation takes them."""
+
+    C: sp.Expr
+    H: sp.Expr
+    W: sp.Expr
+    HH: sp.Expr
+    WW: sp.Expr
+    Ho: sp.Expr
+    Wo: sp.Expr
+    s: sp.Expr
+    p: sp.Expr
+
+    def windows(self, x: sp.Expr, step: sp.Expr | None = None) -> Windows:
+        """Every receptive field of ``x`` as a row, consecutive windows ``step`` apart (the stride)."""
+        return Windows(x, *self, self.s if step is None else step)
+
+    def scatter(self, cols: sp.Expr, step: sp.Expr | None = None) -> Scatter:
+        """Each row of ``cols`` added back where its window (``step`` apart, the stride) came from."""
+        return Scatter(cols, *self, self.s if step is None else step)
+
+    def positions(self, g: sp.Expr, channels: sp.Expr) -> Positions:
+        """An output-shaped ``g`` (N, channels, Ho, Wo) with one row per output position, (N·Ho·Wo, channels)."""
+        return Positions(g, channels, self.Ho, self.Wo)
+
+
 def _maximum_at(row: int, channel: int, window: int, order: int) -> int:
     """Where window ``row``'s channel ``channel`` has its maximum, at the fixed order ``order`` of a proof.
 
@@ -308,4 +335,4 @@ class Averaged(_Moving):
         return f"np.repeat({_atom(printer, self.args[0])}, {HH}*{WW}, axis=-1)/({HH}*{WW})"
 
 
-__all__ = ["Averaged", "Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
+__all__ = ["Averaged", "Filters", "Flat", "Flipped", "Geometry", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
