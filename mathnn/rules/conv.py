@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Transposed
+from .core import BatchSum, Dot, Node, Transposed, out
 from .layer import CS231n, Draw, LayerRule, Mistake
 from .windows import Filters, Flat, Flipped, Geometry, Images
 
@@ -27,7 +27,6 @@ C, H, W, F, HH, WW, Ho, Wo = sp.symbols("C H W F HH WW Ho Wo")
 stride, pad = sp.symbols("stride pad")
 #: The settings as integers, bound in every kernel from the (float-typed) settings.
 s, p = sp.symbols("s p")
-out = Named("out", "y", "y")
 
 #: The geometry every window operation takes.
 GEOMETRY = Geometry(C, H, W, HH, WW, Ho, Wo, s, p)

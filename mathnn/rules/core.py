@@ -146,6 +146,10 @@ class Named(sp.Symbol):
         return self._notation[self.name][1]
 
 
+#: A layer's output: y in the lecture, ``out`` in CS231n's code and in the generated kernels.
+out = Named("out", "y", "y")
+
+
 @dataclass(frozen=True)
 class Node:
     """One named intermediate of a rule's graph: ``symbol := expr``.
@@ -373,5 +377,5 @@ from .proofprint import ENTRY_WISE, method_parts, proof_section, statement_parts
 __all__ = [
     "ENTRY_WISE", "BatchMajor", "BatchSum", "Claim", "Dot", "Equation", "Fact", "Kernel", "Kink", "Loop", "Named",
     "Node", "Proof", "RowMax", "RowSum", "Rows", "Section", "Slip", "Statement", "Step", "TotalSum", "Transposed",
-    "compose", "equal", "kernel_section", "latex_text", "method_parts", "proof_section", "statement_parts",
+    "compose", "equal", "kernel_section", "latex_text", "method_parts", "out", "proof_section", "statement_parts",
 ]

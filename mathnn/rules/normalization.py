@@ -13,14 +13,14 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .core import BatchSum, Named, Node, RowSum
+from .core import BatchSum, Named, Node, RowSum, out
 from .layer import CS231n, Draw, Mistake
 
 x, gamma, beta, dout = sp.symbols("x gamma beta dout")
 mean, var = Named("mean", r"\mu", "μ"), Named("var", r"\sigma^2", "σ²")
 x_centered = Named("x_centered", r"\tilde{x}", "x̃")
 inv_std = Named("inv_std", r"\tfrac{1}{\sqrt{\sigma^2 + \epsilon}}", "1/√(σ²+ε)")
-x_hat, out = Named("x_hat", r"\hat{x}", "x̂"), Named("out", "y", "y")
+x_hat = Named("x_hat", r"\hat{x}", "x̂")
 eps = Named("eps", r"\epsilon", "ε", positive=True)
 
 #: ε's default, as CS231n's bn_param, ln_param and gn_param have it.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Named, Node
+from .core import Node, out
 from .layer import CS231n, Draw, LayerRule, Mistake
 from .windows import Averaged, Geometry, Images, ToMaximum, WindowMax
 
@@ -27,7 +27,6 @@ C, H, W, HH, WW, Ho, Wo = sp.symbols("C H W HH WW Ho Wo")
 pool_height, pool_width, stride = sp.symbols("pool_height pool_width stride")
 #: The stride as an integer, and the fixed order of the entries a proof size works at.
 s, order = sp.symbols("s order")
-out = Named("out", "y", "y")
 
 #: The geometry every window operation takes (no padding).
 GEOMETRY = Geometry(C, H, W, HH, WW, Ho, Wo, s, sp.Integer(0))
