@@ -9,6 +9,8 @@ equal, so the numbers are right and the math is still the lecture's.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sympy as sp
 
 from .core import Claim, Fact, Kernel, Kink, Node, Statement, equal
@@ -83,6 +85,50 @@ def sigmoid_peak_fact() -> Fact:
     return Fact("sigmoid_peak", check)
 
 
+class Written(NamedTuple):
+    """A kernel as the declaration writes it: its statements, and its docstring's summary and returns."""
+
+    statements: tuple[Statement, ...]
+    summary: str
+    returns: str
+
+
+def activation(name: str, title: str, note: str, nodes: tuple[Node, ...], derivative: sp.Expr, *,
+               domain: tuple[float, float], forward: Written, grad: Written, gamma: sp.Expr,
+               attained_at: sp.Expr | None, facts: tuple[Fact, ...] = (), kinks: tuple[Kink, ...] = (),
+               params: dict[sp.Symbol, float] | None = None,
+               param_checks: dict[sp.Symbol, tuple[float, ...]] | None = None) -> LayerRule:
+    """An activation f as an element-wise layer rule of one entry x.
+
+    ``nodes`` is the graph of f(x), ``derivative`` the textbook f′ (what ``grad`` computes);
+    ``domain`` the interval the random check points are drawn from. The kernels are f, f′ and
+    γ = sup |f′|, taking x and the settings ``params``; the facts end with sup f′ = ``gamma``
+    (attained at ``attained_at`` when given), the number the γ kernel returns.
+    """
+    settings = tuple(params or ())
+    return LayerRule(
+        name=name,
+        title=title,
+        element_arrays=(x,),
+        axis="entries",
+        differentiated=(x,),
+        params=dict(params or {}),
+        param_checks=dict(param_checks or {}),
+        nodes=nodes,
+        closed_forms={x: derivative},
+        domain={x: domain},
+        kinks=kinks,
+        declared=(
+            Kernel(name, (x, *settings), forward.statements, nodes[-1].symbol, forward.summary, forward.returns),
+            Kernel(f"{name}_grad", (x, *settings), grad.statements, derivative, grad.summary, grad.returns),
+            gamma_kernel(name, gamma, settings),
+        ),
+        facts=(*facts, max_derivative_fact(gamma, attained_at)),
+        public_module="mathnn.activations",
+        note=note,
+    )
+
+
 # -- sigmoid ---------------------------------------------------------------------------------
 
 #: sup |f′| of each activation: declared once, proven by its rule's fact, generated as a function.
@@ -97,58 +143,25 @@ _stable_exp = (
     Statement("z", sp.exp(ref("neg_abs_x")), "z = e^{−|x|} ∈ (0, 1]"),
 )
 
-sigmoid = LayerRule(
-    name="sigmoid",
-    title="Sigmoid",
-    element_arrays=(x,),
-    axis="entries",
-    differentiated=(x,),
-    nodes=(
-        Node(u, sp.exp(-x), "u"),
-        Node(sigma, 1 / (1 + u), "sigma"),
-    ),
-    closed_forms={x: sigma * (1 - sigma)},
-    domain={x: (-6.0, 6.0)},
-    declared=(
-        Kernel(
-            "sigmoid",
-            (x,),
-            (
-                *_stable_exp,
-                Statement(
-                    "sigma",
-                    sp.Piecewise((1, x >= 0), (ref("z"), True)) / (1 + ref("z")),
-                    "σ = 1/(1 + e^{−x}) for x ≥ 0 and e^{x}/(1 + e^{x}) for x < 0",
-                ),
-            ),
-            sigma,
-            "Logistic sigmoid σ(x) = 1/(1 + e^{−x}), element-wise, without overflow.",
-            "σ(x), in (0, 1)",
-        ),
-        Kernel(
-            "sigmoid_grad",
-            (x,),
-            (
-                *_stable_exp,
-                Statement(
-                    "dsigma_dx",
-                    ref("z") / (1 + ref("z")) ** 2,
-                    "σ′ = σ(1 − σ) = e^{−|x|}/(1 + e^{−|x|})², even in x, no cancellation",
-                ),
-            ),
-            sigma * (1 - sigma),
-            "Derivative of the sigmoid σ′(x) = σ(x)(1 − σ(x)), element-wise.",
-            "σ′(x), in (0, 1/4]",
-        ),
-        gamma_kernel("sigmoid", SIGMOID_GAMMA),
-    ),
-    facts=(sigmoid_peak_fact(), max_derivative_fact(SIGMOID_GAMMA, 0)),
-    public_module="mathnn.activations",
-    note=(
-        "The sigmoid squashes any real number into (0, 1). Its derivative σ(1 − σ) is at most 1/4, "
-        "reached at x = 0: every sigmoid layer or time step a gradient passes through scales it by "
-        "at most 1/4, which is why deep sigmoid stacks and sigmoid RNNs lose their gradient."
-    ),
+sigmoid = activation(
+    "sigmoid", "Sigmoid",
+    "The sigmoid squashes any real number into (0, 1). Its derivative σ(1 − σ) is at most 1/4, "
+    "reached at x = 0: every sigmoid layer or time step a gradient passes through scales it by "
+    "at most 1/4, which is why deep sigmoid stacks and sigmoid RNNs lose their gradient.",
+    nodes=(Node(u, sp.exp(-x), "u"), Node(sigma, 1 / (1 + u), "sigma")),
+    derivative=sigma * (1 - sigma),
+    domain=(-6.0, 6.0),
+    forward=Written(
+        (*_stable_exp, Statement("sigma", sp.Piecewise((1, x >= 0), (ref("z"), True)) / (1 + ref("z")),
+                                 "σ = 1/(1 + e^{−x}) for x ≥ 0 and e^{x}/(1 + e^{x}) for x < 0")),
+        "Logistic sigmoid σ(x) = 1/(1 + e^{−x}), element-wise, without overflow.", "σ(x), in (0, 1)"),
+    grad=Written(
+        (*_stable_exp, Statement("dsigma_dx", ref("z") / (1 + ref("z")) ** 2,
+                                 "σ′ = σ(1 − σ) = e^{−|x|}/(1 + e^{−|x|})², even in x, no cancellation")),
+        "Derivative of the sigmoid σ′(x) = σ(x)(1 − σ(x)), element-wise.", "σ′(x), in (0, 1/4]"),
+    gamma=SIGMOID_GAMMA,
+    attained_at=0,
+    facts=(sigmoid_peak_fact(),),
 )
 
 # -- tanh ------------------------------------------------------------------------------------
@@ -157,83 +170,43 @@ p = sp.Symbol("p", positive=True)
 q = sp.Symbol("q", positive=True)
 t = sp.Symbol("t", real=True)
 
-tanh = LayerRule(
-    name="tanh",
-    title="Hyperbolic tangent",
-    element_arrays=(x,),
-    axis="entries",
-    differentiated=(x,),
-    nodes=(
-        Node(p, sp.exp(x), "p"),
-        Node(q, sp.exp(-x), "q"),
-        Node(t, (p - q) / (p + q), "t"),
-    ),
-    closed_forms={x: 1 - t**2},
-    domain={x: (-3.0, 3.0)},
-    declared=(
-        Kernel(
-            "tanh",
-            (x,),
-            (Statement("t", sp.tanh(x), "t = tanh x = (e^{x} − e^{−x})/(e^{x} + e^{−x})"),),
-            t,
-            "Hyperbolic tangent tanh(x), element-wise.",
-            "tanh(x), in (−1, 1)",
-        ),
-        Kernel(
-            "tanh_grad",
-            (x,),
-            (
-                Statement("t", sp.tanh(x), "t = tanh x"),
-                Statement("dt_dx", 1 - ref("t") ** 2, "tanh′ = 1 − tanh²"),
-            ),
-            1 - t**2,
-            "Derivative of tanh, 1 − tanh²(x), element-wise.",
-            "tanh′(x), in (0, 1]",
-        ),
-        gamma_kernel("tanh", TANH_GAMMA),
-    ),
-    facts=(max_derivative_fact(TANH_GAMMA, 0),),
-    public_module="mathnn.activations",
-    note=(
-        "tanh is a sigmoid rescaled to (−1, 1): tanh x = 2σ(2x) − 1. The graph writes it with the two "
-        "exponentials, so x reaches t along two paths and the chain rule adds them. Its derivative "
-        "1 − tanh² peaks at 1, four times the sigmoid's, and is the default RNN activation."
-    ),
+tanh = activation(
+    "tanh", "Hyperbolic tangent",
+    "tanh is a sigmoid rescaled to (−1, 1): tanh x = 2σ(2x) − 1. The graph writes it with the two "
+    "exponentials, so x reaches t along two paths and the chain rule adds them. Its derivative "
+    "1 − tanh² peaks at 1, four times the sigmoid's, and is the default RNN activation.",
+    nodes=(Node(p, sp.exp(x), "p"), Node(q, sp.exp(-x), "q"), Node(t, (p - q) / (p + q), "t")),
+    derivative=1 - t**2,
+    domain=(-3.0, 3.0),
+    forward=Written((Statement("t", sp.tanh(x), "t = tanh x = (e^{x} − e^{−x})/(e^{x} + e^{−x})"),),
+                    "Hyperbolic tangent tanh(x), element-wise.", "tanh(x), in (−1, 1)"),
+    grad=Written((Statement("t", sp.tanh(x), "t = tanh x"), Statement("dt_dx", 1 - ref("t") ** 2, "tanh′ = 1 − tanh²")),
+                 "Derivative of tanh, 1 − tanh²(x), element-wise.", "tanh′(x), in (0, 1]"),
+    gamma=TANH_GAMMA,
+    attained_at=0,
 )
 
 # -- ReLU ------------------------------------------------------------------------------------
 
 y = sp.Symbol("y", real=True)
 
-relu = LayerRule(
-    name="relu",
-    title="ReLU",
-    element_arrays=(x,),
-    axis="entries",
-    differentiated=(x,),
+relu = activation(
+    "relu", "ReLU",
+    "ReLU passes positive inputs unchanged and zeroes the rest. Where it is active its derivative "
+    "is exactly 1, so it does not shrink gradients the way a sigmoid does; where it is inactive the "
+    "gradient is 0 (a \"dead\" unit). At x = 0 the derivative does not exist: any value in [0, 1] "
+    "is a subgradient, and mathnn uses 0, as PyTorch and CS231n do. SymPy would say "
+    "d/dx max(0, x) = Heaviside(x) with Heaviside(0) = 1/2, so the rule is written piecewise.",
     nodes=(Node(y, sp.Piecewise((x, x > 0), (0, True)), "y"),),
-    closed_forms={x: sp.Piecewise((1, x > 0), (0, True))},
-    domain={x: (-3.0, 3.0)},
+    derivative=sp.Piecewise((1, x > 0), (0, True)),
+    domain=(-3.0, 3.0),
     kinks=(Kink(x, sp.Integer(0), sp.Integer(0), "the value at 0 is 0, not SymPy's Heaviside(0) = 1/2"),),
-    declared=(
-        Kernel(
-            "relu",
-            (x,),
-            (Statement("y", sp.Piecewise((0, x <= 0), (x, True)), "ReLU(x) = max(0, x); NaN passes through"),),
-            y,
-            "Rectified linear unit max(0, x), element-wise.",
-            "max(0, x)",
-        ),
-        Kernel(
-            "relu_grad",
-            (x,),
-            (Statement("dy_dx", sp.Piecewise((1, x > 0), (0, True)), "ReLU′ = 1 for x > 0, 0 for x ≤ 0"),),
-            sp.Piecewise((1, x > 0), (0, True)),
-            "Derivative of ReLU: 1 where x > 0, 0 where x ≤ 0 (0 at the kink), element-wise.",
-            "1.0 or 0.0",
-        ),
-        gamma_kernel("relu", RELU_GAMMA),
-    ),
+    forward=Written((Statement("y", sp.Piecewise((0, x <= 0), (x, True)), "ReLU(x) = max(0, x); NaN passes through"),),
+                    "Rectified linear unit max(0, x), element-wise.", "max(0, x)"),
+    grad=Written((Statement("dy_dx", sp.Piecewise((1, x > 0), (0, True)), "ReLU′ = 1 for x > 0, 0 for x ≤ 0"),),
+                 "Derivative of ReLU: 1 where x > 0, 0 where x ≤ 0 (0 at the kink), element-wise.", "1.0 or 0.0"),
+    gamma=RELU_GAMMA,
+    attained_at=1,
     facts=(
         Fact(
             "relu_is_max",
@@ -244,58 +217,28 @@ relu = LayerRule(
                 "\\mathrm{ReLU}(x) = \\max(0, x)",
             ),
         ),
-        max_derivative_fact(RELU_GAMMA, 1),
-    ),
-    public_module="mathnn.activations",
-    note=(
-        "ReLU passes positive inputs unchanged and zeroes the rest. Where it is active its derivative "
-        "is exactly 1, so it does not shrink gradients the way a sigmoid does; where it is inactive the "
-        "gradient is 0 (a \"dead\" unit). At x = 0 the derivative does not exist: any value in [0, 1] "
-        "is a subgradient, and mathnn uses 0, as PyTorch and CS231n do. SymPy would say "
-        "d/dx max(0, x) = Heaviside(x) with Heaviside(0) = 1/2, so the rule is written piecewise."
     ),
 )
 
 # -- Leaky ReLU ------------------------------------------------------------------------------
 
-leaky_relu = LayerRule(
-    name="leaky_relu",
-    title="Leaky ReLU",
-    element_arrays=(x,),
-    axis="entries",
-    differentiated=(x,),
+leaky_relu = activation(
+    "leaky_relu", "Leaky ReLU",
+    "Leaky ReLU keeps a small slope α (0.01 by default) for negative inputs, so a unit that is "
+    "switched off still passes a little gradient and can recover. At x = 0 mathnn uses α, the "
+    "left slope, as PyTorch does.",
     params={alpha: 0.01},
     param_checks={alpha: (0.01, 0.2)},
     nodes=(Node(y, sp.Piecewise((x, x > 0), (alpha * x, True)), "y"),),
-    closed_forms={x: sp.Piecewise((1, x > 0), (alpha, True))},
-    domain={x: (-3.0, 3.0)},
+    derivative=sp.Piecewise((1, x > 0), (alpha, True)),
+    domain=(-3.0, 3.0),
     kinks=(Kink(x, sp.Integer(0), alpha, "the value at 0 is α, the slope on the left"),),
-    declared=(
-        Kernel(
-            "leaky_relu",
-            (x, alpha),
-            (Statement("y", sp.Piecewise((x, x > 0), (alpha * x, True)), "LeakyReLU(x) = x for x > 0, αx for x ≤ 0"),),
-            y,
-            "Leaky ReLU: x where x > 0, αx elsewhere, element-wise.",
-            "x or αx",
-        ),
-        Kernel(
-            "leaky_relu_grad",
-            (x, alpha),
-            (Statement("dy_dx", sp.Piecewise((1, x > 0), (alpha, True)), "LeakyReLU′ = 1 for x > 0, α for x ≤ 0"),),
-            sp.Piecewise((1, x > 0), (alpha, True)),
-            "Derivative of Leaky ReLU: 1 where x > 0, α where x ≤ 0 (α at the kink), element-wise.",
-            "1.0 or α",
-        ),
-        gamma_kernel("leaky_relu", LEAKY_RELU_GAMMA, (alpha,)),
-    ),
-    facts=(max_derivative_fact(LEAKY_RELU_GAMMA, None),),
-    public_module="mathnn.activations",
-    note=(
-        "Leaky ReLU keeps a small slope α (0.01 by default) for negative inputs, so a unit that is "
-        "switched off still passes a little gradient and can recover. At x = 0 mathnn uses α, the "
-        "left slope, as PyTorch does."
-    ),
+    forward=Written((Statement("y", sp.Piecewise((x, x > 0), (alpha * x, True)), "LeakyReLU(x) = x for x > 0, αx for x ≤ 0"),),
+                    "Leaky ReLU: x where x > 0, αx elsewhere, element-wise.", "x or αx"),
+    grad=Written((Statement("dy_dx", sp.Piecewise((1, x > 0), (alpha, True)), "LeakyReLU′ = 1 for x > 0, α for x ≤ 0"),),
+                 "Derivative of Leaky ReLU: 1 where x > 0, α where x ≤ 0 (α at the kink), element-wise.", "1.0 or α"),
+    gamma=LEAKY_RELU_GAMMA,
+    attained_at=None,
 )
 
 #: Where this topic comes in the lecture (mathnn.rules.TOPICS sorts by it).

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Transposed
+from .core import BatchSum, Dot, Node, Transposed, out
 from .layer import CS231n, Draw, LayerRule, Mistake
 from .layer_parts import Reshape, Variant
 
 x, w, b, dout = sp.symbols("x w b dout")
-out = Named("out", "y", "y")
 
 affine = LayerRule(
     name="affine",

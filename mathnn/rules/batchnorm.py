@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Kernel, Named, Node, Statement
-from .layer import CS231n, Draw, Identity, LayerRule, Mistake, Tuned
+from . import normalization
+from .core import BatchSum, Kernel, Statement
+from .layer import Identity, LayerRule, Tuned
 from .layer_parts import ForwardMistake, Reshape, Variant
+from .normalization import beta, dout, eps, gamma, inv_std, mean, out, var, x, x_centered, x_hat
 
 # -- the graph: one column of an (N, D) batch, N symbolic -----------------------------------------
 N = sp.Symbol("N", positive=True, integer=True)
-x, dout, gamma, beta, dx = sp.symbols("x dout gamma beta dx")
-mean, var = Named("mean", r"\mu", "μ"), Named("var", r"\sigma^2", "σ²")
-x_centered = Named("x_centered", r"\tilde{x}", "x̃")
-inv_std = Named("inv_std", r"\tfrac{1}{\sqrt{\sigma^2 + \epsilon}}", "1/√(σ²+ε)")
-x_hat, out = Named("x_hat", r"\hat{x}", "x̂"), Named("out", "y", "y")
-eps = Named("eps", r"\epsilon", "ε", positive=True)
+dx = sp.Symbol("dx")
 
 #: ∂L/∂x as the textbook writes it: γ/√(σ²+ε) · (dy − (1/N) Σᵢ dyᵢ − x̂ (1/N) Σᵢ dyᵢ x̂ᵢ).
 DX = gamma * inv_std * (dout - BatchSum(dout) / N - x_hat * BatchSum(dout * x_hat) / N)
@@ -130,37 +127,20 @@ batchnorm = LayerRule(
     axis="batch",
     element_arrays=(x,),
     lane_arrays=(gamma, beta),
-    scalars={eps: 1e-5},
-    nodes=(
-        Node(mean, BatchSum(x) / N, "mean", "μ = (1/N) Σᵢ xᵢ, the batch mean of the column"),
-        Node(x_centered, x - mean, "x_centered", "x̃ᵢ = xᵢ − μ, the column centred"),
-        Node(var, BatchSum(x_centered**2) / N, "var", "σ² = (1/N) Σᵢ (xᵢ − μ)², the (biased) batch variance"),
-        Node(inv_std, 1 / sp.sqrt(var + eps), "inv_std", "1/√(σ² + ε)"),
-        Node(x_hat, x_centered * inv_std, "x_hat", "x̂ᵢ = (xᵢ − μ)/√(σ² + ε)"),
-        Node(out, gamma * x_hat + beta, "out", "yᵢ = γ x̂ᵢ + β"),
-    ),
+    scalars={eps: normalization.EPS},
+    nodes=normalization.nodes(BatchSum, N, summed="ᵢ", entry="ᵢ", lane="column",
+                              mean_is="the batch mean of the column", variance_is="the (biased) batch variance"),
     differentiated=(x, gamma, beta),
     closed_forms={x: DX, gamma: BatchSum(dout * x_hat), beta: BatchSum(dout)},
-    helpers=(),
-    shared=(),
-    draws={
-        "x": Draw(("N", "D"), loc=1.0, scale=2.0),
-        "gamma": Draw(("D",), loc=1.0, scale=0.5),
-        "beta": Draw(("D",)),
-    },
+    draws=normalization.draws(("D",)),
     # the first is the documented homework size; N = 1 and 2 are the edge cases (x̂ = 0, x̂ = ±1)
     check_sizes=({"N": 8, "D": 5}, {"N": 1, "D": 3}, {"N": 2, "D": 4}, {"N": 3, "D": 3}, {"N": 32, "D": 6}),
     homework_sizes={"N": (4, 10)},
     # CS231n's spatial batch norm: every pixel of every image is a row, each channel a column
     variants=(Variant("spatial_batchnorm", Reshape("x", ("N", "C", "H", "W"), rows=3, order=(0, 2, 3, 1),
                                                    sizes={"N": 2, "C": 3, "H": 4, "W": 5})),),
-    cs231n=CS231n(
-        name="batchnorm",
-        arguments=("x", "gamma", "beta", "bn_param"),
-        gradients=("dx", "dgamma", "dbeta"),
-        cache=("x_hat", "gamma", "inv_std"),
-        param_dict="bn_param",
-        settings={"eps": 1e-5},
+    cs231n=normalization.cs231n(
+        "batchnorm", "bn_param",
         # the lecture's exercise: the same layer, its backward simplified on paper first
         aliases=("batchnorm_backward_alt",),
         fixed={"mode": "train"},
@@ -195,24 +175,13 @@ batchnorm = LayerRule(
             {mean: sp.Integer(0), var: sp.Integer(0)},
         ),
     ),
-    mistakes=(
-        Mistake(
-            "no mean path", x,
-            "your dx matches the gradient without the path x → μ → x̂: the mean also moves every x̂ᵢ, "
-            "which adds −γ/(N√(σ²+ε)) · Σᵢ dyᵢ to each dxⱼ",
-            drop=((mean, x_centered),),
-        ),
-        Mistake(
-            "no variance path", x,
-            "your dx matches the gradient without the path x → σ²: the variance also depends on xⱼ, "
-            "which adds −γ/(N√(σ²+ε)) · x̂ⱼ Σᵢ dyᵢ x̂ᵢ to dxⱼ",
-            drop=((x_centered, var),),
-        ),
-        Mistake(
-            "gamma left out of dx", x,
-            "your dx leaves out γ: ∂L/∂x̂ = dout ⊙ γ, so every term of dx is multiplied by gamma",
-            closed=inv_std * (dout - BatchSum(dout) / N - x_hat * BatchSum(dout * x_hat) / N),
-        ),
+    mistakes=normalization.mistakes(
+        "your dx matches the gradient without the path x → μ → x̂: the mean also moves every x̂ᵢ, "
+        "which adds −γ/(N√(σ²+ε)) · Σᵢ dyᵢ to each dxⱼ",
+        "your dx matches the gradient without the path x → σ²: the variance also depends on xⱼ, "
+        "which adds −γ/(N√(σ²+ε)) · x̂ⱼ Σᵢ dyᵢ x̂ᵢ to dxⱼ",
+        "your dx leaves out γ: ∂L/∂x̂ = dout ⊙ γ, so every term of dx is multiplied by gamma",
+        inv_std * (dout - BatchSum(dout) / N - x_hat * BatchSum(dout * x_hat) / N),
     ),
 )
 

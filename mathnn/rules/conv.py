@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Transposed
+from .core import BatchSum, Dot, Node, Transposed, out
 from .layer import CS231n, Draw, LayerRule, Mistake
-from .windows import Filters, Flat, Flipped, Images, Positions, Scatter, Windows
+from .windows import Filters, Flat, Flipped, Geometry, Images
 
 x, w, b, dout = sp.symbols("x w b dout")
 C, H, W, F, HH, WW, Ho, Wo = sp.symbols("C H W F HH WW Ho Wo")
 stride, pad = sp.symbols("stride pad")
 #: The settings as integers, bound in every kernel from the (float-typed) settings.
 s, p = sp.symbols("s p")
-out = Named("out", "y", "y")
 
-#: The geometry every window operation takes, and where a kernel finds it.
-GEOMETRY = (C, H, W, HH, WW, Ho, Wo, s, p)
+#: The geometry every window operation takes.
+GEOMETRY = Geometry(C, H, W, HH, WW, Ho, Wo, s, p)
+#: dout with one row per output position, (N·H'·W', F).
+DOUT_ROWS = GEOMETRY.positions(dout, F)
+#: Where a kernel finds each size.
 BOUND = {
     C: "x.shape[1]", H: "x.shape[2]", W: "x.shape[3]", F: "w.shape[0]", HH: "w.shape[2]", WW: "w.shape[3]",
     s: "int(stride)", p: "int(pad)", Ho: "(H + 2*p - HH)//s + 1", Wo: "(W + 2*p - WW)//s + 1",
@@ -55,17 +57,6 @@ PROOF_SIZES = (
 )
 
 
-def _windows(array: sp.Expr, step: sp.Expr = s) -> Windows:
-    return Windows(array, *GEOMETRY, step)
-
-
-def _scatter(array: sp.Expr, step: sp.Expr = s) -> Scatter:
-    return Scatter(array, *GEOMETRY, step)
-
-
-#: dout with one row per output position, (N·H'·W', F).
-DOUT_ROWS = Positions(dout, F, Ho, Wo)
-
 conv = LayerRule(
     name="conv",
     title="Convolution (naive)",
@@ -86,12 +77,12 @@ conv = LayerRule(
     size=None,
     element_arrays=(x, w, b),
     scalars={stride: 1, pad: 0},
-    nodes=(Node(out, Images(Dot(_windows(x), Transposed(Flat(w))) + b, F, Ho, Wo), "out",
+    nodes=(Node(out, Images(Dot(GEOMETRY.windows(x), Transposed(Flat(w))) + b, F, Ho, Wo), "out",
                 "y = windows(x) @ flat(w)ᵀ + b, one row per output position, as (N, F, H', W')"),),
     differentiated=(x, w, b),
     closed_forms={
-        x: _scatter(Dot(DOUT_ROWS, Flat(w))),
-        w: Filters(Dot(Transposed(DOUT_ROWS), _windows(x)), C, HH, WW),
+        x: GEOMETRY.scatter(Dot(DOUT_ROWS, Flat(w))),
+        w: Filters(Dot(Transposed(DOUT_ROWS), GEOMETRY.windows(x)), C, HH, WW),
         b: BatchSum(DOUT_ROWS),
     },
     helpers=(),
@@ -122,15 +113,15 @@ conv = LayerRule(
         Mistake("stride left out of dx", x,
                 "your dx adds each window's gradient at x_pad[n, :, i:i+HH, j:j+WW]: the window of output (i, j) "
                 "starts at (i·stride, j·stride), as in the forward pass",
-                closed=_scatter(Dot(DOUT_ROWS, Flat(w)), sp.Integer(1))),
+                closed=GEOMETRY.scatter(Dot(DOUT_ROWS, Flat(w)), sp.Integer(1))),
         Mistake("stride left out of dw", w,
                 "your dw takes the window of output (i, j) at x_pad[n, :, i:i+HH, j:j+WW]: it starts at "
                 "(i·stride, j·stride), as in the forward pass",
-                closed=Filters(Dot(Transposed(DOUT_ROWS), _windows(x, sp.Integer(1))), C, HH, WW)),
+                closed=Filters(Dot(Transposed(DOUT_ROWS), GEOMETRY.windows(x, sp.Integer(1))), C, HH, WW)),
         Mistake("filters flipped in dx", x,
                 "your dx uses each filter turned by 180° (w[:, :, ::-1, ::-1]): CS231n's forward is a "
                 "cross-correlation, so dx adds dout[n, f, i, j] · w[f] (not flipped) over each window",
-                closed=_scatter(Dot(DOUT_ROWS, Flat(Flipped(w, C, HH, WW))))),
+                closed=GEOMETRY.scatter(Dot(DOUT_ROWS, Flat(Flipped(w, C, HH, WW))))),
     ),
 )
 

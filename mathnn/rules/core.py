@@ -28,96 +28,95 @@ def _raised_to(shown: str, exp: object) -> str:
     return shown if exp is None else rf"\left({shown}\right)^{{{exp}}}"
 
 
-class BatchSum(sp.Function):
+class _ArrayOperation(sp.Function):
+    """An operation of the array notation, shown in LaTeX as ``_latex_form`` with its arguments put in.
+
+    Each argument is parenthesized below ``_argument_precedence`` (strictly with ``_strict``), or
+    printed as it is when that is None; the whole is raised to a power when SymPy's printer asks.
+    """
+
+    nargs = 1
+    _latex_form = "{0}"
+    _argument_precedence: int | None = 50
+    _strict = False
+
+    def _latex(self, printer, exp=None) -> str:
+        if self._argument_precedence is None:
+            shown = [printer._print(arg) for arg in self.args]
+        else:
+            shown = [printer.parenthesize(arg, self._argument_precedence, strict=self._strict) for arg in self.args]
+        return _raised_to(self._latex_form.format(*shown), exp)
+
+
+class BatchSum(_ArrayOperation):
     """Σᵢ over the mini-batch axis of an (N, D) array expression: ``np.sum(·, axis=0)`` in a kernel.
 
     Rules over a batch declare their kernels in array notation with this reduction; the proof maps it
     to ``Sum(·, (i, 0, m − 1))`` over indexed symbols.
     """
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(rf"\sum_{{i}} {printer.parenthesize(self.args[0], 50)}", exp)
+    _latex_form = r"\sum_{{i}} {0}"
 
 
-class RowSum(sp.Function):
+class RowSum(_ArrayOperation):
     """Σ over the last axis, keeping it: ``np.sum(·, axis=-1, keepdims=True)`` (softmax denominators)."""
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(rf"\sum_{{k}} {printer.parenthesize(self.args[0], 50)}", exp)
+    _latex_form = r"\sum_{{k}} {0}"
 
 
-class RowMax(sp.Function):
+class RowMax(_ArrayOperation):
     """Max over the last axis of the real part, kept: the shift of a stable log-sum-exp.
 
     A proof treats it as an arbitrary constant per row: the identities it is used in hold for any shift.
     """
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(rf"\max_{{k}} {printer.parenthesize(self.args[0], 50)}", exp)
+    _latex_form = r"\max_{{k}} {0}"
 
 
-class TotalSum(sp.Function):
+class TotalSum(_ArrayOperation):
     """Σ over every entry: ``np.sum(·)``."""
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(rf"\sum {printer.parenthesize(self.args[0], 50)}", exp)
+    _latex_form = r"\sum {0}"
 
 
-class Dot(sp.Function):
+class Dot(_ArrayOperation):
     """Matrix product of two arrays, ``a @ b`` in a kernel (row-major, as CS231n writes ``x @ Wx``)."""
 
     nargs = 2
-
-    def _latex(self, printer, exp=None) -> str:
-        left, right = (printer.parenthesize(arg, 50) for arg in self.args)
-        return _raised_to(rf"{left} \, {right}", exp)
+    _latex_form = r"{0} \, {1}"
 
 
-class Transposed(sp.Function):
+class Transposed(_ArrayOperation):
     """Transpose of a 2-D array, ``a.T`` in a kernel."""
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(rf"{printer.parenthesize(self.args[0], 1000, strict=True)}^{{\top}}", exp)
+    _latex_form = r"{0}^{{\top}}"
+    _argument_precedence, _strict = 1000, True
 
 
-class Step(sp.Function):
+class Step(_ArrayOperation):
     """Step t of a time-major sequence, ``x[t]`` in a kernel: inside a :class:`Loop` only."""
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(f"{{{printer._print(self.args[0])}}}_{{t}}", exp)
+    _latex_form = "{{{0}}}_{{t}}"
+    _argument_precedence = None
 
 
-class Rows(sp.Function):
+class Rows(_ArrayOperation):
     """The steps of a time-major (T, N, K) sequence stacked into T·N rows: ``v.reshape(-1, v.shape[-1])``.
 
     One product over the stacked rows sums what each step contributes to a shared weight's gradient.
+    Shown as the sequence itself.
     """
 
-    nargs = 1
-
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(printer._print(self.args[0]), exp)
+    _argument_precedence = None
 
 
-class BatchMajor(sp.Function):
-    """A time-major (T, N, …) sequence as CS231n's batch-major (N, T, …): ``x.swapaxes(0, 1)``, a view."""
+class BatchMajor(_ArrayOperation):
+    """A time-major (T, N, …) sequence as CS231n's batch-major (N, T, …): ``x.swapaxes(0, 1)``, a view.
 
-    nargs = 1
+    Shown as the sequence itself.
+    """
 
-    def _latex(self, printer, exp=None) -> str:
-        return _raised_to(printer._print(self.args[0]), exp)
+    _argument_precedence = None
 
 
 class Named(sp.Symbol):
@@ -145,6 +144,10 @@ class Named(sp.Symbol):
 
     def _mathnn_text(self, printer: object) -> str:
         return self._notation[self.name][1]
+
+
+#: A layer's output: y in the lecture, ``out`` in CS231n's code and in the generated kernels.
+out = Named("out", "y", "y")
 
 
 @dataclass(frozen=True)
@@ -374,5 +377,5 @@ from .proofprint import ENTRY_WISE, method_parts, proof_section, statement_parts
 __all__ = [
     "ENTRY_WISE", "BatchMajor", "BatchSum", "Claim", "Dot", "Equation", "Fact", "Kernel", "Kink", "Loop", "Named",
     "Node", "Proof", "RowMax", "RowSum", "Rows", "Section", "Slip", "Statement", "Step", "TotalSum", "Transposed",
-    "compose", "equal", "kernel_section", "latex_text", "method_parts", "proof_section", "statement_parts",
+    "compose", "equal", "kernel_section", "latex_text", "method_parts", "out", "proof_section", "statement_parts",
 ]

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Named, Node
+from .core import Node, out
 from .layer import CS231n, Draw, LayerRule, Mistake
 
 x, mask, dout = sp.symbols("x mask dout")
-out = Named("out", "y", "y")
 
 dropout = LayerRule(
     name="dropout",

@@ -13,12 +13,16 @@ its adjoint — dγ summed over N, H and W — too.
 
 from __future__ import annotations
 
-from .core import Statement
-from .layer import CS231n, Draw, LayerRule, Mistake
-from .layer_parts import Regrouping, Reshape
-from .layernorm import D, DX, beta, dout, dx_hat, eps, gamma, layernorm, mean, var, x, x_centered, x_hat
+import dataclasses
 
-groupnorm = LayerRule(
+from . import normalization
+from .layer_parts import Regrouping, Reshape
+from .layernorm import DX, dx_hat, layernorm
+from .normalization import beta, dout, gamma, x, x_hat
+
+#: Layer norm's size, inputs, ε, graph and ∂L/∂x̂ over a row of D entries; γ and β per entry, not shared.
+groupnorm = dataclasses.replace(
+    layernorm,
     name="groupnorm",
     title="Group normalization",
     note=(
@@ -34,19 +38,9 @@ groupnorm = LayerRule(
         "for one row of a symbolic group size D, so they hold for every G, C, H and W; the broadcast of "
         "γ and β and the sum of their gradients are the public functions' layout."
     ),
-    size=D,
-    element_arrays=(x, gamma, beta),
-    scalars={eps: 1e-5},
-    nodes=layernorm.nodes,
-    differentiated=(x, gamma, beta),
     closed_forms={x: DX, gamma: dout * x_hat, beta: dout},
-    helpers=(Statement("dx_hat", dout * gamma, "∂L/∂x̂ = dout ⊙ γ"),),
     shared=(),
-    draws={
-        "x": Draw(("N", "D"), loc=1.0, scale=2.0),
-        "gamma": Draw(("N", "D"), loc=1.0, scale=0.5),
-        "beta": Draw(("N", "D")),
-    },
+    draws=normalization.draws(("N", "D")),
     check_sizes=({"N": 4, "D": 6}, {"N": 1, "D": 3}, {"N": 3, "D": 8}),
     # G ∈ {2, 3} and C ≥ 4, rounded up to a multiple of G: every group has 2 channels or more, so a
     # student's statistics over the whole image or over each channel differ from the group's
@@ -69,33 +63,15 @@ groupnorm = LayerRule(
             ),
         ),
     ),
-    cs231n=CS231n(
-        name="spatial_groupnorm",
-        arguments=("x", "gamma", "beta", "G", "gn_param"),
-        gradients=("dx", "dgamma", "dbeta"),
-        cache=("x_hat", "gamma", "inv_std"),
-        param_dict="gn_param",
-        settings={"eps": 1e-5},
-    ),
-    mistakes=(
-        Mistake(
-            "no mean path", x,
-            "dx misses the path through the group mean μ: add the term −(1/D) Σₖ ∂L/∂x̂ₖ / √(σ²+ε), the sum "
-            "over the D = (C/G)·H·W entries of the group",
-            drop=((mean, x_centered),),
-        ),
-        Mistake(
-            "no variance path", x,
-            "dx misses the path through the group variance σ²: add the term −x̂ⱼ (1/D) Σₖ ∂L/∂x̂ₖ x̂ₖ / √(σ²+ε), "
-            "the sum over the D = (C/G)·H·W entries of the group",
-            drop=((x_centered, var),),
-        ),
-        Mistake(
-            "gamma left out of dx", x,
-            "dx uses dout where it needs ∂L/∂x̂ = dout ⊙ γ: multiply by gamma (broadcast per channel) before "
-            "the group sums",
-            closed=DX.xreplace({dx_hat: dout}),
-        ),
+    cs231n=normalization.cs231n("spatial_groupnorm", "gn_param", sizes=("G",)),
+    mistakes=normalization.mistakes(
+        "dx misses the path through the group mean μ: add the term −(1/D) Σₖ ∂L/∂x̂ₖ / √(σ²+ε), the sum "
+        "over the D = (C/G)·H·W entries of the group",
+        "dx misses the path through the group variance σ²: add the term −x̂ⱼ (1/D) Σₖ ∂L/∂x̂ₖ x̂ₖ / √(σ²+ε), "
+        "the sum over the D = (C/G)·H·W entries of the group",
+        "dx uses dout where it needs ∂L/∂x̂ = dout ⊙ γ: multiply by gamma (broadcast per channel) before "
+        "the group sums",
+        DX.xreplace({dx_hat: dout}),
     ),
 )
 

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Statement, Transposed
+from .core import Dot, Named, Node, Statement, Transposed
 from .gates import Concat, Gate, Sigmoid
-from .layer import CS231n, Draw, LayerRule, Mistake
+from .layer import Mistake
+from .recurrent_step import Wh, Wx, b, dnext_h, next_h, prev_h, step, weight_gradients, x
 
-Wx, Wh, b = sp.symbols("Wx Wh b")
-x, prev_h = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ₋₁")
 ax, ah = Named("ax", "a_x", "aₓ"), Named("ah", "a_h", "aₕ")
 z, r, n = Named("z", "z", "z"), Named("r", "r", "r"), Named("n", "n", "n")
-next_h = Named("next_h", "h_t", "hₜ")
-dnext_h = sp.Symbol("dnext_h")
 dn, dz, dan = Named("dn", r"\delta n", "δn"), Named("dz", r"\delta z", "δz"), Named("dan", r"\delta a_n", "δaₙ")
 dax, dah = Named("dax", r"\delta a_x", "δaₓ"), Named("dah", r"\delta a_h", "δaₕ")
 
-gru_step = LayerRule(
-    name="gru_step",
-    title="GRU step",
-    note=(
+gru_step = step(
+    "gru_step", "GRU step",
+    (
         "One step of a gated recurrent unit (Cho et al. 2014) in row form, gates stacked as z, r, n: "
         "a_x = x Wx + b, a_h = h_{t−1} Wh, z = σ(a_x,z + a_h,z), r = σ(a_x,r + a_h,r), "
         "n = tanh(a_x,n + r ⊙ a_h,n) and h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} (the reset applied after the "
@@ -36,9 +32,8 @@ gru_step = LayerRule(
         "z ⊙ dh_t straight through the update gate, with no weight matrix, and δa_h Whᵀ through the "
         "gates. Proven entry by entry at several concrete sizes."
     ),
-    size=None,
-    element_arrays=(x, prev_h, Wx, Wh, b),
-    scalars={},
+    inputs=(x, prev_h),
+    gates="3H",
     nodes=(
         Node(ax, Dot(x, Wx) + b, "ax", "a_x = x Wx + b, the three gates' input parts side by side"),
         Node(ah, Dot(prev_h, Wh), "ah", "a_h = h_{t−1} Wh, their recurrent parts"),
@@ -47,10 +42,8 @@ gru_step = LayerRule(
         Node(n, sp.tanh(Gate(ax, 2, 3) + r * Gate(ah, 2, 3)), "n", "n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])"),
         Node(next_h, (1 - z) * n + z * prev_h, "next_h", "h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}"),
     ),
-    differentiated=(x, prev_h, Wx, Wh, b),
     closed_forms={
-        x: Dot(dax, Transposed(Wx)), prev_h: Dot(dah, Transposed(Wh)) + dnext_h * z,
-        Wx: Dot(Transposed(x), dax), Wh: Dot(Transposed(prev_h), dah), b: BatchSum(dax),
+        x: Dot(dax, Transposed(Wx)), prev_h: Dot(dah, Transposed(Wh)) + dnext_h * z, **weight_gradients(dax, dah),
     },
     helpers=(
         Statement("dn", dnext_h * (1 - z), "δn = dh_t ⊙ (1 − z)"),
@@ -61,25 +54,7 @@ gru_step = LayerRule(
         Statement("dah", Concat(dz * z * (1 - z), dan * Gate(ah, 2, 3) * r * (1 - r), dan * r),
                   "δa_h = δa_x with its candidate part times r"),
     ),
-    shared=(Wx, Wh, b),
-    draws={
-        "x": Draw(("N", "D")),
-        "prev_h": Draw(("N", "H"), scale=0.5),
-        "Wx": Draw(("D", "3H"), scale=0.4),
-        "Wh": Draw(("H", "3H"), scale=0.4),
-        "b": Draw(("3H",), scale=0.2),
-    },
-    check_sizes=({"N": 2, "D": 3, "H": 4}, {"N": 1, "D": 1, "H": 1}, {"N": 3, "D": 2, "H": 2}),
-    proof_sizes=({"N": 1, "D": 1, "H": 1}, {"N": 2, "D": 2, "H": 2}),
-    homework_sizes={"N": (2, 5), "D": (2, 5), "H": (2, 5)},
-    cs231n=CS231n(
-        name="gru_step",
-        arguments=("x", "prev_h", "Wx", "Wh", "b"),
-        gradients=("dx", "dprev_h", "dWx", "dWh", "db"),
-        cache=("x", "prev_h", "Wx", "Wh", "z", "r", "n", "ah"),
-        upstream="dnext_h",
-    ),
-    dout=dnext_h,
+    cache=("x", "prev_h", "Wx", "Wh", "z", "r", "n", "ah"),
     mistakes=(
         Mistake("no direct path to h_{t−1}", prev_h,
                 "your dprev_h misses the direct path h_t = … + z ⊙ h_{t−1}: add dnext_h ⊙ z",

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import lstm_step as step
-from .core import Step
 from .core import Slip
-from .recurrence import Recurrence
+from .lstm_step import lstm_step, next_c, prev_c
+from .recurrence import NO_GRADIENT_THROUGH_TIME, SEQUENCE_GRADIENTS
+from .recurrent_step import unrolled
 
-h, c, h0, dh = sp.symbols("h c h0 dh")
-_EVERY = ("dx", "dh0", "dWx", "dWh", "db")
+#: The cell over a sequence, c_1 … c_T.
+c = sp.Symbol("c")
 
-lstm = Recurrence(
-    name="lstm",
-    title="LSTM over a sequence",
-    note=(
+lstm = unrolled(
+    lstm_step, "lstm", "LSTM over a sequence",
+    (
         "The LSTM step unrolled over T, as CS231n's lstm_forward and lstm_backward: the hidden state and "
         "the cell are both carried from step to step, the cell starting at c_0 = 0. Backpropagation "
         "through time sends two gradients back from each step: to h_{t−1} through the weights, "
@@ -31,21 +30,14 @@ lstm = Recurrence(
         "gradient survives distances at which the RNN's product of W_hhᵀ diag(tanh′) has vanished. The "
         "kernels and the proof come from the step's declaration, at several concrete (N, D, H, T)."
     ),
-    step=step.lstm_step,
-    carried=((step.prev_h, step.next_h), (step.prev_c, step.next_c)),
-    initial=h0,
-    sequences={step.next_h: h, step.next_c: c},
-    upstream=dh,
+    cell=(prev_c, next_c, c),
     proof_sizes=({"N": 1, "D": 1, "H": 1, "T": 3}, {"N": 2, "D": 1, "H": 2, "T": 2}),
     slips=(
-        Slip("no gradient through the cell over time", _EVERY,
+        Slip("no gradient through the cell over time", SEQUENCE_GRADIENTS,
              "your gradients match backpropagation through time without the path c_t → c_{t+1}: the "
              "cell's gradient from later steps (dprev_c, f ⊙ δc) is not carried back",
              {"dnext_c": sp.Integer(0)}),
-        Slip("no gradient through time", _EVERY,
-             "your gradients match backpropagation through time without the path h_t → h_{t+1}: the "
-             "gradient flowing back from later steps is not added to dh_t",
-             {"dnext_h": Step(sp.Symbol("dh_steps"))}),
+        NO_GRADIENT_THROUGH_TIME,
     ),
     length=3,
 )

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Statement, Transposed
+from .core import Dot, Named, Node, Statement, Transposed
 from .gates import Concat, Gate, Sigmoid
-from .layer import CS231n, Draw, LayerRule, Mistake
+from .layer import Mistake
+from .recurrent_step import Wh, Wx, b, next_h, prev_h, step, weight_gradients, x
 
-Wx, Wh, b = sp.symbols("Wx Wh b")
-x, prev_h, prev_c = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ₋₁"), Named("prev_c", "c_{t-1}", "cₜ₋₁")
+prev_c = Named("prev_c", "c_{t-1}", "cₜ₋₁")
 a = Named("a", "a", "a")
 i, f, o, g = (Named(name, name, name) for name in "ifog")
-next_c, next_h = Named("next_c", "c_t", "cₜ"), Named("next_h", "h_t", "hₜ")
+next_c = Named("next_c", "c_t", "cₜ")
 hc = Named("hc", r"\left[h_t \mid c_t\right]", "[hₜ | cₜ]")
 dout = sp.Symbol("dout")
 #: the two upstream gradients, the halves of dout
@@ -34,10 +34,9 @@ da = Named("da", r"\delta", "δ")  # as in the RNN step: names share one notatio
 #: ∂L/∂a: each gate's gradient times its own derivative, the four side by side in the order i, f, o, g
 DA = Concat(dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tanh_c * o * (1 - o), dc * i * (1 - g**2))
 
-lstm_step = LayerRule(
-    name="lstm_step",
-    title="LSTM step",
-    note=(
+lstm_step = step(
+    "lstm_step", "LSTM step",
+    (
         "One step of an LSTM with a forget gate, in CS231n's row form and gate order i, f, o, g: "
         "a = x Wx + h_{t−1} Wh + b, i, f, o = σ(aᵢ), σ(a_f), σ(a_o), g = tanh(a_g), "
         "c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t). Backward, the gradient reaching the cell, "
@@ -48,9 +47,8 @@ lstm_step = LayerRule(
         "RNN step. The step's two outputs are proven together as [h_t | c_t], entry by entry at several "
         "concrete sizes."
     ),
-    size=None,
-    element_arrays=(x, prev_h, prev_c, Wx, Wh, b),
-    scalars={},
+    inputs=(x, prev_h, prev_c),
+    gates="4H",
     nodes=(
         Node(a, Dot(x, Wx) + Dot(prev_h, Wh) + b, "a", "a = x Wx + h_{t−1} Wh + b, the four gates' inputs side by side"),
         Node(i, Sigmoid(Gate(a, 0, 4)), "i", "i = σ(a[:, 0:H]), the input gate"),
@@ -62,10 +60,8 @@ lstm_step = LayerRule(
         Node(next_h, o * tanh_c, "next_h", "h_t = o ⊙ tanh(c_t)"),
         Node(hc, Concat(next_h, next_c), "hc", "the two outputs side by side, [h_t | c_t]"),
     ),
-    differentiated=(x, prev_h, prev_c, Wx, Wh, b),
     closed_forms={
-        x: Dot(da, Transposed(Wx)), prev_h: Dot(da, Transposed(Wh)), prev_c: f * dc,
-        Wx: Dot(Transposed(x), da), Wh: Dot(Transposed(prev_h), da), b: BatchSum(da),
+        x: Dot(da, Transposed(Wx)), prev_h: Dot(da, Transposed(Wh)), prev_c: f * dc, **weight_gradients(da),
     },
     helpers=(
         Statement("dnext_h", Gate(dout, 0, 2), "dnext_h, the first half of the upstream gradient"),
@@ -74,29 +70,11 @@ lstm_step = LayerRule(
                   "δc = dnext_c + dnext_h ⊙ o ⊙ (1 − tanh² c_t): the cell gets both outputs' gradients"),
         Statement("da", DA, "δa = [δc⊙g⊙i(1−i) | δc⊙c_{t−1}⊙f(1−f) | dnext_h⊙tanh c_t⊙o(1−o) | δc⊙i⊙(1−g²)]"),
     ),
-    shared=(Wx, Wh, b),
-    draws={
-        "x": Draw(("N", "D")),
-        "prev_h": Draw(("N", "H"), scale=0.5),
-        "prev_c": Draw(("N", "H")),
-        # small weights keep the gates away from saturation, where every gradient would be nearly zero
-        "Wx": Draw(("D", "4H"), scale=0.4),
-        "Wh": Draw(("H", "4H"), scale=0.4),
-        "b": Draw(("4H",), scale=0.2),
-    },
-    check_sizes=({"N": 2, "D": 3, "H": 4}, {"N": 1, "D": 1, "H": 1}, {"N": 3, "D": 2, "H": 2}),
-    proof_sizes=({"N": 1, "D": 1, "H": 1}, {"N": 2, "D": 2, "H": 2}),
-    homework_sizes={"N": (2, 5), "D": (2, 5), "H": (2, 5)},
-    cs231n=CS231n(
-        name="lstm_step",
-        arguments=("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
-        gradients=("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
-        cache=("x", "prev_h", "prev_c", "Wx", "Wh", "i", "f", "o", "g", "tanh_c"),
-        upstream="dnext_h and dnext_c",
-        wrapper="mathnn.layers.lstm",
-        outputs=("next_h", "next_c"),
-    ),
+    cache=("x", "prev_h", "prev_c", "Wx", "Wh", "i", "f", "o", "g", "tanh_c"),
     dout=dout,
+    upstream="dnext_h and dnext_c",
+    wrapper="mathnn.layers.lstm",
+    outputs=("next_h", "next_c"),
     mistakes=(
         Mistake("dprev_c without f", prev_c,
                 "your dprev_c leaves out the forget gate: c_t = f ⊙ c_{t−1} + i ⊙ g, so dprev_c = f ⊙ δc",

@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Named, Node
+from .core import Node, out
 from .layer import CS231n, Draw, LayerRule, Mistake
-from .windows import Averaged, Images, Positions, Scatter, ToMaximum, WindowMax, Windows
+from .windows import Averaged, Geometry, Images, ToMaximum, WindowMax
 
 x, dout = sp.symbols("x dout")
 C, H, W, HH, WW, Ho, Wo = sp.symbols("C H W HH WW Ho Wo")
 pool_height, pool_width, stride = sp.symbols("pool_height pool_width stride")
 #: The stride as an integer, and the fixed order of the entries a proof size works at.
 s, order = sp.symbols("s order")
-out = Named("out", "y", "y")
 
-GEOMETRY = (C, H, W, HH, WW, Ho, Wo, s, sp.Integer(0))
+#: The geometry every window operation takes (no padding).
+GEOMETRY = Geometry(C, H, W, HH, WW, Ho, Wo, s, sp.Integer(0))
+#: dout with one row per output position, (N·H'·W', C).
+DOUT_ROWS = GEOMETRY.positions(dout, C)
+#: Where a kernel finds each size.
 BOUND = {
     C: "x.shape[1]", H: "x.shape[2]", W: "x.shape[3]", HH: "int(pool_height)", WW: "int(pool_width)",
     s: "int(stride)", Ho: "(H - HH)//s + 1", Wo: "(W - WW)//s + 1",
@@ -52,12 +55,6 @@ PROOF_SIZES = (
     *(geometry(N=2, C=1, H=5, W=4, HH=3, WW=2, stride=2, order=k) for k in range(2)),
 )
 
-
-def _windows(step: sp.Expr = s) -> Windows:
-    return Windows(x, *GEOMETRY, step)
-
-
-DOUT_ROWS = Positions(dout, C, Ho, Wo)
 
 max_pool = LayerRule(
     name="max_pool",
@@ -84,10 +81,10 @@ max_pool = LayerRule(
     size=None,
     element_arrays=(x,),
     scalars={pool_height: 2, pool_width: 2, stride: 2},
-    nodes=(Node(out, Images(WindowMax(_windows(), C, HH, WW, order), C, Ho, Wo), "out",
+    nodes=(Node(out, Images(WindowMax(GEOMETRY.windows(x), C, HH, WW, order), C, Ho, Wo), "out",
                 "y = the maximum of each channel of each window, as (N, C, H', W')"),),
     differentiated=(x,),
-    closed_forms={x: Scatter(ToMaximum(DOUT_ROWS, _windows(), C, HH, WW, order), *GEOMETRY, s)},
+    closed_forms={x: GEOMETRY.scatter(ToMaximum(DOUT_ROWS, GEOMETRY.windows(x), C, HH, WW, order))},
     helpers=(),
     shared=(),
     draws={"x": Draw(("N", "C", "H", "W"))},
@@ -116,12 +113,12 @@ max_pool = LayerRule(
         Mistake("stride left out of dx", x,
                 "your dx takes the window of output (i, j) at x[n, c, i:i+HH, j:j+WW]: it starts at "
                 "(i·stride, j·stride), as in the forward pass",
-                closed=Scatter(ToMaximum(DOUT_ROWS, _windows(sp.Integer(1)), C, HH, WW, order), *GEOMETRY,
-                               sp.Integer(1))),
+                closed=GEOMETRY.scatter(ToMaximum(DOUT_ROWS, GEOMETRY.windows(x, sp.Integer(1)), C, HH, WW, order),
+                                        sp.Integer(1))),
         Mistake("dout spread over the window", x,
                 "your dx shares dout[n, c, i, j] equally among the window's entries, as average pooling does: "
                 "the output is the window's maximum alone, so all of dout goes to that one entry",
-                closed=Scatter(Averaged(DOUT_ROWS, C, HH, WW), *GEOMETRY, s)),
+                closed=GEOMETRY.scatter(Averaged(DOUT_ROWS, C, HH, WW))),
     ),
 )
 

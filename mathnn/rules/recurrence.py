@@ -34,12 +34,23 @@ import sympy as sp
 
 from .arrays import evaluate, run, symbol_matrix
 from .backprop import reverse_accumulate
-from .core import Claim, Kernel, Kink, Proof, Section, Slip, kernel_section, latex_text, proof_section
+from .core import Claim, Kernel, Kink, Proof, Section, Slip, Step, kernel_section, latex_text, proof_section
 from .decide import decide_zero, matrices_equal
 from .layer import LayerRule
 from .layer_parts import timed_claim
 from .recurrence_kernels import RecurrenceKernels, T, _plain, f, f_grad
 from .textprint import text
+
+#: What a sequence's backward returns, in CS231n's order.
+SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
+
+#: Backpropagation through time without the path h_t → h_{t+1}: a slip of every recurrence over a state h.
+NO_GRADIENT_THROUGH_TIME = Slip(
+    "no gradient through time", SEQUENCE_GRADIENTS,
+    "your gradients match backpropagation through time without the path h_t → h_{t+1}: the "
+    "gradient flowing back from later steps is not added to dh_t",
+    {"dnext_h": Step(sp.Symbol("dh_steps"))},
+)
 
 
 @dataclass(frozen=True)

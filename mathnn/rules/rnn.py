@@ -22,13 +22,14 @@ import sympy as sp
 from . import rnn_math, rnn_step
 from .arrays import evaluate, symbol_matrix
 from .core import (
-    Claim, Dot, Equation, Kernel, Named, Node, RowMax, Rows, RowSum, Section, Slip, Statement, Step, TotalSum,
+    Claim, Dot, Equation, Kernel, Named, Node, RowMax, Rows, RowSum, Section, Slip, Statement, TotalSum,
     Transposed, compose,
 )
 from .decide import matrices_equal
 from .layer import CS231n, Draw, LayerRule, Mistake
 from .loss import Loss, onehot, scores, weights
-from .recurrence import Recurrence
+from .recurrence import NO_GRADIENT_THROUGH_TIME
+from .recurrent_step import unrolled
 from .textprint import text
 
 # -- softmax cross-entropy: the graph, one row of V classes ------------------------------------------
@@ -114,16 +115,13 @@ def _derivation() -> list[Section]:
     return [Section("The step and backpropagation through time, in the lecture's column form", steps)]
 
 
-#: The sequence's names: h_1 … h_T and a_1 … a_T over time, the first state h_0, the upstream dh.
-h, h0, dh = sp.symbols("h h0 dh")
 #: h_0 … h_{T−1}, the state before every step, as the backward kernel names it
 prev_h_steps = sp.Symbol("prev_h_steps")
 _d = rnn_step.da  # δ, the step's declared gradient at its pre-activation
 
-rnn = Recurrence(
-    name="rnn",
-    title="Recurrent step and backpropagation through time",
-    note=(
+rnn = unrolled(
+    rnn_step.rnn_step, "rnn", "Recurrent step and backpropagation through time",
+    (
         "An RNN carries a hidden state from step to step: h_t = tanh(W_hh·h_{t−1} + W_xh·x_t + b). "
         "The same weights act at every step, so their gradient is a sum over time, and the gradient "
         "reaching h_t arrives from two places: the output at t and the step t + 1 "
@@ -131,19 +129,11 @@ rnn = Recurrence(
         "are the step's graph and closed forms in a loop, proven for any element-wise activation f "
         "against SymPy's derivative of the unrolled graph at several concrete sizes."
     ),
-    step=rnn_step.rnn_step,
-    carried=((rnn_step.prev_h, rnn_step.next_h),),
-    initial=h0,
-    sequences={rnn_step.next_h: h},
     activation=rnn_step.next_h,
     delta=_d,
-    upstream=dh,
     proof_sizes=({"N": 1, "D": 1, "H": 2, "T": 3}, {"N": 2, "D": 2, "H": 1, "T": 2}),
     slips=(
-        Slip("no gradient through time", ("dx", "dh0", "dWx", "dWh", "db"),
-             "your gradients match backpropagation through time without the path h_t → h_{t+1}: "
-             "the gradient flowing back from later steps is not added to dh_t",
-             {"dnext_h": Step(sp.Symbol("dh_steps"))}),
+        NO_GRADIENT_THROUGH_TIME,
         Slip("dWh transposed", ("dWh",),
              "your dWh is the transpose of the true gradient: dWh = Σ_t h_{t−1}ᵀ δ_t (row form), not δ_tᵀ h_{t−1}",
              {"dWh": Dot(Transposed(Rows(sp.Symbol("da"))), Rows(prev_h_steps))}),

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import BatchSum, Dot, Named, Node, Statement, Transposed
-from .layer import CS231n, Draw, LayerRule, Mistake
+from .core import Dot, Named, Node, Statement, Transposed
+from .layer import Mistake
+from .recurrent_step import Wh, Wx, b, dnext_h, next_h, prev_h, step, weight_gradients, x
 
-Wx, Wh, b = sp.symbols("Wx Wh b")
-x, prev_h = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ₋₁")
-dnext_h = sp.Symbol("dnext_h")
 a = Named("a", "a", "a")
-next_h = Named("next_h", "h_t", "hₜ")
 #: δ = ∂L/∂a = dnext_h ⊙ tanh′(a), with tanh′(a) = 1 − tanh²(a) = 1 − hₜ².
 da = Named("da", r"\delta", "δ")
 
-rnn_step = LayerRule(
-    name="rnn_step",
-    title="RNN step",
-    note=(
+rnn_step = step(
+    "rnn_step", "RNN step",
+    (
         "One step of the vanilla RNN, h_t = tanh(x_t Wx + h_{t−1} Wh + b), with one row per sequence "
         "as in CS231n's rnn_step_forward (Wx = W_xhᵀ, Wh = W_hhᵀ against the lecture's column form). "
         "Everything flows back through δ = dnext_h ⊙ (1 − h_t²), the derivative of tanh written with "
@@ -34,40 +30,18 @@ rnn_step = LayerRule(
         "weights, the weights get the transposed inputs times δ, and b the sum of δ over the rows. "
         "The proof works entry by entry at several concrete sizes."
     ),
-    size=None,
-    element_arrays=(x, prev_h, Wx, Wh, b),
-    scalars={},
+    inputs=(x, prev_h),
+    gates="H",
     nodes=(
         Node(a, Dot(x, Wx) + Dot(prev_h, Wh) + b, "a", "a = x Wx + h_{t−1} Wh + b"),
         Node(next_h, sp.tanh(a), "next_h", "h_t = tanh(a)"),
     ),
-    differentiated=(x, prev_h, Wx, Wh, b),
-    closed_forms={
-        x: Dot(da, Transposed(Wx)), prev_h: Dot(da, Transposed(Wh)),
-        Wx: Dot(Transposed(x), da), Wh: Dot(Transposed(prev_h), da), b: BatchSum(da),
-    },
+    closed_forms={x: Dot(da, Transposed(Wx)), prev_h: Dot(da, Transposed(Wh)), **weight_gradients(da)},
     helpers=(Statement("da", dnext_h * (1 - next_h**2), "δ = dnext_h ⊙ (1 − h_t²), tanh′ from the output"),),
-    shared=(Wx, Wh, b),
-    draws={
-        "x": Draw(("N", "D")),
-        "prev_h": Draw(("N", "H"), scale=0.5),
-        # small weights keep tanh away from saturation, where every gradient would be nearly zero
-        "Wx": Draw(("D", "H"), scale=0.4),
-        "Wh": Draw(("H", "H"), scale=0.4),
-        "b": Draw(("H",), scale=0.2),
-    },
     check_sizes=({"N": 2, "D": 4, "H": 5}, {"N": 1, "D": 1, "H": 1}, {"N": 3, "D": 2, "H": 4}),
     proof_sizes=({"N": 1, "D": 2, "H": 2}, {"N": 2, "D": 1, "H": 2}),
-    homework_sizes={"N": (2, 5), "D": (2, 5), "H": (2, 5)},
-    cs231n=CS231n(
-        name="rnn_step",
-        arguments=("x", "prev_h", "Wx", "Wh", "b"),
-        gradients=("dx", "dprev_h", "dWx", "dWh", "db"),
-        cache=("x", "prev_h", "Wx", "Wh", "next_h"),
-        upstream="dnext_h",
-        wrapper="mathnn.layers.rnn",
-    ),
-    dout=dnext_h,
+    cache=("x", "prev_h", "Wx", "Wh", "next_h"),
+    wrapper="mathnn.layers.rnn",
     mistakes=(
         Mistake("dWh transposed", Wh,
                 "your dWh is the transpose of the true gradient: dWh = prev_hᵀ δ (rows are sequences), not δᵀ prev_h",

@@ -19,7 +19,7 @@ windows start: the stride itself, or 1 for a student who forgets the stride in t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -35,11 +35,48 @@ def _atom(printer: Any, expr: sp.Expr) -> str:
     return printer.parenthesize(expr, PRECEDENCE["Atom"], strict=True)
 
 
-def _text_call(name: str, printer: Any, arg: sp.Expr) -> str:
-    return f"{name}({printer._print(arg)})"
+class _Shown(sp.Function):
+    """An operation shown as a function named ``_name`` of its first argument: ``flat(w)`` in text,
+    ``\\operatorname{flat}(w)`` in LaTeX (``_latex_name`` where the two differ)."""
+
+    _name = ""
+    _latex_name = ""
+
+    def _step(self, printer: Any) -> str | None:
+        """Where consecutive windows start when that is not the stride (a student's mistake), else None."""
+        return None
+
+    def _mathnn_text(self, printer: Any) -> str:
+        step = self._step(printer)
+        name = self._name if step is None else f"{self._name}_step{step}"
+        return f"{name}({printer._print(self.args[0])})"
+
+    def _latex(self, printer: Any) -> str:
+        step = self._step(printer)
+        below = "" if step is None else rf"_{{\text{{step }}{step}}}"
+        return rf"\operatorname{{{self._latex_name or self._name}}}{below}\left({printer._print(self.args[0])}\right)"
 
 
-class Windows(sp.Function):
+class _Moving(_Shown):
+    """An operation linear in its first argument with coefficients ≥ 0, which moves, adds or shares out
+    its entries: the size of its terms is the operation itself on |argument| (``magnitude_of``).
+    Most take the array and three sizes."""
+
+    nargs = 4
+    moves_entries = True
+
+
+class _Stepped(_Moving):
+    """An operation over every window, ``(x, C, H, W, HH, WW, Ho, Wo, stride, pad, step)``: every
+    coefficient 0 or 1."""
+
+    nargs = 11
+
+    def _step(self, printer: Any) -> str | None:
+        return None if self.args[10] == self.args[8] else printer._print(self.args[10])
+
+
+class Windows(_Stepped):
     """Windows(x, C, H, W, HH, WW, Ho, Wo, stride, pad, step): every receptive field of x as a row.
 
     x (N, C·H·W) zero-padded by ``pad`` → (N·Ho·Wo, C·HH·WW): row n·Ho·Wo + i·Wo + j holds the
@@ -47,8 +84,7 @@ class Windows(sp.Function):
     in the layout of ``w.reshape(F, -1)``.
     """
 
-    nargs = 11
-    moves_entries = True  # linear, every coefficient 0 or 1: its terms' size is itself on |argument|
+    _name = "windows"
 
     def on_matrices(self, x: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, H, W, HH, WW, Ho, Wo, _stride, pad, step = _ints(sizes)
@@ -78,24 +114,15 @@ class Windows(sp.Function):
                  else f"[:, :, :{step}*({Ho} - 1) + 1:{step}, :{step}*({Wo} - 1) + 1:{step}]")
         return f"{view}{every}.transpose(0, 2, 3, 1, 4, 5).reshape(-1, {C}*{HH}*{WW})"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        name = "windows" if self.args[10] == self.args[8] else f"windows_step{printer._print(self.args[10])}"
-        return _text_call(name, printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        step = "" if self.args[10] == self.args[8] else rf"_{{\text{{step }}{printer._print(self.args[10])}}}"
-        return rf"\operatorname{{windows}}{step}\left({printer._print(self.args[0])}\right)"
-
-
-class Scatter(sp.Function):
+class Scatter(_Stepped):
     """Scatter(cols, C, H, W, HH, WW, Ho, Wo, stride, pad, step): the adjoint of :class:`Windows`.
 
     cols (N·Ho·Wo, C·HH·WW) → (N, C·H·W): each row is added back where its window came from
     (overlapping windows add up), then the padding is cropped away.
     """
 
-    nargs = 11
-    moves_entries = True  # linear, every coefficient 0 or 1: its terms' size is itself on |argument|
+    _name = "scatter"
 
     def on_matrices(self, cols: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, H, W, HH, WW, Ho, Wo, _stride, pad, step = _ints(sizes)
@@ -124,23 +151,14 @@ class Scatter(sp.Function):
         summed = f"np.einsum('nijcab,iay,jbx->ncyx', {blocks}, {band_y}, {band_x}, optimize=True)"
         return summed if unpadded else f"{summed}[:, :, {pad}:{pad} + {H}, {pad}:{pad} + {W}]"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        name = "scatter" if self.args[10] == self.args[8] else f"scatter_step{printer._print(self.args[10])}"
-        return _text_call(name, printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        step = "" if self.args[10] == self.args[8] else rf"_{{\text{{step }}{printer._print(self.args[10])}}}"
-        return rf"\operatorname{{scatter}}{step}\left({printer._print(self.args[0])}\right)"
-
-
-class Images(sp.Function):
+class Images(_Moving):
     """Images(m, F, Ho, Wo): one row per output position (N·Ho·Wo, F) → CS231n's (N, F, Ho, Wo).
 
     On matrices the result is (N, F·Ho·Wo), the 4-D array's rows flattened.
     """
 
-    nargs = 4
-    moves_entries = True
+    _name = "images"
 
     def on_matrices(self, m: sp.Matrix, *sizes: Any) -> sp.Matrix:
         F, Ho, Wo = _ints(sizes)
@@ -153,18 +171,11 @@ class Images(sp.Function):
         return (f"{_atom(printer, m)}.reshape(-1, {printer._print(Ho)}, {printer._print(Wo)}, "
                 f"{printer._print(F)}).transpose(0, 3, 1, 2)")
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("images", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{images}}\left({printer._print(self.args[0])}\right)"
-
-
-class Positions(sp.Function):
+class Positions(_Moving):
     """Positions(g, F, Ho, Wo): the inverse of :class:`Images`, (N, F, Ho, Wo) → (N·Ho·Wo, F)."""
 
-    nargs = 4
-    moves_entries = True
+    _name = "positions"
 
     def on_matrices(self, g: sp.Matrix, *sizes: Any) -> sp.Matrix:
         F, Ho, Wo = _ints(sizes)
@@ -174,18 +185,12 @@ class Positions(sp.Function):
     def _numpycode(self, printer: Any) -> str:
         return f"{_atom(printer, self.args[0])}.transpose(0, 2, 3, 1).reshape(-1, {printer._print(self.args[1])})"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("positions", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{positions}}\left({printer._print(self.args[0])}\right)"
-
-
-class Flat(sp.Function):
+class Flat(_Moving):
     """Flat(w): a filter bank (F, C, HH, WW) as the (F, C·HH·WW) matrix it already is on matrices."""
 
     nargs = 1
-    moves_entries = True
+    _name = "flat"
 
     def on_matrices(self, w: sp.Matrix) -> sp.Matrix:
         return w
@@ -194,18 +199,11 @@ class Flat(sp.Function):
         name = _atom(printer, self.args[0])
         return f"{name}.reshape({name}.shape[0], -1)"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("flat", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{flat}}\left({printer._print(self.args[0])}\right)"
-
-
-class Filters(sp.Function):
+class Filters(_Moving):
     """Filters(m, C, HH, WW): an (F, C·HH·WW) matrix back in the filter bank's shape (F, C, HH, WW)."""
 
-    nargs = 4
-    moves_entries = True
+    _name = "filters"
 
     def on_matrices(self, m: sp.Matrix, *sizes: Any) -> sp.Matrix:
         return m
@@ -214,18 +212,11 @@ class Filters(sp.Function):
         m, C, HH, WW = self.args
         return f"{_atom(printer, m)}.reshape(-1, {printer._print(C)}, {printer._print(HH)}, {printer._print(WW)})"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("filters", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{filters}}\left({printer._print(self.args[0])}\right)"
-
-
-class Flipped(sp.Function):
+class Flipped(_Moving):
     """Flipped(w, C, HH, WW): each filter turned by 180°, ``w[:, :, ::-1, ::-1]`` (a student's mistake)."""
 
-    nargs = 4
-    moves_entries = True
+    _name = "flipped"
 
     def on_matrices(self, w: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, HH, WW = _ints(sizes)
@@ -235,11 +226,32 @@ class Flipped(sp.Function):
     def _numpycode(self, printer: Any) -> str:
         return f"{_atom(printer, self.args[0])}[:, :, ::-1, ::-1]"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("flipped", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{flipped}}\left({printer._print(self.args[0])}\right)"
+class Geometry(NamedTuple):
+    """A layer's window geometry as its symbols: channels C, image H × W, window HH × WW, output
+    Ho × Wo, stride s and padding p, in the order every window operation takes them."""
+
+    C: sp.Expr
+    H: sp.Expr
+    W: sp.Expr
+    HH: sp.Expr
+    WW: sp.Expr
+    Ho: sp.Expr
+    Wo: sp.Expr
+    s: sp.Expr
+    p: sp.Expr
+
+    def windows(self, x: sp.Expr, step: sp.Expr | None = None) -> Windows:
+        """Every receptive field of ``x`` as a row, consecutive windows ``step`` apart (the stride)."""
+        return Windows(x, *self, self.s if step is None else step)
+
+    def scatter(self, cols: sp.Expr, step: sp.Expr | None = None) -> Scatter:
+        """Each row of ``cols`` added back where its window (``step`` apart, the stride) came from."""
+        return Scatter(cols, *self, self.s if step is None else step)
+
+    def positions(self, g: sp.Expr, channels: sp.Expr) -> Positions:
+        """An output-shaped ``g`` (N, channels, Ho, Wo) with one row per output position, (N·Ho·Wo, channels)."""
+        return Positions(g, channels, self.Ho, self.Wo)
 
 
 def _maximum_at(row: int, channel: int, window: int, order: int) -> int:
@@ -251,7 +263,7 @@ def _maximum_at(row: int, channel: int, window: int, order: int) -> int:
     return (row + channel + order) % window
 
 
-class WindowMax(sp.Function):
+class WindowMax(_Shown):
     """WindowMax(cols, C, HH, WW, order): the maximum of each channel of each window, (P, C·HH·WW) → (P, C).
 
     max has a kink wherever two entries tie, so the proof works at a fixed order of the entries: on
@@ -260,6 +272,8 @@ class WindowMax(sp.Function):
     """
 
     nargs = 5
+    _name = "window_max"
+    _latex_name = "max"
 
     def on_matrices(self, cols: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, HH, WW, order = _ints(sizes)
@@ -270,22 +284,15 @@ class WindowMax(sp.Function):
         cols, C, HH, WW, _order = (printer._print(a) for a in self.args)
         return f"np.max({_atom(printer, self.args[0])}.reshape(-1, {C}, {HH}*{WW}), axis=-1)"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("window_max", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{max}}\left({printer._print(self.args[0])}\right)"
-
-
-class ToMaximum(sp.Function):
+class ToMaximum(_Moving):
     """ToMaximum(g, cols, C, HH, WW, order): g (P, C) routed to each window's maximum, (P, C·HH·WW).
 
     The first maximum (``np.argmax``, row by row within the window) gets g; every other entry 0. On
     matrices the maximum is where :class:`WindowMax` has it at the same fixed order.
     """
 
-    nargs = 6
-    moves_entries = True  # linear in g, every coefficient 0 or 1
+    nargs = 6  # linear in g, every coefficient 0 or 1
 
     def on_matrices(self, g: sp.Matrix, cols: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, HH, WW, order = _ints(sizes)
@@ -310,14 +317,13 @@ class ToMaximum(sp.Function):
                 rf"{printer._print(self.args[1])}\right)")
 
 
-class Averaged(sp.Function):
+class Averaged(_Moving):
     """Averaged(g, C, HH, WW): g (P, C) shared equally by the entries of each window, (P, C·HH·WW).
 
     Average pooling's gradient: in a max pooling layer, the mistake of spreading dout over the window.
     """
 
-    nargs = 4
-    moves_entries = True  # linear in g, every coefficient 1/(HH·WW) ≥ 0
+    _name = "averaged"  # linear in g, every coefficient 1/(HH·WW) ≥ 0
 
     def on_matrices(self, g: sp.Matrix, *sizes: Any) -> sp.Matrix:
         C, HH, WW = _ints(sizes)
@@ -328,11 +334,5 @@ class Averaged(sp.Function):
         g, C, HH, WW = (printer._print(a) for a in self.args)
         return f"np.repeat({_atom(printer, self.args[0])}, {HH}*{WW}, axis=-1)/({HH}*{WW})"
 
-    def _mathnn_text(self, printer: Any) -> str:
-        return _text_call("averaged", printer, self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{averaged}}\left({printer._print(self.args[0])}\right)"
-
-
-__all__ = ["Averaged", "Filters", "Flat", "Flipped", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
+__all__ = ["Averaged", "Filters", "Flat", "Flipped", "Geometry", "Images", "Positions", "Scatter", "ToMaximum", "WindowMax", "Windows"]
