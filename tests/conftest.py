@@ -52,7 +52,24 @@ _SESSION_CACHE = "_mathnn_session_cache"
 _SHARED = "MATHNN_TEST_SESSION_PROOFS"
 
 
+#: Packages pytest marks for assertion rewriting only because their distribution declares a pytest plugin
+#: (a ``pytest11`` entry point marks every module of the distribution: all of mathnn, all of hypothesis).
+#: Their own asserts need no rewriting here, and rewriting them cost each process about 2 s of CPU at
+#: collection, more as later tests import the rest (the environment writes no bytecode, so every
+#: process parsed and recompiled them). Test modules and conftest files are still rewritten.
+PLUGIN_PACKAGES_NOT_REWRITTEN = ("mathnn", "hypothesis", "platformdirs", "xdist")
+
+
+def _leave_plugin_packages_unrewritten(config: pytest.Config) -> None:
+    hook = getattr(config.pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)  # pytest's own record; absent in another version: no change
+    if isinstance(marked, set):
+        marked.difference_update(PLUGIN_PACKAGES_NOT_REWRITTEN)
+        getattr(hook, "_marked_for_rewrite_cache", {}).clear()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _leave_plugin_packages_unrewritten(config)
     shared = os.environ.get(_SHARED)
     if os.environ.get("PYTEST_XDIST_WORKER") and shared:  # a worker: prove into the session's one folder
         os.environ["MATHNN_CACHE_DIR"] = shared

@@ -47,6 +47,14 @@ def _functions(source: str) -> dict[str, ast.FunctionDef]:
 
 
 @cache
+def _spans(source: str) -> dict[str, tuple[int, int]]:
+    """Each top-level function of ``source`` -> its first and last line (1-based): parsed once per source,
+    and most bugs make their one change to one of a few style files. Only the numbers are kept; keeping
+    the trees alive made every later garbage collection of the run walk them."""
+    return {name: (node.lineno, node.end_lineno or node.lineno) for name, node in _functions(source).items()}
+
+
+@cache
 def _calls(source: str) -> dict[str, set[str]]:
     """Each function of ``source`` -> the functions of ``source`` it names."""
     nodes = _functions(source)
@@ -109,9 +117,9 @@ def changed(name: str, base: str, changes: tuple[tuple[str, str, str], ...], **v
 def apply(source: str, changes: Iterable[tuple[str, str, str]], where: str = "") -> str:
     """``source`` with each change made in its function (ValueError for a line that is not there once)."""
     for function, old, new in changes:
-        node = _functions(source)[function]
+        first, last = _spans(source)[function]
         lines = source.split("\n")
-        span = range(node.lineno - 1, node.end_lineno or node.lineno)
+        span = range(first - 1, last)
         at = [i for i in span if lines[i].strip() == old]
         if len(at) != 1:
             raise ValueError(f"{where}: {old!r} occurs {len(at)} times in {function}, not once")
