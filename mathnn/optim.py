@@ -167,11 +167,9 @@ def adagrad(
     Parameters
     ----------
     params : dict of str to ndarray
-        The parameters; each a writeable real float ndarray of any shape, updated in place
-        (never rebound, dtype kept).
+        The parameters, updated in place, as for :func:`sgd`.
     grads : dict of str to array_like
-        ∂L/∂W for every parameter: the same keys as ``params``, each of its parameter's shape,
-        finite.
+        ∂L/∂W for every parameter, as for :func:`sgd`.
     memory : dict of str to ndarray
         The running sums of squared gradients, one per parameter, of its shape; updated in place.
         Keep the dict between calls and start with ``{}``: a missing key is created as zeros in

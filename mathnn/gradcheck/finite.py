@@ -394,8 +394,8 @@ def max_relative_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
 
     Parameters
     ----------
-    a, b : array_like of real floats or integers, shape (...)
-        Arrays to compare; shapes must be equal.
+    a, b : array_like of shape (...)
+        As for :func:`relative_errors`.
 
     Returns
     -------

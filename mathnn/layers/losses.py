@@ -85,9 +85,9 @@ def svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.generic, np.ndarray]:
     Parameters
     ----------
     x : array_like of shape (N, C)
-        Class scores of N examples.
+        Class scores, as for :func:`softmax_loss`.
     y : array_like of int, shape (N,)
-        Correct class of every example, each in [0, C).
+        Correct classes, as for :func:`softmax_loss`.
 
     Returns
     -------

@@ -217,11 +217,11 @@ def rnn_forward(
     h0 : array_like of shape (N, H)
         Initial hidden state.
     Wx : array_like of shape (D, H)
-        Input-to-hidden weights.
+        Input-to-hidden weights, shared by every step as in :func:`rnn_step_forward`.
     Wh : array_like of shape (H, H)
-        Hidden-to-hidden weights.
+        Hidden-to-hidden weights, likewise shared.
     b : array_like of shape (H,)
-        Bias.
+        Bias, likewise shared.
     activation : {'tanh', 'sigmoid', 'relu', 'leaky_relu'}, default 'tanh'
         The element-wise f, from its generated kernel (``mathnn.layers.rnn.ACTIVATIONS``).
     alpha : float, default 0.01
@@ -260,10 +260,15 @@ def rnn_backward(
     Returns
     -------
     dx : ndarray of shape (N, T, D)
+        δ_t Wxᵀ at every step t.
     dh0 : ndarray of shape (N, H)
+        δ_1 Whᵀ, what reaches h0 through time.
     dWx : ndarray of shape (D, H)
+        Σ_t x_tᵀ δ_t.
     dWh : ndarray of shape (H, H)
+        Σ_t h_{t−1}ᵀ δ_t.
     db : ndarray of shape (H,)
+        Σ_t δ_t.
     """
     check_cache(cache, RNNCache, "rnn_forward", named=(RNNStepCache,))
     dh = upstream(dh, "dh", cache.h.shape, "the shape of h from the forward pass, (N, T, H)")
