@@ -20,8 +20,8 @@ from mathnn.rules.windows import Flipped, Images, Positions, Scatter, Windows
 
 
 @pytest.fixture(scope="module")
-def proof():
-    return conv.prove()
+def proof(proofs):
+    return proofs["conv"]
 
 
 def test_conv_is_proven_entry_by_entry_at_each_concrete_size(proof):

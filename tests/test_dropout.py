@@ -20,8 +20,8 @@ from mathnn.verify import verify
 # -- the rule ------------------------------------------------------------------------------------------
 
 
-def test_the_rule_is_proven_entry_by_entry_and_its_mistakes_refuted():
-    proof = get("dropout").prove()
+def test_the_rule_is_proven_entry_by_entry_and_its_mistakes_refuted(proofs):
+    proof = proofs["dropout"]
     assert proof.holds, str(proof)
     statements = [claim.statement for claim in proof.claims]
     assert sum("equals the closed form dout*mask" in s for s in statements) == 2  # at both proof sizes

@@ -96,8 +96,8 @@ def test_bad_input_names_the_argument():
 # -- the proof -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def proof():
-    return groupnorm.prove()
+def proof(proofs):
+    return proofs["groupnorm"]
 
 
 def test_the_rule_is_proven_for_a_symbolic_group_size_and_every_mistake_refuted(proof):

@@ -17,8 +17,8 @@ from mathnn.rules.layernorm import D, dx_hat, inv_std, layernorm, x_hat
 
 
 @pytest.fixture(scope="module")
-def layernorm_proof():
-    return layernorm.prove()
+def layernorm_proof(proofs):
+    return proofs["layernorm"]
 
 
 def test_layernorm_is_proven_for_a_symbolic_number_of_features(layernorm_proof):

@@ -250,11 +250,11 @@ def test_the_embedding_accumulates_repeated_words():
 
 # -- the rule -----------------------------------------------------------------------------------------
 
-def test_the_svm_rule_is_proven_and_a_kernel_without_the_correct_class_term_is_not():
+def test_the_svm_rule_is_proven_and_a_kernel_without_the_correct_class_term_is_not(proofs):
     from mathnn.rules.core import Statement
     from mathnn.rules.svm import positive, svm, weights
 
-    proof = svm.prove()
+    proof = proofs["svm"]
     assert proof.holds, str(proof)
     assert any(claim.statement.startswith("max(0, m) = H(m)·m") and claim.holds for claim in proof.claims)
     kernel = svm.loss.kernel
@@ -287,12 +287,12 @@ def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
     assert all(check.passed for check in check_svm(points=500))
 
 
-def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not():
+def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not(proofs):
     from mathnn.rules import svm as topic
     from mathnn.rules.layer import ForwardMistake, Mistake
 
     rule = topic.svm
-    proof = rule.prove()
+    proof = proofs["svm"]
     slips = [claim for claim in proof.claims if claim.statement.startswith(("the mistake", "the forward mistake"))]
     assert len(slips) == len(rule.mistakes) + len(rule.forward_mistakes) == 2 and all(c.holds for c in slips)
     same = Mistake("the true gradient", topic.scores, "nothing", closed=topic.DSCORES)

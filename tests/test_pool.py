@@ -20,8 +20,8 @@ from mathnn.rules.windows import Averaged, Scatter, ToMaximum, WindowMax, Window
 
 
 @pytest.fixture(scope="module")
-def proof():
-    return max_pool.prove()
+def proof(proofs):
+    return proofs["max_pool"]
 
 
 def test_max_pool_is_proven_at_every_order_of_the_entries(proof):
