@@ -78,6 +78,18 @@ def test_each_lecture_topic_shows_an_experiment_run_during_the_build(built_site:
     assert "while this page was built" in page or "<img" in page, topic
 
 
+def test_the_batch_norm_tutorial_shows_the_file_its_check_runs_on(built_site: Path) -> None:
+    """The listing on the page is the example file itself, every line of it, not a retyped version."""
+    from mathnn.gradcheck.examples import example_path
+
+    page = html.unescape(re.sub(r"<[^>]+>", "", (built_site / "tutorials" / "check-batchnorm.html")
+                                .read_text(encoding="utf-8")))
+    lines = [line.strip() for line in example_path("bn_missing_mean_path").read_text(encoding="utf-8").splitlines()]
+    missing = [line for line in lines if line and line not in page]
+    assert not missing, missing
+    assert "$ mathnn check bn_missing_mean_path.py --seed 0" in page
+
+
 def test_lecture_pages_are_in_the_lecture_order(built_site: Path) -> None:
     home = (built_site / "index.html").read_text(encoding="utf-8")
     positions = [home.index(f'href="lecture/{topic}.html"') for topic in LECTURE]

@@ -56,8 +56,8 @@ _cache: dict[str, object] = {}
 _unsettled: set[str] = set()
 
 
-def _fenced(text: str) -> str:
-    return "```text\n" + text.rstrip() + "\n```"
+def _fenced(text: str, language: str = "text") -> str:
+    return f"```{language}\n" + text.rstrip() + "\n```"
 
 
 def _profile() -> str:
@@ -264,6 +264,13 @@ def check_homework() -> str:
     return _check_example("bn_missing_mean_path", "batchnorm")
 
 
+def bn_missing_mean_path() -> str:
+    """The example file the check below runs on, as ``example_path`` writes it: the page shows what is checked."""
+    from mathnn.gradcheck.examples import example_path
+
+    return _fenced(example_path("bn_missing_mean_path").read_text(encoding="utf-8"), "python")
+
+
 def check_rnn() -> str:
     return _check_example("rnn_no_accumulation", "rnn")
 
@@ -298,6 +305,7 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {
     "gradient-descent": gradient_descent,
     "relu-kinks": relu_kinks,
     "check-homework": check_homework,
+    "bn-missing-mean-path": bn_missing_mean_path,
     "check-rnn": check_rnn,
     "sigmoid-precision": sigmoid_precision,
 }
