@@ -371,10 +371,9 @@ def loaded_pages(browser: Browser, site_url: str, built_site: Path, site_server:
         loaded[page] = {"report": report, "events": events, "seconds": time.perf_counter() - start,
                         "clipped": browser.evaluate(OVERFLOW_REPORT)}
         # the search worker asks for the index on its own time: the home page's request must be answered
-        # with the whole index before the next page turns it off
-        for _ in range(100 if page == "index.html" else 0):
-            if len(site_server.served) > asked:
-                break
+        # with the whole index (at most 10 s) before the next page turns it off
+        waited = time.monotonic() + 10
+        while page == "index.html" and len(site_server.served) == asked and time.monotonic() < waited:
             time.sleep(0.1)
     return loaded
 
