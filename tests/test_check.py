@@ -13,6 +13,7 @@ from mathnn.gradcheck import (
     rel_error,
 )
 from mathnn.gradcheck.diagnosis import layer_diagnosis, sequence_diagnosis
+from mathnn.gradcheck.check import check_gradients
 
 
 # -- student-style implementations -------------------------------------------------------------------
@@ -287,6 +288,46 @@ def test_bad_arguments():
         check_vjp(f, f_vjp, {"x": np.array(["a"])})
     with pytest.raises(InputError, match=r"^dout: expected shape \(8, 5\) \(the shape of f's output\); received \(5,\)"):
         check_vjp(f, f_vjp, bn_inputs(), dout=np.ones(5))
+
+
+@pytest.mark.parametrize("check", ["check_vjp", "check_gradients"])
+def test_both_checks_refuse_the_same_bad_options(check):
+    f, f_vjp = bn_pair()
+    inputs = bn_inputs()
+    dout = np.ones((8, 5))
+    if check == "check_vjp":
+        def run(**options):
+            return check_vjp(f, f_vjp, inputs, dout, **options)
+    else:
+        gradients = dict(zip(inputs, f_vjp(dout, **inputs)))
+
+        def run(**options):
+            return check_gradients(f, gradients, inputs, dout, **options)
+    assert run()  # the correct pair passes with the defaults
+    with pytest.raises(InputError, match=r"^method: expected one of auto, complex, central, richardson; received 'fast'"):
+        run(method="fast")
+    with pytest.raises(InputError, match=rf"^metod: not an option of {check}; expected one of method, mode, seed, "):
+        run(metod="central")
+    with pytest.raises(InputError, match=r"^probes: expected an integer ≥ 1 \(random directions per input\); received int 0"):
+        run(probes=0)
+    with pytest.raises(InputError, match=r"^seed: expected an integer ≥ 0 .*; received float 1.5"):
+        run(seed=1.5)
+    with pytest.raises(InputError, match=r"^diagnose: expected a callable or None; received str"):
+        run(diagnose="bn")
+
+
+def test_a_pass_mark_per_input_applies_to_that_input_only():
+    def f(x, w):
+        return x * w
+
+    def f_vjp(dout, x, w):
+        return dout * w, dout * x * (1 + 1e-6)  # dw off by one part in a million
+
+    inputs = {"x": np.array([0.5, -1.5, 2.0]), "w": np.array([1.25, 0.75, -0.5])}
+    assert not check_vjp(f, f_vjp, inputs)  # float64's mark is 1e-9 of the scale
+    assert not check_vjp(f, f_vjp, inputs, rtol={"x": 1e-4})
+    report = check_vjp(f, f_vjp, inputs, rtol={"w": 1e-4})
+    assert report and [check.tolerance for check in report.gradients] == [1e-9, 1e-4]
 
 
 def test_numerical_gradient_methods_agree_and_leave_x_alone():

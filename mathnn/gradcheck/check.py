@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import TypedDict, Unpack, cast
 
 import numpy as np
 
 from ..errors import InputError
+from ..validate import count
 from .numeric import (
     ESTIMATE_FACTOR, Along, Counted, Function, Setup, complex_safe, directional_central,
     directional_complex, entrywise, kink,
@@ -41,6 +43,46 @@ METHODS = ("auto", "complex", "central", "richardson")
 #: Failing entries examined for a kink before concluding the gradient is simply wrong.
 KINK_LOOKUPS = 8
 MODES = ("auto", "full", "random")
+
+#: ``diagnose(name, analytic, numeric, inputs, dout)`` → a sentence explaining a failing gradient, or None.
+Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
+
+
+class CheckOptions(TypedDict, total=False):
+    """The keyword options of :func:`check_vjp` and :func:`check_gradients` (documented with check_vjp)."""
+
+    method: str
+    mode: str
+    seed: int
+    probes: int
+    diagnose: Diagnose | None
+    names: Mapping[str, str] | None
+    rtol: float | Mapping[str, float] | None
+
+
+#: The value of each option a call leaves out.
+DEFAULT_OPTIONS: CheckOptions = {
+    "method": "auto", "mode": "auto", "seed": 0, "probes": 4, "diagnose": None, "names": None, "rtol": None,
+}
+
+
+def _options(given: Mapping[str, object], function: str) -> CheckOptions:
+    """The call's options over the defaults, each checked: one InputError naming the first bad one."""
+    for name in given:
+        if name not in DEFAULT_OPTIONS:
+            raise InputError(
+                f"{name}: not an option of {function}; expected one of {', '.join(DEFAULT_OPTIONS)}"
+            )
+    options = cast(CheckOptions, {**DEFAULT_OPTIONS, **given})
+    if options["method"] not in METHODS:
+        raise InputError(f"method: expected one of {', '.join(METHODS)}; received {options['method']!r}")
+    if options["mode"] not in MODES:
+        raise InputError(f"mode: expected one of {', '.join(MODES)}; received {options['mode']!r}")
+    options["probes"] = count(options["probes"], "probes", "random directions per input")
+    options["seed"] = count(options["seed"], "seed", "the seed of dout and the probe directions", 0)
+    if options["diagnose"] is not None and not callable(options["diagnose"]):
+        raise InputError(f"diagnose: expected a callable or None; received {type(options['diagnose']).__name__}")
+    return options
 
 
 def _as_inputs(inputs: object) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -106,14 +148,7 @@ def check_vjp(
     f_vjp: Callable[..., object],
     inputs: Mapping[str, np.ndarray],
     dout: np.ndarray | None = None,
-    *,
-    method: str = "auto",
-    mode: str = "auto",
-    seed: int = 0,
-    probes: int = 4,
-    diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
-    names: Mapping[str, str] | None = None,
-    rtol: float | None = None,
+    **options: Unpack[CheckOptions],
 ) -> Report:
     """Check that ``f_vjp`` returns the gradients of Σ dout·f(**inputs) with respect to every input.
 
@@ -128,6 +163,12 @@ def check_vjp(
     dout : ndarray of shape (out...), optional
         Upstream gradient; a seeded standard normal by default (not all ones: a direction of all ones
         hides errors that sum to zero, such as batch norm's missing x̂·Σ dy x̂ term).
+    **options
+        Keyword options, all optional (:class:`CheckOptions`); their defaults are
+        :data:`DEFAULT_OPTIONS`.
+
+    Other Parameters
+    ----------------
     method : {'auto', 'complex', 'central', 'richardson'}
         'auto': the complex step where f proves complex-safe, otherwise Richardson extrapolation.
     mode : {'auto', 'full', 'random'}
@@ -135,32 +176,30 @@ def check_vjp(
         entry only for an input whose probe fails; 'auto': random when the inputs hold more than 256
         entries in all.
     seed : int
-        Seeds dout and the probe directions; printed in the report.
+        Seeds dout and the probe directions; printed in the report. Default 0.
     probes : int
-        Directions per input in random mode.
+        Directions per input in random mode. Default 4.
     diagnose : callable, optional
         ``diagnose(name, analytic, numeric, inputs, dout)`` → a sentence explaining a failing gradient.
     names : dict of str to str, optional
         How to call each input's gradient in the report (``{"x": "dx"}``); the input's name otherwise.
-    rtol : float, optional
+    rtol : float or dict of str to float, optional
         The pass mark for this call, instead of the table's entry for the dtype
-        (:data:`mathnn.gradcheck.tolerances.TOLERANCES` ``["gradient"]``).
+        (:data:`mathnn.gradcheck.tolerances.TOLERANCES` ``["gradient"]``); a dict gives it per input
+        name (a gradient returned in float32 by a float64 layer is judged at float32's mark), the
+        others keep the table's entry.
 
     Returns
     -------
     Report
         Truthy only if every gradient passed.
     """
-    if method not in METHODS:
-        raise InputError(f"method: expected one of {', '.join(METHODS)}; received {method!r}")
-    if mode not in MODES:
-        raise InputError(f"mode: expected one of {', '.join(MODES)}; received {mode!r}")
-    if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1:
-        raise InputError(f"probes: expected a positive integer; received {probes!r}")
+    settings = _options(options, "check_vjp")
     for label, function in (("f", f), ("f_vjp", f_vjp)):
         if not callable(function):
             raise InputError(f"{label}: expected a callable; received {type(function).__name__}")
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(f, None, inputs, dout, seed, rtol)
+    setup, rng, precision, problems, marks = _prepare(f, None, inputs, dout, settings)
+    work, dout_array = setup.inputs, setup.dout
     before = {name: array.copy() for name, array in work.items()}
     dout_before = dout_array.copy()
     given = {name: array.copy() for name, array in work.items()}
@@ -168,21 +207,22 @@ def check_vjp(
     problems += shape_problems
     if not np.array_equal(dout_array, dout_before):
         problems.append("f_vjp modified dout in place")
-        dout_array = dout_before
+        setup = replace(setup, dout=dout_before)
     changed = [name for name in work if not np.array_equal(given[name], before[name], equal_nan=True)]
     problems += [f"f_vjp modified its input {name!r} in place" for name in changed]
-    setup = Setup(counted, work, dout_array, tolerance, eps)
-    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems)
+    return _compare(setup, analytic, settings, rng, precision, problems, marks)
 
 
 def _prepare(f: Function, along: Along | None, inputs: Mapping[str, np.ndarray], dout: np.ndarray | None,
-             seed: int, rtol: float | None = None) -> tuple:
-    """Inputs, precision, output and dout of a check: (counted f, work inputs, dout, rng, precision, problems)."""
+             options: CheckOptions) -> tuple[Setup, np.random.Generator, str, list[str], Mapping[str, float]]:
+    """Everything a check starts from: (setup, rng, precision, problems, per-input pass marks)."""
+    rtol = options["rtol"]
+    marks = rtol if isinstance(rtol, Mapping) else {}
     arrays, notes = _as_inputs(inputs)
     counted = Counted(f, along)
-    work, tolerance, eps, precision = _precision(counted, arrays, notes, rtol)
+    work, tolerance, eps, precision = _precision(counted, arrays, notes, None if isinstance(rtol, Mapping) else rtol)
     output = counted(**{name: array.copy() for name, array in work.items()})
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(options["seed"])
     if dout is None:
         dout_array = rng.standard_normal(output.shape)
     else:
@@ -192,7 +232,7 @@ def _prepare(f: Function, along: Along | None, inputs: Mapping[str, np.ndarray],
     problems = []
     if not np.all(np.isfinite(output)):
         problems.append("f's output contains NaN or inf at the check point")
-    return counted, work, dout_array, rng, (tolerance, eps, precision), problems
+    return Setup(counted, work, dout_array, tolerance, eps), rng, precision, problems, marks
 
 
 def check_gradients(
@@ -202,19 +242,13 @@ def check_gradients(
     dout: np.ndarray,
     *,
     along: Along | None = None,
-    method: str = "auto",
-    mode: str = "auto",
-    seed: int = 0,
-    probes: int = 4,
-    diagnose: Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], str | None] | None = None,
-    names: Mapping[str, str] | None = None,
-    rtol: float | Mapping[str, float] | None = None,
+    **options: Unpack[CheckOptions],
 ) -> Report:
     """Check gradients already computed (by a backward pass run elsewhere) against derivatives of ``f``.
 
-    As :func:`check_vjp`, but the analytic gradients are given instead of a backward function, and
-    ``along(inputs, name, values)`` (optional) evaluates f at many points in one call, e.g. one request
-    to the sandbox that runs a student's forward pass.
+    As :func:`check_vjp`, with the same keyword options, but the analytic gradients are given instead
+    of a backward function, and ``along(inputs, name, values)`` (optional) evaluates f at many points
+    in one call, e.g. one request to the sandbox that runs a student's forward pass.
 
     Parameters
     ----------
@@ -224,48 +258,45 @@ def check_gradients(
     inputs : dict of str to ndarray
     dout : ndarray of shape (out...)
         The upstream gradient the gradients were computed with.
-    rtol : float or dict of str to float, optional
-        The pass mark for this call, as for :func:`check_vjp`; a dict gives it per input name (a
-        gradient returned in float32 by a float64 layer is judged at float32's mark), the others keep
-        the table's entry.
+    along : callable, optional
+        ``along(inputs, name, values)`` → f at each of ``values`` in place of input ``name``.
+    **options
+        As for :func:`check_vjp`.
 
     Returns
     -------
     Report
     """
-    marks = rtol if isinstance(rtol, Mapping) else {}
-    call_rtol = None if isinstance(rtol, Mapping) else rtol
-    counted, work, dout_array, rng, (tolerance, eps, precision), problems = _prepare(
-        f, along, inputs, dout, seed, call_rtol
-    )
+    settings = _options(options, "check_gradients")
+    setup, rng, precision, problems, marks = _prepare(f, along, inputs, dout, settings)
     analytic = {name: np.asarray(value, dtype=np.float64) for name, value in gradients.items()}
-    setup = Setup(counted, work, dout_array, tolerance, eps)
-    return _compare(setup, analytic, method, mode, probes, rng, diagnose, names, seed, precision, problems, marks)
+    return _compare(setup, analytic, settings, rng, precision, problems, marks)
 
 
-def _compare(setup: Setup, analytic: dict, method: str, mode: str, probes: int, rng: np.random.Generator,
-             diagnose, names: Mapping[str, str] | None, seed: int, precision: str, problems: list[str],
-             marks: Mapping[str, float] | None = None) -> Report:
+def _compare(setup: Setup, analytic: dict, options: CheckOptions, rng: np.random.Generator, precision: str,
+             problems: list[str], marks: Mapping[str, float]) -> Report:
     """Every gradient in ``analytic`` against its numeric counterpart (at ``marks[name]`` if given): the Report."""
     work, counted = setup.inputs, setup.f
     sizes = {int(n) for array in work.values() for n in array.shape if n > 1}
     # Large problems are probed: the decision is for the whole call, so small inputs that come with a
     # large one (γ and β with a 64×32 x) do not cost an evaluation per entry either.
+    mode = options["mode"]
     if mode == "auto":
         mode = "random" if sum(array.size for array in work.values()) > RANDOM_THRESHOLD else "full"
     gradients = []
     for name in work:
         if name not in analytic:
             continue
-        label = (names or {}).get(name, name)
-        own = replace(setup, tolerance=float(marks[name])) if marks and name in marks else setup
-        gradients.append(_check_one(own, name, label, analytic[name], method, mode, probes, rng, sizes, diagnose))
-    return Report(gradients, seed, counted.calls, precision, problems)
+        label = (options["names"] or {}).get(name, name)
+        own = replace(setup, tolerance=float(marks[name])) if name in marks else setup
+        gradients.append(_check_one(own, name, label, analytic[name], options["method"], mode, options["probes"],
+                                    rng, sizes, options["diagnose"]))
+    return Report(gradients, options["seed"], counted.calls, precision, problems)
 
 
 def _check_one(
     setup: Setup, name: str, label: str, analytic: np.ndarray, method: str, mode: str, probes: int,
-    rng: np.random.Generator, sizes: set[int], diagnose,
+    rng: np.random.Generator, sizes: set[int], diagnose: Diagnose | None,
 ) -> GradientCheck:
     """Check the gradient with respect to input ``name``, reported as ``label`` (dx for x)."""
     base = setup.inputs[name]

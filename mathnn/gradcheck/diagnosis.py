@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from .tolerances import tolerance
+from .check import Diagnose
 
 #: Two gradients agree when their difference is this small relative to the larger one.
 MATCH = tolerance("mistake")
 
-Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
 
 
 def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:

@@ -35,13 +35,14 @@ drawn again in the backward pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import tolerances
+from .check import Diagnose
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError
 
 __all__ = ["DROPOUT_STREAM", "KEEP_SHAPE", "SIGMAS", "check_forward", "diagnosis", "drop_documented", "structure"]
@@ -302,7 +303,7 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray, mark: float) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max(initial=0)) <= mark * scale
 
 
-def diagnosis(name: str) -> Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]:
+def diagnosis(name: str) -> Diagnose:
     """A ``diagnose`` callback for a wrong dx of a layer with a random mask (dropout).
 
     The student's mask is read from their own derivatives, mask = numeric / dout (dout is drawn from a

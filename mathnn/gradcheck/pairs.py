@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import losses
+from .check import Diagnose
 
 __all__ = ["INPUT_STREAM", "PAIRS", "Diagnose", "InputMaker", "Inputs", "Pair", "resolve"]
 
@@ -37,7 +38,6 @@ class InputMaker(Protocol):
     def __call__(self, rng: np.random.Generator, variant: int = 0) -> Inputs: ...
 
 
-Diagnose = Callable[[str, np.ndarray, np.ndarray, dict, np.ndarray], "str | None"]
 
 
 @dataclass(frozen=True)
