@@ -42,11 +42,12 @@ is used for the exact Jacobians; the trained models use CS231n's row form (batch
 Examples
 --------
 >>> import numpy as np
->>> from mathnn.experiments import gradient_flow
+>>> from mathnn.experiments import gradient_flow, hidden_states
 >>> rng = np.random.default_rng(0)
 >>> W_hh = rng.standard_normal((8, 8)) / np.sqrt(8)
 >>> x = rng.standard_normal((30, 3))
->>> flow = gradient_flow(W_hh, x, W_xh=rng.standard_normal((8, 3)), b=np.zeros(8), activation="sigmoid")
+>>> a, h = hidden_states(W_hh, x, W_xh=rng.standard_normal((8, 3)), b=np.zeros(8), activation="sigmoid")
+>>> flow = gradient_flow(W_hh, a, activation="sigmoid")
 >>> flow.gamma
 0.25
 >>> bool(np.all(flow.norms <= flow.bounds))

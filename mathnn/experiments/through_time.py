@@ -54,13 +54,17 @@ def _real_array(value: object, name: str, shape: tuple[int | None, ...], meaning
 
 
 
-def _recurrence_inputs(
-    W_hh: object, x: object, W_xh: object, b: object, h0: object
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _recurrent_weights(W_hh: object) -> np.ndarray:
     W_hh = as_float_array(W_hh, "W_hh")
     if W_hh.ndim != 2 or W_hh.shape[0] != W_hh.shape[1] or W_hh.shape[0] == 0:
         raise InputError(f"W_hh: expected a square matrix of shape (n, n), n ≥ 1; received shape {W_hh.shape}")
-    W_hh = _real_array(W_hh, "W_hh", (None, None), "the recurrent weights")
+    return _real_array(W_hh, "W_hh", (None, None), "the recurrent weights")
+
+
+def _recurrence_inputs(
+    W_hh: object, x: object, W_xh: object, b: object, h0: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    W_hh = _recurrent_weights(W_hh)
     n = W_hh.shape[0]
     x = _real_array(x, "x", (None, None), "the inputs x_1 … x_T, one row per step")
     W_xh = _real_array(W_xh, "W_xh", (n, x.shape[1]), f"n = {n} hidden units by d = {x.shape[1]} inputs")
@@ -123,25 +127,41 @@ def _step_jacobians(W_hh: np.ndarray, pre_activations: np.ndarray, f: Activation
         yield f.grad(a)[:, None] * W_hh
 
 
+def _recorded_run(W_hh: object, pre_activations: object) -> tuple[np.ndarray, np.ndarray]:
+    """W_hh (n, n) and a_1 … a_T (T, n) of one run, checked: what the Jacobians of that run depend on."""
+    W_hh = _recurrent_weights(W_hh)
+    pre_activations = as_float_array(pre_activations, "pre_activations")
+    if pre_activations.dtype.kind != "c" and pre_activations.ndim == 2 and not np.all(np.isfinite(pre_activations)):
+        raise InputError(
+            "pre_activations: expected finite values (a_1 … a_T of a run); received an array with NaN or inf "
+            "(the forward pass overflowed: scale W_hh down)"
+        )
+    n = W_hh.shape[0]
+    return W_hh, _real_array(pre_activations, "pre_activations", (None, n), f"a_1 … a_T, one row of n = {n} per step")
+
+
 def jacobian(
     W_hh: np.ndarray,
-    x: np.ndarray,
-    W_xh: np.ndarray,
-    b: np.ndarray,
+    pre_activations: np.ndarray,
     t: int,
     activation: str = "tanh",
-    h0: np.ndarray | None = None,
     alpha: float = LEAKY_ALPHA,
 ) -> np.ndarray:
     """The exact Jacobian ∂h_T/∂h_t = Π_{k=t+1..T} diag(f′(a_k)) W_hh, a product of step Jacobians.
 
+    It depends on the run only through its pre-activations a_k, so it takes them as recorded, by
+    :func:`hidden_states` or by any other forward pass of the same recurrence.
+
     Parameters
     ----------
-    W_hh, x, W_xh, b, h0, alpha
-        As in :func:`hidden_states`; T is the number of rows of x.
+    W_hh : array_like of shape (n, n)
+    pre_activations : array_like of shape (T, n)
+        Row k − 1 holds a_k (the first output of :func:`hidden_states`).
     t : int
         The earlier step, 0 ≤ t ≤ T − 1 (t = 0 is the initial state h_0).
     activation : {'sigmoid', 'tanh', 'relu', 'leaky_relu'}, default 'tanh'
+    alpha : float, default 0.01
+        Leaky ReLU's slope.
 
     Returns
     -------
@@ -149,10 +169,9 @@ def jacobian(
         Entry (i, j) is ∂h_T[i]/∂h_t[j].
     """
     f = activation_kernels(activation, alpha)
-    W_hh, x, W_xh, b, h0 = _recurrence_inputs(W_hh, x, W_xh, b, h0)
-    steps = x.shape[0]
-    t = as_integer(t, "t", f"the earlier step; T = {steps} is the number of inputs", 0, steps - 1)
-    pre_activations, _ = _run_recurrence(W_hh, x, W_xh, b, h0, f)
+    W_hh, pre_activations = _recorded_run(W_hh, pre_activations)
+    steps = pre_activations.shape[0]
+    t = as_integer(t, "t", f"the earlier step; T = {steps} is the number of pre-activations", 0, steps - 1)
     product = np.eye(W_hh.shape[0])
     for step in _step_jacobians(W_hh, pre_activations[t:], f):
         product = product @ step
@@ -266,14 +285,11 @@ class GradientFlow:
 
 def gradient_flow(
     W_hh: np.ndarray,
-    x: np.ndarray,
-    W_xh: np.ndarray,
-    b: np.ndarray,
+    pre_activations: np.ndarray,
     activation: str = "tanh",
-    h0: np.ndarray | None = None,
     alpha: float = LEAKY_ALPHA,
 ) -> GradientFlow:
-    """Run the recurrence and measure ‖∂h_T/∂h_t‖₂ exactly at every distance T − t = 1 … T.
+    """Measure ‖∂h_T/∂h_t‖₂ of one run exactly at every distance T − t = 1 … T.
 
     The Jacobian is the product Π_{k=t+1..T} diag(f′(a_k)) W_hh, built one step at a time from
     k = T backwards; after each step the running product is divided by its spectral norm and the
@@ -283,13 +299,10 @@ def gradient_flow(
     ----------
     W_hh : array_like of shape (n, n)
         Recurrent weights.
-    x : array_like of shape (T, d)
-        Inputs, row k − 1 holding x_k.
-    W_xh : array_like of shape (n, d)
-    b : array_like of shape (n,)
+    pre_activations : array_like of shape (T, n)
+        Row k − 1 holds a_k = W_hh h_{k−1} + W_xh x_k + b: the first output of
+        :func:`hidden_states`, or a_1 … a_T recorded by any forward pass of the same recurrence.
     activation : {'sigmoid', 'tanh', 'relu', 'leaky_relu'}, default 'tanh'
-    h0 : array_like of shape (n,), optional
-        Initial state; zeros when omitted.
     alpha : float, default 0.01
         Leaky ReLU's slope.
 
@@ -298,13 +311,8 @@ def gradient_flow(
     GradientFlow
     """
     f = activation_kernels(activation, alpha)
-    W_hh, x, W_xh, b, h0 = _recurrence_inputs(W_hh, x, W_xh, b, h0)
-    pre_activations, _ = _run_recurrence(W_hh, x, W_xh, b, h0, f)
-    if not np.all(np.isfinite(pre_activations)):
-        raise InputError(
-            "W_hh: expected a recurrence whose states stay finite; the forward pass overflowed (scale W_hh down)"
-        )
-    steps = x.shape[0]
+    W_hh, pre_activations = _recorded_run(W_hh, pre_activations)
+    steps = pre_activations.shape[0]
     lambda1 = float(np.linalg.norm(W_hh, 2))
     log_norms = np.empty(steps)
     log_step_bounds = np.empty(steps)
@@ -452,5 +460,5 @@ def time_experiment(
     start = time.perf_counter()
     names = activation_names(activations)
     W_hh, x, W_xh, b = random_recurrence(hidden, steps, inputs, seed, init, spectral_norm)
-    flows = [gradient_flow(W_hh, x, W_xh, b, name) for name in names]
+    flows = [gradient_flow(W_hh, hidden_states(W_hh, x, W_xh, b, name)[0], name) for name in names]
     return TimeExperiment(hidden, steps, inputs, seed, init, flows, time.perf_counter() - start)
