@@ -19,6 +19,7 @@ numpy only: importing this module never imports SymPy.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import numbers
 import pkgutil
@@ -280,13 +281,28 @@ def layer_functions(layer: Layer) -> dict[str, Callable[..., Any]]:
                 gradients[position] = per_channel(reshape, gradients[position], cache.reshaped)
         return gradients[0] if single else tuple(gradients)
 
-    forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
-    forward.__doc__ = _doc(layer, forward=True)
-    backward.__doc__ = _doc(layer, forward=False)
+    _present(forward, spec["forward"], spec["arguments"], {spec["param_dict"]}, _doc(layer, forward=True))
+    _present(backward, spec["backward"], [spec["upstream"], "cache"], set(), _doc(layer, forward=False))
     functions: dict[str, Callable[..., Any]] = {spec["forward"]: forward, spec["backward"]: backward}
     for alias in spec["aliases"]:
         functions[alias] = backward
     return functions
+
+
+def _present(function: Callable[..., Any], name: str, arguments: Sequence[str], optional: set, doc: str) -> None:
+    """Give a generated function its public name, module, docstring and signature.
+
+    The functions take ``*args, **kwargs`` and bind them by the spec's argument names; the
+    signature they show (``help``, ``inspect.signature``, the API reference) is that binding's.
+    """
+    function.__name__ = function.__qualname__ = name
+    function.__module__ = "mathnn.layers"
+    function.__doc__ = doc
+    function.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(argument, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=None if argument in optional else inspect.Parameter.empty)
+        for argument in arguments
+    ])
 
 
 def _validator(name: str) -> Callable[..., dict[str, Any]]:
@@ -423,15 +439,16 @@ def sequence_functions(sequence: Layer) -> dict[str, Callable[..., Any]]:
         assert isinstance(cache, LayerCache)
         return tuple(backward_kernel(upstream, *(cache.values[name] for name in spec["backward_arguments"])))
 
-    forward.__name__, backward.__name__ = spec["forward"], spec["backward"]
     shapes = "\n".join(f"{name} : ndarray of shape {_layout(spec['draws'][name]['shape'])}" for name in spec["arguments"])
-    forward.__doc__ = (f"{spec['forward']}: the recurrence {sequence.name!r} over a sequence, generated from its "
-                       f"step rule (kernels in {sequence.module.__name__}).\n\nParameters\n----------\n{shapes}\n\n"
-                       f"Returns\n-------\n{output} : ndarray of shape (N, T, H)\ncache : LayerCache\n    for {spec['backward']}")
-    backward.__doc__ = (f"{spec['backward']}: backpropagation through time, proven from the step rule.\n\n"
-                        f"Parameters\n----------\n{spec['upstream']} : ndarray of shape (N, T, H)\n"
-                        f"cache : LayerCache from {spec['forward']}\n\nReturns\n-------\n"
-                        + "\n".join(f"{g} : ndarray, the shape of {w}" for g, w in zip(spec["gradients"], spec["differentiated"])))
+    _present(forward, spec["forward"], spec["arguments"], set(),
+             f"{spec['forward']}: the recurrence {sequence.name!r} over a sequence, generated from its "
+             f"step rule (kernels in {sequence.module.__name__}).\n\nParameters\n----------\n{shapes}\n\n"
+             f"Returns\n-------\n{output} : ndarray of shape (N, T, H)\ncache : LayerCache\n    for {spec['backward']}")
+    _present(backward, spec["backward"], [spec["upstream"], "cache"], set(),
+             f"{spec['backward']}: backpropagation through time, proven from the step rule.\n\n"
+             f"Parameters\n----------\n{spec['upstream']} : ndarray of shape (N, T, H)\n"
+             f"cache : LayerCache from {spec['forward']}\n\nReturns\n-------\n"
+             + "\n".join(f"{g} : ndarray, the shape of {w}" for g, w in zip(spec["gradients"], spec["differentiated"])))
     return {spec["forward"]: forward, spec["backward"]: backward}
 
 

@@ -50,7 +50,24 @@ def test_build_is_clean(site_build, built_site: Path) -> None:
     assert not re.search(r"(?m)^(WARNING|ERROR)\b", log), log
     # a page under docs/ that mkdocs.yml's nav forgets is only logged at INFO level
     assert "not included in the \"nav\" configuration" not in log, log
+    # so is a link to an anchor the target page does not have
+    assert "does not contain an anchor" not in log, log
     assert (built_site / "index.html").is_file()
+
+
+def test_the_api_reference_documents_every_layer_function(built_site: Path) -> None:
+    """The functions mathnn.layers generates at import are in the reference, with their signatures."""
+    import mathnn.layers
+
+    reference = (built_site / "reference.html").read_text(encoding="utf-8")
+    functions = [name for name in mathnn.layers.__all__ if callable(getattr(mathnn.layers, name))
+                 and not isinstance(getattr(mathnn.layers, name), type)]
+    assert {"affine_forward", "layernorm_forward", "conv_forward_naive", "lstm_backward"} <= set(functions)
+    missing = [name for name in functions if f'id="mathnn.layers.{name}"' not in reference]
+    assert not missing
+    start = reference.index('id="mathnn.layers.layernorm_forward"')
+    heading = html.unescape(TAG.sub(" ", reference[reference.index(">", start) + 1:reference.index("</h", start)]))
+    assert " ".join(heading.replace("¶", "").split()) == "layernorm_forward ( x , gamma , beta , ln_param = None )"
 
 
 def test_every_page_exists_and_derivations_are_in_the_nav(built_site: Path) -> None:

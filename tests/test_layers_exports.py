@@ -94,5 +94,23 @@ GENERATED = ("affine_forward", "affine_backward", "temporal_affine_forward", "te
 def test_the_topics_and_the_generated_layers_cover_every_name_once() -> None:
     names = [name for topic in TOPICS.values() for name in topic] + list(GENERATED)
     assert sorted(names) == sorted(CS231N_NAMES)
-    for name in GENERATED:
-        assert getattr(mathnn.layers, name).__module__ == "mathnn.catalogue"
+    from mathnn.catalogue import public_functions
+
+    for name in GENERATED:  # generated from the catalogue, not written by hand
+        assert getattr(mathnn.layers, name) is public_functions()[name]
+
+
+def test_generated_functions_show_the_signature_they_bind() -> None:
+    """help() and the API reference see each generated function's real arguments, not (*args, **kwargs)."""
+    import inspect
+    import re
+
+    from mathnn.catalogue import public_functions
+
+    for name, function in public_functions().items():
+        signature = inspect.signature(function)
+        documented = re.findall(r"(?m)^(\w+) :", function.__doc__.split("Returns\n-------")[0])
+        assert list(signature.parameters) == documented, name
+        assert function.__module__ == "mathnn.layers" and getattr(mathnn.layers, name) is function
+    assert str(inspect.signature(mathnn.layers.layernorm_forward)) == "(x, gamma, beta, ln_param=None)"
+    assert str(inspect.signature(mathnn.layers.affine_backward)) == "(dout, cache)"
