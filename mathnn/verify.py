@@ -4,9 +4,10 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise layers (the activations) at random points of the rule's declared domain and next to its
-kinks; for the RNN sequence and the losses (softmax cross-entropy, the SVM) as vector-Jacobian products
-on random batches (the check each rule names in its ``numeric_check``), with errors measured against
-the size of the terms each gradient sums; for any other layer rule, from its generated ``SPEC``.
+kinks; for the losses and the RNN sequence as vector-Jacobian products on random batches (a loss's
+fused kernel from its declaration, the RNN by the check it names in its ``numeric_check``), with
+errors measured against the size of the terms each gradient sums; for any other layer rule, from its
+generated ``SPEC``.
 """
 
 from __future__ import annotations
@@ -159,8 +160,6 @@ def _check_kink(check: KernelCheck, f, gradient, params: dict[str, float], at: f
 
 #: (N, D, H) of the RNN sequence checks (T = 1, 3, 4 in turn).
 RNN_SHAPES = ((1, 1, 1), (2, 3, 4), (3, 2, 5))
-#: (rows, classes) of the softmax cross-entropy checks.
-SOFTMAX_SHAPES = ((1, 2), (4, 5), (3, 10))
 
 
 def scaled_errors(analytic: np.ndarray, numeric: np.ndarray, term_scale: np.ndarray | float) -> float:
@@ -235,58 +234,44 @@ def check_rnn(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
     return checks
 
 
-def check_softmax_ce(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
-    """Gradient-check softmax_cross_entropy's dscores against its own loss."""
-    from .kernels.softmax_ce import softmax_cross_entropy
+def check_loss(rule: LayerRule, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
+    """Gradient-check a loss's generated fused kernel: its gradient against derivatives of its own loss.
 
-    rng = np.random.default_rng(seed)
-    checks = []
-    for rows, classes in SOFTMAX_SHAPES:
-        cases = []
-        for _ in range(max(1, min(3, points // 500))):
-            # Unit-scale scores over ten classes keep every p above ~1e-3. A difference quotient of
-            # the loss has a rounding floor of about ε·|L|/h ≈ 1e-12 here, so it cannot resolve a much
-            # smaller p to 1e-8 relative; the complex step has no such floor and checks every entry.
-            scores = rng.standard_normal((rows, classes))
-            onehot = np.eye(classes)[rng.integers(classes, size=rows)]
-            weights = rng.uniform(0.1, 1.0, size=(rows, 1))
-            _, dscores = softmax_cross_entropy(scores, onehot, weights)
-            probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
-            cases.append((
-                lambda v, o=onehot, w=weights: softmax_cross_entropy(v, o, w)[0], scores, None, dscores,
-                weights * (probabilities + onehot),
-            ))
-        checks.append(_vjp_check("softmax_cross_entropy", "softmax_cross_entropy", {"rows": rows, "V": classes}, cases))
-    return checks
-
-
-def check_svm(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
-    """Gradient-check multiclass_svm's dscores against its own loss, at scores away from every kink.
-
-    The loss is piecewise linear: a difference step must not cross a margin of 0. The scores are drawn
-    so that every margin is at least 0.05 from 0, far more than any step of the check.
+    Everything comes from the rule: the sizes (``check_sizes``), how the inputs are drawn (``draws``;
+    a one-hot input gets a random target per row), a weight per row drawn from U(0.1, 1), the inputs
+    moved off the kinks (the loss's ``off_kinks``), and the generated magnitude kernel, against whose
+    entries the errors are measured.
     """
-    from .kernels.svm import multiclass_svm
+    from .rules.loss import magnitude_kernel_name
+    from .sizes import size_of
 
+    assert rule.loss is not None, f"{rule.name} is not a loss"
+    module = importlib.import_module(f"mathnn.kernels.{rule.name}")
+    kernel = getattr(module, rule.loss.kernel.name)
+    magnitude = getattr(module, magnitude_kernel_name(rule.loss.kernel))
+    (wrt,) = (symbol.name for symbol in rule.differentiated)
+    one_hot = {symbol.name for symbol in rule.one_hot}
     rng = np.random.default_rng(seed)
     checks = []
-    for rows, classes in SOFTMAX_SHAPES:
+    for sizes in rule.check_sizes:
         cases = []
         for _ in range(max(1, min(3, points // 500))):
-            targets = rng.integers(classes, size=rows)
-            onehot = np.eye(classes)[targets]
-            scores = rng.standard_normal((rows, classes))
-            margins = scores - scores[np.arange(rows), targets][:, None] + 1
-            near = (np.abs(margins) < 0.05) & (onehot == 0)
-            scores[near] += np.where(margins[near] >= 0, 0.1, -0.1)  # off the kink, on its own side
-            weights = rng.uniform(0.1, 1.0, size=(rows, 1))
-            _, dscores = multiclass_svm(scores, onehot, weights)
-            cases.append((
-                lambda v, o=onehot, w=weights: multiclass_svm(v, o.astype(v.dtype), w.astype(v.dtype))[0], scores,
-                None, dscores, weights * classes,
-            ))
-        checks.append(_vjp_check("multiclass_svm", "multiclass_svm", {"rows": rows, "C": classes}, cases))
+            inputs = {}
+            for name, draw in rule.draws.items():
+                shape = tuple(size_of(size, sizes) for size in draw.shape)
+                inputs[name] = (np.eye(shape[-1])[rng.integers(shape[-1], size=shape[:-1])] if name in one_hot
+                                else draw.loc + draw.scale * rng.standard_normal(shape))
+            inputs[rule.dout.name] = rng.uniform(0.1, 1.0, size=(inputs[wrt].shape[0], 1))
+            if rule.loss.off_kinks is not None:
+                inputs = rule.loss.off_kinks(inputs)
+            _, gradient = kernel(**inputs)
+
+            def loss(v: np.ndarray, inputs: dict = inputs) -> np.ndarray:
+                # every input in v's dtype: the complex step needs a complex kernel throughout
+                return kernel(**{name: value.astype(v.dtype) for name, value in {**inputs, wrt: v}.items()})[0]
+
+            cases.append((loss, inputs[wrt], None, gradient, magnitude(**inputs)))
+        checks.append(_vjp_check(rule.loss.kernel.name, rule.loss.kernel.name, dict(sizes), cases))
     return checks
 
 
@@ -367,10 +352,11 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
 
     ``cache=False`` proves it again and refreshes the cache (``mathnn verify --no-cache``).
     """
-    if rule.numeric_check:  # the rule names its vector-Jacobian check among this module's (the RNN, the losses)
+    if isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, a loss's fused kernel, else the SPEC
+        numeric = (check_kernels(rule, points, seed) if rule.elementwise else check_loss(rule, points, seed)
+                   if rule.loss is not None else check_layer(rule.name, points, seed))
+    elif rule.numeric_check:  # a recurrence that names its own check among this module's (the RNN's activations)
         numeric = globals()[rule.numeric_check](points, seed)
-    elif isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, else from its generated SPEC
-        numeric = check_kernels(rule, points, seed) if rule.elementwise else check_layer(rule.name, points, seed)
     else:  # a recurrence: its generated BPTT against its generated forward
         numeric = check_sequence(rule.name, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

@@ -133,7 +133,9 @@ def test_every_rule_has_all_six_artifacts():
             assert callable(getattr(activations, name)) and callable(getattr(activations, f"{name}_grad"))
         if getattr(rule, "loss", None) is not None:  # a loss: its slip kernels, as data for the checker
             assert spec is None
-            assert module.SLIPS == rule.slip_spec() and len(module.SLIPS) == len(rule.kernels) - 1
+            # the fused kernel, one kernel per slip, and the magnitude kernel its check measures errors against
+            assert module.SLIPS == rule.slip_spec() and len(module.SLIPS) == len(rule.kernels) - 2
+            assert callable(getattr(module, f"{rule.loss.kernel.name}_magnitude"))
         if spec is not None:
             assert callable(getattr(public, spec["forward"])) and callable(getattr(public, spec["backward"]))
             assert isinstance(public.layernorm_forward(np.ones((1, 2)), np.ones(2), np.ones(2))[1], LayerCache)

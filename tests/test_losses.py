@@ -282,9 +282,54 @@ def test_the_svm_derivation_keeps_the_declared_kink_value():
 
 
 def test_the_generated_svm_kernel_agrees_with_complex_step_derivatives():
-    from mathnn.verify import check_svm
+    from mathnn.rules.svm import svm
+    from mathnn.verify import check_loss
 
-    assert all(check.passed for check in check_svm(points=500))
+    assert all(check.passed for check in check_loss(svm, points=500))
+
+
+@pytest.mark.parametrize("rule", ["svm", "softmax_ce"])
+def test_the_loss_check_fails_a_fused_kernel_whose_gradient_has_a_slip(monkeypatch, rule):
+    """The check runs the kernel the rule names: its slip kernel (a gradient off by a declared mistake) fails."""
+    import importlib
+
+    from mathnn.rules import RULES
+    from mathnn.verify import check_loss
+
+    module = importlib.import_module(f"mathnn.kernels.{rule}")
+    name = RULES[rule].loss.kernel.name
+    right = getattr(module, name)
+    slip = getattr(module, module.SLIPS[-1]["kernel"])
+    monkeypatch.setattr(module, name, lambda *args, **kwargs: (right(*args, **kwargs)[0], slip(*args, **kwargs)[1]))
+    checks = check_loss(RULES[rule], points=500)
+    assert not any(check.passed for check in checks[1:])  # every size with more than one class per row
+    assert all(check.max_complex > 1e-3 for check in checks[1:])
+
+
+def test_the_svm_check_moves_its_inputs_off_the_hinges_it_would_straddle():
+    from mathnn.kernels.svm import multiclass_svm, multiclass_svm_magnitude
+    from mathnn.rules.svm import HINGE_CLEARANCE, off_the_hinges
+    from mathnn.verify import _vjp_check
+
+    onehot = np.array([[1.0, 0.0, 0.0, 0.0]])
+    scores = np.array([[0.5, -0.5, -0.49999, -0.53]])  # margins 0, 1e-5 and −0.03: on and next to the kink
+    inputs = {"scores": scores, "onehot": onehot, "weights": np.ones((1, 1))}
+
+    def check(inputs):
+        def loss(v):
+            return multiclass_svm(v, onehot.astype(v.dtype), inputs["weights"].astype(v.dtype))[0]
+
+        gradient = multiclass_svm(**inputs)[1]
+        return _vjp_check("multiclass_svm", "multiclass_svm", {},
+                          [(loss, inputs["scores"], None, gradient, multiclass_svm_magnitude(**inputs))])
+
+    assert not check(inputs).passed  # a difference step across a kink measures neither slope
+    moved = off_the_hinges(inputs)
+    margins = moved["scores"] - moved["scores"][:, :1] + 1
+    assert np.all(np.abs(margins[:, 1:]) >= HINGE_CLEARANCE)
+    assert np.array_equal(np.sign(margins[:, 2:]), np.sign(scores[:, 2:] - scores[:, :1] + 1))  # each on its own side
+    assert check(moved).passed
+    assert np.array_equal(inputs["scores"], scores)  # the drawn inputs are not modified
 
 
 def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not(proofs):

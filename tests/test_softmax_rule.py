@@ -10,7 +10,7 @@ import sympy as sp
 
 from mathnn.rules import rnn as rnn_rules
 from mathnn.rules.core import RowSum, TotalSum
-from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_softmax_ce
+from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_loss
 
 
 def test_softmax_rule_is_proven(proofs):
@@ -60,7 +60,7 @@ def test_the_derivation_needs_the_targets_to_be_one_hot():
 
 
 def test_numeric_check_of_softmax_passes():
-    for check in check_softmax_ce(points=500):
+    for check in check_loss(rnn_rules.softmax_ce, points=500):
         assert check.max_complex <= COMPLEX_TOL and check.max_central <= CENTRAL_TOL, check
 
 

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['softmax_cross_entropy', 'softmax_cross_entropy_slip_no_1_at_the_correct_class', 'SLIPS']
+__all__ = ['softmax_cross_entropy', 'softmax_cross_entropy_slip_no_1_at_the_correct_class', 'softmax_cross_entropy_magnitude', 'SLIPS']
 
 
 def softmax_cross_entropy(
@@ -80,6 +80,37 @@ def softmax_cross_entropy_slip_no_1_at_the_correct_class(
     # the slip 'no −1 at the correct class'
     dscores = weights*probs
     return loss, dscores
+
+
+def softmax_cross_entropy_magnitude(
+    scores: np.ndarray,
+    onehot: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """The size of the terms each entry of softmax_cross_entropy's dscores sums: the same formula on absolute values, so a check can measure errors against it.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, V), unnormalized log-probabilities o
+    onehot : ndarray of shape (M, V), one-hot targets
+    weights : ndarray of shape (M, 1), weight of each row (mask / N in CS231n's temporal loss)
+
+    Returns
+    -------
+    dscores : ndarray
+        every term of dscores by its absolute value
+    """
+    # o − max o: the exponentials below cannot overflow
+    shifted = scores - np.max(np.real(scores), axis=-1, keepdims=True)
+    # e^{o_k − c}
+    exp_shifted = np.exp(shifted)
+    # Σ_k e^{o_k − c}
+    total = np.sum(exp_shifted, axis=-1, keepdims=True)
+    # p = e^{o − c} / Σ_k e^{o_k − c} = softmax(o): the shift cancels
+    probs = exp_shifted/total
+    # ∂L/∂o = w · (p − onehot(y)), every term by its absolute value
+    dscores = abs(weights)*(abs(onehot) + abs(probs))
+    return dscores
 
 
 #: The named slips, each a kernel above, as plain data for the numpy-only checker (mathnn check).

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['multiclass_svm', 'multiclass_svm_slip_correct_class_counted', 'multiclass_svm_slip_no_gradient_at_the_correct_class', 'SLIPS']
+__all__ = ['multiclass_svm', 'multiclass_svm_slip_correct_class_counted', 'multiclass_svm_slip_no_gradient_at_the_correct_class', 'multiclass_svm_magnitude', 'SLIPS']
 
 
 def multiclass_svm(
@@ -109,6 +109,31 @@ def multiclass_svm_slip_no_gradient_at_the_correct_class(
     # the slip 'no gradient at the correct class'
     dscores = weights*positive*(1 - onehot)
     return loss, dscores
+
+
+def multiclass_svm_magnitude(scores: np.ndarray, onehot: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The size of the terms each entry of multiclass_svm's dscores sums: the same formula on absolute values, so a check can measure errors against it.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, C), class scores o
+    onehot : ndarray of shape (M, C), one-hot correct classes
+    weights : ndarray of shape (M, 1), weight of each row (1/N for CS231n's average over the batch)
+
+    Returns
+    -------
+    dscores : ndarray
+        every term of dscores by its absolute value
+    """
+    # o_y: the correct class's score in each row
+    correct = np.sum(onehot*scores, axis=-1, keepdims=True)
+    # m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out
+    margins = (1 - onehot)*(scores - correct + 1)
+    # 1[m_j > 0]; at a margin exactly 0 the convention is 0
+    positive = (np.real(margins) > 0).astype(margins.dtype)
+    # ∂L/∂o_j = w·1[m_j > 0] for j ≠ y; ∂L/∂o_y = −w · (number of positive margins), every term by its absolute value
+    dscores = abs(weights)*(abs(onehot)*np.sum(abs(positive), axis=-1, keepdims=True) + abs(positive))
+    return dscores
 
 
 #: The named slips, each a kernel above, as plain data for the numpy-only checker (mathnn check).

@@ -383,11 +383,6 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
         """``expr`` with what the declaration says of the inputs applied: each row of a one-hot input sums to 1."""
         return one_hot_sums(expr, self.one_hot) if self.one_hot else expr
 
-    @property
-    def numeric_check(self) -> str:
-        """The function of :mod:`mathnn.verify` that checks a loss's fused kernel; a layer's check reads its spec."""
-        return self.loss.numeric_check if self.loss is not None else ""
-
     def slip_spec(self) -> list[dict]:
         """A loss's slip kernels as plain data for the checker (``SLIPS``); none for a layer."""
         return slip_spec(self)

@@ -27,12 +27,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sympy as sp
 
 from .arrays import evaluate, run, symbol_matrix
 from .core import Claim, Kernel, Named, RowMax, RowSum, Statement, TotalSum, compose, latex_text
 from .decide import decide_zero, matrices_equal
-from .layer_parts import J, ForwardMistake, Mistake, timed_claim
+from .layer_parts import J, ForwardMistake, Mistake, magnitude_of, timed_claim
 from .textprint import text
 
 if TYPE_CHECKING:
@@ -47,17 +48,18 @@ weights = Named("weights", "w", "w")
 
 @dataclass(frozen=True)
 class Loss:
-    """What makes a layer rule a loss: its fused kernel, the check that runs it, extra facts.
+    """What makes a layer rule a loss: its fused kernel, extra facts, and where its check may not go.
 
     ``kernel`` takes the rule's inputs then ``weights`` (the rule's ``dout``) and returns the loss and
-    the gradient of the one differentiated input; ``numeric_check`` names the function of
-    :mod:`mathnn.verify` that gradient-checks it; each of ``facts`` returns a claim the proof adds (the
-    SVM's hinge written with its step).
+    the gradient of the one differentiated input; each of ``facts`` returns a claim the proof adds (the
+    SVM's hinge written with its step). ``off_kinks`` (for a loss with kinks) takes the random inputs
+    :func:`mathnn.verify.check_loss` drew, as a dict of arrays by name, and returns them moved far
+    enough from every kink that no difference step of the check crosses one.
     """
 
     kernel: Kernel
-    numeric_check: str
     facts: tuple[Callable[[], Claim], ...] = ()
+    off_kinks: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
 
 
 # -- one-hot inputs -----------------------------------------------------------------------------------
@@ -160,9 +162,42 @@ def slips(rule: LayerRule) -> tuple[Mistake | ForwardMistake, ...]:
 
 
 def loss_kernels(rule: LayerRule) -> tuple[Kernel, ...]:
-    """The fused kernel, then one slip kernel per named mistake."""
+    """The fused kernel, then one slip kernel per named mistake, then the gradient's magnitude kernel."""
     assert rule.loss is not None
-    return (rule.loss.kernel, *(_slip_kernel(rule, mistake) for mistake in slips(rule)))
+    return (rule.loss.kernel, *(_slip_kernel(rule, mistake) for mistake in slips(rule)),
+            magnitude_kernel(rule.loss.kernel))
+
+
+def magnitude_kernel_name(kernel: Kernel) -> str:
+    """``softmax_cross_entropy_magnitude``: the function :func:`magnitude_kernel` writes."""
+    return f"{kernel.name}_magnitude"
+
+
+def magnitude_kernel(kernel: Kernel) -> Kernel:
+    """The size of the terms the fused kernel's gradient sums: its statements, the gradient's by
+    :func:`~mathnn.rules.layer_parts.magnitude_of` (every term by its absolute value), and not the loss.
+
+    A check measures the gradient's errors against it, entry by entry, as it does a layer's against
+    its generated ``<layer>_backward_magnitude``.
+    """
+    loss, gradient = kernel.results
+    statements = tuple(
+        replace(statement, expr=magnitude_of(statement.expr),
+                equation=f"{statement.equation}, every term by its absolute value")
+        if statement.target == gradient else statement
+        for statement in kernel.statements if isinstance(statement, Statement) and statement.target != loss
+    )
+    expression = next(statement.expr for statement in kernel.statements
+                      if isinstance(statement, Statement) and statement.target == gradient)
+    return Kernel(
+        name=magnitude_kernel_name(kernel), args=kernel.args, statements=statements,
+        computes=magnitude_of(expression),
+        summary=f"The size of the terms each entry of {kernel.name}'s {gradient} sums: the same formula on "
+                "absolute values, so a check can measure errors against it.",
+        returns=f"{gradient} : ndarray\n    every term of {gradient} by its absolute value",
+        outputs=(gradient,), defaults=kernel.defaults, bindings=kernel.bindings, arg_docs=kernel.arg_docs,
+        batch_arrays=kernel.batch_arrays, arg_types=kernel.arg_types,
+    )
 
 
 def slip_spec(rule: LayerRule) -> list[dict[str, Any]]:
@@ -198,7 +233,8 @@ def loss_claims(rule: LayerRule) -> list[Claim]:
     assert rule.loss is not None
     kernels = loss_kernels(rule)
     cases: list[tuple[Kernel, Mistake | ForwardMistake | None]] = [(kernels[0], None)]
-    cases += list(zip(kernels[1:], slips(rule)))
+    named = slips(rule)
+    cases += list(zip(kernels[1:1 + len(named)], named))  # not the magnitude kernel, last: it bounds rounding
     claims = [_kernel_claim(rule, kernel, mistake) for kernel, mistake in cases]
     if rule.size is None:
         claims += [_forward_mistake_claim(rule, mistake) for mistake in rule.forward_mistakes]
