@@ -82,3 +82,12 @@ def test_a_mistake_of_a_node_the_fused_kernel_does_not_compute_is_refused_by_nam
     with pytest.raises(ValueError, match=r"mistake 'no sum': expected a statement of softmax_cross_entropy named "
                                          r"\['sum_exp'\] to replace; received one of \['dscores', "):
         rule.kernels
+
+
+def test_the_derivation_shows_no_edge_into_the_targets():
+    """Reverse accumulation is shown only along edges that reach a differentiated input."""
+    from mathnn.codegen.render import derivation_text
+
+    shown = derivation_text(rnn_rules.softmax_ce)
+    assert "∂L/∂p (from ℓ)" in shown and "∂L/∂o (from eᵒ)" in shown
+    assert "∂L/∂y" not in shown  # the one-hot targets are an input, but not differentiated

@@ -488,7 +488,9 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
             Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
             for n in self.nodes
         )
-        reached = [parent for _, parent, _ in derivation.steps]
+        # an edge into an input that is not differentiated (a loss's targets, dropout's mask) leads nowhere
+        shown_steps = [step for step in derivation.steps if step[1] in self.differentiated or step[1] not in self.inputs]
+        reached = [parent for _, parent, _ in shown_steps]
         steps = tuple(
             Equation(
                 ((f"∂L/∂{text(parent)} (from {text(child)})",
@@ -496,7 +498,7 @@ class LayerRule(LayerKernels, ConcreteLayer, ElementwiseLayer):
                  shown(self.compact(contribution))),
                 "one of several edges into this node: their contributions add up" if reached.count(parent) > 1 else "",
             )
-            for child, parent, contribution in derivation.steps
+            for child, parent, contribution in shown_steps
         )
         closed = tuple(
             Equation(((f"∂L/∂{text(wrt)}", rf"\frac{{\partial L}}{{\partial {sp.latex(wrt)}}}"),
