@@ -19,6 +19,7 @@ from mathnn.rules import RULES
 from mathnn.rules.arrays import evaluate
 from mathnn.rules.layer import LayerRule
 from mathnn.rules.recurrence import Recurrence
+from mathnn.rules.layer_parts import magnitude_of
 
 CONCRETE = [name for name, rule in RULES.items() if isinstance(rule, LayerRule) and rule.size is None
             and not rule.elementwise and rule.loss is None and all(len(d.shape) <= 2 for d in rule.draws.values())]
@@ -76,7 +77,9 @@ def test_a_losss_kernels_compute_its_graph(name):
     names = {spec["kernel"]: spec["name"] for spec in module.SLIPS}
     mistakes = {m.name: m for m in (*rule.mistakes, *rule.forward_mistakes)}
     (wrt,) = rule.differentiated
-    for kernel in rule.kernels:
+    *computing, magnitude = rule.kernels
+    assert magnitude.name == f"{rule.loss.kernel.name}_magnitude"
+    for kernel in computing:
         mistake = mistakes.get(names.get(kernel.name, ""))
         replaced = getattr(mistake, "replace", {})
         env = {s: _matrix(arguments[s.name]) for s in (*rule.element_arrays, rule.dout)}
@@ -90,6 +93,17 @@ def test_a_losss_kernels_compute_its_graph(name):
         loss, dscores = getattr(module, kernel.name)(**arguments)
         np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
         np.testing.assert_allclose(dscores, np.array(sp.N(gradient, 20).tolist(), dtype=float), rtol=1e-12, atol=1e-14)
+    # the magnitude kernel: the closed form with every term by its absolute value, so never below the gradient
+    env = {s: _matrix(arguments[s.name]) for s in (*rule.element_arrays, rule.dout)}
+    for node in rule.nodes:
+        env[node.symbol] = evaluate(node.expr, env)
+    for helper in rule.helpers:
+        env[sp.Symbol(helper.target)] = evaluate(rule._by_name(helper.expr), env)
+    want = evaluate(rule._by_name(magnitude_of(rule.closed_forms[wrt])), env)
+    sizes = getattr(module, magnitude.name)(**arguments)
+    np.testing.assert_allclose(sizes, np.array(sp.N(want, 20).tolist(), dtype=float), rtol=1e-12, atol=1e-14)
+    _, dscores = getattr(module, rule.loss.kernel.name)(**arguments)
+    assert np.all(sizes >= np.abs(dscores) * (1 - 1e-12))
 
 
 @pytest.mark.parametrize("name", [name for name, rule in RULES.items() if isinstance(rule, Recurrence)])
