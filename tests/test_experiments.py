@@ -4,6 +4,7 @@ errors."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import re
 import subprocess
@@ -30,6 +31,7 @@ from mathnn.experiments import (
     time_experiment,
     tour_table,
 )
+from mathnn.experiments.run import _FUNCTIONS
 
 
 def cli(*argv: str) -> int:
@@ -49,6 +51,49 @@ def test_every_experiment_is_reproducible_from_its_seed():
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
     stacks = [depth_experiment(("tanh",), batchnorm=True, depth=4, steps=3, seed=s).runs[0].losses for s in (1, 1, 2)]
     assert np.array_equal(stacks[0], stacks[1]) and not np.array_equal(stacks[0], stacks[2])
+
+
+#: Arguments for every experiment that differ from its defaults and keep it small; sequences as tuples and
+#: some numbers as numpy scalars, which the recorded settings must give as plain JSON.
+SMALL_CALLS = {
+    "time": {"activations": ("tanh", "relu"), "hidden": np.int64(5), "steps": 6, "seed": 3, "inputs": 2,
+             "init": "orthogonal", "spectral_norm": np.float64(1.5)},
+    "depth": {"activations": ("relu",), "batchnorm": (True,), "depth": 3, "width": 4, "steps": 2,
+              "learning_rate": 0.01, "batch": np.int32(8), "seed": 3, "init": "he"},
+    "recall": {"activations": ("tanh",), "distances": (1, np.int64(2)), "length": 5, "hidden": 4, "iterations": 2,
+               "batch": 3, "learning_rate": 0.2, "classes": 3, "distractors": 2, "test_count": 5, "seed": 3},
+    "shift": {"activation": "tanh", "depth": 3, "width": 4, "steps": 3, "learning_rate": 0.01, "batch": 8,
+              "noise": 0.5, "probes": 2, "seed": 3},
+    "lag": {"cells": ("tanh", "gru"), "max_lag": 3, "hidden": 4, "inputs": 2, "sequences": 2, "seeds": 2, "seed": 3,
+            "clip_steps": (2, 3), "learning_rate": 0.2, "threshold": 0.5},
+    "remember": {"cells": ("irnn",), "distances": (2,), "hidden": 4, "iterations": 2, "batch": 3, "learning_rate": 0.2,
+                 "clip": 0.5, "noise": 0.5, "test_count": 5, "seeds": 2, "seed": 3},
+}
+
+
+def test_every_result_records_every_setting_it_ran_with_and_reruns_from_its_json():
+    for name, function in _FUNCTIONS.items():
+        arguments = SMALL_CALLS[name]
+        parameters = inspect.signature(function).parameters
+        assert sorted(arguments) == sorted(key for key in parameters if key != "show_progress"), name
+        assert all(not np.array_equal(value, parameters[key].default) for key, value in arguments.items()), name
+        expected = json.loads(json.dumps(arguments, default=lambda value: value.item()))
+        data = json.loads(json.dumps(function(**arguments).to_dict(), allow_nan=False))
+        # every setting at the top level, where the figures sit (a figure of the same name comes first: the
+        # seeds actually used, seed … seed + seeds − 1), and all of them, exactly as called, under "settings"
+        used = {**expected, **({"seeds": list(range(3, 3 + expected["seeds"]))} if "seeds" in expected else {})}
+        assert {key: data.get(key, "(not recorded)") for key in expected} == used, name
+        assert data["settings"] == expected, name
+        again = function(**data["settings"]).to_dict()
+        assert json.loads(json.dumps({**again, "seconds": None})) == {**data, "seconds": None}, name
+
+
+def test_a_recorded_setting_left_to_its_default_is_the_value_it_resolved_to():
+    assert time_experiment(steps=2, hidden=2).to_dict()["activations"] == ["sigmoid", "tanh", "relu", "leaky_relu"]
+    recall = recall_experiment(("tanh",), distances=(1, 3), hidden=2, iterations=1, test_count=2).to_dict()
+    assert recall["length"] == recall["settings"]["length"] == 3 + 1 + 4
+    depth = depth_experiment(("tanh",), batchnorm=True, depth=2, width=2, steps=1, batch=2).to_dict()
+    assert depth["batchnorm"] == [True] and depth["settings"]["activations"] == ["tanh"]
 
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?(?![\w.])")

@@ -21,7 +21,7 @@ def test_tanh_rnn_recall_falls_to_chance_with_distance():
     # One training run at k = 16 ends anywhere from 0.21 to 0.39 accuracy depending on the seed (and on
     # the rounding of its sums): the claim is about the runs on average, and about the loss of each.
     experiments = [recall_experiment(("tanh",), distances=(1, 16), seed=seed) for seed in range(4)]
-    assert all(e.chance == 0.25 and e.length == 21 for e in experiments)
+    assert all(e.chance == 0.25 and e.settings["length"] == 21 for e in experiments)
     assert all(e.accuracy[0][0] > 0.9 for e in experiments)  # recalled at k = 1
     assert np.mean([e.accuracy[0][1] for e in experiments]) < 0.35  # chance is 0.25
     assert all(e.final_loss[0, 0] < 0.1 for e in experiments)

@@ -104,16 +104,16 @@ def lag():
 
 def test_forget_bias_of_one_or_more_keeps_more_gradient_than_the_tanh_rnn(lag):
     K = lag.lags[-1]
-    tanh_seeds = lag.ratios[lag.cells.index("tanh"), :, K]
+    tanh_seeds = lag.ratios[lag.settings["cells"].index("tanh"), :, K]
     for key in ("lstm-f1", "lstm-f3"):
-        lstm_seeds = lag.ratios[lag.cells.index(key), :, K]
+        lstm_seeds = lag.ratios[lag.settings["cells"].index(key), :, K]
         assert np.all(lstm_seeds > tanh_seeds), key  # seed by seed, not only the median
     # and the forget bias orders the LSTMs at the last lag: 3 keeps more than 1, 1 more than 0
     assert lag.at("lstm-f3", K)[0] > lag.at("lstm-f1", K)[0] > lag.at("lstm-f0", K)[0]
 
 
 def test_exploding_ratio_grows_and_stays_under_its_bound(lag):
-    row = np.median(lag.ratios[lag.cells.index("exploding")], axis=0)
+    row = np.median(lag.ratios[lag.settings["cells"].index("exploding")], axis=0)
     bound = np.array(lag.bounds["exploding"])
     assert row[-1] > 100.0 * row[1]  # it grows with the lag
     assert np.all(row <= bound * (1 + 1e-9))
@@ -121,12 +121,12 @@ def test_exploding_ratio_grows_and_stays_under_its_bound(lag):
 
 
 def test_clipping_bounds_the_update_and_keeps_its_direction(lag):
-    ceiling = lag.learning_rate * lag.threshold
+    ceiling = lag.settings["learning_rate"] * lag.settings["threshold"]
     unclipped = [row.update_unclipped for row in lag.clip]
     assert unclipped == sorted(unclipped) and unclipped[-1] > 1e3 * ceiling  # the unclipped update explodes
     for row in lag.clip:
         assert row.update_clipped <= ceiling * (1 + 1e-12)
-        assert row.update_unclipped == pytest.approx(lag.learning_rate * row.grad_norm)
+        assert row.update_unclipped == pytest.approx(lag.settings["learning_rate"] * row.grad_norm)
         assert row.cosine == pytest.approx(1.0, abs=1e-12)
 
 
@@ -226,6 +226,6 @@ def test_bad_names_are_refused():
 def test_default_remember_run_shows_the_forget_bias_of_three_holding_longest():
     experiment = remember_experiment()
     median = experiment.median()
-    far = experiment.distances.index(max(experiment.distances))
-    assert median[experiment.cells.index("lstm-f3"), far] > 0.9
-    assert median[experiment.cells.index("tanh"), far] < 0.6
+    far = experiment.settings["distances"].index(max(experiment.settings["distances"]))
+    assert median[experiment.settings["cells"].index("lstm-f3"), far] > 0.9
+    assert median[experiment.settings["cells"].index("tanh"), far] < 0.6

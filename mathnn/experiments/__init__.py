@@ -32,7 +32,9 @@ module per experiment:
 
 :func:`run_experiments` runs them all, :func:`report` prints their tables,
 :func:`results_to_dict` gives every figure for JSON and :func:`plot_results` draws the figures
-(matplotlib is imported only then); :mod:`~mathnn.experiments.cli` is ``mathnn vanishing``.
+(matplotlib is imported only then); :mod:`~mathnn.experiments.cli` is ``mathnn vanishing``. Every
+result is an :class:`ExperimentResult`: it records every argument its function ran with
+(``settings``), which its ``to_dict()`` gives with the figures, so a result in JSON can be run again.
 
 γ comes from the generated ``<activation>_grad_sup`` kernels and f, f′ from the generated
 activation kernels, so every number here uses the proven math. Each experiment takes a ``seed``
@@ -55,7 +57,7 @@ True
 """
 
 from .cli import add_cli, run_cli
-from .common import ACTIVATIONS, Activation, activation_kernels
+from .common import ACTIVATIONS, Activation, ExperimentResult, activation_kernels
 from .depth import DepthExperiment, DepthRun, Stack, StackPass, depth_experiment, init_stack, regression_task
 from .plots import plot_results
 from .recall import RecallExperiment, recall_batch, recall_experiment
@@ -86,6 +88,7 @@ __all__ = [
     "Cell",
     "DepthExperiment",
     "DepthRun",
+    "ExperimentResult",
     "GradientFlow",
     "LagExperiment",
     "RecallExperiment",

@@ -1,13 +1,14 @@
 """What the experiments share: argument checks, the activations from the generated kernels, JSON helpers,
-the sequence classifier of the long-distance tasks."""
+the settings each result records, the sequence classifier of the long-distance tasks."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +18,6 @@ from ..kernels.softmax_ce import softmax_cross_entropy
 from ..layers import affine_backward, affine_forward
 from ..optim import clip_by_global_norm, sgd
 from ..validate import describe, real_scalar
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 
 LEAKY_ALPHA = 0.01
@@ -121,13 +119,79 @@ class Variants:
         raise InputError(f"variant: expected one of {', '.join(r.variant for r in self.runs)}; received {variant!r}")
 
 
-def scalar_settings(experiment: DataclassInstance) -> dict[str, Any]:
-    """The experiment's scalar fields (sizes, rates, seed, seconds) as plain Python."""
+def plain(value: object) -> Any:
+    """``value`` as plain Python for JSON: numpy scalars as int, float or bool, tuples and arrays as lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [plain(item) for item in value]
+    return value
+
+
+def call_settings(function: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of one call of an experiment ``function``, as its result records them.
+
+    Every parameter of ``function``'s signature but ``show_progress`` (which changes what is shown,
+    never a figure), in the signature's order, as plain Python (:func:`plain`): JSON-able, and such
+    that ``function(**settings)`` runs the same experiment again.
+
+    Each experiment calls it with ``locals()`` after its checks, each checked value bound to its
+    parameter's name (the activations as their resolved names, a default computed from the other
+    arguments as computed). An integer or a name that only a function called later checks
+    (:func:`~mathnn.experiments.depth.init_stack` checks ``depth``) is recorded as given, in plain
+    Python, which is the value that check returns. So a parameter added to a signature is recorded
+    without being named anywhere else.
+
+    Parameters
+    ----------
+    function : callable
+        The experiment function.
+    values : mapping of str to object
+        The value each parameter took, by name (more names are ignored).
+
+    Returns
+    -------
+    dict of str to object
+    """
     return {
-        field.name: getattr(experiment, field.name)
-        for field in fields(experiment)
-        if isinstance(getattr(experiment, field.name), (int, float, str))
+        name: plain(values[name])
+        for name in inspect.signature(function).parameters
+        if name != "show_progress"
     }
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """What the result of every experiment holds besides its figures: the settings it ran with, its wall time.
+
+    Each experiment function returns a subclass, which adds its figures as fields and gives them as
+    plain Python in :meth:`figures_to_dict`.
+
+    Attributes
+    ----------
+    settings : dict of str to object
+        Every argument of the experiment function but ``show_progress``, as the call used it
+        (:func:`call_settings`): checked, defaults resolved, plain Python. ``function(**settings)``
+        runs the same experiment again.
+    seconds : float
+        Wall time.
+    """
+
+    settings: dict[str, Any]
+    seconds: float
+
+    def figures_to_dict(self) -> dict[str, Any]:
+        """The experiment's figures as plain Python."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting and figure as plain Python, for JSON.
+
+        The settings stand at the top level beside the figures, and all of them again under
+        "settings", exactly as called. Where a figure has a setting's name, the figure stands at the
+        top level (the remedies' ``seeds``: the list of seeds used, where the setting is how many).
+        """
+        return {**self.settings, **self.figures_to_dict(), "seconds": self.seconds, "settings": dict(self.settings)}
 
 
 # -- a sequence classifier read at its last step ------------------------------------------------------

@@ -24,13 +24,14 @@ from ..progress import progress
 from ..validate import describe, positive_real
 from .common import (
     LEAKY_ALPHA,
+    ExperimentResult,
     Variants,
     activation_kernels,
     activation_names,
     as_integer,
     as_seed,
+    call_settings,
     json_floats,
-    scalar_settings,
 )
 
 
@@ -281,44 +282,36 @@ class DepthRun:
 
 
 @dataclass(frozen=True)
-class DepthExperiment(Variants):
+class DepthExperiment(ExperimentResult, Variants):
     """:class:`DepthRun` for each variant on one task.
 
     Attributes
     ----------
-    depth, width, steps, batch, seed : int
-    learning_rate : float
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`depth_experiment` (``batchnorm``: the
+        options, as a list).
     runs : list of DepthRun
-    seconds : float
     """
 
-    depth: int
-    width: int
-    steps: int
-    batch: int
-    learning_rate: float
-    seed: int
     runs: list[DepthRun]
-    seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
         return {
-            **scalar_settings(self),
-            "layers": list(range(1, self.depth + 1)),
+            "layers": list(range(1, self.settings["depth"] + 1)),
             "runs": [run.to_dict() for run in self.runs],
         }
 
 
-def _variants(activations: object, batchnorm: object) -> list[tuple[str, bool]]:
-    names = activation_names(activations)
+def _batchnorm_options(batchnorm: object) -> tuple[bool, ...]:
+    """Without and/or with batch norm, in the order given, without repeats."""
     if isinstance(batchnorm, bool):
         batchnorm = (batchnorm,)
     if not isinstance(batchnorm, Iterable) or not (options := tuple(batchnorm)) or not all(
         isinstance(option, bool) for option in options
     ):
         raise InputError(f"batchnorm: expected True, False or a non-empty list of them; received {describe(batchnorm)}")
-    return [(name, option) for name in names for option in dict.fromkeys(options)]
+    return tuple(dict.fromkeys(options))
 
 
 def depth_experiment(
@@ -362,11 +355,14 @@ def depth_experiment(
     DepthExperiment
     """
     start = time.perf_counter()
-    variants = _variants(activations, batchnorm)
+    activations = activation_names(activations)
+    batchnorm = _batchnorm_options(batchnorm)
     steps = as_integer(steps, "steps", "gradient-descent steps", 0)
     learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     seed = as_seed(seed)
+    settings = call_settings(depth_experiment, locals())  # depth, width, batch, init: checked by the calls below
     x, y = regression_task(batch, seed=seed)
+    variants = [(name, option) for name in activations for option in batchnorm]
     runs = []
     for name, normalized in progress(variants, len(variants), "depth", enabled=show_progress):
         stack = init_stack(name, normalized, depth, width, seed=seed, init=init)
@@ -381,4 +377,4 @@ def depth_experiment(
                 sgd(stack.params, result.grads, learning_rate)
         change = float(np.linalg.norm(stack.params["W1"] - first_layer) / np.linalg.norm(first_layer))
         runs.append(DepthRun(stack.name, norms_init, stack.weight_gradient_norms(result.grads), np.array(losses), change))
-    return DepthExperiment(depth, width, steps, batch, learning_rate, seed, runs, time.perf_counter() - start)
+    return DepthExperiment(settings, time.perf_counter() - start, runs)

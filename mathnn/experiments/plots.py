@@ -118,7 +118,7 @@ def _plot_time(experiment: Any, directory: Path) -> list[Path]:
         ax.set_xlabel("distance T − t")
     for ax in axes[::2]:
         ax.set_ylabel(r"$\|\partial h_T / \partial h_t\|_2$")
-    figure.suptitle(f"Gradient through time ({experiment.hidden} units, λ₁ = {flows[0].lambda1:.3g})")
+    figure.suptitle(f"Gradient through time ({experiment.settings['hidden']} units, λ₁ = {flows[0].lambda1:.3g})")
     handles = [Line2D([], [], color="black", linestyle="-"), Line2D([], [], color=GREY, linestyle="--")]
     figure.legend(handles, ["measured", "bound (γλ₁)^(T − t)"], loc="outside lower center", ncols=2, frameon=False)
     return save_figure(figure, directory, "vanishing_time")
@@ -128,10 +128,10 @@ def _plot_depth(experiment: Any, directory: Path) -> list[Path]:
     from matplotlib.lines import Line2D
 
     figure, axes = _panels(2, 3.4, columns=1, sharex=True)
-    layers = np.arange(1, experiment.depth + 1)
+    layers = np.arange(1, experiment.settings["depth"] + 1)
     activations: list[str] = []
     for ax, attribute, when in ((axes[0], "grad_norms_init", "at initialization"),
-                                (axes[1], "grad_norms_trained", f"after {experiment.steps} steps")):
+                                (axes[1], "grad_norms_trained", f"after {experiment.settings['steps']} steps")):
         for run in experiment.runs:
             activation, variant = _split(run.variant)
             if activation not in activations:
@@ -152,14 +152,15 @@ def _plot_depth(experiment: Any, directory: Path) -> list[Path]:
 
 
 def _plot_recall(experiment: Any, directory: Path) -> list[Path]:
+    settings = experiment.settings
     figure, axes = _panels(1, 4.4)
     ax = axes[0]
-    for index, (name, row) in enumerate(zip(experiment.activations, experiment.accuracy)):
+    for index, (name, row) in enumerate(zip(settings["activations"], experiment.accuracy)):
         color, marker = _look(name, index)
-        ax.plot(experiment.distances, row, ("-", "--", "-.", ":")[index % 4], marker=marker, color=color, label=name)
+        ax.plot(settings["distances"], row, ("-", "--", "-.", ":")[index % 4], marker=marker, color=color, label=name)
     ax.axhline(experiment.chance, color=GREY, linestyle=":", label="chance")
     ax.set(xlabel="distance k", ylabel="test accuracy", ylim=(0, 1.05),
-           title=f"Recall a token seen k steps earlier ({experiment.iterations} training steps)")
+           title=f"Recall a token seen k steps earlier ({settings['iterations']} training steps)")
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
     return save_figure(figure, directory, "vanishing_recall")
@@ -185,7 +186,7 @@ def _plot_shift(experiments: list[Any], directory: Path) -> list[Path]:
         figure, axes = _panels(len(experiments), 2.9, sharex=True)
         variants: list[str] = []
         for ax, experiment in zip(axes, experiments):
-            layers = np.arange(1, experiment.depth)
+            layers = np.arange(1, experiment.settings["depth"])
             for run in experiment.runs:
                 variant = _split(run.variant)[1]
                 if variant not in variants:
@@ -195,7 +196,7 @@ def _plot_shift(experiments: list[Any], directory: Path) -> list[Path]:
                     ax.semilogy(layers, run.drift_mean_u, **style)
                 else:
                     ax.semilogy(layers[1:], run.gradient_shift, **style)
-            ax.set_title(experiment.activation)
+            ax.set_title(experiment.settings["activation"])
             ax.xaxis.set_major_locator(_integer_ticks())
         for ax in axes[-2:] if len(axes) > 1 else axes:
             ax.set_xlabel("layer")
@@ -229,7 +230,7 @@ def _plot_lag(experiment: Any, directory: Path) -> list[Path]:
     ax = figure.subplots()
     lags = np.array(experiment.lags)
     every = max(1, len(lags) // 8)
-    for index, (cell, name, rows) in enumerate(zip(experiment.cells, experiment.names, experiment.ratios)):
+    for index, (cell, name, rows) in enumerate(zip(experiment.settings["cells"], experiment.names, experiment.ratios)):
         color, marker, line = _cell_look(cell, index)
         ax.semilogy(lags, np.median(rows, axis=0), linestyle=line, color=color, marker=marker, markevery=every,
                     markersize=6, label=name)
@@ -238,18 +239,20 @@ def _plot_lag(experiment: Any, directory: Path) -> list[Path]:
         ax.semilogy(lags, experiment.bounds["exploding"], "--", color=GREY, linewidth=1.2,
                     label="bound (λ₁γ)^k = 1.2^k")
     ax.set(xlabel="lag k", ylabel=r"$\|\partial L/\partial h_{T-k}\| \,/\, \|\partial L/\partial h_T\|$",
-           title=f"Gradient reaching k steps back ({experiment.hidden} units, {len(experiment.seeds)} seeds)")
+           title=f"Gradient reaching k steps back ({experiment.settings['hidden']} units, "
+                 f"{len(experiment.seeds)} seeds)")
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     return save_figure(figure, directory, "remedies_lag")
 
 
 def _plot_remember(experiment: Any, directory: Path) -> list[Path]:
+    settings = experiment.settings
     figure = _figure(WIDTH, 4.6)
     ax = figure.subplots()
-    distances = np.array(experiment.distances, dtype=float)
-    offsets = np.linspace(-0.04, 0.04, len(experiment.cells))  # on a log axis: a small shift per cell
-    for index, (cell, name, rows) in enumerate(zip(experiment.cells, experiment.names, experiment.accuracy)):
+    distances = np.array(settings["distances"], dtype=float)
+    offsets = np.linspace(-0.04, 0.04, len(settings["cells"]))  # on a log axis: a small shift per cell
+    for index, (cell, name, rows) in enumerate(zip(settings["cells"], experiment.names, experiment.accuracy)):
         color, marker, line = _cell_look(cell, index)
         median = np.median(rows, axis=0)
         x = distances * 10 ** offsets[index]
@@ -259,7 +262,7 @@ def _plot_remember(experiment: Any, directory: Path) -> list[Path]:
     ax.set_xscale("log", base=2)
     ax.set_xticks(distances, [f"{k:g}" for k in distances])
     ax.set(xlabel="distance k (noise steps after the sign)", ylabel="test accuracy", ylim=(-0.02, 1.05),
-           title=f"Remember the sign of the first input ({experiment.iterations} steps, {len(experiment.seeds)} seeds)")
+           title=f"Remember the sign of the first input ({settings['iterations']} steps, {len(experiment.seeds)} seeds)")
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     return save_figure(figure, directory, "remedies_remember")

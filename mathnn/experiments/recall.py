@@ -21,8 +21,8 @@ from ..progress import progress
 from ..validate import describe, positive_real
 from ..kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
 from .common import (
-    Activation, LastStepClassifier, activation_kernels, activation_names, as_integer, as_seed, json_floats,
-    scalar_settings,
+    Activation, ExperimentResult, LastStepClassifier, activation_kernels, activation_names, as_integer, as_seed,
+    call_settings, json_floats,
 )
 
 
@@ -85,49 +85,34 @@ class _RecurrentClassifier(LastStepClassifier):
 
 
 @dataclass(frozen=True)
-class RecallExperiment:
+class RecallExperiment(ExperimentResult):
     """Recall accuracy against the distance k, per activation.
 
     Attributes
     ----------
-    activations : list of str
-    distances : list of int
-        The k tried.
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`recall_experiment` (``length`` as
+        resolved).
     accuracy : ndarray of shape (len(activations), len(distances))
-        Accuracy on fresh test sequences after training.
+        Accuracy on fresh test sequences after training, for ``settings["activations"]`` (rows) and
+        ``settings["distances"]`` (columns).
     final_loss : ndarray of shape (len(activations), len(distances))
         Mean training loss over the last tenth of the iterations.
     chance : float
         1/classes.
-    length, hidden, iterations, batch, test_count, classes, distractors, seed : int
-    learning_rate : float
-    seconds : float
     """
 
-    activations: list[str]
-    distances: list[int]
     accuracy: np.ndarray
     final_loss: np.ndarray
     chance: float
-    length: int
-    hidden: int
-    iterations: int
-    batch: int
-    test_count: int
-    classes: int
-    distractors: int
-    learning_rate: float
-    seed: int
-    seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
+        activations = self.settings["activations"]
         return {
-            "activations": self.activations,
-            "distances": self.distances,
-            "accuracy": {name: json_floats(row) for name, row in zip(self.activations, self.accuracy)},
-            "final_loss": {name: json_floats(row) for name, row in zip(self.activations, self.final_loss)},
-            **scalar_settings(self),
+            "accuracy": {name: json_floats(row) for name, row in zip(activations, self.accuracy)},
+            "final_loss": {name: json_floats(row) for name, row in zip(activations, self.final_loss)},
+            "chance": self.chance,
         }
 
 
@@ -182,11 +167,10 @@ def recall_experiment(
     RecallExperiment
     """
     start = time.perf_counter()
-    names = activation_names(activations)
+    activations = activation_names(activations)
     if isinstance(distances, numbers.Integral) or not isinstance(distances, Iterable) or not (distances := list(distances)):
         raise InputError(f"distances: expected a non-empty list of integers k ≥ 0; received {describe(distances)}")
-    for k in distances:
-        as_integer(k, "distances", "each k is a distance ≥ 0 from the signal to the end", 0)
+    distances = [as_integer(k, "distances", "each k is a distance ≥ 0 from the signal to the end", 0) for k in distances]
     length = max(distances) + 1 + RECALL_LEAD if length is None else as_integer(length, "length", "tokens per sequence", 1)
     if max(distances) > length - 1:
         raise InputError(
@@ -201,11 +185,12 @@ def recall_experiment(
     distractors = as_integer(distractors, "distractors", "noise tokens", 1)
     test_count = as_integer(test_count, "test_count", "test sequences", 1)
     seed = as_seed(seed)
+    settings = call_settings(recall_experiment, locals())
     vocabulary = classes + distractors
 
-    accuracy = np.empty((len(names), len(distances)))
+    accuracy = np.empty((len(activations), len(distances)))
     final_loss = np.empty_like(accuracy)
-    jobs = [(i, name, j, k) for i, name in enumerate(names) for j, k in enumerate(distances)]
+    jobs = [(i, name, j, k) for i, name in enumerate(activations) for j, k in enumerate(distances)]
     for i, name, j, k in progress(jobs, len(jobs), "recall", enabled=show_progress):
         init = np.random.default_rng([seed, 2])
         params = {
@@ -221,7 +206,4 @@ def recall_experiment(
             lambda: recall_batch(test_count, length, k, np.random.default_rng([seed, 4, k]), classes, distractors),
             iterations, 5.0, learning_rate,
         )
-    return RecallExperiment(
-        list(names), [int(k) for k in distances], accuracy, final_loss, 1.0 / classes, length, hidden, iterations,
-        batch, test_count, classes, distractors, learning_rate, seed, time.perf_counter() - start,
-    )
+    return RecallExperiment(settings, time.perf_counter() - start, accuracy, final_loss, 1.0 / classes)

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..optim import clip_by_global_norm
 from ..progress import progress
 from ..validate import describe, positive_real
-from .common import LastStepClassifier, as_integer, as_seed, json_floats, scalar_settings
+from .common import ExperimentResult, LastStepClassifier, as_integer, as_seed, call_settings, json_floats
 
 
 from .cells import CELLS, Cell, _backward, _forward, cell_named, init_cell, lag_ratios
@@ -49,45 +49,36 @@ class ClipRow:
 
 
 @dataclass(frozen=True)
-class LagExperiment:
+class LagExperiment(ExperimentResult):
     """The gradient ratio against the lag, per cell and seed, and clipping on the exploding cell.
 
     Attributes
     ----------
-    cells : list of str
-        Keys of :data:`CELLS`.
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`lag_experiment` (``cells``: keys of
+        :data:`CELLS`).
     names : list of str
         The cells' readable names.
     lags : list of int
         k = 0 … K.
     seeds : list of int
+        The seeds used: seed, seed + 1, …
     ratios : ndarray of shape (len(cells), len(seeds), K + 1)
         Per seed, the median over the sequences of ‖∂L/∂h_{T−k}‖ / ‖∂L/∂h_T‖.
     bounds : dict of str to list of float
         (λ₁γ)^k for the cells where λ₁ is known exactly (orthogonal or identity W_hh).
     clip : list of ClipRow
-        The exploding cell (λ₁γ = 1.2): ‖g‖ of all parameters for a loss at the last step, the update
-        η‖g‖ without clipping and after :func:`mathnn.optim.clip_by_global_norm` at θ, and the
-        cosine between the two updates.
-    hidden, inputs, sequences : int
-    learning_rate, threshold : float
-        η and θ of the clipping measurement.
-    seconds : float
+        The exploding cell (λ₁γ = 1.2), one row per length in ``clip_steps``: ‖g‖ of all parameters for a
+        loss at the last step, the update η‖g‖ without clipping and after
+        :func:`mathnn.optim.clip_by_global_norm` at θ = ``threshold``, and the cosine between the two updates.
     """
 
-    cells: list[str]
     names: list[str]
     lags: list[int]
     seeds: list[int]
     ratios: np.ndarray
     bounds: dict[str, list[float]]
     clip: list[ClipRow]
-    hidden: int
-    inputs: int
-    sequences: int
-    learning_rate: float
-    threshold: float
-    seconds: float
 
     def median(self) -> np.ndarray:
         """Median over the seeds: shape (len(cells), K + 1)."""
@@ -95,14 +86,14 @@ class LagExperiment:
 
     def at(self, cell: str, lag: int) -> tuple[float, float, float]:
         """(median, min, max) over the seeds of the ratio of ``cell`` at ``lag``."""
-        values = self.ratios[self.cells.index(cell), :, self.lags.index(lag)]
+        values = self.ratios[self.settings["cells"].index(cell), :, self.lags.index(lag)]
         return float(np.median(values)), float(values.min()), float(values.max())
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
+        cells = self.settings["cells"]
         return {
-            "cells": self.cells,
-            "names": dict(zip(self.cells, self.names)),
+            "names": dict(zip(cells, self.names)),
             "lags": self.lags,
             "seeds": self.seeds,
             "ratio": {
@@ -112,11 +103,10 @@ class LagExperiment:
                     "min": json_floats(rows.min(axis=0)),
                     "max": json_floats(rows.max(axis=0)),
                 }
-                for cell, rows in zip(self.cells, self.ratios)
+                for cell, rows in zip(cells, self.ratios)
             },
             "bounds": self.bounds,
             "clip": [row.__dict__ for row in self.clip],
-            **scalar_settings(self),
         }
 
 
@@ -133,9 +123,11 @@ def _cells(keys: object, name: str) -> list[str]:
     return [str(key) for key in keys]
 
 
-def _seeds(seed: int, seeds: int) -> list[int]:
-    seed = as_seed(seed)
-    return list(range(seed, seed + as_integer(seeds, "seeds", "how many seeds", 1)))
+def _seeds(seed: object, seeds: object) -> tuple[int, int, list[int]]:
+    """``seed`` and ``seeds`` checked, and the seeds they give: seed, seed + 1, … (``seeds`` of them)."""
+    first = as_seed(seed)
+    count = as_integer(seeds, "seeds", "how many seeds", 1)
+    return first, count, list(range(first, first + count))
 
 
 def lag_experiment(
@@ -179,30 +171,31 @@ def lag_experiment(
     LagExperiment
     """
     start = time.perf_counter()
-    keys = _cells(cells, "cells")
+    cells = _cells(cells, "cells")
     max_lag = as_integer(max_lag, "max_lag", "the largest lag K", 1)
     hidden = as_integer(hidden, "hidden", "the number of hidden units", 1)
     inputs = as_integer(inputs, "inputs", "the input size", 1)
     sequences = as_integer(sequences, "sequences", "sequences per seed", 1)
-    seed_list = _seeds(seed, seeds)
+    seed, seeds, seed_list = _seeds(seed, seeds)
+    clip_steps = [as_integer(steps, "clip_steps", "sequence lengths", 1) for steps in clip_steps]
     learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     threshold = positive_real(threshold, "threshold", "the clipping threshold θ")
-    ratios = np.empty((len(keys), len(seed_list), max_lag + 1))
+    settings = call_settings(lag_experiment, locals())
+    ratios = np.empty((len(cells), len(seed_list), max_lag + 1))
     for j, s in enumerate(seed_list):
         data = np.random.default_rng([s, 10])
         x = data.standard_normal((sequences, max_lag, inputs))
         upstream = data.standard_normal((sequences, hidden))
-        for i, key in enumerate(keys):
+        for i, key in enumerate(cells):
             params = init_cell(CELLS[key], inputs, hidden, np.random.default_rng([s, 11]))
             ratios[i, j] = np.median(lag_ratios(CELLS[key], params, x, upstream), axis=0)
     lags = list(range(max_lag + 1))
     bounds = {
         key: [float(value) ** k for k in lags]
-        for key in keys if (value := CELLS[key].gamma_lambda) is not None
+        for key in cells if (value := CELLS[key].gamma_lambda) is not None
     }
     clip = []
     for steps in clip_steps:
-        steps = as_integer(steps, "clip_steps", "sequence lengths", 1)
         cell = CELLS["exploding"]
         data = np.random.default_rng([seed, 12, steps])
         params = init_cell(cell, inputs, hidden, np.random.default_rng([seed, 11]))
@@ -219,8 +212,7 @@ def lag_experiment(
         cosine = float(flat @ flat_clipped / (np.linalg.norm(flat) * np.linalg.norm(flat_clipped)))
         clip.append(ClipRow(steps, norm, learning_rate * norm, learning_rate * float(np.linalg.norm(flat_clipped)), cosine))
     return LagExperiment(
-        keys, [CELLS[key].name for key in keys], lags, seed_list, ratios, bounds, clip, hidden, inputs, sequences,
-        learning_rate, threshold, time.perf_counter() - start,
+        settings, time.perf_counter() - start, [CELLS[key].name for key in cells], lags, seed_list, ratios, bounds, clip
     )
 
 
@@ -262,60 +254,51 @@ class _Classifier(LastStepClassifier):
 
 
 @dataclass(frozen=True)
-class RememberExperiment:
+class RememberExperiment(ExperimentResult):
     """Accuracy against the distance on the sign task, per cell and seed.
 
     Attributes
     ----------
-    cells, names : list of str
-    distances : list of int
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`remember_experiment` (``cells``: keys of
+        :data:`CELLS`).
+    names : list of str
+        The cells' readable names.
     seeds : list of int
+        The seeds used: seed, seed + 1, …
     accuracy : ndarray of shape (len(cells), len(seeds), len(distances))
         On ``test_count`` fresh sequences after training.
     final_loss : ndarray of the same shape
         Mean training loss over the last tenth of the iterations.
     chance : float
-    hidden, iterations, batch, test_count : int
-    learning_rate, clip, noise, seconds : float
     """
 
-    cells: list[str]
     names: list[str]
-    distances: list[int]
     seeds: list[int]
     accuracy: np.ndarray
     final_loss: np.ndarray
     chance: float
-    hidden: int
-    iterations: int
-    batch: int
-    test_count: int
-    learning_rate: float
-    clip: float
-    noise: float
-    seconds: float
 
     def median(self) -> np.ndarray:
         """Median accuracy over the seeds: shape (len(cells), len(distances))."""
         return np.median(self.accuracy, axis=1)
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
+        cells = self.settings["cells"]
         return {
-            "cells": self.cells,
-            "names": dict(zip(self.cells, self.names)),
-            "distances": self.distances,
+            "names": dict(zip(cells, self.names)),
             "seeds": self.seeds,
             "accuracy": {
                 cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
-                for cell, rows in zip(self.cells, self.accuracy)
+                for cell, rows in zip(cells, self.accuracy)
             },
-            "median_accuracy": {cell: json_floats(row) for cell, row in zip(self.cells, self.median())},
+            "median_accuracy": {cell: json_floats(row) for cell, row in zip(cells, self.median())},
             "final_loss": {
                 cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
-                for cell, rows in zip(self.cells, self.final_loss)
+                for cell, rows in zip(cells, self.final_loss)
             },
-            **scalar_settings(self),
+            "chance": self.chance,
         }
 
 
@@ -365,7 +348,7 @@ def remember_experiment(
     RememberExperiment
     """
     start = time.perf_counter()
-    keys = _cells(cells, "cells")
+    cells = _cells(cells, "cells")
     if isinstance(distances, (str, bytes)) or not isinstance(distances, Iterable) or not (distances := list(distances)):
         raise InputError(f"distances: expected a non-empty list of integers k ≥ 0; received {describe(distances)}")
     distances = [as_integer(k, "distances", "each k is a number of noise steps ≥ 0", 0) for k in distances]
@@ -376,12 +359,13 @@ def remember_experiment(
     clip = positive_real(clip, "clip", "the clipping threshold θ")
     noise = positive_real(noise, "noise", "the noise's standard deviation")
     test_count = as_integer(test_count, "test_count", "test sequences", 1)
-    seed_list = _seeds(seed, seeds)
-    accuracy = np.empty((len(keys), len(seed_list), len(distances)))
+    seed, seeds, seed_list = _seeds(seed, seeds)
+    settings = call_settings(remember_experiment, locals())
+    accuracy = np.empty((len(cells), len(seed_list), len(distances)))
     final_loss = np.empty_like(accuracy)
-    jobs = [(i, j, m) for i in range(len(keys)) for j in range(len(seed_list)) for m in range(len(distances))]
+    jobs = [(i, j, m) for i in range(len(cells)) for j in range(len(seed_list)) for m in range(len(distances))]
     for i, j, m in progress(jobs, len(jobs), "remember", enabled=show_progress):
-        cell, s, k = CELLS[keys[i]], seed_list[j], distances[m]
+        cell, s, k = CELLS[cells[i]], seed_list[j], distances[m]
         init = np.random.default_rng([s, 20])
         params = init_cell(cell, 2, hidden, init)
         params["Wy"] = init.standard_normal((hidden, 2)) / math.sqrt(hidden)
@@ -393,6 +377,5 @@ def remember_experiment(
             iterations, clip, learning_rate,
         )
     return RememberExperiment(
-        keys, [CELLS[key].name for key in keys], distances, seed_list, accuracy, final_loss, 0.5, hidden, iterations,
-        batch, test_count, learning_rate, clip, noise, time.perf_counter() - start,
+        settings, time.perf_counter() - start, [CELLS[key].name for key in cells], seed_list, accuracy, final_loss, 0.5
     )

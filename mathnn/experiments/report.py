@@ -42,8 +42,9 @@ def _time_table(experiment: TimeExperiment, distances: Sequence[int]) -> str:
         for d in distances
     ]
     gammas = ", ".join(f"{flow.activation} {flow.gamma:g}" for flow in flows)
+    hidden, init = experiment.settings["hidden"], experiment.settings["init"]
     head = (
-        f"W_hh {experiment.hidden}×{experiment.hidden} ({experiment.init}), λ₁ = {_short(flows[0].lambda1)}; "
+        f"W_hh {hidden}×{hidden} ({init}), λ₁ = {_short(flows[0].lambda1)}; "
         f"γ = sup|f′| as proven: {gammas}; bound = (γλ₁)^(T−t)"
     )
     return head + "\n" + format_table(headers, rows, align="right")
@@ -73,7 +74,7 @@ def time_report(experiment: TimeExperiment) -> str:
     """The through-time table (norm and bound at a few distances) and the bound's verdict per activation."""
     lines = [
         "1. Through time: exact ‖∂h_T/∂h_t‖₂ (a product of Jacobians diag(f′(a_k)) W_hh) vs the bound",
-        _time_table(experiment, _distances(experiment.steps)),
+        _time_table(experiment, _distances(experiment.settings["steps"])),
         BOUND_GENERAL,
         *(f"  {flow.activation}: {flow.meaning}" for flow in experiment.flows),
     ]
@@ -89,27 +90,30 @@ def depth_report(experiment: DepthExperiment) -> str:
          _sci(run.grad_norms_trained[0]), _short(run.losses[0]), _short(run.losses[-1]), _sci(run.first_layer_change)]
         for run in experiment.runs
     ]
-    layers = sorted({1, 2, 5, 10, 15, experiment.depth} & set(range(1, experiment.depth + 1)))
+    settings = experiment.settings
+    depth = settings["depth"]
+    layers = sorted({1, 2, 5, 10, 15, depth} & set(range(1, depth + 1)))
     per_layer = format_table(
         ["variant"] + [f"l={layer}" for layer in layers],
         [[run.variant] + [_sci(run.grad_norms_init[layer - 1]) for layer in layers] for run in experiment.runs],
     )
     return (
-        f"2. Through depth: {experiment.depth} weight layers of width {experiment.width}, L = layer "
-        f"{experiment.depth}; {experiment.steps} steps of gradient descent, η = {experiment.learning_rate:g}, "
-        f"N = {experiment.batch}\n" + format_table(headers, rows, align="right")
+        f"2. Through depth: {depth} weight layers of width {settings['width']}, L = layer "
+        f"{depth}; {settings['steps']} steps of gradient descent, η = {settings['learning_rate']:g}, "
+        f"N = {settings['batch']}\n" + format_table(headers, rows, align="right")
         + "\n‖∂L/∂W_l‖ at initialization, by layer l\n" + per_layer
     )
 
 
 def recall_report(experiment: RecallExperiment) -> str:
     """Recall accuracy per distance k (rows) and activation (columns), with the training settings."""
-    headers = ["k"] + [f"{name} accuracy" for name in experiment.activations]
-    rows = [[str(k)] + [_short(row[j]) for row in experiment.accuracy] for j, k in enumerate(experiment.distances)]
+    settings = experiment.settings
+    headers = ["k"] + [f"{name} accuracy" for name in settings["activations"]]
+    rows = [[str(k)] + [_short(row[j]) for row in experiment.accuracy] for j, k in enumerate(settings["distances"])]
     return (
-        f"3. Recall the token seen k steps before the end: sequences of {experiment.length}, hidden "
-        f"{experiment.hidden}, {experiment.iterations} gradient-descent steps of {experiment.batch} sequences, "
-        f"η = {experiment.learning_rate:g}; chance {_short(experiment.chance)}\n" + format_table(headers, rows, align="right")
+        f"3. Recall the token seen k steps before the end: sequences of {settings['length']}, hidden "
+        f"{settings['hidden']}, {settings['iterations']} gradient-descent steps of {settings['batch']} sequences, "
+        f"η = {settings['learning_rate']:g}; chance {_short(experiment.chance)}\n" + format_table(headers, rows, align="right")
     )
 
 
@@ -123,9 +127,10 @@ def shift_report(experiment: ShiftExperiment, with_reading: bool = True) -> str:
         + [_short(float(np.mean(run.gradient_cosine))), _short(run.losses[0]), _short(run.losses[-1])]
         for run in experiment.runs
     ]
+    settings = experiment.settings
     return (
-        f"4. Internal covariate shift, {experiment.activation}: {experiment.depth} layers, {experiment.steps} steps, "
-        f"η = {experiment.learning_rate:g}, injected noise {experiment.noise:g}; per-step drift of unit means μ and "
+        f"4. Internal covariate shift, {settings['activation']}: {settings['depth']} layers, {settings['steps']} steps, "
+        f"η = {settings['learning_rate']:g}, injected noise {settings['noise']:g}; per-step drift of unit means μ and "
         "spreads σ, averaged over hidden layers, of z (before BN) and u (what f sees)\n"
         + format_table(headers, rows, align="right") + ("\n" + experiment.measured if with_reading else "")
     )
@@ -149,31 +154,33 @@ def lag_report(experiment: LagExperiment) -> str:
         [str(row.steps), _sci(row.grad_norm), _sci(row.update_unclipped), _sci(row.update_clipped), f"{row.cosine:.6f}"]
         for row in experiment.clip
     ]
+    settings = experiment.settings
     return (
         f"5. Remedies, gradient against lag: ‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖, loss at the last step only; "
-        f"hidden {experiment.hidden}, inputs N(0, 1) of size {experiment.inputs}, median over "
-        f"{experiment.sequences} sequences per seed; median over seeds {experiment.seeds}, and the range over seeds at the last lag\n"
+        f"hidden {settings['hidden']}, inputs N(0, 1) of size {settings['inputs']}, median over "
+        f"{settings['sequences']} sequences per seed; median over seeds {experiment.seeds}, and the range over seeds at the last lag\n"
         + format_table(["cell"] + [f"k = {k}" for k in lags] + [f"seeds' range, k = {lags[-1]}"], rows, align="right")
         + ("" if bound is None else f"\nbound for ReLU RNN, 1.2·I: (λ₁γ)^k = 1.2^k, at k = {lags[-1]}: {_sci(bound[lags[-1]])}")
         + f"\nClipping on the exploding RNN (ReLU, W_hh = 1.2·I): g = ∂L/∂(W_x, W_h, b) of a loss at the last step; "
-        f"update η‖g‖, η = {experiment.learning_rate:g}, without and with clipping to ‖g‖ ≤ θ = {experiment.threshold:g}\n"
+        f"update η‖g‖, η = {settings['learning_rate']:g}, without and with clipping to ‖g‖ ≤ θ = {settings['threshold']:g}\n"
         + format_table(["T", "‖g‖", "η‖g‖ unclipped", "clipped", "cos(update, clipped)"], clip_rows, align="right")
     )
 
 
 def remember_report(experiment: RememberExperiment) -> str:
     """Accuracy on the sign task per distance (rows) and cell (columns): median over seeds [min, max]."""
+    settings = experiment.settings
     headers = ["k"] + experiment.names
     rows = []
-    for m, k in enumerate(experiment.distances):
+    for m, k in enumerate(settings["distances"]):
         row = [str(k)]
         for values in experiment.accuracy[:, :, m]:
             row.append(f"{_short(float(np.median(values)))} [{_short(float(values.min()))}, {_short(float(values.max()))}]")
         rows.append(row)
     return (
         f"6. Remedies, accuracy against distance: the sign of the first input after k noise steps (noise "
-        f"N(0, {experiment.noise:g}²)); hidden {experiment.hidden}, {experiment.iterations} gradient-descent steps "
-        f"of {experiment.batch} sequences, η = {experiment.learning_rate:g}, clipped at {experiment.clip:g}; "
+        f"N(0, {settings['noise']:g}²)); hidden {settings['hidden']}, {settings['iterations']} gradient-descent steps "
+        f"of {settings['batch']} sequences, η = {settings['learning_rate']:g}, clipped at {settings['clip']:g}; "
         f"median over seeds {experiment.seeds} [min, max]; chance {_short(experiment.chance)}\n"
         + format_table(headers, rows, align="right")
     )

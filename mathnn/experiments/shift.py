@@ -18,7 +18,9 @@ from ..errors import InputError
 from ..optim import sgd
 from ..progress import progress
 from ..validate import positive_real, real_scalar
-from .common import Variants, activation_kernels, as_integer, as_seed, json_floats, scalar_settings
+from .common import (
+    ExperimentResult, Variants, activation_kernels, as_integer, as_seed, call_settings, json_floats,
+)
 from .depth import Stack, init_stack, regression_task
 
 
@@ -100,39 +102,29 @@ class ShiftRun:
 
 
 @dataclass(frozen=True)
-class ShiftExperiment(Variants):
+class ShiftExperiment(ExperimentResult, Variants):
     """:class:`ShiftRun` for a stack without batch norm, with it, and with noise injected after it.
 
     Attributes
     ----------
-    activation : str
-    depth, width, steps, batch, seed : int
-    learning_rate, noise : float
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`shift_experiment`.
     runs : list of ShiftRun
         Without batch norm, with it, with it and injected noise.
     measured : str
         What this run shows, in words (the current understanding is :data:`CURRENT_UNDERSTANDING`).
-    seconds : float
     """
 
-    activation: str
-    depth: int
-    width: int
-    steps: int
-    batch: int
-    learning_rate: float
-    noise: float
-    seed: int
     runs: list[ShiftRun]
     measured: str
-    seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
+        depth = self.settings["depth"]
         return {
-            **scalar_settings(self),
-            "layers": list(range(1, self.depth)),
-            "gradient_shift_layers": list(range(2, self.depth)),
+            "measured": self.measured,
+            "layers": list(range(1, depth)),
+            "gradient_shift_layers": list(range(2, depth)),
             "runs": [run.to_dict() for run in self.runs],
             "current_understanding": CURRENT_UNDERSTANDING,
         }
@@ -214,6 +206,7 @@ def shift_experiment(
         raise InputError(f"noise: expected a number in [0, 2) (the size of the injected shift); received {noise!r}")
     seed = as_seed(seed)
     probes = as_integer(probes, "probes", "steps at which the gradient-based shift is measured", 1, steps)
+    settings = call_settings(shift_experiment, locals())  # activation checked above, width and batch by the calls below
     # evenly spaced from the first step to the last; each probe costs depth − 1 extra passes
     probe_steps = set(np.linspace(0, steps - 1, probes).round().astype(int).tolist())
     x, y = regression_task(batch, seed=seed)
@@ -254,10 +247,7 @@ def shift_experiment(
         ))
     for _ in bar:  # finish drawing
         pass
-    return ShiftExperiment(
-        activation, depth, width, steps, batch, learning_rate, noise, seed, runs,
-        _measured(runs), time.perf_counter() - start,
-    )
+    return ShiftExperiment(settings, time.perf_counter() - start, runs, _measured(runs))
 
 
 def _measured(runs: list[ShiftRun]) -> str:

@@ -29,12 +29,13 @@ from ..kernels.rnn import rnn_sequence_forward
 from .common import (
     LEAKY_ALPHA,
     Activation,
+    ExperimentResult,
     activation_kernels,
     activation_names,
     as_integer,
     as_seed,
+    call_settings,
     json_floats,
-    scalar_settings,
 )
 
 
@@ -347,33 +348,23 @@ def _log10(value: float | np.floating) -> float:
 
 
 @dataclass(frozen=True)
-class TimeExperiment:
+class TimeExperiment(ExperimentResult):
     """:func:`gradient_flow` for several activations on one random recurrence.
 
     Attributes
     ----------
-    hidden, steps, inputs, seed : int
-        n, T, d and the seed.
-    init : str
-        How W_hh was drawn.
+    settings, seconds
+        As in :class:`ExperimentResult`: the arguments of :func:`time_experiment` (``init``: how W_hh was
+        drawn).
     flows : list of GradientFlow
         One per activation, same W_hh, W_xh, b and inputs.
-    seconds : float
-        Wall time.
     """
 
-    hidden: int
-    steps: int
-    inputs: int
-    seed: int
-    init: str
     flows: list[GradientFlow]
-    seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def figures_to_dict(self) -> dict[str, Any]:
         """Every figure as plain Python."""
         return {
-            **scalar_settings(self),
             "lambda1": self.flows[0].lambda1,
             "bound": BOUND_GENERAL,
             "flows": [flow.to_dict() for flow in self.flows],
@@ -414,12 +405,10 @@ def random_recurrence(
     b : ndarray of shape (n,)
         Zeros.
     """
-    hidden = as_integer(hidden, "hidden", "the number of hidden units n", 1)
-    steps = as_integer(steps, "steps", "the sequence length T", 1)
-    inputs = as_integer(inputs, "inputs", "the input size d", 1)
-    rng = np.random.default_rng(as_seed(seed))
-    if init not in W_INITS:
-        raise InputError(f"init: expected one of {', '.join(map(repr, W_INITS))}; received {describe(init)}")
+    hidden, steps, inputs, seed, init, spectral_norm = _recurrence_arguments(
+        hidden, steps, inputs, seed, init, spectral_norm
+    )
+    rng = np.random.default_rng(seed)
     gaussian = rng.standard_normal((hidden, hidden))
     if init == "gaussian":
         W_hh = gaussian / math.sqrt(hidden)
@@ -429,10 +418,25 @@ def random_recurrence(
     else:
         W_hh = np.eye(hidden)
     if spectral_norm is not None:
-        W_hh *= positive_real(spectral_norm, "spectral_norm", "the λ₁ to rescale W_hh to") / np.linalg.norm(W_hh, 2)
+        W_hh *= spectral_norm / np.linalg.norm(W_hh, 2)
     W_xh = rng.standard_normal((hidden, inputs)) / math.sqrt(inputs)
     x = rng.standard_normal((steps, inputs))
     return W_hh, x, W_xh, np.zeros(hidden)
+
+
+def _recurrence_arguments(
+    hidden: object, steps: object, inputs: object, seed: object, init: object, spectral_norm: object
+) -> tuple[int, int, int, int, str, float | None]:
+    """The arguments of :func:`random_recurrence`, checked."""
+    hidden = as_integer(hidden, "hidden", "the number of hidden units n", 1)
+    steps = as_integer(steps, "steps", "the sequence length T", 1)
+    inputs = as_integer(inputs, "inputs", "the input size d", 1)
+    seed = as_seed(seed)
+    if not isinstance(init, str) or init not in W_INITS:
+        raise InputError(f"init: expected one of {', '.join(map(repr, W_INITS))}; received {describe(init)}")
+    if spectral_norm is not None:
+        spectral_norm = positive_real(spectral_norm, "spectral_norm", "the λ₁ to rescale W_hh to")
+    return hidden, steps, inputs, seed, init, spectral_norm
 
 
 def time_experiment(
@@ -458,7 +462,11 @@ def time_experiment(
     TimeExperiment
     """
     start = time.perf_counter()
-    names = activation_names(activations)
+    activations = activation_names(activations)
+    hidden, steps, inputs, seed, init, spectral_norm = _recurrence_arguments(
+        hidden, steps, inputs, seed, init, spectral_norm
+    )
+    settings = call_settings(time_experiment, locals())
     W_hh, x, W_xh, b = random_recurrence(hidden, steps, inputs, seed, init, spectral_norm)
-    flows = [gradient_flow(W_hh, hidden_states(W_hh, x, W_xh, b, name)[0], name) for name in names]
-    return TimeExperiment(hidden, steps, inputs, seed, init, flows, time.perf_counter() - start)
+    flows = [gradient_flow(W_hh, hidden_states(W_hh, x, W_xh, b, name)[0], name) for name in activations]
+    return TimeExperiment(settings, time.perf_counter() - start, flows)
