@@ -4,16 +4,20 @@ The symbolic half is each rule's ``prove()``, read from the proof cache when the
 (:func:`mathnn.rules.cache.proven`). The numeric half compares every generated gradient
 kernel with complex-step and central-difference derivatives of the generated forward kernel: for the
 element-wise layers (the activations) at random points of the rule's declared domain and next to its
-kinks; for the losses and the RNN sequence as vector-Jacobian products on random batches (a loss's
-fused kernel from its declaration, the RNN by the check it names in its ``numeric_check``), with
-errors measured against the size of the terms each gradient sums; for any other layer rule, from its
-generated ``SPEC``.
+kinks; for a loss, its fused kernel as a vector-Jacobian product on random batches drawn as it
+declares, with errors measured against the size of the terms each gradient sums; for any other layer
+rule, from its generated ``SPEC``; for a recurrence, its BPTT kernel from its generated ``SEQUENCE``,
+with every activation if it is proven for any.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -158,10 +162,6 @@ def _check_kink(check: KernelCheck, f, gradient, params: dict[str, float], at: f
     )
 
 
-#: (N, D, H) of the RNN sequence checks (T = 1, 3, 4 in turn).
-RNN_SHAPES = ((1, 1, 1), (2, 3, 4), (3, 2, 5))
-
-
 def scaled_errors(analytic: np.ndarray, numeric: np.ndarray, term_scale: np.ndarray | float) -> float:
     """Max of |a − n| / max(|a|, |n|, term_scale): relative error, measured against the terms' size.
 
@@ -193,45 +193,6 @@ def _vjp_check(forward: str, gradient: str, params: dict, cases: list) -> Kernel
             worst[method] = max(worst[method], scaled_errors(analytic, numeric, term_scale))
     entries = sum(case[1].size for case in cases)
     return KernelCheck(forward, gradient, params, entries, worst["complex"], worst["richardson"])
-
-
-def check_rnn(points: int = 2000, seed: int = 0) -> list[KernelCheck]:
-    """Gradient-check rnn_sequence_backward (BPTT) against rnn_sequence_forward, tanh and ReLU.
-
-    The term scale of each entry is the same recursion on absolute values, with f′ = 1 − tanh² written
-    as the sum of its terms' sizes, 1 + tanh² (for ReLU f′ is 0 or 1 and has no cancelling terms).
-    """
-    from .kernels.rnn import rnn_sequence_backward, rnn_sequence_forward
-
-    relu = (lambda a: np.where(a.real > 0, a, 0 * a), lambda a: (a.real > 0).astype(a.dtype))
-    rng = np.random.default_rng(seed)
-    checks = []
-    for (n, d, h), steps in zip(RNN_SHAPES, (1, 3, 4)):
-        for name, (f, f_grad, term) in {
-            "tanh": (None, None, lambda a: 1 + np.tanh(a) ** 2), "relu": (*relu, relu[1]),
-        }.items():
-            cases = []
-            for _ in range(max(1, min(3, points // 500))):
-                inputs = {
-                    "x": rng.standard_normal((n, steps, d)), "h0": rng.standard_normal((n, h)),
-                    "Wx": rng.standard_normal((d, h)) / np.sqrt(d), "Wh": rng.standard_normal((h, h)) / np.sqrt(h),
-                    "b": rng.standard_normal(h),
-                }
-                dh = rng.standard_normal((n, steps, h))
-                hs, a = rnn_sequence_forward(**inputs, f=f)
-                gradients = rnn_sequence_backward(dh, inputs["x"], inputs["h0"], hs, a, inputs["Wx"], inputs["Wh"],
-                                                  f_grad=f_grad)
-                magnitude = {key: np.abs(value) for key, value in inputs.items()}
-                scales = rnn_sequence_backward(np.abs(dh), magnitude["x"], magnitude["h0"], np.abs(hs), a,
-                                               magnitude["Wx"], magnitude["Wh"], f_grad=term)
-                for key, gradient, scale in zip(("x", "h0", "Wx", "Wh", "b"), gradients, scales):
-                    def forward(v: np.ndarray, key: str = key, inputs: dict = inputs) -> np.ndarray:
-                        return rnn_sequence_forward(**{**inputs, key: v}, f=f)[0]
-
-                    cases.append((forward, inputs[key], dh, gradient, scale))
-            checks.append(_vjp_check(f"rnn_sequence_forward (f = {name})", "rnn_sequence_backward",
-                                     {"N": n, "D": d, "H": h, "T": steps}, cases))
-    return checks
 
 
 def check_loss(rule: LayerRule, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
@@ -314,11 +275,35 @@ def check_layer(name: str, points: int = 2000, seed: int = 0) -> list[KernelChec
     return checks
 
 
+def _activation_variants(forward: Callable[..., Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(label, forward's keywords, backward's keywords) for each activation a sequence kernel can take.
+
+    A recurrence proven for any element-wise f (the RNN) has kernels that take ``f`` and ``f_grad``:
+    they are checked with their default and with every element-wise rule's generated kernels (at the
+    first value of a parameter the rule checks). Any other recurrence has one variant, its own.
+    """
+    if "f" not in inspect.signature(forward).parameters:
+        return [("", {}, {})]
+    from .rules import RULES
+
+    variants: list[tuple[str, dict[str, Any], dict[str, Any]]] = [(" (f = its default)", {}, {})]
+    for rule in RULES.values():
+        if isinstance(rule, LayerRule) and rule.elementwise:
+            module = importlib.import_module(f"mathnn.kernels.{rule.name}")
+            ((forward_name, gradient_name),) = kernel_pairs(rule)
+            params = _param_settings(rule)[0]
+            f, f_grad = getattr(module, forward_name), getattr(module, gradient_name)
+            variants.append((f" (f = {rule.name})", {"f": functools.partial(f, **params)},
+                             {"f_grad": functools.partial(f_grad, **params)}))
+    return variants
+
+
 def check_sequence(name: str, points: int = 2000, seed: int = 0) -> list[KernelCheck]:
     """Gradient-check a recurrence's generated BPTT kernel against its forward kernel.
 
     Everything comes from the generated ``SEQUENCE``: the sizes, how inputs are drawn, what the
-    backward takes from the forward. With no magnitude kernel, an entry's error is measured against
+    backward takes from the forward; a recurrence proven for any activation is checked with each
+    (:func:`_activation_variants`). With no magnitude kernel, an entry's error is measured against
     the largest entry of its gradient.
     """
     from .catalogue import draw_inputs, sequences
@@ -328,22 +313,23 @@ def check_sequence(name: str, points: int = 2000, seed: int = 0) -> list[KernelC
     forward, backward = sequence.kernel(spec["forward_kernel"]), sequence.kernel(spec["backward_kernel"])
     rng = np.random.default_rng(seed)
     checks = []
-    # small sizes, one case each: every entry of every gradient is checked, and a forward call is a
-    # Python loop over T, so larger sizes cost seconds and find nothing more
-    for sizes in ({key: 2 for key in spec["sizes"]} | {"T": 3}, {key: 1 for key in spec["sizes"]} | {"T": 2}):
-        cases = []
-        for _ in range(1):
+    for label, activation, activation_grad in _activation_variants(forward):
+        # small sizes, one case each: every entry of every gradient is checked, and a forward call is a
+        # Python loop over T, so larger sizes cost seconds and find nothing more
+        for sizes in ({key: 2 for key in spec["sizes"]} | {"T": 3}, {key: 1 for key in spec["sizes"]} | {"T": 2}):
             inputs = draw_inputs(sequence, sizes, rng)
-            states = dict(zip(spec["states"], forward(*inputs.values())))
+            states = dict(zip(spec["states"], forward(*inputs.values(), **activation)))
             dout = rng.standard_normal(states[spec["states"][0]].shape)
             values = {**inputs, **states}
-            gradients = backward(dout, *(values[key] for key in spec["backward_arguments"]))
+            gradients = backward(dout, *(values[key] for key in spec["backward_arguments"]), **activation_grad)
+            cases = []
             for wrt, gradient in zip(spec["differentiated"], gradients):
                 def f(v: np.ndarray, wrt: str = wrt, inputs: dict = inputs) -> np.ndarray:
-                    return forward(**{key: value.astype(v.dtype) for key, value in {**inputs, wrt: v}.items()})[0]
+                    return forward(**{key: value.astype(v.dtype) for key, value in {**inputs, wrt: v}.items()},
+                                   **activation)[0]
 
                 cases.append((f, inputs[wrt], dout, gradient, float(np.abs(gradient).max())))
-        checks.append(_vjp_check(spec["forward_kernel"], spec["backward_kernel"], dict(sizes), cases))
+            checks.append(_vjp_check(spec["forward_kernel"] + label, spec["backward_kernel"], dict(sizes), cases))
     return checks
 
 
@@ -355,8 +341,6 @@ def verify(rule: Rule, points: int = 2000, seed: int = 0, *, cache: bool = True)
     if isinstance(rule, LayerRule):  # f′ against f for an element-wise layer, a loss's fused kernel, else the SPEC
         numeric = (check_kernels(rule, points, seed) if rule.elementwise else check_loss(rule, points, seed)
                    if rule.loss is not None else check_layer(rule.name, points, seed))
-    elif rule.numeric_check:  # a recurrence that names its own check among this module's (the RNN's activations)
-        numeric = globals()[rule.numeric_check](points, seed)
     else:  # a recurrence: its generated BPTT against its generated forward
         numeric = check_sequence(rule.name, points, seed)
     return RuleReport(rule.name, proven(rule, cache=cache), numeric)

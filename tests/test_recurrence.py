@@ -88,14 +88,31 @@ def test_a_slip_must_replace_a_statement_that_exists():
 # -- numbers ------------------------------------------------------------------------------------------
 
 
-def test_numeric_check_passes_and_catches_a_transposed_dWh(monkeypatch):
+def test_numeric_check_passes_for_every_activation_and_catches_a_transposed_dWh(monkeypatch):
     from mathnn.kernels import rnn as kernels
-    from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_rnn
+    from mathnn.verify import CENTRAL_TOL, COMPLEX_TOL, check_sequence
 
-    for check in check_rnn(points=500):
+    checks = check_sequence("rnn", points=500)
+    assert {check.forward for check in checks} == {
+        f"rnn_sequence_forward (f = {name})" for name in ("its default", "sigmoid", "tanh", "relu", "leaky_relu")}
+    for check in checks:
         assert check.max_complex <= COMPLEX_TOL and check.max_central <= CENTRAL_TOL, check
     monkeypatch.setattr(kernels, "rnn_sequence_backward", kernels.rnn_backward_dwh_transposed)
-    assert max(c.max_complex for c in check_rnn(points=500) if c.params["H"] > 1) > 1e-2
+    wrong = [check for check in check_sequence("rnn", points=500) if check.params["H"] > 1]
+    assert len(wrong) == 5 and all(check.max_complex > 1e-2 and not check.passed for check in wrong)
+
+
+def test_the_activation_reaches_both_sequence_kernels(monkeypatch):
+    """A backward kernel that ignored f_grad (tanh′ for every f) fails the check of the other activations."""
+    from mathnn.kernels import rnn as kernels
+    from mathnn.verify import check_sequence
+
+    right = kernels.rnn_sequence_backward
+    monkeypatch.setattr(kernels, "rnn_sequence_backward",
+                        lambda *args, f_grad=None: right(*args))  # always tanh′ from the states
+    checks = {check.forward: check.passed for check in check_sequence("rnn", points=500) if check.params["H"] > 1}
+    assert checks["rnn_sequence_forward (f = tanh)"] and checks["rnn_sequence_forward (f = its default)"]
+    assert not checks["rnn_sequence_forward (f = relu)"] and not checks["rnn_sequence_forward (f = sigmoid)"]
 
 
 def test_sequence_kernels_match_complex_step_for_relu():

@@ -82,8 +82,6 @@ class Recurrence(RecurrenceKernels):
     #: the documented sequence length of the checker's first shape, and the range of its other shapes
     length: int = 3
     length_range: tuple[int, int] = (2, 4)
-    #: the function of :mod:`mathnn.verify` that gradient-checks the generated kernels numerically
-    numeric_check: str = ""
     #: the module whose hand-kept functions wrap the kernels (the RNN's choice of activation); without
     #: one, ``<name>_forward`` and ``<name>_backward`` are built from the generated SEQUENCE
     wrapper: str | None = None

@@ -143,7 +143,6 @@ rnn = unrolled(
     ),
     derivation_of=_derivation,
     extra_claims=column_form_claims,
-    numeric_check="check_rnn",
     wrapper="mathnn.layers.rnn",
 )
 
