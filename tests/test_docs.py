@@ -55,6 +55,16 @@ def test_build_is_clean(site_build, built_site: Path) -> None:
     assert (built_site / "index.html").is_file()
 
 
+def test_the_api_reference_links_the_names_docstrings_refer_to(built_site: Path) -> None:
+    """:func:`name` and the other roles of the docstrings are never printed as written; they link where they can."""
+    reference = (built_site / "reference.html").read_text(encoding="utf-8")
+    assert not re.search(r":(func|meth|class|mod|data|attr|exc|obj):", TAG.sub("", reference))
+    start = reference.index('id="mathnn.gradcheck.check.check_vjp"')
+    assert 'href="#mathnn.gradcheck.check.CheckOptions"' in reference[start:reference.index("</h", start) + 8000]
+    # a name the reference does not document stays code, with its full path as the tooltip
+    assert '<span title="mathnn.gradcheck.tolerances.TOLERANCES"><code>' in reference
+
+
 def test_the_api_reference_documents_every_layer_function(built_site: Path) -> None:
     """The functions mathnn.layers generates at import are in the reference, with their signatures."""
     import mathnn.layers
