@@ -487,6 +487,24 @@ def test_a_module_inside_a_package_is_imported_as_part_of_it(tmp_path):
     assert summary["passed"] is True
 
 
+@pytest.mark.parametrize("marked", ["cs231n", "classifiers"])
+def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, marked):
+    # Python 3 imports cs231n/ or cs231n/classifiers/ without __init__.py as a namespace package, and
+    # assignments are shipped both ways: the classifier's absolute and relative imports work all the same
+    package = tmp_path / "cs231n"
+    (package / "classifiers").mkdir(parents=True)
+    write(package / "classifiers" if marked == "cs231n" else package, "__init__.py", "")
+    write(package, "layers.py", example_path("relu_kink").read_text())
+    write(package / "classifiers", "relu_net.py", "from ..layers import relu_forward as forward\n"
+          "from cs231n.layers import relu_backward as backward\n\n\n"
+          "def relu_forward(x):\n    return forward(x)\n\n\n"
+          "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
+    summary = check_file(package / "classifiers" / "relu_net.py", timeout=5)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"]
+    assert summary["passed"] is True
+
+
 # -- the command ------------------------------------------------------------------------------------
 
 def test_exit_status_0_when_everything_passes(capsys):

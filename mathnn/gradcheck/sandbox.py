@@ -189,13 +189,20 @@ def torch_folder() -> str | None:
     return str(folder)
 
 
+def _namespace_part(folder: Path, below: list[str]) -> bool:
+    """Is ``folder`` part of a cs231n package even without __init__.py (Python 3 imports it as a namespace
+    package)? cs231n/ holding the file or its classifiers/ folder, and cs231n/classifiers/ holding the file."""
+    if folder.name == "cs231n":
+        return below[:-1] in ([], ["classifiers"])
+    return folder.name == "classifiers" and folder.parent.name == "cs231n" and len(below) == 1
+
+
 def _module_name(path: Path) -> tuple[Path, str | None]:
     """The folder to import from and the dotted module name when ``path`` sits in a package (cs231n/layers.py)."""
     package, parts = path.parent, [path.stem]
     if _OWN_PACKAGE in path.parents:  # mathnn's own examples: never copy the reference package along
         return path.parent, None
-    # a cs231n/ folder without __init__.py is still imported as the package its files name (namespace package)
-    while (package / "__init__.py").is_file() or (package.name == "cs231n" and len(parts) == 1):
+    while (package / "__init__.py").is_file() or _namespace_part(package, parts):
         parts.insert(0, package.name)
         package = package.parent
     if len(parts) > 1 and all(part.isidentifier() for part in parts):
