@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mathnn.gradcheck.autograder import build
-from mathnn.gradcheck.coverage import read_load
+from mathnn.gradcheck.coverage import read_load, upstream_write
 from mathnn.gradcheck.examples import example_path
 from mathnn.gradcheck.grading import grade_submission, rows
 from mathnn.gradcheck.hints import hint
@@ -98,6 +98,15 @@ def test_a_backward_writing_into_dout_passes_with_a_warning(relu_summary):
     gradescope = to_gradescope(relu_summary)
     assert gradescope["score"] == 1.0 and "warning: relu_backward passes but writes into dout" in \
         gradescope["tests"][0]["output"]
+
+
+def test_the_warning_for_a_write_into_two_upstream_gradients_copies_each():
+    # the LSTM step's backward takes dnext_h and dnext_c; a `dh = dnext_h; dh += ...` writes into the first
+    said = upstream_write("lstm_step_backward", "dnext_h and dnext_c")["message"]
+    assert said == ("lstm_step_backward passes but writes into dnext_h and dnext_c: safe only if the caller never "
+                    "reuses dnext_h and dnext_c (start from `dnext_h.copy()` and `dnext_c.copy()` to be safe; "
+                    "--strict fails it)")
+    assert "start from `dout.copy()` to be safe" in upstream_write("relu_backward", "dout")["message"]
 
 
 def test_strict_fails_the_write_into_dout(folder, capsys):
