@@ -181,6 +181,7 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
         array, or a loss that does not return (a number, a dict).
     """
     from .check import check_gradients
+    from .probes import only_size_one_axes
 
     params = _checked_model(model)
     kept = _Parameters(params)
@@ -225,6 +226,15 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
             return value if np.iscomplexobj(value) else value.astype(np.float32 if dtype == np.float32 else np.float64)
 
         present = {name: np.asarray(grads[name], dtype=np.float64) for name in params if name in grads}
+        for name, gradient in present.items():
+            expected = kept.saved[name].shape
+            if gradient.shape == expected:
+                continue
+            said = f'grads["{name}"] has shape {gradient.shape} where {expected}, the shape of params["{name}"], is expected'
+            if only_size_one_axes(gradient.shape, expected):  # a layer's keepdims=True: its values are checked
+                present[name] = gradient.reshape(expected)
+                said += " (the axes differ only in size-1 ones: keepdims=True or a reshape left out?)"
+            result.problems.append(said)
         result.report = check_gradients(f, present, {name: kept.saved[name] for name in present}, np.array(1.0),
                                         mode=mode, seed=seed, probes=probes, rtol=rtol, along=along)
         for name in result.wrong:
