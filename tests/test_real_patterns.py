@@ -122,6 +122,16 @@ def test_a_mask_and_a_scale_of_different_meanings_fail_under_the_old_docstring()
     assert "the mask and the scale must take p in the same meaning" in result["diagnosis"]
 
 
+def test_a_mask_kept_with_1_minus_p_but_scaled_by_1_over_p_is_told_under_the_old_docstring():
+    # the mask follows the docstring's drop probability, the scale the later keep probability
+    source = OLD_DROPOUT.replace("(np.random.rand(*x.shape) >= p) / (1 - p)", "(np.random.rand(*x.shape) >= p) / p")
+    result = check_pair(module(source), "dropout", seed=3)
+    assert not result["passed"]
+    assert "as dropout_forward's docstring has p (the drop probability), but scales the kept ones by 1 / p: the " \
+        "mask and the scale must take p in the same meaning" in result["diagnosis"]
+    assert "since 2017" not in result["diagnosis"]
+
+
 @pytest.mark.parametrize("doc, drop", [
     ("We drop each neuron output with probability p.", True),
     ("Units: we drop each unit with probability p; the rest are scaled.", True),
