@@ -213,7 +213,7 @@ def test_catalogue_names_and_inputs():
         assert sum(np.size(first[name]) for name in pair.differentiated) <= 256  # small enough to check in full
     rnn = PAIRS["rnn"].make_inputs(np.random.default_rng(0))
     assert rnn["x"].shape == (2, 3, 4) and rnn["h0"].shape == (2, 5) and rnn["Wh"].shape == (5, 5)
-    assert PAIRS["batchnorm"].make_inputs(np.random.default_rng(0))["bn_param"] == {"mode": "train"}
+    assert PAIRS["batchnorm"].make_inputs(np.random.default_rng(0))["bn_param"] == {"mode": "train", "eps": 1e-5}
 
 
 def _module(source: str, tmp_path: Path) -> ModuleType:
@@ -503,6 +503,44 @@ def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, 
     assert summary["error"] is None
     assert [result["name"] for result in summary["functions"]] == ["relu"]
     assert summary["passed"] is True
+
+
+EXTENSION_C = """
+#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) { return PyNumber_Multiply(arg, PyLong_FromLong(2)); }
+static PyMethodDef methods[] = {{"twice", twice, METH_O, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "halves", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_halves(void) { return PyModule_Create(&module); }
+"""
+
+
+def test_a_package_imports_an_extension_built_beside_it(tmp_path):
+    # CS231n's fast_layers.py imports im2col_cython, built in cs231n/ by setup.py build_ext --inplace
+    import shutil
+    import subprocess
+    import sysconfig
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    include = Path(sysconfig.get_paths()["include"])
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or not (include / "Python.h").is_file():
+        pytest.skip("no C compiler or Python headers to build an extension with")
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(package, "halves.c", EXTENSION_C)
+    subprocess.run([compiler, "-shared", "-fPIC", f"-I{include}", str(package / "halves.c"), "-o",
+                    str(package / f"halves{EXTENSION_SUFFIXES[0]}")], check=True, capture_output=True, timeout=60)
+    write(package, "layers.py", example_path("relu_kink").read_text(), """
+        from cs231n.halves import twice
+
+
+        def relu_backward(dout, cache):
+            return twice(dout * (cache >= 0)) / 2
+        """)
+    summary = check_file(package / "layers.py", timeout=10)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"] and summary["passed"] is True
 
 
 # -- the command ------------------------------------------------------------------------------------

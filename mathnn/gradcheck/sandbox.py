@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from . import isolation, model_worker, wire
@@ -210,21 +211,31 @@ def _module_name(path: Path) -> tuple[Path, str | None]:
     return path.parent, None
 
 
+def _importable(path: Path) -> bool:
+    """A module file: .py, or an extension built for this Python (CS231n's fast_layers.py imports its
+    im2col_cython.cpython-311-x86_64-linux-gnu.so; one built for another Python is never imported, so never copied)."""
+    name = path.name
+    if name.endswith(".py"):
+        return True
+    return any(name.endswith(suffix) and name[:-len(suffix)].isidentifier() for suffix in EXTENSION_SUFFIXES) \
+        and path.is_file()
+
+
 def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
-    """Copy the student's file (and its package's .py files) into ``into``; (root, dotted name, copied file)."""
+    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file)."""
     root, dotted = _module_name(path)
     if dotted is None:  # the file and its sibling modules, which it may import
         target = into / path.name
         shutil.copyfile(path, target)
         total = path.stat().st_size
-        for source in sorted(path.parent.glob("*.py"))[:MAX_SIBLINGS]:
+        for source in sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]:
             total += source.stat().st_size
             if source != path and total <= COPY_LIMIT and source.name.isascii():
                 shutil.copyfile(source, into / source.name)
         return into, None, target
     top = root / dotted.split(".")[0]
     total = 0
-    for source in sorted(top.rglob("*.py")):
+    for source in sorted(filter(_importable, top.rglob("*"))):
         total += source.stat().st_size
         if total > COPY_LIMIT:
             break
