@@ -286,6 +286,13 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     ({"type": "ImportError", "message": "attempted relative import with no known parent package"},
      "inside its cs231n/ folder"),
     ({"type": "NameError", "message": "name 'foo' is not defined"}, None),
+    # 2016 files: out = np.zeros((N, F, 1 + (H + 2 * pad - HH) / stride, ...)), x[:, :, i * s / 2:...]
+    ({"type": "TypeError", "message": "'float' object cannot be interpreted as an integer"}, "write // where"),
+    ({"type": "TypeError", "message": "slice indices must be integers or None or have an __index__ method"},
+     "write // where"),
+    # fast_layers.py without its compiled extension: a conv net's backward calls col2im_6d_cython
+    ({"type": "NameError", "message": "name 'col2im_6d_cython' is not defined"},
+     "python setup.py build_ext --inplace in the cs231n/ folder"),
     ({"type": "ValueError", "message": "shapes (2,3) and (4,5) not aligned"}, None),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
