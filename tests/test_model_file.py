@@ -238,3 +238,14 @@ def test_the_shipped_cnn_and_rnn_classifiers_pass_and_a_bug_in_them_names_its_pa
         buggy.unlink()
     failing = {g["name"] for setup in result["models"][0]["setups"] for g in setup["checked"] if not g["passed"]}
     assert not result["passed"] and failing == wrong
+
+
+def test_a_setup_whose_gradients_could_not_be_checked_shows_its_problems_under_the_verdict():
+    from mathnn.gradcheck.model_file import describe_model
+
+    row = {"label": "cell_type='rnn'", "not_checked": None, "error": None, "passed": False, "checked": [],
+           "problems": ["model.loss returned no gradients (an empty grads dict): not implemented yet (still the "
+                        "starter code?)"], "hints": {}}
+    assert describe_model({"setups": [row]}).splitlines() == [
+        "cell_type='rnn': FAILED", "  model.loss returned no gradients (an empty grads dict): not implemented yet "
+        "(still the starter code?)"]
