@@ -241,8 +241,6 @@ def test_the_shipped_cnn_and_rnn_classifiers_pass_and_a_bug_in_them_names_its_pa
 
 
 def test_a_setup_whose_gradients_could_not_be_checked_shows_its_problems_under_the_verdict():
-    from mathnn.gradcheck.model_file import describe_model
-
     row = {"label": "cell_type='rnn'", "not_checked": None, "error": None, "passed": False, "checked": [],
            "problems": ["model.loss returned no gradients (an empty grads dict): not implemented yet (still the "
                         "starter code?)"], "hints": {}}
