@@ -505,6 +505,21 @@ def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, 
     assert summary["passed"] is True
 
 
+def test_a_module_whose_package_sibling_imports_torch_is_checked_with_torch_at_hand(tmp_path):
+    # a numpy layers.py with one torch helper; the classifier importing it never names torch itself
+    pytest.importorskip("torch")
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(package, "layers.py", "import torch\n", example_path("relu_kink").read_text())
+    write(package, "relu_net.py", "from cs231n.layers import relu_forward as forward, relu_backward as backward\n\n\n"
+          "def relu_forward(x):\n    return forward(x)\n\n\n"
+          "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
+    summary = check_file(package / "relu_net.py", timeout=20)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"] and summary["passed"] is True
+
+
 EXTENSION_C = """
 #include <Python.h>
 static PyObject *twice(PyObject *self, PyObject *arg) { return PyNumber_Multiply(arg, PyLong_FromLong(2)); }

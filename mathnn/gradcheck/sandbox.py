@@ -221,24 +221,45 @@ def _importable(path: Path) -> bool:
         and path.is_file()
 
 
-def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
-    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file)."""
+def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
+    """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
+
+    A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
+    the modules beside it, which it may import.
+    """
     root, dotted = _module_name(path)
-    if dotted is None:  # the file and its sibling modules, which it may import
-        target = into / path.name
-        shutil.copyfile(path, target)
+    files, total = [], 0
+    if dotted is None:
         total = path.stat().st_size
+        files.append(path)
         for source in sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]:
             total += source.stat().st_size
             if source != path and total <= COPY_LIMIT and source.name.isascii():
-                shutil.copyfile(source, into / source.name)
-        return into, None, target
-    top = root / dotted.split(".")[0]
-    total = 0
-    for source in sorted(filter(_importable, top.rglob("*"))):
+                files.append(source)
+        return path.parent, None, files
+    for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
         total += source.stat().st_size
         if total > COPY_LIMIT:
             break
+        files.append(source)
+    return root, dotted, files
+
+
+_TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
+
+
+def imports_torch_beside(path: Path) -> bool:
+    """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
+    cs231n.layers imports torch when layers.py does, though the classifier never names it."""
+    _, _, files = _sources(path)
+    return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
+               for source in files)
+
+
+def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
+    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file)."""
+    root, dotted, files = _sources(path)
+    for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
