@@ -370,3 +370,26 @@ def test_a_normalization_that_ignores_the_eps_it_is_given_still_fails():
     result = check_pair(module(ignored), "batchnorm", seed=5)
     assert not result["passed"]
     assert "batchnorm_forward's output differs" in result["diagnosis"]
+
+
+# Students who rewrote optim.py's starter code read config.get('learning_rate', 1e-3): right whenever the
+# Solver passes a learning rate, but the first step from config None is a tenth of the course's.
+OWN_DEFAULT_RATE = """
+    def sgd(w, dw, config=None):
+        config = config or {}
+        return w - config.get('learning_rate', 1e-3) * dw, config
+"""
+
+
+def test_an_update_with_a_default_learning_rate_of_its_own_is_told_which():
+    result = check_update(module(OWN_DEFAULT_RATE), "sgd")
+    assert not result["passed"]
+    assert result["diagnosis"].startswith("sgd's first step from config None is 0.1 times the course's: its default "
+                                          "learning rate is 0.001, not CS231n's 0.01")
+
+
+def test_a_step_of_another_shape_than_the_courses_gets_no_learning_rate_sentence():
+    squared = OWN_DEFAULT_RATE.replace("config.get('learning_rate', 1e-3) * dw",
+                                       "config.get('learning_rate', 1e-2) * dw ** 3")
+    result = check_update(module(squared), "sgd")
+    assert not result["passed"] and "default learning rate" not in result["diagnosis"]
