@@ -290,6 +290,10 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     ({"type": "TypeError", "message": "'float' object cannot be interpreted as an integer"}, "write // where"),
     ({"type": "TypeError", "message": "slice indices must be integers or None or have an __index__ method"},
      "write // where"),
+    # a debugging import left at the top of layers.py
+    ({"type": "ModuleNotFoundError", "message": "No module named 'IPython'"}, "so IPython cannot be imported: drop"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'scipy.signal'"}, "so scipy cannot be imported"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'my_helpers'"}, None),
     # fast_layers.py without its compiled extension: a conv net's backward calls col2im_6d_cython
     ({"type": "NameError", "message": "name 'col2im_6d_cython' is not defined"},
      "python setup.py build_ext --inplace in the cs231n/ folder"),

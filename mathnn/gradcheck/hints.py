@@ -29,6 +29,9 @@ PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestrin
            "unichr": "chr", "reduce": "functools.reduce", "izip": "zip", "cPickle": "pickle"}
 #: What CS231n's fast_layers.py imports from its compiled extension, im2col_cython.pyx.
 CYTHON = ("im2col_cython", "col2im_cython", "col2im_6d_cython")
+#: Packages homework files import beside numpy, for plots and debugging (from IPython import embed).
+ELSEWHERE = ("IPython", "ipdb", "matplotlib", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
+             "tqdm", "cv2")
 PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
 
@@ -83,6 +86,11 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return PACKAGE
         if re.search(r"No module named '(cPickle|urllib2|StringIO|Queue|cStringIO)'", message):
             return "this module is Python 2 only (Python 3 is required)"
+        found = re.search(r"No module named '(\w+)", message)
+        if found and found.group(1) in ELSEWHERE:
+            return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
+                    "cannot be imported: drop the import (a plotting or debugging aid?) or import it inside the "
+                    "function that uses it")
     return None
 
 
