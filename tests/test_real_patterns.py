@@ -365,6 +365,16 @@ def test_a_normalization_whose_copy_of_the_starter_code_has_another_eps_default_
     assert result["passed"], result["diagnosis"]
 
 
+@pytest.mark.parametrize("name, argument, eps", [("batchnorm", "bn_param", "0.001"),
+                                                  ("layernorm", "ln_param", "1e-08")])
+def test_an_eps_written_into_the_code_is_named(name, argument, eps):
+    written = EDITED_EPS_DEFAULT.replace(f"{argument}.get('eps', 1e-8)", eps.replace("0.001", "1e-3"))
+    result = check_pair(module(written), name, seed=5)
+    assert not result["passed"]
+    assert f"{name}_forward normalizes with ε = {eps}, not the {argument}['eps'] it was given (1e-05): read it " \
+        f"with {argument}.get('eps', 1e-05)" in result["diagnosis"]
+
+
 def test_a_normalization_that_ignores_the_eps_it_is_given_still_fails():
     ignored = EDITED_EPS_DEFAULT.replace("bn_param.get('eps', 1e-8)", "1e-3")
     result = check_pair(module(ignored), "batchnorm", seed=5)

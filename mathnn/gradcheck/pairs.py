@@ -227,8 +227,8 @@ def _layer_pairs() -> list[Pair]:
 
         reshape = spec["reshape"] or {}
         extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
-                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] or reshape.get("regroupings")
-                 else None,
+                 "forward_diagnosis": forward_diagnosis
+                 if spec["forward_mistakes"] or reshape.get("regroupings") or "eps" in spec["settings"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None,
                  "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None}
         suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
