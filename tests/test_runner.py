@@ -520,6 +520,30 @@ def test_a_module_whose_package_sibling_imports_torch_is_checked_with_torch_at_h
     assert [result["name"] for result in summary["functions"]] == ["relu"] and summary["passed"] is True
 
 
+def test_a_file_importing_past_builtins_is_checked(tmp_path):
+    # CS231n's starter code of 2017-2019 begins some files with `from past.builtins import xrange` (the
+    # future package); the sandbox, which has numpy alone, gives Python 2's names for it
+    path = write(tmp_path, "relu_loops.py", """
+        from past.builtins import xrange, basestring
+        import numpy as np
+
+
+        def relu_forward(x):
+            out = x.copy().reshape(-1)
+            for i in xrange(out.size):
+                out[i] = max(out[i], 0.0)
+            return out.reshape(x.shape), x
+
+
+        def relu_backward(dout, cache):
+            assert not isinstance(cache, basestring)
+            return dout * (cache > 0)
+        """)
+    summary = check_file(path, timeout=10)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"] and summary["passed"] is True
+
+
 EXTENSION_C = """
 #include <Python.h>
 static PyObject *twice(PyObject *self, PyObject *arg) { return PyNumber_Multiply(arg, PyLong_FromLong(2)); }

@@ -145,8 +145,24 @@ def _sweep_folders() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+#: past.builtins as the ``future`` package gives Python 2's names to Python 3: CS231n's starter code of
+#: 2017–2019 has ``from past.builtins import xrange`` at the top of several files.
+PAST_BUILTINS = '''"""Python 2's builtin names for Python 3 code, as the future package's past.builtins has them."""
+import functools
+
+xrange = range
+basestring = str
+unicode = str
+long = int
+raw_input = input
+unichr = chr
+reduce = functools.reduce
+'''
+
+
 def _numpy_folder() -> str:
-    """A folder holding only numpy (links to this interpreter's copy): the sandbox's one import path."""
+    """A folder holding only numpy (links to this interpreter's copy) and a stand-in for past.builtins:
+    the sandbox's one import path."""
     folder = _state.get("numpy")
     if folder is None or not Path(str(folder)).is_dir():
         import numpy
@@ -156,6 +172,13 @@ def _numpy_folder() -> str:
         for name in ("numpy", "numpy.libs"):
             if (site / name).exists():
                 os.symlink(site / name, Path(folder) / name)
+        past = Path(folder) / "past"
+        (past / "builtins").mkdir(parents=True)
+        (past / "__init__.py").write_text("")
+        (past / "builtins" / "__init__.py").write_text(PAST_BUILTINS)
+        for made in (past, past / "builtins"):  # read by the sandbox's unprivileged user
+            os.chmod(made, 0o755)
+            os.chmod(made / "__init__.py", 0o644)
         os.chmod(folder, 0o755)
         _state["numpy"] = folder
         atexit.register(shutil.rmtree, folder, True)
