@@ -279,13 +279,26 @@ def imports_torch_beside(path: Path) -> bool:
                for source in files)
 
 
+#: mathnn's numpy stand-in for CS231n's compiled im2col_cython (see its module).
+IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
+
+
 def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
-    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file)."""
+    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
+
+    A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
+    this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
+    """
     root, dotted, files = _sources(path)
     for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+    built = {source.parent for source in files if source.name.split(".")[0] == "im2col_cython"}
+    for folder in {source.parent for source in files if source.suffix == ".py"} - built:
+        if any(source.parent == folder and source.suffix == ".py" and b"im2col_cython" in source.read_bytes()
+               for source in files):
+            shutil.copyfile(IM2COL_STANDIN, into / folder.relative_to(root) / "im2col_cython.py")
     return into, dotted, into / path.relative_to(root)
 
 
