@@ -221,3 +221,54 @@ def test_the_checker_fails_a_forward_without_the_bias():
     result = check_pair(_student(("np.sum(window * w[f]) + b[f]", "np.sum(window * w[f])")), "conv")
     assert not result["passed"] and result["forward"]["status"] == "mismatch"
     assert "conv_forward_naive" in result["diagnosis"]
+
+
+# -- the stand-in for CS231n's compiled im2col_cython --------------------------------------------------
+
+GATHERS = [(2, 3, 5, 5, 3, 3, 1, 1), (2, 2, 6, 6, 2, 2, 0, 2), (3, 2, 7, 7, 3, 3, 1, 2), (2, 2, 5, 7, 3, 2, 1, 1)]
+
+
+def _windows_by_loops(x, field_height, field_width, padding, stride):
+    """Entry (c, i, j, row, column, n): x padded, at row·stride + i, column·stride + j, one loop per axis."""
+    n, c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    rows, columns = (h + 2 * padding - field_height) // stride + 1, (w + 2 * padding - field_width) // stride + 1
+    out = np.zeros((c, field_height, field_width, rows, columns, n))
+    for index in np.ndindex(out.shape):
+        channel, i, j, row, column, example = index
+        out[index] = padded[example, channel, row * stride + i, column * stride + j]
+    return out
+
+
+@pytest.mark.parametrize("n, c, h, w, field_height, field_width, padding, stride", GATHERS)
+def test_the_im2col_stand_in_gathers_windows_in_the_extensions_layouts(n, c, h, w, field_height, field_width,
+                                                                        padding, stride):
+    from mathnn.gradcheck.im2col_standin import im2col_6d_cython, im2col_cython
+
+    x = np.random.default_rng(n * h + w).standard_normal((n, c, h, w))
+    windows = _windows_by_loops(x, field_height, field_width, padding, stride)
+    rows, columns = windows.shape[3:5]
+    assert np.array_equal(im2col_cython(x, field_height, field_width, padding, stride),
+                          windows.reshape(c * field_height * field_width, -1))
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    assert np.array_equal(im2col_6d_cython(padded, n, c, h, w, rows, columns, field_height, field_width, padding,
+                                           stride),
+                          windows.transpose(0, 1, 2, 5, 3, 4).reshape(c * field_height * field_width, -1))
+
+
+@pytest.mark.parametrize("n, c, h, w, field_height, field_width, padding, stride", GATHERS)
+def test_the_im2col_stand_ins_col2im_are_the_adjoints_of_the_gathers(n, c, h, w, field_height, field_width,
+                                                                     padding, stride):
+    from mathnn.gradcheck.im2col_standin import col2im_6d_cython, col2im_cython
+
+    rng = np.random.default_rng(n * h + w)
+    x = rng.standard_normal((n, c, h, w))
+    windows = _windows_by_loops(x, field_height, field_width, padding, stride)
+    cols = rng.standard_normal(windows.shape)
+    flat = cols.reshape(c * field_height * field_width, -1)
+    # ⟨gather(x), cols⟩ = ⟨x, scatter(cols)⟩ for every x and cols: the scatter is the gather's adjoint
+    assert np.isclose(np.sum(windows * cols),
+                      np.sum(x * col2im_cython(flat, n, c, h, w, field_height, field_width, padding, stride)))
+    six = cols.transpose(0, 1, 2, 5, 3, 4)  # (C, HH, WW, N, out_h, out_w), as conv_backward_strides has it
+    assert np.isclose(np.sum(windows * cols),
+                      np.sum(x * col2im_6d_cython(six, n, c, h, w, field_height, field_width, padding, stride)))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mathnn.gradcheck.autograder import build
-from mathnn.gradcheck.coverage import read_load
+from mathnn.gradcheck.coverage import read_load, upstream_write
 from mathnn.gradcheck.examples import example_path
 from mathnn.gradcheck.grading import grade_submission, rows
 from mathnn.gradcheck.hints import hint
@@ -98,6 +98,15 @@ def test_a_backward_writing_into_dout_passes_with_a_warning(relu_summary):
     gradescope = to_gradescope(relu_summary)
     assert gradescope["score"] == 1.0 and "warning: relu_backward passes but writes into dout" in \
         gradescope["tests"][0]["output"]
+
+
+def test_the_warning_for_a_write_into_two_upstream_gradients_copies_each():
+    # the LSTM step's backward takes dnext_h and dnext_c; a `dh = dnext_h; dh += ...` writes into the first
+    said = upstream_write("lstm_step_backward", "dnext_h and dnext_c")["message"]
+    assert said == ("lstm_step_backward passes but writes into dnext_h and dnext_c: safe only if the caller never "
+                    "reuses dnext_h and dnext_c (start from `dnext_h.copy()` and `dnext_c.copy()` to be safe; "
+                    "--strict fails it)")
+    assert "start from `dout.copy()` to be safe" in upstream_write("relu_backward", "dout")["message"]
 
 
 def test_strict_fails_the_write_into_dout(folder, capsys):
@@ -277,6 +286,17 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     ({"type": "ImportError", "message": "attempted relative import with no known parent package"},
      "inside its cs231n/ folder"),
     ({"type": "NameError", "message": "name 'foo' is not defined"}, None),
+    # 2016 files: out = np.zeros((N, F, 1 + (H + 2 * pad - HH) / stride, ...)), x[:, :, i * s / 2:...]
+    ({"type": "TypeError", "message": "'float' object cannot be interpreted as an integer"}, "write // where"),
+    ({"type": "TypeError", "message": "slice indices must be integers or None or have an __index__ method"},
+     "write // where"),
+    # a debugging import left at the top of layers.py
+    ({"type": "ModuleNotFoundError", "message": "No module named 'IPython'"}, "so IPython cannot be imported: drop"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'scipy.signal'"}, "so scipy cannot be imported"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'my_helpers'"}, None),
+    # fast_layers.py without its compiled extension: a conv net's backward calls col2im_6d_cython
+    ({"type": "NameError", "message": "name 'col2im_6d_cython' is not defined"},
+     "python setup.py build_ext --inplace in the cs231n/ folder"),
     ({"type": "ValueError", "message": "shapes (2,3) and (4,5) not aligned"}, None),
 ])
 def test_hints_read_the_error_type_and_message(error, said):

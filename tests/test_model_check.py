@@ -50,12 +50,48 @@ class TwoLayer:
             grads["W1"] = X.T @ da
         if self.bug == "mutates":
             p["b2"] += 1.0
+        if self.bug == "b1 kept as a row":  # a layer's db = np.sum(dout, axis=0, keepdims=True)
+            grads["b1"] = grads["b1"][None, :]
+        if self.bug == "W2 flattened":
+            grads["W2"] = grads["W2"].ravel()
+        if self.bug == "starter code":  # CS231n's rnn.py: loss, grads = 0.0, {} until the TODO is written
+            return 0.0, {}
+        if self.bug == "keys named after the gradients":
+            grads = {f"d{name}": gradient for name, gradient in grads.items()}
         return loss, grads
 
 
 def data(n=5, d=4, c=3, dtype=np.float64):
     rng = np.random.default_rng(1)
     return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
+
+
+def test_a_gradient_with_a_stray_size_one_axis_fails_on_its_shape_with_its_values_checked():
+    # CS231n's FullyConnectedNet gets dgamma, dbeta of shape (1, D) from a batchnorm_backward with keepdims
+    result = check_model(TwoLayer(bug="b1 kept as a row"), *data())
+    assert not result and result.wrong == []
+    assert result.problems == ['grads["b1"] has shape (1, 6) where (6,), the shape of params["b1"], is expected (the '
+                               'axes differ only in size-1 ones: keepdims=True or a reshape left out?)']
+    assert result.summary() == "W1 ok; b1 ok; W2 ok; b2 ok"
+
+
+def test_a_gradient_of_another_shape_is_named_with_both_shapes():
+    result = check_model(TwoLayer(bug="W2 flattened"), *data())
+    assert not result and result.wrong == ["W2"]
+    assert result.problems == ['grads["W2"] has shape (18,) where (6, 3), the shape of params["W2"], is expected']
+
+
+def test_a_model_returning_no_gradients_is_called_unfinished():
+    result = check_model(TwoLayer(bug="starter code"), *data())
+    assert not result and result.report is None
+    assert result.problems == ["model.loss returned no gradients (an empty grads dict): not implemented yet (still "
+                               "the starter code?)"]
+
+
+def test_a_model_returning_none_of_its_gradients_under_the_params_keys_names_them_all():
+    result = check_model(TwoLayer(bug="keys named after the gradients"), *data())
+    assert not result and result.report is None
+    assert result.problems == ["model.loss returned no gradient for W1, b1, W2, b2"]
 
 
 def test_a_correct_model_passes_and_keeps_its_params():

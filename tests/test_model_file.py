@@ -238,3 +238,55 @@ def test_the_shipped_cnn_and_rnn_classifiers_pass_and_a_bug_in_them_names_its_pa
         buggy.unlink()
     failing = {g["name"] for setup in result["models"][0]["setups"] for g in setup["checked"] if not g["passed"]}
     assert not result["passed"] and failing == wrong
+
+
+def test_a_setup_whose_gradients_could_not_be_checked_shows_its_problems_under_the_verdict():
+    row = {"label": "cell_type='rnn'", "not_checked": None, "error": None, "passed": False, "checked": [],
+           "problems": ["model.loss returned no gradients (an empty grads dict): not implemented yet (still the "
+                        "starter code?)"], "hints": {}}
+    assert describe_model({"setups": [row]}).splitlines() == [
+        "cell_type='rnn': FAILED", "  model.loss returned no gradients (an empty grads dict): not implemented yet "
+        "(still the starter code?)"]
+
+
+TUPLE_KEYS = '''
+import numpy as np
+
+
+class TwoLayerNet:
+    """CS231n's two-layer net with its parameters keyed ('W', 1), ('b', 1)…: the Solver takes any keys."""
+
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
+        rng = np.random.default_rng(0)
+        self.params = {("W", 1): weight_scale * rng.standard_normal((input_dim, hidden_dim)),
+                       ("b", 1): np.zeros(hidden_dim),
+                       ("W", 2): weight_scale * rng.standard_normal((hidden_dim, num_classes)),
+                       ("b", 2): np.zeros(num_classes)}
+        self.reg = reg
+
+    def loss(self, X, y):
+        p = self.params
+        hidden = np.maximum(X @ p[("W", 1)] + p[("b", 1)], 0)
+        scores = hidden @ p[("W", 2)] + p[("b", 2)]
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True).real)
+        probs = shifted / shifted.sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(probs[np.arange(n), y]).sum() / n
+        loss += 0.5 * self.reg * (np.sum(p[("W", 1)] ** 2) + np.sum(p[("W", 2)] ** 2))
+        dscores = probs.copy()
+        dscores[np.arange(n), y] -= 1
+        dscores /= n
+        dhidden = (dscores @ p[("W", 2)].T) * (hidden > 0)
+        return loss, {("W", 2): hidden.T @ dscores + self.reg * p[("W", 2)] * FACTOR, ("b", 2): dscores.sum(axis=0),
+                      ("W", 1): X.T @ dhidden + self.reg * p[("W", 1)], ("b", 1): dhidden.sum(axis=0)}
+'''
+
+
+@pytest.mark.parametrize("factor, wrong", [("1.0", []), ("2.0", ["('W', 2)"])])
+def test_a_model_keying_its_parameters_by_tuples_is_checked_under_their_reprs(factor, wrong):
+    module = types.ModuleType("tuple_keys")
+    exec(TUPLE_KEYS.replace("FACTOR", factor), module.__dict__)
+    result = check_model_class(in_process(module), "TwoLayerNet", seed=1)
+    (setup,) = result["setups"]
+    assert {g["name"] for g in setup["checked"]} == {"('W', 1)", "('b', 1)", "('W', 2)", "('b', 2)"}
+    assert result["passed"] is not wrong and setup["wrong"] == wrong

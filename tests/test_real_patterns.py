@@ -122,6 +122,16 @@ def test_a_mask_and_a_scale_of_different_meanings_fail_under_the_old_docstring()
     assert "the mask and the scale must take p in the same meaning" in result["diagnosis"]
 
 
+def test_a_mask_kept_with_1_minus_p_but_scaled_by_1_over_p_is_told_under_the_old_docstring():
+    # the mask follows the docstring's drop probability, the scale the later keep probability
+    source = OLD_DROPOUT.replace("(np.random.rand(*x.shape) >= p) / (1 - p)", "(np.random.rand(*x.shape) >= p) / p")
+    result = check_pair(module(source), "dropout", seed=3)
+    assert not result["passed"]
+    assert "as dropout_forward's docstring has p (the drop probability), but scales the kept ones by 1 / p: the " \
+        "mask and the scale must take p in the same meaning" in result["diagnosis"]
+    assert "since 2017" not in result["diagnosis"]
+
+
 @pytest.mark.parametrize("doc, drop", [
     ("We drop each neuron output with probability p.", True),
     ("Units: we drop each unit with probability p; the rest are scaled.", True),
@@ -299,3 +309,97 @@ def test_many_points_are_asked_for_in_requests_of_bounded_size():
     outputs = code.along({})({"x": x}, "x", points)
     assert len(outputs) == 600 and np.array_equal(outputs[-1], np.maximum(points[-1], 0))
     assert len(sizes) > 2 and max(sizes) <= EVALUATE_BYTES + x.nbytes
+
+
+# CS231n's starter code reads ε as bn_param.get('eps', 1e-5) above the part to write; some students'
+# copies say 1e-8 or 1e-3 there. The course never passes eps, so their layers were right for them, and
+# right for mathnn, which gives every documented setting.
+EDITED_EPS_DEFAULT = """
+    def normalize(x, gamma, beta, eps):
+        centred = x - x.mean(axis=0)
+        inv_std = 1 / np.sqrt((centred ** 2).mean(axis=0) + eps)
+        x_hat = centred * inv_std
+        return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        eps = bn_param.get('eps', 1e-8)
+        if bn_param['mode'] == 'test':
+            return gamma * (x - bn_param['running_mean']) / np.sqrt(bn_param['running_var'] + eps) + beta, None
+        momentum = bn_param.get('momentum', 0.9)
+        for key, batch in (('running_mean', x.mean(axis=0)), ('running_var', x.var(axis=0))):
+            bn_param[key] = momentum * bn_param.get(key, np.zeros(x.shape[1])) + (1 - momentum) * batch
+        return normalize(x, gamma, beta, eps)
+
+    def batchnorm_backward(dout, cache):
+        x_hat, gamma, inv_std = cache
+        n = dout.shape[0]
+        dgamma = np.sum(dout * x_hat, axis=0)
+        dbeta = np.sum(dout, axis=0)
+        dx = gamma * inv_std / n * (n * dout - dbeta - x_hat * dgamma)
+        return dx, dgamma, dbeta
+
+    def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+        n, c, h, w = x.shape
+        out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, c), gamma, beta, bn_param)
+        return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), cache
+
+    def spatial_batchnorm_backward(dout, cache):
+        n, c, h, w = dout.shape
+        dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, c), cache)
+        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
+
+    def layernorm_forward(x, gamma, beta, ln_param):
+        out, (x_hat, _, inv_std) = normalize(x.T, 1.0, 0.0, ln_param.get('eps', 1e-8))
+        return gamma * out.T + beta, (x_hat, gamma, inv_std)
+
+    def layernorm_backward(dout, cache):
+        x_hat, gamma, inv_std = cache
+        dx, _, _ = batchnorm_backward((dout * gamma).T, (x_hat, 1.0, inv_std))
+        return dx.T, np.sum(dout * x_hat.T, axis=0), np.sum(dout, axis=0)
+"""
+
+
+@pytest.mark.parametrize("name", ["batchnorm", "spatial_batchnorm", "layernorm"])
+def test_a_normalization_whose_copy_of_the_starter_code_has_another_eps_default_passes(name):
+    result = check_pair(module(EDITED_EPS_DEFAULT), name, seed=5)
+    assert result["passed"], result["diagnosis"]
+
+
+@pytest.mark.parametrize("name, argument, eps", [("batchnorm", "bn_param", "0.001"),
+                                                  ("layernorm", "ln_param", "1e-08")])
+def test_an_eps_written_into_the_code_is_named(name, argument, eps):
+    written = EDITED_EPS_DEFAULT.replace(f"{argument}.get('eps', 1e-8)", eps.replace("0.001", "1e-3"))
+    result = check_pair(module(written), name, seed=5)
+    assert not result["passed"]
+    assert f"{name}_forward normalizes with ε = {eps}, not the {argument}['eps'] it was given (1e-05): read it " \
+        f"with {argument}.get('eps', 1e-05)" in result["diagnosis"]
+
+
+def test_a_normalization_that_ignores_the_eps_it_is_given_still_fails():
+    ignored = EDITED_EPS_DEFAULT.replace("bn_param.get('eps', 1e-8)", "1e-3")
+    result = check_pair(module(ignored), "batchnorm", seed=5)
+    assert not result["passed"]
+    assert "batchnorm_forward's output differs" in result["diagnosis"]
+
+
+# Students who rewrote optim.py's starter code read config.get('learning_rate', 1e-3): right whenever the
+# Solver passes a learning rate, but the first step from config None is a tenth of the course's.
+OWN_DEFAULT_RATE = """
+    def sgd(w, dw, config=None):
+        config = config or {}
+        return w - config.get('learning_rate', 1e-3) * dw, config
+"""
+
+
+def test_an_update_with_a_default_learning_rate_of_its_own_is_told_which():
+    result = check_update(module(OWN_DEFAULT_RATE), "sgd")
+    assert not result["passed"]
+    assert result["diagnosis"].startswith("sgd's first step from config None is 0.1 times the course's: its default "
+                                          "learning rate is 0.001, not CS231n's 0.01")
+
+
+def test_a_step_of_another_shape_than_the_courses_gets_no_learning_rate_sentence():
+    squared = OWN_DEFAULT_RATE.replace("config.get('learning_rate', 1e-3) * dw",
+                                       "config.get('learning_rate', 1e-2) * dw ** 3")
+    result = check_update(module(squared), "sgd")
+    assert not result["passed"] and "default learning rate" not in result["diagnosis"]

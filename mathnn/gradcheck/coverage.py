@@ -29,10 +29,14 @@ FOUND_LIMIT, NAME_LIMIT = 200, 100
 
 
 def upstream_write(function: str, argument: str) -> dict[str, str]:
-    """The warning for a backward pass that wrote into the upstream gradient it was given."""
+    """The warning for a backward pass that wrote into the upstream gradient it was given.
+
+    ``argument`` may name several ('dnext_h and dnext_c', the LSTM step's): each gets its own copy.
+    """
+    copies = " and ".join(f"`{name}.copy()`" for name in argument.split(" and "))
     return {"function": function, "argument": argument,
             "message": f"{function} passes but writes into {argument}: safe only if the caller never reuses "
-                       f"{argument} (start from `{argument}.copy()` to be safe; --strict fails it)"}
+                       f"{argument} (start from {copies} to be safe; --strict fails it)"}
 
 
 def _name(value: object) -> str | None:

@@ -131,6 +131,10 @@ def layer_diagnosis(name: str) -> Diagnose:
     return diagnose
 
 
+#: The ε students write into a normalization layer instead of reading it from its parameter dict.
+OWN_EPS = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.0)
+
+
 def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | None"]:
     """Name the forward mistake a wrong output matches, for a layer declared as a rule.
 
@@ -164,6 +168,13 @@ def layer_forward_diagnosis(name: str) -> Callable[[dict, np.ndarray], "str | No
                 wrong = layer.kernel(spec["forward_kernel"])(**regrouped, **settings)[0]
                 if _matches(public(wrong, inputs), out):
                     return str(regrouping["sentence"])
+            if "eps" in settings:  # ε written into the code: the dict's ε is ignored
+                for eps in OWN_EPS:
+                    if eps != settings["eps"] and _matches(public(layer.kernel(spec["forward_kernel"])(
+                            **arrays, **{**settings, "eps": eps})[0], inputs), out):
+                        given = spec["param_dict"]
+                        return (f"{spec['forward']} normalizes with ε = {eps:g}, not the {given}['eps'] it was "
+                                f"given ({settings['eps']:g}): read it with {given}.get('eps', {settings['eps']:g})")
         return None
 
     return diagnose

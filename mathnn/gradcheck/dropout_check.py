@@ -207,6 +207,10 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
     if abs(kept - n * (1 - p)) <= SIGMAS * sigma and meaning.drop:
         said += ("; it keeps each entry with probability p (np.random.rand(*x.shape) < p?) but scales the kept ones "
                  "by 1 / (1 - p): the mask and the scale must take p in the same meaning")
+    elif abs(kept - n * (1 - p)) <= SIGMAS * sigma and drop_documented(student.docs.get(pair.forward)):
+        said += (f"; it keeps each entry with probability 1 - p, as {pair.forward}'s docstring has p (the drop "
+                 "probability), but scales the kept ones by 1 / p: the mask and the scale must take p in the same "
+                 "meaning, mask = (np.random.rand(*x.shape) >= p) / (1 - p)")
     elif abs(kept - n * (1 - p)) <= SIGMAS * sigma:
         said += (f"; it keeps each entry with probability 1 - p (np.random.rand(*x.shape) > p?): since 2017 "
                  f"CS231n's {name}['p'] is the probability of keeping an entry, mask = (np.random.rand(*x.shape) < p) / p")

@@ -43,7 +43,7 @@ from .assignment import RULES, checkable
 from .coverage import imported_sentence, read_load
 from .homework import PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence
 from .model_file import check_model_class, describe_model, list_classes
-from .sandbox import Sandbox, SandboxFailure, kill_orphans, torch_folder
+from .sandbox import Sandbox, SandboxFailure, imports_torch_beside, kill_orphans, torch_folder
 from .student import StudentCode, StudentRaised, Transport
 from . import torch_source
 from .torch_check import MISSING_TORCH, Source, check_torch_pair, torch_pairs
@@ -207,7 +207,7 @@ def check_file(
         summary["error"] = "this is a notebook: check the .py file it imports your layers from (e.g. cs231n/layers.py)"
         return summary
     source = torch_source.parse(student)
-    torch = torch_folder() if torch_source.uses_torch(source) else None
+    torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student) else None
     if torch_source.uses_torch(source) and torch is None:
         summary["error"] = MISSING_TORCH
         return summary

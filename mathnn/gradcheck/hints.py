@@ -27,6 +27,11 @@ REMOVED_NUMPY = {
 }
 PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestring": "str", "long": "int",
            "unichr": "chr", "reduce": "functools.reduce", "izip": "zip", "cPickle": "pickle"}
+#: What CS231n's fast_layers.py imports from its compiled extension, im2col_cython.pyx.
+CYTHON = ("im2col_cython", "col2im_cython", "col2im_6d_cython")
+#: Packages homework files import beside numpy, for plots and debugging (from IPython import embed).
+ELSEWHERE = ("IPython", "ipdb", "matplotlib", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
+             "tqdm", "cv2")
 PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
 
@@ -44,6 +49,9 @@ def hint(error: Mapping[str, Any]) -> str | None:
         found = re.search(r"name '(\w+)' is not defined", message)
         if found and found.group(1) in PYTHON2:
             return f"{found.group(1)} is Python 2: use {PYTHON2[found.group(1)]} (Python 3 is required)"
+        if found and found.group(1) in CYTHON:  # fast_layers.py printed a warning and went on without it
+            return (f"{found.group(1)} comes from CS231n's compiled im2col_cython, which is not built for this "
+                    "Python: run python setup.py build_ext --inplace in the cs231n/ folder, as fast_layers.py says")
         return None
     if kind == "AttributeError":
         found = re.search(r"module 'numpy' has no attribute '(\w+)'|`np\.(\w+)` was removed", message)
@@ -61,6 +69,10 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return "numpy ≥ 2.1 renamed reshape's newshape= to shape=: write np.reshape(a, shape) or a.reshape(shape)"
         if "arrays to stack must be passed as a \"sequence\"" in message:
             return "np.stack no longer takes a generator: pass a list, np.stack([f(a) for a in ...])"
+        if "'float' object cannot be interpreted as an integer" in message \
+                or message.startswith("slice indices must be integers"):
+            return ("a size or an index is a float: / always divides to a float in Python 3 (Python 2's / of two "
+                    "ints rounded down), so write // where a size is computed, e.g. 1 + (H + 2 * pad - HH) // stride")
         if "only 0-dimensional arrays can be converted to Python scalars" in message:
             return ("numpy no longer turns an array of one entry into a number (int(a), float(a); deprecated since "
                     "numpy 1.25): take the entry, a[0] or a.item() (np.where and np.argwhere return arrays)")
@@ -74,6 +86,11 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return PACKAGE
         if re.search(r"No module named '(cPickle|urllib2|StringIO|Queue|cStringIO)'", message):
             return "this module is Python 2 only (Python 3 is required)"
+        found = re.search(r"No module named '(\w+)", message)
+        if found and found.group(1) in ELSEWHERE:
+            return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
+                    "cannot be imported: drop the import (a plotting or debugging aid?) or import it inside the "
+                    "function that uses it")
     return None
 
 

@@ -181,6 +181,7 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
         array, or a loss that does not return (a number, a dict).
     """
     from .check import check_gradients
+    from .probes import only_size_one_axes
 
     params = _checked_model(model)
     kept = _Parameters(params)
@@ -208,6 +209,10 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
         if not np.isfinite(loss):
             result.problems.append(f"model.loss returned {loss!r} at the check point")
         missing = [name for name in params if name not in grads]
+        if not grads:  # CS231n's starter code: loss, grads = 0.0, {}
+            result.problems.append("model.loss returned no gradients (an empty grads dict): not implemented yet "
+                                   "(still the starter code?)")
+            return result
         if missing:
             result.problems.append(f"model.loss returned no gradient for {', '.join(missing)}")
         if dtype == np.float32:
@@ -225,6 +230,17 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
             return value if np.iscomplexobj(value) else value.astype(np.float32 if dtype == np.float32 else np.float64)
 
         present = {name: np.asarray(grads[name], dtype=np.float64) for name in params if name in grads}
+        for name, gradient in present.items():
+            expected = kept.saved[name].shape
+            if gradient.shape == expected:
+                continue
+            said = f'grads["{name}"] has shape {gradient.shape} where {expected}, the shape of params["{name}"], is expected'
+            if only_size_one_axes(gradient.shape, expected):  # a layer's keepdims=True: its values are checked
+                present[name] = gradient.reshape(expected)
+                said += " (the axes differ only in size-1 ones: keepdims=True or a reshape left out?)"
+            result.problems.append(said)
+        if not present:  # every gradient is missing (its keys are not params'): nothing to check
+            return result
         result.report = check_gradients(f, present, {name: kept.saved[name] for name in present}, np.array(1.0),
                                         mode=mode, seed=seed, probes=probes, rtol=rtol, along=along)
         for name in result.wrong:

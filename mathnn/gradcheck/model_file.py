@@ -269,7 +269,8 @@ def describe_model(result: Mapping[str, Any]) -> str:
         if row["error"]:
             lines.append(f"{row['label']}: {row['error']}")
             continue
-        lines.append(f"{row['label']}: {'passed' if row['passed'] else 'FAILED'}: {_verdicts(row)}")
+        verdicts = _verdicts(row)  # none when no gradient could be checked
+        lines.append(f"{row['label']}: {'passed' if row['passed'] else 'FAILED'}" + (f": {verdicts}" if verdicts else ""))
         lines += [f"  {problem}" for problem in row["problems"]]
         lines += [f"  {name}: {hint}" for name, hint in row["hints"].items()]
     return "\n".join(lines)

@@ -11,7 +11,8 @@ Actions (``action``):
 * ``classes``: the classes the student's file defines that have a ``loss`` method, by name;
 * ``build``: ``class`` called with ``arguments`` (JSON values; ``{"numpy": "float64"}`` is that numpy
   type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none);
-  answer the parameter names, ``reg`` when it is a number, and the parameters' arrays;
+  answer the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
+  is a number, and the parameters' arrays;
 * ``loss``: set the parameters to arrays 2… (in the order of ``names``), call ``loss(X, y)`` with arrays
   0 and 1; answer the loss and each gradient;
 * ``losses``: as ``loss`` at each of ``points`` (array indices), each replacing parameter ``name``;
@@ -26,6 +27,7 @@ import inspect
 DESCRIBE_LIMIT = 200
 
 
+
 def handle(worker: object, header: dict, arrays: list) -> tuple[dict, list]:
     """Answer one ``model`` request for ``worker`` (its ``module`` is the student's; the model is kept on it)."""
     action = header.get("action")
@@ -36,10 +38,11 @@ def handle(worker: object, header: dict, arrays: list) -> tuple[dict, list]:
     model = getattr(worker, "model_object", None)
     if model is None:
         return {"wrong": "no model was built"}, []
+    keys = getattr(worker, "model_keys", {})
     if action == "loss":
-        return _loss(model, header, arrays)
+        return _loss(model, header, arrays, keys)
     if action == "losses":
-        return _losses(model, header, arrays)
+        return _losses(model, header, arrays, keys)
     return {"wrong": f"unknown model action {str(action)[:DESCRIBE_LIMIT]!r}"}, []
 
 
@@ -101,33 +104,38 @@ def _build(worker: object, header: dict) -> tuple[dict, list]:
     if not isinstance(params, dict) or not callable(getattr(model, "loss", None)):
         return {"wrong": f"{header['class']}() has no dict params and method loss"}, []
     names, sent, wrong = [], [], {}
-    for name, value in params.items():
-        if type(name) is not str:
-            continue
+    keys: dict[str, object] = {}  # a key that is not a string (params[('W', 1)]) goes by its repr
+    for key, value in params.items():
+        name = key if type(key) is str else repr(key)
+        if type(key) is not str:
+            if name in params or name in keys or len(name) > DESCRIBE_LIMIT:
+                continue
+            keys[name] = key
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
             names.append(name)
             sent.append(np.array(value, copy=True))
         else:
             wrong[name] = _describe(value)
     setattr(worker, "model_object", model)
+    setattr(worker, "model_keys", keys)
     reg = getattr(model, "reg", None)
     number = float(reg) if isinstance(reg, (int, float, np.floating)) and not isinstance(reg, bool) else None
     return {"names": names, "wrong_params": wrong, "reg": number, "left_out": left_out}, sent
 
 
-def _call(model: object, header: dict, arrays: list, params: list) -> object:
+def _call(model: object, header: dict, arrays: list, params: list, keys: dict[str, object]) -> object:
     import numpy as np
 
     for name, value in zip(header["names"], params):
-        model.params[name] = value.copy()  # type: ignore[attr-defined]
+        model.params[keys.get(name, name)] = value.copy()  # type: ignore[attr-defined]
     with np.errstate(all="ignore"):  # an overflow is judged by its result
         return model.loss(arrays[0].copy(), arrays[1].copy())  # type: ignore[attr-defined]
 
 
-def _loss(model: object, header: dict, arrays: list) -> tuple[dict, list]:
+def _loss(model: object, header: dict, arrays: list, keys: dict[str, object]) -> tuple[dict, list]:
     import numpy as np
 
-    returned = _call(model, header, arrays, arrays[2:])
+    returned = _call(model, header, arrays, arrays[2:], keys)
     if not (isinstance(returned, (tuple, list)) and len(returned) == 2 and isinstance(returned[1], dict)):
         return {"wrong": f"loss(X, y) returned {_describe(returned)}, not (loss, grads)"}, []
     loss, grads = returned
@@ -140,7 +148,7 @@ def _loss(model: object, header: dict, arrays: list) -> tuple[dict, list]:
         answer["loss"] = {"array": 0}
         sent.append(loss_array.reshape(()))
     for name in header["names"]:
-        value = grads.get(name)
+        value = grads.get(keys.get(name, name))
         gradient = None if value is None else np.asarray(value)
         if gradient is None or gradient.dtype.kind not in "fiu":
             answer["grads"][name] = {"describe": "nothing" if value is None else _describe(value)}
@@ -150,7 +158,7 @@ def _loss(model: object, header: dict, arrays: list) -> tuple[dict, list]:
     return answer, sent
 
 
-def _losses(model: object, header: dict, arrays: list) -> tuple[dict, list]:
+def _losses(model: object, header: dict, arrays: list, keys: dict[str, object]) -> tuple[dict, list]:
     import numpy as np
 
     base = list(arrays[2:2 + len(header["names"])])
@@ -159,7 +167,7 @@ def _losses(model: object, header: dict, arrays: list) -> tuple[dict, list]:
     for point in header["points"]:
         params = list(base)
         params[position] = arrays[point]
-        returned = _call(model, header, arrays, params)
+        returned = _call(model, header, arrays, params, keys)
         loss = returned[0] if isinstance(returned, (tuple, list)) and returned else returned
         array = np.asarray(loss) if isinstance(loss, (int, float, np.number, np.ndarray)) else None
         if array is None or array.dtype.kind not in "fiu" or array.size != 1:

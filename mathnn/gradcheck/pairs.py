@@ -199,7 +199,9 @@ def _layer_pairs() -> list[Pair]:
             # a kernel input the public forward draws itself (dropout's mask) is not one of its arguments
             inputs = {name: value for name, value in inputs.items() if name in layer.spec["arguments"]}
             if layer.spec["param_dict"]:
-                inputs[layer.spec["param_dict"]] = dict(layer.spec["fixed"])
+                # every documented setting is given, ε too: a default the student's copy of the starter code
+                # changed (bn_param.get('eps', 1e-8)) is never what the check compares
+                inputs[layer.spec["param_dict"]] = {**layer.spec["settings"], **layer.spec["fixed"]}
             return inputs
 
         def diagnosis(name: str = layer.name) -> Diagnose:
@@ -225,8 +227,8 @@ def _layer_pairs() -> list[Pair]:
 
         reshape = spec["reshape"] or {}
         extra = {"lecture_order": spec["lecture_order"], "outputs": tuple(spec.get("outputs", ())),
-                 "forward_diagnosis": forward_diagnosis if spec["forward_mistakes"] or reshape.get("regroupings")
-                 else None,
+                 "forward_diagnosis": forward_diagnosis
+                 if spec["forward_mistakes"] or reshape.get("regroupings") or "eps" in spec["settings"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None,
                  "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None}
         suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive

@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from . import isolation, model_worker, wire
@@ -144,8 +145,24 @@ def _sweep_folders() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+#: past.builtins as the ``future`` package gives Python 2's names to Python 3: CS231n's starter code of
+#: 2017–2019 has ``from past.builtins import xrange`` at the top of several files.
+PAST_BUILTINS = '''"""Python 2's builtin names for Python 3 code, as the future package's past.builtins has them."""
+import functools
+
+xrange = range
+basestring = str
+unicode = str
+long = int
+raw_input = input
+unichr = chr
+reduce = functools.reduce
+'''
+
+
 def _numpy_folder() -> str:
-    """A folder holding only numpy (links to this interpreter's copy): the sandbox's one import path."""
+    """A folder holding only numpy (links to this interpreter's copy) and a stand-in for past.builtins:
+    the sandbox's one import path."""
     folder = _state.get("numpy")
     if folder is None or not Path(str(folder)).is_dir():
         import numpy
@@ -155,6 +172,13 @@ def _numpy_folder() -> str:
         for name in ("numpy", "numpy.libs"):
             if (site / name).exists():
                 os.symlink(site / name, Path(folder) / name)
+        past = Path(folder) / "past"
+        (past / "builtins").mkdir(parents=True)
+        (past / "__init__.py").write_text("")
+        (past / "builtins" / "__init__.py").write_text(PAST_BUILTINS)
+        for made in (past, past / "builtins"):  # read by the sandbox's unprivileged user
+            os.chmod(made, 0o755)
+            os.chmod(made / "__init__.py", 0o644)
         os.chmod(folder, 0o755)
         _state["numpy"] = folder
         atexit.register(shutil.rmtree, folder, True)
@@ -189,13 +213,20 @@ def torch_folder() -> str | None:
     return str(folder)
 
 
+def _namespace_part(folder: Path, below: list[str]) -> bool:
+    """Is ``folder`` part of a cs231n package even without __init__.py (Python 3 imports it as a namespace
+    package)? cs231n/ holding the file or its classifiers/ folder, and cs231n/classifiers/ holding the file."""
+    if folder.name == "cs231n":
+        return below[:-1] in ([], ["classifiers"])
+    return folder.name == "classifiers" and folder.parent.name == "cs231n" and len(below) == 1
+
+
 def _module_name(path: Path) -> tuple[Path, str | None]:
     """The folder to import from and the dotted module name when ``path`` sits in a package (cs231n/layers.py)."""
     package, parts = path.parent, [path.stem]
     if _OWN_PACKAGE in path.parents:  # mathnn's own examples: never copy the reference package along
         return path.parent, None
-    # a cs231n/ folder without __init__.py is still imported as the package its files name (namespace package)
-    while (package / "__init__.py").is_file() or (package.name == "cs231n" and len(parts) == 1):
+    while (package / "__init__.py").is_file() or _namespace_part(package, parts):
         parts.insert(0, package.name)
         package = package.parent
     if len(parts) > 1 and all(part.isidentifier() for part in parts):
@@ -203,27 +234,71 @@ def _module_name(path: Path) -> tuple[Path, str | None]:
     return path.parent, None
 
 
-def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
-    """Copy the student's file (and its package's .py files) into ``into``; (root, dotted name, copied file)."""
+def _importable(path: Path) -> bool:
+    """A module file: .py, or an extension built for this Python (CS231n's fast_layers.py imports its
+    im2col_cython.cpython-311-x86_64-linux-gnu.so; one built for another Python is never imported, so never copied)."""
+    name = path.name
+    if name.endswith(".py"):
+        return True
+    return any(name.endswith(suffix) and name[:-len(suffix)].isidentifier() for suffix in EXTENSION_SUFFIXES) \
+        and path.is_file()
+
+
+def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
+    """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
+
+    A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
+    the modules beside it, which it may import.
+    """
     root, dotted = _module_name(path)
-    if dotted is None:  # the file and its sibling modules, which it may import
-        target = into / path.name
-        shutil.copyfile(path, target)
+    files, total = [], 0
+    if dotted is None:
         total = path.stat().st_size
-        for source in sorted(path.parent.glob("*.py"))[:MAX_SIBLINGS]:
+        files.append(path)
+        for source in sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]:
             total += source.stat().st_size
             if source != path and total <= COPY_LIMIT and source.name.isascii():
-                shutil.copyfile(source, into / source.name)
-        return into, None, target
-    top = root / dotted.split(".")[0]
-    total = 0
-    for source in sorted(top.rglob("*.py")):
+                files.append(source)
+        return path.parent, None, files
+    for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
         total += source.stat().st_size
         if total > COPY_LIMIT:
             break
+        files.append(source)
+    return root, dotted, files
+
+
+_TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
+
+
+def imports_torch_beside(path: Path) -> bool:
+    """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
+    cs231n.layers imports torch when layers.py does, though the classifier never names it."""
+    _, _, files = _sources(path)
+    return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
+               for source in files)
+
+
+#: mathnn's numpy stand-in for CS231n's compiled im2col_cython (see its module).
+IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
+
+
+def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
+    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
+
+    A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
+    this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
+    """
+    root, dotted, files = _sources(path)
+    for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+    built = {source.parent for source in files if source.name.split(".")[0] == "im2col_cython"}
+    for folder in {source.parent for source in files if source.suffix == ".py"} - built:
+        if any(source.parent == folder and source.suffix == ".py" and b"im2col_cython" in source.read_bytes()
+               for source in files):
+            shutil.copyfile(IM2COL_STANDIN, into / folder.relative_to(root) / "im2col_cython.py")
     return into, dotted, into / path.relative_to(root)
 
 

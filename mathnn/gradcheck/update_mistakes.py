@@ -72,6 +72,14 @@ def _plus_velocity_ascent(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[n
     return w + v, c
 
 
+def _nesterov(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+    c = _settings("sgd_momentum", config, w.shape)
+    previous = c["velocity"]
+    v = c["momentum"] * previous - c["learning_rate"] * dw
+    c["velocity"] = v
+    return w - c["momentum"] * previous + (1 + c["momentum"]) * v, c
+
+
 def _rmsprop(swapped: bool = False, inside: bool = False) -> Rule:
     def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
         c = _settings("rmsprop", config, w.shape)
@@ -170,6 +178,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
                 "+ learning_rate·dw), then next_w = w + v", _plus_velocity_ascent),
         Mistake("update order", "sgd_momentum moves w with the previous step's velocity: update the velocity "
                 "first, v = μv − learning_rate·dw, then next_w = w + v with the new v", _momentum(1.0, True)),
+        Mistake("nesterov", "sgd_momentum takes Nesterov's step, next_w = w − μ·v_prev + (1 + μ)·v (the course "
+                "notes' variant): the assignment's sgd_momentum is plain momentum, v = μv − learning_rate·dw, then "
+                "next_w = w + v", _nesterov),
         Mistake("state lost", _STATE_LOST.format(function="sgd_momentum", state="config['velocity']"),
                 _stateless("sgd_momentum")),
         *_ignored("sgd_momentum"),

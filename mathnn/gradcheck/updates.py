@@ -118,6 +118,23 @@ def _replays(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None, ru
 
 # -- the check ---------------------------------------------------------------------------------------
 
+def _scaled_default(rule: str, function: str, w: np.ndarray, next_w: np.ndarray, expected: np.ndarray) -> str | None:
+    """The sentence for a first step from config None that is the course's step times a constant: a default
+    learning rate of the student's own (config.setdefault('learning_rate', 1e-3)); None otherwise."""
+    step, right = next_w.astype(np.float64) - w, expected - w
+    norm = float(np.sum(right * right))
+    if not norm > 0:
+        return None
+    factor = float(np.sum(step * right)) / norm
+    residual = float(np.linalg.norm(step - factor * right)) / math.sqrt(norm)
+    if not (residual <= tolerances.tolerance("mistake") and factor > 0 and abs(factor - 1) > 1e-6):
+        return None
+    default = reference.DEFAULTS[rule]["learning_rate"]
+    return (f"{function}'s first step from config None is {factor:.4g} times the course's: its default learning "
+            f"rate is {factor * default:.4g}, not CS231n's {default:g} (config.setdefault('learning_rate', "
+            f"{default:g}))")
+
+
 def _inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Gradients over three orders of magnitude (so ε's place matters), random signs."""
     return rng.standard_normal(shape) * 10.0 ** rng.uniform(-3.0, 0.0, shape)
@@ -182,6 +199,11 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
                     result["mistake"] = mistake.name
                     problems.insert(0, mistake.message)
                     break
+            else:
+                scaled = _scaled_default(rule, function, w, next_w, expected_w) if start is None and number == 1 \
+                    and not math.isinf(error) else None
+                if scaled:
+                    problems.insert(0, scaled)
             result["problems"] += problems
             return False
         w, config_student = next_w, returned
