@@ -62,7 +62,7 @@ from .depth import DepthExperiment, DepthRun, Stack, StackPass, depth_experiment
 from .plots import plot_results
 from .recall import RecallExperiment, recall_batch, recall_experiment
 from .cells import CELLS, Cell, gru_cell, init_cell, lag_ratios, lstm_cell, rnn_cell, state_gradients
-from .remedies import LagExperiment, RememberExperiment, lag_experiment, remember_experiment, sign_batch
+from .remedies import CellExperiment, LagExperiment, RememberExperiment, lag_experiment, remember_experiment, sign_batch
 from .report import report, results_to_dict, tour_table
 from .run import EXPERIMENTS, run_experiments
 from .shift import CURRENT_UNDERSTANDING, ShiftExperiment, ShiftRun, shift_experiment
@@ -86,6 +86,7 @@ __all__ = [
     "EXPERIMENTS",
     "Activation",
     "Cell",
+    "CellExperiment",
     "DepthExperiment",
     "DepthRun",
     "ExperimentResult",

@@ -49,20 +49,38 @@ class ClipRow:
 
 
 @dataclass(frozen=True)
-class LagExperiment(ExperimentResult):
-    """The gradient ratio against the lag, per cell and seed, and clipping on the exploding cell.
+class CellExperiment(ExperimentResult):
+    """A measurement repeated per cell and per seed: what :class:`LagExperiment` and :class:`RememberExperiment` share.
 
     Attributes
     ----------
     settings, seconds
-        As in :class:`ExperimentResult`: the arguments of :func:`lag_experiment` (``cells``: keys of
+        As in :class:`ExperimentResult`: the arguments of the experiment function (``cells``: keys of
         :data:`CELLS`).
     names : list of str
         The cells' readable names.
-    lags : list of int
-        k = 0 … K.
     seeds : list of int
         The seeds used: seed, seed + 1, …
+    """
+
+    names: list[str]
+    seeds: list[int]
+
+    def per_seed(self, rows: np.ndarray) -> dict[str, list[float | None]]:
+        """One cell's figures, a row per seed, keyed by the seed (for JSON)."""
+        return {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
+
+
+@dataclass(frozen=True)
+class LagExperiment(CellExperiment):
+    """The gradient ratio against the lag, per cell and seed, and clipping on the exploding cell.
+
+    Attributes
+    ----------
+    settings, seconds, names, seeds
+        As in :class:`CellExperiment`, for :func:`lag_experiment`.
+    lags : list of int
+        k = 0 … K.
     ratios : ndarray of shape (len(cells), len(seeds), K + 1)
         Per seed, the median over the sequences of ‖∂L/∂h_{T−k}‖ / ‖∂L/∂h_T‖.
     bounds : dict of str to list of float
@@ -73,9 +91,7 @@ class LagExperiment(ExperimentResult):
         :func:`mathnn.optim.clip_by_global_norm` at θ = ``threshold``, and the cosine between the two updates.
     """
 
-    names: list[str]
     lags: list[int]
-    seeds: list[int]
     ratios: np.ndarray
     bounds: dict[str, list[float]]
     clip: list[ClipRow]
@@ -98,7 +114,7 @@ class LagExperiment(ExperimentResult):
             "seeds": self.seeds,
             "ratio": {
                 cell: {
-                    "per_seed": {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)},
+                    "per_seed": self.per_seed(rows),
                     "median": json_floats(np.median(rows, axis=0)),
                     "min": json_floats(rows.min(axis=0)),
                     "max": json_floats(rows.max(axis=0)),
@@ -212,7 +228,7 @@ def lag_experiment(
         cosine = float(flat @ flat_clipped / (np.linalg.norm(flat) * np.linalg.norm(flat_clipped)))
         clip.append(ClipRow(steps, norm, learning_rate * norm, learning_rate * float(np.linalg.norm(flat_clipped)), cosine))
     return LagExperiment(
-        settings, time.perf_counter() - start, [CELLS[key].name for key in cells], lags, seed_list, ratios, bounds, clip
+        settings, time.perf_counter() - start, [CELLS[key].name for key in cells], seed_list, lags, ratios, bounds, clip
     )
 
 
@@ -254,18 +270,13 @@ class _Classifier(LastStepClassifier):
 
 
 @dataclass(frozen=True)
-class RememberExperiment(ExperimentResult):
+class RememberExperiment(CellExperiment):
     """Accuracy against the distance on the sign task, per cell and seed.
 
     Attributes
     ----------
-    settings, seconds
-        As in :class:`ExperimentResult`: the arguments of :func:`remember_experiment` (``cells``: keys of
-        :data:`CELLS`).
-    names : list of str
-        The cells' readable names.
-    seeds : list of int
-        The seeds used: seed, seed + 1, …
+    settings, seconds, names, seeds
+        As in :class:`CellExperiment`, for :func:`remember_experiment`.
     accuracy : ndarray of shape (len(cells), len(seeds), len(distances))
         On ``test_count`` fresh sequences after training.
     final_loss : ndarray of the same shape
@@ -273,8 +284,6 @@ class RememberExperiment(ExperimentResult):
     chance : float
     """
 
-    names: list[str]
-    seeds: list[int]
     accuracy: np.ndarray
     final_loss: np.ndarray
     chance: float
@@ -290,13 +299,11 @@ class RememberExperiment(ExperimentResult):
             "names": dict(zip(cells, self.names)),
             "seeds": self.seeds,
             "accuracy": {
-                cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
-                for cell, rows in zip(cells, self.accuracy)
+                cell: self.per_seed(rows) for cell, rows in zip(cells, self.accuracy)
             },
             "median_accuracy": {cell: json_floats(row) for cell, row in zip(cells, self.median())},
             "final_loss": {
-                cell: {str(seed): json_floats(row) for seed, row in zip(self.seeds, rows)}
-                for cell, rows in zip(cells, self.final_loss)
+                cell: self.per_seed(rows) for cell, rows in zip(cells, self.final_loss)
             },
             "chance": self.chance,
         }
