@@ -391,11 +391,28 @@ OWN_DEFAULT_RATE = """
 """
 
 
-def test_an_update_with_a_default_learning_rate_of_its_own_is_told_which():
+def test_an_update_with_a_default_learning_rate_of_its_own_passes_with_a_note_naming_it():
     result = check_update(module(OWN_DEFAULT_RATE), "sgd")
-    assert not result["passed"]
-    assert result["diagnosis"].startswith("sgd's first step from config None is 0.1 times the course's: its default "
-                                          "learning rate is 0.001, not CS231n's 0.01")
+    assert result["passed"] and result["problems"] == []
+    assert result["notes"] == ["sgd's default learning rate is 0.001, not CS231n's 0.01 (config.setdefault("
+                               "'learning_rate', 0.01)), so its steps from config None are 0.1 times the course's; "
+                               "accepted: every step with a learning rate given is the course's, and the Solver "
+                               "always passes one"]
+
+
+def test_an_own_default_learning_rate_does_not_cover_a_rule_that_goes_wrong_later():
+    # its own default at the first step, then the course's: no one default learning rate explains its steps
+    drifting = """
+        def sgd(w, dw, config=None):
+            config = config or {}
+            rate = config.get('learning_rate', 1e-3 if 'called' not in config else 1e-2)
+            config['called'] = True
+            return w - rate * dw, config
+    """
+    result = check_update(module(drifting), "sgd")
+    assert not result["passed"] and result["notes"] == []
+    assert result["diagnosis"].startswith("sgd's first step from config None is 0.1 times the course's, as with a "
+                                          "default learning rate of 0.001 (CS231n's is 0.01), but its later steps")
 
 
 def test_a_step_of_another_shape_than_the_courses_gets_no_learning_rate_sentence():

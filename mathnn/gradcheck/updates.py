@@ -11,10 +11,12 @@ defaults (a rule that ignores them is caught). The gradients span three orders o
 where ε sits matters.
 
 When a step differs, the whole run so far is replayed with each known mistake of that rule; a
-mistake that reproduces the student's numbers at every step is named (:data:`MISTAKES`). Two
+mistake that reproduces the student's numbers at every step is named (:data:`MISTAKES`). Some
 variants are *accepted* with a note rather than failed, because the updates they make are the
-course's: Kingma & Ba's "efficient" Adam (ε scaled by √(1 − β₂ᵗ)) and momentum with the velocity's
-sign flipped throughout (v = μv + η·dw, w − v).
+course's: Kingma & Ba's "efficient" Adam (ε scaled by √(1 − β₂ᵗ)), Adam counting from t = 1 as the
+2017 starter code did, momentum with the velocity's sign flipped throughout (v = μv + η·dw, w − v),
+and a default learning rate of the student's own (the first step from config None is the course's
+times a constant, every later step is the course's at that rate: the Solver always passes a rate).
 
 Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
 ``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
@@ -118,9 +120,10 @@ def _replays(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None, ru
 
 # -- the check ---------------------------------------------------------------------------------------
 
-def _scaled_default(rule: str, function: str, w: np.ndarray, next_w: np.ndarray, expected: np.ndarray) -> str | None:
-    """The sentence for a first step from config None that is the course's step times a constant: a default
-    learning rate of the student's own (config.setdefault('learning_rate', 1e-3)); None otherwise."""
+def _own_default_rate(rule: str, w: np.ndarray, next_w: np.ndarray, expected: np.ndarray) -> float | None:
+    """The learning rate a first step from config None was taken with, when that step is the course's step
+    times a positive constant other than 1 (config.setdefault('learning_rate', 1e-3) of the student's own);
+    None otherwise."""
     step, right = next_w.astype(np.float64) - w, expected - w
     norm = float(np.sum(right * right))
     if not norm > 0:
@@ -129,10 +132,24 @@ def _scaled_default(rule: str, function: str, w: np.ndarray, next_w: np.ndarray,
     residual = float(np.linalg.norm(step - factor * right)) / math.sqrt(norm)
     if not (residual <= tolerances.tolerance("mistake") and factor > 0 and abs(factor - 1) > 1e-6):
         return None
-    default = reference.DEFAULTS[rule]["learning_rate"]
-    return (f"{function}'s first step from config None is {factor:.4g} times the course's: its default learning "
-            f"rate is {factor * default:.4g}, not CS231n's {default:g} (config.setdefault('learning_rate', "
-            f"{default:g}))")
+    return factor * reference.DEFAULTS[rule]["learning_rate"]
+
+
+def _default_rate_variant(rule: str, function: str, rate: float) -> Mistake:
+    """The course's rule with a default learning rate of ``rate``: accepted, since only a call without a learning
+    rate sees the default (the Solver passes the one it is given)."""
+    right, default = reference.RULES[rule], reference.DEFAULTS[rule]["learning_rate"]
+
+    def variant(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+        filled = dict(config or {})
+        filled.setdefault("learning_rate", rate)
+        return right(w, dw, filled)
+
+    message = (f"{function}'s default learning rate is {rate:.4g}, not CS231n's {default:g} "
+               f"(config.setdefault('learning_rate', {default:g})), so its steps from config None are "
+               f"{rate / default:.4g} times the course's; accepted: every step with a learning rate given is the "
+               "course's, and the Solver always passes one")
+    return Mistake("own default learning rate", message, variant, accepted=True)
 
 
 def _inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -200,10 +217,17 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
                     problems.insert(0, mistake.message)
                     break
             else:
-                scaled = _scaled_default(rule, function, w, next_w, expected_w) if start is None and number == 1 \
+                rate = _own_default_rate(rule, w, next_w, expected_w) if start is None and number == 1 \
                     and not math.isinf(error) else None
-                if scaled:
-                    problems.insert(0, scaled)
+                if rate is not None:
+                    own = _default_rate_variant(rule, function, rate)
+                    if _replays(own.rule, history, start, rule, tolerances.tolerance("mistake")):
+                        result["notes"].append(own.message)
+                        return _accepted(student, own, function, rule, history, start, steps, rng, result)
+                    default = reference.DEFAULTS[rule]["learning_rate"]
+                    problems.insert(0, f"{function}'s first step from config None is {rate / default:.4g} times the "
+                                       f"course's, as with a default learning rate of {rate:.4g} (CS231n's is "
+                                       f"{default:g}), but its later steps are not the course's with that rate")
             result["problems"] += problems
             return False
         w, config_student = next_w, returned
