@@ -94,20 +94,24 @@ def test_starter_code_is_one_line_in_json_and_gradescope(tmp_path):
 
 # -- 2. shapes that differ only by size-1 axes ---------------------------------------------------------
 
+IN_PLACE = ("the values are right, but an update in place (w -= learning_rate * dw, as CS231n's sgd does) raises "
+            "on this shape")
+
+
 @pytest.mark.parametrize(("pair", "source", "message"), [
     ("affine", CORRECT_AFFINE + """
 def affine_backward(dout, cache):
     x, w, b = cache
     db = np.sum(dout, axis=0, keepdims=True)
     return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, db
-""", "db has shape (1, 4) where (4,) is expected; the values are right: drop keepdims=True or reshape"),
+""", "db has shape (1, 4) where (4,) is expected; " + IN_PLACE + ": drop keepdims=True or reshape"),
     ("rnn_step", """
 from mathnn.gradcheck.examples.correct import rnn_step_forward, rnn_step_backward as right
 
 def rnn_step_backward(dnext_h, cache):
     dx, dprev_h, dWx, dWh, db = right(dnext_h, cache)
     return dx, dprev_h, dWx, dWh, db[:, None]
-""", "db has shape (5, 1) where (5,) is expected; the values are right: drop keepdims=True or reshape"),
+""", "db has shape (5, 1) where (5,) is expected; " + IN_PLACE + ": drop keepdims=True or reshape"),
 ])
 def test_a_gradient_with_a_stray_size_one_axis_is_named_once(pair, source, message, tmp_path):
     result = check_pair(_module(tmp_path, source), pair)
@@ -152,7 +156,7 @@ def test_a_gradient_missing_its_size_one_axes_is_told_to_keep_them(tmp_path):
     assert result["passed"] is False and not gradients(result)["dgamma"]["passed"]
     channels = result["points"][0]["shapes"]["gamma"][1]
     assert result["diagnosis"].splitlines()[0] == (
-        f"dgamma has shape ({channels},) where (1, {channels}, 1, 1) is expected; the values are right: "
+        f"dgamma has shape ({channels},) where (1, {channels}, 1, 1) is expected; {IN_PLACE}: "
         f"sum with keepdims=True or reshape to (1, {channels}, 1, 1)")
     assert "drop keepdims" not in result["diagnosis"] and "inf" not in result["diagnosis"]
 
@@ -166,7 +170,7 @@ def test_the_advice_for_a_stray_size_one_axis_follows_which_axes_are_stray(shape
     from mathnn.gradcheck.probes import shape_sentence
 
     assert shape_sentence("dw", shape, expected, values_right=True) == (
-        f"dw has shape {shape} where {expected} is expected; the values are right: {advice}")
+        f"dw has shape {shape} where {expected} is expected; {IN_PLACE}: {advice}")
 
 
 # -- 3. linearity in the upstream gradient -------------------------------------------------------------

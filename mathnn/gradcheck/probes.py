@@ -37,15 +37,21 @@ def only_size_one_axes(shape: tuple[int, ...], expected: tuple[int, ...]) -> boo
 
 
 def shape_sentence(name: str, shape: tuple[int, ...], expected: tuple[int, ...], values_right: bool) -> str:
-    """The line for a gradient whose shape differs from its input's only by size-1 axes."""
+    """The line for a gradient whose shape differs from its input's only by size-1 axes.
+
+    Right values in such a shape still fail: an update in place, ``w -= learning_rate * dw`` (CS231n's
+    ``sgd``), raises on every such pair of shapes, since broadcasting makes the result larger than w.
+    """
     said = f"{name} has shape {tuple(shape)} where {tuple(expected)} is expected"
     if not values_right:
         return f"{said}, and its values are also wrong"
+    said += ("; the values are right, but an update in place (w -= learning_rate * dw, as CS231n's sgd does) "
+             "raises on this shape")
     if len(shape) > len(expected):  # db = np.sum(dout, axis=0, keepdims=True)
-        return f"{said}; the values are right: drop keepdims=True or reshape"
+        return f"{said}: drop keepdims=True or reshape"
     if len(shape) < len(expected):  # group norm's dgamma summed without keepdims: (C,) for (1, C, 1, 1)
-        return f"{said}; the values are right: sum with keepdims=True or reshape to {tuple(expected)}"
-    return f"{said}; the values are right: reshape to {tuple(expected)}"
+        return f"{said}: sum with keepdims=True or reshape to {tuple(expected)}"
+    return f"{said}: reshape to {tuple(expected)}"
 
 
 def narrow_marks(pair: Any, gradients: list[np.ndarray], dtype: np.dtype) -> dict[str, float]:

@@ -406,8 +406,8 @@ BUGS: tuple[Bug, ...] = (
         spatial_groupnorm=("dgamma", "dgamma is summed over H, W but not over N", "(axis=(0, 2, 3), keepdims=True)")),
     bug("groupnorm in float32 with dgamma summed without keepdims", "float32", "spatial_groupnorm_backward",
         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)", "dgamma = (dout * x_hat).sum(axis=(0, 2, 3))",
-        spatial_groupnorm=("dgamma", "dgamma has shape (6,) where (1, 6, 1, 1) is expected; the values are right: "
-                                     "sum with keepdims=True")),
+        spatial_groupnorm=("dgamma", "dgamma has shape (6,) where (1, 6, 1, 1) is expected; the values are right, but",
+                                     "raises on this shape: sum with keepdims=True")),
     # -- update rules ------------------------------------------------------------------------------
     bug("sgd ascent", "staged_optim", "sgd", 'w -= config["learning_rate"] * dw', 'w += config["learning_rate"] * dw',
         sgd=("", "sgd steps up the gradient")),
