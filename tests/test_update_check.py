@@ -13,7 +13,7 @@ from mathnn.cli import main as mathnn
 from mathnn.gradcheck.assignment import load_assignment
 from mathnn.gradcheck.grading import grade_folder
 from mathnn.gradcheck.runner import main as check_main
-from mathnn.gradcheck.updates import check_update, check_update_file
+from mathnn.gradcheck.updates import STEPS, check_update, check_update_file
 from mathnn.optim_cs231n import adam, rmsprop, sgd, sgd_momentum
 
 # -- the references ----------------------------------------------------------------------------------
@@ -197,10 +197,28 @@ def test_accepted_variants_pass_with_a_note():
         'return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config',
         'lr = config["learning_rate"] * np.sqrt(1 - b2 ** config["t"]) / (1 - b1 ** config["t"])\n'
         '    return w - lr * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config')
-    for rule, source, note in (("sgd_momentum", negated, "opposite sign"), ("adam", efficient, "efficient form")):
+    for rule, source, note, name in (("sgd_momentum", negated, "opposite sign", "negated velocity"),
+                                     ("adam", efficient, "efficient form", "efficient form")):
         result = check_update(module(source), rule)
         assert result["passed"], result["diagnosis"]
-        assert any(note in text for text in result["notes"])
+        assert any(note in text for text in result["notes"]) and result["accepted"] == [name]
+        assert len(set(result["notes"])) == len(result["notes"])  # both runs follow it: said once
+        # every call counted, and the error is the one against the variant: within the pass mark
+        assert result["steps"] == 2 * STEPS and result["max_error"] <= result["tolerance"]
+
+
+def test_an_accepted_variant_is_held_to_the_pass_mark_not_the_mistake_mark():
+    # the efficient form, off by a relative 1e-7 from the second step: close enough to be recognized at the
+    # looser mark that names mistakes, too far to pass
+    drifting = textwrap.dedent(RIGHT["adam"]).replace(
+        'return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config',
+        'lr = config["learning_rate"] * np.sqrt(1 - b2 ** config["t"]) / (1 - b1 ** config["t"])\n'
+        '    lr *= 1 + 1e-7 * (config["t"] > 1)\n'
+        '    return w - lr * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config')
+    result = check_update(module(drifting), "adam")
+    assert not result["passed"] and result["accepted"] == [] and result["notes"] == []
+    assert "adam follows no known form of adam over 6 steps (it matched 'efficient form' at first)" in \
+        result["problems"]
 
 
 def test_starter_code_and_wrong_returns_are_clear():

@@ -79,9 +79,11 @@ def format_update(result: Result) -> str:
         verdict += f" (known mistake: {result['mistake']})"
     lines = [f"{result['function']}: {verdict}"]
     if result["steps"]:
-        lines.append(f"  next_w and config compared with {result['reference']} over {result['steps']} step(s): "
-                     f"max error of next_w {_number(result['max_error'])} (of the reference step's largest entry), "
-                     f"pass mark {_number(result['tolerance'], '.0e')}")
+        variant = " (or, in a run that follows it, with the accepted variant noted below)" if result.get("accepted") \
+            else ""
+        lines.append(f"  next_w and config compared with {result['reference']}{variant} over {result['steps']} "
+                     f"step(s): max error of next_w {_number(result['max_error'])} (of the reference step's largest "
+                     f"entry), pass mark {_number(result['tolerance'], '.0e')}")
     if result["diagnosis"]:
         lines += ["  " + line for line in result["diagnosis"].splitlines()]
     else:  # passed: the accepted variants and in-place changes are still said
@@ -188,8 +190,8 @@ def to_json(summary: Result) -> Result:
         ],
         "updates": [
             {key: result.get(key, "" if key == "output" else None) for key in (
-                "name", "function", "passed", "reference", "steps", "max_error", "tolerance", "mistake", "problems",
-                "notes", "diagnosis", "error", "output")}
+                "name", "function", "passed", "reference", "steps", "max_error", "tolerance", "mistake", "accepted",
+                "problems", "notes", "diagnosis", "error", "output")}
             for result in summary.get("updates", [])
         ],
         "models": [

@@ -104,18 +104,23 @@ class _Step:
     config: dict[str, Any]
 
 
-def _replays(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None, rule_name: str, mark: float) -> bool:
-    """Whether ``rule``, run from ``start`` on the student's w and dw, reproduces every step's numbers."""
+def _replay_gap(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None, rule_name: str,
+                mark: float) -> float | None:
+    """When ``rule``, run from ``start`` on the student's w and dw, reproduces every step's numbers within
+    ``mark``: the largest gap of next_w (as :func:`_step_gap` measures it); None when it does not."""
     config: Any = None if start is None else dict(start)
+    largest = 0.0
     for step in steps:
         with np.errstate(all="ignore"):
             next_w, config = rule(step.w.copy(), step.dw.copy(), config)
-        if not _step_gap(step.w, step.next_w, next_w) <= mark:
-            return False
+        gap = _step_gap(step.w, step.next_w, next_w)
+        if not gap <= mark:
+            return None
+        largest = max(largest, gap)
         gaps = _state_gaps(rule_name, step.config, config)
         if not all(gap <= mark for gap in gaps.values()):
-            return False
-    return True
+            return None
+    return largest
 
 
 # -- the check ---------------------------------------------------------------------------------------
@@ -162,6 +167,7 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
     """One run of ``steps`` steps; fills ``result``; False at the first step that fails."""
     right = reference.RULES[rule]
     mark = tolerances.tolerance("update")
+    earlier = (result["max_error"], result["steps"])  # the earlier runs' figures
     w = rng.standard_normal(shape)
     config_student: Any = None if start is None else dict(start)
     config_reference: Any = None if start is None else dict(start)
@@ -209,10 +215,9 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
         if problems:
             _extend(student, function, history, steps, rng)
             for mistake in MISTAKES[rule]:
-                if _replays(mistake.rule, history, start, rule, tolerances.tolerance("mistake")):
+                if _replay_gap(mistake.rule, history, start, rule, tolerances.tolerance("mistake")) is not None:
                     if mistake.accepted:
-                        result["notes"].append(mistake.message)
-                        return _accepted(student, mistake, function, rule, history, start, steps, rng, result)
+                        return _accepted(student, mistake, function, rule, history, start, steps, rng, result, earlier)
                     result["mistake"] = mistake.name
                     problems.insert(0, mistake.message)
                     break
@@ -221,9 +226,8 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
                     and not math.isinf(error) else None
                 if rate is not None:
                     own = _default_rate_variant(rule, function, rate)
-                    if _replays(own.rule, history, start, rule, tolerances.tolerance("mistake")):
-                        result["notes"].append(own.message)
-                        return _accepted(student, own, function, rule, history, start, steps, rng, result)
+                    if _replay_gap(own.rule, history, start, rule, tolerances.tolerance("mistake")) is not None:
+                        return _accepted(student, own, function, rule, history, start, steps, rng, result, earlier)
                     default = reference.DEFAULTS[rule]["learning_rate"]
                     problems.insert(0, f"{function}'s first step from config None is {rate / default:.4g} times the "
                                        f"course's, as with a default learning rate of {rate:.4g} (CS231n's is "
@@ -253,18 +257,28 @@ def _extend(student: StudentCode, function: str, history: list[_Step], steps: in
 
 
 def _accepted(student: StudentCode, mistake: Mistake, function: str, rule: str, history: list[_Step],
-              start: dict | None, steps: int, rng: np.random.Generator, result: dict[str, Any]) -> bool:
-    """Continue a run that follows an accepted variant: every remaining step must follow it too."""
-    mark = tolerances.tolerance("mistake")
+              start: dict | None, steps: int, rng: np.random.Generator, result: dict[str, Any],
+              earlier: tuple[float, int]) -> bool:
+    """Continue a run that follows an accepted variant: every remaining step must follow it too.
+
+    The run's steps are then measured against the variant (``max_error``) and all counted (``steps``):
+    ``earlier`` holds both figures as the earlier runs left them. A variant that passes is held to the
+    pass mark of a rule that passes, not to the looser one that names a mistake.
+    """
+    mark = tolerances.tolerance("update")
     while len(history) < steps:
         last = history[-1]
         dw = _inputs(rng, last.w.shape)
         next_w, returned, _, _ = student.update(function, last.next_w.copy(), dw.copy(), last.config)
         history.append(_Step(last.next_w, dw, next_w, returned or {}))
-        result["steps"] += 1
-    if _replays(mistake.rule, history, start, rule, mark):
+    gap = _replay_gap(mistake.rule, history, start, rule, mark)
+    result["steps"] = earlier[1] + len(history)
+    if gap is not None:  # said once, though both runs may follow it
+        result["max_error"] = max(earlier[0], gap)
+        if mistake.name not in result["accepted"]:
+            result["accepted"].append(mistake.name)
+            result["notes"].append(mistake.message)
         return True
-    result["notes"].remove(mistake.message)
     result["problems"].append(f"{function} follows no known form of {rule} over {steps} steps (it matched "
                               f"'{mistake.name}' at first)")
     return False
@@ -273,7 +287,7 @@ def _accepted(student: StudentCode, mistake: Mistake, function: str, rule: str, 
 def _empty(rule: str, function: str, seed: int) -> dict[str, Any]:
     return {"name": rule, "function": function, "passed": False, "reference": f"mathnn.optim_cs231n.{rule}",
             "steps": 0, "max_error": 0.0, "tolerance": tolerances.tolerance("update"), "mistake": None,
-            "problems": [], "notes": [], "error": None, "diagnosis": None, "seed": seed}
+            "problems": [], "notes": [], "accepted": [], "error": None, "diagnosis": None, "seed": seed}
 
 
 def failed_update(rule: str, seed: int, error: dict[str, Any]) -> dict[str, Any]:
@@ -304,9 +318,10 @@ def check_update(student: ModuleType | StudentCode, rule: str, seed: int = 0, *,
     -------
     dict
         JSON-able: ``name``, ``function``, ``passed``, ``reference``, ``steps`` (calls made),
-        ``max_error`` (of next_w, relative to the reference step), ``tolerance``, ``mistake`` (the
-        name of the known mistake the numbers follow, or None), ``problems``, ``notes`` (accepted
-        variants, in-place changes), ``error`` (an exception or a wrong output of the student's code:
+        ``max_error`` (of next_w, relative to the reference step; in a run that follows an accepted
+        variant, to that variant's step), ``tolerance``, ``mistake`` (the name of the known mistake
+        the numbers follow, or None), ``accepted`` (the names of the accepted variants followed),
+        ``problems``, ``notes`` (accepted variants, in-place changes), ``error`` (an exception or a wrong output of the student's code:
         ``kind``, ``stage``, ``type``, ``message``, ``where``, ``line``), ``diagnosis`` (text, None
         when passed) and ``seed``.
 
