@@ -338,15 +338,19 @@ EDITED_EPS_DEFAULT = """
         dx = gamma * inv_std / n * (n * dout - dbeta - x_hat * dgamma)
         return dx, dgamma, dbeta
 
+    def channels_last(x):  # (N, C, H, W) to (N·H·W, C), and back
+        return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+    def channels_first(rows, like):
+        return np.moveaxis(rows.reshape(like.shape[0], *like.shape[2:], like.shape[1]), -1, 1)
+
     def spatial_batchnorm_forward(x, gamma, beta, bn_param):
-        n, c, h, w = x.shape
-        out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, c), gamma, beta, bn_param)
-        return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), cache
+        out, cache = batchnorm_forward(channels_last(x), gamma, beta, bn_param)
+        return channels_first(out, x), cache
 
     def spatial_batchnorm_backward(dout, cache):
-        n, c, h, w = dout.shape
-        dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, c), cache)
-        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
+        dx, dgamma, dbeta = batchnorm_backward(channels_last(dout), cache)
+        return channels_first(dx, dout), dgamma, dbeta
 
     def layernorm_forward(x, gamma, beta, ln_param):
         out, (x_hat, _, inv_std) = normalize(x.T, 1.0, 0.0, ln_param.get('eps', 1e-8))
