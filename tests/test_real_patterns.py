@@ -420,3 +420,41 @@ def test_a_step_of_another_shape_than_the_courses_gets_no_learning_rate_sentence
                                        "config.get('learning_rate', 1e-2) * dw ** 3")
     result = check_update(module(squared), "sgd")
     assert not result["passed"] and "default learning rate" not in result["diagnosis"]
+
+
+# `mode is 'train'` (and `self.cell_type is 'rnn'`) compares identities: true in the course's notebooks,
+# where the string is a literal and so interned, and it must be true in the sandbox, whose strings come
+# from a request.
+MODE_BY_IDENTITY = '''
+import numpy as np
+
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param['p'], dropout_param['mode']
+    if 'seed' in dropout_param:
+        np.random.seed(dropout_param['seed'])
+    mask = None
+    if mode is 'train':
+        mask = (np.random.rand(*x.shape) < p) / p
+        out = x * mask
+    elif mode is 'test':
+        out = x
+    return out, (mode, mask)
+
+
+def dropout_backward(dout, cache):
+    mode, mask = cache
+    if mode is 'train':
+        return dout * mask
+    elif mode is 'test':
+        return dout
+'''
+
+
+def test_a_mode_compared_with_is_sees_the_strings_a_notebook_would_pass(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(MODE_BY_IDENTITY)
+    result = check_file(path, seed=2, points=2)
+    [dropout] = result["functions"]
+    assert dropout["passed"], dropout["diagnosis"]
+    assert "SyntaxWarning: \"is\" with a literal" in result["output"]  # the student still sees Python's warning
