@@ -458,3 +458,53 @@ def test_a_mode_compared_with_is_sees_the_strings_a_notebook_would_pass(tmp_path
     [dropout] = result["functions"]
     assert dropout["passed"], dropout["diagnosis"]
     assert "SyntaxWarning: \"is\" with a literal" in result["output"]  # the student still sees Python's warning
+
+
+# A softmax loss that takes np.log(p + 1e-5) "to be safe" is off by about 1e-5 / p, while its dx, the
+# textbook p - onehot, is right; finite differences of that loss are then no measure of dx.
+LOG_OF_P_PLUS = """
+    def softmax_loss(x, y):
+        p = np.exp(x - x.max(axis=1, keepdims=True))
+        p = p / p.sum(axis=1, keepdims=True)
+        n = len(y)
+        loss = -np.log(p[np.arange(n), y] + 1e-5).mean()
+        dx = p.copy()
+        dx[np.arange(n), y] -= 1
+        return loss, dx / n
+"""
+
+
+def test_a_constant_inside_the_log_is_named_and_a_right_dx_called_right():
+    result = check_pair(module(LOG_OF_P_PLUS), "softmax_loss", seed=3)
+    assert not result["passed"]
+    assert "the loss is the log of p + 1e-05, not of p" in result["diagnosis"]
+    assert "dx is right (mathnn.layers.softmax_loss's gradient), so only the loss is wrong" in result["diagnosis"]
+    assert "dx is wrong" not in result["diagnosis"]
+    assert all(gradient["passed"] for gradient in result["gradients"])
+
+
+def test_a_dx_of_the_wrong_loss_is_still_wrong_when_the_loss_is_too():
+    both = LOG_OF_P_PLUS.replace("dx[np.arange(n), y] -= 1", "dx[np.arange(n), y] -= 0.9")
+    result = check_pair(module(both), "softmax_loss", seed=3)
+    assert not result["passed"]
+    assert "dx is wrong" in result["diagnosis"] and "dx is right" not in result["diagnosis"]
+
+
+def test_a_loss_off_in_the_seventh_digit_is_printed_with_the_digits_that_differ():
+    temporal = """
+        def temporal_softmax_loss(x, y, mask, verbose=False):
+            n, t, v = x.shape
+            flat, labels, counted = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
+            p = np.exp(flat - flat.max(axis=1, keepdims=True))
+            p = p / p.sum(axis=1, keepdims=True)
+            loss = -np.sum(counted * np.log(p[np.arange(n * t), labels] + 1e-7)) / n
+            dx = p.copy()
+            dx[np.arange(n * t), labels] -= 1
+            return loss, (dx * counted[:, None] / n).reshape(n, t, v)
+    """
+    result = check_pair(module(temporal), "temporal_softmax_loss", seed=0)
+    assert not result["passed"]
+    [said] = [line for line in result["diagnosis"].splitlines() if "'s loss is " in line]
+    mine, theirs = said.split("'s loss is ")[1].split(" (relative error")[0].split("; mathnn.layers.temporal_softmax_loss gives ")
+    assert mine != theirs and len(mine) > len("5.91875")
+    assert "the loss is the log of p + 1e-07, not of p" in said
