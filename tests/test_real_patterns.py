@@ -508,3 +508,40 @@ def test_a_loss_off_in_the_seventh_digit_is_printed_with_the_digits_that_differ(
     mine, theirs = said.split("'s loss is ")[1].split(" (relative error")[0].split("; mathnn.layers.temporal_softmax_loss gives ")
     assert mine != theirs and len(mine) > len("5.91875")
     assert "the loss is the log of p + 1e-07, not of p" in said
+
+
+# A mask drawn once per feature, np.random.rand(1, D) < p, drops whole columns: right in expectation,
+# but not dropout; its kept count is binomial in the columns, not in the entries.
+COLUMN_MASK = """
+    def dropout_forward(x, dropout_param):
+        p, mode = dropout_param['p'], dropout_param['mode']
+        if 'seed' in dropout_param:
+            np.random.seed(dropout_param['seed'])
+        mask = None
+        if mode == 'train':
+            mask = (np.random.rand(1, x.shape[1]) < p) / p
+            out = x * mask
+        else:
+            out = x
+        return out, (dropout_param, mask)
+
+    def dropout_backward(dout, cache):
+        dropout_param, mask = cache
+        return dout * mask if dropout_param['mode'] == 'train' else dout
+"""
+
+
+def test_a_mask_shared_by_every_row_is_named():
+    result = check_pair(module(COLUMN_MASK), "dropout", seed=1)
+    assert not result["passed"]
+    assert "dropout_forward drops whole columns of x" in result["diagnosis"]
+    assert "(a mask of shape (1, 200)?)" in result["diagnosis"]
+    assert " kept " not in result["diagnosis"]  # with p in the course's meaning its count of columns is fine
+
+
+def test_a_shared_mask_that_keeps_with_1_minus_p_is_counted_in_columns():
+    flipped = COLUMN_MASK.replace("np.random.rand(1, x.shape[1]) < p", "np.random.rand(1, x.shape[1]) > p")
+    result = check_pair(module(flipped), "dropout", seed=1)
+    assert not result["passed"]
+    assert "dropout_forward drops whole columns of x" in result["diagnosis"]
+    assert "of 200 columns" in result["diagnosis"] and "it keeps each entry with probability 1 - p" in result["diagnosis"]
