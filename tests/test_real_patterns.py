@@ -545,3 +545,10 @@ def test_a_shared_mask_that_keeps_with_1_minus_p_is_counted_in_columns():
     assert not result["passed"]
     assert "dropout_forward drops whole columns of x" in result["diagnosis"]
     assert "of 200 columns" in result["diagnosis"] and "it keeps each entry with probability 1 - p" in result["diagnosis"]
+
+
+def test_a_python_2_dict_method_gets_a_hint():
+    # 2016's starter code cast the parameters with `for k, v in self.params.iteritems()` in __init__
+    said = hint({"type": "AttributeError", "message": "'dict' object has no attribute 'iteritems'"})
+    assert said == "dict.iteritems is Python 2: use .items() (Python 3 is required)"
+    assert hint({"type": "AttributeError", "message": "'dict' object has no attribute 'shape'"}) is None

@@ -60,6 +60,11 @@ def hint(error: Mapping[str, Any]) -> str | None:
             instead = REMOVED_NUMPY.get(name)
             return f"np.{name} was removed from numpy" + (f": use {instead}" if instead else "") + \
                 " (the file was written for an older numpy)"
+        found = re.search(r"'dict' object has no attribute '(iteritems|itervalues|iterkeys|has_key)'", message)
+        if found:  # 2016's starter code: for k, v in self.params.iteritems()
+            instead = {"iteritems": ".items()", "itervalues": ".values()", "iterkeys": ".keys()",
+                       "has_key": "key in d"}[found.group(1)]
+            return f"dict.{found.group(1)} is Python 2: use {instead} (Python 3 is required)"
         if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
             return ("a value is still None where it is used: the part of the function that computes it is not "
                     "written yet (the starter code's `out = None`?)")
