@@ -552,3 +552,26 @@ def test_a_python_2_dict_method_gets_a_hint():
     said = hint({"type": "AttributeError", "message": "'dict' object has no attribute 'iteritems'"})
     assert said == "dict.iteritems is Python 2: use .items() (Python 3 is required)"
     assert hint({"type": "AttributeError", "message": "'dict' object has no attribute 'shape'"}) is None
+
+
+def test_a_file_that_imports_pdb_and_left_a_set_trace_is_checked(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(textwrap.dedent("""
+        import pdb
+
+        import numpy as np
+
+
+        def relu_forward(x):
+            pdb.set_trace()
+            breakpoint()
+            return np.maximum(x, 0), x
+
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+    """))
+    result = check_file(path, seed=1, points=1)
+    assert result["error"] is None, result["error"]
+    [relu] = result["functions"]
+    assert relu["passed"], relu["diagnosis"]

@@ -456,6 +456,23 @@ def _side_by_side(outputs: list) -> Any:
     return np.concatenate(outputs, axis=-1)
 
 
+def _no_debugger() -> None:
+    """``import pdb`` gets a stand-in whose set_trace, post_mortem and pm do nothing, and so does
+    ``breakpoint()``: homework files import pdb to debug and leave a set_trace behind, and the sandbox's
+    stdin carries the grader's requests, not a debugger's commands (nor can the unprivileged user read
+    the standard library's pdb.py where Python is installed in a private home)."""
+    import types
+
+    def nothing(*args: object, **kwargs: object) -> None:
+        return None
+
+    stand_in = types.ModuleType("pdb", "A stand-in for pdb in mathnn's sandbox: no debugger runs here.")
+    for name in ("set_trace", "post_mortem", "pm"):
+        setattr(stand_in, name, nothing)
+    sys.modules["pdb"] = stand_in
+    sys.breakpointhook = nothing
+
+
 def main(argv: list[str]) -> None:
     """The sandbox: isolate, then answer requests on stdin with messages on fd ``reply`` until EOF."""
     import faulthandler
@@ -485,6 +502,7 @@ def main(argv: list[str]) -> None:
     if used >= config["memory"]:
         write_all(reply, encode({"too_small": -(-used // 2**20)}, []), None)
         os._exit(0)
+    _no_debugger()
     applied = isolation.isolate(config)
     write_all(reply, encode({"ready": True, "protections": applied}, []), None)
     worker = Worker()
