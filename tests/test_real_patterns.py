@@ -575,3 +575,9 @@ def test_a_file_that_imports_pdb_and_left_a_set_trace_is_checked(tmp_path):
     assert result["error"] is None, result["error"]
     [relu] = result["functions"]
     assert relu["passed"], relu["diagnosis"]
+
+
+def test_a_standard_library_module_the_sandbox_could_not_read_is_said_to_be_the_graders_setup():
+    said = hint({"type": "ModuleNotFoundError", "message": "No module named 'fractions'"})
+    assert said is not None and said.startswith("fractions is in Python's standard library")
+    assert "matplotlib cannot be imported" in hint({"type": "ModuleNotFoundError", "message": "No module named 'matplotlib'"})
