@@ -16,7 +16,7 @@ import pytest
 
 from mathnn.gradcheck.dropout_check import drop_documented
 from mathnn.gradcheck.hints import hint
-from mathnn.gradcheck.homework import check_pair
+from mathnn.gradcheck.homework import check_pair, error_sentence
 from mathnn.gradcheck.runner import check_file, format_text
 from mathnn.gradcheck.pairs import PAIRS
 from mathnn.gradcheck.student import EVALUATE_BYTES, StudentCode, in_process
@@ -581,3 +581,14 @@ def test_a_standard_library_module_the_sandbox_could_not_read_is_said_to_be_the_
     said = hint({"type": "ModuleNotFoundError", "message": "No module named 'fractions'"})
     assert said is not None and said.startswith("fractions is in Python's standard library")
     assert "matplotlib cannot be imported" in hint({"type": "ModuleNotFoundError", "message": "No module named 'matplotlib'"})
+
+
+def test_numpys_paragraphs_on_a_removed_alias_give_way_to_the_hint():
+    said = error_sentence({
+        "kind": "exception", "stage": "conv_forward_naive", "type": "AttributeError",
+        "message": "module 'numpy' has no attribute 'int'.\n`np.int` was a deprecated alias for the builtin `int`. "
+                   "To avoid this error in existing code, use `int` by itself.",
+        "where": "layers.py:9", "line": "H_out = np.int(1 + (H - HH) / stride)"})
+    assert said == ("conv_forward_naive raised AttributeError: module 'numpy' has no attribute 'int' at layers.py:9: "
+                    "H_out = np.int(1 + (H - HH) / stride)\nhint: np.int was removed from numpy: use int (or np.int64) "
+                    "(the file was written for an older numpy)")
