@@ -14,6 +14,7 @@ from mathnn.gradcheck import (
 )
 from mathnn.gradcheck.diagnosis import layer_diagnosis, sequence_diagnosis
 from mathnn.gradcheck.check import check_gradients
+from mathnn.gradcheck.patterns import describe_patterns
 
 
 # -- student-style implementations -------------------------------------------------------------------
@@ -436,3 +437,9 @@ def test_entry_by_entry_ridders_stops_each_entry_where_it_settles_and_still_catc
     report = check_vjp(f, off, {"x": x}, dout=dout, method="richardson", mode="full")
     assert not report.passed
     assert report.gradients[0].worst[0].index == (3,)
+
+
+def test_a_gradient_left_at_zeros_is_called_all_zeros_not_a_constant_factor():
+    numeric = np.arange(1.0, 7.0).reshape(2, 3)
+    assert describe_patterns("dw", np.zeros_like(numeric), numeric, {2, 3}) == [
+        "dw is all zeros, where the true gradient is not: is it computed at all?"]

@@ -290,3 +290,37 @@ def test_a_model_keying_its_parameters_by_tuples_is_checked_under_their_reprs(fa
     (setup,) = result["setups"]
     assert {g["name"] for g in setup["checked"]} == {"('W', 1)", "('b', 1)", "('W', 2)", "('b', 2)"}
     assert result["passed"] is not wrong and setup["wrong"] == wrong
+
+
+# CS231n's 2016 starter code of TwoLayerNet: params = {} and a loss that returns 0, {} until written.
+STARTER_TWO_LAYER_NET = '''
+class TwoLayerNet(object):
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
+        self.params = {}
+        self.reg = reg
+
+    def loss(self, X, y=None):
+        scores = None
+        if y is None:
+            return scores
+        loss, grads = 0, {}
+        return loss, grads
+'''
+
+
+def test_a_class_of_the_assignment_with_empty_params_is_unfinished_not_unchecked(tmp_path):
+    path = tmp_path / "fc_net.py"
+    path.write_text(STARTER_TWO_LAYER_NET)
+    summary = check_file(path, seed=1)
+    [model] = summary["models"]
+    assert (model["name"], model["checked"], model["passed"], summary["passed"]) == ("TwoLayerNet", True, False, False)
+    assert model["diagnosis"] == ("6 → 5 → 4 classes, reg=0.2: building TwoLayerNet left params empty: not "
+                                  "implemented yet (still the starter code?)")
+    assert not any(entry.startswith("TwoLayerNet") for entry in summary["not_checked"])
+
+
+def test_a_class_of_the_assignment_with_params_of_lists_is_told_what_they_hold(tmp_path):
+    path = tmp_path / "fc_net.py"
+    path.write_text(STARTER_TWO_LAYER_NET.replace("self.params = {}", "self.params = {'W1': [[0.0] * hidden_dim]}"))
+    [model] = check_file(path, seed=1)["models"]
+    assert not model["passed"] and "building TwoLayerNet left params with no float arrays (W1 is " in model["diagnosis"]

@@ -16,7 +16,7 @@ import pytest
 
 from mathnn.gradcheck.dropout_check import drop_documented
 from mathnn.gradcheck.hints import hint
-from mathnn.gradcheck.homework import check_pair
+from mathnn.gradcheck.homework import check_pair, error_sentence
 from mathnn.gradcheck.runner import check_file, format_text
 from mathnn.gradcheck.pairs import PAIRS
 from mathnn.gradcheck.student import EVALUATE_BYTES, StudentCode, in_process
@@ -424,3 +424,175 @@ def test_a_step_of_another_shape_than_the_courses_gets_no_learning_rate_sentence
                                        "config.get('learning_rate', 1e-2) * dw ** 3")
     result = check_update(module(squared), "sgd")
     assert not result["passed"] and "default learning rate" not in result["diagnosis"]
+
+
+# `mode is 'train'` (and `self.cell_type is 'rnn'`) compares identities: true in the course's notebooks,
+# where the string is a literal and so interned, and it must be true in the sandbox, whose strings come
+# from a request.
+MODE_BY_IDENTITY = '''
+import numpy as np
+
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param['p'], dropout_param['mode']
+    if 'seed' in dropout_param:
+        np.random.seed(dropout_param['seed'])
+    mask = None
+    if mode is 'train':
+        mask = (np.random.rand(*x.shape) < p) / p
+        out = x * mask
+    elif mode is 'test':
+        out = x
+    return out, (mode, mask)
+
+
+def dropout_backward(dout, cache):
+    mode, mask = cache
+    if mode is 'train':
+        return dout * mask
+    elif mode is 'test':
+        return dout
+'''
+
+
+def test_a_mode_compared_with_is_sees_the_strings_a_notebook_would_pass(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(MODE_BY_IDENTITY)
+    result = check_file(path, seed=2, points=2)
+    [dropout] = result["functions"]
+    assert dropout["passed"], dropout["diagnosis"]
+    assert "SyntaxWarning: \"is\" with a literal" in result["output"]  # the student still sees Python's warning
+
+
+# A softmax loss that takes np.log(p + 1e-5) "to be safe" is off by about 1e-5 / p, while its dx, the
+# textbook p - onehot, is right; finite differences of that loss are then no measure of dx.
+LOG_OF_P_PLUS = """
+    def softmax_loss(x, y):
+        p = np.exp(x - x.max(axis=1, keepdims=True))
+        p = p / p.sum(axis=1, keepdims=True)
+        n = len(y)
+        loss = -np.log(p[np.arange(n), y] + 1e-5).mean()
+        dx = p.copy()
+        dx[np.arange(n), y] -= 1
+        return loss, dx / n
+"""
+
+
+def test_a_constant_inside_the_log_is_named_and_a_right_dx_called_right():
+    result = check_pair(module(LOG_OF_P_PLUS), "softmax_loss", seed=3)
+    assert not result["passed"]
+    assert "the loss is the log of p + 1e-05, not of p" in result["diagnosis"]
+    assert "dx is right (mathnn.layers.softmax_loss's gradient), so only the loss is wrong" in result["diagnosis"]
+    assert "dx is wrong" not in result["diagnosis"]
+    assert all(gradient["passed"] for gradient in result["gradients"])
+
+
+def test_a_dx_of_the_wrong_loss_is_still_wrong_when_the_loss_is_too():
+    both = LOG_OF_P_PLUS.replace("dx[np.arange(n), y] -= 1", "dx[np.arange(n), y] -= 0.9")
+    result = check_pair(module(both), "softmax_loss", seed=3)
+    assert not result["passed"]
+    assert "dx is wrong" in result["diagnosis"] and "dx is right" not in result["diagnosis"]
+
+
+def test_a_loss_off_in_the_seventh_digit_is_printed_with_the_digits_that_differ():
+    temporal = """
+        def temporal_softmax_loss(x, y, mask, verbose=False):
+            n, t, v = x.shape
+            flat, labels, counted = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
+            p = np.exp(flat - flat.max(axis=1, keepdims=True))
+            p = p / p.sum(axis=1, keepdims=True)
+            loss = -np.sum(counted * np.log(p[np.arange(n * t), labels] + 1e-7)) / n
+            dx = p.copy()
+            dx[np.arange(n * t), labels] -= 1
+            return loss, (dx * counted[:, None] / n).reshape(n, t, v)
+    """
+    result = check_pair(module(temporal), "temporal_softmax_loss", seed=0)
+    assert not result["passed"]
+    [said] = [line for line in result["diagnosis"].splitlines() if "'s loss is " in line]
+    mine, theirs = said.split("'s loss is ")[1].split(" (relative error")[0].split("; mathnn.layers.temporal_softmax_loss gives ")
+    assert mine != theirs and len(mine) > len("5.91875")
+    assert "the loss is the log of p + 1e-07, not of p" in said
+
+
+# A mask drawn once per feature, np.random.rand(1, D) < p, drops whole columns: right in expectation,
+# but not dropout; its kept count is binomial in the columns, not in the entries.
+COLUMN_MASK = """
+    def dropout_forward(x, dropout_param):
+        p, mode = dropout_param['p'], dropout_param['mode']
+        if 'seed' in dropout_param:
+            np.random.seed(dropout_param['seed'])
+        mask = None
+        if mode == 'train':
+            mask = (np.random.rand(1, x.shape[1]) < p) / p
+            out = x * mask
+        else:
+            out = x
+        return out, (dropout_param, mask)
+
+    def dropout_backward(dout, cache):
+        dropout_param, mask = cache
+        return dout * mask if dropout_param['mode'] == 'train' else dout
+"""
+
+
+def test_a_mask_shared_by_every_row_is_named():
+    result = check_pair(module(COLUMN_MASK), "dropout", seed=1)
+    assert not result["passed"]
+    assert "dropout_forward drops whole columns of x" in result["diagnosis"]
+    assert "(a mask of shape (1, 200)?)" in result["diagnosis"]
+    assert " kept " not in result["diagnosis"]  # with p in the course's meaning its count of columns is fine
+
+
+def test_a_shared_mask_that_keeps_with_1_minus_p_is_counted_in_columns():
+    flipped = COLUMN_MASK.replace("np.random.rand(1, x.shape[1]) < p", "np.random.rand(1, x.shape[1]) > p")
+    result = check_pair(module(flipped), "dropout", seed=1)
+    assert not result["passed"]
+    assert "dropout_forward drops whole columns of x" in result["diagnosis"]
+    assert "of 200 columns" in result["diagnosis"] and "it keeps each entry with probability 1 - p" in result["diagnosis"]
+
+
+def test_a_python_2_dict_method_gets_a_hint():
+    # 2016's starter code cast the parameters with `for k, v in self.params.iteritems()` in __init__
+    said = hint({"type": "AttributeError", "message": "'dict' object has no attribute 'iteritems'"})
+    assert said == "dict.iteritems is Python 2: use .items() (Python 3 is required)"
+    assert hint({"type": "AttributeError", "message": "'dict' object has no attribute 'shape'"}) is None
+
+
+def test_a_file_that_imports_pdb_and_left_a_set_trace_is_checked(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(textwrap.dedent("""
+        import pdb
+
+        import numpy as np
+
+
+        def relu_forward(x):
+            pdb.set_trace()
+            breakpoint()
+            return np.maximum(x, 0), x
+
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+    """))
+    result = check_file(path, seed=1, points=1)
+    assert result["error"] is None, result["error"]
+    [relu] = result["functions"]
+    assert relu["passed"], relu["diagnosis"]
+
+
+def test_a_standard_library_module_the_sandbox_could_not_read_is_said_to_be_the_graders_setup():
+    said = hint({"type": "ModuleNotFoundError", "message": "No module named 'fractions'"})
+    assert said is not None and said.startswith("fractions is in Python's standard library")
+    assert "matplotlib cannot be imported" in hint({"type": "ModuleNotFoundError", "message": "No module named 'matplotlib'"})
+
+
+def test_numpys_paragraphs_on_a_removed_alias_give_way_to_the_hint():
+    said = error_sentence({
+        "kind": "exception", "stage": "conv_forward_naive", "type": "AttributeError",
+        "message": "module 'numpy' has no attribute 'int'.\n`np.int` was a deprecated alias for the builtin `int`. "
+                   "To avoid this error in existing code, use `int` by itself.",
+        "where": "layers.py:9", "line": "H_out = np.int(1 + (H - HH) / stride)"})
+    assert said == ("conv_forward_naive raised AttributeError: module 'numpy' has no attribute 'int' at layers.py:9: "
+                    "H_out = np.int(1 + (H - HH) / stride)\nhint: np.int was removed from numpy: use int (or np.int64) "
+                    "(the file was written for an older numpy)")

@@ -173,6 +173,17 @@ def _call(student: StudentCode, forward: str, values: Inputs, when: str) -> tupl
     return out, None
 
 
+def _shared_mask(kept: np.ndarray) -> tuple[int, str] | None:
+    """(0, 'column') when every row of a 2-D train-mode output keeps the same entries (a mask drawn once
+    for all rows), (1, 'row') when every column does; None for a mask drawn per entry, or none to tell."""
+    if kept.ndim != 2 or kept.all() or not kept.any():
+        return None
+    for axis, along in ((0, "column"), (1, "row")):
+        if np.array_equal(kept, np.broadcast_to(np.take(kept, [0], axis=axis), kept.shape)):
+            return axis, along
+    return None
+
+
 def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, known: str, meaning: _P) -> list[str]:
     """A train-mode call on a large x: the kept fraction within SIGMAS binomial deviations of p.
 
@@ -198,11 +209,19 @@ def _keep_fraction(student: StudentCode, pair: Any, values: Inputs, seed: int, k
                          f"{other['seed']} ({when}): the mask does not depend on the seed given (a seed fixed in the "
                          f"code, np.random.seed(0)?); seed with {name}['seed'], so that every training step draws "
                          "a new mask")
-    n = x.size
+    n, units = x.size, "entries"
+    shared = _shared_mask(out != 0)
+    if shared is not None:  # one draw per column (or row): the count of those is what is binomial
+        axis, along = shared
+        lines.append(f"{pair.forward} drops whole {along}s of x ({when}): every {'row' if axis == 0 else 'column'} "
+                     f"gets the same mask (a mask of shape {(1, x.shape[1]) if axis == 0 else (x.shape[0], 1)}?), "
+                     f"where dropout keeps or drops each entry on its own, mask = np.random.rand(*x.shape) < p")
+        n, units = x.shape[1 - axis], f"{along}s"
+        kept = int(np.count_nonzero(np.take(out != 0, 0, axis=axis)))
     sigma = float(np.sqrt(n * p * (1 - p)))
     if abs(kept - n * p) <= SIGMAS * sigma:
         return lines
-    said = (f"{pair.forward} kept {kept} of {n} entries ({kept / n:.3f}) {when} with {meaning.said}: expected "
+    said = (f"{pair.forward} kept {kept} of {n} {units} ({kept / n:.3f}) {when} with {meaning.said}: expected "
             f"{meaning.keep_text} · {n} = {n * p:.0f} ± {SIGMAS * sigma:.0f} ({SIGMAS:g} binomial standard deviations)")
     if abs(kept - n * (1 - p)) <= SIGMAS * sigma and meaning.drop:
         said += ("; it keeps each entry with probability p (np.random.rand(*x.shape) < p?) but scales the kept ones "

@@ -14,6 +14,7 @@ returns None.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,11 @@ def hint(error: Mapping[str, Any]) -> str | None:
             instead = REMOVED_NUMPY.get(name)
             return f"np.{name} was removed from numpy" + (f": use {instead}" if instead else "") + \
                 " (the file was written for an older numpy)"
+        found = re.search(r"'dict' object has no attribute '(iteritems|itervalues|iterkeys|has_key)'", message)
+        if found:  # 2016's starter code: for k, v in self.params.iteritems()
+            instead = {"iteritems": ".items()", "itervalues": ".values()", "iterkeys": ".keys()",
+                       "has_key": "key in d"}[found.group(1)]
+            return f"dict.{found.group(1)} is Python 2: use {instead} (Python 3 is required)"
         if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
             return ("a value is still None where it is used: the part of the function that computes it is not "
                     "written yet (the starter code's `out = None`?)")
@@ -87,6 +93,10 @@ def hint(error: Mapping[str, Any]) -> str | None:
         if re.search(r"No module named '(cPickle|urllib2|StringIO|Queue|cStringIO)'", message):
             return "this module is Python 2 only (Python 3 is required)"
         found = re.search(r"No module named '(\w+)", message)
+        if found and found.group(1) in getattr(sys, "stdlib_module_names", ()):
+            return (f"{found.group(1)} is in Python's standard library, which the sandbox's unprivileged user could "
+                    "not read: the grader's Python is installed in a private folder (a home under /root?); "
+                    "install it where every user can read it")
         if found and found.group(1) in ELSEWHERE:
             return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
                     "cannot be imported: drop the import (a plotting or debugging aid?) or import it inside the "

@@ -94,6 +94,9 @@ def error_sentence(error: Mapping[str, Any]) -> str:
     """
     where = f" at {error['where']}" + (f": {error['line']}" if error.get("line") else "") if error.get("where") else ""
     kind, message = error["kind"], error["message"]
+    advice = hint(error)  # Python 2, a numpy API removed since, a package file checked on its own
+    if advice is not None and "\n" in str(message):  # numpy's paragraphs on a removed alias: the hint says it
+        message = str(message).split("\n", 1)[0].rstrip(".")
     if kind == "exit":
         what = f"called {message}"
     elif kind in ("exception", "checker") and error.get("type"):
@@ -103,7 +106,6 @@ def error_sentence(error: Mapping[str, Any]) -> str:
     else:
         what = message
     said = f"{error['stage']} {what}{where}" if error.get("stage") else f"{what}{where}"
-    advice = hint(error)  # Python 2, a numpy API removed since, a package file checked on its own
     return said if advice is None else f"{said}\nhint: {advice}"
 
 

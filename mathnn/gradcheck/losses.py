@@ -129,6 +129,22 @@ def _slips(pair: Any, values: dict[str, Any]) -> list[tuple[dict[str, Any], floa
     return found
 
 
+#: Constants students add inside a softmax loss's log, np.log(p + 1e-7), to keep it finite.
+LOG_CONSTANTS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+
+
+def _softmax_loss_of_p_plus(values: dict[str, Any], constant: float) -> float:
+    """The softmax loss with ``constant`` added to each probability inside the log (a temporal loss's
+    masked steps left out, the sum divided by N as the course's)."""
+    x = np.asarray(values["x"], dtype=np.float64)
+    scores = x.reshape(-1, x.shape[-1])
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    picked = probabilities[np.arange(scores.shape[0]), np.asarray(values["y"]).reshape(-1)]
+    counted = np.asarray(values["mask"], dtype=np.float64).reshape(-1) if "mask" in values else 1.0
+    return float(-np.sum(counted * np.log(picked + constant)) / x.shape[0])
+
+
 def loss_mistake(pair: Any, values: dict[str, Any], loss: float, dx: np.ndarray | None, dtype: np.dtype
                  ) -> dict[str, str]:
     """The named mistake a wrong ``loss`` or ``dx`` matches: {'loss': sentence, 'dx': sentence}, each if any.
@@ -146,6 +162,13 @@ def loss_mistake(pair: Any, values: dict[str, Any], loss: float, dx: np.ndarray 
     for slip, slip_loss, _ in slips:
         if "loss" in slip["changes"] and not _close(loss, reference_loss, dtype) and _close(loss, slip_loss, dtype):
             said["loss"] = slip["sentence"]
+    if "loss" not in said and "softmax" in pair.forward and not _close(loss, reference_loss, dtype):
+        for constant in LOG_CONSTANTS:
+            if _close(loss, _softmax_loss_of_p_plus(values, constant), dtype):
+                said["loss"] = (f"the loss is the log of p + {constant:g}, not of p: a constant added inside "
+                                f"the log changes the loss (subtracting each row's maximum score is what keeps "
+                                f"it finite)")
+                break
     if dx is None or dx.shape != reference_dx.shape or _close(dx, reference_dx, dtype):
         return said
     if _close(dx, n * reference_dx, dtype):
@@ -199,6 +222,14 @@ def _loss_dtype(loss: np.ndarray, dx: np.ndarray) -> np.dtype:
     return loss.dtype
 
 
+def _apart(value: float, other: float) -> str:
+    """``value`` with 6 significant digits, or as many more as it takes to tell it from ``other``."""
+    for digits in range(6, 18):
+        if f"{value:.{digits}g}" != f"{other:.{digits}g}":
+            break
+    return f"{value:.{digits}g}"
+
+
 def _loss_value(name: str, loss: np.ndarray) -> float:
     return float(np.asarray(loss, dtype=np.float64).reshape(()))
 
@@ -233,7 +264,8 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     if not error <= tolerance:
         result["forward"]["status"] = "mismatch"
         result["forward"]["message"] = (
-            f"{name}'s loss is {value:.6g}; mathnn.layers.{name} gives {reference:.6g} (relative error {error:.2e}, "
+            f"{name}'s loss is {_apart(value, reference)}; mathnn.layers.{name} gives {_apart(reference, value)} "
+            f"(relative error {error:.2e}, "
             f"pass mark {tolerance:.0e})" + (f": {mistakes['loss']}" if "loss" in mistakes else "")
         )
     if dx_shaped is None:
@@ -265,6 +297,16 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     result["problems"] += [problem.replace("f_vjp", name) for problem in checked["problems"]]
     result["precision"] = checked["precision"]
     result["evaluations"] += checked["evaluations"]
+    if not report and result["forward"]["status"] == "mismatch" and np.all(np.isfinite(dx)):
+        # finite differences of a wrong loss are no measure of dx: is it the reference's gradient?
+        _, reference_dx = pair.reference()(*pair.call_arguments(values))
+        gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))
+        if gap is None or gap <= tolerances.tolerance("forward", dtype):
+            result["gradients"] = [{**gradient, "passed": True, "max_error": gap or 0.0, "method": "against mathnn's dx",
+                                    "tolerance": tolerances.tolerance("forward", dtype),
+                                    "worst": [], "patterns": [], "diagnosis": None} for gradient in result["gradients"]]
+            result["forward"]["message"] += (f"\ndx is right (mathnn.layers.{name}'s gradient), so only the loss is "
+                                             f"wrong: finite differences of that loss disagree with dx")
     if report:  # dx is the gradient of the student's loss: is that loss's gradient the reference's?
         _, reference_dx = pair.reference()(*pair.call_arguments(values))
         gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))

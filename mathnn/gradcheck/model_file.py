@@ -195,6 +195,11 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         if left_out:
             outcome.not_checked = f"its constructor takes no argument {', '.join(left_out)}"
             return outcome
+        if not names and setup is not None:  # a class of the assignment: its parameters are due
+            wrong = ", ".join(f"{key} is {what}" for key, what in list(outcome.wrong_params.items())[:5])
+            outcome.error = (f"building {name} left params with no float arrays ({wrong})" if wrong else
+                             f"building {name} left params empty: not implemented yet (still the starter code?)")
+            return outcome
         if len(arrays) != len(names) or not names:
             outcome.not_checked = "it has no float arrays in params"
             return outcome

@@ -117,6 +117,19 @@ def error_details(error: BaseException, path: str | None, stage: str | None) -> 
     return {"kind": kind, "stage": stage, "type": name, "message": message, "where": where, "line": line}
 
 
+def interned(value: object) -> object:
+    """``value`` (a request's JSON) with every string interned, as a string literal in the student's
+    caller is: ``mode is 'train'`` and ``self.cell_type is 'rnn'`` hold in the course's notebooks, where
+    the string is written as a literal, and must hold here too."""
+    if type(value) is str:
+        return sys.intern(value)
+    if type(value) is dict:
+        return {interned(key): interned(item) for key, item in value.items()}
+    if type(value) is list:
+        return [interned(item) for item in value]
+    return value
+
+
 def settings_answer(value: object, sent: list) -> dict:
     """A settings dict after a call (bn_param), for the wire: ``{key: spec}``, arrays appended to ``sent``.
 
@@ -443,6 +456,23 @@ def _side_by_side(outputs: list) -> Any:
     return np.concatenate(outputs, axis=-1)
 
 
+def _no_debugger() -> None:
+    """``import pdb`` gets a stand-in whose set_trace, post_mortem and pm do nothing, and so does
+    ``breakpoint()``: homework files import pdb to debug and leave a set_trace behind, and the sandbox's
+    stdin carries the grader's requests, not a debugger's commands (nor can the unprivileged user read
+    the standard library's pdb.py where Python is installed in a private home)."""
+    import types
+
+    def nothing(*args: object, **kwargs: object) -> None:
+        return None
+
+    stand_in = types.ModuleType("pdb", "A stand-in for pdb in mathnn's sandbox: no debugger runs here.")
+    for name in ("set_trace", "post_mortem", "pm"):
+        setattr(stand_in, name, nothing)
+    sys.modules["pdb"] = stand_in
+    sys.breakpointhook = nothing
+
+
 def main(argv: list[str]) -> None:
     """The sandbox: isolate, then answer requests on stdin with messages on fd ``reply`` until EOF."""
     import faulthandler
@@ -472,6 +502,7 @@ def main(argv: list[str]) -> None:
     if used >= config["memory"]:
         write_all(reply, encode({"too_small": -(-used // 2**20)}, []), None)
         os._exit(0)
+    _no_debugger()
     applied = isolation.isolate(config)
     write_all(reply, encode({"ready": True, "protections": applied}, []), None)
     worker = Worker()
@@ -484,7 +515,7 @@ def main(argv: list[str]) -> None:
         if isinstance(left, (int, float)) and left > 0:
             # say where the code is stuck just before the grader kills the process
             faulthandler.dump_traceback_later(max(left - min(0.5, 0.2 * left), 0.05), file=log)
-        answer, outputs = worker.handle(header, arrays)
+        answer, outputs = worker.handle(interned(header), arrays)  # type: ignore[arg-type]
         faulthandler.cancel_dump_traceback_later()
         for stream in (sys.stdout, sys.stderr):
             try:

@@ -219,7 +219,8 @@ BUGS: tuple[Bug, ...] = (
         softmax_loss=("dx", "dx misses the −1 at the correct class")),
     bug("softmax loss summed", "compact", "softmax_loss", "loss = -log_p[np.arange(n), y].mean()",
         "loss = -log_p[np.arange(n), y].sum()",
-        softmax_loss=("dx", "the loss is summed over the N = 4 examples, not averaged")),
+        softmax_loss=("", "the loss is summed over the N = 4 examples, not averaged",
+                      "dx is right (mathnn.layers.softmax_loss's gradient), so only the loss is wrong")),
     # -- SVM ---------------------------------------------------------------------------------------
     bug("svm correct class in the margins", "staged", "svm_loss", "margins[np.arange(N), y] = 0",
         "# every class contributes its margin", svm_loss=("", "the correct class is counted in the margin sum")),
