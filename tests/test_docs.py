@@ -214,6 +214,16 @@ def test_lecture_page_embeds_the_proof_of_this_build(built_site: Path, proofs, p
     assert "mathnn:proof" not in page
 
 
+@pytest.mark.parametrize("topic", ["vanishing", "remedies", "covariate-shift"])
+def test_the_experiments_tables_are_tables(built_site: Path, topic: str) -> None:
+    """A report's table is an HTML table that scrolls when it is wide, not aligned text wrapped in a code block."""
+    page = (built_site / "lecture" / f"{topic}.html").read_text(encoding="utf-8")
+    for block in re.findall(r"<pre.*?</pre>", page, re.S):
+        rules = re.findall(r"(?m)^-+(?:  -+)+$", html.unescape(TAG.sub("", block)))
+        assert not rules, (topic, html.unescape(TAG.sub("", block))[:300])
+    assert page.count("<table>") >= {"vanishing": 4, "remedies": 3, "covariate-shift": 4}[topic]
+
+
 # --------------------------------------------------------------------------------------------------
 # nothing is loaded from another host
 # --------------------------------------------------------------------------------------------------

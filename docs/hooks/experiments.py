@@ -28,7 +28,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,48 @@ _unsettled: set[str] = set()
 
 def _fenced(text: str, language: str = "text") -> str:
     return f"```{language}\n" + text.rstrip() + "\n```"
+
+
+def _markdown_table(headers: Sequence[object], rows: Sequence[Sequence[object]], align: str = "left") -> str:
+    """A report's table as a Markdown table (``TableFormat`` of mathnn.experiments.report).
+
+    The page's tables scroll sideways when they are wider than the column; the command line's aligned
+    text would wrap inside a code block, each row over several lines. The first column holds labels
+    and is aligned left; with ``align="right"`` the others, numbers, are aligned right.
+    """
+    from mathnn.codegen.render import markdown_text
+
+    def line(cells: Sequence[object]) -> str:
+        return "| " + " | ".join(markdown_text(str(cell)) for cell in cells) + " |"
+
+    rule = "|---|" + ("--:|" if align == "right" else "---|") * (len(headers) - 1)
+    return "\n".join(["", line(headers), rule, *map(line, rows), ""])
+
+
+def _report(text: str) -> str:
+    """A report written with ``_markdown_table`` as Markdown: its tables as they are, each line of text a
+    paragraph, and the indented lines under one (the verdict of each activation) a list."""
+    from mathnn.codegen.render import markdown_text
+
+    blocks: list[str] = []
+    in_table = False
+    for line in text.splitlines():
+        if not line.strip():
+            in_table = False
+        elif line.startswith("|"):
+            if in_table:
+                blocks[-1] += "\n" + line
+            else:
+                blocks.append(line)
+            in_table = True
+        else:
+            words = re.sub(r"^(\d+)\.", r"\1\\.", markdown_text(line.strip()))  # "1. Through time" is no list
+            if line.startswith(" ") and blocks and blocks[-1].startswith("- "):
+                blocks[-1] += "\n- " + words
+            else:
+                blocks.append(("- " if line.startswith(" ") else "") + words)
+            in_table = False
+    return "\n\n".join(blocks)
 
 
 def _profile() -> str:
@@ -140,7 +182,7 @@ def charrnn() -> str:
 def vanishing_time() -> str:
     from mathnn.experiments.report import time_report
 
-    return _fenced(time_report(_vanishing()["time"])) + "\n\n" + _figure(
+    return _report(time_report(_vanishing()["time"], table=_markdown_table)) + "\n\n" + _figure(
         "vanishing_time", "‖∂h_T/∂h_t‖ against the distance T − t, one panel per activation: measured (solid) "
         "and the bound (γλ₁)^(T−t) (dashed)")
 
@@ -148,7 +190,7 @@ def vanishing_time() -> str:
 def vanishing_depth() -> str:
     from mathnn.experiments.report import depth_report
 
-    return _fenced(depth_report(_vanishing()["depth"])) + "\n\n" + _figure(
+    return _report(depth_report(_vanishing()["depth"], table=_markdown_table)) + "\n\n" + _figure(
         "vanishing_depth", "‖∂L/∂W_l‖ per layer of a 20-layer stack, at initialization (top) and after "
         "training (bottom), without batch norm (solid) and with it (dashed)")
 
@@ -156,14 +198,14 @@ def vanishing_depth() -> str:
 def vanishing_recall() -> str:
     from mathnn.experiments.report import recall_report
 
-    return _fenced(recall_report(_vanishing()["recall"])) + "\n\n" + _figure(
+    return _report(recall_report(_vanishing()["recall"], table=_markdown_table)) + "\n\n" + _figure(
         "vanishing_recall", "Recall accuracy against the distance k between the token and where it is used")
 
 
 def remedies_lag() -> str:
     from mathnn.experiments.report import lag_report
 
-    return _fenced(lag_report(_vanishing()["lag"])) + "\n\n" + _figure(
+    return _report(lag_report(_vanishing()["lag"], table=_markdown_table)) + "\n\n" + _figure(
         "remedies_lag", "‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖ against the lag k, loss at the last step only, log scale: "
         "median over seeds (line) and the seeds' range (shaded), one line style per cell; the dashed grey line "
         "is the bound 1.2^k of the RNN with W_hh = 1.2·I")
@@ -172,7 +214,7 @@ def remedies_lag() -> str:
 def remedies_remember() -> str:
     from mathnn.experiments.report import remember_report
 
-    return _fenced(remember_report(_vanishing()["remember"])) + "\n\n" + _figure(
+    return _report(remember_report(_vanishing()["remember"], table=_markdown_table)) + "\n\n" + _figure(
         "remedies_remember", "Test accuracy on remembering the sign of the first input against the number of "
         "noise steps k after it: median over seeds, bars from the worst to the best seed; chance is 1/2")
 
@@ -182,7 +224,7 @@ def covariate_shift() -> str:
     from mathnn.experiments.report import shift_report
 
     parts = [
-        _fenced(shift_report(experiment, with_reading=False)) + "\n\n" + experiment.measured
+        _report(shift_report(experiment, with_reading=False, table=_markdown_table)) + "\n\n" + experiment.measured
         for experiment in _vanishing()["shift"]
     ]
     return "\n\n".join(parts) + "\n\n" + _figure(
