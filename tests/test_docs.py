@@ -204,14 +204,33 @@ def test_derivation_page_text_is_not_read_as_markdown(built_site: Path) -> None:
         assert all(before.endswith("<p>") for before in emphasis), (name, emphasis)
 
 
-@pytest.mark.parametrize("page_name,rule", [("batchnorm", "batchnorm"), ("sigmoid", "sigmoid")])
-def test_lecture_page_embeds_the_proof_of_this_build(built_site: Path, proofs, page_name: str, rule: str) -> None:
-    page = (built_site / "lecture" / f"{page_name}.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page_name,rule", [("lecture/batchnorm", "batchnorm"), ("lecture/sigmoid", "sigmoid"),
+                                             ("tutorials/use-functions", "sigmoid")])
+def test_page_embeds_the_proof_of_this_build(built_site: Path, proofs, page_name: str, rule: str) -> None:
+    page = (built_site / f"{page_name}.html").read_text(encoding="utf-8")
     (opened, summary, block), = PROOF_BLOCK.findall(page)
     assert opened and html.unescape(summary).startswith(f"{len(proofs[rule].claims)} claims, all hold")
     assert block.count('<li class="mathnn-claim mathnn-claim-holds">') == len(proofs[rule].claims)
     assert f'href="../derivations/{rule}.html"' in page
     assert "mathnn:proof" not in page
+
+
+def test_the_recurrence_page_shows_the_one_claim_its_table_asks_for(built_site: Path) -> None:
+    """Under the table of the two forms: that the row form is the column form, not every claim of the rnn rule."""
+    page = (built_site / "lecture" / "recurrence.html").read_text(encoding="utf-8")
+    (opened, summary, block), = PROOF_BLOCK.findall(page)
+    claims = re.findall(r'<li class="mathnn-claim mathnn-claim-holds">(.*?)</li>', block, re.S)
+    assert opened and html.unescape(summary).startswith("1 claim, all hold")
+    assert len(claims) == 1 and "rnn_step&#x27;s forward (row form" in claims[0], claims
+    assert 'href="../derivations/rnn.html"' in page
+
+
+def test_no_page_lists_a_claim_with_its_method(built_site: Path) -> None:
+    """A claim is one line on every page; how the claims were decided is said once, under them."""
+    for name in source_pages():
+        page = (built_site / name).with_suffix(".html").read_text(encoding="utf-8")
+        text = html.unescape(TAG.sub("", page[page.index("<article"):page.index("</article>")]))
+        assert not re.search(r"\d+ atoms \(|\[\d+\.\d+ s\]", text), name
 
 
 @pytest.mark.parametrize("topic", ["vanishing", "remedies", "covariate-shift"])
