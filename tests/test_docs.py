@@ -243,6 +243,24 @@ def test_the_experiments_tables_are_tables(built_site: Path, topic: str) -> None
     assert page.count("<table>") >= {"vanishing": 4, "remedies": 3, "covariate-shift": 4}[topic]
 
 
+def test_the_charrnn_tutorial_shows_the_run_it_describes(built_site: Path) -> None:
+    """The output of `mathnn charrnn train --steps 300` comes from a run during the build, not from an old paste."""
+    import numpy as np
+
+    from mathnn.data import load_text
+    from mathnn.models import CharRNN, unigram_loss
+
+    page = html.unescape(TAG.sub("", (built_site / "tutorials" / "train-charrnn.html").read_text(encoding="utf-8")))
+    text = load_text()
+    model = CharRNN(seed=0)
+    losses = model.fit(text, 300, progress=False)
+    assert "$ mathnn charrnn train --steps 300 --out m.npz" in page
+    assert f"1–30     {sum(losses[:30]) / 30:.3f}" in page
+    assert f"loss of the trained model on the whole text: {model.loss(text):.3f} nats/char" in page
+    # what the page says of these numbers
+    assert sum(losses[:30]) / 30 > np.log(len(set(text))) and model.loss(text) > unigram_loss(text)
+
+
 # --------------------------------------------------------------------------------------------------
 # nothing is loaded from another host
 # --------------------------------------------------------------------------------------------------

@@ -192,6 +192,24 @@ def charrnn() -> str:
     ])
 
 
+def charrnn_cli() -> str:
+    """``mathnn charrnn train --steps 300``, the tutorial's short run, and what it prints."""
+    import contextlib
+    import io
+
+    from mathnn.cli import main
+
+    command = ["charrnn", "train", "--steps", "300", "--out"]
+    output = io.StringIO()
+    with tempfile.TemporaryDirectory() as directory, contextlib.redirect_stdout(output):
+        path = str(Path(directory) / "m.npz")
+        status = main([*command, path])
+    if status != 0:
+        raise RuntimeError(f"mathnn {' '.join(command)} m.npz ended with exit status {status}:\n{output.getvalue()}")
+    text = output.getvalue().replace(path, "m.npz")
+    return "Run while this page was built:\n\n" + _fenced(f"$ mathnn {' '.join(command)} m.npz\n" + text)
+
+
 def vanishing_time() -> str:
     from mathnn.experiments.report import time_report
 
@@ -331,6 +349,7 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {
     "tagger": tagger,
     "rnn-forms": rnn_forms,
     "charrnn": charrnn,
+    "charrnn-cli": charrnn_cli,
     "vanishing-time": vanishing_time,
     "vanishing-depth": vanishing_depth,
     "vanishing-recall": vanishing_recall,
