@@ -63,6 +63,10 @@ def test_the_api_reference_links_the_names_docstrings_refer_to(built_site: Path)
     assert 'href="#mathnn.gradcheck.check.CheckOptions"' in reference[start:reference.index("</h", start) + 8000]
     # a name the reference does not document stays code, with its full path as the tooltip
     assert '<span title="mathnn.gradcheck.tolerances.TOLERANCES"><code>' in reference
+    # a paragraph ending in reStructuredText's "::" before a literal block ends in one colon, as Sphinx shows it
+    text = html.unescape(TAG.sub("", re.sub(r"<pre.*?</pre>", "", reference, flags=re.S)))
+    assert not re.findall(r".{0,40}\S ?::(?=\s)", text)
+    assert "updates the running averages in bn_param:" in " ".join(text.split())
 
 
 def test_the_api_reference_documents_every_layer_function(built_site: Path) -> None:
