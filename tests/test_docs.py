@@ -249,6 +249,14 @@ def test_the_experiments_tables_are_tables(built_site: Path, topic: str) -> None
     assert page.count("<table>") >= {"vanishing": 4, "remedies": 3, "covariate-shift": 4}[topic]
 
 
+def test_the_recurrence_page_runs_the_check_it_shows(built_site: Path) -> None:
+    """The command on the page checks every pair of the example file: rnn_step passes and rnn fails, as the text says."""
+    page = html.unescape(TAG.sub("", (built_site / "lecture" / "recurrence.html").read_text(encoding="utf-8")))
+    assert "$ mathnn check rnn_no_accumulation.py --seed 0\nmathnn check: rnn_no_accumulation.py: 2 function pair(s)" in page
+    assert "rnn_step_forward / rnn_step_backward: passed" in page and "rnn_forward / rnn_backward: FAILED" in page
+    assert "1 of 2 function pair(s) passed; failed: rnn" in page
+
+
 def test_the_charrnn_tutorial_shows_the_run_it_describes(built_site: Path) -> None:
     """The output of `mathnn charrnn train --steps 300` comes from a run during the build, not from an old paste."""
     import numpy as np
