@@ -164,10 +164,13 @@ class Browser:
         self.events: list[dict] = []
         self.ws = None
         self._id = 0
+        # A process group of its own, for close() to kill, in this session: the grader's cleanup
+        # (mathnn.gradcheck.processes.kill_orphans) kills this process's children in other sessions, and
+        # a test that runs a homework check in this worker would take Chromium with them.
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--proxy-server={proxy}", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0,
             )
         try:
             port = self._devtools_port(profile)
