@@ -63,6 +63,10 @@ def test_the_api_reference_links_the_names_docstrings_refer_to(built_site: Path)
     assert 'href="#mathnn.gradcheck.check.CheckOptions"' in reference[start:reference.index("</h", start) + 8000]
     # a name the reference does not document stays code, with its full path as the tooltip
     assert '<span title="mathnn.gradcheck.tolerances.TOLERANCES"><code>' in reference
+    # a paragraph ending in reStructuredText's "::" before a literal block ends in one colon, as Sphinx shows it
+    text = html.unescape(TAG.sub("", re.sub(r"<pre.*?</pre>", "", reference, flags=re.S)))
+    assert not re.findall(r".{0,40}\S ?::(?=\s)", text)
+    assert "updates the running averages in bn_param:" in " ".join(text.split())
 
 
 def test_the_api_reference_documents_every_layer_function(built_site: Path) -> None:
@@ -91,8 +95,10 @@ def test_every_page_exists_and_derivations_are_in_the_nav(built_site: Path) -> N
     assert (built_site / "derivations" / "index.html").is_file()
 
 
+#: The lecture's order: the RNN, its training and its limits, then the activations, gradient descent, and
+#: batch normalization before the claim it was proposed with (that page reads x̂, γ, β and the running mean).
 LECTURE = ["rnn", "recurrence", "next-character", "vanishing", "remedies", "sigmoid", "gradient-descent", "relu",
-           "leaky-relu", "covariate-shift", "batchnorm"]
+           "leaky-relu", "batchnorm", "covariate-shift"]
 
 
 @pytest.mark.parametrize("topic", LECTURE)
@@ -204,14 +210,69 @@ def test_derivation_page_text_is_not_read_as_markdown(built_site: Path) -> None:
         assert all(before.endswith("<p>") for before in emphasis), (name, emphasis)
 
 
-@pytest.mark.parametrize("page_name,rule", [("batchnorm", "batchnorm"), ("sigmoid", "sigmoid")])
-def test_lecture_page_embeds_the_proof_of_this_build(built_site: Path, proofs, page_name: str, rule: str) -> None:
-    page = (built_site / "lecture" / f"{page_name}.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page_name,rule", [("lecture/batchnorm", "batchnorm"), ("lecture/sigmoid", "sigmoid"),
+                                             ("tutorials/use-functions", "sigmoid")])
+def test_page_embeds_the_proof_of_this_build(built_site: Path, proofs, page_name: str, rule: str) -> None:
+    page = (built_site / f"{page_name}.html").read_text(encoding="utf-8")
     (opened, summary, block), = PROOF_BLOCK.findall(page)
     assert opened and html.unescape(summary).startswith(f"{len(proofs[rule].claims)} claims, all hold")
     assert block.count('<li class="mathnn-claim mathnn-claim-holds">') == len(proofs[rule].claims)
     assert f'href="../derivations/{rule}.html"' in page
     assert "mathnn:proof" not in page
+
+
+def test_the_recurrence_page_shows_the_one_claim_its_table_asks_for(built_site: Path) -> None:
+    """Under the table of the two forms: that the row form is the column form, not every claim of the rnn rule."""
+    page = (built_site / "lecture" / "recurrence.html").read_text(encoding="utf-8")
+    (opened, summary, block), = PROOF_BLOCK.findall(page)
+    claims = re.findall(r'<li class="mathnn-claim mathnn-claim-holds">(.*?)</li>', block, re.S)
+    assert opened and html.unescape(summary).startswith("1 claim, all hold")
+    assert len(claims) == 1 and "rnn_step&#x27;s forward (row form" in claims[0], claims
+    assert 'href="../derivations/rnn.html"' in page
+
+
+def test_no_page_lists_a_claim_with_its_method(built_site: Path) -> None:
+    """A claim is one line on every page; how the claims were decided is said once, under them."""
+    for name in source_pages():
+        page = (built_site / name).with_suffix(".html").read_text(encoding="utf-8")
+        text = html.unescape(TAG.sub("", page[page.index("<article"):page.index("</article>")]))
+        assert not re.search(r"\d+ atoms \(|\[\d+\.\d+ s\]", text), name
+
+
+@pytest.mark.parametrize("topic", ["vanishing", "remedies", "covariate-shift"])
+def test_the_experiments_tables_are_tables(built_site: Path, topic: str) -> None:
+    """A report's table is an HTML table that scrolls when it is wide, not aligned text wrapped in a code block."""
+    page = (built_site / "lecture" / f"{topic}.html").read_text(encoding="utf-8")
+    for block in re.findall(r"<pre.*?</pre>", page, re.S):
+        rules = re.findall(r"(?m)^-+(?:  -+)+$", html.unescape(TAG.sub("", block)))
+        assert not rules, (topic, html.unescape(TAG.sub("", block))[:300])
+    assert page.count("<table>") >= {"vanishing": 4, "remedies": 3, "covariate-shift": 4}[topic]
+
+
+def test_the_recurrence_page_runs_the_check_it_shows(built_site: Path) -> None:
+    """The command on the page checks every pair of the example file: rnn_step passes and rnn fails, as the text says."""
+    page = html.unescape(TAG.sub("", (built_site / "lecture" / "recurrence.html").read_text(encoding="utf-8")))
+    assert "$ mathnn check rnn_no_accumulation.py --seed 0\nmathnn check: rnn_no_accumulation.py: 2 function pair(s)" in page
+    assert "rnn_step_forward / rnn_step_backward: passed" in page and "rnn_forward / rnn_backward: FAILED" in page
+    assert "1 of 2 function pair(s) passed; failed: rnn" in page
+
+
+def test_the_charrnn_tutorial_shows_the_run_it_describes(built_site: Path) -> None:
+    """The output of `mathnn charrnn train --steps 300` comes from a run during the build, not from an old paste."""
+    import numpy as np
+
+    from mathnn.data import load_text
+    from mathnn.models import CharRNN, unigram_loss
+
+    page = html.unescape(TAG.sub("", (built_site / "tutorials" / "train-charrnn.html").read_text(encoding="utf-8")))
+    text = load_text()
+    model = CharRNN(seed=0)
+    losses = model.fit(text, 300, progress=False)
+    assert "$ mathnn charrnn train --steps 300 --out m.npz" in page
+    assert f"1–30     {sum(losses[:30]) / 30:.3f}" in page
+    assert f"loss of the trained model on the whole text: {model.loss(text):.3f} nats/char" in page
+    # what the page says of these numbers
+    assert sum(losses[:30]) / 30 > np.log(len(set(text))) and model.loss(text) > unigram_loss(text)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -164,10 +164,13 @@ class Browser:
         self.events: list[dict] = []
         self.ws = None
         self._id = 0
+        # A process group of its own, for close() to kill, in this session: the grader's cleanup
+        # (mathnn.gradcheck.processes.kill_orphans) kills this process's children in other sessions, and
+        # a test that runs a homework check in this worker would take Chromium with them.
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--proxy-server={proxy}", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0,
             )
         try:
             port = self._devtools_port(profile)
@@ -409,7 +412,7 @@ def test_the_search_index_is_read_whole_on_the_home_page_and_its_worker_asks_on_
 
 def test_no_block_is_cut_off_at_the_edge_of_the_column(loaded_pages: dict[str, dict]) -> None:
     """No code, output, table or display math wider than the column hides its end without a scrollbar,
-    and every code block keeps its copy button.
+    and every code block keeps its copy button, which covers none of its text.
 
     The derivation pages' generated kernels have lines of thousands of pixels; in a 1280 px window
     the content column is under 700 px wide.
@@ -523,6 +526,14 @@ OVERFLOW_REPORT = r"""
     if (!button || target !== code || !inside)
       found.push(`code block without a working copy button (button ${!!button}, copies this block ` +
         `${target === code}, inside the block ${!!inside}): ${JSON.stringify(code.textContent.trim().slice(0, 60))}`);
+    // and a line wrapped at the column must end before the button, not run under it
+    if (button) {
+      const text = code.getBoundingClientRect().right - parseFloat(getComputedStyle(code).paddingRight);
+      const covers = (button.closest(".md-code__nav") || button).getBoundingClientRect().left;
+      if (text > covers + 0.5)
+        found.push(`the copy button covers the end of the lines: the text runs to ${text.toFixed(1)}px, the ` +
+          `button starts at ${covers.toFixed(1)}px: ${JSON.stringify(code.textContent.trim().slice(0, 60))}`);
+    }
   }
   return found;
 })()

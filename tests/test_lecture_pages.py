@@ -390,3 +390,24 @@ def test_pages_hold_no_control_characters():
     for path in all_pages():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), path
+
+
+#: Characters of code that fit one line of the content column in a 1280-px window, beside the copy button.
+CODE_COLUMNS = 75
+
+
+def test_code_examples_fit_the_column():
+    """A Python or shell example's line does not wrap in a 1280-px window: a wrapped line of code reads as two.
+
+    Outputs are shown as the command prints them, and a line quoted from a file mathnn ships (the
+    PyTorch examples) as it is there.
+    """
+    shipped = {line.rstrip() for path in (ROOT / "mathnn" / "gradcheck" / "examples").rglob("*.py")
+               for line in path.read_text(encoding="utf-8").splitlines()}
+    long = []
+    for path in all_pages():
+        for language, code in re.findall(r"(?ms)^```(\w*)\n(.*?)^```", path.read_text(encoding="utf-8")):
+            if language in ("python", "bash", ""):
+                long += [f"{path.relative_to(DOCS)}: {line}" for line in code.splitlines()
+                         if len(line) > CODE_COLUMNS and line.rstrip() not in shipped]
+    assert not long, "\n".join(long)

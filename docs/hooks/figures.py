@@ -38,7 +38,7 @@ FIGURES = {
         "Gradient-descent iterates on the contours of a 2-D quadratic: with η = 0.45 they zigzag into the minimum, with "
         "η = 0.55 they zigzag outwards; below, the distance to the minimum falls or grows geometrically",
         "mathnn.optim.sgd on L(W) = ½ WᵀHW, H with eigenvalues 1 and 4 (2/λₘₐₓ = 0.5), for η just below and just "
-        "above 2/λₘₐₓ",
+        "above 2/λₘₐₓ; the dotted line is the distance at the start",
     ),
     "batchnorm_graph": (
         "Batch norm's graph: x feeds μ, σ² and x̂; μ and σ² feed x̂; x̂ gives y. The direct edge, the path through μ and "

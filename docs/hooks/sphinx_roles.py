@@ -5,6 +5,10 @@ mathnn's docstrings name other objects the way Python's own documentation does, 
 not read those roles, so the reference printed them as written. Each role becomes the name in code
 font, linked to the object's entry when the site has one (an *optional* cross-reference of
 mkdocs-autorefs: a name the reference does not document stays plain code, without a warning).
+
+A paragraph that ends in ``::`` introduces a literal block, as in reStructuredText; the reference
+printed the two colons. As Sphinx does, ``text::`` becomes ``text:`` and a paragraph of ``::`` alone
+goes; the indented block under it is a code block in Markdown too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import griffe
 #: :role:`target`, :role:`~target` or :role:`title <target>`, as Sphinx writes them.
 ROLE = re.compile(r":(?:func|meth|class|mod|data|attr|exc|obj):`(?P<body>[^`]+)`")
 TITLED = re.compile(r"^(?P<title>.+?)\s+<(?P<target>[^<>]+)>$")
+#: The ``::`` that ends a paragraph before a literal block: right after text, after a space, or alone.
+LITERAL = re.compile(r"(?m)(?P<before>\S?)(?P<space>[ \t]*)::[ \t]*$(?=\n[ \t]*\n)")
 
 
 def identifier(target: str, obj: griffe.Object) -> str:
@@ -42,9 +48,17 @@ def linked(match: re.Match[str], obj: griffe.Object) -> str:
     return f'<autoref identifier="{path}" optional><code>{html.escape(shown)}</code></autoref>'
 
 
+def literal_marker(match: re.Match[str]) -> str:
+    """What reStructuredText shows of a ``::``: ``text::`` → ``text:``, ``text ::`` → ``text``, ``::`` → nothing."""
+    if not match["before"]:
+        return ""
+    return match["before"] + ("" if match["space"] else ":")
+
+
 class SphinxRoles(griffe.Extension):
     """Rewrite every docstring's roles as optional cross-references, once the object tree is built."""
 
     def on_object(self, *, obj: griffe.Object, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         if obj.docstring is not None and ":" in obj.docstring.value:
-            obj.docstring.value = ROLE.sub(lambda match: linked(match, obj), obj.docstring.value)
+            value = ROLE.sub(lambda match: linked(match, obj), obj.docstring.value)
+            obj.docstring.value = LITERAL.sub(literal_marker, value)

@@ -44,7 +44,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
     Parameters
     ----------
-    subparsers : the object returned by ``ArgumentParser.add_subparsers()``
+    subparsers : object
+        The object ``ArgumentParser.add_subparsers()`` returns.
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,10 @@ from .recall import RecallExperiment
 from .remedies import LagExperiment, RememberExperiment
 from .shift import CURRENT_UNDERSTANDING, SHIFT_PER_LAYER, ShiftExperiment
 from .through_time import BOUND_GENERAL, TimeExperiment, time_experiment
+
+#: How a report lays out a table: ``format_table``'s arguments, ``(headers, rows, align)``. Each report
+#: takes one as ``table``: the aligned text of the command line by default, Markdown for the docs.
+TableFormat = Callable[..., str]
 
 
 def results_to_dict(results: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +38,7 @@ def _short(value: float) -> str:
 TOUR_DISTANCES = (1, 2, 5, 10, 20, 50, 100)
 
 
-def _time_table(experiment: TimeExperiment, distances: Sequence[int]) -> str:
+def _time_table(experiment: TimeExperiment, distances: Sequence[int], table: TableFormat = format_table) -> str:
     flows = experiment.flows
     headers = ["T−t"] + [cell for flow in flows for cell in (f"{flow.activation} ‖∂h_T/∂h_t‖", "bound")]
     rows = [
@@ -47,7 +51,7 @@ def _time_table(experiment: TimeExperiment, distances: Sequence[int]) -> str:
         f"W_hh {hidden}×{hidden} ({init}), λ₁ = {_short(flows[0].lambda1)}; "
         f"γ = sup|f′| as proven: {gammas}; bound = (γλ₁)^(T−t)"
     )
-    return head + "\n" + format_table(headers, rows, align="right")
+    return head + "\n" + table(headers, rows, align="right")
 
 
 def _distances(steps: int) -> list[int]:
@@ -70,18 +74,20 @@ def tour_table(seed: int = 0) -> str:
     return _time_table(experiment, _distances(20))
 
 
-def time_report(experiment: TimeExperiment) -> str:
-    """The through-time table (norm and bound at a few distances) and the bound's verdict per activation."""
+def time_report(experiment: TimeExperiment, table: TableFormat = format_table) -> str:
+    """The through-time table (norm and bound at a few distances) and the bound's verdict per activation.
+
+    ``table`` lays out the table (see ``TableFormat``), as in every report of this module."""
     lines = [
         "1. Through time: exact ‖∂h_T/∂h_t‖₂ (a product of Jacobians diag(f′(a_k)) W_hh) vs the bound",
-        _time_table(experiment, _distances(experiment.settings["steps"])),
+        _time_table(experiment, _distances(experiment.settings["steps"]), table),
         BOUND_GENERAL,
         *(f"  {flow.activation}: {flow.meaning}" for flow in experiment.flows),
     ]
     return "\n".join(lines)
 
 
-def depth_report(experiment: DepthExperiment) -> str:
+def depth_report(experiment: DepthExperiment, table: TableFormat = format_table) -> str:
     """The first-to-last gradient ratio, loss and first-layer change per variant, and norms by layer."""
     headers = ["variant", "‖∂L/∂W_1‖/‖∂L/∂W_L‖ init", "after", "‖∂L/∂W_1‖ init", "after", "loss init", "after",
                "‖ΔW_1‖/‖W_1‖"]
@@ -93,19 +99,19 @@ def depth_report(experiment: DepthExperiment) -> str:
     settings = experiment.settings
     depth = settings["depth"]
     layers = sorted({1, 2, 5, 10, 15, depth} & set(range(1, depth + 1)))
-    per_layer = format_table(
+    per_layer = table(
         ["variant"] + [f"l={layer}" for layer in layers],
         [[run.variant] + [_sci(run.grad_norms_init[layer - 1]) for layer in layers] for run in experiment.runs],
     )
     return (
         f"2. Through depth: {depth} weight layers of width {settings['width']}, L = layer "
         f"{depth}; {settings['steps']} steps of gradient descent, η = {settings['learning_rate']:g}, "
-        f"N = {settings['batch']}\n" + format_table(headers, rows, align="right")
+        f"N = {settings['batch']}\n" + table(headers, rows, align="right")
         + "\n‖∂L/∂W_l‖ at initialization, by layer l\n" + per_layer
     )
 
 
-def recall_report(experiment: RecallExperiment) -> str:
+def recall_report(experiment: RecallExperiment, table: TableFormat = format_table) -> str:
     """Recall accuracy per distance k (rows) and activation (columns), with the training settings."""
     settings = experiment.settings
     headers = ["k"] + [f"{name} accuracy" for name in settings["activations"]]
@@ -113,11 +119,11 @@ def recall_report(experiment: RecallExperiment) -> str:
     return (
         f"3. Recall the token seen k steps before the end: sequences of {settings['length']}, hidden "
         f"{settings['hidden']}, {settings['iterations']} gradient-descent steps of {settings['batch']} sequences, "
-        f"η = {settings['learning_rate']:g}; chance {_short(experiment.chance)}\n" + format_table(headers, rows, align="right")
+        f"η = {settings['learning_rate']:g}; chance {_short(experiment.chance)}\n" + table(headers, rows, align="right")
     )
 
 
-def shift_report(experiment: ShiftExperiment, with_reading: bool = True) -> str:
+def shift_report(experiment: ShiftExperiment, with_reading: bool = True, table: TableFormat = format_table) -> str:
     """The drift table of one activation, followed (unless ``with_reading`` is false) by what it shows."""
     headers = ["variant", "drift μ(z)", "drift σ(z)", "drift μ(u)", "drift σ(u)", "‖G′−G‖/‖G‖", "cos(G,G′)",
                "loss init", "after"]
@@ -132,14 +138,14 @@ def shift_report(experiment: ShiftExperiment, with_reading: bool = True) -> str:
         f"4. Internal covariate shift, {settings['activation']}: {settings['depth']} layers, {settings['steps']} steps, "
         f"η = {settings['learning_rate']:g}, injected noise {settings['noise']:g}; per-step drift of unit means μ and "
         "spreads σ, averaged over hidden layers, of z (before BN) and u (what f sees)\n"
-        + format_table(headers, rows, align="right") + ("\n" + experiment.measured if with_reading else "")
+        + table(headers, rows, align="right") + ("\n" + experiment.measured if with_reading else "")
     )
 
 
 LAG_COLUMNS = (1, 5, 10, 20, 30, 50)
 
 
-def lag_report(experiment: LagExperiment) -> str:
+def lag_report(experiment: LagExperiment, table: TableFormat = format_table) -> str:
     """The gradient ratio at a few lags per cell (median over seeds, min–max), and the clipping table."""
     lags = [k for k in LAG_COLUMNS if k in experiment.lags]
     if experiment.lags[-1] not in lags:
@@ -159,15 +165,15 @@ def lag_report(experiment: LagExperiment) -> str:
         f"5. Remedies, gradient against lag: ‖∂L/∂h_(T−k)‖/‖∂L/∂h_T‖, loss at the last step only; "
         f"hidden {settings['hidden']}, inputs N(0, 1) of size {settings['inputs']}, median over "
         f"{settings['sequences']} sequences per seed; median over seeds {experiment.seeds}, and the range over seeds at the last lag\n"
-        + format_table(["cell"] + [f"k = {k}" for k in lags] + [f"seeds' range, k = {lags[-1]}"], rows, align="right")
+        + table(["cell"] + [f"k = {k}" for k in lags] + [f"seeds' range, k = {lags[-1]}"], rows, align="right")
         + ("" if bound is None else f"\nbound for ReLU RNN, 1.2·I: (λ₁γ)^k = 1.2^k, at k = {lags[-1]}: {_sci(bound[lags[-1]])}")
         + f"\nClipping on the exploding RNN (ReLU, W_hh = 1.2·I): g = ∂L/∂(W_x, W_h, b) of a loss at the last step; "
         f"update η‖g‖, η = {settings['learning_rate']:g}, without and with clipping to ‖g‖ ≤ θ = {settings['threshold']:g}\n"
-        + format_table(["T", "‖g‖", "η‖g‖ unclipped", "clipped", "cos(update, clipped)"], clip_rows, align="right")
+        + table(["T", "‖g‖", "η‖g‖ unclipped", "clipped", "cos(update, clipped)"], clip_rows, align="right")
     )
 
 
-def remember_report(experiment: RememberExperiment) -> str:
+def remember_report(experiment: RememberExperiment, table: TableFormat = format_table) -> str:
     """Accuracy on the sign task per distance (rows) and cell (columns): median over seeds [min, max]."""
     settings = experiment.settings
     headers = ["k"] + experiment.names
@@ -182,7 +188,7 @@ def remember_report(experiment: RememberExperiment) -> str:
         f"N(0, {settings['noise']:g}²)); hidden {settings['hidden']}, {settings['iterations']} gradient-descent steps "
         f"of {settings['batch']} sequences, η = {settings['learning_rate']:g}, clipped at {settings['clip']:g}; "
         f"median over seeds {experiment.seeds} [min, max]; chance {_short(experiment.chance)}\n"
-        + format_table(headers, rows, align="right")
+        + table(headers, rows, align="right")
     )
 
 
