@@ -163,7 +163,6 @@ def test_report_prints_only_figures_that_the_json_carries(small_results):
 
 
 def test_plots_are_written(small_results, tmp_path):
-    pytest.importorskip("matplotlib")
     from mathnn.experiments import plot_results
 
     paths = plot_results(small_results, tmp_path)

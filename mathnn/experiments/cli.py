@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from typing import Any
@@ -30,11 +31,7 @@ Vanishing gradients and their remedies, measured. Six experiments:
 
 def _has_matplotlib() -> bool:
     """Whether matplotlib can be imported (``--plot`` draws with it; it is the optional ``plot`` extra)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def add_cli(subparsers: Any) -> argparse.ArgumentParser:
