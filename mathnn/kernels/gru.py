@@ -153,7 +153,7 @@ def gru_sequence_backward(
         dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan], axis=-1)
         # δa_h = δa_x with its candidate part times r
         dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan*r_steps[t]], axis=-1)
-        # what step t sends back to hₜ₋₁: z*dnextₕ + δaₕ @ Whᵀ
+        # what step t sends back to hₜ₋₁: dhₜ*z + δaₕ @ Whᵀ
         dprev_h = dnext_h*z_steps[t] + dah[t] @ Wh.T
     # ∂L/∂xₜ = δaₓ @ Wxᵀ at every step, as (N, T, ·)
     dx = (dax @ Wx.T).swapaxes(0, 1)
@@ -234,7 +234,7 @@ def gru_backward_no_gradient_through_time(
         dax[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan], axis=-1)
         # δa_h = δa_x with its candidate part times r
         dah[t] = np.concatenate([dz*(1 - z_steps[t])*z_steps[t], dan*(1 - r_steps[t])*ah_steps[t][..., 2 * (ah_steps[t].shape[-1] // 3):3 * (ah_steps[t].shape[-1] // 3)]*r_steps[t], dan*r_steps[t]], axis=-1)
-        # what step t sends back to hₜ₋₁: z*dnextₕ + δaₕ @ Whᵀ
+        # what step t sends back to hₜ₋₁: dhₜ*z + δaₕ @ Whᵀ
         dprev_h = dnext_h*z_steps[t] + dah[t] @ Wh.T
     # ∂L/∂xₜ = δaₓ @ Wxᵀ at every step, as (N, T, ·)
     dx = (dax @ Wx.T).swapaxes(0, 1)

@@ -102,7 +102,7 @@ def gru_step_backward_kernel(
     # ∂L/∂xₜ, the closed form
     dx = dax @ Wx.T
     # ∂L/∂hₜ₋₁, the closed form
-    dprev_h = z*dnext_h + dah @ Wh.T
+    dprev_h = dnext_h*z + dah @ Wh.T
     # ∂L/∂Wx, the closed form
     dWx = x.T @ dax
     # ∂L/∂Wh, the closed form
@@ -158,7 +158,7 @@ def gru_step_backward_magnitude(
     # ∂L/∂xₜ, the closed form, every term by its absolute value
     dx = abs(dax) @ (abs(Wx)).T
     # ∂L/∂hₜ₋₁, the closed form, every term by its absolute value
-    dprev_h = abs(z)*abs(dnext_h) + abs(dah) @ (abs(Wh)).T
+    dprev_h = abs(dnext_h)*abs(z) + abs(dah) @ (abs(Wh)).T
     # ∂L/∂Wx, the closed form, every term by its absolute value
     dWx = (abs(x)).T @ abs(dax)
     # ∂L/∂Wh, the closed form, every term by its absolute value
@@ -202,7 +202,7 @@ def gru_step_mistake_no_direct_path_to_h_t_1(
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
     n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂hₜ₋₁ with the mistake: no direct path to h_{t−1}
-    dprev_h = np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], r*dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
+    dprev_h = np.concatenate([dnext_h*z*(1 - z)*(-n + prev_h), dnext_h*r*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*r*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
     return dprev_h
 
 
@@ -240,7 +240,7 @@ def gru_step_mistake_reset_gate_left_out_of_a_h(
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
     n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂hₜ₋₁ with the mistake: reset gate left out of δa_h
-    dprev_h = z*dnext_h + np.concatenate([z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
+    dprev_h = dnext_h*z + np.concatenate([dnext_h*z*(1 - z)*(-n + prev_h), dnext_h*r*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wh.T
     return dprev_h
 
 
@@ -278,7 +278,7 @@ def gru_step_mistake_update_gate_the_wrong_way_round(
     # n = tanh(a_x[:, 2H:3H] + r ⊙ a_h[:, 2H:3H])
     n = np.tanh(r*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)] + ax[..., 2 * (ax.shape[-1] // 3):3 * (ax.shape[-1] // 3)])
     # ∂L/∂xₜ with the mistake: update gate the wrong way round
-    dx = np.concatenate([-z*dnext_h*(1 - z)*(-n + prev_h), r*dnext_h*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wx.T
+    dx = np.concatenate([-dnext_h*z*(1 - z)*(-n + prev_h), dnext_h*r*(1 - n**2)*(1 - r)*(1 - z)*ah[..., 2 * (ah.shape[-1] // 3):3 * (ah.shape[-1] // 3)], dnext_h*(1 - n**2)*(1 - z)], axis=-1) @ Wx.T
     return dx
 
 

@@ -16,7 +16,7 @@ import sympy as sp
 from .core import Dot, Named, Node, Statement, Transposed
 from .gates import Concat, Gate, Sigmoid
 from .layer import Mistake
-from .recurrent_step import Wh, Wx, b, next_h, prev_h, step, weight_gradients, x
+from .recurrent_step import Wh, Wx, b, dnext_h, next_h, prev_h, step, weight_gradients, x
 
 prev_c = Named("prev_c", "c_{t-1}", "cₜ₋₁")
 a = Named("a", "a", "a")
@@ -24,8 +24,8 @@ i, f, o, g = (Named(name, name, name) for name in "ifog")
 next_c = Named("next_c", "c_t", "cₜ")
 hc = Named("hc", r"\left[h_t \mid c_t\right]", "[hₜ | cₜ]")
 dout = sp.Symbol("dout")
-#: the two upstream gradients, the halves of dout
-dnext_h, dnext_c = Named("dnext_h", r"\delta h_t", "dhₜ"), Named("dnext_c", r"\delta c_t", "dcₜ")
+#: the upstream gradient of the cell, the second half of dout (dnext_h is the first)
+dnext_c = Named("dnext_c", r"\delta c_t", "dcₜ")
 #: tanh(c_t), and the gradient reaching c_t from both outputs
 tanh_c = Named("tanh_c", r"\tanh c_t", "tanh cₜ")
 dc = Named("dc", r"\delta c", "δc")

@@ -24,7 +24,8 @@ from .recurrence import Recurrence
 Wx, Wh, b = sp.symbols("Wx Wh b")
 x, prev_h = Named("x", "x_t", "xₜ"), Named("prev_h", "h_{t-1}", "hₜ₋₁")
 next_h = Named("next_h", "h_t", "hₜ")
-dnext_h = sp.Symbol("dnext_h")
+#: the upstream gradient ∂L/∂h_t, written δh_t as in the lecture
+dnext_h = Named("dnext_h", r"\delta h_t", "dhₜ")
 #: The hidden state over a sequence: h_1 … h_T, the first state h_0, and the upstream gradient dh.
 h, h0, dh = sp.symbols("h h0 dh")
 
