@@ -113,6 +113,8 @@ def derivation_latex(rule: Rule, proof: Proof | None = None, verbose: bool = Fal
             continue
         for equation in section.equations:
             lines += ["$$", " = ".join(part[1] for part in equation.parts), "$$", ""]
+            if equation.caption:
+                lines += [markdown_text(equation.caption), ""]
             if equation.comment:
                 lines += [f"*{markdown_text(equation.comment)}*", ""]
         lines.append("")

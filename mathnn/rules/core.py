@@ -292,7 +292,9 @@ class Equation:
     A line of a proof section is one claim: ``mark`` is its verdict (✓ or ✗), ``parts`` the claim
     as shown, ``detail`` only what sets it apart from the other claims (sizes, a difference, time),
     ``comment`` the full method of the decision and ``statement`` the full claim, as proven; the
-    renderers show those two for a claim that fails, or when asked for everything.
+    renderers show those two for a claim that fails, or when asked for everything. ``caption`` is
+    what the line means in words where its text form already says it and its LaTeX does not (a
+    kernel statement): the docs show it under the math, the terminal leaves it out.
     """
 
     parts: tuple[tuple[str, str], ...]
@@ -300,6 +302,7 @@ class Equation:
     mark: str = ""
     detail: str = ""
     statement: str = ""
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -328,19 +331,33 @@ class Slip:
     replace: Mapping[str, sp.Expr]
 
 
+def _code_latex(name: str) -> str:
+    """A kernel's variable in LaTeX as the code names it, in typewriter type: ``\\mathtt{prev\\_h}``."""
+    return r"\mathtt{" + name.replace("_", r"\_") + "}"
+
+
 def kernel_section(kernels: tuple[Kernel, ...]) -> Section:
-    """Each kernel statement with the equation it computes (a loop's body statement by statement)."""
+    """Each kernel statement with the equation it computes (a loop's body statement by statement).
+
+    In LaTeX the variables a kernel assigns and reads are printed as the code names them
+    (``prev_h``, ``x_steps``), so the lines read against the generated source; a symbol with the
+    lecture's notation (:class:`Named`) keeps it. Each line's caption says what it computes.
+    """
     statements = [
         inner
         for kernel in kernels
         for statement in kernel.statements
         for inner in (statement.body if isinstance(statement, Loop) else (statement,))
     ]
+
+    def latex(expr: sp.Expr) -> str:
+        return sp.latex(expr, symbol_names={s: _code_latex(s.name) for s in expr.free_symbols})
+
     return Section(
         "Kernels, statement by statement",
         tuple(
-            Equation(((statement.target, sp.latex(sp.Symbol(statement.target))),
-                      (statement.equation, sp.latex(statement.expr))))
+            Equation(((statement.target, _code_latex(statement.target)), (statement.equation, latex(statement.expr))),
+                     caption=statement.equation)
             for statement in statements
         ),
     )
