@@ -4,6 +4,8 @@
 configuration (see the table in :mod:`mathnn.gradcheck.sandbox`): a network namespace, hard resource
 limits (address space, CPU time, file size, open files, processes, core dumps), the sandbox's
 cgroups, an unprivileged user, no new privileges and a parent-death signal. It answers which held.
+Before that, :func:`preload` imports the standard-library modules homework uses, while they can
+still be read, and :func:`no_debugger` makes a leftover ``pdb.set_trace()`` do nothing.
 
 It runs inside the sandbox, loaded by :mod:`mathnn.gradcheck.worker` from beside it: the standard
 library only, no relative imports.
@@ -70,3 +72,40 @@ def isolate(config: dict) -> dict:
         if os.getppid() != config["parent"]:
             os._exit(70)  # the grader died before the signal was armed
     return applied
+
+
+#: Standard-library modules imported before the sandbox drops to an unprivileged user, who may not be
+#: allowed to read this interpreter's library folder (e.g. a Python installed under /root).
+PRELOAD = (
+    "importlib.util", "importlib.machinery", "math", "cmath", "random", "collections", "functools", "itertools",
+    "copy", "typing", "abc", "dataclasses", "numbers", "operator", "statistics", "time", "string", "re", "pickle",
+    "numpy.linalg", "numpy.random", "numpy.fft",
+)
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD`, each module the interpreter has (the limits and the user change next)."""
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+
+
+def no_debugger() -> None:
+    """``import pdb`` gets a stand-in whose set_trace, post_mortem and pm do nothing, and so does
+    ``breakpoint()``: homework files import pdb to debug and leave a set_trace behind, and the sandbox's
+    stdin carries the grader's requests, not a debugger's commands (nor can the unprivileged user read
+    the standard library's pdb.py where Python is installed in a private home)."""
+    import types
+
+    def nothing(*args: object, **kwargs: object) -> None:
+        return None
+
+    stand_in = types.ModuleType("pdb", "A stand-in for pdb in mathnn's sandbox: no debugger runs here.")
+    for name in ("set_trace", "post_mortem", "pm"):
+        setattr(stand_in, name, nothing)
+    sys.modules["pdb"] = stand_in
+    sys.breakpointhook = nothing

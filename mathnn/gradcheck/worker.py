@@ -52,13 +52,6 @@ DTYPES = wire.DTYPES
 ProtocolError, Timeout = wire.ProtocolError, wire.Timeout
 encode, read_message, write_all = wire.encode, wire.read_message, wire.write_all
 
-#: Standard-library modules imported before the sandbox drops to an unprivileged user, who may not be
-#: allowed to read this interpreter's library folder (e.g. a Python installed under /root).
-PRELOAD = (
-    "importlib.util", "importlib.machinery", "math", "cmath", "random", "collections", "functools", "itertools",
-    "copy", "typing", "abc", "dataclasses", "numbers", "operator", "statistics", "time", "string", "re", "pickle",
-    "numpy.linalg", "numpy.random", "numpy.fft",
-)
 #: Longest exception message the worker reports.
 MESSAGE_LIMIT = 500
 #: A settings dict answered after a forward call (bn_param): at most this many entries, keys this long,
@@ -456,23 +449,6 @@ def _side_by_side(outputs: list) -> Any:
     return np.concatenate(outputs, axis=-1)
 
 
-def _no_debugger() -> None:
-    """``import pdb`` gets a stand-in whose set_trace, post_mortem and pm do nothing, and so does
-    ``breakpoint()``: homework files import pdb to debug and leave a set_trace behind, and the sandbox's
-    stdin carries the grader's requests, not a debugger's commands (nor can the unprivileged user read
-    the standard library's pdb.py where Python is installed in a private home)."""
-    import types
-
-    def nothing(*args: object, **kwargs: object) -> None:
-        return None
-
-    stand_in = types.ModuleType("pdb", "A stand-in for pdb in mathnn's sandbox: no debugger runs here.")
-    for name in ("set_trace", "post_mortem", "pm"):
-        setattr(stand_in, name, nothing)
-    sys.modules["pdb"] = stand_in
-    sys.breakpointhook = nothing
-
-
 def main(argv: list[str]) -> None:
     """The sandbox: isolate, then answer requests on stdin with messages on fd ``reply`` until EOF."""
     import faulthandler
@@ -483,13 +459,7 @@ def main(argv: list[str]) -> None:
     sys.path.append(config["numpy"])
     log = os.fdopen(config["fault"], "w")
     faulthandler.enable(file=log)
-    import importlib
-
-    for name in PRELOAD:  # before the limits, which count their libraries' address space, and setuid
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            continue
+    isolation.preload()  # before the limits, which count their libraries' address space, and setuid
     if config.get("torch"):  # a PyTorch file: torch's folder only, imported before the limits as numpy is
         sys.path.append(config["torch"])
         _torch_worker().prepare()
@@ -502,7 +472,7 @@ def main(argv: list[str]) -> None:
     if used >= config["memory"]:
         write_all(reply, encode({"too_small": -(-used // 2**20)}, []), None)
         os._exit(0)
-    _no_debugger()
+    isolation.no_debugger()
     applied = isolation.isolate(config)
     write_all(reply, encode({"ready": True, "protections": applied}, []), None)
     worker = Worker()
