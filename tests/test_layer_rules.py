@@ -207,3 +207,14 @@ def test_a_sequence_kernels_statements_read_against_the_code_with_what_each_comp
     assert "$$\n\\mathtt{h} = \\mathtt{h}\n$$\n\nh at every step as (N, T, ·), a view\n" in kernels
     terminal = derivation_text(rule)
     assert terminal.count("h₀ starts the recurrence") == 1  # said once, as the statement's text form
+
+
+def test_the_entries_of_a_concrete_size_derivation_are_written_in_their_rules_notation():
+    # SymPy splits prev_h_0_1 at its underscores (prev_{h 0 1}); an entry reads as its matrix, subscripted
+    from mathnn.codegen.render import derivation_latex
+
+    step = derivation_latex(RULES["rnn_step"])
+    assert "{h_{t-1}}_{0,0}" in step and "{\\delta h_t}_{0,0}" in step and "{Wx}_{0,0}" in step
+    assert "prev_{h" not in step and "dnext_{h" not in step
+    affine = derivation_latex(RULES["affine"])  # its x is no RNN input x_t, though the name is the same
+    assert "{x}_{0,0}" in affine and "{x_t}" not in affine and "dout_{0 0}" not in affine

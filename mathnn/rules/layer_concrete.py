@@ -156,13 +156,15 @@ class ConcreteLayer:
         label, fixed = self.input_cases(sizes)[0]
         at_size = ", ".join(f"{k} = {v}" for k, v in sizes.items()) + label
         values, adjoint = self.concrete_adjoints(sizes, fixed=fixed)
+        notation = {symbol.name: sp.latex(symbol)
+                    for symbol in (*self.element_arrays, self.dout, *(node.symbol for node in self.nodes))}
         forward = tuple(
             Equation(((text(n.symbol), sp.latex(n.symbol)), (text(n.expr), sp.latex(n.expr))), n.equation or "")
             for n in self.nodes
         )
         derived = tuple(
             Equation(((f"∂L/∂{text(wrt)}[0,0]", rf"\frac{{\partial L}}{{\partial {{{sp.latex(wrt)}}}_{{0,0}}}}"),
-                      shown(adjoint[wrt][0, 0])),
+                      shown(adjoint[wrt][0, 0], notation)),
                      f"the first of its {adjoint[wrt].rows}×{adjoint[wrt].cols} entries; every entry is proven")
             for wrt in self.differentiated
         )

@@ -17,7 +17,7 @@ import sympy as sp
 
 from .core import BatchSum, Claim, Dot, Kernel, RowSum, Transposed
 from .decide import resolve_deltas
-from .textprint import text
+from .textprint import ENTRY, text
 
 #: The entry a gradient is taken for, in indexed notation.
 J = sp.Symbol("j", integer=True)
@@ -233,8 +233,30 @@ def magnitude_of(expr: sp.Expr) -> sp.Expr:
     return sp.Abs(expr)
 
 
-def shown(expr: sp.Expr) -> tuple[str, str]:
-    return text(expr), sp.latex(expr)
+def _entry_latex(name: str, row: str, column: str, notation: Mapping[str, str]) -> str:
+    """One entry of a matrix of symbols in LaTeX: its matrix as ``notation`` writes that name,
+    subscripted by row and column (``{h_{t-1}}_{0,1}`` for ``prev_h_0_1``); a name it does not know
+    as the code writes it, in typewriter type where it has an underscore (``\\mathtt{x\\_hat}``)."""
+    matrix = notation.get(name) or (r"\mathtt{" + name.replace("_", r"\_") + "}" if "_" in name else name)
+    return f"{{{matrix}}}_{{{row},{column}}}"
+
+
+def latex(expr: sp.Expr, notation: Mapping[str, str] | None = None) -> str:
+    """SymPy's LaTeX of ``expr``, each entry of a matrix of symbols (a proof at concrete sizes) written
+    as :func:`_entry_latex` does, where SymPy would split its name at the underscores (``prev_{h 0 1}``).
+    ``notation`` maps a rule's code names to its LaTeX (``{"prev_h": "h_{t-1}"}``)."""
+    names = {}
+    for symbol in sp.sympify(expr).free_symbols:
+        entry = ENTRY.match(symbol.name)
+        if entry:
+            name, row, column = entry.groups()
+            names[symbol] = _entry_latex(name, row, column, notation or {})
+    return sp.latex(expr, symbol_names=names)
+
+
+def shown(expr: sp.Expr, notation: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """``expr`` as (plain text, LaTeX); see :func:`latex` for ``notation``."""
+    return text(expr), latex(expr, notation)
 
 
 def timed_claim(statement: str, latex: str, decide) -> Claim:

@@ -20,7 +20,7 @@ class TextPrinter(StrPrinter):
     printmethod = "_mathnn_text"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        entry = _ENTRY.match(expr.name)
+        entry = ENTRY.match(expr.name)
         if entry:  # one entry of a matrix of symbols (a proof at concrete sizes): x[0,1]
             return f"{entry.group(1)}[{entry.group(2)},{entry.group(3)}]"
         return _from_latex(expr.name) if "\\" in expr.name or "{" in expr.name else pretty_symbol(expr.name)
@@ -102,7 +102,7 @@ class TextPrinter(StrPrinter):
 
 
 #: The name of one entry of a matrix of symbols (``symbol_matrix``): name_row_column.
-_ENTRY = re.compile(r"^(\w+?)_(\d+)_(\d+)$")
+ENTRY = re.compile(r"^(\w+?)_(\d+)_(\d+)$")
 
 #: LaTeX found in display-only symbol names, and its plain-text reading.
 _LATEX_WORDS = {"\\delta": "δ", "\\left(": "(", "\\right)": ")", "\\mathbf{1}": "1", "'": "′"}
