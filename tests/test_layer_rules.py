@@ -197,14 +197,15 @@ def test_a_layer_without_a_reduction_is_proven_entry_by_entry_and_its_mistakes_r
 
 def test_a_sequence_kernels_statements_read_against_the_code_with_what_each_computes():
     # the docs print each statement of the unrolled kernels: its variables as the generated code names
-    # them, and under the math the words the terminal shows in its place (a view "h = h" says what it is)
+    # them, and under the math the words the terminal shows in its place; the views, one line for all
     from mathnn.codegen.render import derivation_latex, derivation_text
 
     rule = RULES["rnn"]
     markdown = derivation_latex(rule)
     kernels = markdown[markdown.index("### Kernels, statement by statement"):]
     assert "$$\n\\mathtt{prev\\_h} = \\mathtt{h0}\n$$\n\nh₀ starts the recurrence\n" in kernels
-    assert "$$\n\\mathtt{h} = \\mathtt{h}\n$$\n\nh at every step as (N, T, ·), a view\n" in kernels
+    assert "$$\n\\mathtt{h},\\ \\mathtt{a}\n$$\n\nh, a at every step as (N, T, ·): views of the loop's (T, N, ·)\n" in kernels
+    assert "\\mathtt{h} = \\mathtt{h}" not in kernels  # a view is no equation
     terminal = derivation_text(rule)
     assert terminal.count("h₀ starts the recurrence") == 1  # said once, as the statement's text form
 

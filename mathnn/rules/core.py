@@ -8,6 +8,7 @@ replays a kernel's statements into the expressions it returns, which is how ever
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from collections.abc import Callable, Mapping
@@ -353,14 +354,19 @@ def kernel_section(kernels: tuple[Kernel, ...]) -> Section:
     def latex(expr: sp.Expr) -> str:
         return sp.latex(expr, symbol_names={s: _code_latex(s.name) for s in expr.free_symbols})
 
-    return Section(
-        "Kernels, statement by statement",
-        tuple(
-            Equation(((statement.target, _code_latex(statement.target)), (statement.equation, latex(statement.expr))),
-                     caption=statement.equation)
-            for statement in statements
-        ),
-    )
+    def is_view(statement: Statement) -> bool:  # h = h.swapaxes(0, 1): the same values, batch-major
+        return isinstance(statement.expr, BatchMajor) and statement.expr.args[0] == sp.Symbol(statement.target)
+
+    lines: list[Equation] = []
+    for view, group in itertools.groupby(statements, key=is_view):
+        if not view:
+            lines += [Equation(((s.target, _code_latex(s.target)), (s.equation, latex(s.expr))), caption=s.equation)
+                      for s in group]
+            continue
+        names = [s.target for s in group]
+        said = f"{', '.join(names)} at every step as (N, T, ·): {'a view' if len(names) == 1 else 'views'} of the loop's (T, N, ·)"
+        lines.append(Equation(((said, r",\ ".join(_code_latex(name) for name in names)),), caption=said))
+    return Section("Kernels, statement by statement", tuple(lines))
 
 
 # -- helpers shared by rules -----------------------------------------------------------------
