@@ -298,6 +298,14 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     ({"type": "NameError", "message": "name 'col2im_6d_cython' is not defined"},
      "python setup.py build_ext --inplace in the cs231n/ folder"),
     ({"type": "ValueError", "message": "shapes (2,3) and (4,5) not aligned"}, None),
+    # the file sits in its package, but a course file it imports through layer_utils was never copied there
+    ({"type": "ModuleNotFoundError", "message": "No module named 'cs231n.fast_layers'"},
+     "cs231n/fast_layers.py is missing"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'cs231n'"}, "inside its cs231n/ folder"),
+    # a network's forward goes on with what an unfinished batchnorm_forward returned
+    ({"type": "TypeError", "message": "'>=' not supported between instances of 'int' and 'NoneType'"},
+     "a value is still None"),
+    ({"type": "TypeError", "message": "cannot unpack non-iterable NoneType object"}, "a value is still None"),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
     found = hint(error)

@@ -37,6 +37,10 @@ PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder w
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
 
 
+NONE = ("a value is still None where it is used: the part of the function that computes it is not written yet "
+        "(the starter code's `out = None`?)")
+
+
 def hint(error: Mapping[str, Any]) -> str | None:
     """What to change for an error of ``type`` and ``message`` that an old or misplaced file raises; None if unknown."""
     kind, message = error.get("type"), str(error.get("message") or "")
@@ -67,8 +71,7 @@ def hint(error: Mapping[str, Any]) -> str | None:
                        "has_key": "key in d"}[found.group(1)]
             return f"dict.{found.group(1)} is Python 2: use {instead} (Python 3 is required)"
         if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
-            return ("a value is still None where it is used: the part of the function that computes it is not "
-                    "written yet (the starter code's `out = None`?)")
+            return NONE
         return None
     if kind == "TypeError":
         if "unexpected keyword argument 'newshape'" in message:
@@ -82,11 +85,18 @@ def hint(error: Mapping[str, Any]) -> str | None:
         if "only 0-dimensional arrays can be converted to Python scalars" in message:
             return ("numpy no longer turns an array of one entry into a number (int(a), float(a); deprecated since "
                     "numpy 1.25): take the entry, a[0] or a.item() (np.where and np.argwhere return arrays)")
+        if "'NoneType'" in message or "NoneType object" in message:  # `relu_forward(None)`: `x > 0` on None
+            return NONE
         if re.search(r"Cannot cast array data from dtype\('float\d*'\) to dtype\('u?int\d*'\)", message):
             return ("indices must be integers, and these are floats (older numpy cast them): make them with "
                     "dtype=int or .astype(int), and divide with // where an index is computed")
         return None
     if kind in ("ModuleNotFoundError", "ImportError"):
+        found = re.search(r"No module named 'cs231n\.([\w.]+)'", message)
+        if found:  # the package was found, one of its files was not: a course file left out of the folder
+            missing = "cs231n/" + found.group(1).replace(".", "/") + ".py"
+            return (f"{missing} is missing: this file's imports need it beside the others; put it back (the "
+                    "course's own files, such as fast_layers.py and layer_utils.py, come with the starter code)")
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
                 or "no known parent package" in message:
             return PACKAGE
