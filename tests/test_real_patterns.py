@@ -596,3 +596,23 @@ def test_numpys_paragraphs_on_a_removed_alias_give_way_to_the_hint():
     assert said == ("conv_forward_naive raised AttributeError: module 'numpy' has no attribute 'int' at layers.py:9: "
                     "H_out = np.int(1 + (H - HH) / stride)\nhint: np.int was removed from numpy: use int (or np.int64) "
                     "(the file was written for an older numpy)")
+
+
+def test_a_forward_out_of_a_wrong_shape_is_said_before_the_backward_error_it_causes():
+    # out gets a stray leading axis; the backward then unpacks dout, of that shape, into two sizes
+    student = module("""
+        def affine_forward(x, w, b):
+            out = (x.reshape(x.shape[0], -1) @ w + b)[np.newaxis]
+            return out, (x, w, b)
+
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            N, M = dout.shape
+            flat = x.reshape(N, -1)
+            return (dout @ w.T).reshape(x.shape), flat.T @ dout, dout.sum(axis=0)
+    """)
+    result = check_pair(student, "affine", seed=0, points=1)
+    assert not result["passed"]
+    first, second = result["diagnosis"].splitlines()[:2]
+    assert first.startswith("affine_forward returned out of shape (1, "), first
+    assert "raised ValueError: too many values to unpack (expected 2)" in second, second

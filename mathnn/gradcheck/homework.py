@@ -315,12 +315,14 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
     worst_forward = 0.0
     worst_gradient: dict[str, float] = {}
     first: dict[str, Any] | None = None
+    current = empty_result(pair.name, seed)  # the point being checked: what it found before an error stopped it
     try:
         for number in range(points):
             variant = number % 2
             values = pair.make_inputs(rng, variant)
             check_point = losses.check_loss_point if pair.kind == "loss" else _check_point
-            point = check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
+            current = empty_result(pair.name, seed)
+            point = check_point(student, pair, values, rng, seed + number, number == 0, current)
             if strict:  # every write into an array the caller passed fails
                 point["in_place"] += [{key: w[key] for key in ("function", "argument")} for w in point["warnings"]]
                 point["warnings"] = []
@@ -346,6 +348,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         result["error"] = _wrong_output(str(error))
     except StudentRaised as error:
         result["error"] = error.details
+        if current["forward"]["status"] == "mismatch":  # out of a wrong shape, then a backward that chokes on it
+            result["forward"] = current["forward"]
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
         assert first is not None  # at least one point ran
@@ -364,6 +368,10 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
 def describe_result(result: Mapping[str, Any]) -> str:
     """The diagnosis text of a :func:`check_pair` result: one finding per line, most important first."""
     lines = []
+    # a forward's out of a wrong shape is the cause of the backward's error it goes on to: said first
+    cause = result["forward"]["status"] == "mismatch" and result["error"] is not None
+    if cause:
+        lines.append(result["forward"]["message"])
     if result["error"] is not None:
         lines.append(error_sentence(result["error"]))
     for change in result["in_place"]:
@@ -372,7 +380,7 @@ def describe_result(result: Mapping[str, Any]) -> str:
             f"{change['function']} changed {name} in place, so the caller's array changed: compute "
             f"into a new array (`{name} = {name} - …` rather than `{name} -= …`, or start from `{name}.copy()`)"
         )
-    if result["forward"]["status"] == "mismatch":
+    if result["forward"]["status"] == "mismatch" and not cause:
         lines.append(result["forward"]["message"])
     lines += result["problems"]
     wrong = [g for g in result["gradients"] if not g["passed"]]
