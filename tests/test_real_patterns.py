@@ -616,3 +616,61 @@ def test_a_forward_out_of_a_wrong_shape_is_said_before_the_backward_error_it_cau
     first, second = result["diagnosis"].splitlines()[:2]
     assert first.startswith("affine_forward returned out of shape (1, "), first
     assert "raised ValueError: too many values to unpack (expected 2)" in second, second
+
+
+# CS231n's 2018–2019 docstring of spatial_groupnorm_forward gives gamma and beta the shape (C,), where its
+# notebook (and every later year) passes (1, C, 1, 1); indexing gamma[None, :, None, None] follows the docstring.
+GROUPNORM_FLAT = """
+    def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+        N, C, H, W = x.shape
+        rows = x.reshape(N * G, -1)
+        centred = rows - rows.mean(axis=1, keepdims=True)
+        scale = 1.0 / np.sqrt((centred ** 2).mean(axis=1, keepdims=True) + gn_param.get('eps', 1e-5))
+        normed = (centred * scale).reshape(N, C, H, W)
+        out = gamma[None, :, None, None] * normed + beta[None, :, None, None]
+        return out, (normed, scale, gamma, G)
+
+    def spatial_groupnorm_backward(dout, cache):
+        normed, scale, gamma, G = cache
+        N, C, H, W = dout.shape
+        dgamma = (dout * normed).sum(axis=(0, 2, 3))
+        dbeta = dout.sum(axis=(0, 2, 3))
+        dnormed = (dout * gamma[None, :, None, None]).reshape(N * G, -1)
+        flat = normed.reshape(N * G, -1)
+        dx = scale * (dnormed - dnormed.mean(axis=1, keepdims=True)
+                      - flat * (dnormed * flat).mean(axis=1, keepdims=True))
+        return dx.reshape(N, C, H, W), DGAMMA, DBETA
+"""
+
+
+def test_group_norm_written_for_the_flat_gamma_of_the_2019_docstring_passes_with_a_note():
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma").replace("DBETA", "dbeta"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert result["passed"], result["diagnosis"]
+    [note] = result["warnings"]
+    assert "takes gamma and beta of shape (C,)" in note["message"]
+
+
+def test_group_norm_given_a_flat_gamma_but_returning_dgamma_with_keepdims_fails_on_the_shape():
+    # the forward indexes gamma[None, :, None, None] (the docstring's (C,)); the backward keeps dims
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma[None, :, None, None]")
+                     .replace("DBETA", "dbeta[None, :, None, None]"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert not result["passed"]
+    lines = result["diagnosis"].splitlines()
+    assert "takes gamma and beta of shape (C,)" in lines[0]
+    assert any(line.startswith("dgamma has shape (1, ") and "the values are right" in line for line in lines)
+    assert "dx is right" in lines
+
+
+def test_group_norm_with_a_flat_gamma_and_statistics_per_channel_still_fails():
+    # each channel normalized on its own (instance norm): the flat layout is tried, the values stay wrong
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma").replace("DBETA", "dbeta")
+                     .replace("x.reshape(N * G, -1)", "x.reshape(N * C, -1)")
+                     .replace("dnormed = (dout * gamma[None, :, None, None]).reshape(N * G, -1)",
+                              "dnormed = (dout * gamma[None, :, None, None]).reshape(N * C, -1)")
+                     .replace("flat = normed.reshape(N * G, -1)", "flat = normed.reshape(N * C, -1)"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert not result["passed"]
+    assert "takes gamma and beta of shape (C,)" in result["diagnosis"]
+    assert "spatial_groupnorm_forward's output differs" in result["diagnosis"]
