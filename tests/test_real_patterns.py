@@ -674,3 +674,21 @@ def test_group_norm_with_a_flat_gamma_and_statistics_per_channel_still_fails():
     assert not result["passed"]
     assert "takes gamma and beta of shape (C,)" in result["diagnosis"]
     assert "spatial_groupnorm_forward's output differs" in result["diagnosis"]
+
+
+def test_an_error_only_at_other_sizes_than_the_documented_ones_names_them():
+    # a size written into the code: right at the documented shape (4, 5), an error at any other
+    student = module("""
+        def relu_forward(x):
+            rows, columns = x.shape
+            return np.maximum(x, 0).reshape(rows, 5), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+    """)
+    result = check_pair(student, "relu", seed=0)
+    assert not result["passed"]
+    assert [point["passed"] for point in result["points"]] == [True]
+    lines = result["diagnosis"].splitlines()
+    assert "raised ValueError: cannot reshape" in lines[0]
+    assert lines[1].startswith("the documented sizes passed; this error came at other sizes, x of shape ("), lines[1]

@@ -379,6 +379,12 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
         result["error"] = error.details
         if current["forward"]["status"] == "mismatch":  # out of a wrong shape, then a backward that chokes on it
             result["forward"] = current["forward"]
+        if variant == 1 and result["points"]:  # the documented sizes passed: the sizes that broke the code say where to look
+            shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
+                               if isinstance(values[name], np.ndarray))
+            result["problems"].append(
+                f"the documented sizes passed; this error came at other sizes, {shapes}: a size written into the "
+                "code, or two sizes that are equal at the documented shapes used for each other?")
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
         assert first is not None  # at least one point ran
