@@ -506,6 +506,25 @@ def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, 
     assert summary["passed"] is True
 
 
+def test_a_cs231n_package_inside_a_folder_with_its_own_init_is_still_the_top_package(tmp_path):
+    # an __init__.py in assignment2/ (an editor's, or a copy's): the notebooks, run in assignment2/, import
+    # cs231n as a top-level package all the same
+    assignment = tmp_path / "assignment2"
+    package = assignment / "cs231n"
+    (package / "classifiers").mkdir(parents=True)
+    for folder in (assignment, package, package / "classifiers"):
+        write(folder, "__init__.py", "")
+    write(package, "layers.py", example_path("relu_kink").read_text())
+    write(package / "classifiers", "relu_net.py", "from cs231n.layers import relu_forward as forward\n"
+          "from cs231n.layers import relu_backward as backward\n\n\n"
+          "def relu_forward(x):\n    return forward(x)\n\n\n"
+          "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
+    summary = check_file(package / "classifiers" / "relu_net.py", timeout=5)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"]
+    assert summary["passed"] is True
+
+
 def test_a_module_whose_package_sibling_imports_torch_is_checked_with_torch_at_hand(tmp_path):
     # a numpy layers.py with one torch helper; the classifier importing it never names torch itself
     assert importlib.util.find_spec("torch") is not None, "the test command installs the [torch] extra"
