@@ -324,3 +324,27 @@ def test_grade_and_the_autograder_bundle_take_strict(folder, tmp_path):
     bundle = build(tmp_path / "autograder.zip", None, strict=True)
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("config.json"))["strict"] is True
+
+
+def notebook(path: Path, *cells: str) -> Path:
+    """A notebook of code cells (as Jupyter saves them: each cell's source a list of lines)."""
+    document = {"cells": [{"cell_type": "code", "source": textwrap.dedent(cell).splitlines(keepends=True),
+                           "metadata": {}, "outputs": [], "execution_count": None} for cell in cells],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(("cells", "said"), [
+    # the layers written in the notebook itself: it can be exported and checked
+    (["import numpy as np", "def relu_forward(x):\n    return np.maximum(x, 0), x\n"],
+     "export it as a .py file (jupyter nbconvert --to script hw.ipynb) and check that; it defines relu_forward"),
+    # the course's notebooks import the student's layers from cs231n/
+    (["from cs231n.layers import *", "out, _ = relu_forward(x)"], "check the .py file it imports your layers from"),
+    # a PyTorch notebook: its own functions, none of them a CS231n layer mathnn checks
+    (["import torch", "def three_layer_convnet(x, params):\n    return x\n"],
+     "defines none of the functions mathnn can check nor imports any from cs231n/"),
+])
+def test_a_notebook_is_answered_by_what_its_code_cells_define_and_import(tmp_path, cells, said):
+    summary = check_file(notebook(tmp_path / "hw.ipynb", *cells), timeout=10, seed=1)
+    assert summary["passed"] is False and said in summary["error"], summary["error"]
