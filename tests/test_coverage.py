@@ -306,6 +306,9 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     ({"type": "TypeError", "message": "'>=' not supported between instances of 'int' and 'NoneType'"},
      "a value is still None"),
     ({"type": "TypeError", "message": "cannot unpack non-iterable NoneType object"}, "a value is still None"),
+    # a Colab notebook exported to .py: its first cell mounts Google Drive, a later one loads CIFAR-10
+    ({"type": "ModuleNotFoundError", "message": "No module named 'google'"}, "google.colab exists only on Colab"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'torchvision'"}, "so torchvision cannot be imported"),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
     found = hint(error)

@@ -32,7 +32,7 @@ PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestrin
 CYTHON = ("im2col_cython", "col2im_cython", "col2im_6d_cython")
 #: Packages homework files import beside numpy, for plots and debugging (from IPython import embed).
 ELSEWHERE = ("IPython", "ipdb", "matplotlib", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
-             "tqdm", "cv2")
+             "tqdm", "cv2", "torchvision")
 PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
 
@@ -107,9 +107,12 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return (f"{found.group(1)} is in Python's standard library, which the sandbox's unprivileged user could "
                     "not read: the grader's Python is installed in a private folder (a home under /root?); "
                     "install it where every user can read it")
+        if found and found.group(1) == "google":  # the first cell of CS231n's Colab notebooks, exported with them
+            return ("google.colab exists only on Colab: drop the notebook's drive.mount cell (and its sys.path "
+                    "lines) from the exported file, or check the cs231n/ file the notebook imports")
         if found and found.group(1) in ELSEWHERE:
             return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
-                    "cannot be imported: drop the import (a plotting or debugging aid?) or import it inside the "
+                    "cannot be imported: drop the import (a plotting, debugging or data-loading aid?) or import it inside the "
                     "function that uses it")
     return None
 
