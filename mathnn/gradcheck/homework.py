@@ -398,19 +398,19 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
     if not result["passed"]:
         result["diagnosis"] = describe_result(result)
     forward = opening["forward"]
-    return result, forward["status"] != "not run" and not _wrong_shape(pair, forward)
+    return result, forward["status"] != "not run" and not _wrong_shape(pair.forward, forward)
 
 
-def _wrong_shape(pair: Pair, forward: Mapping[str, Any]) -> bool:
-    """Did the forward return out of another shape than the reference's (:func:`_compare_forward`)?"""
-    return forward["status"] == "mismatch" and str(forward["message"]).startswith(f"{pair.forward} returned out of shape")
+def _wrong_shape(function: str, forward: Mapping[str, Any]) -> bool:
+    """Did the forward ``function`` return out of another shape than the reference's (:func:`_compare_forward`)?"""
+    return forward["status"] == "mismatch" and str(forward["message"]).startswith(f"{function} returned out of shape")
 
 
 def describe_result(result: Mapping[str, Any]) -> str:
     """The diagnosis text of a :func:`check_pair` result: one finding per line, most important first."""
     lines = []
     # a forward's out of a wrong shape is the cause of the backward's error it goes on to: said first
-    cause = result["forward"]["status"] == "mismatch" and result["error"] is not None
+    cause = result["error"] is not None and _wrong_shape(str(result.get("forward_function")), result["forward"])
     if cause:
         lines.append(result["forward"]["message"])
     if result["error"] is not None:
