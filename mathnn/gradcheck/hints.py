@@ -112,8 +112,14 @@ def hint(error: Mapping[str, Any]) -> str | None:
                     "lines) from the exported file, or check the cs231n/ file the notebook imports")
         if found and found.group(1) in ELSEWHERE:
             return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
-                    "cannot be imported: drop the import (a plotting, debugging or data-loading aid?) or import it inside the "
-                    "function that uses it")
+                    "cannot be imported: drop the import (a plotting, debugging or data-loading aid?) or import it "
+                    "inside the function that uses it")
+        if found and found.group(1) == "mathnn":  # the reference the check compares with
+            return "mathnn is out of reach of the code it checks: the functions must compute their answers themselves"
+        if found and found.group(1) not in ("numpy", "torch"):  # a package, or a file not beside this one
+            return (f"{found.group(1)} cannot be imported where the check runs, which has numpy (and torch for a "
+                    "PyTorch file) and the files beside this one: drop the import if nothing uses it (an editor's "
+                    f"automatic import?), or put {found.group(1)}.py beside the file")
     return None
 
 
