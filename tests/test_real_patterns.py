@@ -692,3 +692,19 @@ def test_an_error_only_at_other_sizes_than_the_documented_ones_names_them():
     lines = result["diagnosis"].splitlines()
     assert "raised ValueError: cannot reshape" in lines[0]
     assert lines[1].startswith("the documented sizes passed; this error came at other sizes, x of shape ("), lines[1]
+
+
+def test_a_relu_mask_made_by_dividing_by_x_is_said_to_fail_where_x_is_zero():
+    # np.maximum(x, 0) / x is 1 or 0 everywhere but at x = 0, where it is 0/0
+    student = module("""
+        def relu_forward(x):
+            return np.maximum(x, 0), x
+
+        def relu_backward(dout, cache):
+            with np.errstate(invalid='ignore'):
+                return dout * (np.maximum(cache, 0) / cache)
+    """)
+    result = check_pair(student, "relu", seed=0)
+    assert not result["passed"]
+    assert "entries of 20, all where x is exactly 0 (a division by x?): a gradient must be finite" in \
+        result["diagnosis"], result["diagnosis"]
