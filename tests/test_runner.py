@@ -764,3 +764,27 @@ def test_json_and_gradescope_output_keep_greek_letters_readable(tmp_path, capsys
     assert json.loads(out)["passed"] is False
     written = results.read_text(encoding="utf-8")
     assert "x → μ → x̂" in written and "\\u03bc" not in written
+
+
+def test_a_number_returned_for_a_gradient_or_an_output_is_said_to_be_one(tmp_path):
+    # `dx = 0` left from a draft: a number, which travelled from the sandbox as an array of shape (1,)
+    path = write(tmp_path, "draft.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(x, 0), x
+
+        def relu_backward(dout, cache):
+            dx = 0
+            return dx
+
+        def rnn_step_forward(x, prev_h, Wx, Wh, b):
+            return 3
+
+        def rnn_step_backward(dnext_h, cache):
+            return None
+        """)
+    results = {result["name"]: result for result in check_file(path, timeout=10, seed=1)["functions"]}
+    assert results["relu"]["diagnosis"].startswith("relu_backward returned dx of shape (); expected ("), \
+        results["relu"]["diagnosis"]
+    assert results["rnn_step"]["diagnosis"] == "rnn_step_forward must return (out, cache); it returned the number 3"
