@@ -115,7 +115,7 @@ class StudentCode:
         back in their place is put back in the check's layout; the gradients are the caller's to judge
         (:meth:`sent_shape`)."""
         other = StudentCode(self.transport, self.pair, self.docs)
-        other.flat = frozenset(names)
+        other.flat, other.slot = frozenset(names), self.slot  # the worker's caches: numbered on, never reused
         return other
 
     def sent_shape(self, name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
