@@ -785,6 +785,6 @@ def test_a_number_returned_for_a_gradient_or_an_output_is_said_to_be_one(tmp_pat
             return None
         """)
     results = {result["name"]: result for result in check_file(path, timeout=10, seed=1)["functions"]}
-    assert results["relu"]["diagnosis"].startswith("relu_backward returned dx of shape (); expected ("), \
+    assert results["relu"]["diagnosis"].startswith("relu_backward returned the number 0 as dx; expected an array of shape ("), \
         results["relu"]["diagnosis"]
     assert results["rnn_step"]["diagnosis"] == "rnn_step_forward must return (out, cache); it returned the number 3"

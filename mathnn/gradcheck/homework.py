@@ -209,9 +209,10 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
             gradients[number] = gradients[number].reshape(own)
         elif shape != expected:
             named = pair.shape_diagnosis()(input_name, gradients[number], values, dout) if pair.shape_diagnosis else None
+            returned = f"the number {gradients[number].item():g} as {gradient_name}; expected an array of shape" \
+                if shape == () else f"{gradient_name} of shape {shape}; expected"  # `dx = 0` left from a draft
             result["problems"].append(
-                f"{pair.backward} returned {gradient_name} of shape {shape}; expected {expected}, "
-                f"the shape of {input_name}" + (f": {named}" if named else "")
+                f"{pair.backward} returned {returned} {expected}, the shape of {input_name}" + (f": {named}" if named else "")
             )
     if first_point:  # the same call twice must give the same answer: no state kept, no random numbers drawn
         again, _, slot = student.forward(values)
