@@ -293,11 +293,28 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     # a debugging import left at the top of layers.py
     ({"type": "ModuleNotFoundError", "message": "No module named 'IPython'"}, "so IPython cannot be imported: drop"),
     ({"type": "ModuleNotFoundError", "message": "No module named 'scipy.signal'"}, "so scipy cannot be imported"),
-    ({"type": "ModuleNotFoundError", "message": "No module named 'my_helpers'"}, None),
+    # a file of the student's own not copied beside this one, or a package left over from an editor's
+    # automatic import (from anyio import BrokenResourceError at the top of layers.py)
+    ({"type": "ModuleNotFoundError", "message": "No module named 'my_helpers'"},
+     "my_helpers cannot be imported where the check runs"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'anyio'"},
+     "drop the import if nothing uses it (an editor's automatic import?)"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'mathnn.layers'"}, "mathnn is out of reach"),
     # fast_layers.py without its compiled extension: a conv net's backward calls col2im_6d_cython
     ({"type": "NameError", "message": "name 'col2im_6d_cython' is not defined"},
      "python setup.py build_ext --inplace in the cs231n/ folder"),
     ({"type": "ValueError", "message": "shapes (2,3) and (4,5) not aligned"}, None),
+    # the file sits in its package, but a course file it imports through layer_utils was never copied there
+    ({"type": "ModuleNotFoundError", "message": "No module named 'cs231n.fast_layers'"},
+     "cs231n/fast_layers.py is missing"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'cs231n'"}, "inside its cs231n/ folder"),
+    # a network's forward goes on with what an unfinished batchnorm_forward returned
+    ({"type": "TypeError", "message": "'>=' not supported between instances of 'int' and 'NoneType'"},
+     "a value is still None"),
+    ({"type": "TypeError", "message": "cannot unpack non-iterable NoneType object"}, "a value is still None"),
+    # a Colab notebook exported to .py: its first cell mounts Google Drive, a later one loads CIFAR-10
+    ({"type": "ModuleNotFoundError", "message": "No module named 'google'"}, "google.colab exists only on Colab"),
+    ({"type": "ModuleNotFoundError", "message": "No module named 'torchvision'"}, "so torchvision cannot be imported"),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
     found = hint(error)
@@ -316,3 +333,27 @@ def test_grade_and_the_autograder_bundle_take_strict(folder, tmp_path):
     bundle = build(tmp_path / "autograder.zip", None, strict=True)
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("config.json"))["strict"] is True
+
+
+def notebook(path: Path, *cells: str) -> Path:
+    """A notebook of code cells (as Jupyter saves them: each cell's source a list of lines)."""
+    document = {"cells": [{"cell_type": "code", "source": textwrap.dedent(cell).splitlines(keepends=True),
+                           "metadata": {}, "outputs": [], "execution_count": None} for cell in cells],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(("cells", "said"), [
+    # the layers written in the notebook itself: it can be exported and checked
+    (["import numpy as np", "def relu_forward(x):\n    return np.maximum(x, 0), x\n"],
+     "export it as a .py file (jupyter nbconvert --to script hw.ipynb) and check that; it defines relu_forward"),
+    # the course's notebooks import the student's layers from cs231n/
+    (["from cs231n.layers import *", "out, _ = relu_forward(x)"], "check the .py file it imports your layers from"),
+    # a PyTorch notebook: its own functions, none of them a CS231n layer mathnn checks
+    (["import torch", "def three_layer_convnet(x, params):\n    return x\n"],
+     "defines none of the functions mathnn can check nor imports any from cs231n/"),
+])
+def test_a_notebook_is_answered_by_what_its_code_cells_define_and_import(tmp_path, cells, said):
+    summary = check_file(notebook(tmp_path / "hw.ipynb", *cells), timeout=10, seed=1)
+    assert summary["passed"] is False and said in summary["error"], summary["error"]

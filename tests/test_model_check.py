@@ -48,6 +48,8 @@ class TwoLayer:
             grads["b1"] = dhidden.sum(axis=0)
         if self.bug == "W1 missing reg":
             grads["W1"] = X.T @ da
+        if self.bug == "W1 reg summed":  # grads['W1'] += reg * np.sum(W1)
+            grads["W1"] = X.T @ da + self.reg * np.sum(p["W1"])
         if self.bug == "mutates":
             p["b2"] += 1.0
         if self.bug == "b1 kept as a row":  # a layer's db = np.sum(dout, axis=0, keepdims=True)
@@ -117,6 +119,12 @@ def test_each_wrong_parameter_is_named(bug, wrong):
 def test_a_missing_regularisation_gradient_is_explained():
     result = check_model(TwoLayer(bug="W1 missing reg"), *data())
     assert "the regularisation term's gradient reg·W1 is missing" in result.hints["W1"]
+
+
+def test_a_regularisation_gradient_summed_to_one_number_is_explained():
+    result = check_model(TwoLayer(bug="W1 reg summed"), *data())
+    assert result.wrong == ["W1"]
+    assert "grads['W1'] adds reg·np.sum(W1), one number, to every entry" in result.hints["W1"]
 
 
 def test_float32_model_is_checked_at_the_float32_pass_mark():

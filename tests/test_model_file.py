@@ -324,3 +324,15 @@ def test_a_class_of_the_assignment_with_params_of_lists_is_told_what_they_hold(t
     path.write_text(STARTER_TWO_LAYER_NET.replace("self.params = {}", "self.params = {'W1': [[0.0] * hidden_dim]}"))
     [model] = check_file(path, seed=1)["models"]
     assert not model["passed"] and "building TwoLayerNet left params with no float arrays (W1 is " in model["diagnosis"]
+
+
+def test_a_model_drawing_its_weights_from_numpys_global_generator_gets_the_same_report_per_seed():
+    # CS231n's weight_scale * np.random.randn(...): the parameters checked are the ones the class draws
+    source = TUPLE_KEYS.replace("rng = np.random.default_rng(0)", "rng = np.random").replace(
+        "rng.standard_normal", "rng.randn").replace("((input_dim, hidden_dim))", "(input_dim, hidden_dim)").replace(
+        "((hidden_dim, num_classes))", "(hidden_dim, num_classes)").replace("FACTOR", "2.0")
+    module = types.ModuleType("global_generator")
+    exec(source, module.__dict__)
+    first, again = (check_model_class(in_process(module), "TwoLayerNet", seed=1) for _ in range(2))
+    assert first["setups"][0]["wrong"] == ["('W', 2)"]
+    assert first["setups"][0]["checked"] == again["setups"][0]["checked"]

@@ -596,3 +596,115 @@ def test_numpys_paragraphs_on_a_removed_alias_give_way_to_the_hint():
     assert said == ("conv_forward_naive raised AttributeError: module 'numpy' has no attribute 'int' at layers.py:9: "
                     "H_out = np.int(1 + (H - HH) / stride)\nhint: np.int was removed from numpy: use int (or np.int64) "
                     "(the file was written for an older numpy)")
+
+
+def test_a_forward_out_of_a_wrong_shape_is_said_before_the_backward_error_it_causes():
+    # out gets a stray leading axis; the backward then unpacks dout, of that shape, into two sizes
+    student = module("""
+        def affine_forward(x, w, b):
+            out = (x.reshape(x.shape[0], -1) @ w + b)[np.newaxis]
+            return out, (x, w, b)
+
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            N, M = dout.shape
+            flat = x.reshape(N, -1)
+            return (dout @ w.T).reshape(x.shape), flat.T @ dout, dout.sum(axis=0)
+    """)
+    result = check_pair(student, "affine", seed=0, points=1)
+    assert not result["passed"]
+    first, second = result["diagnosis"].splitlines()[:2]
+    assert first.startswith("affine_forward returned out of shape (1, "), first
+    assert "raised ValueError: too many values to unpack (expected 2)" in second, second
+
+
+# CS231n's 2018–2019 docstring of spatial_groupnorm_forward gives gamma and beta the shape (C,), where its
+# notebook (and every later year) passes (1, C, 1, 1); indexing gamma[None, :, None, None] follows the docstring.
+GROUPNORM_FLAT = """
+    def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+        N, C, H, W = x.shape
+        rows = x.reshape(N * G, -1)
+        centred = rows - rows.mean(axis=1, keepdims=True)
+        scale = 1.0 / np.sqrt((centred ** 2).mean(axis=1, keepdims=True) + gn_param.get('eps', 1e-5))
+        normed = (centred * scale).reshape(N, C, H, W)
+        out = gamma[None, :, None, None] * normed + beta[None, :, None, None]
+        return out, (normed, scale, gamma, G)
+
+    def spatial_groupnorm_backward(dout, cache):
+        normed, scale, gamma, G = cache
+        N, C, H, W = dout.shape
+        dgamma = (dout * normed).sum(axis=(0, 2, 3))
+        dbeta = dout.sum(axis=(0, 2, 3))
+        dnormed = (dout * gamma[None, :, None, None]).reshape(N * G, -1)
+        flat = normed.reshape(N * G, -1)
+        dx = scale * (dnormed - dnormed.mean(axis=1, keepdims=True)
+                      - flat * (dnormed * flat).mean(axis=1, keepdims=True))
+        return dx.reshape(N, C, H, W), DGAMMA, DBETA
+"""
+
+
+def test_group_norm_written_for_the_flat_gamma_of_the_2019_docstring_passes_with_a_note():
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma").replace("DBETA", "dbeta"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert result["passed"], result["diagnosis"]
+    [note] = result["warnings"]
+    assert "takes gamma and beta of shape (C,)" in note["message"]
+
+
+def test_group_norm_given_a_flat_gamma_but_returning_dgamma_with_keepdims_fails_on_the_shape():
+    # the forward indexes gamma[None, :, None, None] (the docstring's (C,)); the backward keeps dims
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma[None, :, None, None]")
+                     .replace("DBETA", "dbeta[None, :, None, None]"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert not result["passed"]
+    lines = result["diagnosis"].splitlines()
+    assert "takes gamma and beta of shape (C,)" in lines[0]
+    assert any(line.startswith("dgamma has shape (1, ") and "the values are right" in line for line in lines)
+    assert "dx is right" in lines
+
+
+def test_group_norm_with_a_flat_gamma_and_statistics_per_channel_still_fails():
+    # each channel normalized on its own (instance norm): the flat layout is tried, the values stay wrong
+    student = module(GROUPNORM_FLAT.replace("DGAMMA", "dgamma").replace("DBETA", "dbeta")
+                     .replace("x.reshape(N * G, -1)", "x.reshape(N * C, -1)")
+                     .replace("dnormed = (dout * gamma[None, :, None, None]).reshape(N * G, -1)",
+                              "dnormed = (dout * gamma[None, :, None, None]).reshape(N * C, -1)")
+                     .replace("flat = normed.reshape(N * G, -1)", "flat = normed.reshape(N * C, -1)"))
+    result = check_pair(student, "spatial_groupnorm", seed=0)
+    assert not result["passed"]
+    assert "takes gamma and beta of shape (C,)" in result["diagnosis"]
+    assert "spatial_groupnorm_forward's output differs" in result["diagnosis"]
+
+
+def test_an_error_only_at_other_sizes_than_the_documented_ones_names_them():
+    # a size written into the code: right at the documented shape (4, 5), an error at any other
+    student = module("""
+        def relu_forward(x):
+            rows, columns = x.shape
+            return np.maximum(x, 0).reshape(rows, 5), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+    """)
+    result = check_pair(student, "relu", seed=0)
+    assert not result["passed"]
+    assert [point["passed"] for point in result["points"]] == [True]
+    lines = result["diagnosis"].splitlines()
+    assert "raised ValueError: cannot reshape" in lines[0]
+    assert lines[1].startswith("the documented sizes passed; this error came at other sizes, x of shape ("), lines[1]
+
+
+def test_a_relu_mask_made_by_dividing_by_x_is_said_to_fail_where_x_is_zero():
+    # np.maximum(x, 0) / x is 1 or 0 everywhere but at x = 0, where it is 0/0
+    student = module("""
+        def relu_forward(x):
+            return np.maximum(x, 0), x
+
+        def relu_backward(dout, cache):
+            with np.errstate(invalid='ignore'):
+                return dout * (np.maximum(cache, 0) / cache)
+    """)
+    result = check_pair(student, "relu", seed=0)
+    assert not result["passed"]
+    assert "entries of 20, all where x is exactly 0 (a division by x?): a gradient must be finite" in \
+        result["diagnosis"], result["diagnosis"]

@@ -506,6 +506,25 @@ def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, 
     assert summary["passed"] is True
 
 
+def test_a_cs231n_package_inside_a_folder_with_its_own_init_is_still_the_top_package(tmp_path):
+    # an __init__.py in assignment2/ (an editor's, or a copy's): the notebooks, run in assignment2/, import
+    # cs231n as a top-level package all the same
+    assignment = tmp_path / "assignment2"
+    package = assignment / "cs231n"
+    (package / "classifiers").mkdir(parents=True)
+    for folder in (assignment, package, package / "classifiers"):
+        write(folder, "__init__.py", "")
+    write(package, "layers.py", example_path("relu_kink").read_text())
+    write(package / "classifiers", "relu_net.py", "from cs231n.layers import relu_forward as forward\n"
+          "from cs231n.layers import relu_backward as backward\n\n\n"
+          "def relu_forward(x):\n    return forward(x)\n\n\n"
+          "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
+    summary = check_file(package / "classifiers" / "relu_net.py", timeout=5)
+    assert summary["error"] is None
+    assert [result["name"] for result in summary["functions"]] == ["relu"]
+    assert summary["passed"] is True
+
+
 def test_a_module_whose_package_sibling_imports_torch_is_checked_with_torch_at_hand(tmp_path):
     # a numpy layers.py with one torch helper; the classifier importing it never names torch itself
     assert importlib.util.find_spec("torch") is not None, "the test command installs the [torch] extra"
@@ -745,3 +764,27 @@ def test_json_and_gradescope_output_keep_greek_letters_readable(tmp_path, capsys
     assert json.loads(out)["passed"] is False
     written = results.read_text(encoding="utf-8")
     assert "x → μ → x̂" in written and "\\u03bc" not in written
+
+
+def test_a_number_returned_for_a_gradient_or_an_output_is_said_to_be_one(tmp_path):
+    # `dx = 0` left from a draft: a number, which travelled from the sandbox as an array of shape (1,)
+    path = write(tmp_path, "draft.py", """
+        import numpy as np
+
+        def relu_forward(x):
+            return np.maximum(x, 0), x
+
+        def relu_backward(dout, cache):
+            dx = 0
+            return dx
+
+        def rnn_step_forward(x, prev_h, Wx, Wh, b):
+            return 3
+
+        def rnn_step_backward(dnext_h, cache):
+            return None
+        """)
+    results = {result["name"]: result for result in check_file(path, timeout=10, seed=1)["functions"]}
+    assert results["relu"]["diagnosis"].startswith("relu_backward returned the number 0 as dx; expected an array of shape ("), \
+        results["relu"]["diagnosis"]
+    assert results["rnn_step"]["diagnosis"] == "rnn_step_forward must return (out, cache); it returned the number 3"

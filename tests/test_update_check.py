@@ -197,7 +197,12 @@ def test_accepted_variants_pass_with_a_note():
         'return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config',
         'lr = config["learning_rate"] * np.sqrt(1 - b2 ** config["t"]) / (1 - b1 ** config["t"])\n'
         '    return w - lr * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config')
+    # the lecture's v = ρv + dx, x −= α·v: the same steps as the course's v = μv − η·dw, w + v
+    of_gradients = textwrap.dedent(RIGHT["sgd_momentum"]).replace(
+        'v = config["momentum"] * v - config["learning_rate"] * dw', 'v = config["momentum"] * v + dw').replace(
+        "w + v", 'w - config["learning_rate"] * v')
     for rule, source, note, name in (("sgd_momentum", negated, "opposite sign", "negated velocity"),
+                                     ("sgd_momentum", of_gradients, "the lecture's first form", "velocity of gradients"),
                                      ("adam", efficient, "efficient form", "efficient form")):
         result = check_update(module(source), rule)
         assert result["passed"], result["diagnosis"]

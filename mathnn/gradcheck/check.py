@@ -312,10 +312,13 @@ def _check_one(
         )
     non_finite = analytic.size - int(np.isfinite(analytic).sum())
     if non_finite:  # a comparison with NaN is never "greater": refuse it before comparing anything
+        at_zero = ""
+        if np.all(base[~np.isfinite(analytic)] == 0) and np.any(base != 0):  # ReLU's mask as max(x, 0) / x
+            at_zero = f", all where {name} is exactly 0 (a division by {name}?)"
         return GradientCheck(
             label, False, "—", "finiteness", float("inf"), setup.tolerance,
             patterns=[f"{label} contains {non_finite} NaN or inf entr{'y' if non_finite == 1 else 'ies'} "
-                      f"of {analytic.size}: a gradient must be finite"],
+                      f"of {analytic.size}{at_zero}: a gradient must be finite"],
         )
     notes = []
     chosen = method

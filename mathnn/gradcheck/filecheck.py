@@ -30,8 +30,10 @@ are made in :mod:`mathnn.gradcheck.rendering`, the command in :mod:`mathnn.gradc
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -133,6 +135,33 @@ def _pair_states(functions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     return complete, incomplete
 
 
+#: A notebook larger than this is not read for its code (its outputs, images mostly, make it large).
+NOTEBOOK_BYTES = 64 * 2**20
+
+
+def notebook_error(path: Path) -> str:
+    """What to check instead of a notebook, which mathnn never runs: its code cells are read, as text, for
+    the functions it defines and for imports of cs231n files."""
+    code = ""
+    try:
+        if path.stat().st_size <= NOTEBOOK_BYTES:
+            cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
+            code = "\n".join("".join(cell["source"]) if isinstance(cell.get("source"), list) else str(cell.get("source"))
+                             for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code")
+    except (OSError, ValueError, AttributeError, TypeError):
+        code = ""
+    known = {*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES}
+    defined = [name for name in dict.fromkeys(re.findall(r"^[ \t]*def[ \t]+(\w+)", code, re.M)) if name in known]
+    if defined:
+        return (f"this is a notebook, which mathnn does not run: export it as a .py file (jupyter nbconvert --to "
+                f"script {path.name}) and check that; it defines {', '.join(defined[:6])}"
+                + (", …" if len(defined) > 6 else ""))
+    if re.search(r"^[ \t]*(from|import)[ \t]+cs231n\b", code, re.M) or not code:
+        return "this is a notebook: check the .py file it imports your layers from (e.g. cs231n/layers.py)"
+    return ("this is a notebook, which mathnn does not run, and it defines none of the functions mathnn can check "
+            "nor imports any from cs231n/: check the .py file that defines your layers (e.g. cs231n/layers.py)")
+
+
 def check_file(
     path: str | os.PathLike,
     functions: Sequence[str] | None = None,
@@ -204,7 +233,7 @@ def check_file(
         summary["error"] = "no such file"
         return summary
     if student.suffix == ".ipynb":
-        summary["error"] = "this is a notebook: check the .py file it imports your layers from (e.g. cs231n/layers.py)"
+        summary["error"] = notebook_error(student)
         return summary
     source = torch_source.parse(student)
     torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student) else None

@@ -32,9 +32,13 @@ PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestrin
 CYTHON = ("im2col_cython", "col2im_cython", "col2im_6d_cython")
 #: Packages homework files import beside numpy, for plots and debugging (from IPython import embed).
 ELSEWHERE = ("IPython", "ipdb", "matplotlib", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
-             "tqdm", "cv2")
+             "tqdm", "cv2", "torchvision")
 PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")
+
+
+NONE = ("a value is still None where it is used: the part of the function that computes it is not written yet "
+        "(the starter code's `out = None`?)")
 
 
 def hint(error: Mapping[str, Any]) -> str | None:
@@ -67,8 +71,7 @@ def hint(error: Mapping[str, Any]) -> str | None:
                        "has_key": "key in d"}[found.group(1)]
             return f"dict.{found.group(1)} is Python 2: use {instead} (Python 3 is required)"
         if message.startswith("'NoneType' object has no attribute"):  # 2016's `out = out.astype(x.dtype, ...)`
-            return ("a value is still None where it is used: the part of the function that computes it is not "
-                    "written yet (the starter code's `out = None`?)")
+            return NONE
         return None
     if kind == "TypeError":
         if "unexpected keyword argument 'newshape'" in message:
@@ -82,11 +85,18 @@ def hint(error: Mapping[str, Any]) -> str | None:
         if "only 0-dimensional arrays can be converted to Python scalars" in message:
             return ("numpy no longer turns an array of one entry into a number (int(a), float(a); deprecated since "
                     "numpy 1.25): take the entry, a[0] or a.item() (np.where and np.argwhere return arrays)")
+        if "'NoneType'" in message or "NoneType object" in message:  # `relu_forward(None)`: `x > 0` on None
+            return NONE
         if re.search(r"Cannot cast array data from dtype\('float\d*'\) to dtype\('u?int\d*'\)", message):
             return ("indices must be integers, and these are floats (older numpy cast them): make them with "
                     "dtype=int or .astype(int), and divide with // where an index is computed")
         return None
     if kind in ("ModuleNotFoundError", "ImportError"):
+        found = re.search(r"No module named 'cs231n\.([\w.]+)'", message)
+        if found:  # the package was found, one of its files was not: a course file left out of the folder
+            missing = "cs231n/" + found.group(1).replace(".", "/") + ".py"
+            return (f"{missing} is missing: this file's imports need it beside the others; put it back (the "
+                    "course's own files, such as fast_layers.py and layer_utils.py, come with the starter code)")
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
                 or "no known parent package" in message:
             return PACKAGE
@@ -97,10 +107,19 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return (f"{found.group(1)} is in Python's standard library, which the sandbox's unprivileged user could "
                     "not read: the grader's Python is installed in a private folder (a home under /root?); "
                     "install it where every user can read it")
+        if found and found.group(1) == "google":  # the first cell of CS231n's Colab notebooks, exported with them
+            return ("google.colab exists only on Colab: drop the notebook's drive.mount cell (and its sys.path "
+                    "lines) from the exported file, or check the cs231n/ file the notebook imports")
         if found and found.group(1) in ELSEWHERE:
             return (f"the check runs the file with numpy only (and torch for a PyTorch file), so {found.group(1)} "
-                    "cannot be imported: drop the import (a plotting or debugging aid?) or import it inside the "
-                    "function that uses it")
+                    "cannot be imported: drop the import (a plotting, debugging or data-loading aid?) or import it "
+                    "inside the function that uses it")
+        if found and found.group(1) == "mathnn":  # the reference the check compares with
+            return "mathnn is out of reach of the code it checks: the functions must compute their answers themselves"
+        if found and found.group(1) not in ("numpy", "torch"):  # a package, or a file not beside this one
+            return (f"{found.group(1)} cannot be imported where the check runs, which has numpy (and torch for a "
+                    "PyTorch file) and the files beside this one: drop the import if nothing uses it (an editor's "
+                    f"automatic import?), or put {found.group(1)}.py beside the file")
     return None
 
 

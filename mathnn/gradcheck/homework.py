@@ -198,15 +198,21 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
     ]
     stray: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}  # (1, D) for (D,): said once, values checked
     for number, (gradient_name, input_name) in enumerate(zip(pair.gradients, pair.differentiated)):
-        shape, expected = gradients[number].shape, np.shape(values[input_name])
-        if only_size_one_axes(shape, expected):
+        # the shape the student's function was given the input in, and the check's (they differ for group
+        # norm's gamma given flat, StudentCode.flat_layout)
+        own = np.shape(values[input_name])
+        shape, expected = gradients[number].shape, student.sent_shape(input_name, own)
+        if shape == expected:
+            gradients[number] = gradients[number].reshape(own)
+        elif only_size_one_axes(shape, expected):
             stray[gradient_name] = (shape, expected)
-            gradients[number] = gradients[number].reshape(expected)
+            gradients[number] = gradients[number].reshape(own)
         elif shape != expected:
             named = pair.shape_diagnosis()(input_name, gradients[number], values, dout) if pair.shape_diagnosis else None
+            returned = f"the number {gradients[number].item():g} as {gradient_name}; expected an array of shape" \
+                if shape == () else f"{gradient_name} of shape {shape}; expected"  # `dx = 0` left from a draft
             result["problems"].append(
-                f"{pair.backward} returned {gradient_name} of shape {shape}; expected {expected}, "
-                f"the shape of {input_name}" + (f": {named}" if named else "")
+                f"{pair.backward} returned {returned} {expected}, the shape of {input_name}" + (f": {named}" if named else "")
             )
     if first_point:  # the same call twice must give the same answer: no state kept, no random numbers drawn
         again, _, slot = student.forward(values)
@@ -310,17 +316,43 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
                 raise InputError(f"module: expected a function {label} in {name!r}; received a module without it")
         docs = {label: getattr(student, label).__doc__ or "" for label in (pair.forward, pair.backward)}
         student = StudentCode(in_process(student), pair, docs)
+    result, fits = _check_points(student, pair, seed, points, strict)
+    if not fits and pair.per_channel and not student.flat:
+        # out of a wrong shape, or a forward that raised: written for gamma and beta of shape (C,), as the
+        # 2018–2019 docstring of spatial_groupnorm_forward has them (its notebook passes (1, C, 1, 1))?
+        flat, flat_fits = _check_points(student.flat_layout(pair.per_channel), pair, seed, points, strict)
+        if flat_fits:
+            named = " and ".join(pair.per_channel)
+            note = (f"{pair.forward} takes {named} of shape (C,), as the 2018–2019 docstring gives them, not "
+                    f"(1, C, 1, 1) as the notebook passes them: checked with (C,)")
+            flat["evaluations"] += result["evaluations"]
+            result = flat
+            if result["passed"]:  # said beside the pass, as a write into dout is
+                result["warnings"].append({"function": pair.forward, "argument": named, "message": note})
+            else:
+                result["diagnosis"] = f"{note}\n{result['diagnosis']}"
+    return result
+
+
+def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, strict: bool
+                  ) -> tuple[dict[str, Any], bool]:
+    """:func:`check_pair`'s points; also whether the first forward ran and returned out of the reference's shape."""
     rng = np.random.default_rng([seed, INPUT_STREAM])
     result = empty_result(pair.name, seed)
     worst_forward = 0.0
     worst_gradient: dict[str, float] = {}
     first: dict[str, Any] | None = None
+    current = empty_result(pair.name, seed)  # the point being checked: what it found before an error stopped it
+    opening = current  # the first point's
     try:
         for number in range(points):
             variant = number % 2
             values = pair.make_inputs(rng, variant)
             check_point = losses.check_loss_point if pair.kind == "loss" else _check_point
-            point = check_point(student, pair, values, rng, seed + number, number == 0, empty_result(pair.name, seed))
+            current = empty_result(pair.name, seed)
+            if number == 0:
+                opening = current
+            point = check_point(student, pair, values, rng, seed + number, number == 0, current)
             if strict:  # every write into an array the caller passed fails
                 point["in_place"] += [{key: w[key] for key in ("function", "argument")} for w in point["warnings"]]
                 point["warnings"] = []
@@ -346,6 +378,14 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         result["error"] = _wrong_output(str(error))
     except StudentRaised as error:
         result["error"] = error.details
+        if current["forward"]["status"] == "mismatch":  # out of a wrong shape, then a backward that chokes on it
+            result["forward"] = current["forward"]
+        if variant == 1 and result["points"]:  # the documented sizes passed: the sizes that broke the code say where to look
+            shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
+                               if isinstance(values[name], np.ndarray))
+            result["problems"].append(
+                f"the documented sizes passed; this error came at other sizes, {shapes}: a size written into the "
+                "code, or two sizes that are equal at the documented shapes used for each other?")
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
         assert first is not None  # at least one point ran
@@ -358,12 +398,22 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         result["passed"] = all(point["passed"] for point in points_checked)
     if not result["passed"]:
         result["diagnosis"] = describe_result(result)
-    return result
+    forward = opening["forward"]
+    return result, forward["status"] != "not run" and not _wrong_shape(pair.forward, forward)
+
+
+def _wrong_shape(function: str, forward: Mapping[str, Any]) -> bool:
+    """Did the forward ``function`` return out of another shape than the reference's (:func:`_compare_forward`)?"""
+    return forward["status"] == "mismatch" and str(forward["message"]).startswith(f"{function} returned out of shape")
 
 
 def describe_result(result: Mapping[str, Any]) -> str:
     """The diagnosis text of a :func:`check_pair` result: one finding per line, most important first."""
     lines = []
+    # a forward's out of a wrong shape is the cause of the backward's error it goes on to: said first
+    cause = result["error"] is not None and _wrong_shape(str(result.get("forward_function")), result["forward"])
+    if cause:
+        lines.append(result["forward"]["message"])
     if result["error"] is not None:
         lines.append(error_sentence(result["error"]))
     for change in result["in_place"]:
@@ -372,7 +422,7 @@ def describe_result(result: Mapping[str, Any]) -> str:
             f"{change['function']} changed {name} in place, so the caller's array changed: compute "
             f"into a new array (`{name} = {name} - …` rather than `{name} -= …`, or start from `{name}.copy()`)"
         )
-    if result["forward"]["status"] == "mismatch":
+    if result["forward"]["status"] == "mismatch" and not cause:
         lines.append(result["forward"]["message"])
     lines += result["problems"]
     wrong = [g for g in result["gradients"] if not g["passed"]]

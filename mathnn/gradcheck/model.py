@@ -265,9 +265,9 @@ def _regularisation_hint(model: Any, f: Any, name: str, analytic: np.ndarray, va
     weights = value.astype(np.float64)
     c = float(np.sum(difference * weights) / np.sum(weights * weights))
     residual = float(np.linalg.norm(difference - c * weights))
-    if not residual <= 1e-3 * float(np.linalg.norm(difference)):
-        return None
     reg = getattr(model, "reg", None)
+    if not residual <= 1e-3 * float(np.linalg.norm(difference)):
+        return _summed_regularisation(reg, name, difference, weights)
     if isinstance(reg, (int, float)) and reg:
         ratio = c / reg
         if abs(ratio - 1) < 1e-3:
@@ -279,3 +279,18 @@ def _regularisation_hint(model: Any, f: Any, name: str, analytic: np.ndarray, va
         return (f"the error is {ratio:.3g}·reg·{name}: the regularisation term's gradient has the wrong factor "
                 f"(½·reg·‖{name}‖² in the loss has the gradient reg·{name})")
     return f"the error is {c:.3g}·{name}, a multiple of {name} itself: the regularisation term's gradient looks wrong"
+
+
+def _summed_regularisation(reg: object, name: str, difference: np.ndarray, weights: np.ndarray) -> str | None:
+    """``grads['W1'] += reg * np.sum(W1)``: the error is reg·ΣW1 in every entry less reg·W1 (None if it is not)."""
+    if not isinstance(reg, (int, float)) or not reg or weights.size < 3:
+        return None
+    basis = np.stack([weights.ravel(), np.ones(weights.size)], axis=1)
+    (factor, constant), *_ = np.linalg.lstsq(basis, difference.ravel(), rcond=None)
+    total = reg * float(weights.sum())
+    residual = float(np.linalg.norm(difference.ravel() - basis @ np.array([factor, constant])))
+    if residual <= 1e-3 * float(np.linalg.norm(difference)) and abs(factor / reg + 1) < 1e-3 \
+            and abs(constant - total) <= 1e-3 * abs(total):
+        return (f"the error is reg·np.sum({name}) − reg·{name}: grads['{name}'] adds reg·np.sum({name}), one number, "
+                f"to every entry, where the gradient of ½·reg·‖{name}‖² is reg·{name}, the array itself")
+    return None

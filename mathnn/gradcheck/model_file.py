@@ -187,7 +187,8 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     built = False
     try:
         arguments = dict(setup.arguments) if setup else {}
-        answer, arrays = build({"op": "model", "action": "build", "class": name, "arguments": arguments}, [])
+        answer, arrays = build({"op": "model", "action": "build", "class": name, "arguments": arguments,
+                                "seed": seed}, [])
         built = True
         names = [key for key in _field(answer, "names", list) if isinstance(key, str)]
         outcome.wrong_params = {str(k): str(v) for k, v in (answer.get("wrong_params") or {}).items()}

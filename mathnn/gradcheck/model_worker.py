@@ -10,8 +10,8 @@ Actions (``action``):
 
 * ``classes``: the classes the student's file defines that have a ``loss`` method, by name;
 * ``build``: ``class`` called with ``arguments`` (JSON values; ``{"numpy": "float64"}`` is that numpy
-  type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none);
-  answer the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
+  type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none),
+  numpy's global generator seeded with ``seed`` first (the random parameters the class draws); answer the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
   is a number, and the parameters' arrays;
 * ``loss``: set the parameters to arrays 2… (in the order of ``names``), call ``loss(X, y)`` with arrays
   0 and 1; answer the loss and each gradient;
@@ -99,6 +99,9 @@ def _build(worker: object, header: dict) -> tuple[dict, list]:
 
     cls = getattr(getattr(worker, "module"), header["class"])
     arguments, left_out = _arguments(cls, header.get("arguments") or {})
+    seed = header.get("seed")
+    if type(seed) is int:  # weight_scale * np.random.randn(...): the same parameters, so the same report, per seed
+        np.random.seed(seed % 2**32)
     model = cls(**arguments)
     params = getattr(model, "params", None)
     if not isinstance(params, dict) or not callable(getattr(model, "loss", None)):

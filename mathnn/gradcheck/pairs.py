@@ -89,6 +89,9 @@ class Pair:
     shape_diagnosis : callable, () -> callback (input name, gradient, inputs, dout) -> str or None, optional
         Names a gradient of the wrong shape that sums over too few axes (group norm's dgamma of shape
         (N, C, 1, 1) where (1, C, 1, 1) is due).
+    per_channel : tuple of str
+        Arguments with one value per channel in shape (1, C, 1, 1) (group norm's gamma and beta), which
+        an older docstring gave as (C,): a forward written for that layout is checked in it.
     """
 
     name: str
@@ -108,6 +111,7 @@ class Pair:
     forward_check: Callable[[], Callable[..., tuple[dict[str, Any], list[str]]]] | None = None
     rule: str | None = None
     shape_diagnosis: Callable[[], Callable[[str, np.ndarray, dict, np.ndarray], "str | None"]] | None = None
+    per_channel: tuple[str, ...] = ()
 
     @property
     def returns(self) -> str:
@@ -230,7 +234,8 @@ def _layer_pairs() -> list[Pair]:
                  "forward_diagnosis": forward_diagnosis
                  if spec["forward_mistakes"] or reshape.get("regroupings") or "eps" in spec["settings"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None,
-                 "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None}
+                 "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None,
+                 "per_channel": tuple(reshape.get("per_channel", ()))}
         suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
         pairs.append(Pair(layer.name, *fields, **extra, forward_function=spec["forward"] if suffixed else None,
                           backward_function=spec["backward"] if suffixed else None))

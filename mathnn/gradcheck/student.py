@@ -9,7 +9,8 @@ is used here except numbers in fresh ``np.ndarray``s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any, Union
 
@@ -104,6 +105,30 @@ class StudentCode:
         self.docs = dict(docs or {})
         self.slot = 0
         self.out_shape: tuple[int, ...] | None = None  # of the last forward call: every nearby point must match
+        self.shapes: dict[str, tuple[int, ...]] = {}  # the array arguments' shapes in the last forward call
+        #: Per-channel arguments sent flat, (C,) for the check's (1, C, 1, 1) (:meth:`flat_layout`).
+        self.flat: frozenset[str] = frozenset()
+
+    def flat_layout(self, names: Iterable[str]) -> "StudentCode":
+        """The same functions, given the per-channel arguments ``names`` (group norm's γ and β, (1, C, 1, 1)
+        in the check) as one axis, (C,): the layout CS231n's 2018–2019 docstring gave them. What comes
+        back in their place is put back in the check's layout; the gradients are the caller's to judge
+        (:meth:`sent_shape`)."""
+        other = StudentCode(self.transport, self.pair, self.docs)
+        other.flat, other.slot = frozenset(names), self.slot  # the worker's caches: numbered on, never reused
+        return other
+
+    def sent_shape(self, name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape the student's function receives argument ``name`` of the check's ``shape`` in."""
+        return (math.prod(shape),) if name in self.flat else tuple(shape)
+
+    def _send(self, name: str, value: np.ndarray) -> np.ndarray:
+        return value.reshape(-1) if name in self.flat else value
+
+    def _back(self, shapes: Mapping[str, tuple[int, ...]], after: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The array arguments after a call, a flat one in the check's layout (``shapes``) again."""
+        return {name: array.reshape(shapes[name]) if name in self.flat and array.size == math.prod(shapes[name])
+                else array for name, array in after.items()}
 
     def _ask(self, header: dict, arrays: list, stage: str) -> tuple[dict, list]:
         answer, outputs = self.transport(header, arrays, stage)
@@ -120,7 +145,7 @@ class StudentCode:
             value = values[name]
             if isinstance(value, np.ndarray):
                 specs.append({"array": len(arrays)})
-                arrays.append(value)
+                arrays.append(self._send(name, value))
             elif isinstance(value, dict) and any(isinstance(item, np.ndarray) for item in value.values()):
                 entries: dict[str, dict] = {}
                 for key, item in value.items():  # bn_param with running averages: its arrays travel as arrays
@@ -177,7 +202,8 @@ class StudentCode:
             raise WrongOutputError(f"{pair.forward} must return a real floating array as out; it returned dtype "
                                    f"{out.dtype}")
         self.out_shape = out.shape
-        after = dict(zip(names, outputs[1:]))
+        self.shapes = {name: np.shape(values[name]) for name in names}
+        after = self._back(self.shapes, dict(zip(names, outputs[1:])))
         for name in names:
             if after[name].shape != values[name].shape:
                 raise wire.ProtocolError("an argument came back with another shape")
@@ -219,7 +245,7 @@ class StudentCode:
             else:
                 raise wire.ProtocolError("a gradient's description is malformed")
         dout_after = outputs[count]
-        after = dict(zip(names, outputs[count + 1:]))
+        after = self._back(self.shapes, dict(zip(names, outputs[count + 1:])))
         if dout_after.shape != dout.shape:
             raise wire.ProtocolError("dout came back with another shape")
         return arrays, dout_after, after
@@ -287,7 +313,7 @@ class StudentCode:
             points = list(range(len(arrays), len(arrays) + len(values)))
             header = {"op": "evaluate", "function": pair.forward, "arguments": specs, "position": position,
                       "cast": cast, "points": points, "outputs": max(1, len(pair.outputs))}
-            answer, outputs = self._ask(header, [*arrays, *values], pair.forward)
+            answer, outputs = self._ask(header, [*arrays, *(self._send(name, value) for value in values)], pair.forward)
             results = _field(answer, "results", list)
             complex_points = bool(values) and np.iscomplexobj(values[0])
             found = []

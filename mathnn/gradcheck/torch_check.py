@@ -200,7 +200,7 @@ def _call_bugs(result: Result, pair: Pair, answer: dict, source: Source) -> bool
         if returned == wire.describe(None):
             result["error"] = {"kind": "starter code", "stage": None, "type": None, "where": None, "line": None,
                                "message": f"{name} is not implemented yet (still the starter code?): it returns None"}
-        elif returned.startswith("an array") or returned in ("a float", "a int", "a list"):
+        elif returned.startswith(("an array", "the number")) or returned == "a list":
             _bug(result, "graph", f"{name} returned {returned}, not a tensor: its numbers left autograd's graph, so "
                  "autograd cannot differentiate it", source.lines(graph_breaks, name))
         else:

@@ -58,6 +58,14 @@ def _momentum(sign: float, old_velocity: bool = False) -> Rule:
     return rule
 
 
+def _gradient_momentum(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+    """The lecture's first form of momentum: v = μv + dw, next_w = w − η·v (v in the gradient's units)."""
+    c = _settings("sgd_momentum", config, w.shape)
+    v = c["momentum"] * c["velocity"] + dw
+    c["velocity"] = v
+    return w - c["learning_rate"] * v, c
+
+
 def _ascent_momentum(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
     c = _settings("sgd_momentum", config, w.shape)
     v = c["momentum"] * c["velocity"] - c["learning_rate"] * dw
@@ -172,6 +180,10 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("negated velocity", "sgd_momentum keeps the velocity with the opposite sign (v = μv + η·dw, "
                 "w − v): the updates are the course's, but config['velocity'] is the negative of the course's, "
                 "which the notebook's comparison of velocities would flag", _momentum(-1.0), accepted=True),
+        Mistake("velocity of gradients", "sgd_momentum keeps the velocity in the gradient's units (v = μv + dw, "
+                "next_w = w − learning_rate·v, the lecture's first form of momentum): at a fixed learning rate the "
+                "updates are the course's, but config['velocity'] is the course's divided by −learning_rate, which "
+                "the notebook's comparison of velocities would flag", _gradient_momentum, accepted=True),
         Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: with v = μv − learning_rate·dw the "
                 "step is next_w = w + v (not w − v)", _ascent_momentum),
         Mistake("velocity sign", "sgd_momentum's velocity has the wrong sign: v = μv − learning_rate·dw (not "

@@ -47,8 +47,9 @@ def encode(header: dict, arrays: list) -> bytes:
 
     specs, chunks, offset = [], [], 0
     for array in arrays:
+        shape = list(np.shape(array))  # np.ascontiguousarray makes a 0-d array (a number) one of shape (1,)
         array = np.ascontiguousarray(array)
-        specs.append({"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset, "nbytes": array.nbytes})
+        specs.append({"dtype": array.dtype.str, "shape": shape, "offset": offset, "nbytes": array.nbytes})
         chunks.append(array.tobytes())
         offset += array.nbytes
     head = json.dumps({**header, "arrays": specs}).encode("utf-8")

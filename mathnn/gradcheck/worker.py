@@ -71,6 +71,8 @@ def describe(value: object) -> str:
         return f"an array of shape {value.shape}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} item(s)"
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
+        return f"the number {float(value):g}"  # `dx = 0` left from a draft
     return f"a {type(value).__name__}"
 
 
