@@ -11,7 +11,8 @@ Actions (``action``):
 * ``classes``: the classes the student's file defines that have a ``loss`` method, by name;
 * ``build``: ``class`` called with ``arguments`` (JSON values; ``{"numpy": "float64"}`` is that numpy
   type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none),
-  numpy's global generator seeded with ``seed`` first (the random parameters the class draws); answer the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
+  numpy's global generator seeded with ``seed`` first (the random parameters the class draws); answer
+  the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
   is a number, and the parameters' arrays;
 * ``loss``: set the parameters to arrays 2… (in the order of ``names``), call ``loss(X, y)`` with arrays
   0 and 1; answer the loss and each gradient;
