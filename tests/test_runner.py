@@ -488,19 +488,26 @@ def test_a_module_inside_a_package_is_imported_as_part_of_it(tmp_path):
     assert summary["passed"] is True
 
 
-@pytest.mark.parametrize("marked", ["cs231n", "classifiers"])
-def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, marked):
-    # Python 3 imports cs231n/ or cs231n/classifiers/ without __init__.py as a namespace package, and
-    # assignments are shipped both ways: the classifier's absolute and relative imports work all the same
-    package = tmp_path / "cs231n"
+def _relu_classifier(package: Path, inits: list[Path]) -> Path:
+    """cs231n/layers.py (a right relu) and cs231n/classifiers/relu_net.py importing it both ways."""
     (package / "classifiers").mkdir(parents=True)
-    write(package / "classifiers" if marked == "cs231n" else package, "__init__.py", "")
+    for folder in inits:
+        write(folder, "__init__.py", "")
     write(package, "layers.py", example_path("relu_kink").read_text())
     write(package / "classifiers", "relu_net.py", "from ..layers import relu_forward as forward\n"
           "from cs231n.layers import relu_backward as backward\n\n\n"
           "def relu_forward(x):\n    return forward(x)\n\n\n"
           "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
-    summary = check_file(package / "classifiers" / "relu_net.py", timeout=5)
+    return package / "classifiers" / "relu_net.py"
+
+
+@pytest.mark.parametrize("marked", ["cs231n", "classifiers"])
+def test_a_classifier_imports_its_package_when_one_folder_has_no_init(tmp_path, marked):
+    # Python 3 imports cs231n/ or cs231n/classifiers/ without __init__.py as a namespace package, and
+    # assignments are shipped both ways: the classifier's absolute and relative imports work all the same
+    package = tmp_path / "cs231n"
+    summary = check_file(_relu_classifier(package, [package / "classifiers" if marked == "cs231n" else package]),
+                         timeout=5)
     assert summary["error"] is None
     assert [result["name"] for result in summary["functions"]] == ["relu"]
     assert summary["passed"] is True
@@ -511,15 +518,7 @@ def test_a_cs231n_package_inside_a_folder_with_its_own_init_is_still_the_top_pac
     # cs231n as a top-level package all the same
     assignment = tmp_path / "assignment2"
     package = assignment / "cs231n"
-    (package / "classifiers").mkdir(parents=True)
-    for folder in (assignment, package, package / "classifiers"):
-        write(folder, "__init__.py", "")
-    write(package, "layers.py", example_path("relu_kink").read_text())
-    write(package / "classifiers", "relu_net.py", "from cs231n.layers import relu_forward as forward\n"
-          "from cs231n.layers import relu_backward as backward\n\n\n"
-          "def relu_forward(x):\n    return forward(x)\n\n\n"
-          "def relu_backward(dout, cache):\n    return backward(dout, cache)\n")
-    summary = check_file(package / "classifiers" / "relu_net.py", timeout=5)
+    summary = check_file(_relu_classifier(package, [assignment, package, package / "classifiers"]), timeout=5)
     assert summary["error"] is None
     assert [result["name"] for result in summary["functions"]] == ["relu"]
     assert summary["passed"] is True
