@@ -297,26 +297,26 @@ def check_loss_point(student: Any, pair: Any, values: dict[str, Any], rng: np.ra
     result["problems"] += [problem.replace("f_vjp", name) for problem in checked["problems"]]
     result["precision"] = checked["precision"]
     result["evaluations"] += checked["evaluations"]
-    if not report and result["forward"]["status"] == "mismatch" and np.all(np.isfinite(dx)):
-        # finite differences of a wrong loss are no measure of dx: is it the reference's gradient?
+    # dx against the reference's gradient: where dx passed, it is the gradient of the student's loss, which
+    # may not be the course's; where it failed against a wrong loss, those finite differences measure nothing
+    wrong_loss = result["forward"]["status"] == "mismatch" and bool(np.all(np.isfinite(dx)))
+    if report or wrong_loss:
         _, reference_dx = pair.reference()(*pair.call_arguments(values))
         gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))
-        if gap is None or gap <= tolerances.tolerance("forward", dtype):
-            result["gradients"] = [{**gradient, "passed": True, "max_error": gap or 0.0, "method": "against mathnn's dx",
-                                    "tolerance": tolerances.tolerance("forward", dtype),
-                                    "worst": [], "patterns": [], "diagnosis": None} for gradient in result["gradients"]]
-            result["forward"]["message"] += (f"\ndx is right (mathnn.layers.{name}'s gradient), so only the loss is "
-                                             f"wrong: finite differences of that loss disagree with dx")
-    if report:  # dx is the gradient of the student's loss: is that loss's gradient the reference's?
-        _, reference_dx = pair.reference()(*pair.call_arguments(values))
-        gap = _differs(np.asarray(reference_dx, dtype=np.float64), dx.astype(np.float64), np.dtype(np.float64))
-        if gap is not None and gap > tolerances.tolerance("forward", dtype):
+        mark = tolerances.tolerance("forward", dtype)
+        if report and gap is not None and gap > mark:
             said = mistakes.get("dx") or ("it agrees with finite differences of your loss, so your loss is what "
                                           "differs" if result["forward"]["status"] == "mismatch" else None)
             result["problems"].append(
                 f"dx differs from the gradient of mathnn.layers.{name} (max relative error {gap:.2e}, pass mark "
-                f"{tolerances.tolerance('forward', dtype):.0e})" + (f": {said}" if said else "")
+                f"{mark:.0e})" + (f": {said}" if said else "")
             )
+        elif not report and (gap is None or gap <= mark):
+            result["gradients"] = [{**gradient, "passed": True, "max_error": gap or 0.0, "method": "against mathnn's dx",
+                                    "tolerance": mark, "worst": [], "patterns": [], "diagnosis": None}
+                                   for gradient in result["gradients"]]
+            result["forward"]["message"] += (f"\ndx is right (mathnn.layers.{name}'s gradient), so only the loss is "
+                                             f"wrong: finite differences of that loss disagree with dx")
     return result
 
 
