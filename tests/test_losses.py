@@ -84,6 +84,10 @@ MISTAKES = {
         "svm_loss", ("dx[np.arange(n), y] -= np.sum(margins > 0, axis=1)",), ("dx[np.arange(n), y] = 0",),
         ["dx of the correct class misses −(number of positive margins)/N"],
     ),
+    "svm dx for every wrong class": (
+        "svm_loss", ("dx = (margins > 0).astype(x.dtype)",), ("dx = np.ones_like(x); dx[np.arange(n), y] = 0",),
+        ["dx gives +1/N to every wrong class, not only to those whose margin"],
+    ),
     "svm summed, not averaged": (
         "svm_loss", ("loss = np.sum(margins) / n", "dx = dx / n\n    return loss, dx\n\ndef word"),
         ("loss = np.sum(margins)", "return loss, dx\n\ndef word"),
@@ -339,7 +343,7 @@ def test_each_declared_slip_is_refuted_and_one_that_changes_nothing_is_not(proof
     rule = topic.svm
     proof = proofs["svm"]
     slips = [claim for claim in proof.claims if claim.statement.startswith(("the mistake", "the forward mistake"))]
-    assert len(slips) == len(rule.mistakes) + len(rule.forward_mistakes) == 2 and all(c.holds for c in slips)
+    assert len(slips) == len(rule.mistakes) + len(rule.forward_mistakes) == 3 and all(c.holds for c in slips)
     same = Mistake("the true gradient", topic.scores, "nothing", closed=topic.DSCORES)
     claim = next(c for c in dataclasses.replace(rule, mistakes=(same,)).prove().claims
                  if c.statement.startswith("the mistake"))

@@ -9,7 +9,7 @@ the checked public functions are in :mod:`mathnn.layers`.
 
 import numpy as np
 
-__all__ = ['multiclass_svm', 'multiclass_svm_slip_correct_class_counted', 'multiclass_svm_slip_no_gradient_at_the_correct_class', 'multiclass_svm_magnitude', 'SLIPS']
+__all__ = ['multiclass_svm', 'multiclass_svm_slip_correct_class_counted', 'multiclass_svm_slip_no_gradient_at_the_correct_class', 'multiclass_svm_slip_every_wrong_class_counted', 'multiclass_svm_magnitude', 'SLIPS']
 
 
 def multiclass_svm(
@@ -111,6 +111,39 @@ def multiclass_svm_slip_no_gradient_at_the_correct_class(
     return loss, dscores
 
 
+def multiclass_svm_slip_every_wrong_class_counted(
+    scores: np.ndarray,
+    onehot: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiclass SVM (hinge) loss of rows of scores against one-hot targets, margin 1, and its gradient, with the slip 'every wrong class counted': what a student's code with it returns.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (M, C), class scores o
+    onehot : ndarray of shape (M, C), one-hot correct classes
+    weights : ndarray of shape (M, 1), weight of each row (1/N for CS231n's average over the batch)
+
+    Returns
+    -------
+    loss : float
+        Σ_rows w Σ_{j≠y} max(0, o_j − o_y + 1)
+    dscores : ndarray of shape (M, C)
+        ∂L/∂o, with 0 taken at a margin exactly 0
+    """
+    # o_y: the correct class's score in each row
+    correct = np.sum(onehot*scores, axis=-1, keepdims=True)
+    # m_j = o_j − o_y + 1 for j ≠ y; 0 at the correct class, which the sum leaves out
+    margins = (1 - onehot)*(scores - correct + 1)
+    # 1[m_j > 0]; at a margin exactly 0 the convention is 0
+    positive = (np.real(margins) > 0).astype(margins.dtype)
+    # L = Σ_rows w · Σ_{j≠y} max(0, m_j)
+    loss = np.sum(weights*margins*positive)
+    # the slip 'every wrong class counted'
+    dscores = weights*(-onehot*np.sum(positive, axis=-1, keepdims=True) - onehot + 1)
+    return loss, dscores
+
+
 def multiclass_svm_magnitude(scores: np.ndarray, onehot: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The size of the terms each entry of multiclass_svm's dscores sums: the same formula on absolute values, so a check can measure errors against it.
 
@@ -146,4 +179,9 @@ SLIPS = [{'name': 'correct class counted',
   'changes': ['dscores'],
   'sentence': 'dx of the correct class misses −(number of positive margins)/N: every wrong class inside the '
               'margin pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N',
-  'kernel': 'multiclass_svm_slip_no_gradient_at_the_correct_class'}]
+  'kernel': 'multiclass_svm_slip_no_gradient_at_the_correct_class'},
+ {'name': 'every wrong class counted',
+  'changes': ['dscores'],
+  'sentence': 'dx gives +1/N to every wrong class, not only to those whose margin x[i, j] − x[i, y[i]] + 1 '
+              'is positive: max(0, m) has slope 0 where m < 0, so dx[i, j] = 1[margin > 0] / N for j ≠ y[i]',
+  'kernel': 'multiclass_svm_slip_every_wrong_class_counted'}]

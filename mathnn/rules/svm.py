@@ -157,6 +157,10 @@ svm = LayerRule(
                 "dx of the correct class misses −(number of positive margins)/N: every wrong class inside the margin "
                 "pushes x[i, y[i]] down by 1, so dx[i, y[i]] = −(count of j with margin > 0) / N",
                 closed=weights * positive * (1 - onehot)),
+        Mistake("every wrong class counted", scores,
+                "dx gives +1/N to every wrong class, not only to those whose margin x[i, j] − x[i, y[i]] + 1 is "
+                "positive: max(0, m) has slope 0 where m < 0, so dx[i, j] = 1[margin > 0] / N for j ≠ y[i]",
+                closed=weights * ((1 - onehot) - onehot * RowSum(positive))),
     ),
     forward_mistakes=(
         ForwardMistake("correct class counted",
