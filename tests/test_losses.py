@@ -88,6 +88,12 @@ MISTAKES = {
         "svm_loss", ("dx = (margins > 0).astype(x.dtype)",), ("dx = np.ones_like(x); dx[np.arange(n), y] = 0",),
         ["dx gives +1/N to every wrong class, not only to those whose margin"],
     ),
+    "svm dx for every wrong class, and a -1 where no margin is positive": (
+        "svm_loss", ("dx = (margins > 0).astype(x.dtype)", "dx[np.arange(n), y] -= np.sum(margins > 0, axis=1)"),
+        ("dx = np.ones_like(x); dx[np.arange(n), y] = 0",
+         "dx[np.arange(n), y] -= np.maximum(np.sum(margins > 0, axis=1), 1)"),
+        ["dx gives +1/N to every wrong class, not only to those whose margin", "; dx is also wrong at 1 other entry of"],
+    ),
     "svm summed, not averaged": (
         "svm_loss", ("loss = np.sum(margins) / n", "dx = dx / n\n    return loss, dx\n\ndef word"),
         ("loss = np.sum(margins)", "return loss, dx\n\ndef word"),

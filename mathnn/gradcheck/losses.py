@@ -174,11 +174,34 @@ def loss_mistake(pair: Any, values: dict[str, Any], loss: float, dx: np.ndarray 
     if _close(dx, n * reference_dx, dtype):
         said["dx"] = f"dx is not divided by N = {n}: the loss is an average over the examples, so is its gradient"
         return said
-    for slip, _, slip_dx in slips:
-        if "dscores" in slip["changes"] and _close(dx, slip_dx, dtype):
+    gradient_slips = [(slip, slip_dx) for slip, _, slip_dx in slips if "dscores" in slip["changes"]]
+    for slip, slip_dx in gradient_slips:
+        if _close(dx, slip_dx, dtype):
             said["dx"] = slip["sentence"]
+            return said
+    for slip, slip_dx in gradient_slips:
+        if (sentence := _slip_in_part(dx, slip_dx, reference_dx, slip["sentence"], dtype)) is not None:
+            said["dx"] = sentence
             break
     return said
+
+
+def _slip_in_part(dx: np.ndarray, slip_dx: np.ndarray, reference_dx: np.ndarray, sentence: str, dtype: np.dtype
+                  ) -> str | None:
+    """The slip's sentence if ``dx`` has the slip at every entry the slip changes but is also wrong elsewhere.
+
+    A student can make a declared slip and another mistake besides; the slip is still worth naming, with
+    how many other entries are wrong. None where the slip changes nothing here, or ``dx`` lacks it.
+    """
+    dx, slip_dx, reference_dx = (np.asarray(a, dtype=np.float64) for a in (dx, slip_dx, reference_dx))
+    scale = max(float(np.max(np.abs(reference_dx), initial=0)), 1e-300)
+    mark = tolerances.tolerance("mistake", dtype) * scale
+    changed = np.abs(slip_dx - reference_dx) > mark
+    if not changed.any() or not bool(np.all(np.abs(dx - slip_dx)[changed] <= mark)):
+        return None
+    others = int(np.count_nonzero(np.abs(dx - reference_dx)[~changed] > mark))
+    return sentence + (f"; dx is also wrong at {others} other entr{'y' if others == 1 else 'ies'} of {dx.size}"
+                       if others else "")
 
 
 def embedding_diagnosis() -> Any:
