@@ -200,7 +200,10 @@ def test_tour_table_is_the_short_distance_norm_bound_table():
     assert "γ = sup|f′| as proven: sigmoid 0.25, tanh 1, relu 1" in lines[0]
     assert lines[1].split()[:3] == ["T−t", "sigmoid", "‖∂h_T/∂h_t‖"]
     row_20 = next(line.split() for line in lines if line.split()[0] == "20")
-    assert row_20[1:] == [f"{value:.2e}" for flow in flows.values() for value in (flow.norm_at(20), flow.bounds[19])]
+    assert lines[1].split()[-4:] == ["bound", "γ=0.25", "bound", "γ=1"] and lines[1].count("bound") == 2  # tanh and relu share γ = 1
+    assert row_20[1:] == [f"{flow.norm_at(20):.2e}" for flow in flows.values()] + [
+        f"{flows[name].bounds[19]:.2e}" for name in ("sigmoid", "tanh")]
+    assert flows["tanh"].bounds[19] == flows["relu"].bounds[19]
     assert len(lines) == 3 + 5  # header, column names, rule, distances 1, 2, 5, 10, 20
 
 

@@ -40,9 +40,13 @@ TOUR_DISTANCES = (1, 2, 5, 10, 20, 50, 100)
 
 def _time_table(experiment: TimeExperiment, distances: Sequence[int], table: TableFormat = format_table) -> str:
     flows = experiment.flows
-    headers = ["T−t"] + [cell for flow in flows for cell in (f"{flow.activation} ‖∂h_T/∂h_t‖", "bound")]
+    # the bound depends on f only through γ (one W_hh for all): one column per γ, not one per activation
+    bounds: dict[float, np.ndarray] = {}
+    for flow in flows:
+        bounds.setdefault(flow.gamma, flow.bounds)
+    headers = ["T−t", *(f"{flow.activation} ‖∂h_T/∂h_t‖" for flow in flows), *(f"bound γ={g:g}" for g in bounds)]
     rows = [
-        [str(d)] + [cell for flow in flows for cell in (_sci(flow.norms[d - 1]), _sci(flow.bounds[d - 1]))]
+        [str(d), *(_sci(flow.norms[d - 1]) for flow in flows), *(_sci(bound[d - 1]) for bound in bounds.values())]
         for d in distances
     ]
     gammas = ", ".join(f"{flow.activation} {flow.gamma:g}" for flow in flows)
