@@ -153,7 +153,7 @@ def test_the_quick_build_is_cached_apart_from_the_full_one_and_says_so(monkeypat
 
     monkeypatch.setenv(hook.PROFILE_VARIABLE, "quick")
     quick = hook._cached("vanishing-time", counted)
-    assert "quick build (MATHNN_DOCS_PROFILE=quick)" in quick and "recall: iterations=40" in quick
+    assert "quick build (MATHNN_DOCS_PROFILE=quick)" in quick and "recall: steps=40" in quick
     monkeypatch.delenv(hook.PROFILE_VARIABLE)
     full = hook._cached("vanishing-time", counted)
     assert calls == ["quick", "full"] and "quick build" not in full

@@ -44,10 +44,10 @@ def cli(*argv: str) -> int:
 # -- reproducibility, report, JSON, plots, command line -----------------------------------------------
 
 def test_every_experiment_is_reproducible_from_its_seed():
-    first, again, other = (time_experiment(steps=10, seed=s) for s in (5, 5, 6))
+    first, again, other = (time_experiment(length=10, seed=s) for s in (5, 5, 6))
     assert np.array_equal(first.flows[1].norms, again.flows[1].norms)
     assert not np.array_equal(first.flows[1].norms, other.flows[1].norms)
-    runs = [recall_experiment(("relu",), distances=(2,), iterations=30, seed=s).final_loss for s in (1, 1, 2)]
+    runs = [recall_experiment(("relu",), distances=(2,), steps=30, seed=s).final_loss for s in (1, 1, 2)]
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
     stacks = [depth_experiment(("tanh",), batchnorm=True, depth=4, steps=3, seed=s).runs[0].losses for s in (1, 1, 2)]
     assert np.array_equal(stacks[0], stacks[1]) and not np.array_equal(stacks[0], stacks[2])
@@ -56,17 +56,17 @@ def test_every_experiment_is_reproducible_from_its_seed():
 #: Arguments for every experiment that differ from its defaults and keep it small; sequences as tuples and
 #: some numbers as numpy scalars, which the recorded settings must give as plain JSON.
 SMALL_CALLS = {
-    "time": {"activations": ("tanh", "relu"), "hidden": np.int64(5), "steps": 6, "seed": 3, "inputs": 2,
+    "time": {"activations": ("tanh", "relu"), "hidden": np.int64(5), "length": 6, "seed": 3, "inputs": 2,
              "init": "orthogonal", "spectral_norm": np.float64(1.5)},
     "depth": {"activations": ("relu",), "batchnorm": (True,), "depth": 3, "width": 4, "steps": 2,
               "learning_rate": 0.01, "batch": np.int32(8), "seed": 3, "init": "he"},
-    "recall": {"activations": ("tanh",), "distances": (1, np.int64(2)), "length": 5, "hidden": 4, "iterations": 2,
+    "recall": {"activations": ("tanh",), "distances": (1, np.int64(2)), "length": 5, "hidden": 4, "steps": 2,
                "batch": 3, "learning_rate": 0.2, "classes": 3, "distractors": 2, "test_count": 5, "seed": 3},
     "shift": {"activation": "tanh", "depth": 3, "width": 4, "steps": 3, "learning_rate": 0.01, "batch": 8,
               "noise": 0.5, "probes": 2, "seed": 3},
     "lag": {"cells": ("tanh", "gru"), "max_lag": 3, "hidden": 4, "inputs": 2, "sequences": 2, "seeds": 2, "seed": 3,
-            "clip_steps": (2, 3), "learning_rate": 0.2, "threshold": 0.5},
-    "remember": {"cells": ("irnn",), "distances": (2,), "hidden": 4, "iterations": 2, "batch": 3, "learning_rate": 0.2,
+            "clip_lengths": (2, 3), "learning_rate": 0.2, "threshold": 0.5},
+    "remember": {"cells": ("irnn",), "distances": (2,), "hidden": 4, "steps": 2, "batch": 3, "learning_rate": 0.2,
                  "clip": 0.5, "noise": 0.5, "test_count": 5, "seeds": 2, "seed": 3},
 }
 
@@ -89,8 +89,8 @@ def test_every_result_records_every_setting_it_ran_with_and_reruns_from_its_json
 
 
 def test_a_recorded_setting_left_to_its_default_is_the_value_it_resolved_to():
-    assert time_experiment(steps=2, hidden=2).to_dict()["activations"] == ["sigmoid", "tanh", "relu", "leaky_relu"]
-    recall = recall_experiment(("tanh",), distances=(1, 3), hidden=2, iterations=1, test_count=2).to_dict()
+    assert time_experiment(length=2, hidden=2).to_dict()["activations"] == ["sigmoid", "tanh", "relu", "leaky_relu"]
+    recall = recall_experiment(("tanh",), distances=(1, 3), hidden=2, steps=1, test_count=2).to_dict()
     assert recall["length"] == recall["settings"]["length"] == 3 + 1 + 4
     depth = depth_experiment(("tanh",), batchnorm=True, depth=2, width=2, steps=1, batch=2).to_dict()
     assert depth["batchnorm"] == [True] and depth["settings"]["activations"] == ["tanh"]
@@ -138,9 +138,9 @@ def assert_printed_figures_are_in_json(text: str, data: object) -> int:
 @pytest.fixture(scope="module")
 def small_results():
     return {
-        "time": time_experiment(steps=12, hidden=8),
+        "time": time_experiment(length=12, hidden=8),
         "depth": depth_experiment(("sigmoid", "relu"), depth=4, width=8, steps=3),
-        "recall": recall_experiment(("tanh", "relu"), distances=(1, 3), hidden=8, iterations=10, test_count=50),
+        "recall": recall_experiment(("tanh", "relu"), distances=(1, 3), hidden=8, steps=10, test_count=50),
         "shift": [shift_experiment("sigmoid", depth=4, width=8, steps=3, probes=1)],
     }
 
@@ -157,9 +157,9 @@ def test_report_prints_only_figures_that_the_json_carries(small_results):
 
 
 def test_cli_json_carries_every_printed_figure(capsys):
-    assert cli("--experiment", "time", "--steps", "30", "--hidden", "12", "--activation", "sigmoid", "--activation", "relu") == 0
+    assert cli("--experiment", "time", "--length", "30", "--hidden", "12", "--activation", "sigmoid", "--activation", "relu") == 0
     text = capsys.readouterr().out
-    assert cli("--experiment", "time", "--steps", "30", "--hidden", "12", "--activation", "sigmoid", "--activation", "relu", "--json") == 0
+    assert cli("--experiment", "time", "--length", "30", "--hidden", "12", "--activation", "sigmoid", "--activation", "relu", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert [flow["activation"] for flow in data["time"]["flows"]] == ["sigmoid", "relu"]
     assert data["time"]["hidden"] == 12 and len(data["time"]["flows"][0]["norms"]) == 30
@@ -187,7 +187,7 @@ def test_plots_are_written_as_png_and_svg(small_results, tmp_path):
 
 
 def test_cli_plot_option_writes_files(tmp_path, capsys):
-    assert cli("--experiment", "time", "--steps", "10", "--plot", str(tmp_path), "--json") == 0
+    assert cli("--experiment", "time", "--length", "10", "--plot", str(tmp_path), "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert sorted(data["plots"]) == sorted(str(tmp_path / f"vanishing_time.{ext}") for ext in ("png", "svg"))
     assert all((tmp_path / f"vanishing_time.{ext}").stat().st_size > 5000 for ext in ("png", "svg"))
@@ -195,7 +195,7 @@ def test_cli_plot_option_writes_files(tmp_path, capsys):
 
 def test_tour_table_is_the_short_distance_norm_bound_table():
     table = tour_table()
-    flows = {flow.activation: flow for flow in time_experiment(("sigmoid", "tanh", "relu"), steps=20).flows}
+    flows = {flow.activation: flow for flow in time_experiment(("sigmoid", "tanh", "relu"), length=20).flows}
     lines = table.splitlines()
     assert "γ = sup|f′| as proven: sigmoid 0.25, tanh 1, relu 1" in lines[0]
     assert lines[1].split()[:3] == ["T−t", "sigmoid", "‖∂h_T/∂h_t‖"]
@@ -226,7 +226,7 @@ def test_tour_table_is_the_short_distance_norm_bound_table():
          r"W_xh: expected shape \(3, 2\) \(n = 3 hidden units by d = 2 inputs\); received shape \(2, 3\)"),
         (lambda: hidden_states(np.eye(3), np.ones((5, 2)), np.ones((3, 2)), np.zeros(3), h0=[np.nan, 0, 0]),
          r"h0: expected finite values"),
-        (lambda: time_experiment(steps=5).flows[0].norm_at(-1),
+        (lambda: time_experiment(length=5).flows[0].norm_at(-1),
          r"distance: expected an integer in \[1, 5\] \(T − t, between 1 and T = 5\); received -1"),
         (lambda: jacobian(np.eye(2), np.ones((4, 2)), t=4),
          r"t: expected an integer in \[0, 3\]"),
@@ -238,7 +238,7 @@ def test_tour_table_is_the_short_distance_norm_bound_table():
          r"distances: expected an integer ≥ 0 \(each k is a distance ≥ 0 from the signal to the end\); received -1"),
         (lambda: time_experiment(hidden=0), r"hidden: expected an integer ≥ 1 \(the number of hidden units n\); received 0"),
         (lambda: time_experiment(seed=-3), r"seed: expected an integer ≥ 0 \(the seed of the random numbers\); received -3"),
-        (lambda: time_experiment(steps=2.5), r"steps: expected an integer \(the sequence length T\); received float 2.5"),
+        (lambda: time_experiment(length=2.5), r"length: expected an integer \(the sequence length T\); received float 2.5"),
         (lambda: depth_experiment(["tanh", "softmax"]), r"activations: expected names from .*; received str 'softmax'"),
         (lambda: depth_experiment(learning_rate=0), r"learning_rate: expected a finite real number > 0"),
         (lambda: shift_experiment(noise=3), r"noise: expected a number in \[0, 2\)"),
@@ -263,8 +263,8 @@ def test_cli_bad_input_is_one_message_and_exit_code_2(capsys):
     )
     assert cli("--hidden", "0", "--experiment", "time") == 2
     assert "hidden: expected an integer ≥ 1" in capsys.readouterr().err
-    assert cli("--steps", "-4", "--experiment", "time") == 2
-    assert "steps: expected an integer ≥ 1 (the sequence length T); received -4" in capsys.readouterr().err
+    assert cli("--length", "-4", "--experiment", "time") == 2
+    assert "length: expected an integer ≥ 1 (the sequence length T); received -4" in capsys.readouterr().err
 
 
 def test_import_stays_numpy_only():

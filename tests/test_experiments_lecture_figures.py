@@ -102,27 +102,27 @@ def test_every_figure_is_written_as_a_non_empty_png_and_svg(built_site):
             assert b"<svg" in data[:1000]
 
 
-@pytest.mark.parametrize("steps", [2, 4, 7])
-def test_unrolled_rnn_has_t_inputs_t_states_and_both_gradient_paths(steps):
-    graph = rnn_graph(steps)
+@pytest.mark.parametrize("length", [2, 4, 7])
+def test_unrolled_rnn_has_t_inputs_t_states_and_both_gradient_paths(length):
+    graph = rnn_graph(length)
     nodes, forward, backward = graph["nodes"], graph["forward"], graph["backward"]
     inputs = [n for n in nodes if n.startswith("x_")]
     hidden = [n for n in nodes if n.startswith("h_") and n != "h_0"]
-    assert inputs == [f"x_{t}" for t in range(1, steps + 1)]
-    assert hidden == [f"h_{t}" for t in range(1, steps + 1)]
-    assert sorted(n for n in nodes if n.startswith("o_")) == sorted(f"o_{t}" for t in range(1, steps + 1))
-    for t in range(1, steps + 1):
+    assert inputs == [f"x_{t}" for t in range(1, length + 1)]
+    assert hidden == [f"h_{t}" for t in range(1, length + 1)]
+    assert sorted(n for n in nodes if n.startswith("o_")) == sorted(f"o_{t}" for t in range(1, length + 1))
+    for t in range(1, length + 1):
         assert (f"x_{t}", f"h_{t}", "W_xh") in forward
         assert (f"h_{t - 1}", f"h_{t}", "W_hh") in forward
         assert (f"h_{t}", f"o_{t}", "W_hy") in forward
         # the gradient reaching h_t: from its output, and from the next state except at t = T
         into = {start for start, end in backward if end == f"h_{t}"}
-        assert into == ({f"o_{t}", f"h_{t + 1}"} if t < steps else {f"o_{t}"})
-    assert len(forward) == 3 * steps and len(backward) == 2 * steps - 1
+        assert into == ({f"o_{t}", f"h_{t + 1}"} if t < length else {f"o_{t}"})
+    assert len(forward) == 3 * length and len(backward) == 2 * length - 1
     for start, end, *_ in forward + backward:  # every edge joins two drawn nodes, and backward edges run
         assert start in nodes and end in nodes  # against a forward one
     assert {(end, start) for start, end in backward} <= {(start, end) for start, end, _ in forward}
-    with pytest.raises(InputError, match="steps"):
+    with pytest.raises(InputError, match="length: expected an int ≥ 2"):
         rnn_graph(1)
 
 

@@ -133,8 +133,8 @@ def test_clipping_bounds_the_update_and_keeps_its_direction(lag):
 @pytest.fixture(scope="module")
 def small_results():
     return {
-        "lag": lag_experiment(max_lag=8, hidden=6, sequences=3, seeds=2, clip_steps=(4, 8)),
-        "remember": remember_experiment(distances=(1, 3), hidden=4, iterations=4, test_count=20, seeds=2),
+        "lag": lag_experiment(max_lag=8, hidden=6, sequences=3, seeds=2, clip_lengths=(4, 8)),
+        "remember": remember_experiment(distances=(1, 3), hidden=4, steps=4, test_count=20, seeds=2),
     }
 
 
@@ -152,7 +152,7 @@ def test_json_has_every_cell_and_seed(small_results):
     for cell in lag_data["cells"]:
         assert sorted(lag_data["ratio"][cell]["per_seed"]) == ["0", "1"]
         assert lag_data["ratio"][cell]["median"][0] == pytest.approx(1.0)
-    assert [row["steps"] for row in lag_data["clip"]] == [4, 8]
+    assert [row["length"] for row in lag_data["clip"]] == [4, 8]
 
 
 def test_report_prints_only_figures_that_the_json_carries(small_results):
@@ -179,8 +179,8 @@ def test_the_lab_registers_both_experiments():
 def test_settings_reach_each_experiment_and_bad_ones_are_refused(small_results):
     """run_experiments(settings=...) is the docs' quick build: the same run as calling the function with them."""
     settings = {
-        "lag": {"max_lag": 8, "hidden": 6, "sequences": 3, "seeds": 2, "clip_steps": (4, 8)},
-        "remember": {"distances": (1, 3), "hidden": 4, "iterations": 4, "test_count": 20, "seeds": 2},
+        "lag": {"max_lag": 8, "hidden": 6, "sequences": 3, "seeds": 2, "clip_lengths": (4, 8)},
+        "remember": {"distances": (1, 3), "hidden": 4, "steps": 4, "test_count": 20, "seeds": 2},
     }
     results = results_to_dict(run_experiments(["lag", "remember"], hidden=30, settings=settings))  # settings win
     expected = results_to_dict(small_results)

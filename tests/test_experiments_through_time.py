@@ -36,14 +36,14 @@ def test_gamma_is_the_proven_value_from_the_generated_kernels():
         assert activation_kernels(name).gamma == GRAD_SUP[name]()
     assert [activation_kernels(name).gamma for name in ACTIVATIONS] == [0.25, 1.0, 1.0, 1.0]
     assert activation_kernels("leaky_relu", alpha=3.0).gamma == leaky_relu_kernels.leaky_relu_grad_sup(3.0) == 3.0
-    experiment = time_experiment(steps=5)
+    experiment = time_experiment(length=5)
     assert {flow.activation: flow.gamma for flow in experiment.flows} == {n: GRAD_SUP[n]() for n in ACTIVATIONS}
 
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize(("init", "spectral_norm"), [("gaussian", None), ("orthogonal", 1.5), ("gaussian", 0.8), ("identity", None)])
 def test_measured_norm_never_exceeds_the_bound(seed, init, spectral_norm):
-    experiment = time_experiment(steps=40, hidden=16, seed=seed, init=init, spectral_norm=spectral_norm)
+    experiment = time_experiment(length=40, hidden=16, seed=seed, init=init, spectral_norm=spectral_norm)
     for flow in experiment.flows:
         assert np.all(np.isfinite(flow.norms))
         # ‖J‖ ≤ Π‖D_k W‖ ≤ (γλ₁)^d, each up to rounding
@@ -54,7 +54,7 @@ def test_measured_norm_never_exceeds_the_bound(seed, init, spectral_norm):
 
 def test_sigmoid_gradient_vanishes_by_orders_of_magnitude():
     for spectral_norm in (1.0, 1.5, 2.0):
-        (flow,) = time_experiment(["sigmoid"], hidden=32, steps=20, spectral_norm=spectral_norm).flows
+        (flow,) = time_experiment(["sigmoid"], hidden=32, length=20, spectral_norm=spectral_norm).flows
         assert flow.lambda1 == pytest.approx(spectral_norm)
         assert flow.norm_at(20) <= 1e-3 * flow.norm_at(1)
         assert flow.rate < 1 and "provably vanishes" in flow.meaning
@@ -65,7 +65,7 @@ def test_sigmoid_gradient_vanishes_by_orders_of_magnitude():
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_jacobian_product_equals_finite_differences_of_the_recurrence(name):
-    W_hh, x, W_xh, b = random_recurrence(hidden=5, steps=7, inputs=3, seed=1, spectral_norm=1.3)
+    W_hh, x, W_xh, b = random_recurrence(hidden=5, length=7, inputs=3, seed=1, spectral_norm=1.3)
     b = b + 0.1
     t = 2
     pre_activations, states = hidden_states(W_hh, x, W_xh, b, name)
@@ -85,7 +85,7 @@ def test_jacobian_product_equals_finite_differences_of_the_recurrence(name):
 
 
 def test_tanh_recurrence_is_the_generated_rnn_step():
-    W_hh, x, W_xh, b = random_recurrence(hidden=6, steps=4, inputs=3, seed=2)
+    W_hh, x, W_xh, b = random_recurrence(hidden=6, length=4, inputs=3, seed=2)
     pre_activations, states = hidden_states(W_hh, x, W_xh, b, "tanh")
     for k in range(4):
         row = rnn_step_forward_kernel(x[k][None], states[k][None], W_xh.T, W_hh.T, b)[0]  # CS231n row form
@@ -94,7 +94,7 @@ def test_tanh_recurrence_is_the_generated_rnn_step():
 
 
 def test_long_products_neither_underflow_nor_lose_the_logarithm():
-    (flow,) = time_experiment(["sigmoid"], steps=1000, hidden=8).flows
+    (flow,) = time_experiment(["sigmoid"], length=1000, hidden=8).flows
     assert flow.norms[-1] == 0.0  # below float64's range …
     assert np.all(np.isfinite(flow.log10_norms))  # … but the logarithm is exact
     slope = (flow.log10_norms[-1] - flow.log10_norms[499]) / 500
@@ -105,9 +105,9 @@ def test_long_products_neither_underflow_nor_lose_the_logarithm():
 def test_bound_meaning_says_sufficient_for_vanishing_and_only_necessary_for_exploding():
     assert "λ₁ < 1/γ is sufficient for vanishing" in BOUND_GENERAL
     assert "λ₁ > 1/γ is only necessary for exploding" in BOUND_GENERAL
-    flows = {flow.activation: flow for flow in time_experiment(steps=10).flows}
+    flows = {flow.activation: flow for flow in time_experiment(length=10).flows}
     assert "1/γ = 4" in flows["sigmoid"].meaning and "provably vanishes" in flows["sigmoid"].meaning
     assert flows["tanh"].rate > 1 and "proves nothing" in flows["tanh"].meaning
     # relu with the identity (IRNN): all units stay on, the gradient neither vanishes nor grows
-    (flow,) = time_experiment(["relu"], init="identity", steps=30).flows
+    (flow,) = time_experiment(["relu"], init="identity", length=30).flows
     assert np.allclose(flow.norms, 1.0)

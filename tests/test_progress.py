@@ -58,9 +58,9 @@ def test_a_call_shorter_than_the_delay_says_nothing(capsys):
 
 
 def test_vanishing_json_keeps_stdout_clean_and_reports_each_experiment_on_stderr(often, capsys):
-    assert main(["vanishing", "--experiment", "time", "--steps", "10", "--hidden", "8", "--json"]) == 0
+    assert main(["vanishing", "--experiment", "time", "--length", "10", "--hidden", "8", "--json"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["time"]["steps"] == 10
+    assert json.loads(captured.out)["time"]["length"] == 10
     assert "vanishing: time experiment (1/1)" in captured.err.splitlines()
 
 

@@ -45,9 +45,9 @@ PROFILE_VARIABLE = "MATHNN_DOCS_PROFILE"
 #: The quick build's arguments of each vanishing-gradient experiment (see ``run_experiments``'s ``settings``).
 QUICK = {
     "depth": {"steps": 20, "width": 16},
-    "recall": {"iterations": 40, "test_count": 100},
+    "recall": {"steps": 40, "test_count": 100},
     "shift": {"steps": 10, "width": 16, "probes": 2},
-    "remember": {"iterations": 20, "seeds": 2, "test_count": 100},
+    "remember": {"steps": 20, "seeds": 2, "test_count": 100},
 }
 
 _cache: dict[str, object] = {}

@@ -61,7 +61,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--hidden", type=int, metavar="N",
                         help="hidden units of the RNNs (default 32; 16 for remember) and width of the stacks (default 64)")
-    parser.add_argument("--steps", type=int, metavar="T", help="sequence length T of the time experiment (default 50)")
+    parser.add_argument("--length", type=int, metavar="T", help="sequence length T of the time experiment (default 50)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every random draw (default 0)")
     parser.add_argument("--experiment", choices=(*EXPERIMENTS, "all"), default="all",
                         help="which experiment to run (default all)")
@@ -94,7 +94,7 @@ def run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser | None = N
     try:
         # Progress goes to stderr, so it is shown with --json too: stdout holds only the JSON.
         results = run_experiments(
-            experiments, args.activation, args.hidden, args.steps, args.seed, show_progress=True
+            experiments, args.activation, args.hidden, args.length, args.seed, show_progress=True
         )
         plots = [] if args.plot is None else plot_results(results, args.plot)
     except InputError as error:

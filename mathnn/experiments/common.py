@@ -230,21 +230,21 @@ class LastStepClassifier:
         self,
         batch: Callable[[], tuple[np.ndarray, np.ndarray]],
         test: Callable[[], tuple[np.ndarray, np.ndarray]],
-        iterations: int,
+        steps: int,
         clip: float,
         learning_rate: float,
     ) -> tuple[float, float]:
-        """Train on ``iterations`` batches by gradient descent, the gradient clipped to global norm ``clip``.
+        """Train on ``steps`` batches by gradient descent, the gradient clipped to global norm ``clip``.
 
         Returns the accuracy on the sequences ``test()`` gives and the mean training loss over the
-        last tenth of the iterations.
+        last tenth of the steps.
         """
         losses = []
-        for _ in range(iterations):
+        for _ in range(steps):
             x, targets = batch()
             loss, grads = self.loss_and_gradients(x, targets)
             grads, _ = clip_by_global_norm(grads, clip)
             sgd(self.params, grads, learning_rate)
             losses.append(loss)
         x, targets = test()
-        return float(np.mean(self.predict(x) == targets)), float(np.mean(losses[-max(1, iterations // 10):]))
+        return float(np.mean(self.predict(x) == targets)), float(np.mean(losses[-max(1, steps // 10):]))

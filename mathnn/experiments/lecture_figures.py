@@ -167,7 +167,7 @@ def batchnorm_path_terms(
 
 # The RNN unrolled over T steps: where each node is drawn (step t at x = t), the forward edges with the
 # weight each one multiplies by, and the two edges that bring ∂L/∂h_t back to h_t.
-def rnn_graph(steps: int = 4) -> dict[str, Any]:
+def rnn_graph(length: int = 4) -> dict[str, Any]:
     """The unrolled RNN: inputs x_1…x_T, states h_0…h_T, outputs o_1…o_T, and its edges.
 
     Returns
@@ -177,16 +177,16 @@ def rnn_graph(steps: int = 4) -> dict[str, Any]:
         h_{t−1} → h_t (W_hh) and h_t → o_t (W_hy); ``backward``: (start, end) for the gradient
         reaching h_t from o_t and from h_{t+1} (absent at t = T).
     """
-    if not isinstance(steps, int) or steps < 2:
-        raise InputError(f"steps: expected an int ≥ 2, the length T of the unrolled sequence; received {steps!r}")
+    if not isinstance(length, int) or length < 2:
+        raise InputError(f"length: expected an int ≥ 2, the length T of the unrolled sequence; received {length!r}")
     nodes: dict[str, tuple[float, float]] = {"h_0": (0.0, 1.0)}
     forward: list[tuple[str, str, str]] = []
     backward: list[tuple[str, str]] = []
-    for t in range(1, steps + 1):
+    for t in range(1, length + 1):
         nodes[f"x_{t}"], nodes[f"h_{t}"], nodes[f"o_{t}"] = (float(t), 0.0), (float(t), 1.0), (float(t), 2.0)
         forward += [(f"x_{t}", f"h_{t}", "W_xh"), (f"h_{t - 1}", f"h_{t}", "W_hh"), (f"h_{t}", f"o_{t}", "W_hy")]
         backward.append((f"o_{t}", f"h_{t}"))
-        if t < steps:
+        if t < length:
             backward.append((f"h_{t + 1}", f"h_{t}"))
     return {"nodes": nodes, "forward": forward, "backward": backward}
 
@@ -403,16 +403,16 @@ def draw_batchnorm_graph(directory: str | Path) -> list[Path]:
         return save_figure(figure, Path(directory), "batchnorm_graph")
 
 
-def draw_rnn_unrolled(directory: str | Path, steps: int = 4) -> list[Path]:
+def draw_rnn_unrolled(directory: str | Path, length: int = 4) -> list[Path]:
     """The RNN unrolled over T steps: the forward edges solid, the gradient reaching h_t dashed."""
-    graph = rnn_graph(steps)
+    graph = rnn_graph(length)
     nodes = graph["nodes"]
     labels = {"W_xh": "$W_{xh}$", "W_hh": "$W_{hh}$", "W_hy": "$W_{hy}$"}
     with figure_style():
         figure, axes = _figure(1, 1, 4.0)
         ax = axes[0, 0]
         ax.set_axis_off()
-        ax.set(xlim=(-0.5, steps + 0.5), ylim=(-0.3, 2.3), aspect="equal")
+        ax.set(xlim=(-0.5, length + 0.5), ylim=(-0.3, 2.3), aspect="equal")
         arrow = {"arrowstyle": "-|>", "shrinkA": 17, "shrinkB": 17, "mutation_scale": 15}
         for start, end, weight in graph["forward"]:
             (x0, y0), (x1, y1) = nodes[start], nodes[end]

@@ -160,7 +160,7 @@ def _plot_recall(experiment: Any, directory: Path) -> list[Path]:
         ax.plot(settings["distances"], row, ("-", "--", "-.", ":")[index % 4], marker=marker, color=color, label=name)
     ax.axhline(experiment.chance, color=GREY, linestyle=":", label="chance")
     ax.set(xlabel="distance k", ylabel="test accuracy", ylim=(0, 1.05),
-           title=f"Recall a token seen k steps earlier ({settings['iterations']} training steps)")
+           title=f"Recall a token seen k steps earlier ({settings['steps']} training steps)")
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
     return save_figure(figure, directory, "vanishing_recall")
@@ -262,7 +262,7 @@ def _plot_remember(experiment: Any, directory: Path) -> list[Path]:
     ax.set_xscale("log", base=2)
     ax.set_xticks(distances, [f"{k:g}" for k in distances])
     ax.set(xlabel="distance k (noise steps after the sign)", ylabel="test accuracy", ylim=(-0.02, 1.05),
-           title=f"Remember the sign of the first input ({settings['iterations']} steps, {len(experiment.seeds)} seeds)")
+           title=f"Remember the sign of the first input ({settings['steps']} steps, {len(experiment.seeds)} seeds)")
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     return save_figure(figure, directory, "remedies_remember")

@@ -97,7 +97,7 @@ class RecallExperiment(ExperimentResult):
         Accuracy on fresh test sequences after training, for ``settings["activations"]`` (rows) and
         ``settings["distances"]`` (columns).
     final_loss : ndarray of shape (len(activations), len(distances))
-        Mean training loss over the last tenth of the iterations.
+        Mean training loss over the last tenth of the steps.
     chance : float
         1/classes.
     """
@@ -121,7 +121,7 @@ def recall_experiment(
     distances: Sequence[int] = (1, 2, 4, 6, 8, 12, 16),
     length: int | None = None,
     hidden: int = 32,
-    iterations: int = 300,
+    steps: int = 300,
     batch: int = 32,
     learning_rate: float = 0.3,
     classes: int = 4,
@@ -133,7 +133,7 @@ def recall_experiment(
     """Train a small RNN to recall the token seen k steps before the end, for each k; report accuracy.
 
     Each (activation, k) starts from the same initialization (W_hh entries N(0, 1/n), W_xh and
-    W_y N(0, 1/fan_in), biases 0) and trains for the same budget: ``iterations`` steps of plain
+    W_y N(0, 1/fan_in), biases 0) and trains for the same budget: ``steps`` steps of plain
     gradient descent (:func:`mathnn.optim.sgd`) on fresh batches, gradients clipped to global
     norm 5. Every sequence has the same length, so only the distance changes with k.
 
@@ -152,7 +152,8 @@ def recall_experiment(
         Tokens per sequence; default max(distances) + 5, so that distractors precede every signal
         (a signal in first place meets the fixed state h₀ = 0 and is easier to keep).
     hidden : int, default 32
-    iterations : int, default 300
+    steps : int, default 300
+        Gradient-descent steps, each on a fresh batch.
     batch : int, default 32
     learning_rate : float, default 0.3
     classes, distractors : int, default 4
@@ -178,7 +179,7 @@ def recall_experiment(
             f"received k = {max(distances)}"
         )
     hidden = as_integer(hidden, "hidden", "the number of hidden units", 1)
-    iterations = as_integer(iterations, "iterations", "training steps", 1)
+    steps = as_integer(steps, "steps", "gradient-descent steps", 1)
     batch = as_integer(batch, "batch", "sequences per step", 1)
     learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     classes = as_integer(classes, "classes", "signal tokens", 2)
@@ -204,6 +205,6 @@ def recall_experiment(
         accuracy[i, j], final_loss[i, j] = _RecurrentClassifier(activation_kernels(name), params).fit_and_test(
             lambda: recall_batch(batch, length, k, data, classes, distractors),
             lambda: recall_batch(test_count, length, k, np.random.default_rng([seed, 4, k]), classes, distractors),
-            iterations, 5.0, learning_rate,
+            steps, 5.0, learning_rate,
         )
     return RecallExperiment(settings, time.perf_counter() - start, accuracy, final_loss, 1.0 / classes)

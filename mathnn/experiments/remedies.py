@@ -41,7 +41,7 @@ from .cells import CELLS, Cell, _backward, _forward, cell_named, init_cell, lag_
 class ClipRow:
     """One sequence length of the exploding RNN: the gradient and the update, with and without clipping."""
 
-    steps: int
+    length: int
     grad_norm: float
     update_unclipped: float
     update_clipped: float
@@ -86,7 +86,7 @@ class LagExperiment(CellExperiment):
     bounds : dict of str to list of float
         (λ₁γ)^k for the cells where λ₁ is known exactly (orthogonal or identity W_hh).
     clip : list of ClipRow
-        The exploding cell (λ₁γ = 1.2), one row per length in ``clip_steps``: ‖g‖ of all parameters for a
+        The exploding cell (λ₁γ = 1.2), one row per length in ``clip_lengths``: ‖g‖ of all parameters for a
         loss at the last step, the update η‖g‖ without clipping and after
         :func:`mathnn.optim.clip_by_global_norm` at θ = ``threshold``, and the cosine between the two updates.
     """
@@ -154,7 +154,7 @@ def lag_experiment(
     sequences: int = 16,
     seeds: int = 5,
     seed: int = 0,
-    clip_steps: Sequence[int] = (10, 20, 40, 80),
+    clip_lengths: Sequence[int] = (10, 20, 40, 80),
     learning_rate: float = 0.1,
     threshold: float = 1.0,
 ) -> LagExperiment:
@@ -165,7 +165,7 @@ def lag_experiment(
     ∂L/∂h_T with entries N(0, 1); the ratio of each sequence by :func:`state_gradients`, then the
     median over the sequences.
 
-    Clipping: on the ``exploding`` cell (ReLU, W_hh = 1.2·I), for each length in ``clip_steps``, the
+    Clipping: on the ``exploding`` cell (ReLU, W_hh = 1.2·I), for each length in ``clip_lengths``, the
     gradient g of L = mean over sequences of upstream · h_T with respect to (W_x, W_h, b), the update
     η‖g‖, and the update after clipping to global norm θ.
 
@@ -179,7 +179,8 @@ def lag_experiment(
     seeds : int, default 5
         Seeds seed, seed + 1, …
     seed : int, default 0
-    clip_steps : sequence of int, default (10, 20, 40, 80)
+    clip_lengths : sequence of int, default (10, 20, 40, 80)
+        Sequence lengths T of the clipping rows.
     learning_rate, threshold : float, default 0.1, 1.0
 
     Returns
@@ -193,7 +194,7 @@ def lag_experiment(
     inputs = as_integer(inputs, "inputs", "the input size", 1)
     sequences = as_integer(sequences, "sequences", "sequences per seed", 1)
     seed, seeds, seed_list = _seeds(seed, seeds)
-    clip_steps = [as_integer(steps, "clip_steps", "sequence lengths", 1) for steps in clip_steps]
+    clip_lengths = [as_integer(length, "clip_lengths", "sequence lengths", 1) for length in clip_lengths]
     learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     threshold = positive_real(threshold, "threshold", "the clipping threshold θ")
     settings = call_settings(lag_experiment, locals())
@@ -211,11 +212,11 @@ def lag_experiment(
         for key in cells if (value := CELLS[key].gamma_lambda) is not None
     }
     clip = []
-    for steps in clip_steps:
+    for length in clip_lengths:
         cell = CELLS["exploding"]
-        data = np.random.default_rng([seed, 12, steps])
+        data = np.random.default_rng([seed, 12, length])
         params = init_cell(cell, inputs, hidden, np.random.default_rng([seed, 11]))
-        x = data.standard_normal((sequences, steps, inputs))
+        x = data.standard_normal((sequences, length, inputs))
         h0 = np.zeros((sequences, hidden))
         h, saved = _forward(cell, x, h0, params["Wx"], params["Wh"], params["b"])
         dh = np.zeros_like(h)
@@ -226,7 +227,7 @@ def lag_experiment(
         flat = np.concatenate([g.ravel() for g in grads.values()])
         flat_clipped = np.concatenate([g.ravel() for g in clipped.values()])
         cosine = float(flat @ flat_clipped / (np.linalg.norm(flat) * np.linalg.norm(flat_clipped)))
-        clip.append(ClipRow(steps, norm, learning_rate * norm, learning_rate * float(np.linalg.norm(flat_clipped)), cosine))
+        clip.append(ClipRow(length, norm, learning_rate * norm, learning_rate * float(np.linalg.norm(flat_clipped)), cosine))
     return LagExperiment(
         settings, time.perf_counter() - start, [CELLS[key].name for key in cells], seed_list, lags, ratios, bounds, clip
     )
@@ -280,7 +281,7 @@ class RememberExperiment(CellExperiment):
     accuracy : ndarray of shape (len(cells), len(seeds), len(distances))
         On ``test_count`` fresh sequences after training.
     final_loss : ndarray of the same shape
-        Mean training loss over the last tenth of the iterations.
+        Mean training loss over the last tenth of the steps.
     chance : float
     """
 
@@ -316,7 +317,7 @@ def remember_experiment(
     cells: Sequence[str] = REMEMBER_CELLS,
     distances: Sequence[int] = (8, 16, 24, 32),
     hidden: int = 16,
-    iterations: int = 100,
+    steps: int = 100,
     batch: int = 16,
     learning_rate: float = 0.5,
     clip: float = 1.0,
@@ -329,7 +330,7 @@ def remember_experiment(
     """Train each cell to give the sign of the first input after k noise steps; test accuracy against k.
 
     Every (cell, seed, k) starts from the cell's initialisation for that seed (:func:`init_cell`,
-    W_y N(0, 1/n), b_y = 0) and trains for the same budget: ``iterations`` steps of plain gradient
+    W_y N(0, 1/n), b_y = 0) and trains for the same budget: ``steps`` steps of plain gradient
     descent (:func:`mathnn.optim.sgd`) on fresh batches of :func:`sign_batch`, the gradient clipped
     to global norm ``clip``. Plain gradient descent, as in
     :func:`~mathnn.experiments.recall_experiment`: an adaptive method rescales a vanished
@@ -340,7 +341,8 @@ def remember_experiment(
     cells : sequence of str, default ('tanh', 'irnn', 'lstm-f1', 'lstm-f3')
     distances : sequence of int, default (8, 16, 24, 32)
     hidden : int, default 16
-    iterations : int, default 100
+    steps : int, default 100
+        Gradient-descent steps, each on a fresh batch.
     batch : int, default 16
         Small batches keep the per-step matrix products below the size at which a multithreaded
         BLAS spreads them over threads, which on a busy machine is several times slower.
@@ -360,7 +362,7 @@ def remember_experiment(
         raise InputError(f"distances: expected a non-empty list of integers k ≥ 0; received {describe(distances)}")
     distances = [as_integer(k, "distances", "each k is a number of noise steps ≥ 0", 0) for k in distances]
     hidden = as_integer(hidden, "hidden", "the number of hidden units", 1)
-    iterations = as_integer(iterations, "iterations", "training steps", 1)
+    steps = as_integer(steps, "steps", "gradient-descent steps", 1)
     batch = as_integer(batch, "batch", "sequences per step", 1)
     learning_rate = positive_real(learning_rate, "learning_rate", "the step size η")
     clip = positive_real(clip, "clip", "the clipping threshold θ")
@@ -381,7 +383,7 @@ def remember_experiment(
         accuracy[i, j, m], final_loss[i, j, m] = _Classifier(cell, params).fit_and_test(
             lambda: sign_batch(batch, k, data, noise),
             lambda: sign_batch(test_count, k, np.random.default_rng([s, 22, k]), noise),
-            iterations, clip, learning_rate,
+            steps, clip, learning_rate,
         )
     return RememberExperiment(
         settings, time.perf_counter() - start, [CELLS[key].name for key in cells], seed_list, accuracy, final_loss, 0.5

@@ -58,8 +58,8 @@ def _time_table(experiment: TimeExperiment, distances: Sequence[int], table: Tab
     return head + "\n" + table(headers, rows, align="right")
 
 
-def _distances(steps: int) -> list[int]:
-    return sorted({d for d in TOUR_DISTANCES if d <= steps} | {steps})
+def _distances(length: int) -> list[int]:
+    return sorted({d for d in TOUR_DISTANCES if d <= length} | {length})
 
 
 def tour_table(seed: int = 0) -> str:
@@ -74,7 +74,7 @@ def tour_table(seed: int = 0) -> str:
     str
         A few lines of text (a header line and the table), from a 32-unit recurrence over 20 steps.
     """
-    experiment = time_experiment(("sigmoid", "tanh", "relu"), hidden=32, steps=20, seed=seed)
+    experiment = time_experiment(("sigmoid", "tanh", "relu"), hidden=32, length=20, seed=seed)
     return _time_table(experiment, _distances(20))
 
 
@@ -84,7 +84,7 @@ def time_report(experiment: TimeExperiment, table: TableFormat = format_table) -
     ``table`` lays out the table (see ``TableFormat``), as in every report of this module."""
     lines = [
         "1. Through time: exact ‖∂h_T/∂h_t‖₂ (a product of Jacobians diag(f′(a_k)) W_hh) vs the bound",
-        _time_table(experiment, _distances(experiment.settings["steps"]), table),
+        _time_table(experiment, _distances(experiment.settings["length"]), table),
         BOUND_GENERAL,
         *(f"  {flow.activation}: {flow.meaning}" for flow in experiment.flows),
     ]
@@ -122,7 +122,7 @@ def recall_report(experiment: RecallExperiment, table: TableFormat = format_tabl
     rows = [[str(k)] + [_short(row[j]) for row in experiment.accuracy] for j, k in enumerate(settings["distances"])]
     return (
         f"3. Recall the token seen k steps before the end: sequences of {settings['length']}, hidden "
-        f"{settings['hidden']}, {settings['iterations']} gradient-descent steps of {settings['batch']} sequences, "
+        f"{settings['hidden']}, {settings['steps']} gradient-descent steps of {settings['batch']} sequences, "
         f"η = {settings['learning_rate']:g}; chance {_short(experiment.chance)}\n" + table(headers, rows, align="right")
     )
 
@@ -161,7 +161,7 @@ def lag_report(experiment: LagExperiment, table: TableFormat = format_table) -> 
                     + [f"{float(columns[-1].min()):.1e} – {float(columns[-1].max()):.1e}"])
     bound = experiment.bounds.get("exploding")
     clip_rows = [
-        [str(row.steps), _sci(row.grad_norm), _sci(row.update_unclipped), _sci(row.update_clipped), f"{row.cosine:.6f}"]
+        [str(row.length), _sci(row.grad_norm), _sci(row.update_unclipped), _sci(row.update_clipped), f"{row.cosine:.6f}"]
         for row in experiment.clip
     ]
     settings = experiment.settings
@@ -189,7 +189,7 @@ def remember_report(experiment: RememberExperiment, table: TableFormat = format_
         rows.append(row)
     return (
         f"6. Remedies, accuracy against distance: the sign of the first input after k noise steps (noise "
-        f"N(0, {settings['noise']:g}²)); hidden {settings['hidden']}, {settings['iterations']} gradient-descent steps "
+        f"N(0, {settings['noise']:g}²)); hidden {settings['hidden']}, {settings['steps']} gradient-descent steps "
         f"of {settings['batch']} sequences, η = {settings['learning_rate']:g}, clipped at {settings['clip']:g}; "
         f"median over seeds {experiment.seeds} [min, max]; chance {_short(experiment.chance)}\n"
         + table(headers, rows, align="right")

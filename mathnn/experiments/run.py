@@ -28,7 +28,7 @@ def run_experiments(
     experiments: Sequence[str] = EXPERIMENTS,
     activations: Sequence[str] | None = None,
     hidden: int | None = None,
-    steps: int | None = None,
+    length: int | None = None,
     seed: int = 0,
     show_progress: bool = False,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
@@ -43,15 +43,15 @@ def run_experiments(
     hidden : int, optional
         n of the RNNs (time, recall, lag, remember) and the width of the stacks (depth, shift);
         default each experiment's own (32, 64, 32, 64, 32, 16).
-    steps : int, optional
+    length : int, optional
         Sequence length T of the time experiment; default 50.
     seed : int, default 0
     show_progress : bool, default False
         Say on stderr which experiment starts, and show each one's progress (a bar on a terminal,
         a line every few seconds elsewhere); stdout is never written to.
     settings : mapping of experiment name to a mapping of keyword arguments, optional
-        More arguments of one experiment's function, e.g. ``{"recall": {"iterations": 30}}`` for
-        :func:`recall_experiment`; they take precedence over ``hidden`` and ``steps``. The docs'
+        More arguments of one experiment's function, e.g. ``{"recall": {"steps": 30}}`` for
+        :func:`recall_experiment`; they take precedence over ``hidden`` and ``length``. The docs'
         quick build (``MATHNN_DOCS_PROFILE=quick``) runs every experiment smaller this way.
 
     Returns
@@ -59,7 +59,7 @@ def run_experiments(
     dict
         'time' : TimeExperiment, 'depth' : DepthExperiment, 'recall' : RecallExperiment,
         'shift' : list of ShiftExperiment (one per activation), 'lag' : LagExperiment,
-        'remember' : RememberExperiment, for the experiments chosen. ``activations`` and ``steps``
+        'remember' : RememberExperiment, for the experiments chosen. ``activations`` and ``length``
         do not apply to 'lag' and 'remember' (their cells and lengths are fixed).
     """
     if isinstance(experiments, str):
@@ -80,9 +80,9 @@ def run_experiments(
 
     if "time" in chosen:
         start("time")
-        steps_override: dict[str, Any] = {} if steps is None else {"steps": steps}
+        length_override: dict[str, Any] = {} if length is None else {"length": length}
         with working("time: Jacobian products", enabled=show_progress, delay=1.0):
-            results["time"] = time_experiment(names, seed=seed, **{**hidden_override, **steps_override, **extra["time"]})
+            results["time"] = time_experiment(names, seed=seed, **{**hidden_override, **length_override, **extra["time"]})
     if "depth" in chosen:
         start("depth")
         results["depth"] = depth_experiment(names, seed=seed, show_progress=show_progress,

@@ -171,8 +171,8 @@ def jacobian(
     """
     f = activation_kernels(activation, alpha)
     W_hh, pre_activations = _recorded_run(W_hh, pre_activations)
-    steps = pre_activations.shape[0]
-    t = as_integer(t, "t", f"the earlier step; T = {steps} is the number of pre-activations", 0, steps - 1)
+    length = pre_activations.shape[0]
+    t = as_integer(t, "t", f"the earlier step; T = {length} is the number of pre-activations", 0, length - 1)
     product = np.eye(W_hh.shape[0])
     for step in _step_jacobians(W_hh, pre_activations[t:], f):
         product = product @ step
@@ -313,10 +313,10 @@ def gradient_flow(
     """
     f = activation_kernels(activation, alpha)
     W_hh, pre_activations = _recorded_run(W_hh, pre_activations)
-    steps = pre_activations.shape[0]
+    length = pre_activations.shape[0]
     lambda1 = float(np.linalg.norm(W_hh, 2))
-    log_norms = np.empty(steps)
-    log_step_bounds = np.empty(steps)
+    log_norms = np.empty(length)
+    log_step_bounds = np.empty(length)
     direction = np.eye(W_hh.shape[0])  # the product divided by its norm
     log_norm = log_step_bound = 0.0
     for index, step in enumerate(_step_jacobians(W_hh, pre_activations, f)):
@@ -327,7 +327,7 @@ def gradient_flow(
         if scale > 0:
             direction /= scale
         log_norms[index], log_step_bounds[index] = log_norm, log_step_bound
-    distances = np.arange(1, steps + 1)
+    distances = np.arange(1, length + 1)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         log_bounds = distances * _log10(f.gamma * lambda1)
         return GradientFlow(
@@ -375,7 +375,7 @@ W_INITS = ("gaussian", "orthogonal", "identity")
 
 
 def random_recurrence(
-    hidden: int = 32, steps: int = 50, inputs: int = 8, seed: int = 0, init: str = "gaussian", spectral_norm: float | None = None
+    hidden: int = 32, length: int = 50, inputs: int = 8, seed: int = 0, init: str = "gaussian", spectral_norm: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A random recurrence for the experiments: W_hh, inputs x, W_xh and b = 0.
 
@@ -383,8 +383,8 @@ def random_recurrence(
     ----------
     hidden : int, default 32
         n.
-    steps : int, default 50
-        T.
+    length : int, default 50
+        T, the sequence length.
     inputs : int, default 8
         d.
     seed : int, default 0
@@ -405,8 +405,8 @@ def random_recurrence(
     b : ndarray of shape (n,)
         Zeros.
     """
-    hidden, steps, inputs, seed, init, spectral_norm = _recurrence_arguments(
-        hidden, steps, inputs, seed, init, spectral_norm
+    hidden, length, inputs, seed, init, spectral_norm = _recurrence_arguments(
+        hidden, length, inputs, seed, init, spectral_norm
     )
     rng = np.random.default_rng(seed)
     gaussian = rng.standard_normal((hidden, hidden))
@@ -420,29 +420,29 @@ def random_recurrence(
     if spectral_norm is not None:
         W_hh *= spectral_norm / np.linalg.norm(W_hh, 2)
     W_xh = rng.standard_normal((hidden, inputs)) / math.sqrt(inputs)
-    x = rng.standard_normal((steps, inputs))
+    x = rng.standard_normal((length, inputs))
     return W_hh, x, W_xh, np.zeros(hidden)
 
 
 def _recurrence_arguments(
-    hidden: object, steps: object, inputs: object, seed: object, init: object, spectral_norm: object
+    hidden: object, length: object, inputs: object, seed: object, init: object, spectral_norm: object
 ) -> tuple[int, int, int, int, str, float | None]:
     """The arguments of :func:`random_recurrence`, checked."""
     hidden = as_integer(hidden, "hidden", "the number of hidden units n", 1)
-    steps = as_integer(steps, "steps", "the sequence length T", 1)
+    length = as_integer(length, "length", "the sequence length T", 1)
     inputs = as_integer(inputs, "inputs", "the input size d", 1)
     seed = as_seed(seed)
     if not isinstance(init, str) or init not in W_INITS:
         raise InputError(f"init: expected one of {', '.join(map(repr, W_INITS))}; received {describe(init)}")
     if spectral_norm is not None:
         spectral_norm = positive_real(spectral_norm, "spectral_norm", "the λ₁ to rescale W_hh to")
-    return hidden, steps, inputs, seed, init, spectral_norm
+    return hidden, length, inputs, seed, init, spectral_norm
 
 
 def time_experiment(
     activations: Sequence[str] | None = None,
     hidden: int = 32,
-    steps: int = 50,
+    length: int = 50,
     seed: int = 0,
     inputs: int = 8,
     init: str = "gaussian",
@@ -454,7 +454,7 @@ def time_experiment(
     ----------
     activations : sequence of str, optional
         Default: all four.
-    hidden, steps, inputs, seed, init, spectral_norm
+    hidden, length, inputs, seed, init, spectral_norm
         As in :func:`random_recurrence`.
 
     Returns
@@ -463,10 +463,10 @@ def time_experiment(
     """
     start = time.perf_counter()
     activations = activation_names(activations)
-    hidden, steps, inputs, seed, init, spectral_norm = _recurrence_arguments(
-        hidden, steps, inputs, seed, init, spectral_norm
+    hidden, length, inputs, seed, init, spectral_norm = _recurrence_arguments(
+        hidden, length, inputs, seed, init, spectral_norm
     )
     settings = call_settings(time_experiment, locals())
-    W_hh, x, W_xh, b = random_recurrence(hidden, steps, inputs, seed, init, spectral_norm)
+    W_hh, x, W_xh, b = random_recurrence(hidden, length, inputs, seed, init, spectral_norm)
     flows = [gradient_flow(W_hh, hidden_states(W_hh, x, W_xh, b, name)[0], name) for name in activations]
     return TimeExperiment(settings, time.perf_counter() - start, flows)
