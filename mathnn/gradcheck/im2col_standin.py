@@ -22,13 +22,14 @@ holds a whole number into one: the 2016 starter code's ``conv_param = {'pad': (f
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import numpy as np
 
 __all__ = ["col2im_6d_cython", "col2im_cython", "im2col_6d_cython", "im2col_cython"]
 
 
-def _whole(*sizes: float) -> list[int]:
+def _whole(*sizes: Any) -> list[int]:
     """The sizes as ints: a float that holds a whole number (pad = (3 - 1) / 2 = 1.0) is taken as that number,
     as the compiled extension's ``int`` arguments took it; anything else raises TypeError, as an int argument does."""
     whole = []
