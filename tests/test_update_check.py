@@ -159,6 +159,21 @@ BUGS = [
     ("sgd_momentum", {'config["learning_rate"] * dw': "1e-2 * dw"}, "ignores learning_rate",
      "sgd_momentum ignores config['learning_rate']"),
     ("sgd", {"w -=": "w +="}, "ascent", "sgd steps up the gradient"),
+    ("sgd_momentum", {"return w + v": 'return w - config["learning_rate"] * dw + v'}, "plain step too",
+     "sgd_momentum takes a plain gradient step besides the velocity's"),
+    # several of adam's mistakes in one rule: each is said
+    ("adam", {'    config["t"] += 1\n': "", 'm_hat = config["m"] / (1 - b1 ** config["t"])': 'm_hat = config["m"]',
+              'v_hat = config["v"] / (1 - b2 ** config["t"])': 'v_hat = config["v"]',
+              '(np.sqrt(v_hat) + config["epsilon"])': 'np.sqrt(v_hat + config["epsilon"])'},
+     "no bias correction + t not counted + epsilon inside",
+     "adam has no bias correction (divide m by (1 − beta1**t) and v by (1 − beta2**t) before the step), never counts "
+     "its steps (config['t'] stays as it was: increment it at each step) and puts epsilon inside the square root"),
+    ("adam", {'    config["t"] += 1\n': "", 'config["m"] = b1': "m = b1", 'config["v"] = b2': "v = b2",
+              'm_hat = config["m"] / (1 - b1 ** config["t"])': "m_hat = m",
+              'v_hat = config["v"] / (1 - b2 ** config["t"])': "v_hat = v"},
+     "no bias correction + state lost",
+     "adam has no bias correction (divide m by (1 − beta1**t) and v by (1 − beta2**t) before the step) and carries "
+     "neither m nor v nor t from one step to the next"),
 ]
 
 
