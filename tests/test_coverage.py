@@ -315,6 +315,16 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     # a Colab notebook exported to .py: its first cell mounts Google Drive, a later one loads CIFAR-10
     ({"type": "ModuleNotFoundError", "message": "No module named 'google'"}, "google.colab exists only on Colab"),
     ({"type": "ModuleNotFoundError", "message": "No module named 'torchvision'"}, "so torchvision cannot be imported"),
+    # an editor's automatic import in a file the package's __init__.py imports, written for numpy 1
+    ({"type": "ImportError", "message": "cannot import name 'savez_compressed' from 'numpy.lib.npyio' "
+                                        "(/usr/lib/python3/numpy/lib/npyio.py)"},
+     "numpy 2 has no savez_compressed in numpy.lib.npyio (it made the modules under numpy.lib and numpy.core "
+     "private): use np.savez_compressed, or drop the import"),
+    ({"type": "ImportError", "message": "cannot import name 'helper' from 'cs231n.layers'"}, None),
+    # caches of different shapes stacked into one array, which numpy 1 made an array of objects
+    ({"type": "ValueError", "message": "setting an array element with a sequence. The requested array has an "
+                                       "inhomogeneous shape after 1 dimensions. The detected shape was (7,) + "
+                                       "inhomogeneous part."}, "keep such pieces in a list or a tuple"),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
     found = hint(error)
