@@ -193,8 +193,8 @@ def _adam_combinations() -> tuple[Mistake, ...]:
     for size in range(2, len(_ADAM_FAULTS) + 1):
         for faults in itertools.combinations(_ADAM_FAULTS, size):
             flags = {key: value for _, _, fault in faults for key, value in fault.items()}
-            if "counts" in flags and "keeps" in flags:
-                continue
+            if "counts" in flags and ("keeps" in flags or "correct" not in flags):
+                continue  # t matters only to the bias correction, and a lost state loses it anyway
             if set(flags) == {"correct", "counts"}:  # said as one mistake already
                 continue
             parts = [part for _, part, _ in faults]
