@@ -252,6 +252,23 @@ def test_a_flat_file_importing_cs231n_says_what_to_do(tmp_path):
     assert "\nhint: run mathnn check on the file inside its cs231n/ folder" in summary["error"]
 
 
+def test_a_package_beside_cs231n_is_told_that_the_check_does_not_bring_cs231n(tmp_path):
+    # UCLA's layout: nndl/ (the student's layers) beside cs231n/ (the course's files), nndl/__init__.py
+    # importing every module of nndl/, one of which imports cs231n
+    write(tmp_path / "cs231n" / "__init__.py", "")
+    write(tmp_path / "cs231n" / "helpers.py", "HELPED = True\n")
+    write(tmp_path / "nndl" / "__init__.py", "from .layers import *\nfrom .net import *\n")
+    write(tmp_path / "nndl" / "layers.py", example_path("relu_kink").read_text())
+    write(tmp_path / "nndl" / "net.py", "from cs231n.helpers import HELPED\n")
+    summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert "raised ModuleNotFoundError: No module named 'cs231n'" in summary["error"]
+    assert summary["error"].endswith(
+        "hint: this file is part of the package nndl/, and importing it reaches cs231n/, a package beside nndl/ "
+        "(UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the file's own package, nndl/, "
+        "into its sandbox, so cs231n cannot be found there; this error says nothing of the code")
+    assert "inside its cs231n/ folder" not in summary["error"]
+
+
 def test_python2_syntax_at_import_gets_a_hint(tmp_path):
     path = write(tmp_path / "old.py", "def relu_forward(x):\n    print x\n    return x, x\n")
     summary = check_file(path, timeout=10, seed=1)

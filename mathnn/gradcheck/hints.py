@@ -8,8 +8,8 @@ in a ``cs231n/`` package and import their siblings (``from .layers import *``, `
 import ...``), which only works when the file is imported as part of it.
 
 :func:`hint` reads an error's type and message (as :func:`mathnn.gradcheck.worker.error_details`
-reports them; nothing of the student's code runs here) and says in one line what to change, or
-returns None.
+reports them; nothing of the student's code runs here), and ``package``, the top package of the file
+when the caller knows it, and says in one line what to change, or returns None.
 """
 
 from __future__ import annotations
@@ -107,6 +107,12 @@ def hint(error: Mapping[str, Any]) -> str | None:
             missing = "cs231n/" + found.group(1).replace(".", "/") + ".py"
             return (f"{missing} is missing: this file's imports need it beside the others; put it back (the "
                     "course's own files, such as fast_layers.py and layer_utils.py, come with the starter code)")
+        package = error.get("package")
+        if "No module named 'cs231n'" in message and package not in (None, "cs231n"):
+            return (f"this file is part of the package {package}/, and importing it reaches cs231n/, a package beside "
+                    f"{package}/ (UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the "
+                    f"file's own package, {package}/, into its sandbox, so cs231n cannot be found there; this error "
+                    "says nothing of the code")
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
                 or "no known parent package" in message:
             return PACKAGE
