@@ -384,3 +384,24 @@ def notebook(path: Path, *cells: str) -> Path:
 def test_a_notebook_is_answered_by_what_its_code_cells_define_and_import(tmp_path, cells, said):
     summary = check_file(notebook(tmp_path / "hw.ipynb", *cells), timeout=10, seed=1)
     assert summary["passed"] is False and said in summary["error"], summary["error"]
+
+
+def test_a_file_whose_classes_cannot_be_listed_says_so_rather_than_that_it_defines_nothing(tmp_path):
+    # listing the classes kills the sandbox (a metaclass's loss property), again after a fresh start: the file
+    # is not said to define nothing checkable, and no model is claimed
+    path = write(tmp_path / "rnn.py", """
+        import os, signal
+
+        class Meta(type):
+            @property
+            def loss(cls):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        class CaptioningRNN(metaclass=Meta):
+            pass
+        """)
+    summary = check_file(path, timeout=10, seed=1)
+    assert exit_code(summary) == 2 and summary["models"] == []
+    assert summary["error"].startswith("rnn.py's model classes could not be listed (listing the model classes "
+                                       "crashed the Python process (SIGKILL)), and it defines none of the functions "
+                                       "mathnn can check")
