@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import textwrap
 import zipfile
 from pathlib import Path
@@ -267,6 +268,10 @@ def test_a_package_beside_cs231n_is_told_that_the_check_does_not_bring_cs231n(tm
         "(UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the file's own package, nndl/, "
         "into its sandbox, so cs231n cannot be found there; this error says nothing of the code")
     assert "inside its cs231n/ folder" not in summary["error"]
+    shutil.rmtree(tmp_path / "cs231n")  # the course's folder left out: the hint says to put it back
+    summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert summary["error"].endswith("hint: this file is part of the package nndl/, and importing it reaches cs231n, "
+                                     "which is not beside nndl/: put the course's cs231n/ folder back beside it")
 
 
 def test_python2_syntax_at_import_gets_a_hint(tmp_path):

@@ -254,8 +254,9 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     try:
         sandbox = session.start()
     except (SandboxFailure, StudentRaised) as failure:
-        _, dotted = _module_name(student)  # the file's own package, for a hint on a package beside it
-        details = {**failure.details, "package": dotted.split(".")[0] if dotted else None}
+        root, dotted = _module_name(student)  # the file's own package, for a hint on a package beside it
+        details = {**failure.details, "package": dotted.split(".")[0] if dotted else None,
+                   "beside": (root / "cs231n").is_dir()}
         summary["error"] = error_sentence(details)
         not_imported = {**failure.details, "kind": "import"} | {
             "message": f"could not be checked: {error_sentence(details)}", "stage": None,

@@ -9,7 +9,8 @@ import ...``), which only works when the file is imported as part of it.
 
 :func:`hint` reads an error's type and message (as :func:`mathnn.gradcheck.worker.error_details`
 reports them; nothing of the student's code runs here), and ``package``, the top package of the file
-when the caller knows it, and says in one line what to change, or returns None.
+when the caller knows it (``beside``: whether a cs231n/ folder sits beside that package), and says in
+one line what to change, or returns None.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return (f"{missing} is missing: this file's imports need it beside the others; put it back (the "
                     "course's own files, such as fast_layers.py and layer_utils.py, come with the starter code)")
         package = error.get("package")
+        if "No module named 'cs231n'" in message and package not in (None, "cs231n") and not error.get("beside"):
+            return (f"this file is part of the package {package}/, and importing it reaches cs231n, which is not "
+                    f"beside {package}/: put the course's cs231n/ folder back beside it")
         if "No module named 'cs231n'" in message and package not in (None, "cs231n"):
             return (f"this file is part of the package {package}/, and importing it reaches cs231n/, a package beside "
                     f"{package}/ (UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the "
