@@ -272,3 +272,23 @@ def test_the_im2col_stand_ins_col2im_are_the_adjoints_of_the_gathers(n, c, h, w,
     six = cols.transpose(0, 1, 2, 5, 3, 4)  # (C, HH, WW, N, out_h, out_w), as conv_backward_strides has it
     assert np.isclose(np.sum(windows * cols),
                       np.sum(x * col2im_6d_cython(six, n, c, h, w, field_height, field_width, padding, stride)))
+
+
+def test_the_im2col_stand_in_takes_a_whole_number_float_as_its_int_as_the_compiled_extension_did():
+    # the 2016 starter code's conv_param = {'pad': (filter_size - 1) / 2} is 1.0 in Python 3; the compiled
+    # extension's int arguments took it, so a conv net built on fast_layers.py ran
+    from mathnn.gradcheck.im2col_standin import col2im_6d_cython, col2im_cython, im2col_6d_cython, im2col_cython
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 5, 5))
+    assert np.array_equal(im2col_cython(x, 3.0, 3, 1.0, 1.0), im2col_cython(x, 3, 3, 1, 1))
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    assert np.array_equal(im2col_6d_cython(padded, 2, 3, 5.0, 5, 5, 5, 3, 3, 1.0, 1),
+                          im2col_6d_cython(padded, 2, 3, 5, 5, 5, 5, 3, 3, 1, 1))
+    cols = rng.standard_normal((3 * 3 * 3, 5 * 5 * 2))
+    assert np.array_equal(col2im_cython(cols, 2, 3, 5, 5, 3, 3, 1.0, 1), col2im_cython(cols, 2, 3, 5, 5, 3, 3, 1, 1))
+    six = rng.standard_normal((3, 3, 3, 2, 5, 5))
+    assert np.array_equal(col2im_6d_cython(six, 2, 3, 5, 5, 3, 3, 1.0, 1.0),
+                          col2im_6d_cython(six, 2, 3, 5, 5, 3, 3, 1, 1))
+    with pytest.raises(TypeError):  # a size that is not a whole number is no int, as it was not for the extension
+        im2col_cython(x, 3, 3, 0.5, 1)

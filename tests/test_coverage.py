@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import textwrap
 import zipfile
 from pathlib import Path
@@ -252,6 +253,27 @@ def test_a_flat_file_importing_cs231n_says_what_to_do(tmp_path):
     assert "\nhint: run mathnn check on the file inside its cs231n/ folder" in summary["error"]
 
 
+def test_a_package_beside_cs231n_is_told_that_the_check_does_not_bring_cs231n(tmp_path):
+    # UCLA's layout: nndl/ (the student's layers) beside cs231n/ (the course's files), nndl/__init__.py
+    # importing every module of nndl/, one of which imports cs231n
+    write(tmp_path / "cs231n" / "__init__.py", "")
+    write(tmp_path / "cs231n" / "helpers.py", "HELPED = True\n")
+    write(tmp_path / "nndl" / "__init__.py", "from .layers import *\nfrom .net import *\n")
+    write(tmp_path / "nndl" / "layers.py", example_path("relu_kink").read_text())
+    write(tmp_path / "nndl" / "net.py", "from cs231n.helpers import HELPED\n")
+    summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert "raised ModuleNotFoundError: No module named 'cs231n'" in summary["error"]
+    assert summary["error"].endswith(
+        "hint: this file is part of the package nndl/, and importing it reaches cs231n/, a package beside nndl/ "
+        "(UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the file's own package, nndl/, "
+        "into its sandbox, so cs231n cannot be found there; this error says nothing of the code")
+    assert "inside its cs231n/ folder" not in summary["error"]
+    shutil.rmtree(tmp_path / "cs231n")  # the course's folder left out: the hint says to put it back
+    summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert summary["error"].endswith("hint: this file is part of the package nndl/, and importing it reaches cs231n, "
+                                     "which is not beside nndl/: put the course's cs231n/ folder back beside it")
+
+
 def test_python2_syntax_at_import_gets_a_hint(tmp_path):
     path = write(tmp_path / "old.py", "def relu_forward(x):\n    print x\n    return x, x\n")
     summary = check_file(path, timeout=10, seed=1)
@@ -315,6 +337,16 @@ def test_removed_numpy_apis_at_call_get_a_hint(tmp_path):
     # a Colab notebook exported to .py: its first cell mounts Google Drive, a later one loads CIFAR-10
     ({"type": "ModuleNotFoundError", "message": "No module named 'google'"}, "google.colab exists only on Colab"),
     ({"type": "ModuleNotFoundError", "message": "No module named 'torchvision'"}, "so torchvision cannot be imported"),
+    # an editor's automatic import in a file the package's __init__.py imports, written for numpy 1
+    ({"type": "ImportError", "message": "cannot import name 'savez_compressed' from 'numpy.lib.npyio' "
+                                        "(/usr/lib/python3/numpy/lib/npyio.py)"},
+     "numpy 2 has no savez_compressed in numpy.lib.npyio (it made the modules under numpy.lib and numpy.core "
+     "private): use np.savez_compressed, or drop the import"),
+    ({"type": "ImportError", "message": "cannot import name 'helper' from 'cs231n.layers'"}, None),
+    # caches of different shapes stacked into one array, which numpy 1 made an array of objects
+    ({"type": "ValueError", "message": "setting an array element with a sequence. The requested array has an "
+                                       "inhomogeneous shape after 1 dimensions. The detected shape was (7,) + "
+                                       "inhomogeneous part."}, "keep such pieces in a list or a tuple"),
 ])
 def test_hints_read_the_error_type_and_message(error, said):
     found = hint(error)
@@ -357,3 +389,24 @@ def notebook(path: Path, *cells: str) -> Path:
 def test_a_notebook_is_answered_by_what_its_code_cells_define_and_import(tmp_path, cells, said):
     summary = check_file(notebook(tmp_path / "hw.ipynb", *cells), timeout=10, seed=1)
     assert summary["passed"] is False and said in summary["error"], summary["error"]
+
+
+def test_a_file_whose_classes_cannot_be_listed_says_so_rather_than_that_it_defines_nothing(tmp_path):
+    # listing the classes kills the sandbox (a metaclass's loss property), again after a fresh start: the file
+    # is not said to define nothing checkable, and no model is claimed
+    path = write(tmp_path / "rnn.py", """
+        import os, signal
+
+        class Meta(type):
+            @property
+            def loss(cls):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        class CaptioningRNN(metaclass=Meta):
+            pass
+        """)
+    summary = check_file(path, timeout=10, seed=1)
+    assert exit_code(summary) == 2 and summary["models"] == []
+    assert summary["error"].startswith("rnn.py's model classes could not be listed (listing the model classes "
+                                       "crashed the Python process (SIGKILL)), and it defines none of the functions "
+                                       "mathnn can check")

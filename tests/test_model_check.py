@@ -73,7 +73,12 @@ def test_a_gradient_with_a_stray_size_one_axis_fails_on_its_shape_with_its_value
     result = check_model(TwoLayer(bug="b1 kept as a row"), *data())
     assert not result and result.wrong == []
     assert result.problems == ['grads["b1"] has shape (1, 6) where (6,), the shape of params["b1"], is expected (the '
-                               'axes differ only in size-1 ones: keepdims=True or a reshape left out?)']
+                               'axes differ only in size-1 ones: keepdims=True or a reshape left out?); whatever its '
+                               "values, the Solver's update in place (w -= learning_rate * dw, as CS231n's sgd does) "
+                               'raises on this shape']
+    b1, row = np.zeros(6), np.ones((1, 6))
+    with pytest.raises(ValueError):  # what the sentence says of the Solver's update
+        b1 -= 0.1 * row
     assert result.summary() == "W1 ok; b1 ok; W2 ok; b2 ok"
 
 

@@ -167,3 +167,29 @@ def test_the_checker_names_dout_spread_over_the_window():
     result = check_pair(_student(("+= mask * dout[n, c, i, j]", "+= dout[n, c, i, j] / (HH * WW)")), "max_pool")
     assert not result["passed"] and "dx is wrong" in result["diagnosis"]
     assert mistake.sentence in result["diagnosis"]
+
+
+def test_an_error_only_on_images_that_are_not_square_says_that_square_ones_run():
+    # out's axes in the wrong order: right on the notebook's square images, an IndexError at height 4, width 6
+    result = check_pair(_student(("out = np.zeros((N, C, H_out, W_out)", "out = np.zeros((N, C, W_out, H_out)")),
+                        "max_pool")
+    assert not result["passed"] and result["error"]["type"] == "IndexError"
+    assert ("the same call runs when height = width (cropped to (2, 3, 4, 4)), and this error came at x of shape "
+            "(2, 3, 4, 6): a height and a width used for each other somewhere (H for W, out_h for out_w, HH for "
+            "WW?), which square inputs hide") in result["diagnosis"].splitlines()
+
+
+def test_an_out_wrong_only_on_images_that_are_not_square_says_that_square_ones_are_right():
+    # W_out computed from H: out of shape (2, 3, 2, 2) where (2, 3, 2, 3) is due
+    result = check_pair(_student(("1 + (W - WW) // stride", "1 + (H - HH) // stride")), "max_pool")
+    assert not result["passed"] and result["forward"]["status"] == "mismatch"
+    assert ("max_pool_forward_naive's out is right when height = width (cropped to (2, 3, 4, 4)), and wrong at x of "
+            "shape (2, 3, 4, 6): a height and a width used for each other somewhere (H for W, out_h for out_w, HH "
+            "for WW?), which square inputs hide") in result["diagnosis"].splitlines()
+
+
+def test_an_error_at_square_images_too_says_nothing_of_the_shape():
+    result = check_pair(_student(("window = x[n, c, i * stride", "window = x[n, c, i * stride, 7]\n"
+                                  "                    window = x[n, c, i * stride")), "max_pool")
+    assert not result["passed"] and result["error"]["type"] == "IndexError"
+    assert "height = width" not in result["diagnosis"]

@@ -159,6 +159,21 @@ BUGS = [
     ("sgd_momentum", {'config["learning_rate"] * dw': "1e-2 * dw"}, "ignores learning_rate",
      "sgd_momentum ignores config['learning_rate']"),
     ("sgd", {"w -=": "w +="}, "ascent", "sgd steps up the gradient"),
+    ("sgd_momentum", {"return w + v": 'return w - config["learning_rate"] * dw + v'}, "plain step too",
+     "sgd_momentum takes a plain gradient step besides the velocity's"),
+    # several of adam's mistakes in one rule: each is said
+    ("adam", {'    config["t"] += 1\n': "", 'm_hat = config["m"] / (1 - b1 ** config["t"])': 'm_hat = config["m"]',
+              'v_hat = config["v"] / (1 - b2 ** config["t"])': 'v_hat = config["v"]',
+              '(np.sqrt(v_hat) + config["epsilon"])': 'np.sqrt(v_hat + config["epsilon"])'},
+     "no bias correction + t not counted + epsilon inside",
+     "adam has no bias correction (divide m by (1 − beta1**t) and v by (1 − beta2**t) before the step), never counts "
+     "its steps (config['t'] stays as it was: increment it at each step) and puts epsilon inside the square root"),
+    ("adam", {'    config["t"] += 1\n': "", 'config["m"] = b1': "m = b1", 'config["v"] = b2': "v = b2",
+              'm_hat = config["m"] / (1 - b1 ** config["t"])': "m_hat = m",
+              'v_hat = config["v"] / (1 - b2 ** config["t"])': "v_hat = v"},
+     "no bias correction + state lost",
+     "adam has no bias correction (divide m by (1 − beta1**t) and v by (1 − beta2**t) before the step) and carries "
+     "neither m nor v nor t from one step to the next"),
 ]
 
 
@@ -189,6 +204,72 @@ def test_config_not_returned_with_state_names_the_key():
     result = check_update(module(source), "rmsprop")
     assert not result["passed"]
     assert "returned a config without config['cache']" in result["diagnosis"]
+
+
+# UCLA's ECE C147/239AS optim.py is CS231n's with other names for the state: rmsprop's average of dw² is
+# config['a'], Adam's first moment config['v'] and its second config['a']
+UCLA = {
+    "rmsprop": """
+        def rmsprop(w, dw, config=None):
+            if config is None: config = {}
+            config.setdefault("learning_rate", 1e-2)
+            config.setdefault("decay_rate", 0.99)
+            config.setdefault("epsilon", 1e-8)
+            config.setdefault("a", np.zeros_like(w))
+            config["a"] = config["decay_rate"] * config["a"] + (1 - config["decay_rate"]) * dw**2
+            return w - config["learning_rate"] * dw / (np.sqrt(config["a"]) + config["epsilon"]), config
+    """,
+    "adam": """
+        def adam(w, dw, config=None):
+            if config is None: config = {}
+            for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+                config.setdefault(key, value)
+            config.setdefault("v", np.zeros_like(w)); config.setdefault("a", np.zeros_like(w))
+            config.setdefault("t", 0)
+            config["t"] += 1
+            config["v"] = config["beta1"] * config["v"] + (1 - config["beta1"]) * dw
+            config["a"] = config["beta2"] * config["a"] + (1 - config["beta2"]) * dw**2
+            first = config["v"] / (1 - config["beta1"] ** config["t"])
+            second = config["a"] / (1 - config["beta2"] ** config["t"])
+            return w - config["learning_rate"] * first / (np.sqrt(second) + config["epsilon"]), config
+    """,
+}
+
+
+@pytest.mark.parametrize("rule", list(UCLA))
+def test_a_rule_with_uclas_names_for_the_state_passes_with_a_note(rule):
+    result = check_update(module(UCLA[rule]), rule)
+    assert result["passed"], result["diagnosis"]
+    assert result["steps"] == 2 * STEPS and result["max_error"] < 1e-12
+    assert [note for note in result["notes"] if "UCLA" in note] == [
+        {"rmsprop": "rmsprop keeps its state under the names of UCLA's ECE C147/239AS optim.py, config['a'] for "
+                    "config['cache']: accepted, and compared with CS231n's state entry by entry",
+         "adam": "adam keeps its state under the names of UCLA's ECE C147/239AS optim.py, config['v'] for "
+                 "config['m'] and config['a'] for config['v']: accepted, and compared with CS231n's state entry by "
+                 "entry"}[rule]]
+
+
+def test_a_rule_with_uclas_names_is_held_to_the_course_values():
+    # the names are read as CS231n's, the values are not excused: the moments swapped fail
+    swapped = textwrap.dedent(UCLA["adam"]).replace('first = config["v"]', 'first = config["a"]').replace(
+        'second = config["a"]', 'second = config["v"]')
+    result = check_update(module(swapped), "adam")
+    assert not result["passed"] and "differs from mathnn.optim_cs231n.adam" in result["diagnosis"]
+    no_bias = textwrap.dedent(UCLA["adam"]).replace(' / (1 - config["beta1"] ** config["t"])', "").replace(
+        ' / (1 - config["beta2"] ** config["t"])', "")
+    result = check_update(module(no_bias), "adam")
+    assert not result["passed"] and result["mistake"] == "no bias correction", result["diagnosis"]
+
+
+def test_state_under_a_name_of_its_own_is_not_called_ignoring_the_hyperparameters():
+    # right steps, the cache kept as config['s']: from config None the right rule and one that ignores config
+    # agree, so the check says what is wrong (the key) and names no mistake
+    source = textwrap.dedent(RIGHT["rmsprop"]).replace('config["cache"]', 'config["s"]').replace(
+        'config.setdefault("cache"', 'config.setdefault("s"')
+    result = check_update(module(source), "rmsprop")
+    assert not result["passed"] and result["mistake"] is None
+    assert result["diagnosis"].startswith("rmsprop returned a config without config['cache'] at step 1 of run 1")
+    assert "ignores" not in result["diagnosis"]
 
 
 def test_accepted_variants_pass_with_a_note():

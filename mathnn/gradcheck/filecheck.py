@@ -45,7 +45,7 @@ from .assignment import RULES, checkable
 from .coverage import imported_sentence, read_load
 from .homework import PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence
 from .model_file import check_model_class, describe_model, list_classes
-from .sandbox import Sandbox, SandboxFailure, imports_torch_beside, kill_orphans, torch_folder
+from .sandbox import Sandbox, SandboxFailure, _module_name, imports_torch_beside, kill_orphans, torch_folder
 from .student import StudentCode, StudentRaised, Transport
 from . import torch_source
 from .torch_check import MISSING_TORCH, Source, check_torch_pair, torch_pairs
@@ -254,9 +254,12 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     try:
         sandbox = session.start()
     except (SandboxFailure, StudentRaised) as failure:
-        summary["error"] = error_sentence(failure.details)
+        root, dotted = _module_name(student)  # the file's own package, for a hint on a package beside it
+        details = {**failure.details, "package": dotted.split(".")[0] if dotted else None,
+                   "beside": (root / "cs231n").is_dir()}
+        summary["error"] = error_sentence(details)
         not_imported = {**failure.details, "kind": "import"} | {
-            "message": f"could not be checked: {error_sentence(failure.details)}", "stage": None,
+            "message": f"could not be checked: {error_sentence(details)}", "stage": None,
             "where": None, "line": None, "type": None}
         summary["functions"] = [_failed(name, seed, not_imported) for name in required if name in PAIRS]
         summary["updates"] = [failed_update(name, seed, not_imported) for name in required if name in RULES]
@@ -268,7 +271,9 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     torch_names = torch_pairs(session.functions, tree) if session.torch else []
     complete += [name for name in torch_names if name not in complete]  # forward-only: autograd is the backward
     incomplete = {name: missing for name, missing in incomplete.items() if name not in torch_names}
-    classes = [] if requested else _classes(session, sandbox)
+    classes, unlisted = ([], None) if requested else _classes(session, sandbox)
+    if unlisted:  # honest coverage: the models were not looked for
+        summary["not_checked"] = [*summary["not_checked"], f"its model classes (listing them failed: {unlisted})"]
     if requested:
         pairs = [name for name in requested if name in PAIRS]
         rules = [name for name in requested if name in RULES]
@@ -283,8 +288,10 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
                 summary["other_signatures"][called] = f"{pair.forward}({', '.join(pair.arguments)})"
         if not pairs and not incomplete and not rules and not classes:
             known = ", ".join(pair.title.replace(" / ", "/") for pair in PAIRS.values())
-            summary["error"] = (f"{student.name} defines none of the functions mathnn can check ({known}; update rules "
-                                f"{', '.join(RULES)})")
+            defines = f"defines none of the functions mathnn can check ({known}; update rules {', '.join(RULES)})"
+            # not "defines nothing" alone when its classes were never seen
+            summary["error"] = f"{student.name} {defines}" if not unlisted else \
+                f"{student.name}'s model classes could not be listed ({unlisted}), and it {defines}"
             if session.imported:  # layer_utils.py: `from .layers import *` credits nothing here
                 summary["error"] += (f"; imported, not defined here: not checked: {imported_sentence(session.imported)}"
                                      " (check the file that defines them)")
@@ -346,15 +353,26 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     summary["passed"] = bool(checked) and all(result["passed"] for result in checked)
 
 
-def _classes(session: _Session, sandbox: Sandbox) -> list[str]:
-    """The file's classes with a ``loss`` method (its models), or none when the sandbox cannot say."""
-    def transport(header: dict, arrays: list, stage: str) -> tuple[dict, list]:
-        return sandbox.request(header, arrays, session.timeout, stage)
+def _classes(session: _Session, sandbox: Sandbox) -> tuple[list[str], str | None]:
+    """The file's classes with a ``loss`` method (its models); and, when the sandbox could not list them,
+    what stopped it (then no model is checked, none is claimed, and the report says why).
 
-    try:
-        return list_classes(transport)
-    except Exception:  # noqa: BLE001 - the sandbox died or the file misbehaved: no model is checked, none claimed
-        return []
+    A sandbox that died while listing (killed from outside, out of memory) is started afresh once.
+    """
+    reason = None
+    for attempt in range(2):
+        try:
+            live = sandbox if attempt == 0 else session.start()
+
+            def transport(header: dict, arrays: list, stage: str, live: Sandbox = live) -> tuple[dict, list]:
+                return live.request(header, arrays, session.timeout, stage)
+
+            return list_classes(transport), None
+        except (SandboxFailure, StudentRaised) as failure:
+            reason = error_sentence(failure.details)
+        except Exception as error:  # noqa: BLE001 - the file answered garbage: no model is checked, none claimed
+            return [], f"{type(error).__name__}: {error}"
+    return [], reason
 
 
 def _failed_model(name: str, seed: int, error: dict) -> Result:

@@ -1,14 +1,16 @@
 """One-line hints for errors that come from how old a homework file is or where it is checked from.
 
 CS231n files are years old: many were written for Python 2 (``print x``, ``xrange``) or for a numpy
-that still had ``np.float``, ``np.int``, ``np.reshape(..., newshape=...)``, accepted a generator in
-``np.stack``, float index arrays in ``np.take``, or ``int()`` of an array of one entry. Others sit
+that still had ``np.float``, ``np.int``, ``np.reshape(..., newshape=...)``, ``numpy.lib.npyio``,
+accepted a generator in ``np.stack``, float index arrays in ``np.take``, ``int()`` of an array of one
+entry, or a ragged list in ``np.array`` (an array of objects). Others sit
 in a ``cs231n/`` package and import their siblings (``from .layers import *``, ``from cs231n.layers
 import ...``), which only works when the file is imported as part of it.
 
 :func:`hint` reads an error's type and message (as :func:`mathnn.gradcheck.worker.error_details`
-reports them; nothing of the student's code runs here) and says in one line what to change, or
-returns None.
+reports them; nothing of the student's code runs here), and ``package``, the top package of the file
+when the caller knows it (``beside``: whether a cs231n/ folder sits beside that package), and says in
+one line what to change, or returns None.
 """
 
 from __future__ import annotations
@@ -91,12 +93,30 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return ("indices must be integers, and these are floats (older numpy cast them): make them with "
                     "dtype=int or .astype(int), and divide with // where an index is computed")
         return None
+    if kind == "ValueError" and "inhomogeneous shape" in message:
+        return ("numpy ≥ 1.24 no longer makes one array of pieces of different shapes (np.array or np.vstack of a "
+                "list of a matrix and a vector, say, which older numpy turned into an array of objects): keep such "
+                "pieces in a list or a tuple (a cache, for one)")
     if kind in ("ModuleNotFoundError", "ImportError"):
+        found = re.search(r"cannot import name '(\w+)' from '(numpy\.[\w.]+)'", message)
+        if found:  # numpy 2 made numpy.lib's and numpy.core's files private: from numpy.lib.npyio import savez
+            return (f"numpy 2 has no {found.group(1)} in {found.group(2)} (it made the modules under numpy.lib and "
+                    f"numpy.core private): use np.{found.group(1)}, or drop the import if nothing uses it (an "
+                    "editor's automatic import?)")
         found = re.search(r"No module named 'cs231n\.([\w.]+)'", message)
         if found:  # the package was found, one of its files was not: a course file left out of the folder
             missing = "cs231n/" + found.group(1).replace(".", "/") + ".py"
             return (f"{missing} is missing: this file's imports need it beside the others; put it back (the "
                     "course's own files, such as fast_layers.py and layer_utils.py, come with the starter code)")
+        package = error.get("package")
+        if "No module named 'cs231n'" in message and package not in (None, "cs231n") and not error.get("beside"):
+            return (f"this file is part of the package {package}/, and importing it reaches cs231n, which is not "
+                    f"beside {package}/: put the course's cs231n/ folder back beside it")
+        if "No module named 'cs231n'" in message and package not in (None, "cs231n"):
+            return (f"this file is part of the package {package}/, and importing it reaches cs231n/, a package beside "
+                    f"{package}/ (UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the "
+                    f"file's own package, {package}/, into its sandbox, so cs231n cannot be found there; this error "
+                    "says nothing of the code")
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
                 or "no known parent package" in message:
             return PACKAGE

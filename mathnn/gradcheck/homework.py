@@ -368,6 +368,10 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
                 worst_forward = max(worst_forward, point["forward"]["max_error"])
             for gradient in point["gradients"]:
                 worst_gradient[gradient["name"]] = max(worst_gradient.get(gradient["name"], 0.0), gradient["max_error"])
+            if not passed and point["forward"]["status"] == "mismatch":
+                square = _square_note(student, pair, values, out_wrong=True)
+                if square is not None:
+                    point["problems"].append(square)
             if first is None or not passed:
                 first = point
             if not passed:
@@ -386,6 +390,9 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
             result["problems"].append(
                 f"the documented sizes passed; this error came at other sizes, {shapes}: a size written into the "
                 "code, or two sizes that are equal at the documented shapes used for each other?")
+        square = _square_note(student, pair, values)
+        if square is not None:
+            result["problems"].append(square)
     else:
         evaluations, points_checked = result["evaluations"], result["points"]
         assert first is not None  # at least one point ran
@@ -400,6 +407,36 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
         result["diagnosis"] = describe_result(result)
     forward = opening["forward"]
     return result, forward["status"] != "not run" and not _wrong_shape(pair.forward, forward)
+
+
+def _square_note(student: StudentCode, pair: Pair, values: Inputs, out_wrong: bool = False) -> str | None:
+    """After an error (or, ``out_wrong``, a wrong out) at inputs whose images are not square (height ≠ width):
+    whether the pair runs (and its out is right) on the same inputs cropped square. It does when the code uses
+    a height for a width somewhere (W_out from H, out[:, :, w, h]), which square inputs, as the notebook's,
+    hide. None when no image is uneven or the cropped call goes wrong too."""
+    uneven = {name: value for name, value in values.items()
+              if isinstance(value, np.ndarray) and value.ndim == 4 and value.shape[2] != value.shape[3]}
+    if not uneven:
+        return None
+    square = dict(values)
+    for name, value in uneven.items():
+        side = min(value.shape[2:])
+        square[name] = np.ascontiguousarray(value[:, :, :side, :side])
+    arrays = [name for name in pair.arguments if isinstance(square[name], np.ndarray)]
+    try:  # a best effort for a better sentence: anything that goes wrong here leaves the error as it was said
+        out, _, slot = student.forward(square)
+        if out_wrong and _compare_forward(pair, out, square)["status"] != "ok":
+            return None
+        student.backward(slot, np.ones(out.shape, dtype=out.dtype if out.dtype.kind == "f" else np.float64), arrays)
+    except Exception:
+        return None
+    said = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in uneven)
+    cropped = ", ".join(f"{np.shape(square[name])}" for name in uneven)
+    happened = (f"{pair.forward}'s out is right when height = width (cropped to {cropped}), and wrong at {said}"
+                if out_wrong else f"the same call runs when height = width (cropped to {cropped}), and this error "
+                f"came at {said}")
+    return (f"{happened}: a height and a width used for each other somewhere (H for W, out_h for out_w, HH for "
+            "WW?), which square inputs hide")
 
 
 def _wrong_shape(function: str, forward: Mapping[str, Any]) -> bool:

@@ -13,13 +13,32 @@ windows (each the other's adjoint), with the extension's layouts: ``im2col_cytho
 ``im2col_6d_cython`` the same rows by columns (example, output row, output column) of an input padded
 already; ``col2im_6d_cython`` takes the columns as an array (C, HH, WW, N, out_h, out_w). Only numpy is
 imported: the sandbox has nothing else.
+
+The extension declares its sizes ``int``, and the Cython of the course's years turned a float that
+holds a whole number into one: the 2016 starter code's ``conv_param = {'pad': (filter_size - 1) / 2}``
+(1.0 in Python 3) ran. The stand-in takes such a float as its whole number too.
 """
 
 from __future__ import annotations
 
+import operator
+from typing import Any
+
 import numpy as np
 
 __all__ = ["col2im_6d_cython", "col2im_cython", "im2col_6d_cython", "im2col_cython"]
+
+
+def _whole(*sizes: Any) -> list[int]:
+    """The sizes as ints: a float that holds a whole number (pad = (3 - 1) / 2 = 1.0) is taken as that number,
+    as the compiled extension's ``int`` arguments took it; anything else raises TypeError, as an int argument does."""
+    whole = []
+    for size in sizes:
+        if isinstance(size, (float, np.floating)) and float(size).is_integer():
+            whole.append(int(size))
+        else:
+            whole.append(operator.index(size))
+    return whole
 
 
 def _outputs(size: int, field: int, padding: int, stride: int) -> int:
@@ -33,6 +52,7 @@ def _window(start: int, count: int, stride: int) -> slice:
 
 def im2col_cython(x: np.ndarray, field_height: int, field_width: int, padding: int, stride: int) -> np.ndarray:
     """Every window of ``x`` (N, C, H, W), zero-padded: an array (C·field_height·field_width, out_h·out_w·N)."""
+    field_height, field_width, padding, stride = _whole(field_height, field_width, padding, stride)
     n, c, h, w = x.shape
     rows, columns = _outputs(h, field_height, padding, stride), _outputs(w, field_width, padding, stride)
     padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -57,6 +77,8 @@ def _add_windows(blocks: np.ndarray, n: int, c: int, h: int, w: int, padding: in
 def col2im_cython(cols: np.ndarray, N: int, C: int, H: int, W: int, field_height: int, field_width: int,
                   padding: int, stride: int) -> np.ndarray:
     """The adjoint of :func:`im2col_cython`: columns (C·fh·fw, out_h·out_w·N) summed into an (N, C, H, W) array."""
+    N, C, H, W, field_height, field_width, padding, stride = _whole(N, C, H, W, field_height, field_width, padding,
+                                                                    stride)
     rows, columns = _outputs(H, field_height, padding, stride), _outputs(W, field_width, padding, stride)
     blocks = cols.reshape(C, field_height, field_width, rows, columns, N).transpose(1, 2, 5, 0, 3, 4)
     return _add_windows(blocks, N, C, H, W, padding, stride)
@@ -65,12 +87,15 @@ def col2im_cython(cols: np.ndarray, N: int, C: int, H: int, W: int, field_height
 def col2im_6d_cython(cols: np.ndarray, N: int, C: int, H: int, W: int, HH: int, WW: int, pad: int,
                      stride: int) -> np.ndarray:
     """Columns (C, HH, WW, N, out_h, out_w) summed into an (N, C, H, W) array, as conv_backward_strides needs."""
+    N, C, H, W, pad, stride = _whole(N, C, H, W, pad, stride)
     return _add_windows(cols.transpose(1, 2, 3, 0, 4, 5), N, C, H, W, pad, stride)
 
 
 def im2col_6d_cython(x_padded: np.ndarray, N: int, C: int, H: int, W: int, HH: int, WW: int, field_height: int,
                      field_width: int, padding: int, stride: int) -> np.ndarray:
     """Every window of ``x_padded`` (padded already; HH, WW the output's size): (C·fh·fw, N·HH·WW)."""
+    N, C, H, W, HH, WW, field_height, field_width, padding, stride = _whole(
+        N, C, H, W, HH, WW, field_height, field_width, padding, stride)
     cols = np.empty((C, field_height, field_width, N, HH, WW), dtype=x_padded.dtype)
     for i in range(field_height):
         for j in range(field_width):

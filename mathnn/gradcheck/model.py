@@ -238,6 +238,9 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
             if only_size_one_axes(gradient.shape, expected):  # a layer's keepdims=True: its values are checked
                 present[name] = gradient.reshape(expected)
                 said += " (the axes differ only in size-1 ones: keepdims=True or a reshape left out?)"
+                if gradient.ndim > len(expected):  # the result of w - lr * dw has dw's axes: w cannot hold it
+                    said += ("; whatever its values, the Solver's update in place (w -= learning_rate * dw, as "
+                             "CS231n's sgd does) raises on this shape")
             result.problems.append(said)
         if not present:  # every gradient is missing (its keys are not params'): nothing to check
             return result

@@ -8,6 +8,7 @@ and names the one that reproduces the student's numbers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,9 +102,9 @@ def _rmsprop(swapped: bool = False, inside: bool = False) -> Rule:
 
 
 def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, store_hat: bool = False,
-          efficient: bool = False, first_t: int = 0, counts: bool = True) -> Rule:
+          efficient: bool = False, first_t: int = 0, counts: bool = True, keeps: bool = True) -> Rule:
     """Adam and its variants; ``first_t`` is t when config has none (the steps taken before the first);
-    ``counts=False`` leaves t as it was."""
+    ``counts=False`` leaves t as it was; ``keeps=False`` leaves m, v and t as they were."""
 
     def rule(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
         c = _settings("adam", config, w.shape)
@@ -122,7 +123,8 @@ def _adam(correct: bool = True, t_after: bool = False, inside: bool = False, sto
                 step = lr * m_hat / np.sqrt(v_hat + eps)
             else:
                 step = lr * m_hat / (np.sqrt(v_hat) + eps)
-        c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t if counts else c["t"])
+        if keeps:
+            c.update(m=m_hat if store_hat else m, v=v_hat if store_hat else v, t=t if counts else c["t"])
         return w - step, c
 
     return rule
@@ -164,6 +166,43 @@ def _ignored(rule_name: str) -> tuple[Mistake, ...]:
     return tuple(mistakes)
 
 
+def _momentum_and_sgd(w: np.ndarray, dw: np.ndarray, config: Any) -> tuple[np.ndarray, dict]:
+    """The velocity's step and a plain gradient step besides: next_w = w − η·dw + v."""
+    c = _settings("sgd_momentum", config, w.shape)
+    v = c["momentum"] * c["velocity"] - c["learning_rate"] * dw
+    c["velocity"] = v
+    return w - c["learning_rate"] * dw + v, c
+
+
+#: Adam's mistakes that come together in one rule: (name, what the rule does as a verb phrase, the flags of
+#: :func:`_adam` that make it). Each alone is a mistake of its own in :data:`MISTAKES`.
+_ADAM_FAULTS = (
+    ("no bias correction", "has no bias correction (divide m by (1 − beta1**t) and v by (1 − beta2**t) before the step)",
+     {"correct": False}),
+    ("t not counted", "never counts its steps (config['t'] stays as it was: increment it at each step)", {"counts": False}),
+    ("epsilon inside", "puts epsilon inside the square root (divide by np.sqrt(v̂) + epsilon, not np.sqrt(v̂ + epsilon))",
+     {"inside": True}),
+    ("state lost", "carries neither m nor v nor t from one step to the next (store the updated ones in config, which the "
+     "Solver passes back)", {"keeps": False}),
+)
+
+
+def _adam_combinations() -> tuple[Mistake, ...]:
+    """Two or more of :data:`_ADAM_FAULTS` at once, each said (losing the state loses t's count too)."""
+    found = []
+    for size in range(2, len(_ADAM_FAULTS) + 1):
+        for faults in itertools.combinations(_ADAM_FAULTS, size):
+            flags = {key: value for _, _, fault in faults for key, value in fault.items()}
+            if "counts" in flags and ("keeps" in flags or "correct" not in flags):
+                continue  # t matters only to the bias correction, and a lost state loses it anyway
+            if set(flags) == {"correct", "counts"}:  # said as one mistake already
+                continue
+            parts = [part for _, part, _ in faults]
+            message = f"adam {', '.join(parts[:-1])} and {parts[-1]}"
+            found.append(Mistake(" + ".join(name for name, _, _ in faults), message, _adam(**flags)))
+    return tuple(found)
+
+
 _STATE_LOST = ("{function} does not carry its state from one step to the next: config must come back holding the "
                "updated {state}, which the next call starts from (the Solver passes the returned config back)")
 _READ = "read every hyperparameter from config (config.setdefault(key, default) sets a default only when it is missing)"
@@ -193,6 +232,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("nesterov", "sgd_momentum takes Nesterov's step, next_w = w − μ·v_prev + (1 + μ)·v (the course "
                 "notes' variant): the assignment's sgd_momentum is plain momentum, v = μv − learning_rate·dw, then "
                 "next_w = w + v", _nesterov),
+        Mistake("plain step too", "sgd_momentum takes a plain gradient step besides the velocity's: the velocity "
+                "v = μv − learning_rate·dw holds the gradient's step already, so next_w = w + v (not "
+                "w − learning_rate·dw + v)", _momentum_and_sgd),
         Mistake("state lost", _STATE_LOST.format(function="sgd_momentum", state="config['velocity']"),
                 _stateless("sgd_momentum")),
         *_ignored("sgd_momentum"),
@@ -229,5 +271,6 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("state lost", _STATE_LOST.format(function="adam", state="config['m'], config['v'] and config['t']"),
                 _stateless("adam")),
         *_ignored("adam"),
+        *_adam_combinations(),
     ),
 }

@@ -17,6 +17,9 @@ course's: Kingma & Ba's "efficient" Adam (ε scaled by √(1 − β₂ᵗ)), Ada
 2017 starter code did, momentum with the velocity's sign flipped throughout (v = μv + η·dw, w − v),
 and a default learning rate of the student's own (the first step from config None is the course's
 times a constant, every later step is the course's at that rate: the Solver always passes a rate).
+A config that keeps the state under the names of UCLA's ECE C147/239AS ``optim.py`` (rmsprop's
+``a``, Adam's ``v`` and ``a`` for the first and second moments) is compared under CS231n's names,
+with a note (:data:`OTHER_STATE_NAMES`).
 
 Changing ``w`` in place is accepted and noted: CS231n's own ``sgd`` does ``w -= …`` and returns
 ``w``, and the ``Solver`` only uses the returned ``next_w``. The student's code is reached through
@@ -81,6 +84,30 @@ def _step_gap(w: np.ndarray, student: np.ndarray, expected: np.ndarray) -> float
     return _gap(student, expected, _scale(np.asarray(expected) - w))
 
 
+#: Another course's names for the state, by rule: UCLA's ECE C147/239AS optim.py (CS231n's, renamed) keeps
+#: rmsprop's running average of dw² as config['a'], and Adam's first moment as config['v'] and its second as
+#: config['a'] (CS231n's config['v'] is the second). Told by the key of CS231n's that is absent: 'cache', 'm'.
+OTHER_STATE_NAMES: dict[str, tuple[str, dict[str, str]]] = {
+    "rmsprop": ("cache", {"a": "cache"}),
+    "adam": ("m", {"v": "m", "a": "v"}),
+}
+
+
+def course_names(rule: str, config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, str]]:
+    """``config`` with its state under CS231n's names, and the renames made ({} when it has CS231n's).
+
+    A config of :data:`OTHER_STATE_NAMES`' course (one without CS231n's key, with every one of the other
+    course's) is read under CS231n's names; the values are compared as strictly as ever."""
+    if rule not in OTHER_STATE_NAMES:
+        return config, {}
+    absent, names = OTHER_STATE_NAMES[rule]
+    if absent in config or not all(key in config for key in names):
+        return config, {}
+    renamed = {key: value for key, value in config.items() if key not in names}
+    renamed.update({ours: config[theirs] for theirs, ours in names.items()})
+    return renamed, dict(names)
+
+
 def _state_gaps(rule: str, student: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, float]:
     """Per state key present in ``student``: its gap to ``expected`` (inf for a non-numeric value)."""
     gaps = {}
@@ -117,7 +144,7 @@ def _replay_gap(rule: Rule, steps: list[_Step], start: Mapping[str, Any] | None,
         if not gap <= mark:
             return None
         largest = max(largest, gap)
-        gaps = _state_gaps(rule_name, step.config, config)
+        gaps = _state_gaps(rule_name, course_names(rule_name, step.config)[0], config)
         if not all(gap <= mark for gap in gaps.values()):
             return None
     return largest
@@ -176,6 +203,13 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
         dw = _inputs(rng, shape)
         next_w, returned, w_after, dw_after = student.update(function, w.copy(), dw.copy(), config_student)
         config_out = {} if returned is None else returned
+        compared, renamed = course_names(rule, config_out)  # what is compared; config_out is what goes back
+        if renamed:
+            names = " and ".join(f"config['{theirs}'] for config['{ours}']" for theirs, ours in renamed.items())
+            note = (f"{function} keeps its state under the names of UCLA's ECE C147/239AS optim.py, {names}: "
+                    "accepted, and compared with CS231n's state entry by entry")
+            if note not in result["notes"]:
+                result["notes"].append(note)
         expected_w, config_reference = right(w, dw, config_reference)
         where = f"step {number} of run {run} (w of shape {shape}, config {'None' if start is None else 'given'} at "\
                 "step 1)"
@@ -203,18 +237,21 @@ def _run(student: StudentCode, rule: str, function: str, shape: tuple[int, ...],
         if returned is None:
             problems.append(f"{function} returned None as config at {where}: the Solver passes the returned config "
                             "back, so the learning rate and any state are lost after this step; return the config dict")
-        missing = [key for key in reference.STATE[rule] if key not in config_out]
+        missing = [key for key in reference.STATE[rule] if key not in compared]
         if missing:
             keys = ", ".join(f"config['{key}']" for key in missing)
             problems.append(f"{function} returned a config without {keys} at {where}: the state is lost between "
                             "steps; store it in config and return config")
-        for key, gap in _state_gaps(rule, config_out, config_reference).items():
+        for key, gap in _state_gaps(rule, compared, config_reference).items():
             if not gap <= mark:
                 problems.append(f"{function} returned config['{key}'] that differs from the reference at {where}: "
                                 f"max relative error {gap:.2e} (pass mark {mark:.0e})")
         if problems:
             _extend(student, function, history, steps, rng)
-            for mistake in MISTAKES[rule]:
+            # the right rule reproduces every step the student returned (a state entry missing, nothing else):
+            # no mistake explains more, and one that ignores config looks right from config None
+            explained = _replay_gap(right, history, start, rule, tolerances.tolerance("mistake")) is not None
+            for mistake in () if explained else MISTAKES[rule]:
                 if _replay_gap(mistake.rule, history, start, rule, tolerances.tolerance("mistake")) is not None:
                     if mistake.accepted:
                         return _accepted(student, mistake, function, rule, history, start, steps, rng, result, earlier)

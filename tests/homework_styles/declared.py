@@ -185,6 +185,12 @@ def alike(pairs: Iterable[str], verdict: tuple) -> dict[str, tuple]:
 #: The lines of the staged update rules that take the step.
 RMSPROP_STEP = 'next_w = w - config["learning_rate"] * dw / (np.sqrt(config["cache"]) + config["epsilon"])'
 ADAM_STEP = 'next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])'
+#: compact.py's adam with m, v and t computed but not stored in config
+ADAM_LOST = (("adam", 't = config["t"] = config.get("t", 0) + 1', 't = config.get("t", 0) + 1'),
+             ("adam", 'm = config["m"] = b1 * config.get("m", 0) + (1 - b1) * dw',
+              'm = b1 * config.get("m", 0) + (1 - b1) * dw'),
+             ("adam", 'v = config["v"] = b2 * config.get("v", 0) + (1 - b2) * dw ** 2',
+              'v = b2 * config.get("v", 0) + (1 - b2) * dw ** 2'))
 
 BUGS: tuple[Bug, ...] = (
     # -- affine ------------------------------------------------------------------------------------
@@ -500,4 +506,33 @@ BUGS: tuple[Bug, ...] = (
             adam=("", "adam ignores the hyperparameters in config")),
     bug("adam ignores the learning rate", "compact", "adam", 'lr = config.setdefault("learning_rate", 1e-3)',
         "lr = 1e-3", adam=("", "ignores config['learning_rate']")),
+    bug("momentum with a plain gradient step too", "staged_optim", "sgd_momentum", "next_w = w + v",
+        'next_w = w - config["learning_rate"] * dw + v',
+        sgd_momentum=("", "sgd_momentum takes a plain gradient step besides the velocity's")),
+    # several of adam's mistakes in one rule: each is said
+    changed("adam without bias correction, epsilon inside the root", "staged_optim",
+            (("adam", 'm_hat = config["m"] / (1 - beta1 ** config["t"])', 'm_hat = config["m"]'),
+             ("adam", 'v_hat = config["v"] / (1 - beta2 ** config["t"])', 'v_hat = config["v"]'),
+             ("adam", ADAM_STEP, 'next_w = w - config["learning_rate"] * m_hat / np.sqrt(v_hat + config["epsilon"])')),
+            adam=("", "adam has no bias correction (divide m", "and puts epsilon inside the square root")),
+    changed("adam without bias correction or a step count, epsilon inside the root", "staged_optim",
+            (("adam", 'config["t"] += 1', "# the step count is never kept"),
+             ("adam", 'm_hat = config["m"] / (1 - beta1 ** config["t"])', 'm_hat = config["m"]'),
+             ("adam", 'v_hat = config["v"] / (1 - beta2 ** config["t"])', 'v_hat = config["v"]'),
+             ("adam", ADAM_STEP, 'next_w = w - config["learning_rate"] * m_hat / np.sqrt(v_hat + config["epsilon"])')),
+            adam=("", "adam has no bias correction (divide m", "never counts its steps",
+                  "and puts epsilon inside the square root")),
+    changed("adam state lost, no bias correction", "compact", ADAM_LOST + (
+        ("adam", "return w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), config",
+         "return w - lr * m / (np.sqrt(v) + eps), config"),),
+            adam=("", "adam has no bias correction (divide m", "and carries neither m nor v nor t")),
+    changed("adam state lost, epsilon inside the root", "compact", ADAM_LOST + (
+        ("adam", "return w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), config",
+         "return w - lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t) + eps), config"),),
+            adam=("", "adam puts epsilon inside the square root (divide", "and carries neither m nor v nor t")),
+    changed("adam state lost, no bias correction, epsilon inside the root", "compact", ADAM_LOST + (
+        ("adam", "return w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), config",
+         "return w - lr * m / np.sqrt(v + eps), config"),),
+            adam=("", "adam has no bias correction (divide m", "puts epsilon inside the square root",
+                  "and carries neither m nor v nor t")),
 )
