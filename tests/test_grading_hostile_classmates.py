@@ -7,10 +7,17 @@ wrong file is not passed, and no classmate's file or process can be read or sign
 
 from __future__ import annotations
 
+import os
+import secrets
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from mathnn.gradcheck.runner import check_file
+from mathnn.gradcheck.sandbox import Sandbox
+
+ROOT = os.geteuid() == 0
 
 
 def write(directory: Path, name: str, *sources: str) -> Path:
@@ -73,3 +80,48 @@ def test_an_honest_dropout_still_passes_with_the_output_compared(tmp_path):
         """)
     (dropout,) = check_file(path, ["dropout"], timeout=10, seed=3)["functions"]
     assert dropout["passed"] is True, dropout["diagnosis"]
+
+
+@pytest.mark.skipif(not ROOT, reason="only a grader running as root runs each sandbox as a user of its own")
+def test_a_sandbox_can_neither_read_nor_signal_a_classmates_sandbox(tmp_path):
+    # the classmate's check is under way (its sandbox alive, its copy of the file in place) while this one
+    # imports; the name is unique so that no other grader's sandbox on this machine is found instead
+    name = f"classmate_{secrets.token_hex(4)}.py"
+    classmate = write(tmp_path, name, """
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+        """)
+    other = Sandbox(classmate, memory_mb=1024, cpu_seconds=30)
+    try:
+        assert other.process is not None
+        student = tmp_path / "student"
+        student.mkdir()
+        path = write(student, "reaches.py", f"""
+            import os
+
+            for what, reach in (("read", lambda: open({str(other.copied)!r}).read()),
+                                ("list", lambda: os.listdir({str(other.copied.parent)!r})),
+                                ("signal", lambda: os.kill({other.process.pid}, 0))):  # 0: permission only
+                try:
+                    reach()
+                    print(what, "allowed")
+                except OSError as error:
+                    print(what, type(error).__name__)
+
+            def relu_forward(x):
+                return np.maximum(0, x), x
+
+            def relu_backward(dout, cache):
+                return dout
+            """)
+        summary = check_file(path, ["relu"], timeout=5, seed=0)
+        assert summary["output"].split("\n")[:3] == ["read PermissionError", "list PermissionError",
+                                                    "signal PermissionError"]
+        assert other.alive
+        assert summary["protections"]["user"] != other.protections["user"]
+    finally:
+        other.remove()
+

@@ -15,8 +15,10 @@ no mathnn, no cwd, no env     ``python -I -S``; ``sys.path`` = the standard libr
 hard limits                   address space, CPU time, file size, open files,           POSIX (address space:
                               processes, core dumps: soft = hard, set before the        Linux; macOS ignores it)
                               student's import
-unprivileged user             setgid/setuid to ``nobody``: cannot write the results     root
-                              folder, signal the grader or read its files
+unprivileged user             setgid/setuid to ids of its own (:data:`SANDBOX_IDS`;     root
+                              ``nobody`` where they cannot be given): cannot write the
+                              results folder, signal the grader or another sandbox, or
+                              read the grader's files or another sandbox's copy
 no network                    a new network namespace (``unshare``)                     Linux; root or
                                                                                         unprivileged user
                                                                                         namespaces
@@ -44,11 +46,13 @@ import atexit
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
@@ -101,10 +105,57 @@ class SandboxFailure(Exception):
 
 # -- the isolated environment --------------------------------------------------------------------------
 
+#: The user (and group) ids a root grader gives its sandboxes, one of its own each: numbers no system
+#: assigns to people or services. Sandboxes sharing one user (``nobody``) could signal each other (kill
+#: a classmate's check) and read each other's copied files (take a classmate's solution while both are
+#: graded side by side).
+SANDBOX_IDS = range(0x50000000, 0x50000000 + 2**20)
+_ids_lock = threading.Lock()
+_ids_taken: set[int] = set()
+
+
+def _own_ids_possible() -> bool:
+    """Whether this root process may give files (so processes) the ids of :data:`SANDBOX_IDS`: not in a
+    user namespace that maps only a few ids (a rootless container)."""
+    if "own ids" not in _state:
+        handle, probe = tempfile.mkstemp(prefix="mathnn-ids-")
+        os.close(handle)
+        try:
+            os.chown(probe, SANDBOX_IDS[0], SANDBOX_IDS[0])
+            _state["own ids"] = True
+        except OSError:
+            _state["own ids"] = False
+        finally:
+            os.unlink(probe)
+    return bool(_state["own ids"])
+
+
+def _running_ids() -> set[int]:
+    """The real user ids of the processes running now (/proc), to never share one with another grader's sandbox."""
+    found = set()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    found |= {int(line.split()[1]) for line in status if line.startswith("Uid:")}
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
 def _unprivileged() -> tuple[int, int] | None:
-    """(uid, gid) of ``nobody`` when this process is root, else None."""
+    """(uid, gid) for a new sandbox when this process is root, else None: ids of its own
+    (:data:`SANDBOX_IDS`, released by :func:`_release`), or ``nobody``'s where those cannot be given."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
+    if _own_ids_possible():
+        running = _running_ids()
+        with _ids_lock:
+            while True:
+                number = SANDBOX_IDS[secrets.randbelow(len(SANDBOX_IDS))]
+                if number not in _ids_taken and number not in running:
+                    _ids_taken.add(number)
+                    return number, number
     import pwd
 
     try:
@@ -112,6 +163,13 @@ def _unprivileged() -> tuple[int, int] | None:
     except KeyError:
         return None
     return entry.pw_uid, entry.pw_gid
+
+
+def _release(account: tuple[int, int] | None) -> None:
+    """Give a closed sandbox's ids back (its processes are gone)."""
+    if account is not None:
+        with _ids_lock:
+            _ids_taken.discard(account[0])
 
 
 def _user_processes() -> int:
@@ -328,6 +386,7 @@ class Sandbox:
         self.student = student
         self.memory_mb = memory_mb
         self.process: subprocess.Popen | None = None
+        self.account: tuple[int, int] | None = None
         self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
@@ -338,7 +397,7 @@ class Sandbox:
         shutil.copyfile(WORKER, self.folder / "worker.py")
         for name, companion in COMPANIONS.items():
             shutil.copyfile(companion, self.folder / f"{name}.py")
-        account = _unprivileged()
+        self.account = account = _unprivileged()
         for directory, _, files in os.walk(self.folder):
             os.chmod(directory, 0o755)
             for name in files:
@@ -346,6 +405,8 @@ class Sandbox:
         if account is not None:
             os.chown(cwd, *account)
             os.chmod(cwd, 0o700)
+            os.chown(source, 0, account[1])  # the student's files: for this sandbox's group only
+            os.chmod(source, 0o750)
         # appended to by the sandbox, read here through handles of our own (no shared file offset)
         self.output, self.faults = self.folder / "output", self.folder / "faults"
         output = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -508,3 +569,5 @@ class Sandbox:
         self.close()
         self.cgroups.remove()
         shutil.rmtree(self.folder, ignore_errors=True)
+        _release(self.account)
+        self.account = None
