@@ -1,5 +1,6 @@
 """Hostile homework, continued: a wrong dropout passed by answering differently near the point, and a student
-reaching a classmate's check while the class is graded side by side (``mathnn grade --jobs 2``).
+reaching a classmate's check or file while the class is graded (``mathnn grade``): a sandbox side by side,
+a classmate's file beside a lone file, a link in the submission's folder.
 
 As in tests/test_grading_hostile.py, each test is a file a student could hand in, and what must hold: the
 wrong file is not passed, and no classmate's file or process can be read or signalled.
@@ -7,6 +8,7 @@ wrong file is not passed, and no classmate's file or process can be read or sign
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import textwrap
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mathnn.gradcheck.grading import grade_folder, grade_submission
 from mathnn.gradcheck.runner import check_file
 from mathnn.gradcheck.sandbox import Sandbox
 
@@ -125,3 +128,72 @@ def test_a_sandbox_can_neither_read_nor_signal_a_classmates_sandbox(tmp_path):
     finally:
         other.remove()
 
+
+CORRECT_RELU = """
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+"""
+#: Reads the classmate's file, compiled as its own so that the functions count as defined here.
+TAKES_THE_CLASSMATES = """
+import os
+
+here = os.path.dirname(os.path.abspath(__file__))
+print(sorted(os.listdir(here)))
+exec(compile(open(os.path.join(here, {name!r})).read(), __file__, "exec"), globals())
+"""
+
+
+def test_a_class_of_lone_files_gives_each_sandbox_its_own_file_only(tmp_path):
+    write(tmp_path, "bob.py", CORRECT_RELU)
+    write(tmp_path, "alice.py", TAKES_THE_CLASSMATES.format(name="bob.py"))
+    students = {entry["student"]: entry for entry in grade_folder(tmp_path, jobs=1, seed=0, timeout=5)["students"]}
+    assert students["bob"]["score"] == 1.0
+    assert students["alice"]["score"] == 0.0
+    (row,) = students["alice"]["pairs"]
+    assert "importing alice.py raised FileNotFoundError" in row["reason"] and "bob.py" in row["reason"]
+
+
+def test_a_link_to_a_classmates_file_is_not_graded_as_the_students(tmp_path):
+    (tmp_path / "bob" / "cs231n").mkdir(parents=True)
+    write(tmp_path / "bob" / "cs231n", "layers.py", CORRECT_RELU)
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "layers.py").symlink_to(tmp_path / "bob" / "cs231n" / "layers.py")
+    students = {entry["student"]: entry for entry in grade_folder(tmp_path, jobs=1, seed=0, timeout=5)["students"]}
+    assert students["bob"]["score"] == 1.0
+    assert students["alice"]["score"] == 0.0
+    assert students["alice"]["pairs"][0]["reason"] == "alice holds no Python file defining a function mathnn can check"
+
+
+def test_a_link_beside_the_homework_to_a_file_only_the_grader_may_read_is_not_copied(tmp_path):
+    secret = tmp_path / "grader_only.txt"
+    secret.write_text("the grader's secret\n")
+    secret.chmod(0o600)
+    submission = tmp_path / "alice"
+    submission.mkdir()
+    (submission / "notes.py").symlink_to(secret)
+    write(submission, "layers.py", TAKES_THE_CLASSMATES.format(name="notes.py"), CORRECT_RELU)
+    summary = grade_submission(submission, seed=0, timeout=5)
+    assert "secret" not in json.dumps(summary)
+    assert "FileNotFoundError" in summary["error"]
+
+
+def test_a_link_inside_the_students_own_folder_still_works(tmp_path):
+    package = tmp_path / "alice" / "cs231n"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    write(package, "masks.py", "def positive(x):\n    return x > 0\n")
+    (package / "helpers.py").symlink_to(package / "masks.py")
+    write(package, "layers.py", """
+        from .helpers import positive
+
+        def relu_forward(x):
+            return x * positive(x), x
+
+        def relu_backward(dout, cache):
+            return dout * positive(cache)
+        """)
+    summary = grade_submission(tmp_path / "alice", seed=0, timeout=5)
+    assert summary["error"] is None and summary["passed"] is True, summary

@@ -43,17 +43,23 @@ SCAN_LIMIT = 2 * 2**20
 
 
 def homework_files(submission: Path) -> list[Path]:
-    """The files of a submission that define a known function (a lone .py file is its own homework)."""
+    """The files of a submission that define a known function (a lone .py file is its own homework).
+
+    In a folder, only files inside it once links are followed: a link to a classmate's file, or to one
+    only the grader may read, is not the student's homework.
+    """
     if submission.is_file():
         return [submission]
     found = []
+    folder = submission.resolve()
     for path in sorted(submission.rglob("*.py")):
         try:
-            if path.is_file() and path.stat().st_size <= SCAN_LIMIT and _DEFINES.search(
+            inside = path.resolve().is_relative_to(folder)
+            if inside and path.is_file() and path.stat().st_size <= SCAN_LIMIT and _DEFINES.search(
                 path.read_text(encoding="utf-8", errors="replace")
             ):
                 found.append(path)
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a loop of links
             continue
     return found
 
@@ -78,7 +84,9 @@ def grade_submission(
     rules: dict[str, dict] = {}
     errors = []
     for path in files:
-        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict)
+        # a lone file's neighbours are the classmates' files: its sandbox gets the file only
+        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict,
+                            alone=submission.is_file())
         summary["protections"] = summary["protections"] or result["protections"]
         summary["not_checked"] = list(dict.fromkeys([*summary.get("not_checked", []), *result["not_checked"]]))
         summary["imported"] = {**result["imported"], **summary.get("imported", {})}

@@ -304,23 +304,36 @@ def _importable(path: Path) -> bool:
         and path.is_file()
 
 
-def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
+def _inside(source: Path, root: Path) -> bool:
+    """Whether ``source`` is in ``root`` once every link is followed: a link in a student's folder to a
+    classmate's file or to one only the grader may read is never copied for the student's code to read."""
+    try:
+        return source.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
+def _sources(path: Path, alone: bool = False) -> tuple[Path, str | None, list[Path]]:
     """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
 
     A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
-    the modules beside it, which it may import.
+    the modules beside it, which it may import, unless ``alone`` (a class graded as one file per student:
+    the files beside it are the classmates'). Only files inside ``root`` once links are followed are copied.
     """
-    root, dotted = _module_name(path)
+    root, dotted = (path.parent, None) if alone else _module_name(path)
     files, total = [], 0
     if dotted is None:
         total = path.stat().st_size
         files.append(path)
-        for source in sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]:
+        siblings = [] if alone else sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]
+        for source in siblings:
             total += source.stat().st_size
-            if source != path and total <= COPY_LIMIT and source.name.isascii():
+            if source != path and total <= COPY_LIMIT and source.name.isascii() and _inside(source, root):
                 files.append(source)
         return path.parent, None, files
     for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
+        if not _inside(source, root):
+            continue
         total += source.stat().st_size
         if total > COPY_LIMIT:
             break
@@ -331,10 +344,10 @@ def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
 _TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
 
 
-def imports_torch_beside(path: Path) -> bool:
+def imports_torch_beside(path: Path, alone: bool = False) -> bool:
     """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
     cs231n.layers imports torch when layers.py does, though the classifier never names it."""
-    _, _, files = _sources(path)
+    _, _, files = _sources(path, alone)
     return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
                for source in files)
 
@@ -343,13 +356,13 @@ def imports_torch_beside(path: Path) -> bool:
 IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
 
 
-def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
+def _copy_sources(path: Path, into: Path, alone: bool = False) -> tuple[Path, str | None, Path]:
     """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
 
     A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
     this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
     """
-    root, dotted, files = _sources(path)
+    root, dotted, files = _sources(path, alone)
     for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -377,10 +390,12 @@ class Sandbox:
         Try a network namespace (no network at all).
     torch : str, optional
         The folder :func:`torch_folder` makes, for a PyTorch file: the sandbox imports torch from it.
+    alone : bool
+        Copy the student's file only, not the modules beside it (see :func:`_sources`).
     """
 
     def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True,
-                 torch: str | None = None) -> None:
+                 torch: str | None = None, alone: bool = False) -> None:
         become_subreaper()
         _sweep_folders()
         self.student = student
@@ -390,7 +405,7 @@ class Sandbox:
         self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
-        root, dotted, copied = _copy_sources(student, source)
+        root, dotted, copied = _copy_sources(student, source, alone)
         self.copied = copied
         cwd = self.folder / "cwd"
         cwd.mkdir()
