@@ -213,6 +213,11 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         model = _Remote(ask, names, arrays, float(reg) if isinstance(reg, (int, float)) else None)
         result = check_model(model, X, y, seed=seed, along=model.along(X, y))
         outcome.check = result.to_dict()
+        if setup is not None:  # a class of the assignment: its loss is the course's, not any the gradients fit
+            problem = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y)
+            if problem:
+                outcome.check["problems"].append(problem)
+                outcome.check["passed"] = False
     except StudentRaised as error:
         from .homework import error_sentence
 
@@ -223,6 +228,45 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     except (WrongOutputError, InputError, wire.ProtocolError) as error:
         outcome.error = f"{label}: {error}"
     return outcome
+
+
+def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray], X: np.ndarray,
+                       y: np.ndarray) -> str | None:
+    """A sentence when the student's loss at the built parameters is not CS231n's
+    (:mod:`mathnn.gradcheck.model_reference`).
+
+    The gradients are checked against the student's own loss; without this, a loss that leaves out
+    the data (only the regularisation, or a constant) would pass with gradients that fit it.
+    """
+    from . import tolerances
+    from .model_reference import MissingParameter, reference_loss
+
+    try:
+        expected = reference_loss(name, setup.arguments, params, X, y)
+    except MissingParameter as missing:
+        return (f"params has no {missing.args[0]!r}, which CS231n's {name} has (the notebook reads "
+                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's")
+    except (ValueError, IndexError) as error:
+        shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
+        return (f"its parameters ({shapes}) are not shaped as CS231n's {name}'s for {setup.label} ({error}): "
+                "its loss could not be compared with the course's")
+    if expected is None:  # dropout: the mask is the student's draw
+        return None
+    loss, _ = model.loss(X, y)
+    mark = tolerances.tolerance("forward", np.float64)
+    gap = abs(loss - expected) / max(abs(expected), np.finfo(np.float64).tiny)
+    if gap <= mark:
+        return None
+    said = (f"loss(X, y) returned {loss:.10g} where CS231n's {name} gives {expected:.10g} (relative error {gap:.1e}, "
+            f"pass mark {mark:.0e}): the gradients were checked against this loss, which is not the model's")
+    reg = float(setup.arguments.get("reg", 0.0))
+    if reg:
+        for factor, meaning in ((0.0, "leaves out the regularisation term ½·reg·Σ‖W‖²"),
+                                (2.0, "has reg·Σ‖W‖² where CS231n's is ½·reg·Σ‖W‖²")):
+            other = reference_loss(name, {**setup.arguments, "reg": factor * reg}, params, X, y)
+            if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
+                return f"{said}; it {meaning}"
+    return said
 
 
 def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, Any]:
