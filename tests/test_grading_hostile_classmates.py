@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 
 from mathnn.gradcheck.grading import grade_folder, grade_submission
 from mathnn.gradcheck.runner import check_file
+from mathnn.gradcheck import sandbox
 from mathnn.gradcheck.sandbox import Sandbox
 
 ROOT = os.geteuid() == 0
@@ -121,8 +124,11 @@ def test_a_sandbox_can_neither_read_nor_signal_a_classmates_sandbox(tmp_path):
                 return dout
             """)
         summary = check_file(path, ["relu"], timeout=5, seed=0)
-        assert summary["output"].split("\n")[:3] == ["read PermissionError", "list PermissionError",
-                                                    "signal PermissionError"]
+        read, listed, signalled = summary["output"].split("\n")[:3]
+        # out of sight (a /tmp of its own), or there and refused (a user of its own)
+        assert read in ("read PermissionError", "read FileNotFoundError")
+        assert listed in ("list PermissionError", "list FileNotFoundError")
+        assert signalled == "signal PermissionError"
         assert other.alive
         assert summary["protections"]["user"] != other.protections["user"]
     finally:
@@ -197,3 +203,73 @@ def test_a_link_inside_the_students_own_folder_still_works(tmp_path):
         """)
     summary = grade_submission(tmp_path / "alice", seed=0, timeout=5)
     assert summary["error"] is None and summary["passed"] is True, summary
+
+
+@pytest.mark.skipif(not ROOT, reason="only a grader running as root gives each sandbox a filesystem view of its own")
+def test_files_a_sandbox_writes_stay_in_it_and_the_reference_is_out_of_sight(tmp_path):
+    import mathnn
+
+    marker = f"mathnn-written-{secrets.token_hex(4)}"
+    package = Path(mathnn.__file__).parent
+    path = write(tmp_path, "writes.py", f"""
+        import os
+
+        for folder in ("/tmp", "/var/tmp", "/dev/shm", os.getcwd(), os.environ["HOME"]):
+            try:
+                with open(os.path.join(folder, {marker!r}), "w") as stream:
+                    stream.write("x" * 1000)
+                print("wrote", folder)
+            except OSError as error:
+                print("refused", folder, type(error).__name__)
+        for what in ({str(package / "layers" / "relu.py")!r}, {str(package)!r}):
+            try:
+                print("reference", len(os.listdir(what)) if os.path.isdir(what) else len(open(what).read()))
+            except OSError as error:
+                print("reference", type(error).__name__)
+        """, CORRECT_RELU)
+    written = [Path(folder) / marker for folder in ("/tmp", "/var/tmp", "/dev/shm")]
+    try:
+        summary = check_file(path, ["relu"], timeout=5, seed=0)
+        assert not [str(file) for file in written if file.exists()]  # what it wrote went with its sandbox
+    finally:
+        for file in written:
+            file.unlink(missing_ok=True)
+    assert "wrote /tmp" in summary["output"]
+    assert summary["functions"][0]["passed"] is True  # an honest file that writes scratch files is not hindered
+    assert summary["output"].splitlines()[-2:] == ["reference FileNotFoundError", "reference 0"]
+    assert summary["protections"]["private filesystem"] is True
+
+
+@pytest.mark.skipif(not ROOT or not os.access("/run", os.W_OK),
+                    reason="only a grader running as root covers the autograder's source folder")
+def test_the_autograder_source_folder_is_out_of_the_sandboxs_sight():
+    from mathnn.gradcheck import autograder
+
+    # outside /tmp, which the sandbox sees as its own anyway: the folder is covered, not merely elsewhere
+    root = Path(tempfile.mkdtemp(prefix="mathnn-autograder-", dir="/run"))
+    try:
+        (root / "source").mkdir()
+        (root / "source" / "config.json").write_text(json.dumps(
+            {"pairs": [{"name": "relu", "points": 1.0, "visibility": "visible"}], "timeout": 5, "memory_mb": 1024,
+             "seed": 4, "strict": False}))
+        (root / "submission").mkdir()
+        write(root / "submission", "layers.py", f"""
+            try:
+                SEEN = open({str(root / "source" / "config.json")!r}).read()
+            except OSError:
+                SEEN = None
+            """, """
+            def relu_forward(x):
+                if SEEN is not None:
+                    raise ValueError("the configuration was read: " + SEEN[:40])
+                return np.maximum(0, x), x
+
+            def relu_backward(dout, cache):
+                return dout * (cache > 0)
+            """)
+        root.chmod(0o755)
+        document = autograder.grade(root)
+        assert document["score"] == 1.0, document["tests"][0]["output"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        sandbox._HIDDEN.clear()  # grade() covers the folder in every sandbox started after it

@@ -19,6 +19,10 @@ unprivileged user             setgid/setuid to ids of its own (:data:`SANDBOX_ID
                               ``nobody`` where they cannot be given): cannot write the
                               results folder, signal the grader or another sandbox, or
                               read the grader's files or another sandbox's copy
+private filesystem            a mount namespace: mathnn's package and an autograder's   Linux, root
+                              source folder covered by empty folders; /tmp, /var/tmp,
+                              /dev/shm… and the cwd replaced by small in-memory ones of
+                              its own (no file it writes fills the grader's disk)
 no network                    a new network namespace (``unshare``)                     Linux; root or
                                                                                         unprivileged user
                                                                                         namespaces
@@ -182,6 +186,33 @@ def _user_processes() -> int:
             except OSError:
                 continue
     return count
+
+
+#: Folders of the grader's no student code may read (:func:`hide`), besides mathnn's own package.
+_HIDDEN: list[Path] = []
+#: Folders every user may write to, replaced in each sandbox by a small one of its own (where they exist).
+SCRATCH = ("/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+
+
+def hide(folder: str | os.PathLike) -> None:
+    """Cover ``folder`` in every sandbox started from now on (root, Linux): an autograder's source folder."""
+    path = Path(folder).resolve()
+    if path not in _HIDDEN:
+        _HIDDEN.append(path)
+
+
+def hidden_folders() -> list[Path]:
+    """mathnn's own package (the reference implementations a student's code could call) and :func:`hide`'s."""
+    return [_OWN_PACKAGE, *(path for path in _HIDDEN if path.is_dir())]
+
+
+def scratch_folders() -> list[str]:
+    """The temporary folder and the other folders in :data:`SCRATCH` that exist (each once)."""
+    found = [os.path.realpath(tempfile.gettempdir())]
+    for folder in SCRATCH:
+        if os.path.isdir(folder) and not os.path.islink(folder) and os.path.realpath(folder) not in found:
+            found.append(os.path.realpath(folder))
+    return found
 
 
 def _grader_alive(name: str) -> bool:
@@ -429,8 +460,13 @@ class Sandbox:
         reply_read, reply_write = os.pipe()
         processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
         self.cgroups = Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
+        numpy = _numpy_folder()
+        filesystem = {"hide": [str(folder) for folder in hidden_folders()], "scratch": scratch_folders(),
+                      "cwd": os.path.realpath(cwd)}
+        needed = [str(self.folder), numpy, *([torch] if torch else [])]  # under /tmp: mounted back in its place
+        filesystem["keep"] = [os.path.realpath(folder) for folder in needed]
         config = {
-            "numpy": _numpy_folder(), "reply": reply_write, "fault": faults,
+            "numpy": numpy, "reply": reply_write, "fault": faults, "filesystem": filesystem,
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
             "nproc": processes, "cgroups": self.cgroups.procs,
             "uid": account[0] if account else None, "gid": account[1] if account else None,
