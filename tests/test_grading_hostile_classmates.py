@@ -14,6 +14,7 @@ import secrets
 import shutil
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,21 @@ def test_the_autograder_source_folder_is_out_of_the_sandboxs_sight():
     finally:
         shutil.rmtree(root, ignore_errors=True)
         sandbox._HIDDEN.clear()  # grade() covers the folder in every sandbox started after it
+
+
+def test_a_submission_of_many_files_cannot_hold_the_class_for_hours(tmp_path, monkeypatch):
+    from mathnn.gradcheck import grading
+
+    monkeypatch.setattr(grading, "MAX_FILES", 2)
+    submission = tmp_path / "alice"
+    submission.mkdir()
+    write(submission, "a_layers.py", CORRECT_RELU)
+    write(submission, "b_layers.py", CORRECT_RELU)
+    for name in ("c_copy.py", "d_copy.py"):  # each would take the whole timeout to import
+        write(submission, name, "while True:\n    pass\n", CORRECT_RELU)
+    started = time.perf_counter()
+    summary = grade_submission(submission, seed=0, timeout=5)
+    assert time.perf_counter() - started < 5
+    assert summary["passed"] is True
+    assert summary["not_checked"][0] == ("2 more file(s) defining known functions, from c_copy.py on (at most 2 files "
+                                         "are checked per submission)")

@@ -40,6 +40,9 @@ _DEFINES = re.compile(
 )
 #: Files larger than this are not read when looking for the homework.
 SCAN_LIMIT = 2 * 2**20
+#: Files of one submission checked at most (in path order): each gets the whole --timeout per pair, so a
+#: folder of hundreds of copies that loop would hold the class's grading for hours.
+MAX_FILES = 20
 
 
 def homework_files(submission: Path) -> list[Path]:
@@ -80,6 +83,11 @@ def grade_submission(
     if not files:
         summary["error"] = f"{submission.name} holds no Python file defining a function mathnn can check"
         return summary
+    if len(files) > MAX_FILES:
+        summary["not_checked"] = [f"{len(files) - MAX_FILES} more file(s) defining known functions, from "
+                                  f"{files[MAX_FILES].relative_to(submission)} on (at most {MAX_FILES} files are "
+                                  "checked per submission)"]
+        files = files[:MAX_FILES]
     chosen: dict[str, dict] = {}
     rules: dict[str, dict] = {}
     errors = []
