@@ -292,3 +292,21 @@ def test_a_submission_of_many_files_cannot_hold_the_class_for_hours(tmp_path, mo
     assert summary["passed"] is True
     assert summary["not_checked"][0] == ("2 more file(s) defining known functions, from c_copy.py on (at most 2 files "
                                          "are checked per submission)")
+
+
+def test_a_starter_code_copy_in_another_file_does_not_hide_the_finished_pair(tmp_path):
+    # honest: the notebook exported beside cs231n/ still holds the starter code, and sorts first
+    submission = tmp_path / "alice"
+    (submission / "cs231n").mkdir(parents=True)
+    write(submission, "ReLU_notebook.py", """
+        def relu_forward(x):
+            out = None
+            return out, x
+
+        def relu_backward(dout, cache):
+            dx = None
+            return dx
+        """)
+    write(submission / "cs231n", "layers.py", CORRECT_RELU)
+    summary = grade_submission(submission, seed=0, timeout=5)
+    assert summary["passed"] is True, summary["functions"][0]["diagnosis"]

@@ -4,9 +4,10 @@ A submission is a ``.py`` file (the student is its name) or a folder (the studen
 name) holding the homework, e.g. ``alice/cs231n/layers.py``, ``alice/cs231n/rnn_layers.py`` and
 ``alice/cs231n/optim.py``. Every Python file of a folder that defines one of the known functions (a
 layer's, or an update rule: sgd, sgd_momentum, rmsprop, adam) is checked, and each pair and rule is
-taken from the first file (in path order) that defines it. Submissions are graded side by side, ``--jobs``
-at a time; one submission's failure never touches another's result. All students get the same
-seed (secret unless ``--seed`` is given, and printed), so all meet the same points and shapes.
+taken from the first file (in path order) that defines it, past one that still has the starter code
+(at most :data:`MAX_FILES` files are checked). Submissions are graded side by side, ``--jobs`` at a time; one submission's failure never touches
+another's result. All students get the same seed (secret unless ``--seed`` is given, and printed), so
+all meet the same points and shapes.
 
 Writes ``grades.csv`` (one row per student and pair or rule: student, pair, score, max_score, passed,
 reason) and ``grades.json`` (the same, grouped by student, with the seed) into ``--out``.
@@ -43,6 +44,8 @@ SCAN_LIMIT = 2 * 2**20
 #: Files of one submission checked at most (in path order): each gets the whole --timeout per pair, so a
 #: folder of hundreds of copies that loop would hold the class's grading for hours.
 MAX_FILES = 20
+#: Error kinds of a pair or rule that another file of the submission may still define for real.
+UNFINISHED = ("missing", "starter code")
 
 
 def homework_files(submission: Path) -> list[Path]:
@@ -102,7 +105,8 @@ def grade_submission(
             errors.append(f"{path.relative_to(submission.parent)}: {result['error']}")
         for found, results in ((chosen, result["functions"]), (rules, result["updates"])):
             for function in results:
-                if function["name"] not in found or (found[function["name"]]["error"] or {}).get("kind") == "missing":
+                # a file that lacks it or still has the starter code (a notebook exported beside cs231n/) yields
+                if function["name"] not in found or (found[function["name"]]["error"] or {}).get("kind") in UNFINISHED:
                     found[function["name"]] = function
     summary["functions"] = [chosen[name] for name in PAIRS if name in chosen]
     summary["updates"] = [rules[name] for name in RULES if name in rules]
