@@ -310,3 +310,10 @@ def test_a_starter_code_copy_in_another_file_does_not_hide_the_finished_pair(tmp
     write(submission / "cs231n", "layers.py", CORRECT_RELU)
     summary = grade_submission(submission, seed=0, timeout=5)
     assert summary["passed"] is True, summary["functions"][0]["diagnosis"]
+
+
+def test_a_notebook_nested_too_deep_for_json_is_a_sentence_not_a_traceback(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    summary = check_file(path, timeout=5, seed=0)
+    assert summary["error"].startswith("this is a notebook")

@@ -150,7 +150,7 @@ def notebook_error(path: Path) -> str:
             cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
             code = "\n".join("".join(cell["source"]) if isinstance(cell.get("source"), list) else str(cell.get("source"))
                              for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code")
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):  # RecursionError: [[[[…]]]] nested deep
         code = ""
     known = {*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES}
     defined = [name for name in dict.fromkeys(re.findall(r"^[ \t]*def[ \t]+(\w+)", code, re.M)) if name in known]
