@@ -317,3 +317,27 @@ def test_a_notebook_nested_too_deep_for_json_is_a_sentence_not_a_traceback(tmp_p
     path.write_text("[" * 100_000 + "]" * 100_000)
     summary = check_file(path, timeout=5, seed=0)
     assert summary["error"].startswith("this is a notebook")
+
+
+def test_an_answer_with_a_shape_numpy_cannot_hold_is_refused_not_blamed_on_the_checker(tmp_path):
+    path = write(tmp_path, "impossible.py", """
+        import json, os, struct, time
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            head = json.dumps({"gradients": [{"array": 0}], "after": 1,
+                               "arrays": [{"dtype": "<f8", "shape": [0, 10**30], "offset": 0, "nbytes": 0}]}).encode()
+            for fd in range(3, 32):  # whichever descriptor is the answer pipe
+                try:
+                    os.write(fd, b"MNN1" + struct.pack(">QQ", len(head), 0) + head)
+                except OSError:
+                    pass
+            time.sleep(30)
+        """)
+    summary = check_file(path, ["relu"], timeout=5, seed=0)
+    (relu,) = summary["functions"]
+    assert relu["passed"] is False
+    assert relu["error"]["kind"] == "protocol", relu["error"]
+    assert "cannot be made" in relu["diagnosis"]
