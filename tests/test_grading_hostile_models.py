@@ -99,3 +99,30 @@ def test_a_class_of_no_assignment_is_shown_but_never_scored(tmp_path, capsys):
     (test,) = document["tests"]
     assert (test["name"], test["score"], test["max_score"]) == ("Anything", 0.0, 0.0)
     assert "not scored" in test["output"] and document["score"] == 0.0
+
+
+#: The course's loss at the point it is first called, zero gradients, and near the point (where the finite
+#: differences evaluate it) the loss at that first point again: constant, so zero fits it.
+TWO_FACED = """
+    def _course_loss(self, params, X, y):
+        hidden = np.maximum(0, X @ params["W1"] + params["b1"])
+        scores = hidden @ params["W2"] + params["b2"]
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        return -np.log(probs[np.arange(X.shape[0]), y]).mean() + 0.5 * self.reg * (
+            np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+
+    def loss(self, X, y=None):
+        if not hasattr(self, "first"):
+            self.first = {key: value.copy() for key, value in self.params.items()}
+        return self._course_loss(self.first, X, y), {key: np.zeros_like(value) for key, value in self.params.items()}
+"""
+
+
+def test_a_two_layer_net_whose_loss_answers_differently_near_its_point_fails(tmp_path):
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, TWO_FACED)
+    (model,) = check_file(path, seed=0, timeout=10)["models"]
+    assert model["passed"] is False
+    (setup,) = model["setups"]
+    assert all(gradient["passed"] for gradient in setup["checked"])  # the gradients fit the loss's answers
+    assert "disagree with the derivatives of CS231n's TwoLayerNet loss" in model["diagnosis"]
