@@ -82,8 +82,10 @@ def grade(root: Path) -> dict:
     """Grade ``root/submission`` with ``root/source/config.json``; write and return the results document."""
     from .grading import grade_submission
     from .runner import to_gradescope
+    from .sandbox import hide
 
     config = json.loads((root / "source" / "config.json").read_text(encoding="utf-8"))
+    hide(root / "source")  # the configuration (a fixed seed) and the copy of mathnn: out of the sandbox's sight
     assignment = Assignment(tuple(Graded(**entry) for entry in config["pairs"])) if config.get("pairs") else None
     seed = config.get("seed")
     if seed is None:

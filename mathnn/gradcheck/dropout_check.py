@@ -358,3 +358,36 @@ def diagnosis(name: str) -> Diagnose:
         return None
 
     return diagnose
+
+
+def against_output(student: StudentCode, pair: Any, values: Inputs, out: np.ndarray, gradients: list[np.ndarray],
+                   dout: np.ndarray, marks: Mapping[str, float] | None = None) -> list[str]:
+    """dx against the derivative of the output the forward returned at the point, computed here.
+
+    The train-mode output passed :func:`structure`: each entry is 0 or x scaled by 1/p, so the
+    forward at the point is x times that mask, and dx must be dout times it. The finite differences
+    of the student's forward (the gradient check) cannot stand in for this: a forward that answers
+    differently near the point it was called at (the identity, whose derivative is dout) would make a
+    backward that ignores the mask agree with them. Like :func:`mathnn.gradcheck.probes.against_reference`
+    for the layers with a reference forward.
+    """
+    name, settings, _ = _settings(pair, values)
+    wrt = pair.differentiated[0]
+    x = np.asarray(values[pair.arguments[0]])
+    if settings.get("mode") != "train" or out.shape != x.shape or not gradients or gradients[0].shape != x.shape:
+        return []
+    keep = _meaning(student, pair, values, out).keep
+    scale = max(float(np.max(np.abs(x), initial=0.0)) / keep, np.finfo(np.float64).tiny)
+    kept = np.abs(out.astype(np.float64)) > tolerances.tolerance("forward", out.dtype) * scale
+    expected = np.where(kept, dout.astype(np.float64) / keep, 0.0)
+    gradient = gradients[0].astype(np.float64)
+    mark = (marks or {}).get(wrt, tolerances.tolerance("gradient", out.dtype))
+    size = max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(np.float64).tiny)
+    error = float(np.max(np.abs(gradient - expected), initial=0.0)) / size
+    if error <= mark:
+        return []
+    dx = pair.gradients[0]
+    return [f"{dx} disagrees with the derivative of the output {pair.forward} returned at this point (dout times "
+            f"its mask / {'(1 - p)' if keep != settings['p'] else 'p'}, {name}['p'] = {settings['p']:g}; max relative "
+            f"error {error:.1e}), although it agrees with finite differences of your forward pass: {pair.forward} "
+            "answers differently near the point it was called at"]

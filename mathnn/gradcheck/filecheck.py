@@ -73,8 +73,9 @@ class _Session:
     """The sandbox of one file, restarted after a pair that killed it."""
 
     def __init__(self, student: Path, timeout: float, memory_mb: int, checks: int, network: bool,
-                 torch: str | None = None) -> None:
+                 torch: str | None = None, alone: bool = False) -> None:
         self.student, self.timeout, self.memory_mb, self.network = student, timeout, memory_mb, network
+        self.alone = alone  # the file only, not the modules beside it (a class of one file per student)
         self.torch = torch  # a PyTorch file: the folder its sandbox imports torch from
         self.cpu_seconds = math.ceil(timeout * (checks + 1)) + 5
         self.sandbox: Sandbox | None = None
@@ -90,7 +91,8 @@ class _Session:
         if self.sandbox is not None:
             self.sandbox.remove()
         self.sandbox = Sandbox(self.student, memory_mb=self.memory_mb + (TORCH_MEMORY_MB if self.torch else 0),
-                               cpu_seconds=self.cpu_seconds, network=self.network, torch=self.torch)
+                               cpu_seconds=self.cpu_seconds, network=self.network, torch=self.torch,
+                               alone=self.alone)
         self.protections = self.sandbox.protections
         names = [*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES]
         stage = f"importing {self.student.name}"
@@ -148,7 +150,7 @@ def notebook_error(path: Path) -> str:
             cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
             code = "\n".join("".join(cell["source"]) if isinstance(cell.get("source"), list) else str(cell.get("source"))
                              for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code")
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):  # RecursionError: [[[[…]]]] nested deep
         code = ""
     known = {*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES}
     defined = [name for name in dict.fromkeys(re.findall(r"^[ \t]*def[ \t]+(\w+)", code, re.M)) if name in known]
@@ -173,6 +175,7 @@ def check_file(
     points: int = POINTS,
     network: bool = True,
     strict: bool = False,
+    alone: bool = False,
 ) -> Result:
     """Check the function pairs and update rules a student's file defines, in a sandbox; the verdict is computed here.
 
@@ -200,6 +203,9 @@ def check_file(
         Run the sandbox in a network namespace of its own where the platform allows.
     strict : bool
         Fail a backward pass that writes into ``dout`` (by default a warning in the pair's ``warnings``).
+    alone : bool
+        Give the sandbox the file only, not the modules beside it: ``mathnn grade`` over a folder of one
+        file per student, where the files beside it are the classmates'.
 
     Returns
     -------
@@ -236,11 +242,11 @@ def check_file(
         summary["error"] = notebook_error(student)
         return summary
     source = torch_source.parse(student)
-    torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student) else None
+    torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student, alone) else None
     if torch_source.uses_torch(source) and torch is None:
         summary["error"] = MISSING_TORCH
         return summary
-    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch)
+    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch, alone)
     try:
         _check(session, student, summary, requested, required, seed, points, strict, source)
     finally:

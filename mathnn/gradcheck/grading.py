@@ -4,9 +4,10 @@ A submission is a ``.py`` file (the student is its name) or a folder (the studen
 name) holding the homework, e.g. ``alice/cs231n/layers.py``, ``alice/cs231n/rnn_layers.py`` and
 ``alice/cs231n/optim.py``. Every Python file of a folder that defines one of the known functions (a
 layer's, or an update rule: sgd, sgd_momentum, rmsprop, adam) is checked, and each pair and rule is
-taken from the first file (in path order) that defines it. Submissions are graded side by side, ``--jobs``
-at a time; one submission's failure never touches another's result. All students get the same
-seed (secret unless ``--seed`` is given, and printed), so all meet the same points and shapes.
+taken from the first file (in path order) that defines it, past one that still has the starter code
+(at most :data:`MAX_FILES` files are checked). Submissions are graded side by side, ``--jobs`` at a time; one submission's failure never touches
+another's result. All students get the same seed (secret unless ``--seed`` is given, and printed), so
+all meet the same points and shapes.
 
 Writes ``grades.csv`` (one row per student and pair or rule: student, pair, score, max_score, passed,
 reason) and ``grades.json`` (the same, grouped by student, with the seed) into ``--out``.
@@ -40,20 +41,31 @@ _DEFINES = re.compile(
 )
 #: Files larger than this are not read when looking for the homework.
 SCAN_LIMIT = 2 * 2**20
+#: Files of one submission checked at most (in path order): each gets the whole --timeout per pair, so a
+#: folder of hundreds of copies that loop would hold the class's grading for hours.
+MAX_FILES = 20
+#: Error kinds of a pair or rule that another file of the submission may still define for real.
+UNFINISHED = ("missing", "starter code")
 
 
 def homework_files(submission: Path) -> list[Path]:
-    """The files of a submission that define a known function (a lone .py file is its own homework)."""
+    """The files of a submission that define a known function (a lone .py file is its own homework).
+
+    In a folder, only files inside it once links are followed: a link to a classmate's file, or to one
+    only the grader may read, is not the student's homework.
+    """
     if submission.is_file():
         return [submission]
     found = []
+    folder = submission.resolve()
     for path in sorted(submission.rglob("*.py")):
         try:
-            if path.is_file() and path.stat().st_size <= SCAN_LIMIT and _DEFINES.search(
+            inside = path.resolve().is_relative_to(folder)
+            if inside and path.is_file() and path.stat().st_size <= SCAN_LIMIT and _DEFINES.search(
                 path.read_text(encoding="utf-8", errors="replace")
             ):
                 found.append(path)
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a loop of links
             continue
     return found
 
@@ -74,11 +86,18 @@ def grade_submission(
     if not files:
         summary["error"] = f"{submission.name} holds no Python file defining a function mathnn can check"
         return summary
+    if len(files) > MAX_FILES:
+        summary["not_checked"] = [f"{len(files) - MAX_FILES} more file(s) defining known functions, from "
+                                  f"{files[MAX_FILES].relative_to(submission)} on (at most {MAX_FILES} files are "
+                                  "checked per submission)"]
+        files = files[:MAX_FILES]
     chosen: dict[str, dict] = {}
     rules: dict[str, dict] = {}
     errors = []
     for path in files:
-        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict)
+        # a lone file's neighbours are the classmates' files: its sandbox gets the file only
+        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict,
+                            alone=submission.is_file())
         summary["protections"] = summary["protections"] or result["protections"]
         summary["not_checked"] = list(dict.fromkeys([*summary.get("not_checked", []), *result["not_checked"]]))
         summary["imported"] = {**result["imported"], **summary.get("imported", {})}
@@ -86,7 +105,8 @@ def grade_submission(
             errors.append(f"{path.relative_to(submission.parent)}: {result['error']}")
         for found, results in ((chosen, result["functions"]), (rules, result["updates"])):
             for function in results:
-                if function["name"] not in found or (found[function["name"]]["error"] or {}).get("kind") == "missing":
+                # a file that lacks it or still has the starter code (a notebook exported beside cs231n/) yields
+                if function["name"] not in found or (found[function["name"]]["error"] or {}).get("kind") in UNFINISHED:
                     found[function["name"]] = function
     summary["functions"] = [chosen[name] for name in PAIRS if name in chosen]
     summary["updates"] = [rules[name] for name in RULES if name in rules]

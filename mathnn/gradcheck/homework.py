@@ -255,6 +255,10 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         result["problems"] += linearity_problems(student, pair, values, dout, gradients, arrays)
     if report and result["forward"]["status"] == "ok" and pair.forward_check is None:
         result["problems"] += against_reference(pair, values, fixed, gradients, dout, out.dtype, seed, marks)
+    elif report and result["forward"]["status"] == "ok":  # a random mask: the derivative of the output at the point
+        from .dropout_check import against_output
+
+        result["problems"] += against_output(student, pair, values, out, gradients, dout, marks)
     inputs_of = {gradient: name for name, gradient in names.items()}
     result["gradients"] = [{**gradient, "input": inputs_of[gradient["name"]]} for gradient in checked["gradients"]]
     for gradient in result["gradients"]:  # right values in a wrong shape still fail: broadcasting breaks later

@@ -213,6 +213,11 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         model = _Remote(ask, names, arrays, float(reg) if isinstance(reg, (int, float)) else None)
         result = check_model(model, X, y, seed=seed, along=model.along(X, y))
         outcome.check = result.to_dict()
+        if setup is not None:  # a class of the assignment: its loss is the course's, not any the gradients fit
+            problem = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y, seed)
+            if problem:
+                outcome.check["problems"].append(problem)
+                outcome.check["passed"] = False
     except StudentRaised as error:
         from .homework import error_sentence
 
@@ -223,6 +228,74 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     except (WrongOutputError, InputError, wire.ProtocolError) as error:
         outcome.error = f"{label}: {error}"
     return outcome
+
+
+def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray], X: np.ndarray,
+                       y: np.ndarray, seed: int = 0) -> str | None:
+    """A sentence when the student's loss at the built parameters is not CS231n's
+    (:mod:`mathnn.gradcheck.model_reference`), or its gradients are not the derivatives of CS231n's loss.
+
+    The gradients are checked against the student's own loss; without this, a loss that leaves out
+    the data (only the regularisation, or a constant) would pass with gradients that fit it, and so
+    would a loss that is the course's at the point but answers differently near it (where the finite
+    differences evaluate it) with gradients that fit the nearby answers.
+    """
+    from . import tolerances
+    from .model_reference import MissingParameter, reference_loss
+
+    try:
+        expected = reference_loss(name, setup.arguments, params, X, y)
+    except MissingParameter as missing:
+        return (f"params has no {missing.args[0]!r}, which CS231n's {name} has (the notebook reads "
+                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's")
+    except (ValueError, IndexError) as error:
+        shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
+        return (f"its parameters ({shapes}) are not shaped as CS231n's {name}'s for {setup.label} ({error}): "
+                "its loss could not be compared with the course's")
+    if expected is None:  # dropout: the mask is the student's draw
+        return None
+    loss, _ = model.loss(X, y)
+    mark = tolerances.tolerance("forward", np.float64)
+    gap = abs(loss - expected) / max(abs(expected), np.finfo(np.float64).tiny)
+    if gap <= mark:
+        return _gradients_against_reference(model, name, setup, params, X, y, seed)
+    said = (f"loss(X, y) returned {loss:.10g} where CS231n's {name} gives {expected:.10g} (relative error {gap:.1e}, "
+            f"pass mark {mark:.0e}): the gradients were checked against this loss, which is not the model's")
+    reg = float(setup.arguments.get("reg", 0.0))
+    if reg:
+        for factor, meaning in ((0.0, "leaves out the regularisation term ½·reg·Σ‖W‖²"),
+                                (2.0, "has reg·Σ‖W‖² where CS231n's is ½·reg·Σ‖W‖²")):
+            other = reference_loss(name, {**setup.arguments, "reg": factor * reg}, params, X, y)
+            if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
+                return f"{said}; it {meaning}"
+    return said
+
+
+def _gradients_against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray],
+                                 X: np.ndarray, y: np.ndarray, seed: int) -> str | None:
+    """A sentence naming the gradients that disagree with derivatives of CS231n's loss (random probes), or None."""
+    from .check import check_gradients
+    from .model_reference import reference_loss
+
+    _, grads = model.loss(X, y)
+    present = {key: np.asarray(value, dtype=np.float64) for key, value in grads.items()
+               if key in params and np.shape(value) == params[key].shape}  # another shape: said by the check
+    if not present:
+        return None
+
+    def loss(**inputs: np.ndarray) -> np.ndarray:
+        if any(np.iscomplexobj(value) for value in inputs.values()):
+            raise NotComplexSafeError("the reference loss is evaluated at real parameters only")
+        return np.asarray(reference_loss(name, setup.arguments, {**params, **inputs}, X, y))
+
+    report = check_gradients(loss, present, {key: params[key] for key in present}, np.array(1.0), mode="random",
+                             seed=seed)
+    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
+    if not wrong:
+        return None
+    return (f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of CS231n's {name} "
+            "loss, which loss(X, y) matches at this point, although they agree with finite differences of your "
+            "loss: it answers differently near the parameters it was called at")
 
 
 def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, Any]:

@@ -237,8 +237,16 @@ def to_gradescope(summary: Result, assignment: Assignment | None = None) -> Resu
                 "max_score": entry.points, "output": output, "visibility": entry.visibility,
             })
         if assignment is None:  # the model classes checked, one test each
-            tests += [{"name": result["name"], "score": float(result["passed"]), "max_score": 1.0,
-                       "output": format_model(result), "visibility": "visible"} for result in summary.get("models", [])]
+            from .model_file import KNOWN
+
+            for result in summary.get("models", []):
+                # another class is checked against its own loss only (no reference says what it should be):
+                # shown, never scored, or any class whose loss fits its gradients would add a point
+                known = result["name"] in KNOWN
+                tests.append({"name": result["name"], "score": float(result["passed"] and known),
+                              "max_score": 1.0 if known else 0.0, "visibility": "visible",
+                              "output": format_model(result) + ("" if known else "\nnot scored: not one of CS231n's "
+                                                                "model classes, so its loss has no reference")})
     output = "\n".join([seed_line, *coverage_lines(summary)])
     return {"score": sum(test["score"] for test in tests), "output": output, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}

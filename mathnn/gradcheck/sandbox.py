@@ -15,8 +15,14 @@ no mathnn, no cwd, no env     ``python -I -S``; ``sys.path`` = the standard libr
 hard limits                   address space, CPU time, file size, open files,           POSIX (address space:
                               processes, core dumps: soft = hard, set before the        Linux; macOS ignores it)
                               student's import
-unprivileged user             setgid/setuid to ``nobody``: cannot write the results     root
-                              folder, signal the grader or read its files
+unprivileged user             setgid/setuid to ids of its own (:data:`SANDBOX_IDS`;     root
+                              ``nobody`` where they cannot be given): cannot write the
+                              results folder, signal the grader or another sandbox, or
+                              read the grader's files or another sandbox's copy
+private filesystem            a mount namespace: mathnn's package and an autograder's   Linux, root
+                              source folder covered by empty folders; /tmp, /var/tmp,
+                              /dev/shm… and the cwd replaced by small in-memory ones of
+                              its own (no file it writes fills the grader's disk)
 no network                    a new network namespace (``unshare``)                     Linux; root or
                                                                                         unprivileged user
                                                                                         namespaces
@@ -44,11 +50,13 @@ import atexit
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
@@ -101,10 +109,57 @@ class SandboxFailure(Exception):
 
 # -- the isolated environment --------------------------------------------------------------------------
 
+#: The user (and group) ids a root grader gives its sandboxes, one of its own each: numbers no system
+#: assigns to people or services. Sandboxes sharing one user (``nobody``) could signal each other (kill
+#: a classmate's check) and read each other's copied files (take a classmate's solution while both are
+#: graded side by side).
+SANDBOX_IDS = range(0x50000000, 0x50000000 + 2**20)
+_ids_lock = threading.Lock()
+_ids_taken: set[int] = set()
+
+
+def _own_ids_possible() -> bool:
+    """Whether this root process may give files (so processes) the ids of :data:`SANDBOX_IDS`: not in a
+    user namespace that maps only a few ids (a rootless container)."""
+    if "own ids" not in _state:
+        handle, probe = tempfile.mkstemp(prefix="mathnn-ids-")
+        os.close(handle)
+        try:
+            os.chown(probe, SANDBOX_IDS[0], SANDBOX_IDS[0])
+            _state["own ids"] = True
+        except OSError:
+            _state["own ids"] = False
+        finally:
+            os.unlink(probe)
+    return bool(_state["own ids"])
+
+
+def _running_ids() -> set[int]:
+    """The real user ids of the processes running now (/proc), to never share one with another grader's sandbox."""
+    found = set()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    found |= {int(line.split()[1]) for line in status if line.startswith("Uid:")}
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
 def _unprivileged() -> tuple[int, int] | None:
-    """(uid, gid) of ``nobody`` when this process is root, else None."""
+    """(uid, gid) for a new sandbox when this process is root, else None: ids of its own
+    (:data:`SANDBOX_IDS`, released by :func:`_release`), or ``nobody``'s where those cannot be given."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
+    if _own_ids_possible():
+        running = _running_ids()
+        with _ids_lock:
+            while True:
+                number = SANDBOX_IDS[secrets.randbelow(len(SANDBOX_IDS))]
+                if number not in _ids_taken and number not in running:
+                    _ids_taken.add(number)
+                    return number, number
     import pwd
 
     try:
@@ -112,6 +167,13 @@ def _unprivileged() -> tuple[int, int] | None:
     except KeyError:
         return None
     return entry.pw_uid, entry.pw_gid
+
+
+def _release(account: tuple[int, int] | None) -> None:
+    """Give a closed sandbox's ids back (its processes are gone)."""
+    if account is not None:
+        with _ids_lock:
+            _ids_taken.discard(account[0])
 
 
 def _user_processes() -> int:
@@ -124,6 +186,33 @@ def _user_processes() -> int:
             except OSError:
                 continue
     return count
+
+
+#: Folders of the grader's no student code may read (:func:`hide`), besides mathnn's own package.
+_HIDDEN: list[Path] = []
+#: Folders every user may write to, replaced in each sandbox by a small one of its own (where they exist).
+SCRATCH = ("/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+
+
+def hide(folder: str | os.PathLike) -> None:
+    """Cover ``folder`` in every sandbox started from now on (root, Linux): an autograder's source folder."""
+    path = Path(folder).resolve()
+    if path not in _HIDDEN:
+        _HIDDEN.append(path)
+
+
+def hidden_folders() -> list[Path]:
+    """mathnn's own package (the reference implementations a student's code could call) and :func:`hide`'s."""
+    return [_OWN_PACKAGE, *(path for path in _HIDDEN if path.is_dir())]
+
+
+def scratch_folders() -> list[str]:
+    """The temporary folder and the other folders in :data:`SCRATCH` that exist (each once)."""
+    found = [os.path.realpath(tempfile.gettempdir())]
+    for folder in SCRATCH:
+        if os.path.isdir(folder) and not os.path.islink(folder) and os.path.realpath(folder) not in found:
+            found.append(os.path.realpath(folder))
+    return found
 
 
 def _grader_alive(name: str) -> bool:
@@ -246,23 +335,36 @@ def _importable(path: Path) -> bool:
         and path.is_file()
 
 
-def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
+def _inside(source: Path, root: Path) -> bool:
+    """Whether ``source`` is in ``root`` once every link is followed: a link in a student's folder to a
+    classmate's file or to one only the grader may read is never copied for the student's code to read."""
+    try:
+        return source.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
+def _sources(path: Path, alone: bool = False) -> tuple[Path, str | None, list[Path]]:
     """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
 
     A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
-    the modules beside it, which it may import.
+    the modules beside it, which it may import, unless ``alone`` (a class graded as one file per student:
+    the files beside it are the classmates'). Only files inside ``root`` once links are followed are copied.
     """
-    root, dotted = _module_name(path)
+    root, dotted = (path.parent, None) if alone else _module_name(path)
     files, total = [], 0
     if dotted is None:
         total = path.stat().st_size
         files.append(path)
-        for source in sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]:
+        siblings = [] if alone else sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]
+        for source in siblings:
             total += source.stat().st_size
-            if source != path and total <= COPY_LIMIT and source.name.isascii():
+            if source != path and total <= COPY_LIMIT and source.name.isascii() and _inside(source, root):
                 files.append(source)
         return path.parent, None, files
     for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
+        if not _inside(source, root):
+            continue
         total += source.stat().st_size
         if total > COPY_LIMIT:
             break
@@ -273,10 +375,10 @@ def _sources(path: Path) -> tuple[Path, str | None, list[Path]]:
 _TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
 
 
-def imports_torch_beside(path: Path) -> bool:
+def imports_torch_beside(path: Path, alone: bool = False) -> bool:
     """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
     cs231n.layers imports torch when layers.py does, though the classifier never names it."""
-    _, _, files = _sources(path)
+    _, _, files = _sources(path, alone)
     return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
                for source in files)
 
@@ -285,13 +387,13 @@ def imports_torch_beside(path: Path) -> bool:
 IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
 
 
-def _copy_sources(path: Path, into: Path) -> tuple[Path, str | None, Path]:
+def _copy_sources(path: Path, into: Path, alone: bool = False) -> tuple[Path, str | None, Path]:
     """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
 
     A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
     this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
     """
-    root, dotted, files = _sources(path)
+    root, dotted, files = _sources(path, alone)
     for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -319,26 +421,29 @@ class Sandbox:
         Try a network namespace (no network at all).
     torch : str, optional
         The folder :func:`torch_folder` makes, for a PyTorch file: the sandbox imports torch from it.
+    alone : bool
+        Copy the student's file only, not the modules beside it (see :func:`_sources`).
     """
 
     def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True,
-                 torch: str | None = None) -> None:
+                 torch: str | None = None, alone: bool = False) -> None:
         become_subreaper()
         _sweep_folders()
         self.student = student
         self.memory_mb = memory_mb
         self.process: subprocess.Popen | None = None
+        self.account: tuple[int, int] | None = None
         self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
-        root, dotted, copied = _copy_sources(student, source)
+        root, dotted, copied = _copy_sources(student, source, alone)
         self.copied = copied
         cwd = self.folder / "cwd"
         cwd.mkdir()
         shutil.copyfile(WORKER, self.folder / "worker.py")
         for name, companion in COMPANIONS.items():
             shutil.copyfile(companion, self.folder / f"{name}.py")
-        account = _unprivileged()
+        self.account = account = _unprivileged()
         for directory, _, files in os.walk(self.folder):
             os.chmod(directory, 0o755)
             for name in files:
@@ -346,6 +451,8 @@ class Sandbox:
         if account is not None:
             os.chown(cwd, *account)
             os.chmod(cwd, 0o700)
+            os.chown(source, 0, account[1])  # the student's files: for this sandbox's group only
+            os.chmod(source, 0o750)
         # appended to by the sandbox, read here through handles of our own (no shared file offset)
         self.output, self.faults = self.folder / "output", self.folder / "faults"
         output = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -353,8 +460,13 @@ class Sandbox:
         reply_read, reply_write = os.pipe()
         processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
         self.cgroups = Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
+        numpy = _numpy_folder()
+        filesystem = {"hide": [str(folder) for folder in hidden_folders()], "scratch": scratch_folders(),
+                      "cwd": os.path.realpath(cwd)}
+        needed = [str(self.folder), numpy, *([torch] if torch else [])]  # under /tmp: mounted back in its place
+        filesystem["keep"] = [os.path.realpath(folder) for folder in needed]
         config = {
-            "numpy": _numpy_folder(), "reply": reply_write, "fault": faults,
+            "numpy": numpy, "reply": reply_write, "fault": faults, "filesystem": filesystem,
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
             "nproc": processes, "cgroups": self.cgroups.procs,
             "uid": account[0] if account else None, "gid": account[1] if account else None,
@@ -508,3 +620,5 @@ class Sandbox:
         self.close()
         self.cgroups.remove()
         shutil.rmtree(self.folder, ignore_errors=True)
+        _release(self.account)
+        self.account = None

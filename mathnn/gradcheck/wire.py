@@ -131,6 +131,9 @@ def read_message(fd: int, deadline: float | None = None, limit: int = 1 << 30) -
             count *= n
         if count * kind.itemsize != nbytes:
             raise ProtocolError(f"an array of shape {tuple(shape)} and dtype {dtype} cannot hold {nbytes} bytes")
-        array = np.frombuffer(body, dtype=kind, count=count, offset=offset).reshape(shape)
+        try:  # no data, but a shape numpy cannot hold: [0, 10**30]
+            array = np.frombuffer(body, dtype=kind, count=count, offset=offset).reshape(shape)
+        except (ValueError, OverflowError) as error:
+            raise ProtocolError(f"an array of shape {str(tuple(shape))[:200]} cannot be made: {error}") from None
         arrays.append(array.astype(kind.newbyteorder("="), copy=True))
     return header, arrays

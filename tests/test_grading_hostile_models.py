@@ -1,0 +1,128 @@
+"""Hostile model files: classes whose gradients fit their own loss, which is not the model's.
+
+The model check takes every gradient against the student's own loss; for CS231n's classes the loss
+itself is compared with the course's (mathnn.gradcheck.model_reference), and another class, which has no
+reference, is shown but never scored.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from mathnn.gradcheck.runner import check_file, main
+
+#: CS231n's TwoLayerNet constructor; the loss methods below replace the model's.
+TWO_LAYER_NET = """
+import numpy as np
+
+
+class TwoLayerNet(object):
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
+        self.reg = reg
+        self.params = {"W1": weight_scale * np.random.randn(input_dim, hidden_dim), "b1": np.zeros(hidden_dim),
+                       "W2": weight_scale * np.random.randn(hidden_dim, num_classes), "b2": np.zeros(num_classes)}
+"""
+#: No data term at all: the regularisation and its exact gradient, so every gradient fits the loss.
+ONLY_REGULARISATION = """
+    def loss(self, X, y=None):
+        loss = 0.5 * self.reg * (np.sum(self.params["W1"] ** 2) + np.sum(self.params["W2"] ** 2))
+        grads = {key: self.reg * value if key[0] == "W" else np.zeros_like(value) for key, value in self.params.items()}
+        return loss, grads
+"""
+#: The data term right, the regularisation reg·Σ‖W‖² (its gradient 2·reg·W, so consistent with it).
+FULL_REGULARISATION = """
+    def loss(self, X, y=None):
+        W1, b1, W2, b2 = (self.params[key] for key in ("W1", "b1", "W2", "b2"))
+        hidden = np.maximum(0, X @ W1 + b1)
+        scores = hidden @ W2 + b2
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        N = X.shape[0]
+        loss = -np.log(probs[np.arange(N), y]).mean() + self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        dscores = probs.copy()
+        dscores[np.arange(N), y] -= 1
+        dscores /= N
+        dhidden = dscores @ W2.T * (hidden > 0)
+        grads = {"W1": X.T @ dhidden + 2 * self.reg * W1, "b1": dhidden.sum(axis=0),
+                 "W2": hidden.T @ dscores + 2 * self.reg * W2, "b2": dscores.sum(axis=0)}
+        return loss, grads
+"""
+
+
+def write(directory: Path, name: str, *sources: str) -> Path:
+    path = directory / name
+    path.write_text("".join(sources))  # the loss methods continue the class: written as they are
+    return path
+
+
+def test_a_two_layer_net_whose_loss_leaves_out_the_data_fails(tmp_path):
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, ONLY_REGULARISATION)
+    (model,) = check_file(path, seed=0, timeout=10)["models"]
+    assert model["passed"] is False
+    (setup,) = model["setups"]
+    assert all(gradient["passed"] for gradient in setup["checked"])  # the gradients fit the loss they came with
+    assert "where CS231n's TwoLayerNet gives" in model["diagnosis"]
+
+
+def test_a_two_layer_net_with_the_regularisation_doubled_is_named(tmp_path):
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, FULL_REGULARISATION)
+    (model,) = check_file(path, seed=1, timeout=10)["models"]
+    assert model["passed"] is False
+    assert "it has reg·Σ‖W‖² where CS231n's is ½·reg·Σ‖W‖²" in model["diagnosis"]
+
+
+def test_a_two_layer_net_with_the_courses_loss_passes(tmp_path):
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, FULL_REGULARISATION.replace(
+        "self.reg * (np.sum", "0.5 * self.reg * (np.sum").replace("2 * self.reg", "self.reg"))
+    (model,) = check_file(path, seed=2, timeout=10)["models"]
+    assert model["passed"] is True, model["diagnosis"]
+
+
+def test_a_class_of_no_assignment_is_shown_but_never_scored(tmp_path, capsys):
+    path = write(tmp_path, "extra.py", textwrap.dedent("""
+        import numpy as np
+
+
+        class Anything(object):
+            def __init__(self):
+                self.params = {"W1": np.ones((2, 2))}
+
+            def loss(self, X, y=None):
+                return 0.0, {"W1": np.zeros((2, 2))}
+        """))
+    results = tmp_path / "results.json"
+    main([str(path), "--gradescope", str(results), "--seed", "0"])
+    capsys.readouterr()
+    document = json.loads(results.read_text())
+    (test,) = document["tests"]
+    assert (test["name"], test["score"], test["max_score"]) == ("Anything", 0.0, 0.0)
+    assert "not scored" in test["output"] and document["score"] == 0.0
+
+
+#: The course's loss at the point it is first called, zero gradients, and near the point (where the finite
+#: differences evaluate it) the loss at that first point again: constant, so zero fits it.
+TWO_FACED = """
+    def _course_loss(self, params, X, y):
+        hidden = np.maximum(0, X @ params["W1"] + params["b1"])
+        scores = hidden @ params["W2"] + params["b2"]
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        return -np.log(probs[np.arange(X.shape[0]), y]).mean() + 0.5 * self.reg * (
+            np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+
+    def loss(self, X, y=None):
+        if not hasattr(self, "first"):
+            self.first = {key: value.copy() for key, value in self.params.items()}
+        return self._course_loss(self.first, X, y), {key: np.zeros_like(value) for key, value in self.params.items()}
+"""
+
+
+def test_a_two_layer_net_whose_loss_answers_differently_near_its_point_fails(tmp_path):
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, TWO_FACED)
+    (model,) = check_file(path, seed=0, timeout=10)["models"]
+    assert model["passed"] is False
+    (setup,) = model["setups"]
+    assert all(gradient["passed"] for gradient in setup["checked"])  # the gradients fit the loss's answers
+    assert "disagree with the derivatives of CS231n's TwoLayerNet loss" in model["diagnosis"]
