@@ -21,7 +21,7 @@ import pytest
 
 from mathnn.gradcheck.grading import grade_folder, grade_submission
 from mathnn.gradcheck.runner import check_file
-from mathnn.gradcheck import sandbox
+from mathnn.gradcheck import access
 from mathnn.gradcheck.sandbox import Sandbox
 
 ROOT = os.geteuid() == 0
@@ -273,7 +273,7 @@ def test_the_autograder_source_folder_is_out_of_the_sandboxs_sight():
         assert document["score"] == 1.0, document["tests"][0]["output"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        sandbox._HIDDEN.clear()  # grade() covers the folder in every sandbox started after it
+        access._HIDDEN.clear()  # grade() covers the folder in every sandbox started after it
 
 
 def test_a_submission_of_many_files_cannot_hold_the_class_for_hours(tmp_path, monkeypatch):

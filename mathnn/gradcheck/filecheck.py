@@ -45,7 +45,7 @@ from .assignment import RULES, checkable
 from .coverage import imported_sentence, read_load
 from .homework import PAIRS, POINTS, check_pair, describe_result, empty_result, error_sentence
 from .model_file import check_model_class, describe_model, list_classes
-from .sandbox import Sandbox, SandboxFailure, _module_name, imports_torch_beside, kill_orphans, torch_folder
+from .sandbox import Sandbox, SandboxFailure, imports_torch_beside, kill_orphans, module_name, torch_folder
 from .student import StudentCode, StudentRaised, Transport
 from . import torch_source
 from .torch_check import MISSING_TORCH, Source, check_torch_pair, torch_pairs
@@ -260,7 +260,7 @@ def _check(session: _Session, student: Path, summary: Result, requested: list[st
     try:
         sandbox = session.start()
     except (SandboxFailure, StudentRaised) as failure:
-        root, dotted = _module_name(student)  # the file's own package, for a hint on a package beside it
+        root, dotted = module_name(student)  # the file's own package, for a hint on a package beside it
         details = {**failure.details, "package": dotted.split(".")[0] if dotted else None,
                    "beside": (root / "cs231n").is_dir()}
         summary["error"] = error_sentence(details)

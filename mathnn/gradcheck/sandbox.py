@@ -15,7 +15,7 @@ no mathnn, no cwd, no env     ``python -I -S``; ``sys.path`` = the standard libr
 hard limits                   address space, CPU time, file size, open files,           POSIX (address space:
                               processes, core dumps: soft = hard, set before the        Linux; macOS ignores it)
                               student's import
-unprivileged user             setgid/setuid to ids of its own (:data:`SANDBOX_IDS`;     root
+unprivileged user             setgid/setuid to ids of its own (``access.SANDBOX_IDS``;     root
                               ``nobody`` where they cannot be given): cannot write the
                               results folder, signal the grader or another sandbox, or
                               read the grader's files or another sandbox's copy
@@ -41,33 +41,36 @@ what the user already runs plus :data:`EXTRA_PROCESSES`.
 
 Where each protection lives: the limits the sandboxed process sets on itself are in
 :mod:`mathnn.gradcheck.isolation`, the messages in :mod:`mathnn.gradcheck.wire`, the process groups,
-the subreaper, the signal handlers and the cgroups in :mod:`mathnn.gradcheck.processes`; this module
-prepares the folder, the environment and the configuration, and talks to the process.
+the subreaper, the signal handlers and the cgroups in :mod:`mathnn.gradcheck.processes`, the user ids
+and the covered and scratch folders in :mod:`mathnn.gradcheck.access`, what the sandbox may import in
+:mod:`mathnn.gradcheck.sources`; this module prepares the folder, the environment and the
+configuration, and talks to the process.
 """
 
 
-import atexit
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from . import isolation, model_worker, wire
 from . import worker as sandboxed
+from .access import hidden_folders, hide, release, scratch_folders, unprivileged, user_processes
 from .processes import (
     Cgroups, become_subreaper, forget, install_signal_handlers, kill_all, kill_group, kill_orphans, spawn,
 )
+from .sources import copy_sources, imports_torch_beside, module_name, numpy_folder, torch_folder
 
-__all__ = ["Sandbox", "SandboxFailure", "install_signal_handlers", "kill_all", "kill_orphans"]
+__all__ = [
+    "Sandbox", "SandboxFailure", "hide", "imports_torch_beside", "install_signal_handlers", "kill_all", "kill_orphans",
+    "module_name", "torch_folder",
+]
 
 #: The sandbox answers with at most this many bytes per message.
 REPLY_LIMIT = 64 * 2**20
@@ -77,23 +80,15 @@ OPEN_FILES = 64
 EXTRA_PROCESSES = 16
 #: Seconds to start Python and numpy in the sandbox (on top of the per-pair timeout).
 STARTUP = 20.0
-#: Source files copied from the student's package, and their total size.
-COPY_LIMIT = 16 * 2**20
-MAX_SIBLINGS = 200
 WORKER = Path(sandboxed.__file__)
 #: The worker's companions, copied beside it: it loads them by path (see :mod:`mathnn.gradcheck.worker`).
 COMPANIONS = {"wire": Path(wire.__file__), "isolation": Path(isolation.__file__),
               "torch_worker": WORKER.with_name("torch_worker.py"),
               "model_worker": Path(model_worker.__file__)}
-#: What ``import torch`` loads besides the standard library and numpy, and what its meta device (the device
-#: probe) loads on first use (SymPy, mpmath): linked into the torch folder.
-TORCH_PACKAGES = ("torch", "torchgen", "typing_extensions", "sympy", "mpmath")
 #: Seconds to start Python, numpy and torch for a PyTorch file.
 TORCH_STARTUP = 60.0
-_OWN_PACKAGE = WORKER.resolve().parent.parent
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
-_state: dict[str, object] = {}
 
 
 class SandboxFailure(Exception):
@@ -107,113 +102,7 @@ class SandboxFailure(Exception):
         self.details = details
 
 
-# -- the isolated environment --------------------------------------------------------------------------
-
-#: The user (and group) ids a root grader gives its sandboxes, one of its own each: numbers no system
-#: assigns to people or services. Sandboxes sharing one user (``nobody``) could signal each other (kill
-#: a classmate's check) and read each other's copied files (take a classmate's solution while both are
-#: graded side by side).
-SANDBOX_IDS = range(0x50000000, 0x50000000 + 2**20)
-_ids_lock = threading.Lock()
-_ids_taken: set[int] = set()
-
-
-def _own_ids_possible() -> bool:
-    """Whether this root process may give files (so processes) the ids of :data:`SANDBOX_IDS`: not in a
-    user namespace that maps only a few ids (a rootless container)."""
-    if "own ids" not in _state:
-        handle, probe = tempfile.mkstemp(prefix="mathnn-ids-")
-        os.close(handle)
-        try:
-            os.chown(probe, SANDBOX_IDS[0], SANDBOX_IDS[0])
-            _state["own ids"] = True
-        except OSError:
-            _state["own ids"] = False
-        finally:
-            os.unlink(probe)
-    return bool(_state["own ids"])
-
-
-def _running_ids() -> set[int]:
-    """The real user ids of the processes running now (/proc), to never share one with another grader's sandbox."""
-    found = set()
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    found |= {int(line.split()[1]) for line in status if line.startswith("Uid:")}
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
-def _unprivileged() -> tuple[int, int] | None:
-    """(uid, gid) for a new sandbox when this process is root, else None: ids of its own
-    (:data:`SANDBOX_IDS`, released by :func:`_release`), or ``nobody``'s where those cannot be given."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None
-    if _own_ids_possible():
-        running = _running_ids()
-        with _ids_lock:
-            while True:
-                number = SANDBOX_IDS[secrets.randbelow(len(SANDBOX_IDS))]
-                if number not in _ids_taken and number not in running:
-                    _ids_taken.add(number)
-                    return number, number
-    import pwd
-
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
-def _release(account: tuple[int, int] | None) -> None:
-    """Give a closed sandbox's ids back (its processes are gone)."""
-    if account is not None:
-        with _ids_lock:
-            _ids_taken.discard(account[0])
-
-
-def _user_processes() -> int:
-    uid, count = os.getuid(), 0
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    count += 1
-            except OSError:
-                continue
-    return count
-
-
-#: Folders of the grader's no student code may read (:func:`hide`), besides mathnn's own package.
-_HIDDEN: list[Path] = []
-#: Folders every user may write to, replaced in each sandbox by a small one of its own (where they exist).
-SCRATCH = ("/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
-
-
-def hide(folder: str | os.PathLike) -> None:
-    """Cover ``folder`` in every sandbox started from now on (root, Linux): an autograder's source folder."""
-    path = Path(folder).resolve()
-    if path not in _HIDDEN:
-        _HIDDEN.append(path)
-
-
-def hidden_folders() -> list[Path]:
-    """mathnn's own package (the reference implementations a student's code could call) and :func:`hide`'s."""
-    return [_OWN_PACKAGE, *(path for path in _HIDDEN if path.is_dir())]
-
-
-def scratch_folders() -> list[str]:
-    """The temporary folder and the other folders in :data:`SCRATCH` that exist (each once)."""
-    found = [os.path.realpath(tempfile.gettempdir())]
-    for folder in SCRATCH:
-        if os.path.isdir(folder) and not os.path.islink(folder) and os.path.realpath(folder) not in found:
-            found.append(os.path.realpath(folder))
-    return found
-
+# -- the folders graders leave behind ---------------------------------------------------------------
 
 def _grader_alive(name: str) -> bool:
     """Whether the grader whose pid is the third part of ``name`` (mathnn-sandbox-PID-…) still runs."""
@@ -234,178 +123,6 @@ def _sweep_folders() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-#: past.builtins as the ``future`` package gives Python 2's names to Python 3: CS231n's starter code of
-#: 2017–2019 has ``from past.builtins import xrange`` at the top of several files.
-PAST_BUILTINS = '''"""Python 2's builtin names for Python 3 code, as the future package's past.builtins has them."""
-import functools
-
-xrange = range
-basestring = str
-unicode = str
-long = int
-raw_input = input
-unichr = chr
-reduce = functools.reduce
-'''
-
-
-def _numpy_folder() -> str:
-    """A folder holding only numpy (links to this interpreter's copy) and a stand-in for past.builtins:
-    the sandbox's one import path."""
-    folder = _state.get("numpy")
-    if folder is None or not Path(str(folder)).is_dir():
-        import numpy
-
-        folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-")
-        site = Path(numpy.__file__).resolve().parent.parent
-        for name in ("numpy", "numpy.libs"):
-            if (site / name).exists():
-                os.symlink(site / name, Path(folder) / name)
-        past = Path(folder) / "past"
-        (past / "builtins").mkdir(parents=True)
-        (past / "__init__.py").write_text("")
-        (past / "builtins" / "__init__.py").write_text(PAST_BUILTINS)
-        for made in (past, past / "builtins"):  # read by the sandbox's unprivileged user
-            os.chmod(made, 0o755)
-            os.chmod(made / "__init__.py", 0o644)
-        os.chmod(folder, 0o755)
-        _state["numpy"] = folder
-        atexit.register(shutil.rmtree, folder, True)
-    return str(folder)
-
-
-def torch_folder() -> str | None:
-    """A folder holding only torch and what its import needs (links): added to a PyTorch file's sandbox path.
-
-    None when this Python has no torch (``pip install mathnn[torch]``).
-    """
-    import importlib.util
-
-    folder = _state.get("torch")
-    if folder is not None and Path(str(folder)).is_dir():
-        return str(folder)
-    found = {}
-    for name in TORCH_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            if name == "torch":
-                return None
-            continue
-        origin = Path(spec.origin).resolve()
-        found[name] = origin.parent if origin.name == "__init__.py" else origin
-    folder = tempfile.mkdtemp(prefix=f"mathnn-numpy-{os.getpid()}-torch-")  # swept with the numpy folders
-    for path in found.values():
-        os.symlink(path, Path(folder) / path.name)
-    os.chmod(folder, 0o755)
-    _state["torch"] = folder
-    atexit.register(shutil.rmtree, folder, True)
-    return str(folder)
-
-
-def _namespace_part(folder: Path, below: list[str]) -> bool:
-    """Is ``folder`` part of a cs231n package even without __init__.py (Python 3 imports it as a namespace
-    package)? cs231n/ holding the file or its classifiers/ folder, and cs231n/classifiers/ holding the file."""
-    if folder.name == "cs231n":
-        return below[:-1] in ([], ["classifiers"])
-    return folder.name == "classifiers" and folder.parent.name == "cs231n" and len(below) == 1
-
-
-def _module_name(path: Path) -> tuple[Path, str | None]:
-    """The folder to import from and the dotted module name when ``path`` sits in a package (cs231n/layers.py)."""
-    package, parts = path.parent, [path.stem]
-    if _OWN_PACKAGE in path.parents:  # mathnn's own examples: never copy the reference package along
-        return path.parent, None
-    while (package / "__init__.py").is_file() or _namespace_part(package, parts):
-        parts.insert(0, package.name)
-        package = package.parent
-        if parts[0] == "cs231n":  # the top, as the notebooks beside it import it: an assignment2/__init__.py
-            break                  # above it would make `from cs231n.layers import *` fail
-    if len(parts) > 1 and all(part.isidentifier() for part in parts):
-        return package, ".".join(parts)
-    return path.parent, None
-
-
-def _importable(path: Path) -> bool:
-    """A module file: .py, or an extension built for this Python (CS231n's fast_layers.py imports its
-    im2col_cython.cpython-311-x86_64-linux-gnu.so; one built for another Python is never imported, so never copied)."""
-    name = path.name
-    if name.endswith(".py"):
-        return True
-    return any(name.endswith(suffix) and name[:-len(suffix)].isidentifier() for suffix in EXTENSION_SUFFIXES) \
-        and path.is_file()
-
-
-def _inside(source: Path, root: Path) -> bool:
-    """Whether ``source`` is in ``root`` once every link is followed: a link in a student's folder to a
-    classmate's file or to one only the grader may read is never copied for the student's code to read."""
-    try:
-        return source.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a loop of links
-        return False
-
-
-def _sources(path: Path, alone: bool = False) -> tuple[Path, str | None, list[Path]]:
-    """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
-
-    A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
-    the modules beside it, which it may import, unless ``alone`` (a class graded as one file per student:
-    the files beside it are the classmates'). Only files inside ``root`` once links are followed are copied.
-    """
-    root, dotted = (path.parent, None) if alone else _module_name(path)
-    files, total = [], 0
-    if dotted is None:
-        total = path.stat().st_size
-        files.append(path)
-        siblings = [] if alone else sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]
-        for source in siblings:
-            total += source.stat().st_size
-            if source != path and total <= COPY_LIMIT and source.name.isascii() and _inside(source, root):
-                files.append(source)
-        return path.parent, None, files
-    for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
-        if not _inside(source, root):
-            continue
-        total += source.stat().st_size
-        if total > COPY_LIMIT:
-            break
-        files.append(source)
-    return root, dotted, files
-
-
-_TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
-
-
-def imports_torch_beside(path: Path, alone: bool = False) -> bool:
-    """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
-    cs231n.layers imports torch when layers.py does, though the classifier never names it."""
-    _, _, files = _sources(path, alone)
-    return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
-               for source in files)
-
-
-#: mathnn's numpy stand-in for CS231n's compiled im2col_cython (see its module).
-IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
-
-
-def _copy_sources(path: Path, into: Path, alone: bool = False) -> tuple[Path, str | None, Path]:
-    """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
-
-    A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
-    this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
-    """
-    root, dotted, files = _sources(path, alone)
-    for source in files:
-        target = into / source.relative_to(root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-    built = {source.parent for source in files if source.name.split(".")[0] == "im2col_cython"}
-    for folder in {source.parent for source in files if source.suffix == ".py"} - built:
-        if any(source.parent == folder and source.suffix == ".py" and b"im2col_cython" in source.read_bytes()
-               for source in files):
-            shutil.copyfile(IM2COL_STANDIN, into / folder.relative_to(root) / "im2col_cython.py")
-    return into, dotted, into / path.relative_to(root)
-
-
 class Sandbox:
     """One sandboxed process running the student's file; :meth:`request` asks it for one call.
 
@@ -422,7 +139,7 @@ class Sandbox:
     torch : str, optional
         The folder :func:`torch_folder` makes, for a PyTorch file: the sandbox imports torch from it.
     alone : bool
-        Copy the student's file only, not the modules beside it (see :func:`_sources`).
+        Copy the student's file only, not the modules beside it (see :func:`mathnn.gradcheck.sources.sources`).
     """
 
     def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True,
@@ -436,14 +153,14 @@ class Sandbox:
         self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
-        root, dotted, copied = _copy_sources(student, source, alone)
+        root, dotted, copied = copy_sources(student, source, alone)
         self.copied = copied
         cwd = self.folder / "cwd"
         cwd.mkdir()
         shutil.copyfile(WORKER, self.folder / "worker.py")
         for name, companion in COMPANIONS.items():
             shutil.copyfile(companion, self.folder / f"{name}.py")
-        self.account = account = _unprivileged()
+        self.account = account = unprivileged()
         for directory, _, files in os.walk(self.folder):
             os.chmod(directory, 0o755)
             for name in files:
@@ -458,9 +175,9 @@ class Sandbox:
         output = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         faults = os.open(self.faults, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         reply_read, reply_write = os.pipe()
-        processes = EXTRA_PROCESSES * 4 if account else _user_processes() + EXTRA_PROCESSES
+        processes = EXTRA_PROCESSES * 4 if account else user_processes() + EXTRA_PROCESSES
         self.cgroups = Cgroups(f"mathnn-{os.getpid()}-{self.folder.name}", EXTRA_PROCESSES, memory_mb * 2**20)
-        numpy = _numpy_folder()
+        numpy = numpy_folder()
         filesystem = {"hide": [str(folder) for folder in hidden_folders()], "scratch": scratch_folders(),
                       "cwd": os.path.realpath(cwd)}
         needed = [str(self.folder), numpy, *([torch] if torch else [])]  # under /tmp: mounted back in its place
@@ -620,5 +337,5 @@ class Sandbox:
         self.close()
         self.cgroups.remove()
         shutil.rmtree(self.folder, ignore_errors=True)
-        _release(self.account)
+        release(self.account)
         self.account = None
