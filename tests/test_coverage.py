@@ -253,25 +253,44 @@ def test_a_flat_file_importing_cs231n_says_what_to_do(tmp_path):
     assert "\nhint: run mathnn check on the file inside its cs231n/ folder" in summary["error"]
 
 
-def test_a_package_beside_cs231n_is_told_that_the_check_does_not_bring_cs231n(tmp_path):
-    # UCLA's layout: nndl/ (the student's layers) beside cs231n/ (the course's files), nndl/__init__.py
-    # importing every module of nndl/, one of which imports cs231n
-    write(tmp_path / "cs231n" / "__init__.py", "")
+@pytest.mark.parametrize("course_init", [True, False])
+def test_a_package_beside_cs231n_imports_it_in_the_sandbox(tmp_path, course_init):
+    # UCLA's layout: nndl/ (the student's layers) beside cs231n/ (the course's files, an __init__.py or
+    # not: Python 3 imports it either way), nndl/__init__.py importing every module of nndl/, one of
+    # which imports cs231n
+    if course_init:
+        write(tmp_path / "cs231n" / "__init__.py", "")
     write(tmp_path / "cs231n" / "helpers.py", "HELPED = True\n")
     write(tmp_path / "nndl" / "__init__.py", "from .layers import *\nfrom .net import *\n")
     write(tmp_path / "nndl" / "layers.py", example_path("relu_kink").read_text())
     write(tmp_path / "nndl" / "net.py", "from cs231n.helpers import HELPED\n")
     summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert summary["error"] is None and [r["name"] for r in summary["functions"]] == ["relu"]
+    # a submission's bound: the cs231n/ beside it is not the submission's, so it does not come in
+    write(tmp_path / "alice" / "__init__.py", "from .net import *\n")
+    write(tmp_path / "alice" / "net.py", "from cs231n.helpers import HELPED\n")
+    write(tmp_path / "alice" / "layers.py", example_path("relu_kink").read_text())
+    summary = check_file(tmp_path / "alice" / "layers.py", timeout=10, seed=1, within=tmp_path / "alice")
     assert "raised ModuleNotFoundError: No module named 'cs231n'" in summary["error"]
     assert summary["error"].endswith(
-        "hint: this file is part of the package nndl/, and importing it reaches cs231n/, a package beside nndl/ "
-        "(UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the file's own package, nndl/, "
-        "into its sandbox, so cs231n cannot be found there; this error says nothing of the code")
-    assert "inside its cs231n/ folder" not in summary["error"]
+        "hint: this file is part of the package alice/, and importing it reaches the cs231n/ beside alice/, which "
+        "did not come into the check's sandbox: only the submission's own files, and 16 MB of modules at most, "
+        "are brought in; this error says nothing of the code")
     shutil.rmtree(tmp_path / "cs231n")  # the course's folder left out: the hint says to put it back
     summary = check_file(tmp_path / "nndl" / "layers.py", timeout=10, seed=1)
+    assert "raised ModuleNotFoundError: No module named 'cs231n'" in summary["error"]
     assert summary["error"].endswith("hint: this file is part of the package nndl/, and importing it reaches cs231n, "
                                      "which is not beside nndl/: put the course's cs231n/ folder back beside it")
+    assert "inside its cs231n/ folder" not in summary["error"]
+
+
+def test_an_absolute_import_of_im2col_cython_finds_the_stand_in(tmp_path):
+    # cs231n/fast_layers.py written with `from im2col_cython import ...` (no dot), no extension built
+    write(tmp_path / "cs231n" / "__init__.py", "")
+    write(tmp_path / "cs231n" / "fast_layers.py", "from im2col_cython import col2im_cython, im2col_cython\n")
+    write(tmp_path / "cs231n" / "layers.py", "from .fast_layers import *\n" + example_path("relu_kink").read_text())
+    summary = check_file(tmp_path / "cs231n" / "layers.py", timeout=10, seed=1)
+    assert summary["error"] is None and [r["name"] for r in summary["functions"]] == ["relu"]
 
 
 def test_python2_syntax_at_import_gets_a_hint(tmp_path):

@@ -163,6 +163,25 @@ def test_a_class_of_lone_files_gives_each_sandbox_its_own_file_only(tmp_path):
     assert "importing alice.py raised FileNotFoundError" in row["reason"] and "bob.py" in row["reason"]
 
 
+def test_a_submission_that_is_a_package_gets_no_classmates_package_beside_it(tmp_path):
+    # alice/ and bob/ are packages (an __init__.py each): alice's layers.py is the module alice.layers, whose
+    # import path is the class folder, where bob/ is a package beside alice/
+    for student in ("alice", "bob"):
+        (tmp_path / student).mkdir()
+        (tmp_path / student / "__init__.py").write_text("")
+    write(tmp_path / "bob", "layers.py", CORRECT_RELU)
+    write(tmp_path / "alice", "layers.py", """
+        from bob.layers import relu_backward
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+        """)
+    students = {entry["student"]: entry for entry in grade_folder(tmp_path, jobs=1, seed=0, timeout=5)["students"]}
+    assert students["bob"]["score"] == 1.0
+    assert students["alice"]["score"] == 0.0
+    assert "No module named 'bob'" in students["alice"]["pairs"][0]["reason"]
+
+
 def test_a_link_to_a_classmates_file_is_not_graded_as_the_students(tmp_path):
     (tmp_path / "bob" / "cs231n").mkdir(parents=True)
     write(tmp_path / "bob" / "cs231n", "layers.py", CORRECT_RELU)

@@ -73,9 +73,9 @@ class _Session:
     """The sandbox of one file, restarted after a pair that killed it."""
 
     def __init__(self, student: Path, timeout: float, memory_mb: int, checks: int, network: bool,
-                 torch: str | None = None, alone: bool = False) -> None:
+                 torch: str | None = None, within: Path | None = None) -> None:
         self.student, self.timeout, self.memory_mb, self.network = student, timeout, memory_mb, network
-        self.alone = alone  # the file only, not the modules beside it (a class of one file per student)
+        self.within = within  # copy only files inside it (a submission's folder, or a lone file: the file only)
         self.torch = torch  # a PyTorch file: the folder its sandbox imports torch from
         self.cpu_seconds = math.ceil(timeout * (checks + 1)) + 5
         self.sandbox: Sandbox | None = None
@@ -92,7 +92,7 @@ class _Session:
             self.sandbox.remove()
         self.sandbox = Sandbox(self.student, memory_mb=self.memory_mb + (TORCH_MEMORY_MB if self.torch else 0),
                                cpu_seconds=self.cpu_seconds, network=self.network, torch=self.torch,
-                               alone=self.alone)
+                               within=self.within)
         self.protections = self.sandbox.protections
         names = [*(name for pair in PAIRS.values() for name in (pair.forward, pair.backward)), *RULES]
         stage = f"importing {self.student.name}"
@@ -175,7 +175,7 @@ def check_file(
     points: int = POINTS,
     network: bool = True,
     strict: bool = False,
-    alone: bool = False,
+    within: str | os.PathLike | None = None,
 ) -> Result:
     """Check the function pairs and update rules a student's file defines, in a sandbox; the verdict is computed here.
 
@@ -203,9 +203,10 @@ def check_file(
         Run the sandbox in a network namespace of its own where the platform allows.
     strict : bool
         Fail a backward pass that writes into ``dout`` (by default a warning in the pair's ``warnings``).
-    alone : bool
-        Give the sandbox the file only, not the modules beside it: ``mathnn grade`` over a folder of one
-        file per student, where the files beside it are the classmates'.
+    within : path-like, optional
+        Give the sandbox only files inside this folder, or, when it is the file itself, the file only:
+        ``mathnn grade`` passes each submission, so no classmate's file (a lone file's neighbours, or a
+        package beside the one a submission's file sits in) reaches the sandbox.
 
     Returns
     -------
@@ -230,6 +231,7 @@ def check_file(
     if seed is None:
         seed = secrets.randbelow(2**32)
     student = Path(path).resolve()
+    bound = None if within is None else Path(within).resolve()
     summary: Result = {"file": str(path), "seed": seed, "passed": False, "error": None, "output": "",
                        "protections": {}, "functions": [], "updates": [], "models": [], "not_checked": [],
                        "imported": {}, "other_signatures": {}}
@@ -242,11 +244,11 @@ def check_file(
         summary["error"] = notebook_error(student)
         return summary
     source = torch_source.parse(student)
-    torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student, alone) else None
+    torch = torch_folder() if torch_source.uses_torch(source) or imports_torch_beside(student, bound) else None
     if torch_source.uses_torch(source) and torch is None:
         summary["error"] = MISSING_TORCH
         return summary
-    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch, alone)
+    session = _Session(student, timeout, memory_mb, len(requested or [*PAIRS, *RULES]), network, torch, bound)
     try:
         _check(session, student, summary, requested, required, seed, points, strict, source)
     finally:

@@ -95,9 +95,8 @@ def grade_submission(
     rules: dict[str, dict] = {}
     errors = []
     for path in files:
-        # a lone file's neighbours are the classmates' files: its sandbox gets the file only
-        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict,
-                            alone=submission.is_file())
+        # its sandbox gets files of this submission only: a lone file's neighbours are the classmates' files
+        result = check_file(path, timeout=timeout, memory_mb=memory_mb, seed=seed, strict=strict, within=submission)
         summary["protections"] = summary["protections"] or result["protections"]
         summary["not_checked"] = list(dict.fromkeys([*summary.get("not_checked", []), *result["not_checked"]]))
         summary["imported"] = {**result["imported"], **summary.get("imported", {})}

@@ -113,10 +113,9 @@ def hint(error: Mapping[str, Any]) -> str | None:
             return (f"this file is part of the package {package}/, and importing it reaches cs231n, which is not "
                     f"beside {package}/: put the course's cs231n/ folder back beside it")
         if "No module named 'cs231n'" in message and package not in (None, "cs231n"):
-            return (f"this file is part of the package {package}/, and importing it reaches cs231n/, a package beside "
-                    f"{package}/ (UCLA's ECE C147/239AS has nndl/ beside cs231n/): mathnn check brings only the "
-                    f"file's own package, {package}/, into its sandbox, so cs231n cannot be found there; this error "
-                    "says nothing of the code")
+            return (f"this file is part of the package {package}/, and importing it reaches the cs231n/ beside "
+                    f"{package}/, which did not come into the check's sandbox: only the submission's own files, and "
+                    "16 MB of modules at most, are brought in; this error says nothing of the code")
         if "No module named 'cs231n" in message or "attempted relative import with no known parent package" in message \
                 or "no known parent package" in message:
             return PACKAGE

@@ -138,12 +138,13 @@ class Sandbox:
         Try a network namespace (no network at all).
     torch : str, optional
         The folder :func:`torch_folder` makes, for a PyTorch file: the sandbox imports torch from it.
-    alone : bool
-        Copy the student's file only, not the modules beside it (see :func:`mathnn.gradcheck.sources.sources`).
+    within : Path, optional
+        Copy only files inside it: a submission's folder, or a lone file (then the file only, not the
+        modules beside it; see :func:`mathnn.gradcheck.sources.sources`).
     """
 
     def __init__(self, student: Path, *, memory_mb: int, cpu_seconds: int, network: bool = True,
-                 torch: str | None = None, alone: bool = False) -> None:
+                 torch: str | None = None, within: Path | None = None) -> None:
         become_subreaper()
         _sweep_folders()
         self.student = student
@@ -153,7 +154,7 @@ class Sandbox:
         self.folder = Path(tempfile.mkdtemp(prefix=f"mathnn-sandbox-{os.getpid()}-"))
         source = self.folder / "src"
         source.mkdir()
-        root, dotted, copied = copy_sources(student, source, alone)
+        root, dotted, copied = copy_sources(student, source, within)
         self.copied = copied
         cwd = self.folder / "cwd"
         cwd.mkdir()

@@ -137,14 +137,23 @@ def _inside(source: Path, root: Path) -> bool:
         return False
 
 
-def sources(path: Path, alone: bool = False) -> tuple[Path, str | None, list[Path]]:
+def sources(path: Path, within: Path | None = None) -> tuple[Path, str | None, list[Path]]:
     """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
 
-    A file in a package brings the package's modules (up to COPY_LIMIT bytes); a file on its own brings
-    the modules beside it, which it may import, unless ``alone`` (a class graded as one file per student:
-    the files beside it are the classmates'). Only files inside ``root`` once links are followed are copied.
+    A file in a package brings the package's modules and the other packages beside it (UCLA's nndl/
+    imports the cs231n/ next to it, which Python 3 imports even without an __init__.py), up to
+    COPY_LIMIT bytes, its own package first; a file on its own
+    brings the modules beside it, which it may import. Only files inside ``root`` once links are
+    followed are copied, and only files inside ``within`` when it is given: ``mathnn grade`` passes the
+    submission, a folder (nothing of a classmate's, even from a package above it) or a lone file (the
+    file only: the files beside it are the classmates').
     """
+    alone = within is not None and within.resolve() == path.resolve()
     root, dotted = (path.parent, None) if alone else module_name(path)
+
+    def allowed(source: Path) -> bool:
+        return _inside(source, root) and (within is None or _inside(source, within))
+
     files, total = [], 0
     if dotted is None:
         total = path.stat().st_size
@@ -152,48 +161,59 @@ def sources(path: Path, alone: bool = False) -> tuple[Path, str | None, list[Pat
         siblings = [] if alone else sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]
         for source in siblings:
             total += source.stat().st_size
-            if source != path and total <= COPY_LIMIT and source.name.isascii() and _inside(source, root):
+            if source != path and total <= COPY_LIMIT and source.name.isascii() and allowed(source):
                 files.append(source)
         return path.parent, None, files
-    for source in sorted(filter(_importable, (root / dotted.split(".")[0]).rglob("*"))):
-        if not _inside(source, root):
-            continue
-        total += source.stat().st_size
-        if total > COPY_LIMIT:
-            break
-        files.append(source)
+    top = root / dotted.split(".")[0]
+    beside = sorted(folder for folder in root.iterdir() if folder != top and folder.name.isidentifier() and (
+        (folder / "__init__.py").is_file() or folder.name == "cs231n") and folder.is_dir() and allowed(folder))
+    for package in (top, *beside):
+        for source in sorted(filter(_importable, package.rglob("*"))):
+            if not allowed(source):
+                continue
+            total += source.stat().st_size
+            if total > COPY_LIMIT:
+                return root, dotted, files
+            files.append(source)
     return root, dotted, files
 
 
 _TORCH_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+torch\b", re.MULTILINE)
 
 
-def imports_torch_beside(path: Path, alone: bool = False) -> bool:
+def imports_torch_beside(path: Path, within: Path | None = None) -> bool:
     """Whether a module the sandbox copies along with ``path`` imports torch: a classifier that imports
     cs231n.layers imports torch when layers.py does, though the classifier never names it."""
-    _, _, files = sources(path, alone)
+    _, _, files = sources(path, within)
     return any(source != path and source.suffix == ".py" and _TORCH_IMPORT.search(source.read_bytes())
                for source in files)
 
 
+_ABSOLUTE_IM2COL = re.compile(
+    rb"^[ \t]*(?:from[ \t]+im2col_cython[ \t]+import|import[ \t]+im2col_cython)\b", re.MULTILINE
+)
 #: mathnn's numpy stand-in for CS231n's compiled im2col_cython (see its module).
 IM2COL_STANDIN = Path(__file__).with_name("im2col_standin.py")
 
 
-def copy_sources(path: Path, into: Path, alone: bool = False) -> tuple[Path, str | None, Path]:
+def copy_sources(path: Path, into: Path, within: Path | None = None) -> tuple[Path, str | None, Path]:
     """Copy the student's file (and its package's modules) into ``into``; (root, dotted name, copied file).
 
     A folder whose modules import im2col_cython (CS231n's fast_layers.py) and that has none built for
-    this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py.
+    this Python gets :data:`IM2COL_STANDIN` as its im2col_cython.py; so does the top of the import path
+    when a module imports it absolutely (``from im2col_cython import …`` in cs231n/fast_layers.py finds
+    it only there).
     """
-    root, dotted, files = sources(path, alone)
+    root, dotted, files = sources(path, within)
     for source in files:
         target = into / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     built = {source.parent for source in files if source.name.split(".")[0] == "im2col_cython"}
-    for folder in {source.parent for source in files if source.suffix == ".py"} - built:
-        if any(source.parent == folder and source.suffix == ".py" and b"im2col_cython" in source.read_bytes()
-               for source in files):
+    python = [(source, source.read_bytes()) for source in files if source.suffix == ".py"]
+    for folder in {source.parent for source, _ in python} - built:
+        if any(source.parent == folder and b"im2col_cython" in text for source, text in python):
             shutil.copyfile(IM2COL_STANDIN, into / folder.relative_to(root) / "im2col_cython.py")
+    if root not in built and any(_ABSOLUTE_IM2COL.search(text) for _, text in python):
+        shutil.copyfile(IM2COL_STANDIN, into / "im2col_cython.py")
     return into, dotted, into / path.relative_to(root)
