@@ -102,6 +102,18 @@ def test_grade_errors_are_one_line(argv, message, tmp_path, capsys):
     assert message in err and "Traceback" not in err
 
 
+def test_two_submissions_of_one_student_are_refused_before_any_grading(tmp_path, capsys):
+    # alice.py and alice/ would both be the rows of "alice", one overwriting the other's
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "layers.py").write_text(example_path("correct").read_text())
+    (tmp_path / "alice.py").write_text(example_path("relu_kink").read_text())
+    assert mathnn(["grade", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "mathnn grade: error: folder: expected one submission per student; received alice/ and alice.py, both " \
+           "the student 'alice' (keep one; nothing was graded)" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_assignment_files_are_validated(tmp_path):
     path = tmp_path / "assignment.json"
     path.write_text(json.dumps({"pairs": [{"name": "batchnorm_backward", "points": 4},

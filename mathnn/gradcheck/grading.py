@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .assignment import RULES, Assignment
 from .homework import PAIRS
 from .runner import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, add_limits, assignment_of, check_file, write_results
@@ -184,11 +185,17 @@ def grade_folder(
     submissions = sorted(
         (path for path in root.iterdir() if path.is_dir() or path.suffix == ".py"), key=lambda path: path.name
     )
+    named: dict[str, Path] = {}
+    for submission in submissions:
+        if (twin := named.setdefault(_student(submission), submission)) != submission:
+            raise InputError(f"folder: expected one submission per student; received {twin.name}"
+                             f"{'/' if twin.is_dir() else ''} and {submission.name}{'/' if submission.is_dir() else ''}, "
+                             f"both the student {_student(submission)!r} (keep one; nothing was graded)")
     graded: dict[str, list[dict]] = {}
     lock = threading.Lock()
 
     def one(submission: Path) -> tuple[str, list[dict]]:
-        student = submission.stem if submission.is_file() else submission.name
+        student = _student(submission)
         try:
             summary = grade_submission(submission, seed=seed, timeout=timeout, memory_mb=memory_mb,
                                        assignment=assignment, strict=strict)
@@ -211,6 +218,11 @@ def grade_folder(
         for student in sorted(graded)
     ]
     return {"seed": seed, "students": students}
+
+
+def _student(submission: Path) -> str:
+    """The student a submission is: a .py file's name without .py, or the folder's name."""
+    return submission.stem if submission.is_file() else submission.name
 
 
 def _write(out: Path, grades: dict[str, Any]) -> None:
@@ -256,6 +268,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None)
     except KeyboardInterrupt:
         print("mathnn grade: interrupted; every sandbox was stopped", file=sys.stderr)
         return 130
+    except InputError as error:
+        print(f"mathnn grade: error: {error}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     _write(out, grades)
     total = len(grades["students"])
