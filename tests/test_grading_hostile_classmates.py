@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from mathnn.gradcheck.examples import example_path
 from mathnn.gradcheck.grading import grade_folder, grade_submission
 from mathnn.gradcheck.runner import check_file
 from mathnn.gradcheck import access
@@ -65,27 +66,8 @@ def test_a_dropout_forward_that_answers_differently_near_its_point_cannot_pass_a
             dropout["diagnosis"]
 
 
-def test_an_honest_dropout_still_passes_with_the_output_compared(tmp_path):
-    path = write(tmp_path, "honest_dropout.py", """
-        def dropout_forward(x, dropout_param):
-            p, mode = dropout_param["p"], dropout_param["mode"]
-            if "seed" in dropout_param:
-                np.random.seed(dropout_param["seed"])
-            mask = None
-            if mode == "train":
-                mask = (np.random.rand(*x.shape) < p) / p
-                out = x * mask
-            else:
-                out = x
-            return out, (dropout_param, mask)
-
-        def dropout_backward(dout, cache):
-            dropout_param, mask = cache
-            if dropout_param["mode"] == "train":
-                return dout * mask
-            return dout
-        """)
-    (dropout,) = check_file(path, ["dropout"], timeout=10, seed=3)["functions"]
+def test_an_honest_dropout_still_passes_with_the_output_compared():
+    (dropout,) = check_file(example_path("correct"), ["dropout"], timeout=10, seed=3)["functions"]
     assert dropout["passed"] is True, dropout["diagnosis"]
 
 
