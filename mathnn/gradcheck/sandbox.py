@@ -181,8 +181,15 @@ class Sandbox:
         numpy = numpy_folder()
         filesystem = {"hide": [str(folder) for folder in hidden_folders()], "scratch": scratch_folders(),
                       "cwd": os.path.realpath(cwd)}
-        needed = [str(self.folder), numpy, *([torch] if torch else [])]  # under /tmp: mounted back in its place
-        filesystem["keep"] = [os.path.realpath(folder) for folder in needed]
+        # under /tmp: mounted back in its place, and so is what the numpy and torch folders link to (a
+        # Python whose packages are under /tmp, a virtual environment made there)
+        kept = [os.path.realpath(folder) for folder in (str(self.folder), numpy, *([torch] if torch else []))]
+        for folder in kept[1:]:
+            for name in sorted(os.listdir(folder)):
+                target = os.path.realpath(os.path.join(folder, name))
+                if os.path.isdir(target) and not any(target == k or target.startswith(k + os.sep) for k in kept):
+                    kept.append(target)
+        filesystem["keep"] = kept
         config = {
             "numpy": numpy, "reply": reply_write, "fault": faults, "filesystem": filesystem,
             "memory": memory_mb * 2**20, "cpu": int(cpu_seconds), "fsize": OUTPUT_LIMIT, "nofile": OPEN_FILES,
