@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import types
 
@@ -221,6 +222,71 @@ def test_the_checker_fails_a_forward_without_the_bias():
     result = check_pair(_student(("np.sum(window * w[f]) + b[f]", "np.sum(window * w[f])")), "conv")
     assert not result["passed"] and result["forward"]["status"] == "mismatch"
     assert "conv_forward_naive" in result["diagnosis"]
+
+
+# -- other settings than the notebook's -----------------------------------------------------------------
+
+NOTEBOOK = "right at the notebook's conv_param = {'stride': 2, 'pad': 1}, wrong at conv_param = {'stride': 1, 'pad': 0}"
+
+
+def test_the_checker_also_checks_without_padding_and_with_a_filter_that_is_not_square():
+    (cropped,) = conv.cs231n.settings_mistakes
+    assert conv.cs231n.also == ({"stride": 1, "pad": 0},) and resolve("conv").also == conv.cs231n.also
+    assert resolve("conv").settings_mistakes[0]["sentence"] == cropped.sentence
+    result = check_pair(correct, "conv")
+    assert result["passed"], result["diagnosis"]
+    last = result["points"][-1]
+    assert last["settings"] == {"stride": 1, "pad": 0} and "settings" not in result["points"][0]
+    height, width = last["shapes"]["w"][2:]
+    assert height != width and result["settings"] is None
+
+
+@pytest.mark.parametrize("name", ["conv", "max_pool"])
+def test_every_mistake_of_other_settings_names_a_function_that_exists(name):
+    pair = resolve(name)
+    assert pair.also and pair.settings_mistakes
+    for mistake in pair.settings_mistakes:
+        assert mistake["wrt"] in (*pair.differentiated, "out") and bool(mistake["gives"]) != bool(mistake["replace"])
+        if mistake["gives"]:
+            module, _, function = mistake["gives"].partition(":")
+            assert callable(getattr(importlib.import_module(module), function))
+        assert set(mistake["replace"]) | set(mistake["replace"].values()) <= set(pair.also[0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_other_settings_fit_every_draw_of_the_second_shapes(seed):
+    pair = resolve("conv")
+    values = pair.inputs_at(np.random.default_rng(seed), {"stride": 1, "pad": 0})
+    assert values["conv_param"] == {"stride": 1, "pad": 0}
+    assert values["w"].shape[2] != values["w"].shape[3]
+    conv_forward_naive(values["x"], values["w"], values["b"], values["conv_param"])  # the windows tile
+
+
+def test_the_padding_cropped_with_minus_pad_is_right_at_the_notebook_s_pad_and_fails_at_pad_0():
+    # the slice pad:-pad is 0:0 at pad 0: an empty dx, which the notebook's pad 1 never shows
+    (cropped,) = conv.cs231n.settings_mistakes
+    result = check_pair(_student(("dx = dx_pad[:, :, pad:pad + H, pad:pad + W]", "dx = dx_pad[:, :, pad:-pad, pad:-pad]")),
+                        "conv")
+    assert not result["passed"]
+    assert [point["passed"] for point in result["points"]] == [True, True, True, False]
+    lines = result["diagnosis"].splitlines()
+    assert lines[0].startswith(NOTEBOOK) and "the docstring allows these settings too" in lines[0]
+    assert cropped.sentence in lines and "crop with dx_pad[:, :, pad:pad + H, pad:pad + W]" in cropped.sentence
+    assert [g["name"] for g in result["gradients"] if not g["passed"]] == ["dx"]
+
+
+def test_code_that_returns_none_without_padding_is_told_it_is_right_only_at_the_notebook_s_settings():
+    result = check_pair(_student(("dx = dx_pad[:, :, pad:pad + H, pad:pad + W]",
+                                  "dx = dx_pad[:, :, pad:pad + H, pad:pad + W]\n    if pad == 0:\n        return None")),
+                        "conv")
+    assert not result["passed"] and result["error"]["kind"] == "starter code"
+    assert result["diagnosis"].splitlines()[0].startswith(NOTEBOOK)
+
+
+def test_a_dx_wrong_at_the_notebook_s_settings_says_nothing_of_other_settings():
+    result = check_pair(_student(("+= w[f] * dout[n, f, i, j]", "+= w[f, :, ::-1, ::-1] * dout[n, f, i, j]")), "conv")
+    assert not result["passed"] and result["settings"] is None and len(result["points"]) == 1
+    assert "notebook" not in result["diagnosis"]
 
 
 # -- the stand-in for CS231n's compiled im2col_cython --------------------------------------------------

@@ -152,13 +152,14 @@ def test_every_pair_and_update_rule_has_a_bug_that_fails_it():
 
 def _named_mistakes() -> set[tuple[str, str]]:
     """(pair, sentence) of every mistake the checker says it names: the layer rules' mistakes of the backward
-    and the forward pass (a grouped layer's statistics over other groups too), and the recurrences' slips of
-    backpropagation through time."""
+    and the forward pass (a grouped layer's statistics over other groups too, the window layers' mistakes at
+    other settings than the notebook's), and the recurrences' slips of backpropagation through time."""
     from mathnn.catalogue import layers, sequences
 
     claims = {(name, mistake["sentence"]) for name, layer in layers().items()
               for mistake in (*layer.spec["mistakes"], *layer.spec["forward_mistakes"],
-                              *(layer.spec["reshape"] or {}).get("regroupings", ()))}
+                              *(layer.spec["reshape"] or {}).get("regroupings", ()),
+                              *layer.spec.get("settings_mistakes", ()))}
     return claims | {(name, slip["sentence"]) for name, sequence in sequences().items()
                      for slip in sequence.spec["slips"]}
 

@@ -193,3 +193,107 @@ def test_an_error_at_square_images_too_says_nothing_of_the_shape():
                                   "                    window = x[n, c, i * stride")), "max_pool")
     assert not result["passed"] and result["error"]["type"] == "IndexError"
     assert "height = width" not in result["diagnosis"]
+
+
+# -- other settings than the notebook's -----------------------------------------------------------------
+
+NOTEBOOK = ("right at the notebook's pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}, wrong at "
+            "pool_param = {'pool_height': 2, 'pool_width': 3, 'stride': 1}")
+WINDOW = "dx[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW]"
+
+
+def _settings_mistake(name):
+    (mistake,) = [m for m in max_pool.cs231n.settings_mistakes if m.name == name]
+    return mistake
+
+
+def test_the_checker_also_checks_overlapping_windows_that_are_not_square():
+    assert max_pool.cs231n.also == ({"pool_height": 2, "pool_width": 3, "stride": 1},)
+    result = check_pair(correct, "max_pool")
+    assert result["passed"], result["diagnosis"]
+    assert result["points"][-1]["settings"] == {"pool_height": 2, "pool_width": 3, "stride": 1}
+
+
+@pytest.mark.parametrize("assigned", [
+    f"{WINDOW} = mask * dout[n, c, i, j]",  # the whole window, zeros too
+    f"{WINDOW}[mask] = dout[n, c, i, j]",  # the maximum's entry only
+])
+def test_overlapping_windows_assigned_are_right_side_by_side_and_fail_where_they_overlap(assigned):
+    result = check_pair(_student((f"{WINDOW} += mask * dout[n, c, i, j]", assigned)), "max_pool")
+    assert not result["passed"]
+    assert [point["passed"] for point in result["points"]] == [True, True, True, False]
+    lines = result["diagnosis"].splitlines()
+    assert lines[0].startswith(NOTEBOOK)
+    assert _settings_mistake("overlapping windows assigned").sentence in lines
+    assert "dx is wrong" in result["diagnosis"]
+
+
+def test_pool_height_used_for_the_width_in_the_forward_is_named():
+    result = check_pair(_student(
+        ("1 + (W - WW) // stride", "1 + (W - HH) // stride"),
+        ("np.max(x[n, c, i * stride:i * stride + HH, j * stride:j * stride + WW])",
+         "np.max(x[n, c, i * stride:i * stride + HH, j * stride:j * stride + HH])"),
+    ), "max_pool")
+    assert not result["passed"] and result["forward"]["status"] == "mismatch"
+    assert [point["passed"] for point in result["points"]] == [True, True, True, False]
+    lines = result["diagnosis"].splitlines()
+    assert lines[0].startswith(NOTEBOOK)
+    assert _settings_mistake("pool_height used for the width").sentence in lines
+
+
+def test_pool_height_used_for_the_width_in_the_backward_says_the_square_window_runs():
+    # the backward's W_out from pool_height: one window too many at 2×3, an IndexError in dout
+    result = check_pair(_student(("N, C, H_out, W_out = dout.shape",
+                                  "N, C, H_out, _ = dout.shape\n    W_out = 1 + (x.shape[3] - HH) // stride")),
+                        "max_pool")
+    assert not result["passed"] and result["error"]["type"] == "IndexError"
+    lines = result["diagnosis"].splitlines()
+    assert lines[0].startswith(NOTEBOOK)
+    assert ("the same call runs at pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 1} (pool_width = "
+            f"pool_height): {_settings_mistake('pool_height used for the width').sentence}?") in lines
+    assert "the documented sizes passed" not in result["diagnosis"]
+
+
+def test_the_mistakes_of_other_settings_give_the_right_dx_where_they_do_not_show():
+    from mathnn.gradcheck.window_mistakes import overlaps_assigned, padding_cropped
+    from mathnn.layers import conv_backward_naive, conv_forward_naive
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 6))
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}  # side by side: nothing overwritten
+    out, cache = max_pool_forward_naive(x, pool_param)
+    dout = rng.standard_normal(out.shape)
+    for candidate in overlaps_assigned({"x": x, "pool_param": pool_param}, dout):
+        np.testing.assert_allclose(candidate, max_pool_backward_naive(dout, cache))
+    overlapping = {"pool_height": 2, "pool_width": 3, "stride": 1}
+    out, cache = max_pool_forward_naive(x, overlapping)
+    dout = rng.standard_normal(out.shape)
+    right = max_pool_backward_naive(dout, cache)
+    assert all(not np.allclose(c, right) for c in overlaps_assigned({"x": x, "pool_param": overlapping}, dout))
+    w, b = rng.standard_normal((2, 3, 3, 2)), rng.standard_normal(2)
+    for pad, empty in ((1, False), (0, True)):
+        inputs = {"x": x, "w": w, "b": b, "conv_param": {"stride": 1, "pad": pad}}
+        out, cache = conv_forward_naive(x, w, b, inputs["conv_param"])
+        dout = rng.standard_normal(out.shape)
+        (candidate,) = padding_cropped(inputs, dout)
+        assert candidate.shape == ((2, 3, 0, 0) if empty else x.shape)
+        if not empty:
+            np.testing.assert_allclose(candidate, conv_backward_naive(dout, cache)[0])
+
+
+@pytest.mark.parametrize("function, change", [
+    ("max_pool_forward_naive", ("H_out, W_out = 1 + (H - HH) // stride, 1 + (W - WW) // stride",
+                                "H_out, W_out = H // HH, W // WW")),
+    ("max_pool_backward_naive", ("N, C, H_out, W_out = dout.shape",
+                                 "N, C, H_out, W_out = dout.shape[:2] + (x.shape[2] // HH, x.shape[3] // WW)")),
+])
+def test_windows_counted_as_if_side_by_side_are_named(function, change):
+    # H // pool_height windows down: their number at the notebook's 2×2 windows at stride 2, not at stride 1
+    wrt = "out" if function.startswith("max_pool_forward") else "dx"
+    result = check_pair(_student(change), "max_pool")
+    assert not result["passed"]
+    assert [point["passed"] for point in result["points"]] == [True, True, True, False]
+    lines = result["diagnosis"].splitlines()
+    assert lines[0].startswith(NOTEBOOK)
+    sentence = _settings_mistake(f"windows counted side by side in {wrt}").sentence
+    assert sentence in lines and sentence.startswith(f"your {function} counts the windows")

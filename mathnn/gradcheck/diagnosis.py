@@ -29,6 +29,19 @@ def _matches(candidate: np.ndarray, gradient: np.ndarray) -> bool:
     return candidate.shape == gradient.shape and float(np.abs(candidate - gradient).max()) <= MATCH * scale
 
 
+def candidate_matches(candidate: np.ndarray, answer: np.ndarray, right: np.ndarray) -> bool:
+    """Is a student's ``answer`` the array a mistake gives (``candidate``), which the right one is not? Arrays
+    of any shape, empty ones too (the padding cropped to nothing)."""
+    def same(a: np.ndarray, b: np.ndarray) -> bool:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        if a.shape != b.shape:
+            return False
+        scale = max(float(np.abs(a).max(initial=0)), float(np.abs(b).max(initial=0)), 1e-300)
+        return float(np.abs(a - b).max(initial=0)) <= MATCH * scale
+
+    return same(candidate, answer) and not same(candidate, right)
+
+
 def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     """Does an array of ``shape`` broadcast to ``target`` (a gradient of another shape may not)?"""
     try:
@@ -98,6 +111,9 @@ def layer_diagnosis(name: str) -> Diagnose:
 
     def diagnose(wrt: str, analytic: np.ndarray, numeric: np.ndarray, inputs: dict, dout: np.ndarray) -> str | None:
         arrays, settings, groups = _kernel_inputs(spec, inputs)
+        out, *cache = forward(**arrays, **settings)
+        if np.size(out) != np.size(dout) or (not reshape and np.shape(out) != np.shape(dout)):
+            return None  # the student's out, so dout, is not of mathnn's shape: every kernel here takes that
         shape = np.shape(inputs[reshape["argument"]]) if reshape else None
         in_kernel_axes = False
         if reshape:  # the kernels' two axes for dout; each kernel gradient is put back in the public layout
@@ -118,7 +134,6 @@ def layer_diagnosis(name: str) -> Diagnose:
                                                   analytic):
                 return mistake["sentence"]
         if wrt in spec["differentiated"]:
-            out, *cache = forward(**arrays, **settings)
             returned = backward(dout, *backward_arguments(spec, out, cache))
             # a kernel with one gradient (max pooling's dx) returns it alone
             true = public(returned if len(spec["differentiated"]) == 1 else returned[spec["differentiated"].index(wrt)])

@@ -5,7 +5,10 @@ The pairs (:class:`~mathnn.gradcheck.pairs.Pair`, the catalogue :data:`PAIRS`) a
 
 :func:`check_pair` checks a student's ``<name>_forward`` / ``<name>_backward`` the way a grader would,
 at :data:`POINTS` points alternating between two shapes (variant 0, the documented sizes, and variant
-1, sizes drawn from the seed), stopping at the first point that fails:
+1, sizes drawn from the seed), then, for a layer that declares other settings than the notebook's
+(``also``: convolution without padding, max pooling with overlapping windows), at one more point of
+variant 1's sizes for each, stopping at the first point that fails; a pair right at the notebook's
+settings and wrong at others is told so first, with the rule's mistake of those settings it matches:
 
 1. the forward pass is called on copies of the inputs, and any array it changes in place is reported;
 2. its output is compared with mathnn's reference forward (relative to the output's scale);
@@ -32,6 +35,7 @@ Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -157,7 +161,7 @@ def empty_result(pair_name: str, seed: int = 0) -> dict[str, Any]:
         "forward": {"status": "not run", "max_error": None, "tolerance": None,
                     "reference": f"mathnn.layers.{pair.forward}", "message": None},
         "in_place": [], "warnings": [], "gradients": [], "problems": [], "precision": None, "seed": seed, "evaluations": 0,
-        "points": [], "diagnosis": None, "error": None, "output": "",
+        "points": [], "diagnosis": None, "error": None, "output": "", "settings": None,
     }
 
 
@@ -287,7 +291,8 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         Seeds the test inputs (their values and the second shape), dout and the check's directions.
     points : int
         Points checked; they alternate between variant 0 (the documented sizes) and variant 1 (sizes
-        drawn from the seed). The check stops at the first point that fails.
+        drawn from the seed); a pair with other settings (:attr:`Pair.also`) has one more point for each.
+        The check stops at the first point that fails.
     strict : bool
         Fail a backward pass that writes into ``dout`` (by default a warning: it returns the right values).
 
@@ -301,7 +306,9 @@ def check_pair(student: ModuleType | StudentCode, pair_name: str, seed: int = 0,
         ``gradients`` (from :meth:`Report.to_dict`, of the first failing point, or of the first point
         when all passed, with ``max_error`` the largest over the points; ``name`` is the gradient's
         name — dx, dgamma… — and ``input`` the differentiated argument), ``problems``, ``precision``,
-        ``seed``, ``evaluations``, ``points`` (per point checked: ``variant``, ``shapes``, ``passed``),
+        ``seed``, ``evaluations``, ``points`` (per point checked: ``variant``, ``shapes``, ``passed``, and
+        ``settings`` at a point of other settings), ``settings`` (None, or the sentence that the pair is
+        right at the notebook's settings and wrong at those of the point that failed),
         ``diagnosis`` (text, None when passed), ``error`` (None, or the details of an exception raised
         by the student's code — ``kind``, ``stage``, ``type``, ``message``, ``where``, ``line`` — or
         of a wrong output) and ``output`` (what the student's code printed, filled in by the runner).
@@ -348,24 +355,32 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
     first: dict[str, Any] | None = None
     current = empty_result(pair.name, seed)  # the point being checked: what it found before an error stopped it
     opening = current  # the first point's
+    # the notebook's settings at every point, then each other setting the rule declares (pad 0, windows that
+    # overlap) at one more point: reached only when every point before it passed
+    plan = [(number % 2, None) for number in range(points)] + [(1, other) for other in pair.also]
+    notebook: Any = None
     try:
-        for number in range(points):
-            variant = number % 2
-            values = pair.make_inputs(rng, variant)
+        for number, (variant, other) in enumerate(plan):
+            values = pair.make_inputs(rng, variant) if other is None else pair.inputs_at(rng, other)
+            if number == 0 and pair.param_dict:
+                notebook = values[pair.param_dict]
             check_point = losses.check_loss_point if pair.kind == "loss" else _check_point
             current = empty_result(pair.name, seed)
             if number == 0:
                 opening = current
             point = check_point(student, pair, values, rng, seed + number, number == 0, current)
+            if other is not None and not _point_passed(point, strict):
+                result["settings"] = _settings_sentence(pair, notebook, values)
+                point["problems"] += _named_at_settings(student, pair, values, rng, raised=False)
             if strict:  # every write into an array the caller passed fails
                 point["in_place"] += [{key: w[key] for key in ("function", "argument")} for w in point["warnings"]]
                 point["warnings"] = []
-            passed = (point["forward"]["status"] == "ok" and not point["in_place"] and not point["problems"]
-                      and all(gradient["passed"] for gradient in point["gradients"]))
+            passed = _point_passed(point)
             result["points"].append({
                 "variant": variant, "passed": passed,
                 "shapes": {name: list(np.shape(values[name])) for name in pair.arguments
                            if isinstance(values[name], np.ndarray)},
+                **({"settings": dict(other)} if other is not None else {}),
             })
             result["evaluations"] += point["evaluations"]
             if point["forward"]["max_error"] is not None:
@@ -382,13 +397,21 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
                 break
     except StarterCodeError as error:  # said once, with the line of a NotImplementedError
         result["error"] = {**_wrong_output(str(error), "starter code"), "where": error.where}
+        if other is not None:  # None only at other settings: code that tells them apart
+            result["settings"] = _settings_sentence(pair, notebook, values)
     except (WrongOutputError, wire.ProtocolError) as error:
         result["error"] = _wrong_output(str(error))
+        if other is not None:
+            result["settings"] = _settings_sentence(pair, notebook, values)
     except StudentRaised as error:
         result["error"] = error.details
         if current["forward"]["status"] == "mismatch":  # out of a wrong shape, then a backward that chokes on it
             result["forward"] = current["forward"]
-        if variant == 1 and result["points"]:  # the documented sizes passed: the sizes that broke the code say where to look
+        if other is not None:  # right at the notebook's settings: these broke the code
+            result["settings"] = _settings_sentence(pair, notebook, values)
+            result["problems"] += _named_at_settings(student, pair, values, rng, raised=True)
+        elif variant == 1 and result["points"]:
+            # the documented sizes passed: the sizes that broke the code say where to look
             shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
                                if isinstance(values[name], np.ndarray))
             result["problems"].append(
@@ -411,6 +434,89 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
         result["diagnosis"] = describe_result(result)
     forward = opening["forward"]
     return result, forward["status"] != "not run" and not _wrong_shape(pair.forward, forward)
+
+
+def _point_passed(point: Mapping[str, Any], strict: bool = False) -> bool:
+    """Did a point pass: out right, nothing written in place (nor, ``strict``, into dout), no problem, every
+    gradient right?"""
+    return (point["forward"]["status"] == "ok" and not point["in_place"] and not point["problems"]
+            and not (strict and point["warnings"]) and all(gradient["passed"] for gradient in point["gradients"]))
+
+
+def _settings_sentence(pair: Pair, notebook: Any, values: Inputs) -> str:
+    """What a pair right at the notebook's settings and wrong at others is told first."""
+    param = pair.param_dict
+    assert param is not None  # only a pair with a settings dictionary has other settings
+    shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
+                       if isinstance(values[name], np.ndarray))
+    return (f"right at the notebook's {param} = {dict(notebook)}, wrong at {param} = {dict(values[param])} "
+            f"({shapes}): the docstring allows these settings too, and the values must be right at them")
+
+
+def _named_at_settings(student: StudentCode, pair: Pair, values: Inputs, rng: np.random.Generator,
+                       raised: bool) -> list[str]:
+    """The rule's mistakes of other settings (:attr:`Pair.settings_mistakes`) that the student's pair, wrong
+    (or, ``raised``, stopped by an error) at ``values``, matches: one sentence each.
+
+    A mistake with ``gives`` matches when the student's out or gradient equals one of the arrays it gives and
+    the right one does not; one with ``replace`` when the student's out is mathnn's at the settings so
+    replaced, or, after an error, when the same call runs there. A best effort for a better sentence: anything
+    that goes wrong here names nothing."""
+    from .diagnosis import candidate_matches
+
+    param = pair.param_dict
+    if param is None or not pair.settings_mistakes:
+        return []
+    arrays = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
+    reference = pair.reference()(*pair.call_arguments(values))[0]
+    dout = rng.standard_normal(np.shape(reference))
+    found = []
+    for mistake in pair.settings_mistakes:
+        try:
+            if mistake["replace"]:
+                settings = values[param]
+                replaced = {**values, param: {**settings, **{key: settings[source]
+                                                            for key, source in mistake["replace"].items()}}}
+                if raised:
+                    out, _, slot = student.forward(replaced)
+                    student.backward(slot, rng.standard_normal(out.shape), arrays)
+                    read = ", ".join(f"{key} = {source}" for key, source in mistake["replace"].items())
+                    found.append(f"the same call runs at {param} = {replaced[param]} ({read}): "
+                                 f"{mistake['sentence']}?")
+                    continue
+                out = student.forward(values)[0]
+                wrong = pair.reference()(*pair.call_arguments(replaced))[0]
+                if candidate_matches(wrong, out, reference):
+                    found.append(mistake["sentence"])
+                continue
+            if raised:
+                continue
+            module, _, function = mistake["gives"].partition(":")
+            candidates = getattr(importlib.import_module(module), function)(values, dout)
+            out, _, slot = student.forward(values)
+            if mistake["wrt"] == "out":
+                if any(candidate_matches(candidate, out, reference) for candidate in candidates):
+                    found.append(mistake["sentence"])
+                continue
+            if out.shape != np.shape(reference):
+                continue
+            gradients, _, _ = student.backward(slot, dout.astype(out.dtype), arrays)
+            index = pair.differentiated.index(mistake["wrt"])
+            right = _reference_gradient(pair, values, dout, index)
+            if any(candidate_matches(candidate, gradients[index], right) for candidate in candidates):
+                found.append(mistake["sentence"])
+        except Exception:  # noqa: BLE001 - the failure is said already; this only names it
+            continue
+    return found
+
+
+def _reference_gradient(pair: Pair, values: Inputs, dout: np.ndarray, index: int) -> np.ndarray:
+    """mathnn's gradient of the ``index``-th differentiated argument at ``values``."""
+    from .. import layers
+
+    _, cache = pair.reference()(*pair.call_arguments(values))
+    returned = getattr(layers, pair.backward)(dout, cache)
+    return np.asarray(returned if len(pair.differentiated) == 1 else returned[index])
 
 
 def _square_note(student: StudentCode, pair: Pair, values: Inputs, out_wrong: bool = False) -> str | None:
@@ -451,6 +557,8 @@ def _wrong_shape(function: str, forward: Mapping[str, Any]) -> bool:
 def describe_result(result: Mapping[str, Any]) -> str:
     """The diagnosis text of a :func:`check_pair` result: one finding per line, most important first."""
     lines = []
+    if result.get("settings"):  # right at the notebook's settings, wrong at others: said first
+        lines.append(result["settings"])
     # a forward's out of a wrong shape is the cause of the backward's error it goes on to: said first
     cause = result["error"] is not None and _wrong_shape(str(result.get("forward_function")), result["forward"])
     if cause:

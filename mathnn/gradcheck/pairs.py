@@ -92,6 +92,15 @@ class Pair:
     per_channel : tuple of str
         Arguments with one value per channel in shape (1, C, 1, 1) (group norm's gamma and beta), which
         an older docstring gave as (C,): a forward written for that layout is checked in it.
+    param_dict : str, optional
+        The settings dictionary argument (``conv_param``).
+    also : tuple of dict
+        Other settings the pair is checked at once it is right at the notebook's (convolution without
+        padding, max pooling with overlapping windows), each at a point of variant 1's sizes
+        (:meth:`inputs_at`).
+    settings_mistakes : tuple of dict
+        The mistakes those settings show, as the rule declares them (``name``, ``sentence``, ``wrt``,
+        ``gives``, ``replace``: :class:`~mathnn.rules.layer_parts.SettingsMistake`).
     """
 
     name: str
@@ -112,6 +121,9 @@ class Pair:
     rule: str | None = None
     shape_diagnosis: Callable[[], Callable[[str, np.ndarray, dict, np.ndarray], "str | None"]] | None = None
     per_channel: tuple[str, ...] = ()
+    param_dict: str | None = None
+    also: tuple[Mapping[str, Any], ...] = ()
+    settings_mistakes: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def returns(self) -> str:
@@ -153,6 +165,13 @@ class Pair:
     def test_inputs(self, seed: int = 0) -> Inputs:
         """The inputs of :func:`check_pair`'s first point with this seed: ``make_inputs(default_rng([seed, INPUT_STREAM]))``."""
         return self.make_inputs(np.random.default_rng([seed, INPUT_STREAM]), 0)
+
+    def inputs_at(self, rng: np.random.Generator, settings: Mapping[str, Any]) -> Inputs:
+        """Inputs of variant 1's sizes with ``settings`` (one of :attr:`also`) in the settings dictionary."""
+        assert self.param_dict is not None, f"{self.name} has no settings dictionary"
+        values = self.make_inputs(rng, 1)
+        values[self.param_dict] = {**values[self.param_dict], **settings}
+        return values
 
     def call_arguments(self, values: Mapping[str, Any]) -> list[Any]:
         """Fresh copies of ``values`` in the forward function's order (the callee may change them freely)."""
@@ -235,7 +254,8 @@ def _layer_pairs() -> list[Pair]:
                  if spec["forward_mistakes"] or reshape.get("regroupings") or "eps" in spec["settings"] else None,
                  "forward_check": forward_check if spec.get("forward_check") else None,
                  "shape_diagnosis": shape_diagnosis if reshape.get("per_channel") else None,
-                 "per_channel": tuple(reshape.get("per_channel", ()))}
+                 "per_channel": tuple(reshape.get("per_channel", ())), "param_dict": spec["param_dict"],
+                 "also": tuple(spec.get("also", ())), "settings_mistakes": tuple(spec.get("settings_mistakes", ()))}
         suffixed = bool(spec.get("suffix"))  # conv_forward_naive / conv_backward_naive
         pairs.append(Pair(layer.name, *fields, **extra, forward_function=spec["forward"] if suffixed else None,
                           backward_function=spec["backward"] if suffixed else None))

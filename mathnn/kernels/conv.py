@@ -302,4 +302,12 @@ SPEC = {'rule': 'conv',
                'kernel': 'conv_mistake_filters_flipped_in_dx'}],
  'suffix': '_naive',
  'validate': 'mathnn.windowing:conv_settings',
+ 'also': [{'stride': 1, 'pad': 0}],
+ 'settings_mistakes': [{'name': 'padding cropped with pad:-pad',
+                        'sentence': 'your dx crops the padding with dx_pad[:, :, pad:-pad, pad:-pad], which '
+                                    'is empty at pad = 0 (-0 is 0, so the slice is 0:0): crop with dx_pad[:, '
+                                    ':, pad:pad + H, pad:pad + W]',
+                        'wrt': 'x',
+                        'gives': 'mathnn.gradcheck.window_mistakes:padding_cropped',
+                        'replace': {}}],
  'lecture_order': 4}

@@ -230,4 +230,37 @@ SPEC = {'rule': 'max_pool',
  'suffix': '_naive',
  'validate': 'mathnn.windowing:pool_settings',
  'homework_multiples': {'H': 2, 'W': 2},
+ 'also': [{'pool_height': 2, 'pool_width': 3, 'stride': 1}],
+ 'settings_mistakes': [{'name': 'overlapping windows assigned',
+                        'sentence': "your dx assigns each window's gradient (dx[…] = …), so where windows "
+                                    "overlap (a stride smaller than the window) a later window's overwrites "
+                                    "an earlier one's: add it (dx[…] += …), as each entry's gradient is the "
+                                    'sum over the windows it is the maximum of',
+                        'wrt': 'x',
+                        'gives': 'mathnn.gradcheck.window_mistakes:overlaps_assigned',
+                        'replace': {}},
+                       {'name': 'pool_height used for the width',
+                        'sentence': "pool_height is used for the width (W' = 1 + (W - pool_height) // "
+                                    'stride, or windows pool_height wide): the windows are pool_height × '
+                                    "pool_width, which the notebook's square 2×2 windows hide",
+                        'wrt': 'out',
+                        'gives': None,
+                        'replace': {'pool_width': 'pool_height'}},
+                       {'name': 'windows counted side by side in out',
+                        'sentence': 'your max_pool_forward_naive counts the windows as H // pool_height by W '
+                                    '// pool_width, their number only when they sit side by side (stride = '
+                                    "window, as the notebook's 2×2 at stride 2): there are 1 + (H - "
+                                    'pool_height) // stride by 1 + (W - pool_width) // stride',
+                        'wrt': 'out',
+                        'gives': 'mathnn.gradcheck.window_mistakes:side_by_side_out',
+                        'replace': {}},
+                       {'name': 'windows counted side by side in dx',
+                        'sentence': 'your max_pool_backward_naive counts the windows as H // pool_height by '
+                                    'W // pool_width, their number only when they sit side by side (stride = '
+                                    "window, as the notebook's 2×2 at stride 2): there are 1 + (H - "
+                                    'pool_height) // stride by 1 + (W - pool_width) // stride (dout.shape '
+                                    'gives them)',
+                        'wrt': 'x',
+                        'gives': 'mathnn.gradcheck.window_mistakes:side_by_side_dx',
+                        'replace': {}}],
  'lecture_order': 4}

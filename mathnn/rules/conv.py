@@ -20,6 +20,7 @@ import sympy as sp
 
 from .core import BatchSum, Dot, Node, Transposed, out
 from .layer import CS231n, Draw, LayerRule, Mistake
+from .layer_parts import SettingsMistake
 from .windows import Filters, Flat, Flipped, Geometry, Images
 
 x, w, b, dout = sp.symbols("x w b dout")
@@ -72,7 +73,8 @@ conv = LayerRule(
         "accumulation on matrices of symbols equals the closed forms at (N, C, H, W, F, HH, WW, "
         "stride, pad) = (1, 1, 3, 3, 1, 2, 2, 1, 0), (2, 2, 3, 4, 2, 3, 2, 2, 1), "
         "(1, 2, 3, 3, 2, 3, 3, 1, 1) and (1, 1, 5, 4, 1, 3, 2, 2, 0); other sizes are checked numerically (mathnn verify conv), and mathnn check runs a student's "
-        "conv_forward_naive / conv_backward_naive with CS231n's conv_param = {stride: 2, pad: 1}."
+        "conv_forward_naive / conv_backward_naive with CS231n's conv_param = {stride: 2, pad: 1}, then, once "
+        "they are right there, with {stride: 1, pad: 0} and a filter that is not square."
     ),
     size=None,
     element_arrays=(x, w, b),
@@ -108,6 +110,16 @@ conv = LayerRule(
         fixed={"stride": 2, "pad": 1},
         suffix="_naive",
         validate="mathnn.windowing:conv_settings",
+        # once right at the notebook's stride 2, pad 1: without padding, at a point of the second shapes,
+        # whose filter is never square (homework_sizes: HH 4, WW 2 where the notebook's is 3×3)
+        also=({"stride": 1, "pad": 0},),
+        settings_mistakes=(
+            SettingsMistake(
+                "padding cropped with pad:-pad",
+                "your dx crops the padding with dx_pad[:, :, pad:-pad, pad:-pad], which is empty at pad = 0 (-0 "
+                "is 0, so the slice is 0:0): crop with dx_pad[:, :, pad:pad + H, pad:pad + W]",
+                "x", gives="mathnn.gradcheck.window_mistakes:padding_cropped"),
+        ),
     ),
     mistakes=(
         Mistake("stride left out of dx", x,

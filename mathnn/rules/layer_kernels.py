@@ -350,8 +350,8 @@ class LayerKernels:
         }
 
     def _naming(self) -> dict[str, Any]:
-        """CS231n's names with a suffix (``conv_forward_naive``) and a settings check of the layer's own,
-        when declared: keys only a layer that has them gets."""
+        """CS231n's names with a suffix (``conv_forward_naive``), a settings check of the layer's own and
+        other settings to check at, when declared: keys only a layer that has them gets."""
         suffix, extra = self.functions.suffix, dict[str, Any]()
         if suffix:
             extra.update(forward=f"{self.functions.name}_forward{suffix}", backward=f"{self.functions.name}_backward{suffix}",
@@ -360,6 +360,11 @@ class LayerKernels:
             extra["validate"] = self.functions.validate
         if self.homework_multiples:
             extra["homework_multiples"] = dict(self.homework_multiples)
+        if self.functions.also:  # other settings the check runs at, and the mistakes they show
+            extra["also"] = [dict(settings) for settings in self.functions.also]
+            extra["settings_mistakes"] = [
+                {"name": m.name, "sentence": m.sentence, "wrt": m.wrt, "gives": m.gives, "replace": dict(m.replace)}
+                for m in self.functions.settings_mistakes]
         return extra
 
     def mistake_kernel_name(self, mistake: Mistake | ForwardMistake) -> str:

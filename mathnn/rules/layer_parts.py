@@ -66,6 +66,27 @@ class ForwardMistake:
 
 
 @dataclass(frozen=True)
+class SettingsMistake:
+    """A mistake that the notebook's settings hide and other settings show, as data.
+
+    The padding cropped with ``dx_pad[:, :, pad:-pad, pad:-pad]`` is right at pad 1 and empty at pad 0;
+    windows whose gradients are assigned (``dx[…] = …``) instead of added are right while they do not
+    overlap. ``wrt`` is what the mistake spoils: a differentiated argument's name (its gradient) or
+    ``"out"``. Either ``gives`` names a numpy function ``"module:function"`` of (the inputs, dout) that
+    returns what students with the mistake return there (a list: one array per way of writing it), or
+    ``replace`` says which settings the mistake reads for which (``{"pool_width": "pool_height"}``): a
+    student's out is then mathnn's at the settings so replaced, and after an error the same call runs
+    there. The checker names it for a pair that is right at the notebook's settings and wrong at others.
+    """
+
+    name: str
+    sentence: str
+    wrt: str
+    gives: str | None = None
+    replace: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CS231n:
     """The layer's CS231n functions: ``<name>_forward(*arguments) -> (out, cache)`` and the backward.
 
@@ -80,7 +101,10 @@ class CS231n:
     numbers (dropout's mask) can be compared only by the structure of its output. ``suffix`` ends both
     names (CS231n's ``conv_forward_naive``); ``validate`` names a numpy function ``"module:function"`` that the public forward calls with the
     arrays and the settings dictionary instead of the generic check of the settings, returning the
-    settings for the kernel (a conv_param's integers, and sizes its windows tile).
+    settings for the kernel (a conv_param's integers, and sizes its windows tile). ``also`` are other
+    settings a check runs the functions at once they are right at the notebook's (``fixed``): values
+    the docstring allows at which mistakes the notebook's hide come out (pad 0, overlapping windows),
+    and ``settings_mistakes`` name those mistakes.
     """
 
     name: str
@@ -100,6 +124,8 @@ class CS231n:
     forward_check: str | None = None
     suffix: str = ""
     validate: str | None = None
+    also: tuple[Mapping[str, object], ...] = ()
+    settings_mistakes: tuple[SettingsMistake, ...] = ()
 
 
 @dataclass(frozen=True)

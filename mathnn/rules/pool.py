@@ -20,6 +20,7 @@ import sympy as sp
 
 from .core import Node, out
 from .layer import CS231n, Draw, LayerRule, Mistake
+from .layer_parts import SettingsMistake
 from .windows import Averaged, Geometry, Images, ToMaximum, WindowMax
 
 x, dout = sp.symbols("x dout")
@@ -76,7 +77,8 @@ max_pool = LayerRule(
         "to every tied entry (x == max); mathnn check draws continuous random inputs, where ties have "
         "probability 0, so it accepts both, and it does not test inputs with ties. The checker runs "
         "max_pool_forward_naive / max_pool_backward_naive with pool_param = {pool_height: 2, "
-        "pool_width: 2, stride: 2}."
+        "pool_width: 2, stride: 2}, then, once they are right there, with overlapping windows that are not "
+        "square, {pool_height: 2, pool_width: 3, stride: 1}."
     ),
     size=None,
     element_arrays=(x,),
@@ -108,6 +110,29 @@ max_pool = LayerRule(
         fixed={"pool_height": 2, "pool_width": 2, "stride": 2},
         suffix="_naive",
         validate="mathnn.windowing:pool_settings",
+        # once right at the notebook's 2×2 windows side by side: windows that overlap and are not square
+        also=({"pool_height": 2, "pool_width": 3, "stride": 1},),
+        settings_mistakes=(
+            SettingsMistake(
+                "overlapping windows assigned",
+                "your dx assigns each window's gradient (dx[…] = …), so where windows overlap (a stride smaller "
+                "than the window) a later window's overwrites an earlier one's: add it (dx[…] += …), as each "
+                "entry's gradient is the sum over the windows it is the maximum of",
+                "x", gives="mathnn.gradcheck.window_mistakes:overlaps_assigned"),
+            SettingsMistake(
+                "pool_height used for the width",
+                "pool_height is used for the width (W' = 1 + (W - pool_height) // stride, or windows pool_height "
+                "wide): the windows are pool_height × pool_width, which the notebook's square 2×2 windows hide",
+                "out", replace={"pool_width": "pool_height"}),
+            *(SettingsMistake(
+                f"windows counted side by side in {wrt}",
+                f"your {function} counts the windows as H // pool_height by W // pool_width, their number only "
+                "when they sit side by side (stride = window, as the notebook's 2×2 at stride 2): there are "
+                f"1 + (H - pool_height) // stride by 1 + (W - pool_width) // stride{where}",
+                "out" if wrt == "out" else "x", gives=f"mathnn.gradcheck.window_mistakes:side_by_side_{wrt}")
+              for wrt, function, where in (("out", "max_pool_forward_naive", ""),
+                                           ("dx", "max_pool_backward_naive", " (dout.shape gives them)"))),
+        ),
     ),
     mistakes=(
         Mistake("stride left out of dx", x,

@@ -365,6 +365,11 @@ BUGS: tuple[Bug, ...] = (
         conv=("dx", "turned by 180°")),
     bug("conv db of the last example only", "staged", "conv_backward_naive", "db[f] += np.sum(dout[n, f])",
         "db[f] = np.sum(dout[n, f])", conv=("db", "db is wrong")),
+    # right at the notebook's pad 1, an empty dx at pad 0
+    bug("conv dx cropped with pad:-pad", "staged", "conv_backward_naive",
+        "dx = dx_padded[:, :, pad:pad + H, pad:pad + W]", "dx = dx_padded[:, :, pad:-pad, pad:-pad]",
+        conv=("dx", "right at the notebook's conv_param = {'stride': 2, 'pad': 1}, wrong at conv_param = "
+                    "{'stride': 1, 'pad': 0}", "crops the padding with dx_pad[:, :, pad:-pad, pad:-pad]")),
     # -- max pooling -------------------------------------------------------------------------------
     changed("max pool backward forgets the stride", "staged",
             (("max_pool_backward_naive", "h0 = row * stride", "h0 = row"),
@@ -374,6 +379,26 @@ BUGS: tuple[Bug, ...] = (
         "dx[n, c, h0 + i, w0 + j] += dout[n, c, row, col]",
         "dx[n, c, h0:h0 + pool_height, w0:w0 + pool_width] += dout[n, c, row, col] / (pool_height * pool_width)",
         max_pool=("dx", "as average pooling does")),
+    # right at the notebook's 2×2 windows at stride 2, wrong where windows overlap or are not square
+    bug("max pool dx assigned", "staged", "max_pool_backward_naive",
+        "dx[n, c, h0 + i, w0 + j] += dout[n, c, row, col]", "dx[n, c, h0 + i, w0 + j] = dout[n, c, row, col]",
+        max_pool=("dx", "right at the notebook's pool_param", "a later window's overwrites an earlier one's")),
+    changed("max pool out with pool_height for the width", "staged",
+            (("max_pool_forward_naive", "W_out = 1 + (W - pool_width) // stride",
+              "W_out = 1 + (W - pool_height) // stride"),
+             ("max_pool_forward_naive", "window = x[n, c, h0:h0 + pool_height, w0:w0 + pool_width]",
+              "window = x[n, c, h0:h0 + pool_height, w0:w0 + pool_height]")),
+            max_pool=("dx", "right at the notebook's pool_param", "pool_height is used for the width")),
+    changed("max pool windows counted side by side", "staged",
+            (("max_pool_forward_naive", "H_out = 1 + (H - pool_height) // stride", "H_out = H // pool_height"),
+             ("max_pool_forward_naive", "W_out = 1 + (W - pool_width) // stride", "W_out = W // pool_width")),
+            max_pool=("", "right at the notebook's pool_param",
+                      "your max_pool_forward_naive counts the windows as H // pool_height")),
+    bug("max pool dx of windows counted side by side", "staged", "max_pool_backward_naive",
+        "N, C, H_out, W_out = dout.shape",
+        "N, C = dout.shape[:2]\nH_out, W_out = x.shape[2] // pool_height, x.shape[3] // pool_width",
+        max_pool=("dx", "right at the notebook's pool_param",
+                  "your max_pool_backward_naive counts the windows as H // pool_height")),
     # -- layer norm --------------------------------------------------------------------------------
     bug("layernorm no mean path", "staged", "layernorm_backward", "dx = dx1 + dx2", "dx = dx1",
         layernorm=("dx", "misses the path through the row mean")),
