@@ -8,7 +8,8 @@ at :data:`POINTS` points alternating between two shapes (variant 0, the document
 1, sizes drawn from the seed), then, for a layer that declares other settings than the notebook's
 (``also``: convolution without padding, max pooling with overlapping windows), at one more point of
 variant 1's sizes for each, stopping at the first point that fails; a pair right at the notebook's
-settings and wrong at others is told so first, with the rule's mistake of those settings it matches:
+settings and wrong at others is told so first, with the rule's mistake of those settings it matches
+(:mod:`mathnn.gradcheck.elsewhere`):
 
 1. the forward pass is called on copies of the inputs, and any array it changes in place is reported;
 2. its output is compared with mathnn's reference forward (relative to the output's scale);
@@ -35,7 +36,6 @@ Only numpy is imported here; :mod:`mathnn.layers` and the diagnosis are imported
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -51,6 +51,7 @@ from . import worker as wire
 from .probes import against_reference, linearity_problems, narrow_marks, only_size_one_axes, shape_sentence
 from .running import running_problems
 from .coverage import upstream_write
+from .elsewhere import named_at_settings, settings_sentence, square_note
 from .hints import hint
 from .pairs import INPUT_STREAM, PAIRS, Diagnose, Inputs, Pair, resolve
 from .student import StarterCodeError, StudentCode, StudentRaised, WrongOutputError, in_process
@@ -118,7 +119,7 @@ def _wrong_output(message: str, kind: str | None = None) -> dict[str, Any]:
             "line": None}
 
 
-def _compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> dict[str, Any]:
+def compare_forward(pair: Pair, out: np.ndarray, values: Mapping[str, Any]) -> dict[str, Any]:
     """The student's forward output against mathnn's reference at the same inputs."""
     reference, _ = pair.reference()(*pair.call_arguments(values))
     tolerance = tolerances.tolerance("forward", out.dtype)
@@ -187,7 +188,7 @@ def _check_point(student: StudentCode, pair: Pair, values: Inputs, rng: np.rando
         result["problems"].append(f"{pair.forward} returned out with NaN or inf entries at finite inputs")
     changed = _changed(values, after)
     result["in_place"] += [{"function": pair.forward, "argument": name} for name in changed]
-    result["forward"] = _compare_forward(pair, out, values)
+    result["forward"] = compare_forward(pair, out, values)
     if pair.forward_check is not None:  # a random forward (dropout's mask): judged by its output's structure
         result["forward"], found = pair.forward_check()(student, pair, values, out, first_point, seed)
         result["problems"] += found
@@ -370,8 +371,8 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
                 opening = current
             point = check_point(student, pair, values, rng, seed + number, number == 0, current)
             if other is not None and not _point_passed(point, strict):
-                result["settings"] = _settings_sentence(pair, notebook, values)
-                point["problems"] += _named_at_settings(student, pair, values, rng, raised=False)
+                result["settings"] = settings_sentence(pair, notebook, values)
+                point["problems"] += named_at_settings(student, pair, values, rng, raised=False)
             if strict:  # every write into an array the caller passed fails
                 point["in_place"] += [{key: w[key] for key in ("function", "argument")} for w in point["warnings"]]
                 point["warnings"] = []
@@ -388,7 +389,7 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
             for gradient in point["gradients"]:
                 worst_gradient[gradient["name"]] = max(worst_gradient.get(gradient["name"], 0.0), gradient["max_error"])
             if not passed and point["forward"]["status"] == "mismatch":
-                square = _square_note(student, pair, values, out_wrong=True)
+                square = square_note(student, pair, values, out_wrong=True)
                 if square is not None:
                     point["problems"].append(square)
             if first is None or not passed:
@@ -398,18 +399,18 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
     except StarterCodeError as error:  # said once, with the line of a NotImplementedError
         result["error"] = {**_wrong_output(str(error), "starter code"), "where": error.where}
         if other is not None:  # None only at other settings: code that tells them apart
-            result["settings"] = _settings_sentence(pair, notebook, values)
+            result["settings"] = settings_sentence(pair, notebook, values)
     except (WrongOutputError, wire.ProtocolError) as error:
         result["error"] = _wrong_output(str(error))
         if other is not None:
-            result["settings"] = _settings_sentence(pair, notebook, values)
+            result["settings"] = settings_sentence(pair, notebook, values)
     except StudentRaised as error:
         result["error"] = error.details
         if current["forward"]["status"] == "mismatch":  # out of a wrong shape, then a backward that chokes on it
             result["forward"] = current["forward"]
         if other is not None:  # right at the notebook's settings: these broke the code
-            result["settings"] = _settings_sentence(pair, notebook, values)
-            result["problems"] += _named_at_settings(student, pair, values, rng, raised=True)
+            result["settings"] = settings_sentence(pair, notebook, values)
+            result["problems"] += named_at_settings(student, pair, values, rng, raised=True)
         elif variant == 1 and result["points"]:
             # the documented sizes passed: the sizes that broke the code say where to look
             shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
@@ -417,7 +418,7 @@ def _check_points(student: StudentCode, pair: Pair, seed: int, points: int, stri
             result["problems"].append(
                 f"the documented sizes passed; this error came at other sizes, {shapes}: a size written into the "
                 "code, or two sizes that are equal at the documented shapes used for each other?")
-        square = _square_note(student, pair, values)
+        square = square_note(student, pair, values)
         if square is not None:
             result["problems"].append(square)
     else:
@@ -443,114 +444,8 @@ def _point_passed(point: Mapping[str, Any], strict: bool = False) -> bool:
             and not (strict and point["warnings"]) and all(gradient["passed"] for gradient in point["gradients"]))
 
 
-def _settings_sentence(pair: Pair, notebook: Any, values: Inputs) -> str:
-    """What a pair right at the notebook's settings and wrong at others is told first."""
-    param = pair.param_dict
-    assert param is not None  # only a pair with a settings dictionary has other settings
-    shapes = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in pair.arguments
-                       if isinstance(values[name], np.ndarray))
-    return (f"right at the notebook's {param} = {dict(notebook)}, wrong at {param} = {dict(values[param])} "
-            f"({shapes}): the docstring allows these settings too, and the values must be right at them")
-
-
-def _named_at_settings(student: StudentCode, pair: Pair, values: Inputs, rng: np.random.Generator,
-                       raised: bool) -> list[str]:
-    """The rule's mistakes of other settings (:attr:`Pair.settings_mistakes`) that the student's pair, wrong
-    (or, ``raised``, stopped by an error) at ``values``, matches: one sentence each.
-
-    A mistake with ``gives`` matches when the student's out or gradient equals one of the arrays it gives and
-    the right one does not; one with ``replace`` when the student's out is mathnn's at the settings so
-    replaced, or, after an error, when the same call runs there. A best effort for a better sentence: anything
-    that goes wrong here names nothing."""
-    from .diagnosis import candidate_matches
-
-    param = pair.param_dict
-    if param is None or not pair.settings_mistakes:
-        return []
-    arrays = [name for name in pair.arguments if isinstance(values[name], np.ndarray)]
-    reference = pair.reference()(*pair.call_arguments(values))[0]
-    dout = rng.standard_normal(np.shape(reference))
-    found = []
-    for mistake in pair.settings_mistakes:
-        try:
-            if mistake["replace"]:
-                settings = values[param]
-                replaced = {**values, param: {**settings, **{key: settings[source]
-                                                            for key, source in mistake["replace"].items()}}}
-                if raised:
-                    out, _, slot = student.forward(replaced)
-                    student.backward(slot, rng.standard_normal(out.shape), arrays)
-                    read = ", ".join(f"{key} = {source}" for key, source in mistake["replace"].items())
-                    found.append(f"the same call runs at {param} = {replaced[param]} ({read}): "
-                                 f"{mistake['sentence']}?")
-                    continue
-                out = student.forward(values)[0]
-                wrong = pair.reference()(*pair.call_arguments(replaced))[0]
-                if candidate_matches(wrong, out, reference):
-                    found.append(mistake["sentence"])
-                continue
-            if raised:
-                continue
-            module, _, function = mistake["gives"].partition(":")
-            candidates = getattr(importlib.import_module(module), function)(values, dout)
-            out, _, slot = student.forward(values)
-            if mistake["wrt"] == "out":
-                if any(candidate_matches(candidate, out, reference) for candidate in candidates):
-                    found.append(mistake["sentence"])
-                continue
-            if out.shape != np.shape(reference):
-                continue
-            gradients, _, _ = student.backward(slot, dout.astype(out.dtype), arrays)
-            index = pair.differentiated.index(mistake["wrt"])
-            right = _reference_gradient(pair, values, dout, index)
-            if any(candidate_matches(candidate, gradients[index], right) for candidate in candidates):
-                found.append(mistake["sentence"])
-        except Exception:  # noqa: BLE001 - the failure is said already; this only names it
-            continue
-    return found
-
-
-def _reference_gradient(pair: Pair, values: Inputs, dout: np.ndarray, index: int) -> np.ndarray:
-    """mathnn's gradient of the ``index``-th differentiated argument at ``values``."""
-    from .. import layers
-
-    _, cache = pair.reference()(*pair.call_arguments(values))
-    returned = getattr(layers, pair.backward)(dout, cache)
-    return np.asarray(returned if len(pair.differentiated) == 1 else returned[index])
-
-
-def _square_note(student: StudentCode, pair: Pair, values: Inputs, out_wrong: bool = False) -> str | None:
-    """After an error (or, ``out_wrong``, a wrong out) at inputs whose images are not square (height ≠ width):
-    whether the pair runs (and its out is right) on the same inputs cropped square. It does when the code uses
-    a height for a width somewhere (W_out from H, out[:, :, w, h]), which square inputs, as the notebook's,
-    hide. None when no image is uneven or the cropped call goes wrong too."""
-    uneven = {name: value for name, value in values.items()
-              if isinstance(value, np.ndarray) and value.ndim == 4 and value.shape[2] != value.shape[3]}
-    if not uneven:
-        return None
-    square = dict(values)
-    for name, value in uneven.items():
-        side = min(value.shape[2:])
-        square[name] = np.ascontiguousarray(value[:, :, :side, :side])
-    arrays = [name for name in pair.arguments if isinstance(square[name], np.ndarray)]
-    try:  # a best effort for a better sentence: anything that goes wrong here leaves the error as it was said
-        out, _, slot = student.forward(square)
-        if out_wrong and _compare_forward(pair, out, square)["status"] != "ok":
-            return None
-        student.backward(slot, np.ones(out.shape, dtype=out.dtype if out.dtype.kind == "f" else np.float64), arrays)
-    except Exception:
-        return None
-    said = ", ".join(f"{name} of shape {np.shape(values[name])}" for name in uneven)
-    cropped = ", ".join(f"{np.shape(square[name])}" for name in uneven)
-    happened = (f"{pair.forward}'s out is right when height = width (cropped to {cropped}), and wrong at {said}"
-                if out_wrong else f"the same call runs when height = width (cropped to {cropped}), and this error "
-                f"came at {said}")
-    return (f"{happened}: a height and a width used for each other somewhere (H for W, out_h for out_w, HH for "
-            "WW?), which square inputs hide")
-
-
 def _wrong_shape(function: str, forward: Mapping[str, Any]) -> bool:
-    """Did the forward ``function`` return out of another shape than the reference's (:func:`_compare_forward`)?"""
+    """Did the forward ``function`` return out of another shape than the reference's (:func:`compare_forward`)?"""
     return forward["status"] == "mismatch" and str(forward["message"]).startswith(f"{function} returned out of shape")
 
 
