@@ -102,6 +102,53 @@ def test_grade_errors_are_one_line(argv, message, tmp_path, capsys):
     assert message in err and "Traceback" not in err
 
 
+KILLS_ITSELF = """
+import os
+import signal
+
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_sandbox_killed_by_a_signal_is_graded_again_alone_where_sandboxes_share_a_user(tmp_path, monkeypatch):
+    # where every sandbox runs as the grader's user, a student's code can kill the sandbox of the classmate
+    # graded beside it: a submission whose sandbox died of a signal is graded again once the class is done
+    import mathnn.gradcheck.grading as grading
+
+    (tmp_path / "ada.py").write_text(_correct("relu_forward", "relu_backward"))
+    (tmp_path / "bob.py").write_text(_correct("relu_forward", "relu_backward"))
+    (tmp_path / "cy.py").write_text(KILLS_ITSELF)
+    real, runs = grading.grade_submission, []
+
+    def grade(submission, **options):
+        runs.append(submission.name)
+        if submission.name == "bob.py" and runs.count("bob.py") == 1:  # killed from outside, the first time
+            summary = real(submission, **options)
+            for result in summary["functions"]:
+                result.update(passed=False, diagnosis="relu_backward crashed the Python process (SIGKILL)",
+                              error={"kind": "crash", "message": "crashed the Python process (SIGKILL)"})
+            return summary
+        return real(submission, **options)
+
+    monkeypatch.setattr(grading, "grade_submission", grade)
+    monkeypatch.setattr(grading, "sandboxes_share_a_user", lambda: True)
+    students = {entry["student"]: entry for entry in grade_folder(tmp_path, jobs=2, seed=0, timeout=5)["students"]}
+    assert sorted(runs) == ["ada.py", "bob.py", "bob.py", "cy.py", "cy.py"]
+    assert students["bob"]["score"] == students["ada"]["score"] == 1.0  # bob's second, undisturbed run counts
+    assert students["cy"]["score"] == 0.0 and "crashed the Python process" in students["cy"]["pairs"][0]["reason"]
+    runs.clear()  # one at a time, or each sandbox with a user of its own: nothing to grade again
+    grade_folder(tmp_path, jobs=1, seed=0, timeout=5)
+    monkeypatch.setattr(grading, "sandboxes_share_a_user", lambda: False)
+    grade_folder(tmp_path, jobs=2, seed=0, timeout=5)
+    assert sorted(runs) == ["ada.py", "ada.py", "bob.py", "bob.py", "cy.py", "cy.py"]
+
+
 def test_two_submissions_of_one_student_are_refused_before_any_grading(tmp_path, capsys):
     # alice.py and alice/ would both be the rows of "alice", one overwriting the other's
     (tmp_path / "alice").mkdir()

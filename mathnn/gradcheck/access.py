@@ -45,6 +45,12 @@ def _own_ids_possible() -> bool:
     return bool(_state["own ids"])
 
 
+def sandboxes_share_a_user() -> bool:
+    """Whether the sandboxes started here run as one user (not root, or root without ids of their own): then
+    a student's code can signal a classmate's sandbox graded beside it."""
+    return not hasattr(os, "geteuid") or os.geteuid() != 0 or not _own_ids_possible()
+
+
 def _running_ids() -> set[int]:
     """The real user ids of the processes running now (/proc), to never share one with another grader's sandbox."""
     found = set()

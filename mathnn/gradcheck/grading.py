@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .access import sandboxes_share_a_user
 from .assignment import RULES, Assignment
 from .homework import PAIRS
 from .runner import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, add_limits, assignment_of, check_file, write_results
@@ -194,7 +195,7 @@ def grade_folder(
     graded: dict[str, list[dict]] = {}
     lock = threading.Lock()
 
-    def one(submission: Path) -> tuple[str, list[dict]]:
+    def one(submission: Path) -> tuple[str, list[dict], bool]:
         student = _student(submission)
         try:
             summary = grade_submission(submission, seed=seed, timeout=timeout, memory_mb=memory_mb,
@@ -202,22 +203,39 @@ def grade_folder(
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the class
             summary = {"file": str(submission), "seed": seed, "passed": False, "functions": [],
                        "error": f"could not be graded: {type(error).__name__}: {error}"}
-        return student, rows(student, summary, assignment)
+        return student, rows(student, summary, assignment), _crashed(summary)
 
+    crashed = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(one, submission) for submission in submissions]
+        futures = {pool.submit(one, submission): submission for submission in submissions}
         for future in as_completed(futures):
-            student, found = future.result()
+            student, found, died = future.result()
             with lock:
                 graded[student] = found
+                if died:
+                    crashed.append(futures[future])
                 if progress is not None:
                     progress(len(graded), len(submissions), student)
+    if jobs > 1 and sandboxes_share_a_user():
+        # a sandbox killed by a signal may have been killed by the classmate's graded beside it, which ran as
+        # the same user: graded again alone, with nobody else's code running
+        for submission in sorted(crashed, key=lambda path: path.name):
+            student, graded[student], _ = one(submission)
+            if progress is not None:
+                progress(len(submissions), len(submissions), f"{student} (again, alone: its sandbox was killed)")
     students = [
         {"student": student, "score": sum(row["score"] for row in graded[student]),
          "max_score": sum(row["max_score"] for row in graded[student]), "pairs": graded[student]}
         for student in sorted(graded)
     ]
     return {"seed": seed, "students": students}
+
+
+def _crashed(summary: dict[str, Any]) -> bool:
+    """Did a sandbox of this submission die of a signal (:meth:`Sandbox._ended`'s "crash")?"""
+    results = [*summary.get("functions", []), *summary.get("updates", [])]
+    return any((result.get("error") or {}).get("kind") == "crash" for result in results) or \
+        "crashed the Python process" in str(summary.get("error") or "")
 
 
 def _student(submission: Path) -> str:
