@@ -149,6 +149,21 @@ def test_a_sandbox_killed_by_a_signal_is_graded_again_alone_where_sandboxes_shar
     assert sorted(runs) == ["ada.py", "ada.py", "bob.py", "bob.py", "cy.py", "cy.py"]
 
 
+def test_a_stopped_sandbox_is_said_to_be_stopped_not_to_loop(tmp_path):
+    # SIGSTOP from a classmate's code running as the same user looks like a timeout: it is told apart, and
+    # counts as a sandbox killed by a signal (graded again alone where sandboxes share a user)
+    from mathnn.gradcheck.grading import _crashed
+    from mathnn.gradcheck.runner import check_file
+
+    path = tmp_path / "stops.py"
+    path.write_text(KILLS_ITSELF.replace("signal.SIGKILL", "signal.SIGSTOP"))
+    summary = check_file(path, ["relu"], timeout=2, seed=0)
+    (relu,) = summary["functions"]
+    assert relu["passed"] is False
+    assert relu["diagnosis"] == "relu_backward was stopped by a signal (SIGSTOP?) and did not finish within 2 s"
+    assert _crashed(summary)
+
+
 def test_two_submissions_of_one_student_are_refused_before_any_grading(tmp_path, capsys):
     # alice.py and alice/ would both be the rows of "alice", one overwriting the other's
     (tmp_path / "alice").mkdir()

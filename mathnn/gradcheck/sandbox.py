@@ -256,8 +256,12 @@ class Sandbox:
                 wire.write_all(self.process.stdin.fileno(), data, deadline)
             return wire.read_message(self.replies, deadline, REPLY_LIMIT)
         except wire.Timeout:
+            stopped = self._stopped()
             self.close()
             seconds = message[3] if message else STARTUP
+            if stopped:  # SIGSTOP: the student's own code, or a classmate's running as the same user
+                raise SandboxFailure(self._details("crash", f"was stopped by a signal (SIGSTOP?) and did not finish "
+                                                   f"within {seconds:g} s", stage)) from None
             raise SandboxFailure(self._details("timeout", f"did not finish within {seconds:g} s (an endless loop?)",
                                                stage)) from None
         except wire.ProtocolError as error:
@@ -268,6 +272,16 @@ class Sandbox:
             status = self._wait_briefly()
             self.close()
             raise SandboxFailure(self._ended(status, stage)) from None
+
+    def _stopped(self) -> bool:
+        """Is the sandbox's process stopped (state T in /proc, Linux)?"""
+        if self.process is None:
+            return False
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0] in ("T", "t")
+        except (OSError, IndexError):
+            return False
 
     def _wait_briefly(self) -> int | None:
         assert self.process is not None  # called while the exchange that failed still holds it
