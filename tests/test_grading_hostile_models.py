@@ -8,6 +8,7 @@ reference, is shown but never scored.
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -73,9 +74,32 @@ def test_a_two_layer_net_with_the_regularisation_doubled_is_named(tmp_path):
     assert "it has reg·Σ‖W‖² where CS231n's is ½·reg·Σ‖W‖²" in model["diagnosis"]
 
 
+COURSE_LOSS = FULL_REGULARISATION.replace("self.reg * (np.sum", "0.5 * self.reg * (np.sum").replace(
+    "2 * self.reg", "self.reg")
+
+
+def test_a_two_layer_net_wired_otherwise_is_named():
+    # its gradients fit its own loss; the loss is the course's network without the hidden ReLU, or with
+    # a ReLU on the scores
+    wired = {
+        "leaves out the ReLU after each hidden layer": COURSE_LOSS.replace(
+            "np.maximum(0, X @ W1 + b1)", "X @ W1 + b1").replace(" * (hidden > 0)", ""),
+        "puts a ReLU on the scores too (affine_relu_forward for the last layer?)": COURSE_LOSS.replace(
+            "scores = hidden @ W2 + b2", "scores = np.maximum(0, hidden @ W2 + b2)").replace(
+            "dscores /= N", "dscores /= N\n        dscores *= scores > 0"),
+    }
+    for said, loss in wired.items():
+        assert loss != COURSE_LOSS
+        with tempfile.TemporaryDirectory() as folder:
+            path = write(Path(folder), "fc_net.py", TWO_LAYER_NET, loss)
+            (model,) = check_file(path, seed=1, timeout=10)["models"]
+        assert model["passed"] is False
+        assert all(gradient["passed"] for setup in model["setups"] for gradient in setup["checked"])
+        assert f"which is not the model's; it {said}" in model["diagnosis"], model["diagnosis"]
+
+
 def test_a_two_layer_net_with_the_courses_loss_passes(tmp_path):
-    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, FULL_REGULARISATION.replace(
-        "self.reg * (np.sum", "0.5 * self.reg * (np.sum").replace("2 * self.reg", "self.reg"))
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, COURSE_LOSS)
     (model,) = check_file(path, seed=2, timeout=10)["models"]
     assert model["passed"] is True, model["diagnosis"]
 

@@ -241,7 +241,7 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
     differences evaluate it) with gradients that fit the nearby answers.
     """
     from . import tolerances
-    from .model_reference import MissingParameter, reference_loss
+    from .model_reference import WIRINGS, MissingParameter, reference_loss
 
     try:
         expected = reference_loss(name, setup.arguments, params, X, y)
@@ -268,6 +268,13 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
             other = reference_loss(name, {**setup.arguments, "reg": factor * reg}, params, X, y)
             if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
                 return f"{said}; it {meaning}"
+    for wiring, meaning in zip(WIRINGS, (
+            "leaves out the ReLU after each hidden layer: without it the layers compose to one linear map",
+            "puts a ReLU on the scores too (affine_relu_forward for the last layer?): the last affine layer's "
+            "output goes into the softmax as it is")):
+        other = reference_loss(name, setup.arguments, params, X, y, wiring)
+        if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
+            return f"{said}; it {meaning}"
     return said
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MissingParameter", "reference_loss"]
+__all__ = ["WIRINGS", "MissingParameter", "reference_loss"]
 
 
 class MissingParameter(KeyError):
@@ -48,8 +48,21 @@ def _take(params: Mapping[str, np.ndarray], name: str) -> np.ndarray:
     return np.asarray(params[name], dtype=np.float64)
 
 
+#: The ways a student's network may be wired other than the course's (:func:`reference_loss`'s ``wiring``):
+#: its hidden ReLUs left out, or a ReLU put on the scores too.
+WIRINGS = ("no hidden relu", "relu on scores")
+
+
+def _relu(h: np.ndarray, wiring: str | None, last: bool) -> np.ndarray:
+    """h after the ReLU the course's network has there (after a hidden layer), or the one ``wiring`` puts."""
+    from .. import layers as L
+
+    wanted = wiring == "relu on scores" if last else wiring != "no hidden relu"
+    return L.relu_forward(h)[0] if wanted else h
+
+
 def _classifier(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, layers: int, reg: float,
-                normalization: str | None) -> float:
+                normalization: str | None, wiring: str | None = None) -> float:
     from .. import layers as L
 
     h = X.reshape(X.shape[0], -1)
@@ -59,27 +72,30 @@ def _classifier(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, 
         weights.append(f"W{number}")
         h, _ = L.affine_forward(h, W, b)
         if number == layers:
+            h = _relu(h, wiring, last=True)
             break
         if normalization == "batchnorm":
             h, _ = L.batchnorm_forward(h, _take(params, f"gamma{number}"), _take(params, f"beta{number}"),
                                        {"mode": "train"})
         elif normalization == "layernorm":
             h, _ = _layer("layernorm_forward")(h, _take(params, f"gamma{number}"), _take(params, f"beta{number}"), {})
-        h, _ = L.relu_forward(h)
+        h = _relu(h, wiring, last=False)
     loss, _ = L.softmax_loss(h, y)
     return float(loss) + _regularisation({name: _take(params, name) for name in weights}, weights, reg)
 
 
-def _convnet(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float) -> float:
+def _convnet(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float,
+             wiring: str | None = None) -> float:
     from .. import layers as L
 
     W1 = _take(params, "W1")
     h, _ = _layer("conv_forward_naive")(X, W1, _take(params, "b1"), {"stride": 1, "pad": (W1.shape[2] - 1) // 2})
-    h, _ = L.relu_forward(h)
+    h = _relu(h, wiring, last=False)
     h, _ = _layer("max_pool_forward_naive")(h, {"pool_height": 2, "pool_width": 2, "stride": 2})
     h, _ = L.affine_forward(h.reshape(h.shape[0], -1), _take(params, "W2"), _take(params, "b2"))
-    h, _ = L.relu_forward(h)
+    h = _relu(h, wiring, last=False)
     scores, _ = L.affine_forward(h, _take(params, "W3"), _take(params, "b3"))
+    scores = _relu(scores, wiring, last=True)
     loss, _ = L.softmax_loss(scores, y)
     names = ["W1", "W2", "W3"]
     return float(loss) + _regularisation({name: _take(params, name) for name in names}, names, reg)
@@ -100,24 +116,28 @@ def _captioning(params: Mapping[str, np.ndarray], features: np.ndarray, captions
 
 
 def reference_loss(name: str, arguments: Mapping[str, Any], params: Mapping[str, np.ndarray], X: np.ndarray,
-                   y: np.ndarray) -> float | None:
+                   y: np.ndarray, wiring: str | None = None) -> float | None:
     """CS231n's loss of class ``name`` built with ``arguments`` (a setup's), at ``params`` and (X, y).
 
     None when there is no reference for that setup (dropout: the mask is the student's own draw) or
     ``name`` is not a class of the assignment. Raises :class:`MissingParameter` for a parameter the
-    course's class has and ``params`` lacks, ValueError (numpy's) for one of another shape.
+    course's class has and ``params`` lacks, ValueError (numpy's) for one of another shape. ``wiring``
+    (one of :data:`WIRINGS`) gives the loss of the classifiers wired that other way instead, to name a
+    student's mistake.
     """
     reg = float(arguments.get("reg", 0.0))
     if name == "TwoLayerNet":
-        return _classifier(params, X, y, 2, reg, None)
+        return _classifier(params, X, y, 2, reg, None, wiring)
     if name == "FullyConnectedNet":
         if "dropout" in arguments:
             return None
         normalization = next(iter(arguments["normalization"]["one_of"].values())) \
             if "normalization" in arguments else None
-        return _classifier(params, X, y, len(arguments["hidden_dims"]) + 1, reg, normalization)
+        return _classifier(params, X, y, len(arguments["hidden_dims"]) + 1, reg, normalization, wiring)
     if name == "ThreeLayerConvNet":
-        return _convnet(params, X, y, reg)
+        return _convnet(params, X, y, reg, wiring)
+    if wiring is not None:
+        return None
     if name == "CaptioningRNN":
         return _captioning(params, X, y, str(arguments["cell_type"]), int(arguments["word_to_idx"]["<NULL>"]))
     return None
