@@ -584,7 +584,53 @@ def test_a_file_that_imports_pdb_and_left_a_set_trace_is_checked(tmp_path):
 def test_a_standard_library_module_the_sandbox_could_not_read_is_said_to_be_the_graders_setup():
     said = hint({"type": "ModuleNotFoundError", "message": "No module named 'fractions'"})
     assert said is not None and said.startswith("fractions is in Python's standard library")
-    assert "matplotlib cannot be imported" in hint({"type": "ModuleNotFoundError", "message": "No module named 'matplotlib'"})
+    assert "scipy cannot be imported" in hint({"type": "ModuleNotFoundError", "message": "No module named 'scipy'"})
+
+
+def test_a_file_that_imports_and_plots_with_matplotlib_is_checked(tmp_path):
+    # CS231n's classifiers/neural_net.py imports pyplot at the top; a notebook's export plots at module level
+    path = tmp_path / "layers.py"
+    path.write_text(textwrap.dedent("""
+        import numpy as np
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib import cm
+
+        plt.rcParams["figure.figsize"] = (10.0, 8.0)
+        plt.rcParams["image.cmap"] = "gray"
+        fig, ax = plt.subplots(1, 2)
+        ax.plot(np.arange(3), label="loss")
+        plt.title("not drawn"); plt.show(); plt.close("all")
+        colours = cm.viridis(np.linspace(0, 1, 3))
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            plt.hist(dout.ravel())  # a debugging plot inside the checked function: nothing is drawn
+            return dout * (cache > 0)
+    """))
+    result = check_file(path, seed=1, points=1)
+    assert result["error"] is None, result["error"]
+    [relu] = result["functions"]
+    assert relu["passed"], relu["diagnosis"]
+
+
+def test_nothing_from_the_matplotlib_stand_in_is_a_number(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(textwrap.dedent("""
+        import numpy as np
+        import matplotlib.pyplot as plt
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+        def relu_backward(dout, cache):
+            return dout * plt.gca().get_ylim()[0]
+    """))
+    [relu] = check_file(path, seed=1, points=1)["functions"]
+    assert relu["passed"] is False and "relu_backward raised TypeError" in relu["diagnosis"]
 
 
 def test_numpys_paragraphs_on_a_removed_alias_give_way_to_the_hint():

@@ -33,7 +33,7 @@ PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "basestrin
 #: What CS231n's fast_layers.py imports from its compiled extension, im2col_cython.pyx.
 CYTHON = ("im2col_cython", "col2im_cython", "col2im_6d_cython")
 #: Packages homework files import beside numpy, for plots and debugging (from IPython import embed).
-ELSEWHERE = ("IPython", "ipdb", "matplotlib", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
+ELSEWHERE = ("IPython", "ipdb", "mpl_toolkits", "scipy", "pandas", "sklearn", "skimage", "imageio", "PIL", "h5py",
              "tqdm", "cv2", "torchvision")
 PACKAGE = ("run mathnn check on the file inside its cs231n/ folder (the folder with __init__.py, "
            "e.g. mathnn check assignment2/cs231n/layer_utils.py), so that its imports of cs231n find their siblings")

@@ -42,9 +42,13 @@ reduce = functools.reduce
 '''
 
 
+#: mathnn's stand-in for matplotlib (see its module): imports, and draws nothing.
+MATPLOTLIB_STANDIN = Path(__file__).with_name("matplotlib_standin.py")
+
+
 def numpy_folder() -> str:
-    """A folder holding only numpy (links to this interpreter's copy) and a stand-in for past.builtins:
-    the sandbox's one import path."""
+    """A folder holding only numpy (links to this interpreter's copy) and stand-ins for past.builtins and
+    matplotlib: the sandbox's one import path."""
     folder = _state.get("numpy")
     if folder is None or not Path(str(folder)).is_dir():
         import numpy
@@ -54,11 +58,13 @@ def numpy_folder() -> str:
         for name in ("numpy", "numpy.libs"):
             if (site / name).exists():
                 os.symlink(site / name, Path(folder) / name)
-        past = Path(folder) / "past"
+        past, plots = Path(folder) / "past", Path(folder) / "matplotlib"
         (past / "builtins").mkdir(parents=True)
         (past / "__init__.py").write_text("")
         (past / "builtins" / "__init__.py").write_text(PAST_BUILTINS)
-        for made in (past, past / "builtins"):  # read by the sandbox's unprivileged user
+        plots.mkdir()
+        shutil.copyfile(MATPLOTLIB_STANDIN, plots / "__init__.py")
+        for made in (past, past / "builtins", plots):  # read by the sandbox's unprivileged user
             os.chmod(made, 0o755)
             os.chmod(made / "__init__.py", 0o644)
         os.chmod(folder, 0o755)
