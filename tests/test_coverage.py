@@ -284,6 +284,32 @@ def test_a_package_beside_cs231n_imports_it_in_the_sandbox(tmp_path, course_init
     assert "inside its cs231n/ folder" not in summary["error"]
 
 
+def test_a_notebook_export_beside_cs231n_imports_it_in_the_sandbox(tmp_path):
+    # the notebook's folder (assignment2/) holds cs231n/: its export imports the layers it checks from there
+    write(tmp_path / "cs231n" / "__init__.py", "")
+    write(tmp_path / "cs231n" / "layers.py", example_path("relu_kink").read_text())
+    write(tmp_path / "BatchNormalization.py", """
+        import numpy as np
+        from cs231n.layers import *
+
+        def affine_forward(x, w, b):
+            out = x.reshape(x.shape[0], -1) @ w + b
+            return out, (x, w, b)
+
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            dx = (dout @ w.T).reshape(x.shape)
+            return dx, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+        """)
+    summary = check_file(tmp_path / "BatchNormalization.py", timeout=10, seed=1)
+    assert summary["error"] is None and [r["name"] for r in summary["functions"]] == ["affine"]
+    assert summary["passed"] is True and "relu_forward" in summary["imported"]
+    # graded as a lone file of a class, the cs231n/ beside it is not the student's: it does not come in
+    summary = check_file(tmp_path / "BatchNormalization.py", timeout=10, seed=1,
+                         within=tmp_path / "BatchNormalization.py")
+    assert "No module named 'cs231n'" in summary["error"]
+
+
 def test_an_absolute_import_of_im2col_cython_finds_the_stand_in(tmp_path):
     # cs231n/fast_layers.py written with `from im2col_cython import ...` (no dot), no extension built
     write(tmp_path / "cs231n" / "__init__.py", "")

@@ -146,10 +146,10 @@ def _inside(source: Path, root: Path) -> bool:
 def sources(path: Path, within: Path | None = None) -> tuple[Path, str | None, list[Path]]:
     """What the sandbox gets of the student's file: (root, dotted name or None, the files copied from ``root``).
 
-    A file in a package brings the package's modules and the other packages beside it (UCLA's nndl/
-    imports the cs231n/ next to it, which Python 3 imports even without an __init__.py), up to
-    COPY_LIMIT bytes, its own package first; a file on its own
-    brings the modules beside it, which it may import. Only files inside ``root`` once links are
+    A file in a package brings the package's modules; a file on its own brings the modules beside it.
+    Either brings the packages beside its own package or beside it (UCLA's nndl/ imports the cs231n/ next
+    to it, and so does a notebook exported next to cs231n/; Python 3 imports a cs231n/ even without an
+    __init__.py), up to COPY_LIMIT bytes, its own first. Only files inside ``root`` once links are
     followed are copied, and only files inside ``within`` when it is given: ``mathnn grade`` passes the
     submission, a folder (nothing of a classmate's, even from a package above it) or a lone file (the
     file only: the files beside it are the classmates').
@@ -160,22 +160,22 @@ def sources(path: Path, within: Path | None = None) -> tuple[Path, str | None, l
     def allowed(source: Path) -> bool:
         return _inside(source, root) and (within is None or _inside(source, within))
 
-    files, total = [], 0
+    files, total = [path], path.stat().st_size
     if dotted is None:
-        total = path.stat().st_size
-        files.append(path)
         siblings = [] if alone else sorted(filter(_importable, path.parent.glob("*")))[:MAX_SIBLINGS]
         for source in siblings:
             total += source.stat().st_size
             if source != path and total <= COPY_LIMIT and source.name.isascii() and allowed(source):
                 files.append(source)
-        return path.parent, None, files
-    top = root / dotted.split(".")[0]
-    beside = sorted(folder for folder in root.iterdir() if folder != top and folder.name.isidentifier() and (
-        (folder / "__init__.py").is_file() or folder.name == "cs231n") and folder.is_dir() and allowed(folder))
-    for package in (top, *beside):
+        own = None
+    else:
+        own = root / dotted.split(".")[0]
+    beside = [] if alone else sorted(
+        folder for folder in root.iterdir() if folder != own and folder.name.isidentifier()
+        and ((folder / "__init__.py").is_file() or folder.name == "cs231n") and folder.is_dir() and allowed(folder))
+    for package in ([own] if own else []) + beside:
         for source in sorted(filter(_importable, package.rglob("*"))):
-            if not allowed(source):
+            if source == path or not allowed(source):
                 continue
             total += source.stat().st_size
             if total > COPY_LIMIT:
