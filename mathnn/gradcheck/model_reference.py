@@ -7,7 +7,8 @@ loss itself is fixed by the course: the notebooks compare it with hard-coded val
 computes it from the parameters the student's constructor made and the check's data, with the setup's
 own ``reg`` (never the model's attribute, which the student sets), in CS231n's architecture:
 
-* ``TwoLayerNet``: affine - relu - affine - softmax, plus ½·reg·(‖W1‖² + ‖W2‖²);
+* ``TwoLayerNet``: affine - relu - affine - softmax, plus ½·reg·(‖W1‖² + ‖W2‖²) (assignment 1's
+  neural_net.py form has reg·Σ‖W‖²: its setup gives ``reg`` doubled);
 * ``FullyConnectedNet``: {affine - [batch/layer norm] - relu} × (L − 1) - affine - softmax, plus
   ½·reg·Σ‖Wi‖² (no reference with dropout: the mask is the student's draw);
 * ``ThreeLayerConvNet``: conv (stride 1, same padding) - relu - 2×2 max pool - affine - relu - affine -
