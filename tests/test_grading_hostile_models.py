@@ -231,3 +231,16 @@ def test_assignment_ones_two_layer_net_whose_loss_leaves_out_the_data_fails(tmp_
     assert model["passed"] is False
     assert all(gradient["passed"] for gradient in model["setups"][0]["checked"])  # the gradients fit the loss
     assert "where CS231n's TwoLayerNet gives" in model["diagnosis"]
+
+
+def test_assignment_ones_two_layer_net_with_its_biases_kept_as_rows_passes(tmp_path):
+    # np.zeros((1, hidden_size)) and db = np.sum(..., axis=0, keepdims=True): the same network, and the
+    # notebook's updates self.params['b1'] -= learning_rate * grads['b1'] work on these shapes
+    rows = NEURAL_NET.replace("np.zeros(hidden_size)", "np.zeros((1, hidden_size))").replace(
+        "np.zeros(output_size)", "np.zeros((1, output_size))")
+    loss = NEURAL_NET_LOSS.replace(".sum(axis=0)", ".sum(axis=0, keepdims=True)")
+    assert rows != NEURAL_NET and loss.count("keepdims=True)}") == 1 and loss.count("keepdims=True),") == 1
+    path = write(tmp_path, "neural_net.py", rows, loss)
+    (model,) = check_file(path, seed=3, timeout=10)["models"]
+    assert model["passed"] is True, model["diagnosis"]
+    assert [gradient["name"] for gradient in model["setups"][0]["checked"]] == ["W1", "b1", "W2", "b2"]

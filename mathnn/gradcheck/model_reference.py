@@ -49,6 +49,13 @@ def _take(params: Mapping[str, np.ndarray], name: str) -> np.ndarray:
     return np.asarray(params[name], dtype=np.float64)
 
 
+def _bias(params: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """An affine layer's bias; one kept as a row (1, M), as np.zeros((1, hidden_size)) makes it, is the same
+    bias (it broadcasts over the rows alike), taken as (M,)."""
+    b = _take(params, name)
+    return b.reshape(-1) if b.ndim == 2 and b.shape[0] == 1 else b
+
+
 #: The ways a student's network may be wired other than the course's (:func:`reference_loss`'s ``wiring``):
 #: its hidden ReLUs left out, or a ReLU put on the scores too.
 WIRINGS = ("no hidden relu", "relu on scores")
@@ -69,7 +76,7 @@ def _classifier(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, 
     h = X.reshape(X.shape[0], -1)
     weights = []
     for number in range(1, layers + 1):
-        W, b = _take(params, f"W{number}"), _take(params, f"b{number}")
+        W, b = _take(params, f"W{number}"), _bias(params, f"b{number}")
         weights.append(f"W{number}")
         h, _ = L.affine_forward(h, W, b)
         if number == layers:
