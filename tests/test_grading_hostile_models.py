@@ -167,8 +167,8 @@ class TwoLayerNet(object):
         return np.argmax(np.maximum(0, X @ self.params["W1"] + self.params["b1"]) @ self.params["W2"], axis=1)
 """
 #: Its notebooks of 2017–2019: reg·Σ‖W‖², its gradient 2·reg·W.
-NEURAL_NET_LOSS = FULL_REGULARISATION.replace("def loss(self, X, y=None):", "def loss(self, X, y=None, reg=0.0):").replace(
-    "self.reg", "reg")
+NEURAL_NET_LOSS = FULL_REGULARISATION.replace(
+    "def loss(self, X, y=None):", "def loss(self, X, y=None, reg=0.0):").replace("self.reg", "reg")
 #: 2016's notebook: ½·reg·Σ‖W‖², its gradient reg·W.
 NEURAL_NET_HALF = NEURAL_NET_LOSS.replace("+ reg * (np.sum", "+ 0.5 * reg * (np.sum").replace("2 * reg", "reg")
 

@@ -1,4 +1,5 @@
-"""Check the model classes a student's file defines (CS231n's neural_net.py, fc_net.py, cnn.py, rnn.py), from the trusted side.
+"""Check the model classes a student's file defines (CS231n's neural_net.py, fc_net.py, cnn.py, rnn.py),
+from the trusted side.
 
 CS231n's models keep their parameters in ``model.params`` and return ``(loss, grads)`` from
 ``model.loss(X, y)``. The student's class is built and called only in the sandbox
@@ -83,15 +84,17 @@ class Setup:
     @property
     def call(self) -> str:
         """How ``loss`` is called: 'loss(X, y)', 'loss(X, y, reg=0.2)'."""
-        return f"loss({', '.join(['X', 'y', *(f'{key}={value!r}' for key, value in self.loss_arguments.items())])})"
+        given = [f"{key}={value!r}" for key, value in self.loss_arguments.items()]
+        return f"loss({', '.join(['X', 'y', *given])})"
 
 
 _FC = {"input_dim": 6, "hidden_dims": [5, 4], "num_classes": 4, "weight_scale": 0.3, "reg": 0.2, "dtype": FLOAT64}
 _NORMALIZATION = {"batchnorm": {"normalization": "batchnorm", "use_batchnorm": True},
                   "layernorm": {"normalization": "layernorm"}}
-#: Assignment 1's TwoLayerNet (neural_net.py, 2016–2019): TwoLayerNet(input_size, hidden_size, output_size, std),
-#: reg given to loss(X, y, reg=...). Its notebooks check net.loss(X, y, reg=0.05) against correct_loss
-#: 1.30378789133 with reg·Σ‖W‖² (2017–2019), and 2016's the same value at reg=0.1 with ½·reg·Σ‖W‖²: both are the course's.
+#: Assignment 1's TwoLayerNet (neural_net.py, 2016–2019): TwoLayerNet(input_size, hidden_size, output_size,
+#: std), reg given to loss(X, y, reg=...). Its notebooks check net.loss(X, y, reg=0.05) against correct_loss
+#: 1.30378789133 with reg·Σ‖W‖² (2017–2019), and 2016's the same value at reg=0.1 with ½·reg·Σ‖W‖²: both are
+#: the course's.
 _NEURAL_NET = Setup(
     "neural_net.py's form, 6 → 5 → 4 classes, loss(X, y, reg=0.2)",
     {"input_size": 6, "hidden_size": 5, "output_size": 4, "std": 0.3}, _labels((3, 6), 4),
