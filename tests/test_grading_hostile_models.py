@@ -99,6 +99,16 @@ def test_a_two_layer_net_wired_otherwise_is_named():
         assert f"which is not the model's; it {said}" in model["diagnosis"], model["diagnosis"]
 
 
+def test_a_gradient_wrong_against_the_students_own_loss_is_not_said_to_agree_with_it(tmp_path):
+    loss = COURSE_LOSS.replace('"W2": hidden.T @ dscores + self.reg * W2', '"W2": hidden.T @ dscores')
+    assert loss != COURSE_LOSS
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, loss)
+    (model,) = check_file(path, seed=0, timeout=10)["models"]
+    assert model["passed"] is False and model["setups"][0]["wrong"] == ["W2"]
+    assert "the regularisation term's gradient reg·W2 is missing from grads['W2']" in model["diagnosis"]
+    assert "agree with finite differences of your loss" not in model["diagnosis"], model["diagnosis"]
+
+
 def test_a_two_layer_net_with_the_courses_loss_passes(tmp_path):
     path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, COURSE_LOSS)
     (model,) = check_file(path, seed=2, timeout=10)["models"]
@@ -218,6 +228,7 @@ def test_assignment_ones_two_layer_net_with_a_wrong_gradient_fails_naming_it(tmp
     model = check_neural_net(tmp_path, loss)
     assert model["passed"] is False
     assert [gradient["name"] for gradient in model["setups"][0]["checked"] if not gradient["passed"]] == ["W1"]
+    assert "agree with finite differences of your loss" not in model["diagnosis"], model["diagnosis"]
 
 
 def test_assignment_ones_two_layer_net_whose_loss_leaves_out_the_data_fails(tmp_path):

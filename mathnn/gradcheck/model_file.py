@@ -247,7 +247,8 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         result = check_model(model, X, y, seed=seed, along=model.along(X, y))
         outcome.check = result.to_dict()
         if setup is not None:  # a class of the assignment: its loss is the course's, not any the gradients fit
-            problem, note = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y, seed)
+            problem, note = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y, seed,
+                                               set(result.wrong))
             if note:
                 outcome.notes.append(note)
             if problem:
@@ -266,10 +267,12 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
 
 
 def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray], X: np.ndarray,
-                       y: np.ndarray, seed: int = 0) -> tuple[str | None, str | None]:
+                       y: np.ndarray, seed: int = 0, wrong: frozenset[str] | set[str] = frozenset()
+                       ) -> tuple[str | None, str | None]:
     """A sentence when the student's loss at the built parameters is not CS231n's
-    (:mod:`mathnn.gradcheck.model_reference`), or its gradients are not the derivatives of CS231n's loss;
-    and the note of the course's regularisation it has, when that has one.
+    (:mod:`mathnn.gradcheck.model_reference`), or its gradients are not the derivatives of CS231n's loss
+    (but those in ``wrong``, already found wrong against its own loss); and the note of the course's
+    regularisation it has, when that has one.
 
     The gradients are checked against the student's own loss; without this, a loss that leaves out
     the data (only the regularisation, or a constant) would pass with gradients that fit it, and so
@@ -301,8 +304,8 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
 
     for (factor, note), value in zip(setup.regularisation, expected):
         if near(value):
-            return (_gradients_against_reference(model, name, regularised(factor), params, X, y, seed, setup.call),
-                    note or None)
+            return (_gradients_against_reference(model, name, regularised(factor), params, X, y, seed, setup.call,
+                                                 wrong), note or None)
     course = regularised(setup.regularisation[0][0])
     gap = abs(loss - expected[0]) / max(abs(expected[0]), np.finfo(np.float64).tiny)
     said = (f"{setup.call} returned {loss:.10g} where CS231n's {name} gives {expected[0]:.10g} (relative error "
@@ -329,15 +332,18 @@ _TERMS = {0.5: "½·reg·Σ‖W‖²", 1.0: "reg·Σ‖W‖²"}
 
 def _gradients_against_reference(model: _Remote, name: str, arguments: Mapping[str, Any],
                                  params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, seed: int,
-                                 call: str = "loss(X, y)") -> str | None:
+                                 call: str = "loss(X, y)", wrong: frozenset[str] | set[str] = frozenset()
+                                 ) -> str | None:
     """A sentence naming the gradients that disagree with derivatives of CS231n's loss with ``arguments``
-    (random probes), or None; ``call`` is how the student's loss was called."""
+    (random probes), or None; ``call`` is how the student's loss was called. Those in ``wrong`` disagree
+    with the student's own loss, and are named so already: the sentence is of the others."""
     from .check import check_gradients
     from .model_reference import reference_loss
 
     _, grads = model.loss(X, y)
     present = {key: np.asarray(value, dtype=np.float64) for key, value in grads.items()
-               if key in params and np.shape(value) == params[key].shape}  # another shape: said by the check
+               if key in params and key not in wrong
+               and np.shape(value) == params[key].shape}  # another shape: said by the check
     if not present:
         return None
 
@@ -348,10 +354,10 @@ def _gradients_against_reference(model: _Remote, name: str, arguments: Mapping[s
 
     report = check_gradients(loss, present, {key: params[key] for key in present}, np.array(1.0), mode="random",
                              seed=seed)
-    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
-    if not wrong:
+    disagreeing = [gradient.name for gradient in report.gradients if not gradient.passed]
+    if not disagreeing:
         return None
-    return (f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of CS231n's {name} "
+    return (f"{', '.join(disagreeing)} disagree{'s' if len(disagreeing) == 1 else ''} with the derivatives of CS231n's {name} "
             f"loss, which {call} matches at this point, although they agree with finite differences of your "
             "loss: it answers differently near the parameters it was called at")
 
