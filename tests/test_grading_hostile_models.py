@@ -12,6 +12,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from mathnn.gradcheck.model_file import describe_model
 from mathnn.gradcheck.runner import check_file, main
 
 #: CS231n's TwoLayerNet constructor; the loss methods below replace the model's.
@@ -98,6 +99,16 @@ def test_a_two_layer_net_wired_otherwise_is_named():
         assert f"which is not the model's; it {said}" in model["diagnosis"], model["diagnosis"]
 
 
+def test_a_gradient_wrong_against_the_students_own_loss_is_not_said_to_agree_with_it(tmp_path):
+    loss = COURSE_LOSS.replace('"W2": hidden.T @ dscores + self.reg * W2', '"W2": hidden.T @ dscores')
+    assert loss != COURSE_LOSS
+    path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, loss)
+    (model,) = check_file(path, seed=0, timeout=10)["models"]
+    assert model["passed"] is False and model["setups"][0]["wrong"] == ["W2"]
+    assert "the regularisation term's gradient reg·W2 is missing from grads['W2']" in model["diagnosis"]
+    assert "agree with finite differences of your loss" not in model["diagnosis"], model["diagnosis"]
+
+
 def test_a_two_layer_net_with_the_courses_loss_passes(tmp_path):
     path = write(tmp_path, "fc_net.py", TWO_LAYER_NET, COURSE_LOSS)
     (model,) = check_file(path, seed=2, timeout=10)["models"]
@@ -150,3 +161,97 @@ def test_a_two_layer_net_whose_loss_answers_differently_near_its_point_fails(tmp
     (setup,) = model["setups"]
     assert all(gradient["passed"] for gradient in setup["checked"])  # the gradients fit the loss's answers
     assert "disagree with the derivatives of CS231n's TwoLayerNet loss" in model["diagnosis"]
+
+
+#: Assignment 1's TwoLayerNet (neural_net.py): sizes in the constructor, reg given to loss.
+NEURAL_NET = """
+import numpy as np
+
+
+class TwoLayerNet(object):
+    def __init__(self, input_size, hidden_size, output_size, std=1e-4):
+        self.params = {"W1": std * np.random.randn(input_size, hidden_size), "b1": np.zeros(hidden_size),
+                       "W2": std * np.random.randn(hidden_size, output_size), "b2": np.zeros(output_size)}
+
+    def predict(self, X):
+        return np.argmax(np.maximum(0, X @ self.params["W1"] + self.params["b1"]) @ self.params["W2"], axis=1)
+"""
+#: Its notebooks of 2017–2019: reg·Σ‖W‖², its gradient 2·reg·W.
+NEURAL_NET_LOSS = FULL_REGULARISATION.replace(
+    "def loss(self, X, y=None):", "def loss(self, X, y=None, reg=0.0):").replace("self.reg", "reg")
+#: 2016's notebook: ½·reg·Σ‖W‖², its gradient reg·W.
+NEURAL_NET_HALF = NEURAL_NET_LOSS.replace("+ reg * (np.sum", "+ 0.5 * reg * (np.sum").replace("2 * reg", "reg")
+
+
+def check_neural_net(directory: Path, loss: str) -> dict:
+    path = write(directory, "neural_net.py", NEURAL_NET, loss)
+    (model,) = check_file(path, seed=3, timeout=10)["models"]
+    (setup,) = model["setups"]  # the fc_net.py form is not tried on it
+    assert setup["label"] == "neural_net.py's form, 6 → 5 → 4 classes, loss(X, y, reg=0.2)"
+    return model
+
+
+def test_assignment_ones_two_layer_net_is_built_its_own_way_and_passes(tmp_path):
+    assert "reg * (np.sum(W1 * W1) + np.sum(W2 * W2))" in NEURAL_NET_LOSS and "2 * reg * W1" in NEURAL_NET_LOSS
+    model = check_neural_net(tmp_path, NEURAL_NET_LOSS)
+    assert model["passed"] is True, model["diagnosis"]
+    (setup,) = model["setups"]
+    assert [gradient["name"] for gradient in setup["checked"]] == ["W1", "b1", "W2", "b2"] and setup["notes"] == []
+
+
+def test_assignment_ones_two_layer_net_with_2016s_half_regularisation_passes_with_a_note(tmp_path):
+    # 2016's notebook checked net.loss(X, y, reg=0.1) against the correct_loss 2017's checks at reg=0.05
+    assert "0.5 * reg * (np.sum" in NEURAL_NET_HALF and "2 * reg" not in NEURAL_NET_HALF
+    model = check_neural_net(tmp_path, NEURAL_NET_HALF)
+    assert model["passed"] is True, model["diagnosis"]
+    (setup,) = model["setups"]
+    assert setup["notes"] == ["its regularisation term is ½·reg·Σ‖W‖², as in 2016's notebook (net.loss(X, y, "
+                              "reg=0.1)); 2017–2019's have reg·Σ‖W‖² (net.loss(X, y, reg=0.05)), for the same "
+                              "correct_loss"]
+    assert "  note: its regularisation term is ½·reg·Σ‖W‖²" in describe_model(model)
+
+
+def test_assignment_ones_two_layer_net_without_the_regularisation_is_named(tmp_path):
+    loss = NEURAL_NET_LOSS.replace(" + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))", "").replace(
+        " + 2 * reg * W1", "").replace(" + 2 * reg * W2", "")
+    assert "reg" not in loss.replace("reg=0.0", "")
+    model = check_neural_net(tmp_path, loss)
+    assert model["passed"] is False
+    assert all(gradient["passed"] for gradient in model["setups"][0]["checked"])  # they fit the loss they came with
+    assert ("loss(X, y, reg=0.2) returned" in model["diagnosis"] and
+            "which is not the model's; it leaves out the regularisation term reg·Σ‖W‖²" in model["diagnosis"])
+
+
+def test_assignment_ones_two_layer_net_with_a_wrong_gradient_fails_naming_it(tmp_path):
+    loss = NEURAL_NET_LOSS.replace('"W1": X.T @ dhidden + 2 * reg * W1', '"W1": X.T @ dhidden + reg * W1')
+    assert loss != NEURAL_NET_LOSS
+    model = check_neural_net(tmp_path, loss)
+    assert model["passed"] is False
+    assert [gradient["name"] for gradient in model["setups"][0]["checked"] if not gradient["passed"]] == ["W1"]
+    assert "agree with finite differences of your loss" not in model["diagnosis"], model["diagnosis"]
+
+
+def test_assignment_ones_two_layer_net_whose_loss_leaves_out_the_data_fails(tmp_path):
+    loss = """
+    def loss(self, X, y=None, reg=0.0):
+        loss = reg * (np.sum(self.params["W1"] ** 2) + np.sum(self.params["W2"] ** 2))
+        grads = {key: 2 * reg * value if key[0] == "W" else np.zeros_like(value) for key, value in self.params.items()}
+        return loss, grads
+"""
+    model = check_neural_net(tmp_path, loss)
+    assert model["passed"] is False
+    assert all(gradient["passed"] for gradient in model["setups"][0]["checked"])  # the gradients fit the loss
+    assert "where CS231n's TwoLayerNet gives" in model["diagnosis"]
+
+
+def test_assignment_ones_two_layer_net_with_its_biases_kept_as_rows_passes(tmp_path):
+    # np.zeros((1, hidden_size)) and db = np.sum(..., axis=0, keepdims=True): the same network, and the
+    # notebook's updates self.params['b1'] -= learning_rate * grads['b1'] work on these shapes
+    rows = NEURAL_NET.replace("np.zeros(hidden_size)", "np.zeros((1, hidden_size))").replace(
+        "np.zeros(output_size)", "np.zeros((1, output_size))")
+    loss = NEURAL_NET_LOSS.replace(".sum(axis=0)", ".sum(axis=0, keepdims=True)")
+    assert rows != NEURAL_NET and loss.count("keepdims=True)}") == 1 and loss.count("keepdims=True),") == 1
+    path = write(tmp_path, "neural_net.py", rows, loss)
+    (model,) = check_file(path, seed=3, timeout=10)["models"]
+    assert model["passed"] is True, model["diagnosis"]
+    assert [gradient["name"] for gradient in model["setups"][0]["checked"]] == ["W1", "b1", "W2", "b2"]

@@ -1,4 +1,5 @@
-"""Check the model classes a student's file defines (CS231n's fc_net.py, cnn.py, rnn.py), from the trusted side.
+"""Check the model classes a student's file defines (CS231n's neural_net.py, fc_net.py, cnn.py, rnn.py),
+from the trusted side.
 
 CS231n's models keep their parameters in ``model.params`` and return ``(loss, grads)`` from
 ``model.loss(X, y)``. The student's class is built and called only in the sandbox
@@ -8,7 +9,8 @@ perturbed values, so :func:`mathnn.gradcheck.model.check_model` takes every fini
 decides, with its sound randomized mode, naming each wrong parameter.
 
 The classes CS231n's assignments define are built with small constructor arguments declared as data
-(:data:`KNOWN`: ``TwoLayerNet``, ``FullyConnectedNet`` with no normalization, batch norm, layer norm and
+(:data:`KNOWN`: ``TwoLayerNet`` of assignment 2's fc_net.py and of assignment 1's neural_net.py, told
+apart by its constructor's parameters, ``FullyConnectedNet`` with no normalization, batch norm, layer norm and
 dropout, ``ThreeLayerConvNet``, ``CaptioningRNN`` with an RNN and an LSTM cell); another class with
 ``params`` and ``loss`` is tried with no arguments and data shaped from its first weight ``W1``, and
 reported as not checked when that cannot work. numpy only.
@@ -65,16 +67,46 @@ class Setup:
     data: Data
     #: arguments that make this setup what its label says: left out by the constructor, it is not checked
     essential: tuple[str, ...] = ()
+    #: constructor parameters that tell this form of the class from another of the same name: a class whose
+    #: constructor has them all is checked at the setups naming them, another at the setups naming none
+    signature: tuple[str, ...] = ()
+    #: keyword arguments of every call of ``loss`` beyond (X, y) (assignment 1's TwoLayerNet takes reg there)
+    loss_arguments: Mapping[str, Any] = field(default_factory=dict)
+    #: the course's regularisation term as multiples of reg·Σ‖W‖², the first the one its message names,
+    #: each with a note for a loss that has it ("" for none)
+    regularisation: tuple[tuple[float, str], ...] = ((0.5, ""),)
+
+    @property
+    def reg(self) -> float:
+        """The regularisation strength the model is given, in its constructor or in its loss's call."""
+        return float(self.loss_arguments.get("reg", self.arguments.get("reg", 0.0)))
+
+    @property
+    def call(self) -> str:
+        """How ``loss`` is called: 'loss(X, y)', 'loss(X, y, reg=0.2)'."""
+        given = [f"{key}={value!r}" for key, value in self.loss_arguments.items()]
+        return f"loss({', '.join(['X', 'y', *given])})"
 
 
 _FC = {"input_dim": 6, "hidden_dims": [5, 4], "num_classes": 4, "weight_scale": 0.3, "reg": 0.2, "dtype": FLOAT64}
 _NORMALIZATION = {"batchnorm": {"normalization": "batchnorm", "use_batchnorm": True},
                   "layernorm": {"normalization": "layernorm"}}
+#: Assignment 1's TwoLayerNet (neural_net.py, 2016–2019): TwoLayerNet(input_size, hidden_size, output_size,
+#: std), reg given to loss(X, y, reg=...). Its notebooks check net.loss(X, y, reg=0.05) against correct_loss
+#: 1.30378789133 with reg·Σ‖W‖² (2017–2019), and 2016's the same value at reg=0.1 with ½·reg·Σ‖W‖²: both are
+#: the course's.
+_NEURAL_NET = Setup(
+    "neural_net.py's form, 6 → 5 → 4 classes, loss(X, y, reg=0.2)",
+    {"input_size": 6, "hidden_size": 5, "output_size": 4, "std": 0.3}, _labels((3, 6), 4),
+    signature=("input_size", "hidden_size", "output_size"), loss_arguments={"reg": 0.2},
+    regularisation=((1.0, ""), (0.5, "its regularisation term is ½·reg·Σ‖W‖², as in 2016's notebook (net.loss(X, y, "
+                                      "reg=0.1)); 2017–2019's have reg·Σ‖W‖² (net.loss(X, y, reg=0.05)), for the "
+                                      "same correct_loss")))
 
 #: CS231n's model classes and the small setups each is checked at.
 KNOWN: dict[str, tuple[Setup, ...]] = {
     "TwoLayerNet": (Setup("6 → 5 → 4 classes, reg=0.2", {"input_dim": 6, "hidden_dim": 5, "num_classes": 4, "weight_scale": 0.3,
-                                          "reg": 0.2}, _labels((3, 6), 4)),),
+                                          "reg": 0.2}, _labels((3, 6), 4)), _NEURAL_NET),
     "FullyConnectedNet": (
         Setup("no normalization", _FC, _labels((3, 6), 4)),
         *(Setup(name, {**_FC, "normalization": {"one_of": names}}, _labels((4, 6), 4), ("normalization",))
@@ -157,6 +189,7 @@ class _Outcome:
     not_checked: str | None = None
     error: str | None = None
     wrong_params: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def list_classes(transport: Transport) -> list[str]:
@@ -188,7 +221,7 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
     try:
         arguments = dict(setup.arguments) if setup else {}
         answer, arrays = build({"op": "model", "action": "build", "class": name, "arguments": arguments,
-                                "seed": seed}, [])
+                                "loss_arguments": dict(setup.loss_arguments) if setup else {}, "seed": seed}, [])
         built = True
         names = [key for key in _field(answer, "names", list) if isinstance(key, str)]
         outcome.wrong_params = {str(k): str(v) for k, v in (answer.get("wrong_params") or {}).items()}
@@ -214,7 +247,10 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         result = check_model(model, X, y, seed=seed, along=model.along(X, y))
         outcome.check = result.to_dict()
         if setup is not None:  # a class of the assignment: its loss is the course's, not any the gradients fit
-            problem = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y, seed)
+            problem, note = _against_reference(model, name, setup, dict(zip(names, arrays)), X, y, seed,
+                                               set(result.wrong))
+            if note:
+                outcome.notes.append(note)
             if problem:
                 outcome.check["problems"].append(problem)
                 outcome.check["passed"] = False
@@ -231,9 +267,12 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
 
 
 def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray], X: np.ndarray,
-                       y: np.ndarray, seed: int = 0) -> str | None:
+                       y: np.ndarray, seed: int = 0, wrong: frozenset[str] | set[str] = frozenset()
+                       ) -> tuple[str | None, str | None]:
     """A sentence when the student's loss at the built parameters is not CS231n's
-    (:mod:`mathnn.gradcheck.model_reference`), or its gradients are not the derivatives of CS231n's loss.
+    (:mod:`mathnn.gradcheck.model_reference`), or its gradients are not the derivatives of CS231n's loss
+    (but those in ``wrong``, already found wrong against its own loss); and the note of the course's
+    regularisation it has, when that has one.
 
     The gradients are checked against the student's own loss; without this, a loss that leaves out
     the data (only the regularisation, or a constant) would pass with gradients that fit it, and so
@@ -243,66 +282,102 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
     from . import tolerances
     from .model_reference import WIRINGS, MissingParameter, reference_loss
 
+    def regularised(factor: float) -> dict[str, Any]:  # the reference's term is ½·reg·Σ‖W‖²
+        return {**setup.arguments, "reg": 2 * factor * setup.reg}
+
     try:
-        expected = reference_loss(name, setup.arguments, params, X, y)
+        expected = [reference_loss(name, regularised(factor), params, X, y) for factor, _ in setup.regularisation]
     except MissingParameter as missing:
         return (f"params has no {missing.args[0]!r}, which CS231n's {name} has (the notebook reads "
-                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's")
+                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's"), None
     except (ValueError, IndexError) as error:
         shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
         return (f"its parameters ({shapes}) are not shaped as CS231n's {name}'s for {setup.label} ({error}): "
-                "its loss could not be compared with the course's")
-    if expected is None:  # dropout: the mask is the student's draw
-        return None
+                "its loss could not be compared with the course's"), None
+    if expected[0] is None:  # dropout: the mask is the student's draw
+        return None, None
     loss, _ = model.loss(X, y)
     mark = tolerances.tolerance("forward", np.float64)
-    gap = abs(loss - expected) / max(abs(expected), np.finfo(np.float64).tiny)
-    if gap <= mark:
-        return _gradients_against_reference(model, name, setup, params, X, y, seed)
-    said = (f"loss(X, y) returned {loss:.10g} where CS231n's {name} gives {expected:.10g} (relative error {gap:.1e}, "
-            f"pass mark {mark:.0e}): the gradients were checked against this loss, which is not the model's")
-    reg = float(setup.arguments.get("reg", 0.0))
-    if reg:
-        for factor, meaning in ((0.0, "leaves out the regularisation term ½·reg·Σ‖W‖²"),
-                                (2.0, "has reg·Σ‖W‖² where CS231n's is ½·reg·Σ‖W‖²")):
-            other = reference_loss(name, {**setup.arguments, "reg": factor * reg}, params, X, y)
-            if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
-                return f"{said}; it {meaning}"
+
+    def near(value: float | None) -> bool:
+        return value is not None and abs(loss - value) <= mark * max(abs(value), np.finfo(np.float64).tiny)
+
+    for (factor, note), value in zip(setup.regularisation, expected):
+        if near(value):
+            return (_gradients_against_reference(model, name, regularised(factor), params, X, y, seed, setup.call,
+                                                 wrong), note or None)
+    course = regularised(setup.regularisation[0][0])
+    gap = abs(loss - expected[0]) / max(abs(expected[0]), np.finfo(np.float64).tiny)
+    said = (f"{setup.call} returned {loss:.10g} where CS231n's {name} gives {expected[0]:.10g} (relative error "
+            f"{gap:.1e}, pass mark {mark:.0e}): the gradients were checked against this loss, which is not the model's")
+    factors = [factor for factor, _ in setup.regularisation]
+    if setup.reg:
+        for factor in (0.0, 0.5, 1.0):
+            if factor not in factors and near(reference_loss(name, regularised(factor), params, X, y)):
+                meaning = (f"leaves out the regularisation term {_TERMS[factors[0]]}" if not factor else
+                           f"has {_TERMS[factor]} where CS231n's is {_TERMS[factors[0]]}")
+                return f"{said}; it {meaning}", None
     for wiring, meaning in zip(WIRINGS, (
             "leaves out the ReLU after each hidden layer: without it the layers compose to one linear map",
             "puts a ReLU on the scores too (affine_relu_forward for the last layer?): the last affine layer's "
             "output goes into the softmax as it is")):
-        other = reference_loss(name, setup.arguments, params, X, y, wiring)
-        if other is not None and abs(loss - other) <= mark * max(abs(other), np.finfo(np.float64).tiny):
-            return f"{said}; it {meaning}"
-    return said
+        if near(reference_loss(name, course, params, X, y, wiring)):
+            return f"{said}; it {meaning}", None
+    return said, None
 
 
-def _gradients_against_reference(model: _Remote, name: str, setup: Setup, params: dict[str, np.ndarray],
-                                 X: np.ndarray, y: np.ndarray, seed: int) -> str | None:
-    """A sentence naming the gradients that disagree with derivatives of CS231n's loss (random probes), or None."""
+#: The regularisation terms a loss may have, by their multiple of reg·Σ‖W‖².
+_TERMS = {0.5: "½·reg·Σ‖W‖²", 1.0: "reg·Σ‖W‖²"}
+
+
+def _gradients_against_reference(model: _Remote, name: str, arguments: Mapping[str, Any],
+                                 params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, seed: int,
+                                 call: str = "loss(X, y)", wrong: frozenset[str] | set[str] = frozenset()
+                                 ) -> str | None:
+    """A sentence naming the gradients that disagree with derivatives of CS231n's loss with ``arguments``
+    (random probes), or None; ``call`` is how the student's loss was called. Those in ``wrong`` disagree
+    with the student's own loss, and are named so already: the sentence is of the others."""
     from .check import check_gradients
     from .model_reference import reference_loss
 
     _, grads = model.loss(X, y)
     present = {key: np.asarray(value, dtype=np.float64) for key, value in grads.items()
-               if key in params and np.shape(value) == params[key].shape}  # another shape: said by the check
+               if key in params and key not in wrong
+               and np.shape(value) == params[key].shape}  # another shape: said by the check
     if not present:
         return None
 
     def loss(**inputs: np.ndarray) -> np.ndarray:
         if any(np.iscomplexobj(value) for value in inputs.values()):
             raise NotComplexSafeError("the reference loss is evaluated at real parameters only")
-        return np.asarray(reference_loss(name, setup.arguments, {**params, **inputs}, X, y))
+        return np.asarray(reference_loss(name, arguments, {**params, **inputs}, X, y))
 
     report = check_gradients(loss, present, {key: params[key] for key in present}, np.array(1.0), mode="random",
                              seed=seed)
-    wrong = [gradient.name for gradient in report.gradients if not gradient.passed]
-    if not wrong:
+    disagreeing = [gradient.name for gradient in report.gradients if not gradient.passed]
+    if not disagreeing:
         return None
-    return (f"{', '.join(wrong)} disagree{'s' if len(wrong) == 1 else ''} with the derivatives of CS231n's {name} "
-            "loss, which loss(X, y) matches at this point, although they agree with finite differences of your "
+    return (f"{', '.join(disagreeing)} disagree{'s' if len(disagreeing) == 1 else ''} with the derivatives of CS231n's {name} "
+            f"loss, which {call} matches at this point, although they agree with finite differences of your "
             "loss: it answers differently near the parameters it was called at")
+
+
+def _setups(transport: Transport, name: str) -> tuple[Setup | None, ...]:
+    """The setups of class ``name``: of :data:`KNOWN`, those whose ``signature`` its constructor has, or
+    else those with none; ``(None,)`` for a class of no assignment."""
+    setups = KNOWN.get(name)
+    if setups is None:
+        return (None,)
+    if not any(setup.signature for setup in setups):
+        return setups
+    try:
+        answer, _ = _asker(transport, f"reading {name}'s constructor")(
+            {"op": "model", "action": "parameters", "class": name}, [])
+        parameters = {key for key in _field(answer, "parameters", list) if isinstance(key, str)}
+    except (StudentRaised, WrongOutputError, wire.ProtocolError):  # its signature cannot be read: the usual form
+        parameters = set()
+    chosen = tuple(setup for setup in setups if setup.signature and set(setup.signature) <= parameters)
+    return chosen or tuple(setup for setup in setups if not setup.signature)
 
 
 def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, Any]:
@@ -315,10 +390,9 @@ def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, A
         be built with no arguments, or fed, is not), ``passed`` (every setup checked passed, at least one
         checked), ``seed``, ``setups``
         (per setup: ``label``, ``passed``, ``checked`` — the parameters and their verdicts —, ``wrong``,
-        ``summary``, ``problems``, ``hints``, ``not_checked``, ``error``), ``diagnosis`` and ``error``.
+        ``summary``, ``problems``, ``hints``, ``notes``, ``not_checked``, ``error``), ``diagnosis`` and ``error``.
     """
-    setups: tuple[Setup | None, ...] = KNOWN.get(name, (None,))
-    outcomes = [_check_setup(transport, name, setup, seed) for setup in setups]
+    outcomes = [_check_setup(transport, name, setup, seed) for setup in _setups(transport, name)]
     rows = []
     for outcome in outcomes:
         check = outcome.check or {}
@@ -328,7 +402,7 @@ def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, A
             "checked": [{"name": g["name"], "passed": g["passed"], "max_error": g["max_error"],
                          "tolerance": g["tolerance"]} for g in report.get("gradients", [])],
             "wrong": check.get("wrong", []), "problems": check.get("problems", []), "hints": check.get("hints", {}),
-            "not_checked": outcome.not_checked, "error": outcome.error,
+            "not_checked": outcome.not_checked, "error": outcome.error, "notes": outcome.notes,
         })
     checked = [row for row in rows if row["not_checked"] is None]
     result = {"name": name, "seed": seed, "setups": rows, "error": None, "checked": bool(checked),
@@ -358,5 +432,6 @@ def describe_model(result: Mapping[str, Any]) -> str:
         verdicts = _verdicts(row)  # none when no gradient could be checked
         lines.append(f"{row['label']}: {'passed' if row['passed'] else 'FAILED'}" + (f": {verdicts}" if verdicts else ""))
         lines += [f"  {problem}" for problem in row["problems"]]
+        lines += [f"  note: {note}" for note in row.get("notes", [])]
         lines += [f"  {name}: {hint}" for name, hint in row["hints"].items()]
     return "\n".join(lines)

@@ -7,7 +7,8 @@ loss itself is fixed by the course: the notebooks compare it with hard-coded val
 computes it from the parameters the student's constructor made and the check's data, with the setup's
 own ``reg`` (never the model's attribute, which the student sets), in CS231n's architecture:
 
-* ``TwoLayerNet``: affine - relu - affine - softmax, plus ½·reg·(‖W1‖² + ‖W2‖²);
+* ``TwoLayerNet``: affine - relu - affine - softmax, plus ½·reg·(‖W1‖² + ‖W2‖²) (assignment 1's
+  neural_net.py form has reg·Σ‖W‖²: its setup gives ``reg`` doubled);
 * ``FullyConnectedNet``: {affine - [batch/layer norm] - relu} × (L − 1) - affine - softmax, plus
   ½·reg·Σ‖Wi‖² (no reference with dropout: the mask is the student's draw);
 * ``ThreeLayerConvNet``: conv (stride 1, same padding) - relu - 2×2 max pool - affine - relu - affine -
@@ -48,6 +49,13 @@ def _take(params: Mapping[str, np.ndarray], name: str) -> np.ndarray:
     return np.asarray(params[name], dtype=np.float64)
 
 
+def _bias(params: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """An affine layer's bias; one kept as a row (1, M), as np.zeros((1, hidden_size)) makes it, is the same
+    bias (it broadcasts over the rows alike), taken as (M,)."""
+    b = _take(params, name)
+    return b.reshape(-1) if b.ndim == 2 and b.shape[0] == 1 else b
+
+
 #: The ways a student's network may be wired other than the course's (:func:`reference_loss`'s ``wiring``):
 #: its hidden ReLUs left out, or a ReLU put on the scores too.
 WIRINGS = ("no hidden relu", "relu on scores")
@@ -68,7 +76,7 @@ def _classifier(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, 
     h = X.reshape(X.shape[0], -1)
     weights = []
     for number in range(1, layers + 1):
-        W, b = _take(params, f"W{number}"), _take(params, f"b{number}")
+        W, b = _take(params, f"W{number}"), _bias(params, f"b{number}")
         weights.append(f"W{number}")
         h, _ = L.affine_forward(h, W, b)
         if number == layers:

@@ -9,13 +9,16 @@ verdict (:mod:`mathnn.gradcheck.model_file`). Standard library and numpy only.
 Actions (``action``):
 
 * ``classes``: the classes the student's file defines that have a ``loss`` method, by name;
+* ``parameters``: the names of the parameters of ``class``'s constructor (none when its signature
+  cannot be read), to tell which of the course's forms of a class it is;
 * ``build``: ``class`` called with ``arguments`` (JSON values; ``{"numpy": "float64"}`` is that numpy
   type, ``{"one_of": {name: value, …}}`` the first name the constructor accepts, left out if none),
   numpy's global generator seeded with ``seed`` first (the random parameters the class draws); answer
   the parameter names (a key that is not a string, ``('W', 1)``, by its repr), ``reg`` when it
-  is a number, and the parameters' arrays;
+  is a number, and the parameters' arrays; ``loss_arguments`` (JSON) are kept for every later call of
+  ``loss`` (assignment 1's ``TwoLayerNet`` takes ``reg`` there);
 * ``loss``: set the parameters to arrays 2… (in the order of ``names``), call ``loss(X, y)`` with arrays
-  0 and 1; answer the loss and each gradient;
+  0 and 1 (and the kept ``loss_arguments`` by keyword); answer the loss and each gradient;
 * ``losses``: as ``loss`` at each of ``points`` (array indices), each replacing parameter ``name``;
   answer the losses only.
 """
@@ -34,16 +37,19 @@ def handle(worker: object, header: dict, arrays: list) -> tuple[dict, list]:
     action = header.get("action")
     if action == "classes":
         return {"classes": _classes(getattr(worker, "module"))}, []
+    if action == "parameters":
+        return {"parameters": _parameters(getattr(getattr(worker, "module"), header["class"]))[:100]}, []
     if action == "build":
         return _build(worker, header)
     model = getattr(worker, "model_object", None)
     if model is None:
         return {"wrong": "no model was built"}, []
     keys = getattr(worker, "model_keys", {})
+    given = getattr(worker, "model_loss_arguments", {})
     if action == "loss":
-        return _loss(model, header, arrays, keys)
+        return _loss(model, header, arrays, keys, given)
     if action == "losses":
-        return _losses(model, header, arrays, keys)
+        return _losses(model, header, arrays, keys, given)
     return {"wrong": f"unknown model action {str(action)[:DESCRIBE_LIMIT]!r}"}, []
 
 
@@ -73,13 +79,19 @@ def _value(spec: object) -> object:
     return spec
 
 
+def _parameters(cls: type) -> list[str]:
+    """The names of the constructor's parameters; none when its signature cannot be read."""
+    try:
+        names = list(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return []
+    return [name for name in names if type(name) is str]
+
+
 def _arguments(cls: type, given: dict) -> tuple[dict, list]:
     """The constructor's keyword arguments, ``one_of`` resolved against its signature, and the keys of
     ``given`` it takes under none of their names (left out)."""
-    try:
-        accepted = set(inspect.signature(cls).parameters)
-    except (TypeError, ValueError):
-        accepted = set()
+    accepted = set(_parameters(cls))
     arguments, left_out = {}, []
     for key, spec in given.items():
         if isinstance(spec, dict) and set(spec) == {"one_of"}:
@@ -122,24 +134,26 @@ def _build(worker: object, header: dict) -> tuple[dict, list]:
             wrong[name] = _describe(value)
     setattr(worker, "model_object", model)
     setattr(worker, "model_keys", keys)
+    loss_arguments = header.get("loss_arguments")
+    setattr(worker, "model_loss_arguments", dict(loss_arguments) if isinstance(loss_arguments, dict) else {})
     reg = getattr(model, "reg", None)
     number = float(reg) if isinstance(reg, (int, float, np.floating)) and not isinstance(reg, bool) else None
     return {"names": names, "wrong_params": wrong, "reg": number, "left_out": left_out}, sent
 
 
-def _call(model: object, header: dict, arrays: list, params: list, keys: dict[str, object]) -> object:
+def _call(model: object, header: dict, arrays: list, params: list, keys: dict[str, object], given: dict) -> object:
     import numpy as np
 
     for name, value in zip(header["names"], params):
         model.params[keys.get(name, name)] = value.copy()  # type: ignore[attr-defined]
     with np.errstate(all="ignore"):  # an overflow is judged by its result
-        return model.loss(arrays[0].copy(), arrays[1].copy())  # type: ignore[attr-defined]
+        return model.loss(arrays[0].copy(), arrays[1].copy(), **given)  # type: ignore[attr-defined]
 
 
-def _loss(model: object, header: dict, arrays: list, keys: dict[str, object]) -> tuple[dict, list]:
+def _loss(model: object, header: dict, arrays: list, keys: dict[str, object], given: dict) -> tuple[dict, list]:
     import numpy as np
 
-    returned = _call(model, header, arrays, arrays[2:], keys)
+    returned = _call(model, header, arrays, arrays[2:], keys, given)
     if not (isinstance(returned, (tuple, list)) and len(returned) == 2 and isinstance(returned[1], dict)):
         return {"wrong": f"loss(X, y) returned {_describe(returned)}, not (loss, grads)"}, []
     loss, grads = returned
@@ -162,7 +176,7 @@ def _loss(model: object, header: dict, arrays: list, keys: dict[str, object]) ->
     return answer, sent
 
 
-def _losses(model: object, header: dict, arrays: list, keys: dict[str, object]) -> tuple[dict, list]:
+def _losses(model: object, header: dict, arrays: list, keys: dict[str, object], given: dict) -> tuple[dict, list]:
     import numpy as np
 
     base = list(arrays[2:2 + len(header["names"])])
@@ -171,7 +185,7 @@ def _losses(model: object, header: dict, arrays: list, keys: dict[str, object]) 
     for point in header["points"]:
         params = list(base)
         params[position] = arrays[point]
-        returned = _call(model, header, arrays, params, keys)
+        returned = _call(model, header, arrays, params, keys, given)
         loss = returned[0] if isinstance(returned, (tuple, list)) and returned else returned
         array = np.asarray(loss) if isinstance(loss, (int, float, np.number, np.ndarray)) else None
         if array is None or array.dtype.kind not in "fiu" or array.size != 1:

@@ -148,9 +148,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Gradient-check the CS231n layers a homework file defines, and check its update rules "
         "(sgd, sgd_momentum, rmsprop, adam of optim.py) step by step against mathnn's, each in a sandboxed "
         "process. Model classes the file defines (a class with params and loss(X, y) -> (loss, grads), as in "
-        "fc_net.py, cnn.py, rnn.py) are checked too when no --function is given: CS231n's TwoLayerNet, "
-        "FullyConnectedNet (no normalization, batch norm, layer norm, dropout), ThreeLayerConvNet and "
-        "CaptioningRNN are built with small arguments, another class with none; every parameter's gradient "
+        "neural_net.py, fc_net.py, cnn.py, rnn.py) are checked too when no --function is given: CS231n's "
+        "TwoLayerNet (assignment 1's or 2's, told by its constructor), FullyConnectedNet (no normalization, "
+        "batch norm, layer norm, dropout), ThreeLayerConvNet and CaptioningRNN are built with small arguments, another class with none; every parameter's gradient "
         "is checked against the loss and each wrong one named. A file inside a cs231n/ package imports its "
         "own layers. Exit status: 0 all passed, 1 some failed, 2 nothing could be checked.",
     )
