@@ -255,3 +255,28 @@ def test_assignment_ones_two_layer_net_with_its_biases_kept_as_rows_passes(tmp_p
     (model,) = check_file(path, seed=3, timeout=10)["models"]
     assert model["passed"] is True, model["diagnosis"]
     assert [gradient["name"] for gradient in model["setups"][0]["checked"]] == ["W1", "b1", "W2", "b2"]
+
+
+def test_assignment_ones_two_layer_net_with_rows_for_biases_and_flat_gradients_passes_with_a_note(tmp_path):
+    # np.zeros((1, hidden_size)) with db = np.sum(..., axis=0) of shape (M,): the notebook's
+    # self.params['b1'] -= learning_rate * grads['b1'] broadcasts it onto the row, so the net trains
+    rows = NEURAL_NET.replace("np.zeros(hidden_size)", "np.zeros((1, hidden_size))").replace(
+        "np.zeros(output_size)", "np.zeros((1, output_size))")
+    assert rows.count("np.zeros((1, ") == 2
+    model = check_neural_net_source(tmp_path, rows, NEURAL_NET_LOSS)
+    assert model["passed"] is True, model["diagnosis"]
+    (setup,) = model["setups"]
+    assert [gradient["name"] for gradient in setup["checked"]] == ["W1", "b1", "W2", "b2"]
+    assert setup["notes"] == [f'grads["{name}"] has shape ({size},) where params["{name}"] has (1, {size}): the '
+                              "Solver's update broadcasts it onto the parameter, so its values were checked in the "
+                              "parameter's shape" for name, size in (("b1", 5), ("b2", 4))]
+    # the same gradients of a loss that is not the course's still fail: b1's is compared with the course's
+    wrong = NEURAL_NET_LOSS.replace('"b1": ', '"b1": 2 * ', 1)
+    assert wrong != NEURAL_NET_LOSS
+    model = check_neural_net_source(tmp_path, rows, wrong)
+    assert model["passed"] is False and "b1: wrong" in model["diagnosis"]
+
+
+def check_neural_net_source(directory: Path, source: str, loss: str) -> dict:
+    (model,) = check_file(write(directory, "neural_net.py", source, loss), seed=3, timeout=10)["models"]
+    return model

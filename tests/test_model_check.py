@@ -82,6 +82,36 @@ def test_a_gradient_with_a_stray_size_one_axis_fails_on_its_shape_with_its_value
     assert result.summary() == "W1 ok; b1 ok; W2 ok; b2 ok"
 
 
+class RowBiases(TwoLayer):
+    """b1 and b2 kept as rows (1, M), as np.zeros((1, hidden_dim)) makes them; their gradients (M,), as
+    affine_backward's db is, or ``wrong`` times that."""
+
+    def __init__(self, wrong=1.0):
+        super().__init__()
+        self.params["b1"], self.params["b2"] = self.params["b1"][None, :], self.params["b2"][None, :]
+        self.wrong = wrong
+
+    def loss(self, X, y):
+        loss, grads = super().loss(X, y)
+        return loss, {**grads, "b1": self.wrong * grads["b1"].reshape(-1), "b2": grads["b2"].reshape(-1)}
+
+
+def test_a_row_bias_with_a_flat_gradient_passes_with_a_note_its_values_checked():
+    # the Solver's w -= learning_rate * dw broadcasts (M,) onto (1, M): the model trains as CS231n's does
+    b1, flat = np.zeros((1, 6)), np.ones(6)
+    b1 -= 0.1 * flat
+    assert b1.shape == (1, 6)
+    result = check_model(RowBiases(), *data())
+    assert result, str(result)
+    assert result.problems == [] and result.summary() == "W1 ok; b1 ok; W2 ok; b2 ok"
+    assert result.notes == [f'grads["{name}"] has shape ({size},) where params["{name}"] has (1, {size}): the '
+                            "Solver's update broadcasts it onto the parameter, so its values were checked in the "
+                            "parameter's shape"
+                            for name, size in (("b1", 6), ("b2", 3))]
+    wrong = check_model(RowBiases(wrong=2.0), *data())
+    assert not wrong and wrong.wrong == ["b1"]
+
+
 def test_a_gradient_of_another_shape_is_named_with_both_shapes():
     result = check_model(TwoLayer(bug="W2 flattened"), *data())
     assert not result and result.wrong == ["W2"]

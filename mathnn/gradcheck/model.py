@@ -235,6 +235,14 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
             if gradient.shape == expected:
                 continue
             said = f'grads["{name}"] has shape {gradient.shape} where {expected}, the shape of params["{name}"], is expected'
+            if only_size_one_axes(gradient.shape, expected) and _fits(gradient.shape, expected):
+                # params['b1'] kept as a row (1, M), its gradient (M,) as affine_backward gives db: the update
+                # w -= learning_rate * dw broadcasts it onto the row, so the Solver trains with it
+                present[name] = gradient.reshape(expected)
+                result.notes.append(f'grads["{name}"] has shape {gradient.shape} where params["{name}"] has '
+                                    f"{expected}: the Solver's update broadcasts it onto the parameter, so its "
+                                    "values were checked in the parameter's shape")
+                continue
             if only_size_one_axes(gradient.shape, expected):  # a layer's keepdims=True: its values are checked
                 present[name] = gradient.reshape(expected)
                 said += " (the axes differ only in size-1 ones: keepdims=True or a reshape left out?)"
@@ -253,6 +261,14 @@ def check_model(model: Any, X: Any, y: Any, *, seed: int = 0, probes: int = 4, m
     finally:
         kept.restore()
     return result
+
+
+def _fits(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """Does a gradient of ``shape`` broadcast onto a parameter of shape ``expected`` (w -= lr * dw works)?"""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(expected)) == tuple(expected)
+    except ValueError:
+        return False
 
 
 def _regularisation_hint(model: Any, f: Any, name: str, analytic: np.ndarray, value: np.ndarray,

@@ -340,10 +340,12 @@ def _gradients_against_reference(model: _Remote, name: str, arguments: Mapping[s
     from .check import check_gradients
     from .model_reference import reference_loss
 
+    from .probes import only_size_one_axes
+
     _, grads = model.loss(X, y)
-    present = {key: np.asarray(value, dtype=np.float64) for key, value in grads.items()
-               if key in params and key not in wrong
-               and np.shape(value) == params[key].shape}  # another shape: said by the check
+    present = {key: np.asarray(value, dtype=np.float64).reshape(params[key].shape) for key, value in grads.items()
+               if key in params and key not in wrong  # size-1 axes apart, its values are checked as the check's are
+               and (np.shape(value) == params[key].shape or only_size_one_axes(np.shape(value), params[key].shape))}
     if not present:
         return None
 
@@ -402,7 +404,8 @@ def check_model_class(transport: Transport, name: str, seed: int) -> dict[str, A
             "checked": [{"name": g["name"], "passed": g["passed"], "max_error": g["max_error"],
                          "tolerance": g["tolerance"]} for g in report.get("gradients", [])],
             "wrong": check.get("wrong", []), "problems": check.get("problems", []), "hints": check.get("hints", {}),
-            "not_checked": outcome.not_checked, "error": outcome.error, "notes": outcome.notes,
+            "not_checked": outcome.not_checked, "error": outcome.error,
+            "notes": [*check.get("notes", []), *outcome.notes],
         })
     checked = [row for row in rows if row["not_checked"] is None]
     result = {"name": name, "seed": seed, "setups": rows, "error": None, "checked": bool(checked),
