@@ -280,3 +280,18 @@ def test_assignment_ones_two_layer_net_with_rows_for_biases_and_flat_gradients_p
 def check_neural_net_source(directory: Path, source: str, loss: str) -> dict:
     (model,) = check_file(write(directory, "neural_net.py", source, loss), seed=3, timeout=10)["models"]
     return model
+
+
+def test_assignment_ones_starter_loss_is_said_not_implemented_once_with_its_call(tmp_path):
+    # neural_net.py's starter code: loss = None ... return loss, grads
+    starter = """
+    def loss(self, X, y=None, reg=0.0):
+        loss = None
+        grads = {}
+        return loss, grads
+"""
+    model = check_neural_net(tmp_path, starter)
+    assert model["passed"] is False
+    assert model["diagnosis"] == ("neural_net.py's form, 6 → 5 → 4 classes, loss(X, y, reg=0.2): "
+                                  "loss(X, y, reg=0.2) returned a loss of a NoneType, not a number: not implemented "
+                                  "yet (still the starter code's loss = None?)")

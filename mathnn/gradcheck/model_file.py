@@ -138,8 +138,8 @@ class _Remote:
     """The stand-in for the student's model: ``params`` here, ``loss`` and ``along`` asked of the sandbox."""
 
     def __init__(self, ask: Callable[[dict, list], tuple[dict, list]], names: list[str], arrays: list[np.ndarray],
-                 reg: float | None) -> None:
-        self.ask, self.names = ask, names
+                 reg: float | None, call: str = "loss(X, y)") -> None:
+        self.ask, self.names, self.call = ask, names, call
         self.params: dict[str, np.ndarray] = dict(zip(names, arrays))
         if reg is not None:
             self.reg = reg
@@ -154,14 +154,16 @@ class _Remote:
         answer, outputs = self.ask({"op": "model", "action": "loss", "names": self.names}, self._values(X, y))
         loss, grads = _field(answer, "loss", dict), _field(answer, "grads", dict)
         if "array" not in loss:
-            raise WrongOutputError(f"loss(X, y) returned a loss of {loss.get('describe', 'another kind')}, not a number")
+            what = loss.get("describe", "another kind")
+            raise WrongOutputError(f"{self.call} returned a loss of {what}, not a number" + (
+                ": not implemented yet (still the starter code's loss = None?)" if what == "a NoneType" else ""))
         returned = {}
         for name in self.names:
             spec = grads.get(name)
             if isinstance(spec, dict) and type(spec.get("array")) is int and 0 <= spec["array"] < len(outputs):
                 returned[name] = outputs[spec["array"]]
             elif isinstance(spec, dict) and spec.get("describe") != "nothing":
-                raise WrongOutputError(f"loss(X, y) returned grads['{name}'] as {spec.get('describe')}, not an array")
+                raise WrongOutputError(f"{self.call} returned grads['{name}'] as {spec.get('describe')}, not an array")
         return float(np.asarray(outputs[loss["array"]]).reshape(())), returned
 
     def along(self, X: np.ndarray, y: np.ndarray) -> Callable[[dict, str, list], list]:
@@ -243,7 +245,8 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
             return outcome
         X, y = data(np.random.default_rng([seed, 2]))
         reg = answer.get("reg")
-        model = _Remote(ask, names, arrays, float(reg) if isinstance(reg, (int, float)) else None)
+        model = _Remote(ask, names, arrays, float(reg) if isinstance(reg, (int, float)) else None,
+                        setup.call if setup else "loss(X, y)")
         result = check_model(model, X, y, seed=seed, along=model.along(X, y))
         outcome.check = result.to_dict()
         if setup is not None:  # a class of the assignment: its loss is the course's, not any the gradients fit
@@ -262,7 +265,7 @@ def _check_setup(transport: Transport, name: str, setup: Setup | None, seed: int
         else:
             outcome.error = error_sentence(error.details)
     except (WrongOutputError, InputError, wire.ProtocolError) as error:
-        outcome.error = f"{label}: {error}"
+        outcome.error = str(error)  # the setup's label starts its line
     return outcome
 
 
