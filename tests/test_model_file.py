@@ -336,3 +336,33 @@ def test_a_model_drawing_its_weights_from_numpys_global_generator_gets_the_same_
     first, again = (check_model_class(in_process(module), "TwoLayerNet", seed=1) for _ in range(2))
     assert first["setups"][0]["wrong"] == ["('W', 2)"]
     assert first["setups"][0]["checked"] == again["setups"][0]["checked"]
+
+
+@pytest.mark.parametrize("change, said", [
+    # the conv output taken whole into the affine layer: W2 has num_filters·H·W rows
+    ((("(H // 2) * (W // 2)", "H * W"),
+      ('        pooled, pool_cache = max_pool_forward_naive(r, {"pool_height": 2, "pool_width": 2, "stride": 2})\n',
+       "        pooled = r\n"),
+      ("da = relu_backward(max_pool_backward_naive(dpooled, pool_cache), relu1)",
+       "da = relu_backward(dpooled.reshape(r.shape), relu1)")),
+     "W2 has 72 rows, num_filters·H·W, where the course's has 18, num_filters·H/2·W/2: the convolution's output "
+     "goes into the affine layer without the 2×2 max pool (conv - relu - 2x2 max pool - affine - relu - affine - softmax)"),
+    # a convolution without padding: 6×6 → 4×4, pooled 2×2
+    ((("(H // 2) * (W // 2)", "((H - filter_size + 1) // 2) * ((W - filter_size + 1) // 2)"),
+      ('"pad": (self.filter_size - 1) // 2', '"pad": 0')),
+     "W2 has 8 rows where the course's has 18: the convolution has no padding, where the course's keeps the image's "
+     "size (pad = (filter_size - 1) // 2, stride 1)"),
+])
+def test_a_conv_net_wired_without_the_pool_or_the_padding_is_told_which(change, said):
+    source = ASSIGNMENT_MODELS
+    for old, new in change:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    module = types.ModuleType("models")
+    exec(source, module.__dict__)
+    result = check_model_class(in_process(module), "ThreeLayerConvNet", seed=2)
+    (setup,) = result["setups"]
+    assert setup["checked"] and all(gradient["passed"] for gradient in setup["checked"])  # right for its own loss
+    (problem,) = setup["problems"]
+    assert problem.startswith("its parameters (W1 (2, 2, 3, 3), b1 (2,), W2 (") and problem.endswith(f"; {said}")
+    assert result["passed"] is False

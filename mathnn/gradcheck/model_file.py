@@ -295,8 +295,9 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
                 f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's"), None
     except (ValueError, IndexError) as error:
         shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
+        hint = _unpooled(setup, params) if name == "ThreeLayerConvNet" else None
         return (f"its parameters ({shapes}) are not shaped as CS231n's {name}'s for {setup.label} ({error}): "
-                "its loss could not be compared with the course's"), None
+                "its loss could not be compared with the course's" + (f"; {hint}" if hint else "")), None
     if expected[0] is None:  # dropout: the mask is the student's draw
         return None, None
     loss, _ = model.loss(X, y)
@@ -327,6 +328,24 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
         if near(reference_loss(name, course, params, X, y, wiring)):
             return f"{said}; it {meaning}", None
     return said, None
+
+
+def _unpooled(setup: Setup, params: Mapping[str, np.ndarray]) -> str | None:
+    """What a ThreeLayerConvNet's W2 of another height says: the conv output taken whole into the affine
+    layer (no 2×2 max pool), or a convolution without padding; None when it says neither."""
+    channels, height, width = setup.arguments["input_dim"]
+    filters, size = setup.arguments["num_filters"], setup.arguments["filter_size"]
+    rows = np.shape(params["W2"])[:1] if "W2" in params else ()
+    pooled = filters * (height // 2) * (width // 2)
+    if rows == (filters * height * width,):
+        return (f"W2 has {rows[0]} rows, num_filters·H·W, where the course's has {pooled}, num_filters·H/2·W/2: "
+                "the convolution's output goes into the affine layer without the 2×2 max pool "
+                "(conv - relu - 2x2 max pool - affine - relu - affine - softmax)")
+    unpadded = filters * ((height - size + 1) // 2) * ((width - size + 1) // 2)
+    if rows == (unpadded,) and unpadded != pooled:
+        return (f"W2 has {rows[0]} rows where the course's has {pooled}: the convolution has no padding, where "
+                "the course's keeps the image's size (pad = (filter_size - 1) // 2, stride 1)")
+    return None
 
 
 #: The regularisation terms a loss may have, by their multiple of reg·Σ‖W‖².
