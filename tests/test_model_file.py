@@ -366,3 +366,27 @@ def test_a_conv_net_wired_without_the_pool_or_the_padding_is_told_which(change, 
     (problem,) = setup["problems"]
     assert problem.startswith("its parameters (W1 (2, 2, 3, 3), b1 (2,), W2 (") and problem.endswith(f"; {said}")
     assert result["passed"] is False
+
+
+def test_a_fully_connected_net_without_layer_norm_is_told_its_constructor_makes_none():
+    # FullyConnectedNet(normalization='layernorm') of a file that finished batch norm only: no gamma, no beta
+    path = model_package("correct")
+    source = path.read_text(encoding="utf-8")
+    made = "            if normalization is not None and i < self.num_layers - 1:\n"
+    used = '            elif self.normalization == "layernorm":\n'
+    assert source.count(made) == 1 and source.count(used) == 2
+    skipped = path.with_name("batchnorm_only_fc_net.py")
+    skipped.write_text(source.replace(made, made.replace("is not None", '== "batchnorm"')).replace(
+        used, used.replace('self.normalization == "layernorm"', "False")), encoding="utf-8")
+    try:
+        result = check_file(skipped, seed=3)
+    finally:
+        skipped.unlink()
+    fc = [model for model in result["models"] if model["name"] == "FullyConnectedNet"][0]
+    passed = {row["label"]: row["passed"] for row in fc["setups"]}
+    assert passed == {"no normalization": True, "batchnorm": True, "layernorm": False, "dropout": True}
+    (problem,) = fc["setups"][2]["problems"]
+    assert problem == ("params has no 'gamma1', which CS231n's FullyConnectedNet has (the notebook reads "
+                       "model.params['gamma1']): its loss could not be compared with the course's; built with "
+                       "layernorm asked for, it has no gamma or beta at all: its constructor makes no layernorm "
+                       "layers (not implemented yet?)")

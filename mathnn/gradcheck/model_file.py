@@ -291,8 +291,13 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
     try:
         expected = [reference_loss(name, regularised(factor), params, X, y) for factor, _ in setup.regularisation]
     except MissingParameter as missing:
-        return (f"params has no {missing.args[0]!r}, which CS231n's {name} has (the notebook reads "
-                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's"), None
+        said = (f"params has no {missing.args[0]!r}, which CS231n's {name} has (the notebook reads "
+                f"model.params[{missing.args[0]!r}]): its loss could not be compared with the course's")
+        if str(missing.args[0]).startswith(("gamma", "beta")) and not any(
+                key.startswith(("gamma", "beta")) for key in params):
+            said += (f"; built with {setup.label} asked for, it has no gamma or beta at all: its constructor makes "
+                     f"no {setup.label} layers (not implemented yet?)")
+        return said, None
     except (ValueError, IndexError) as error:
         shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
         hint = _unpooled(setup, params) if name == "ThreeLayerConvNet" else None
