@@ -295,3 +295,22 @@ def test_assignment_ones_starter_loss_is_said_not_implemented_once_with_its_call
     assert model["diagnosis"] == ("neural_net.py's form, 6 → 5 → 4 classes, loss(X, y, reg=0.2): "
                                   "loss(X, y, reg=0.2) returned a loss of a NoneType, not a number: not implemented "
                                   "yet (still the starter code's loss = None?)")
+
+
+def test_a_two_layer_net_slightly_other_than_the_courses_is_told_its_function_differs_not_that_it_answers_twice(
+        tmp_path):
+    # scores shrunk by 3e-7 (as an eps placed outside a square root shrinks a normalization's output), the
+    # backward following: the loss is within the pass mark of the course's, its derivatives are not
+    slight = COURSE_LOSS.replace("scores = hidden @ W2 + b2", "scores = (hidden @ W2 + b2) * (1 - 3e-7)").replace(
+        "dscores /= N", "dscores *= (1 - 3e-7) / N")
+    assert slight.count("3e-7") == 2
+    (model,) = check_file(write(tmp_path, "fc_net.py", TWO_LAYER_NET, slight), seed=0, timeout=10)["models"]
+    assert model["passed"] is False
+    (setup,) = model["setups"]
+    assert all(gradient["passed"] for gradient in setup["checked"])  # they fit its own loss
+    (problem,) = setup["problems"]
+    assert "disagree with the derivatives of CS231n's TwoLayerNet loss, although they agree with finite " \
+           "differences of your loss: loss(X, y) returned " in problem
+    assert "but not equal, so your network computes a slightly different function (a normalization's eps placed " \
+           "otherwise, as np.sqrt(var) + eps for np.sqrt(var + eps)?)" in problem
+    assert "answers differently near" not in problem
