@@ -390,3 +390,28 @@ def test_a_fully_connected_net_without_layer_norm_is_told_its_constructor_makes_
                        "model.params['gamma1']): its loss could not be compared with the course's; built with "
                        "layernorm asked for, it has no gamma or beta at all: its constructor makes no layernorm "
                        "layers (not implemented yet?)")
+
+
+def test_a_fully_connected_net_one_layer_short_is_told_how_many_layers_hidden_dims_makes():
+    # the last hidden size taken as the scores' layer: W1 (D, H1), W2 (H1, C) for hidden_dims=[H1, H2]
+    path = model_package("correct")
+    source = path.read_text(encoding="utf-8")
+    dims = "[input_dim] + list(hidden_dims) + [num_classes]"
+    assert source.count(dims) == 1 and source.count("self.num_layers = 1 + len(hidden_dims)") == 1
+    short = path.with_name("short_fc_net.py")
+    short.write_text(source.replace(dims, "[input_dim] + list(hidden_dims)[:-1] + [num_classes]").replace(
+        "self.num_layers = 1 + len(hidden_dims)", "self.num_layers = len(hidden_dims)"), encoding="utf-8")
+    try:
+        result = check_file(short, seed=3)
+    finally:
+        short.unlink()
+    fc = [model for model in result["models"] if model["name"] == "FullyConnectedNet"][0]
+    rows = {row["label"]: row for row in fc["setups"]}
+    assert fc["passed"] is False and all(gradient["passed"] for gradient in rows["no normalization"]["checked"])
+    layers = ("hidden_dims=[5, 4] makes 3 affine layers, one per hidden layer and the scores' (W1 … W3), where its "
+              "params have W1, W2")
+    assert rows["no normalization"]["problems"] == [
+        "params has no 'W3', which CS231n's FullyConnectedNet has (the notebook reads model.params['W3']): its loss "
+        f"could not be compared with the course's; {layers}"]
+    (problem,) = rows["batchnorm"]["problems"]
+    assert problem.startswith("params has no 'gamma2'") and problem.endswith(f"; {layers}")

@@ -297,6 +297,12 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
                 key.startswith(("gamma", "beta")) for key in params):
             said += (f"; built with {setup.label} asked for, it has no gamma or beta at all: its constructor makes "
                      f"no {setup.label} layers (not implemented yet?)")
+        layers = len(setup.arguments.get("hidden_dims", ())) + 1
+        weights = sorted(int(key[1:]) for key in params if key[:1] == "W" and key[1:].isdigit())
+        if name == "FullyConnectedNet" and weights and len(weights) < layers:
+            said += (f"; hidden_dims={list(setup.arguments['hidden_dims'])} makes {layers} affine layers, one per "
+                     f"hidden layer and the scores' (W1 … W{layers}), where its params have "
+                     f"{', '.join(f'W{number}' for number in weights)}")
         return said, None
     except (ValueError, IndexError) as error:
         shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
