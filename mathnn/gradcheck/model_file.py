@@ -283,7 +283,7 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
     differences evaluate it) with gradients that fit the nearby answers.
     """
     from . import tolerances
-    from .model_reference import WIRINGS, MissingParameter, reference_loss
+    from .model_reference import COURSES, WIRINGS, MissingParameter, reference_loss
 
     def regularised(factor: float) -> dict[str, Any]:  # the reference's term is ½·reg·Σ‖W‖²
         return {**setup.arguments, "reg": 2 * factor * setup.reg}
@@ -297,16 +297,12 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
                 key.startswith(("gamma", "beta")) for key in params):
             said += (f"; built with {setup.label} asked for, it has no gamma or beta at all: its constructor makes "
                      f"no {setup.label} layers (not implemented yet?)")
-        layers = len(setup.arguments.get("hidden_dims", ())) + 1
-        weights = sorted(int(key[1:]) for key in params if key[:1] == "W" and key[1:].isdigit())
-        if name == "FullyConnectedNet" and weights and len(weights) < layers:
-            said += (f"; hidden_dims={list(setup.arguments['hidden_dims'])} makes {layers} affine layers, one per "
-                     f"hidden layer and the scores' (W1 … W{layers}), where its params have "
-                     f"{', '.join(f'W{number}' for number in weights)}")
+        if (more := COURSES[name].missing(setup.arguments, params)) is not None:
+            said += f"; {more}"
         return said, None
     except (ValueError, IndexError) as error:
         shapes = ", ".join(f"{key} {value.shape}" for key, value in list(params.items())[:8])
-        hint = _unpooled(setup, params) if name == "ThreeLayerConvNet" else None
+        hint = COURSES[name].misfit(setup.arguments, params)
         return (f"its parameters ({shapes}) are not shaped as CS231n's {name}'s for {setup.label} ({error}): "
                 "its loss could not be compared with the course's" + (f"; {hint}" if hint else "")), None
     if expected[0] is None:  # dropout: the mask is the student's draw
@@ -339,24 +335,6 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
         if near(reference_loss(name, course, params, X, y, wiring)):
             return f"{said}; it {meaning}", None
     return said, None
-
-
-def _unpooled(setup: Setup, params: Mapping[str, np.ndarray]) -> str | None:
-    """What a ThreeLayerConvNet's W2 of another height says: the conv output taken whole into the affine
-    layer (no 2×2 max pool), or a convolution without padding; None when it says neither."""
-    channels, height, width = setup.arguments["input_dim"]
-    filters, size = setup.arguments["num_filters"], setup.arguments["filter_size"]
-    rows = np.shape(params["W2"])[:1] if "W2" in params else ()
-    pooled = filters * (height // 2) * (width // 2)
-    if rows == (filters * height * width,):
-        return (f"W2 has {rows[0]} rows, num_filters·H·W, where the course's has {pooled}, num_filters·H/2·W/2: "
-                "the convolution's output goes into the affine layer without the 2×2 max pool "
-                "(conv - relu - 2x2 max pool - affine - relu - affine - softmax)")
-    unpadded = filters * ((height - size + 1) // 2) * ((width - size + 1) // 2)
-    if rows == (unpadded,) and unpadded != pooled:
-        return (f"W2 has {rows[0]} rows where the course's has {pooled}: the convolution has no padding, where "
-                "the course's keeps the image's size (pad = (filter_size - 1) // 2, stride 1)")
-    return None
 
 
 #: The regularisation terms a loss may have, by their multiple of reg·Σ‖W‖².

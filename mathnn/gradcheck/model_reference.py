@@ -21,11 +21,12 @@ own ``reg`` (never the model's attribute, which the student sets), in CS231n's a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["WIRINGS", "MissingParameter", "reference_loss"]
+__all__ = ["COURSES", "WIRINGS", "Course", "MissingParameter", "reference_loss"]
 
 
 class MissingParameter(KeyError):
@@ -123,29 +124,101 @@ def _captioning(params: Mapping[str, np.ndarray], features: np.ndarray, captions
     return float(loss)
 
 
-def reference_loss(name: str, arguments: Mapping[str, Any], params: Mapping[str, np.ndarray], X: np.ndarray,
-                   y: np.ndarray, wiring: str | None = None) -> float | None:
+Arguments = Mapping[str, Any]
+Params = Mapping[str, np.ndarray]
+
+
+def _two_layer(arguments: Arguments, params: Params, X: np.ndarray, y: np.ndarray, wiring: str | None) -> float:
+    return _classifier(params, X, y, 2, float(arguments.get("reg", 0.0)), None, wiring)
+
+
+def _fully_connected(arguments: Arguments, params: Params, X: np.ndarray, y: np.ndarray,
+                     wiring: str | None) -> float | None:
+    if "dropout" in arguments:  # the mask is the student's own draw
+        return None
+    normalization = next(iter(arguments["normalization"]["one_of"].values())) if "normalization" in arguments else None
+    return _classifier(params, X, y, len(arguments["hidden_dims"]) + 1, float(arguments.get("reg", 0.0)),
+                       normalization, wiring)
+
+
+def _three_layer_convnet(arguments: Arguments, params: Params, X: np.ndarray, y: np.ndarray,
+                         wiring: str | None) -> float:
+    return _convnet(params, X, y, float(arguments.get("reg", 0.0)), wiring)
+
+
+def _captioning_rnn(arguments: Arguments, params: Params, features: np.ndarray, captions: np.ndarray,
+                    wiring: str | None) -> float | None:
+    if wiring is not None:  # no other wirings are known for it
+        return None
+    return _captioning(params, features, captions, str(arguments["cell_type"]), int(arguments["word_to_idx"]["<NULL>"]))
+
+
+def _too_few_layers(arguments: Arguments, params: Params) -> str | None:
+    """A FullyConnectedNet with fewer affine layers than ``hidden_dims`` makes (the last hidden size taken
+    as the scores')."""
+    layers = len(arguments.get("hidden_dims", ())) + 1
+    weights = sorted(int(key[1:]) for key in params if key[:1] == "W" and key[1:].isdigit())
+    if not weights or len(weights) >= layers:
+        return None
+    return (f"hidden_dims={list(arguments['hidden_dims'])} makes {layers} affine layers, one per hidden layer and "
+            f"the scores' (W1 … W{layers}), where its params have {', '.join(f'W{number}' for number in weights)}")
+
+
+def _unpooled(arguments: Arguments, params: Params) -> str | None:
+    """What a ThreeLayerConvNet's W2 of another height says: the conv output taken whole into the affine
+    layer (no 2×2 max pool), or a convolution without padding; None when it says neither."""
+    channels, height, width = arguments["input_dim"]
+    filters, size = arguments["num_filters"], arguments["filter_size"]
+    rows = np.shape(params["W2"])[:1] if "W2" in params else ()
+    pooled = filters * (height // 2) * (width // 2)
+    if rows == (filters * height * width,):
+        return (f"W2 has {rows[0]} rows, num_filters·H·W, where the course's has {pooled}, num_filters·H/2·W/2: "
+                "the convolution's output goes into the affine layer without the 2×2 max pool "
+                "(conv - relu - 2x2 max pool - affine - relu - affine - softmax)")
+    unpadded = filters * ((height - size + 1) // 2) * ((width - size + 1) // 2)
+    if rows == (unpadded,) and unpadded != pooled:
+        return (f"W2 has {rows[0]} rows where the course's has {pooled}: the convolution has no padding, where "
+                "the course's keeps the image's size (pad = (filter_size - 1) // 2, stride 1)")
+    return None
+
+
+def _nothing(arguments: Arguments, params: Params) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Course:
+    """One of CS231n's model classes as the check holds a student's to it.
+
+    ``loss(arguments, params, X, y, wiring)`` is the course's loss for a setup's constructor arguments
+    (None where there is none: a dropout setup); ``missing`` and ``misfit`` say, from the arguments and the
+    student's params, what a parameter the course's class has and the student's lacks, or one of another
+    shape, points at (None: nothing more to say).
+    """
+
+    loss: Callable[[Arguments, Params, np.ndarray, np.ndarray, str | None], float | None]
+    missing: Callable[[Arguments, Params], str | None] = _nothing
+    misfit: Callable[[Arguments, Params], str | None] = _nothing
+
+
+#: The classes of the assignment, by name.
+COURSES: dict[str, Course] = {
+    "TwoLayerNet": Course(_two_layer),
+    "FullyConnectedNet": Course(_fully_connected, missing=_too_few_layers),
+    "ThreeLayerConvNet": Course(_three_layer_convnet, misfit=_unpooled),
+    "CaptioningRNN": Course(_captioning_rnn),
+}
+
+
+def reference_loss(name: str, arguments: Arguments, params: Params, X: np.ndarray, y: np.ndarray,
+                   wiring: str | None = None) -> float | None:
     """CS231n's loss of class ``name`` built with ``arguments`` (a setup's), at ``params`` and (X, y).
 
     None when there is no reference for that setup (dropout: the mask is the student's own draw) or
-    ``name`` is not a class of the assignment. Raises :class:`MissingParameter` for a parameter the
-    course's class has and ``params`` lacks, ValueError (numpy's) for one of another shape. ``wiring``
-    (one of :data:`WIRINGS`) gives the loss of the classifiers wired that other way instead, to name a
-    student's mistake.
+    ``name`` is not a class of the assignment (:data:`COURSES`). Raises :class:`MissingParameter` for a
+    parameter the course's class has and ``params`` lacks, ValueError (numpy's) for one of another shape.
+    ``wiring`` (one of :data:`WIRINGS`) gives the loss of the classifiers wired that other way instead, to
+    name a student's mistake.
     """
-    reg = float(arguments.get("reg", 0.0))
-    if name == "TwoLayerNet":
-        return _classifier(params, X, y, 2, reg, None, wiring)
-    if name == "FullyConnectedNet":
-        if "dropout" in arguments:
-            return None
-        normalization = next(iter(arguments["normalization"]["one_of"].values())) \
-            if "normalization" in arguments else None
-        return _classifier(params, X, y, len(arguments["hidden_dims"]) + 1, reg, normalization, wiring)
-    if name == "ThreeLayerConvNet":
-        return _convnet(params, X, y, reg, wiring)
-    if wiring is not None:
-        return None
-    if name == "CaptioningRNN":
-        return _captioning(params, X, y, str(arguments["cell_type"]), int(arguments["word_to_idx"]["<NULL>"]))
-    return None
+    course = COURSES.get(name)
+    return None if course is None else course.loss(arguments, params, X, y, wiring)
