@@ -307,7 +307,7 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
                 "its loss could not be compared with the course's" + (f"; {hint}" if hint else "")), None
     if expected[0] is None:  # dropout: the mask is the student's draw
         return None, None
-    loss, _ = model.loss(X, y)
+    loss, grads = model.loss(X, y)
     mark = tolerances.tolerance("forward", np.float64)
 
     def near(value: float | None) -> bool:
@@ -315,7 +315,7 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
 
     for (factor, note), value in zip(setup.regularisation, expected):
         if value is not None and near(value):
-            return (_gradients_against_reference(model, name, regularised(factor), params, X, y, seed, setup.call,
+            return (_gradients_against_reference(grads, name, regularised(factor), params, X, y, seed, setup.call,
                                                  wrong, (loss, value)), note or None)
     course = regularised(setup.regularisation[0][0])
     gap = abs(loss - expected[0]) / max(abs(expected[0]), np.finfo(np.float64).tiny)
@@ -341,22 +341,20 @@ def _against_reference(model: _Remote, name: str, setup: Setup, params: dict[str
 _TERMS = {0.5: "½·reg·Σ‖W‖²", 1.0: "reg·Σ‖W‖²"}
 
 
-def _gradients_against_reference(model: _Remote, name: str, arguments: Mapping[str, Any],
+def _gradients_against_reference(grads: Mapping[str, np.ndarray], name: str, arguments: Mapping[str, Any],
                                  params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, seed: int,
                                  call: str = "loss(X, y)", wrong: frozenset[str] | set[str] = frozenset(),
                                  losses: tuple[float, float] | None = None) -> str | None:
-    """A sentence naming the gradients that disagree with derivatives of CS231n's loss with ``arguments``
-    (random probes), or None; ``call`` is how the student's loss was called. Those in ``wrong`` disagree
+    """A sentence naming the student's ``grads`` (at the parameters) that disagree with derivatives of
+    CS231n's loss with ``arguments`` (random probes), or None; ``call`` is how the student's loss was called. Those in ``wrong`` disagree
     with the student's own loss, and are named so already: the sentence is of the others. ``losses`` are
     the student's loss and the course's at the point, within the forward pass mark of each other: apart by
     more than rounding, the network is slightly another function (an eps placed otherwise), not one that
     answers the course's value at the point only."""
     from .check import check_gradients
     from .model_reference import reference_loss
-
     from .probes import only_size_one_axes
 
-    _, grads = model.loss(X, y)
     present = {key: np.asarray(value, dtype=np.float64).reshape(params[key].shape) for key, value in grads.items()
                if key in params and key not in wrong  # size-1 axes apart, its values are checked as the check's are
                and (np.shape(value) == params[key].shape or only_size_one_axes(np.shape(value), params[key].shape))}
